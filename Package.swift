@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Dependencies point one way: C modules <- TensorCore / ImageCodecs <- deltaflow (CLI).
+// Nothing depends on the CLI target.
+let package = Package(
+    name: "deltaflow",
+    products: [
+        .executable(name: "deltaflow", targets: ["deltaflow"]),
+        .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, each behind one [system] module and wrapped by exactly one Swift type.
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"])]),
+        // libpng and libjpeg report errors with longjmp; this C target keeps every setjmp
+        // and every longjmp inside C frames so no Swift frame is ever jumped over.
+        .target(name: "CCodecGuards", dependencies: ["CPNG", "CJPEG"]),
+
+        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        .target(name: "ImageCodecs", dependencies: ["CCodecGuards"]),
+        .executableTarget(
+            name: "deltaflow",
+            dependencies: [
+                "ImageCodecs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(
+            name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+
+        .executableTarget(
+            name: "codec-bench", dependencies: ["ImageCodecs"],
+            path: "Benchmarks/CodecBench"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,94 @@
+#ifndef DELTAFLOW_CODEC_GUARDS_H
+#define DELTAFLOW_CODEC_GUARDS_H
+/*
+ * Guarded entry points into libpng and libjpeg.
+ *
+ * Both libraries report fatal errors by longjmp. Jumping over Swift frames is undefined
+ * behaviour, so every library call that can fail is made from a function in this file that
+ * owns the setjmp. Errors come back as a non-zero return and a message in the context.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define DF_MESSAGE_CAPACITY 256
+
+/* Error classes, so Swift can map a failure to a user-facing code without parsing text. */
+enum {
+    DF_OK = 0,
+    DF_ERR_CORRUPT = 1,   /* the data is not a valid image of this format */
+    DF_ERR_TRUNCATED = 2, /* the data ends before the image does */
+    DF_ERR_TOO_LARGE = 3, /* refused before allocating: above the caller's pixel limit */
+    DF_ERR_NO_MEMORY = 4,
+    DF_ERR_UNSUPPORTED = 5
+};
+
+/* A growable byte buffer that encoders write into; free with df_buffer_free. */
+typedef struct {
+    uint8_t *bytes;
+    size_t count;
+    size_t capacity;
+} df_buffer;
+
+void df_buffer_free(df_buffer *buffer);
+
+/* ---------------------------------------------------------------- PNG */
+
+typedef struct df_png_reader df_png_reader;
+
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int channels;          /* after expansion: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+    int bit_depth;         /* after expansion: 8 or 16 */
+    int source_color_type; /* PNG_COLOR_TYPE_* as stored */
+    int source_bit_depth;  /* 1, 2, 4, 8 or 16 as stored */
+    int interlaced;
+} df_png_info;
+
+df_png_reader *df_png_reader_create(const uint8_t *data, size_t size);
+void df_png_reader_destroy(df_png_reader *reader);
+const char *df_png_reader_message(const df_png_reader *reader);
+
+/* Reads the header and sets up expansion to 8/16-bit gray, gray+alpha, RGB or RGBA.
+ * Refuses width*height above max_pixels before any image memory is allocated. */
+int df_png_read_header(df_png_reader *reader, uint64_t max_pixels, df_png_info *info);
+
+/* Decodes the whole image into `pixels` (height rows of row_bytes, interleaved samples,
+ * 16-bit samples in host byte order). */
+int df_png_read_pixels(df_png_reader *reader, uint8_t *pixels, size_t row_bytes);
+
+/* Encodes interleaved samples (16-bit in host byte order) into `out`. */
+int df_png_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                 int bit_depth, size_t row_bytes, int compression_level, df_buffer *out,
+                 char message[DF_MESSAGE_CAPACITY]);
+
+/* ---------------------------------------------------------------- JPEG */
+
+typedef struct df_jpeg_reader df_jpeg_reader;
+
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int channels;           /* 1 gray, 3 RGB, 4 CMYK (see adobe_inverted) */
+    int progressive;
+    int cmyk;
+    int adobe_inverted;     /* CMYK samples are stored inverted (Adobe APP14 convention) */
+    const uint8_t *exif;    /* APP1 payload starting with "Exif\0\0", or NULL */
+    size_t exif_size;
+} df_jpeg_info;
+
+df_jpeg_reader *df_jpeg_reader_create(const uint8_t *data, size_t size);
+void df_jpeg_reader_destroy(df_jpeg_reader *reader);
+const char *df_jpeg_reader_message(const df_jpeg_reader *reader);
+
+int df_jpeg_read_header(df_jpeg_reader *reader, uint64_t max_pixels, df_jpeg_info *info);
+
+/* Decodes into `pixels`: height rows of width*channels bytes, interleaved. */
+int df_jpeg_read_pixels(df_jpeg_reader *reader, uint8_t *pixels);
+
+/* Encodes 1-channel gray or 3-channel RGB interleaved 8-bit samples. */
+int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                  int quality, int progressive, int chroma_subsampling, df_buffer *out,
+                  char message[DF_MESSAGE_CAPACITY]);
+
+#endif

@@ -1,0 +1,44 @@
+/// Why an image could not be read or written: what went wrong, which file, and what to do.
+///
+/// A public struct over a closed set of codes, so new codes never break callers that switch
+/// on `code` with a default.
+public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case fileNotFound = "file_not_found"
+        case unreadable = "unreadable"
+        case empty = "empty_file"
+        case notAnImage = "not_an_image"
+        case unsupportedFormat = "unsupported_format"
+        case corrupt = "corrupt"
+        case truncated = "truncated"
+        case tooLarge = "too_large"
+        case writeFailed = "write_failed"
+        case invalidArgument = "invalid_argument"
+    }
+
+    public let code: Code
+    /// What went wrong, in a user's words ("truncated JPEG data").
+    public let reason: String
+    /// The file concerned, when there is one.
+    public let path: String?
+    /// What the user can do about it.
+    public let hint: String?
+
+    public init(_ code: Code, _ reason: String, path: String? = nil, hint: String? = nil) {
+        self.code = code
+        self.reason = reason
+        self.path = path
+        self.hint = hint
+    }
+
+    /// The same error, attributed to `path` (decoders work on bytes and learn the path later).
+    public func at(_ path: String) -> ImageError {
+        ImageError(code, reason, path: path, hint: hint)
+    }
+
+    public var description: String {
+        var text = path.map { "\($0): \(reason)" } ?? reason
+        if let hint { text += " (\(hint))" }
+        return text
+    }
+}

@@ -1,0 +1,104 @@
+import Glibc
+
+/// Reading and writing image files: formats are recognised by content, writes are atomic, and
+/// every failure is an `ImageError` that names the file.
+public enum ImageFile {
+    /// Decodes the PNG or JPEG at `path`.
+    public static func read(_ path: String, options: DecodeOptions = DecodeOptions()) throws -> Image {
+        let bytes = try readBytes(path)
+        do {
+            return try decode(bytes, options: options)
+        } catch let error as ImageError {
+            throw error.at(path)
+        }
+    }
+
+    /// Decodes PNG or JPEG bytes; the format is judged by the bytes' signature.
+    public static func decode(_ bytes: [UInt8], options: DecodeOptions = DecodeOptions()) throws -> Image {
+        guard options.maxPixels > 0 else {
+            throw ImageError(.invalidArgument, "the pixel limit must be positive, not \(options.maxPixels)")
+        }
+        return try bytes.withUnsafeBytes { raw in
+            switch try ImageFormat.sniff(raw) {
+            case .png: try PNGCodec.decode(raw, options: options)
+            case .jpeg: try JPEGCodec.decode(raw, options: options)
+            }
+        }
+    }
+
+    /// Encodes `image` in memory.
+    public static func encode(_ image: Image, options: EncodeOptions) throws -> [UInt8] {
+        switch options {
+        case .png(let png): try PNGCodec.encode(image, options: png)
+        case .jpeg(let jpeg): try JPEGCodec.encode(image, options: jpeg)
+        }
+    }
+
+    /// Writes `image` to `path` atomically. Without `options` the format follows the extension.
+    public static func write(_ image: Image, to path: String, options: EncodeOptions? = nil) throws {
+        let chosen: EncodeOptions
+        if let options {
+            chosen = options
+        } else {
+            let ext = path.split(separator: "/").last.flatMap { name in
+                name.contains(".") ? name.split(separator: ".").last.map(String.init) : nil
+            } ?? ""
+            guard let format = ImageFormat(pathExtension: ext) else {
+                throw ImageError(.invalidArgument, "cannot tell the output format from the file name",
+                                 path: path, hint: "end the name in .png, .jpg or .jpeg")
+            }
+            chosen = EncodeOptions(format: format)
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try encode(image, options: chosen)
+        } catch let error as ImageError {
+            throw error.at(path)
+        }
+        try AtomicFile.write(bytes, to: path)
+    }
+
+    /// The whole file, with open/read failures turned into errors that say what to do.
+    static func readBytes(_ path: String) throws -> [UInt8] {
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; regular files ignore it.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { throw openFailure(errno, path) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw openFailure(errno, path) }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw ImageError(.unreadable, "is a directory, not an image file", path: path)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw ImageError(.unreadable, "not a regular file", path: path,
+                             hint: "point deltaflow at image files, not devices or pipes")
+        }
+        let size = Int(info.st_size)
+        if size == 0 { throw ImageError(.empty, "empty file", path: path, hint: "the file has 0 bytes") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var offset = 0
+        try bytes.withUnsafeMutableBytes { buffer in
+            while offset < size {
+                let count = Glibc.read(descriptor, buffer.baseAddress! + offset, size - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw openFailure(errno, path)
+                }
+                if count == 0 { break }  // the file shrank while we read it
+                offset += count
+            }
+        }
+        if offset < size { bytes.removeLast(size - offset) }
+        return bytes
+    }
+
+    private static func openFailure(_ code: Int32, _ path: String) -> ImageError {
+        switch code {
+        case ENOENT: ImageError(.fileNotFound, "no such file", path: path)
+        case EACCES, EPERM: ImageError(.unreadable, "permission denied", path: path,
+                                       hint: "make the file readable, or run as a user who can read it")
+        case ELOOP: ImageError(.unreadable, "too many levels of symbolic links", path: path)
+        default: ImageError(.unreadable, "cannot read the file: \(String(cString: strerror(code)))", path: path)
+        }
+    }
+}

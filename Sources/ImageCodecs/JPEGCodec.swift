@@ -1,0 +1,92 @@
+import CCodecGuards
+
+/// libjpeg(-turbo), through the guarded C entry points in `CCodecGuards`. The only owner of
+/// libjpeg state.
+final class JPEGCodec {
+    private let reader: OpaquePointer
+
+    private init(reader: OpaquePointer) { self.reader = reader }
+    deinit { df_jpeg_reader_destroy(reader) }
+
+    private var message: String { String(cString: df_jpeg_reader_message(reader)) }
+
+    private func failure(_ status: Int32, _ options: DecodeOptions) -> ImageError {
+        codecFailure(status, message: message, format: "JPEG", maxPixels: options.maxPixels)
+    }
+
+    /// Decodes baseline, progressive, grayscale and CMYK/YCCK JPEGs; CMYK becomes RGB. With
+    /// `options.applyOrientation` the result is turned upright by its EXIF orientation.
+    static func decode(_ bytes: UnsafeRawBufferPointer, options: DecodeOptions) throws -> Image {
+        let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard let handle = df_jpeg_reader_create(base, bytes.count) else {
+            throw ImageError(.corrupt, "out of memory while creating a JPEG reader")
+        }
+        let codec = JPEGCodec(reader: handle)
+        var info = df_jpeg_info()
+        let header = df_jpeg_read_header(handle, UInt64(options.maxPixels), &info)
+        guard header == DF_OK else { throw codec.failure(header, options) }
+
+        let width = Int(info.width), height = Int(info.height), channels = Int(info.channels)
+        var raw = [UInt8](repeating: 0, count: width * height * channels)
+        let status = raw.withUnsafeMutableBufferPointer { df_jpeg_read_pixels(handle, $0.baseAddress!) }
+        guard status == DF_OK else { throw codec.failure(status, options) }
+
+        var image: Image = raw.withUnsafeBufferPointer { samples in
+            if info.cmyk != 0 {
+                return Image(cmyk: samples, width: width, height: height, inverted: info.adobe_inverted != 0)
+            }
+            return Image(interleaved8: samples, width: width, height: height,
+                         colorModel: channels == 1 ? .gray : .rgb)
+        }
+        if options.applyOrientation, let exif = info.exif,
+           let orientation = ExifOrientation.parse(exifPayload: UnsafeRawBufferPointer(start: exif, count: info.exif_size)) {
+            image = image.applying(orientation)
+        }
+        return image
+    }
+
+    /// Encodes gray or RGB at 8 bits; alpha is flattened over `options.background` first.
+    static func encode(_ image: Image, options: JPEGOptions) throws -> [UInt8] {
+        guard (1...100).contains(options.quality) else {
+            throw ImageError(.invalidArgument, "JPEG quality must be 1 to 100, not \(options.quality)")
+        }
+        guard image.width > 0, image.height > 0 else {
+            throw ImageError(.invalidArgument, "cannot write an empty \(image.width)x\(image.height) image")
+        }
+        let opaque = image.colorModel.hasAlpha ? image.flattened(background: options.background) : image
+        let samples = opaque.interleaved8()
+        var output = df_buffer()
+        defer { df_buffer_free(&output) }
+        var message = [CChar](repeating: 0, count: Int(DF_MESSAGE_CAPACITY))
+        let status = samples.withUnsafeBufferPointer {
+            df_jpeg_write($0.baseAddress!, UInt32(opaque.width), UInt32(opaque.height), Int32(opaque.channels),
+                          Int32(options.quality), options.progressive ? 1 : 0,
+                          Int32(options.chromaSubsampling.rawValue), &output, &message)
+        }
+        guard status == DF_OK else {
+            throw ImageError(.writeFailed, "JPEG encoding failed: \(messageText(message))")
+        }
+        return Array(UnsafeBufferPointer(start: output.bytes, count: output.count))
+    }
+}
+
+extension Image {
+    /// RGB from interleaved CMYK. Adobe-inverted files store 255 − C (and so on), so that
+    /// R = C′·K′/255; plain CMYK gives R = (255 − C)(255 − K)/255.
+    fileprivate init(cmyk source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, inverted: Bool) {
+        let planeSize = width * height
+        var samples = [Float](repeating: 0, count: planeSize * 3)
+        let scale: Float = 1 / (255 * 255)
+        samples.withUnsafeMutableBufferPointer { out in
+            for i in 0..<planeSize {
+                var c = Float(source[4 * i]), m = Float(source[4 * i + 1])
+                var y = Float(source[4 * i + 2]), k = Float(source[4 * i + 3])
+                if !inverted { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k }
+                out[i] = c * k * scale
+                out[planeSize + i] = m * k * scale
+                out[2 * planeSize + i] = y * k * scale
+            }
+        }
+        self.init(width: width, height: height, colorModel: .rgb, bitDepth: 8, samples: samples)
+    }
+}

@@ -1,0 +1,73 @@
+/// Limits and choices that apply when decoding.
+public struct DecodeOptions: Sendable, Equatable {
+    /// Images with more pixels than this are refused after reading the header and before any
+    /// pixel memory is allocated, so a small "decompression bomb" cannot exhaust memory.
+    public var maxPixels: Int
+    /// Turn JPEGs upright according to their EXIF orientation tag (what viewers show).
+    public var applyOrientation: Bool
+
+    public static let defaultMaxPixels = 100_000_000
+
+    public init(maxPixels: Int = DecodeOptions.defaultMaxPixels, applyOrientation: Bool = true) {
+        self.maxPixels = maxPixels
+        self.applyOrientation = applyOrientation
+    }
+}
+
+/// How to write a PNG.
+public struct PNGOptions: Sendable, Equatable {
+    /// 8 or 16; `nil` keeps the image's own `bitDepth`.
+    public var bitDepth: Int?
+    /// zlib level 0 (fastest) to 9 (smallest).
+    public var compressionLevel: Int
+
+    public init(bitDepth: Int? = nil, compressionLevel: Int = 6) {
+        self.bitDepth = bitDepth
+        self.compressionLevel = compressionLevel
+    }
+}
+
+/// How to write a JPEG.
+public struct JPEGOptions: Sendable, Equatable {
+    public enum ChromaSubsampling: Int, Sendable {
+        case none = 0      // 4:4:4
+        case horizontal = 1 // 4:2:2
+        case both = 2      // 4:2:0, what cameras and most encoders write
+    }
+
+    /// 1 (smallest) to 100 (best).
+    public var quality: Int
+    public var progressive: Bool
+    public var chromaSubsampling: ChromaSubsampling
+    /// JPEG has no alpha: transparent images are flattened over this gray level (0...1).
+    public var background: Float
+
+    public init(quality: Int = 92, progressive: Bool = false,
+                chromaSubsampling: ChromaSubsampling = .both, background: Float = 1) {
+        self.quality = quality
+        self.progressive = progressive
+        self.chromaSubsampling = chromaSubsampling
+        self.background = background
+    }
+}
+
+/// A format together with its options.
+public enum EncodeOptions: Sendable, Equatable {
+    case png(PNGOptions)
+    case jpeg(JPEGOptions)
+
+    public var format: ImageFormat {
+        switch self {
+        case .png: .png
+        case .jpeg: .jpeg
+        }
+    }
+
+    /// The default options for `format`.
+    public init(format: ImageFormat) {
+        switch format {
+        case .png: self = .png(PNGOptions())
+        case .jpeg: self = .jpeg(JPEGOptions())
+        }
+    }
+}

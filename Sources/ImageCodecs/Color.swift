@@ -7,101 +7,96 @@ import Glibc
 public let lumaWeights: (r: Float, g: Float, b: Float) = (0.299, 0.587, 0.114)
 
 extension Image {
-    /// This image in another colour model. Gray becomes equal R, G, B; colour becomes Rec. 601
-    /// luma; added alpha is opaque; removed alpha is flattened over `background`.
+    /// This image in another colour model, in the same sample format. Gray becomes equal
+    /// R, G, B; colour becomes Rec. 601 luma; added alpha is opaque; removed alpha is
+    /// flattened over `background`.
     public func converted(to model: ColorModel, background: Float = 1) -> Image {
         if model == colorModel { return self }
         let source = (!model.hasAlpha && colorModel.hasAlpha) ? flattened(background: background) : self
-        let planeSize = pixelCount
-        var out = Image(width: width, height: height, colorModel: model, bitDepth: bitDepth)
-        source.samples.withUnsafeBufferPointer { src in
-            out.samples.withUnsafeMutableBufferPointer { dst in
-                let s = src.baseAddress!, d = dst.baseAddress!
-                switch (source.colorModel.colorChannels, model.colorChannels) {
+        let input = source.floatSamples()
+        let inChannels = source.channels, outChannels = model.channels
+        let inColors = source.colorModel.colorChannels, outColors = model.colorChannels
+        let (wr, wg, wb) = lumaWeights
+        let output = [Float](unsafeUninitializedCapacity: pixelCount * outChannels) { out, initialized in
+            for p in 0..<pixelCount {
+                let s = p * inChannels, d = p * outChannels
+                switch (inColors, outColors) {
                 case (1, 3):
-                    for c in 0..<3 { (d + c * planeSize).update(from: s, count: planeSize) }
+                    out[d] = input[s]; out[d + 1] = input[s]; out[d + 2] = input[s]
                 case (3, 1):
-                    let (wr, wg, wb) = lumaWeights
-                    for i in 0..<planeSize {
-                        d[i] = wr * s[i] + wg * s[planeSize + i] + wb * s[2 * planeSize + i]
-                    }
+                    out[d] = wr * input[s] + wg * input[s + 1] + wb * input[s + 2]
                 default:
-                    d.update(from: s, count: planeSize * model.colorChannels)
+                    for c in 0..<outColors { out[d + c] = input[s + c] }
                 }
                 if model.hasAlpha {
-                    let alpha = d + model.colorChannels * planeSize
-                    if source.colorModel.hasAlpha {
-                        alpha.update(from: s + source.colorModel.colorChannels * planeSize, count: planeSize)
-                    } else {
-                        alpha.update(repeating: 1, count: planeSize)
-                    }
+                    out[d + outColors] = source.colorModel.hasAlpha ? input[s + inColors] : 1
                 }
             }
+            initialized = pixelCount * outChannels
         }
-        return out
+        return replacingSamples(output, colorModel: model, format: sampleFormat)
     }
 
-    /// The colour planes composited over a uniform `background` gray level, alpha removed.
+    /// The colour composited over a uniform `background` gray level, alpha removed; the
+    /// sample format is kept.
     public func flattened(background: Float = 1) -> Image {
         guard colorModel.hasAlpha else { return self }
-        let colors = colorModel.colorChannels
-        let planeSize = pixelCount
-        var out = Image(width: width, height: height, colorModel: colors == 1 ? .gray : .rgb, bitDepth: bitDepth)
-        samples.withUnsafeBufferPointer { src in
-            out.samples.withUnsafeMutableBufferPointer { dst in
-                let alpha = src.baseAddress! + colors * planeSize
+        let input = floatSamples()
+        let colors = colorModel.colorChannels, channels = self.channels
+        let output = [Float](unsafeUninitializedCapacity: pixelCount * colors) { out, initialized in
+            for p in 0..<pixelCount {
+                let alpha = input[p * channels + colors]
                 for c in 0..<colors {
-                    let s = src.baseAddress! + c * planeSize, d = dst.baseAddress! + c * planeSize
-                    for i in 0..<planeSize { d[i] = s[i] * alpha[i] + background * (1 - alpha[i]) }
+                    out[p * colors + c] = input[p * channels + c] * alpha + background * (1 - alpha)
                 }
             }
+            initialized = pixelCount * colors
         }
-        return out
+        return replacingSamples(output, colorModel: colors == 1 ? .gray : .rgb, format: sampleFormat)
     }
 
-    /// Colour planes multiplied by alpha (unchanged when there is no alpha).
+    /// Colour multiplied by alpha, as Float32 so no precision is lost (unchanged when there
+    /// is no alpha).
     public func premultiplied() -> Image {
         guard colorModel.hasAlpha else { return self }
-        var out = self
-        out.scaleColorPlanes { color, alpha in color * alpha }
-        return out
+        return scalingColor { color, alpha in color * alpha }
     }
 
-    /// The inverse of `premultiplied()`; fully transparent pixels get colour 0.
+    /// The inverse of `premultiplied()`, as Float32; fully transparent pixels get colour 0.
     public func unpremultiplied() -> Image {
         guard colorModel.hasAlpha else { return self }
-        var out = self
-        out.scaleColorPlanes { color, alpha in alpha > 0 ? min(color / alpha, 1) : 0 }
-        return out
+        return scalingColor { color, alpha in alpha > 0 ? min(color / alpha, 1) : 0 }
     }
 
-    private mutating func scaleColorPlanes(_ combine: (Float, Float) -> Float) {
-        let colors = colorModel.colorChannels
-        let planeSize = pixelCount
+    private func scalingColor(_ combine: (Float, Float) -> Float) -> Image {
+        var samples = floatSamples()
+        let colors = colorModel.colorChannels, channels = self.channels
         samples.withUnsafeMutableBufferPointer { buffer in
-            let alpha = buffer.baseAddress! + colors * planeSize
-            for c in 0..<colors {
-                let plane = buffer.baseAddress! + c * planeSize
-                for i in 0..<planeSize { plane[i] = combine(plane[i], alpha[i]) }
+            for p in 0..<pixelCount {
+                let alpha = buffer[p * channels + colors]
+                for c in 0..<colors { buffer[p * channels + c] = combine(buffer[p * channels + c], alpha) }
             }
         }
+        return Image(width: width, height: height, colorModel: colorModel, samples: samples)
     }
 
-    /// Colour planes decoded from sRGB to linear light (alpha untouched); blending and
+    /// Colour decoded from sRGB to linear light, as Float32 (alpha untouched); blending and
     /// resampling in linear light avoid darkened edges.
-    public func srgbToLinear() -> Image { mapColorPlanes(srgbToLinear(_:)) }
+    public func srgbToLinear() -> Image { mappingColor(ImageCodecs.srgbToLinear(_:)) }
 
-    /// Colour planes encoded from linear light to sRGB (alpha untouched).
-    public func linearToSRGB() -> Image { mapColorPlanes(linearToSRGB(_:)) }
+    /// Colour encoded from linear light to sRGB, as Float32 (alpha untouched).
+    public func linearToSRGB() -> Image { mappingColor(ImageCodecs.linearToSRGB(_:)) }
 
-    /// Applies `transform` to every colour sample, leaving alpha as it is.
-    public func mapColorPlanes(_ transform: (Float) -> Float) -> Image {
-        var out = self
-        let count = colorModel.colorChannels * pixelCount
-        out.samples.withUnsafeMutableBufferPointer { buffer in
-            for i in 0..<count { buffer[i] = transform(buffer[i]) }
+    /// `transform` applied to every colour sample, alpha untouched, as Float32.
+    public func mappingColor(_ transform: (Float) -> Float) -> Image {
+        var samples = floatSamples()
+        let colors = colorModel.colorChannels, channels = self.channels
+        samples.withUnsafeMutableBufferPointer { buffer in
+            for p in 0..<pixelCount {
+                for c in 0..<colors { buffer[p * channels + c] = transform(buffer[p * channels + c]) }
+            }
         }
-        return out
+        return Image(width: width, height: height, colorModel: colorModel, samples: samples)
     }
 }
 

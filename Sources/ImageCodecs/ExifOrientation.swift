@@ -60,34 +60,43 @@ extension Image {
     /// The upright picture of pixels stored with `orientation`.
     public func applying(_ orientation: ExifOrientation) -> Image {
         if orientation == .up { return self }
-        let w = width, h = height
+        let outWidth = orientation.swapsDimensions ? height : width
+        let outHeight = orientation.swapsDimensions ? width : height
+        let storage: PixelStorage = switch self.storage {
+        case .uint8(let s): .uint8(reoriented(s, orientation))
+        case .uint16(let s): .uint16(reoriented(s, orientation))
+        case .float32(let s): .float32(reoriented(s, orientation))
+        }
+        return Image(width: outWidth, height: outHeight, colorModel: colorModel, storage: storage)
+    }
+
+    private func reoriented<Sample>(_ samples: [Sample], _ orientation: ExifOrientation) -> [Sample] {
+        let w = width, h = height, channels = self.channels
         let outWidth = orientation.swapsDimensions ? h : w
         let outHeight = orientation.swapsDimensions ? w : h
-        var out = Image(width: outWidth, height: outHeight, colorModel: colorModel, bitDepth: bitDepth)
-        // For each upright pixel (x, y): the stored pixel it shows.
-        let source: (Int, Int) -> Int
-        switch orientation {
-        case .up: source = { x, y in y * w + x }
-        case .upMirrored: source = { x, y in y * w + (w - 1 - x) }
-        case .down: source = { x, y in (h - 1 - y) * w + (w - 1 - x) }
-        case .downMirrored: source = { x, y in (h - 1 - y) * w + x }
-        case .leftMirrored: source = { x, y in x * w + y }
-        case .right: source = { x, y in (h - 1 - x) * w + y }
-        case .rightMirrored: source = { x, y in (h - 1 - x) * w + (w - 1 - y) }
-        case .left: source = { x, y in x * w + (w - 1 - y) }
+        // For each upright pixel (x, y): the index of the stored pixel it shows.
+        let source: (Int, Int) -> Int = switch orientation {
+        case .up: { x, y in y * w + x }
+        case .upMirrored: { x, y in y * w + (w - 1 - x) }
+        case .down: { x, y in (h - 1 - y) * w + (w - 1 - x) }
+        case .downMirrored: { x, y in (h - 1 - y) * w + x }
+        case .leftMirrored: { x, y in x * w + y }
+        case .right: { x, y in (h - 1 - x) * w + y }
+        case .rightMirrored: { x, y in (h - 1 - x) * w + (w - 1 - y) }
+        case .left: { x, y in x * w + (w - 1 - y) }
         }
-        let planeSize = w * h
-        samples.withUnsafeBufferPointer { src in
-            out.samples.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<channels {
-                    let s = src.baseAddress! + c * planeSize
-                    let d = dst.baseAddress! + c * planeSize
-                    for y in 0..<outHeight {
-                        for x in 0..<outWidth { d[y * outWidth + x] = s[source(x, y)] }
+        return [Sample](unsafeUninitializedCapacity: samples.count) { out, initialized in
+            samples.withUnsafeBufferPointer { src in
+                var d = 0
+                for y in 0..<outHeight {
+                    for x in 0..<outWidth {
+                        let s = source(x, y) * channels
+                        for c in 0..<channels { (out.baseAddress! + d + c).initialize(to: src[s + c]) }
+                        d += channels
                     }
                 }
             }
+            initialized = samples.count
         }
-        return out
     }
 }

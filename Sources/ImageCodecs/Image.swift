@@ -5,10 +5,10 @@ public enum ColorModel: Int, Sendable, CaseIterable, CustomStringConvertible {
     case rgb = 3
     case rgba = 4
 
-    /// Number of planes an image of this model stores.
+    /// Number of samples per pixel.
     public var channels: Int { rawValue }
     public var hasAlpha: Bool { self == .grayAlpha || self == .rgba }
-    /// The colour planes, without alpha.
+    /// The colour samples per pixel, without alpha.
     public var colorChannels: Int { hasAlpha ? channels - 1 : channels }
 
     public init?(channels: Int) { self.init(rawValue: channels) }
@@ -23,56 +23,144 @@ public enum ColorModel: Int, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// A decoded image: Float32 samples in [0, 1], stored plane by plane (channel, row, column).
+/// What one sample is stored as.
+public enum SampleFormat: Sendable, CaseIterable, CustomStringConvertible {
+    /// 0...255, what 8-bit PNG and every JPEG hold.
+    case uint8
+    /// 0...65535, what 16-bit PNG holds.
+    case uint16
+    /// Nominally 0...1; what filters and model nodes compute in.
+    case float32
+
+    /// Bits per sample.
+    public var bitDepth: Int {
+        switch self {
+        case .uint8: 8
+        case .uint16: 16
+        case .float32: 32
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .uint8: "8-bit"
+        case .uint16: "16-bit"
+        case .float32: "32-bit float"
+        }
+    }
+}
+
+/// An image's samples, interleaved pixel by pixel (row-major, channels adjacent).
+public enum PixelStorage: Sendable, Equatable {
+    case uint8([UInt8])
+    case uint16([UInt16])
+    case float32([Float])
+
+    public var format: SampleFormat {
+        switch self {
+        case .uint8: .uint8
+        case .uint16: .uint16
+        case .float32: .float32
+        }
+    }
+
+    public var count: Int {
+        switch self {
+        case .uint8(let s): s.count
+        case .uint16(let s): s.count
+        case .float32(let s): s.count
+        }
+    }
+}
+
+/// A decoded image: interleaved samples (row-major, `channels` per pixel) in the format the
+/// file had — 8-bit, 16-bit — or Float32 once an operation needs real numbers.
 ///
-/// Planar Float32 is what the model nodes consume (NCHW without the batch), it represents
-/// 8- and 16-bit sources exactly (16 bits fit in Float32's 24-bit mantissa), and per-plane
-/// loops vectorise well. Alpha, when present, is the last plane and is *straight* (not
-/// premultiplied); `premultiplied()` gives the form that filtering and compositing need.
+/// Why not always Float32: a 12-megapixel photo is 36 MB as 8-bit and 144 MB as Float32, and
+/// filling the larger buffer tripled decode time next to Pillow on the same libjpeg-turbo
+/// (Benchmarks/codecs.py). So codecs hand over exactly what libpng/libjpeg produce, with no
+/// copy, and conversion happens once, where a node asks for floats.
+///
+/// Alpha, when present, is the last channel and *straight* (not premultiplied);
+/// `premultiplied()` gives the form that filtering and compositing need.
 public struct Image: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public let colorModel: ColorModel
-    /// Bits per sample the image came from (8 or 16); writers use it as their default depth.
-    public var bitDepth: Int
-    /// `channels × height × width` samples, plane after plane.
-    public var samples: [Float]
+    public private(set) var storage: PixelStorage
 
     public var channels: Int { colorModel.channels }
     public var pixelCount: Int { width * height }
+    public var sampleFormat: SampleFormat { storage.format }
+    /// Bits per sample: 8, 16 or 32 (float).
+    public var bitDepth: Int { storage.format.bitDepth }
 
-    /// An image filled with `value` in every sample.
-    public init(width: Int, height: Int, colorModel: ColorModel, bitDepth: Int = 8, value: Float = 0) {
+    /// An image over existing interleaved samples; the count must be `width × height × channels`.
+    public init(width: Int, height: Int, colorModel: ColorModel, storage: PixelStorage) {
         precondition(width >= 0 && height >= 0, "image dimensions must not be negative")
+        precondition(storage.count == width * height * colorModel.channels,
+                     "expected \(width * height * colorModel.channels) samples, got \(storage.count)")
         self.width = width
         self.height = height
         self.colorModel = colorModel
-        self.bitDepth = bitDepth
-        self.samples = [Float](repeating: value, count: width * height * colorModel.channels)
+        self.storage = storage
     }
 
-    /// An image over existing planar samples; `samples.count` must be `channels × height × width`.
-    public init(width: Int, height: Int, colorModel: ColorModel, bitDepth: Int = 8, samples: [Float]) {
-        precondition(samples.count == width * height * colorModel.channels,
-                     "expected \(width * height * colorModel.channels) samples, got \(samples.count)")
-        self.width = width
-        self.height = height
-        self.colorModel = colorModel
-        self.bitDepth = bitDepth
-        self.samples = samples
+    /// An image with every sample set to `value` (on the 0...1 scale).
+    public init(width: Int, height: Int, colorModel: ColorModel, format: SampleFormat = .float32, value: Float = 0) {
+        let count = width * height * colorModel.channels
+        let storage: PixelStorage = switch format {
+        case .uint8: .uint8([UInt8](repeating: quantize8(value), count: count))
+        case .uint16: .uint16([UInt16](repeating: quantize16(value), count: count))
+        case .float32: .float32([Float](repeating: value, count: count))
+        }
+        self.init(width: width, height: height, colorModel: colorModel, storage: storage)
     }
 
-    /// The sample at column `x`, row `y` of plane `channel`.
-    @inlinable
+    /// Float32 samples on the 0...1 scale, interleaved.
+    public init(width: Int, height: Int, colorModel: ColorModel, samples: [Float]) {
+        self.init(width: width, height: height, colorModel: colorModel, storage: .float32(samples))
+    }
+
+    /// The sample at column `x`, row `y`, channel `channel`, on the 0...1 scale. Setting it
+    /// rounds to the storage format. For whole-image work use `floatSamples()` or the storage.
     public subscript(x: Int, y: Int, channel: Int) -> Float {
-        get { samples[(channel * height + y) * width + x] }
-        set { samples[(channel * height + y) * width + x] = newValue }
+        get {
+            let i = (y * width + x) * channels + channel
+            switch storage {
+            case .uint8(let s): return Float(s[i]) / 255
+            case .uint16(let s): return Float(s[i]) / 65535
+            case .float32(let s): return s[i]
+            }
+        }
+        set {
+            let i = (y * width + x) * channels + channel
+            switch storage {
+            case .uint8(var s):
+                storage = .float32([])  // release the reference so `s` is mutated in place
+                s[i] = quantize8(newValue)
+                storage = .uint8(s)
+            case .uint16(var s):
+                storage = .float32([])
+                s[i] = quantize16(newValue)
+                storage = .uint16(s)
+            case .float32(var s):
+                storage = .float32([])
+                s[i] = newValue
+                storage = .float32(s)
+            }
+        }
     }
+}
 
-    /// Range of `samples` that holds one plane.
-    @inlinable
-    public func planeRange(_ channel: Int) -> Range<Int> {
-        let size = width * height
-        return channel * size ..< (channel + 1) * size
-    }
+/// Rounds a 0...1 value to the nearest 8-bit level, clamping out-of-range values.
+@inline(__always)
+func quantize8(_ value: Float) -> UInt8 {
+    UInt8(truncatingIfNeeded: Int32(min(max(value * 255 + 0.5, 0), 255)))
+}
+
+/// Rounds a 0...1 value to the nearest 16-bit level, clamping out-of-range values.
+@inline(__always)
+func quantize16(_ value: Float) -> UInt16 {
+    UInt16(truncatingIfNeeded: Int32(min(max(value * 65535 + 0.5, 0), 65535)))
 }

@@ -27,17 +27,15 @@ final class JPEGCodec {
         guard header == DF_OK else { throw codec.failure(header, options) }
 
         let width = Int(info.width), height = Int(info.height), channels = Int(info.channels)
-        var raw = [UInt8](repeating: 0, count: width * height * channels)
-        let status = raw.withUnsafeMutableBufferPointer { df_jpeg_read_pixels(handle, $0.baseAddress!) }
-        guard status == DF_OK else { throw codec.failure(status, options) }
-
-        var image: Image = raw.withUnsafeBufferPointer { samples in
-            if info.cmyk != 0 {
-                return Image(cmyk: samples, width: width, height: height, inverted: info.adobe_inverted != 0)
-            }
-            return Image(interleaved8: samples, width: width, height: height,
-                         colorModel: channels == 1 ? .gray : .rgb)
+        let count = width * height * channels
+        let raw = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let status = df_jpeg_read_pixels(handle, buffer.baseAddress!)
+            guard status == DF_OK else { throw codec.failure(status, options) }
+            initialized = count
         }
+        var image = info.cmyk != 0
+            ? Image(cmyk: raw, width: width, height: height, inverted: info.adobe_inverted != 0)
+            : Image(width: width, height: height, colorModel: channels == 1 ? .gray : .rgb, storage: .uint8(raw))
         if options.applyOrientation, let exif = info.exif,
            let orientation = ExifOrientation.parse(exifPayload: UnsafeRawBufferPointer(start: exif, count: info.exif_size)) {
             image = image.applying(orientation)
@@ -54,7 +52,9 @@ final class JPEGCodec {
             throw ImageError(.invalidArgument, "cannot write an empty \(image.width)x\(image.height) image")
         }
         let opaque = image.colorModel.hasAlpha ? image.flattened(background: options.background) : image
-        let samples = opaque.interleaved8()
+        guard case .uint8(let samples) = opaque.converted(to: .uint8).storage else {
+            preconditionFailure("converted to 8-bit above")
+        }
         var output = df_buffer()
         defer { df_buffer_free(&output) }
         var message = [CChar](repeating: 0, count: Int(DF_MESSAGE_CAPACITY))
@@ -73,20 +73,19 @@ final class JPEGCodec {
 extension Image {
     /// RGB from interleaved CMYK. Adobe-inverted files store 255 − C (and so on), so that
     /// R = C′·K′/255; plain CMYK gives R = (255 − C)(255 − K)/255.
-    fileprivate init(cmyk source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, inverted: Bool) {
-        let planeSize = width * height
-        var samples = [Float](repeating: 0, count: planeSize * 3)
-        let scale: Float = 1 / (255 * 255)
-        samples.withUnsafeMutableBufferPointer { out in
-            for i in 0..<planeSize {
-                var c = Float(source[4 * i]), m = Float(source[4 * i + 1])
-                var y = Float(source[4 * i + 2]), k = Float(source[4 * i + 3])
-                if !inverted { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k }
-                out[i] = c * k * scale
-                out[planeSize + i] = m * k * scale
-                out[2 * planeSize + i] = y * k * scale
+    fileprivate init(cmyk source: [UInt8], width: Int, height: Int, inverted: Bool) {
+        let pixels = width * height
+        let rgb = [UInt8](unsafeUninitializedCapacity: pixels * 3) { out, initialized in
+            for i in 0..<pixels {
+                var k = Int(source[4 * i + 3])
+                if !inverted { k = 255 - k }
+                for c in 0..<3 {
+                    let value = inverted ? Int(source[4 * i + c]) : 255 - Int(source[4 * i + c])
+                    out[3 * i + c] = UInt8((value * k + 127) / 255)
+                }
             }
+            initialized = pixels * 3
         }
-        self.init(width: width, height: height, colorModel: .rgb, bitDepth: 8, samples: samples)
+        self.init(width: width, height: height, colorModel: .rgb, storage: .uint8(rgb))
     }
 }

@@ -29,34 +29,34 @@ final class PNGCodec {
         guard let model = ColorModel(channels: Int(info.channels)) else {
             throw ImageError(.unsupportedFormat, "PNG with \(info.channels) channels")
         }
-        let channels = model.channels
+        let count = width * height * model.channels
+        let rowBytes = width * model.channels * Int(info.bit_depth) / 8
+        let storage: PixelStorage
         if info.bit_depth == 16 {
-            var samples = [UInt16](repeating: 0, count: width * height * channels)
-            let status = samples.withUnsafeMutableBytes {
-                df_png_read_pixels(handle, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), width * channels * 2)
-            }
-            if status != DF_OK {
-                throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
-            }
-            return samples.withUnsafeBufferPointer {
-                Image(interleaved16: $0, width: width, height: height, colorModel: model)
-            }
+            storage = .uint16(try [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let status = df_png_read_pixels(
+                    handle, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self), rowBytes)
+                guard status == DF_OK else {
+                    throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
+                }
+                initialized = count
+            })
+        } else {
+            storage = .uint8(try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let status = df_png_read_pixels(handle, buffer.baseAddress!, rowBytes)
+                guard status == DF_OK else {
+                    throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
+                }
+                initialized = count
+            })
         }
-        var samples = [UInt8](repeating: 0, count: width * height * channels)
-        let status = samples.withUnsafeMutableBufferPointer {
-            df_png_read_pixels(handle, $0.baseAddress!, width * channels)
-        }
-        if status != DF_OK {
-            throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
-        }
-        return samples.withUnsafeBufferPointer {
-            Image(interleaved8: $0, width: width, height: height, colorModel: model)
-        }
+        return Image(width: width, height: height, colorModel: model, storage: storage)
     }
 
     /// Encodes `image` at 8 or 16 bits per sample, keeping its colour model (alpha included).
+    /// Without an explicit depth, 16-bit and float images are written at 16 bits, others at 8.
     static func encode(_ image: Image, options: PNGOptions) throws -> [UInt8] {
-        let depth = options.bitDepth ?? image.bitDepth
+        let depth = options.bitDepth ?? (image.sampleFormat == .uint8 ? 8 : 16)
         guard depth == 8 || depth == 16 else {
             throw ImageError(.invalidArgument, "PNG bit depth must be 8 or 16, not \(depth)")
         }
@@ -71,20 +71,21 @@ final class PNGCodec {
         defer { df_buffer_free(&output) }
         var message = [CChar](repeating: 0, count: Int(DF_MESSAGE_CAPACITY))
         let status: Int32
-        if depth == 16 {
-            let samples = image.interleaved16()
+        switch image.converted(to: depth == 16 ? .uint16 : .uint8).storage {
+        case .uint16(let samples):
             status = samples.withUnsafeBytes { raw in
                 df_png_write(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width),
                              UInt32(image.height), Int32(image.channels), 16, image.width * image.channels * 2,
                              Int32(options.compressionLevel), &output, &message)
             }
-        } else {
-            let samples = image.interleaved8()
+        case .uint8(let samples):
             status = samples.withUnsafeBufferPointer { raw in
                 df_png_write(raw.baseAddress!, UInt32(image.width), UInt32(image.height),
                              Int32(image.channels), 8, image.width * image.channels,
                              Int32(options.compressionLevel), &output, &message)
             }
+        case .float32:
+            preconditionFailure("converted to an integer format above")
         }
         guard status == DF_OK else {
             throw ImageError(.writeFailed, "PNG encoding failed: \(messageText(message))")

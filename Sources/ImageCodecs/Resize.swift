@@ -14,37 +14,48 @@ public enum ResizeFilter: String, Sendable, CaseIterable {
 }
 
 extension Image {
-    /// This image at `width` × `height`. Colour is filtered premultiplied by alpha, so
-    /// transparent pixels don't bleed their (invisible) colour into their neighbours.
+    /// This image at `width` × `height`, in the same sample format. Colour is filtered
+    /// premultiplied by alpha, so transparent pixels don't bleed their (invisible) colour into
+    /// their neighbours. Lanczos and cubic overshoot is clamped to [0, 1].
     public func resized(width newWidth: Int, height newHeight: Int, filter: ResizeFilter = .automatic) -> Image {
         precondition(newWidth > 0 && newHeight > 0, "resize target must be at least 1x1")
         if newWidth == width && newHeight == height { return self }
-        let source = premultiplied()
+        let channels = self.channels
+        let input = premultiplied().floatSamples()
         let horizontal = ResampleWeights(from: width, to: newWidth, filter: filter)
         let vertical = ResampleWeights(from: height, to: newHeight, filter: filter)
-        var out = Image(width: newWidth, height: newHeight, colorModel: colorModel, bitDepth: bitDepth)
-        var rows = [Float](repeating: 0, count: newWidth * height)
-        // Lanczos and cubic overshoot; clamping keeps samples in [0, 1] (premultiplied colour
-        // is clamped to its alpha below, so it stays a valid premultiplied value).
-        source.samples.withUnsafeBufferPointer { src in
-            out.samples.withUnsafeMutableBufferPointer { dst in
-                rows.withUnsafeMutableBufferPointer { tmp in
-                    for c in 0..<channels {
-                        let plane = src.baseAddress! + c * width * height
-                        for y in 0..<height {
-                            horizontal.apply(plane + y * width, stride: 1, into: tmp.baseAddress! + y * newWidth, outStride: 1)
+        let rowLength = newWidth * channels
+        // Pass 1: every input row to the new width. Pass 2: columns to the new height, done
+        // row-wise (output row += weight × input row) so the inner loop runs over contiguous
+        // memory.
+        var rows = [Float](repeating: 0, count: rowLength * height)
+        rows.withUnsafeMutableBufferPointer { tmp in
+            input.withUnsafeBufferPointer { src in
+                for y in 0..<height {
+                    horizontal.resampleRow(src.baseAddress! + y * width * channels, channels: channels,
+                                           into: tmp.baseAddress! + y * rowLength)
+                }
+            }
+        }
+        var output = [Float](repeating: 0, count: rowLength * newHeight)
+        output.withUnsafeMutableBufferPointer { out in
+            rows.withUnsafeBufferPointer { tmp in
+                vertical.weights.withUnsafeBufferPointer { weights in
+                    for y in 0..<newHeight {
+                        let target = out.baseAddress! + y * rowLength
+                        for k in 0..<vertical.counts[y] {
+                            let w = weights[vertical.offsets[y] + k]
+                            let row = tmp.baseAddress! + (vertical.starts[y] + k) * rowLength
+                            for i in 0..<rowLength { target[i] += w * row[i] }
                         }
-                        let target = dst.baseAddress! + c * newWidth * newHeight
-                        for x in 0..<newWidth {
-                            vertical.apply(tmp.baseAddress! + x, stride: newWidth, into: target + x, outStride: newWidth)
-                        }
-                        for i in 0..<newWidth * newHeight { target[i] = min(max(target[i], 0), 1) }
+                        for i in 0..<rowLength { target[i] = min(max(target[i], 0), 1) }
                     }
                 }
             }
         }
-        guard colorModel.hasAlpha else { return out }
-        return out.unpremultiplied()
+        var result = Image(width: newWidth, height: newHeight, colorModel: colorModel, samples: output)
+        if colorModel.hasAlpha { result = result.unpremultiplied() }
+        return result.converted(to: sampleFormat)
     }
 
     /// This image scaled so its longer side is at most `maxSide` (never enlarged).
@@ -108,18 +119,20 @@ struct ResampleWeights {
         }
     }
 
-    /// out[i·outStride] = Σ weights · in[(start + k)·stride] for every output sample i.
-    func apply(_ input: UnsafePointer<Float>, stride: Int, into output: UnsafeMutablePointer<Float>, outStride: Int) {
+    /// One interleaved row resampled: out[i·C + c] = Σₖ wₖ · in[(startᵢ + k)·C + c].
+    func resampleRow(_ input: UnsafePointer<Float>, channels: Int, into output: UnsafeMutablePointer<Float>) {
         weights.withUnsafeBufferPointer { w in
             for i in 0..<starts.count {
-                var sum: Float = 0
-                var p = input + starts[i] * stride
                 let base = offsets[i]
-                for k in 0..<counts[i] {
-                    sum += w[base + k] * p.pointee
-                    p += stride
+                for c in 0..<channels {
+                    var sum: Float = 0
+                    var p = input + starts[i] * channels + c
+                    for k in 0..<counts[i] {
+                        sum += w[base + k] * p.pointee
+                        p += channels
+                    }
+                    output[i * channels + c] = sum
                 }
-                output[i * outStride] = sum
             }
         }
     }

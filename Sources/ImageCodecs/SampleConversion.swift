@@ -1,89 +1,62 @@
-// Conversions between the codecs' interleaved integer samples and `Image`'s planar floats.
-// These run over every pixel of every decoded and encoded photo, so they work on raw buffers
-// in simple loops the compiler vectorises.
+// Conversions between sample formats. They run over every sample of a full-resolution photo,
+// so they are plain loops over buffers that the compiler vectorises.
 
 private let unitFrom8Bit: [Float] = (0..<256).map { Float($0) / 255 }
 
 extension Image {
-    /// Planar floats from interleaved 8-bit samples.
-    init(interleaved8 source: UnsafeBufferPointer<UInt8>, width: Int, height: Int, colorModel: ColorModel) {
-        let channels = colorModel.channels
-        let planeSize = width * height
-        precondition(source.count >= planeSize * channels)
-        var samples = [Float](repeating: 0, count: planeSize * channels)
-        samples.withUnsafeMutableBufferPointer { out in
-            unitFrom8Bit.withUnsafeBufferPointer { table in
-                for c in 0..<channels {
-                    let plane = out.baseAddress! + c * planeSize
-                    var s = c
-                    for i in 0..<planeSize {
-                        plane[i] = table[Int(source[s])]
-                        s += channels
-                    }
+    /// All samples as Float32 on the 0...1 scale, interleaved (a copy unless already float).
+    public func floatSamples() -> [Float] {
+        switch storage {
+        case .float32(let samples):
+            return samples
+        case .uint8(let samples):
+            return [Float](unsafeUninitializedCapacity: samples.count) { out, initialized in
+                unitFrom8Bit.withUnsafeBufferPointer { table in
+                    for i in 0..<samples.count { out[i] = table[Int(samples[i])] }
                 }
+                initialized = samples.count
+            }
+        case .uint16(let samples):
+            // Divide rather than multiply by 1/65535, so v/65535 is exact and 16-bit round-trips.
+            return [Float](unsafeUninitializedCapacity: samples.count) { out, initialized in
+                for i in 0..<samples.count { out[i] = Float(samples[i]) / 65535 }
+                initialized = samples.count
             }
         }
-        self.init(width: width, height: height, colorModel: colorModel, bitDepth: 8, samples: samples)
     }
 
-    /// Planar floats from interleaved 16-bit samples in host byte order.
-    init(interleaved16 source: UnsafeBufferPointer<UInt16>, width: Int, height: Int, colorModel: ColorModel) {
-        let channels = colorModel.channels
-        let planeSize = width * height
-        precondition(source.count >= planeSize * channels)
-        var samples = [Float](repeating: 0, count: planeSize * channels)
-        samples.withUnsafeMutableBufferPointer { out in
-            for c in 0..<channels {
-                let plane = out.baseAddress! + c * planeSize
-                var s = c
-                for i in 0..<planeSize {
-                    plane[i] = Float(source[s]) / 65535  // divide, not multiply: v/65535 exactly
-                    s += channels
-                }
-            }
+    /// This image with its samples in `format`; rounds to nearest (clamped) when narrowing.
+    public func converted(to format: SampleFormat) -> Image {
+        if format == sampleFormat { return self }
+        let storage: PixelStorage
+        switch (self.storage, format) {
+        case (.uint8(let s), .uint16):
+            storage = .uint16(s.map { UInt16($0) * 257 })  // 255 · 257 = 65535
+        case (.uint16(let s), .uint8):
+            storage = .uint8(s.map { UInt8((UInt32($0) * 255 + 32767) / 65535) })
+        case (_, .float32):
+            storage = .float32(floatSamples())
+        case (.float32(let s), .uint8):
+            storage = .uint8([UInt8](unsafeUninitializedCapacity: s.count) { out, initialized in
+                for i in 0..<s.count { out[i] = quantize8(s[i]) }
+                initialized = s.count
+            })
+        case (.float32(let s), .uint16):
+            storage = .uint16([UInt16](unsafeUninitializedCapacity: s.count) { out, initialized in
+                for i in 0..<s.count { out[i] = quantize16(s[i]) }
+                initialized = s.count
+            })
+        default:
+            preconditionFailure("unreachable: \(sampleFormat) to \(format)")
         }
-        self.init(width: width, height: height, colorModel: colorModel, bitDepth: 16, samples: samples)
+        return Image(width: width, height: height, colorModel: colorModel, storage: storage)
     }
 
-    /// Interleaved 8-bit samples, rounded to nearest and clamped to [0, 255].
-    func interleaved8() -> [UInt8] {
-        let channels = self.channels
-        let planeSize = pixelCount
-        var out = [UInt8](repeating: 0, count: planeSize * channels)
-        out.withUnsafeMutableBufferPointer { dst in
-            samples.withUnsafeBufferPointer { src in
-                for c in 0..<channels {
-                    let plane = src.baseAddress! + c * planeSize
-                    var d = c
-                    for i in 0..<planeSize {
-                        let scaled = min(max(plane[i] * 255 + 0.5, 0), 255)
-                        dst[d] = UInt8(truncatingIfNeeded: Int32(scaled))
-                        d += channels
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    /// Interleaved 16-bit samples in host byte order, rounded to nearest and clamped.
-    func interleaved16() -> [UInt16] {
-        let channels = self.channels
-        let planeSize = pixelCount
-        var out = [UInt16](repeating: 0, count: planeSize * channels)
-        out.withUnsafeMutableBufferPointer { dst in
-            samples.withUnsafeBufferPointer { src in
-                for c in 0..<channels {
-                    let plane = src.baseAddress! + c * planeSize
-                    var d = c
-                    for i in 0..<planeSize {
-                        let scaled = min(max(plane[i] * 65535 + 0.5, 0), 65535)
-                        dst[d] = UInt16(truncatingIfNeeded: Int32(scaled))
-                        d += channels
-                    }
-                }
-            }
-        }
-        return out
+    /// The same geometry and colour model over new Float32 samples, stored back in `format`.
+    func replacingSamples(_ samples: [Float], colorModel model: ColorModel? = nil,
+                          width newWidth: Int? = nil, height newHeight: Int? = nil,
+                          format: SampleFormat) -> Image {
+        Image(width: newWidth ?? width, height: newHeight ?? height, colorModel: model ?? colorModel,
+              samples: samples).converted(to: format)
     }
 }

@@ -5,7 +5,7 @@ import Testing
 struct ResizeTests {
     @Test("Area downscaling by 2 is the exact 2×2 mean")
     func areaMean() {
-        let image = syntheticImage(width: 8, height: 6, model: .gray)
+        let image = syntheticImage(width: 8, height: 6, model: .gray).converted(to: .float32)
         let small = image.resized(width: 4, height: 3, filter: .area)
         for y in 0..<3 {
             for x in 0..<4 {
@@ -18,9 +18,9 @@ struct ResizeTests {
 
     @Test("Area downscaling by a fractional factor preserves the mean", arguments: [(37, 23, 10, 7), (100, 80, 33, 31)])
     func areaPreservesMean(sizes: (Int, Int, Int, Int)) {
-        let image = syntheticImage(width: sizes.0, height: sizes.1, model: .rgb)
+        let image = syntheticImage(width: sizes.0, height: sizes.1, model: .rgb).converted(to: .float32)
         let small = image.resized(width: sizes.2, height: sizes.3, filter: .area)
-        let mean = { (i: Image) in i.samples.reduce(0, +) / Float(i.samples.count) }
+        let mean = { (i: Image) in i.floatSamples().reduce(0, +) / Float(i.floatSamples().count) }
         #expect(abs(mean(image) - mean(small)) < 1e-4)
     }
 
@@ -30,7 +30,7 @@ struct ResizeTests {
         for (w, h) in [(5, 4), (40, 27)] {
             let out = image.resized(width: w, height: h, filter: filter)
             #expect(out.width == w && out.height == h)
-            #expect(out.samples.allSatisfy { abs($0 - 0.25) < 1e-5 })
+            #expect(out.floatSamples().allSatisfy { abs($0 - 0.25) < 1e-5 })
         }
     }
 
@@ -52,7 +52,7 @@ struct ResizeTests {
         for x in 4..<8 { image[x, 0, 0] = 1 }
         for filter in [ResizeFilter.bicubic, .lanczos3] {
             let big = image.resized(width: 64, height: 1, filter: filter)
-            #expect(big.samples.allSatisfy { (0...1).contains($0) })
+            #expect(big.floatSamples().allSatisfy { (0...1).contains($0) })
         }
     }
 
@@ -93,7 +93,7 @@ struct ColorTests {
     func alphaConversions() {
         let image = syntheticImage(width: 3, height: 2, model: .rgb)
         let withAlpha = image.converted(to: .rgba)
-        #expect((0..<6).allSatisfy { withAlpha.samples[18 + $0] == 1 })
+        #expect((0..<6).allSatisfy { withAlpha[$0 % 3, $0 / 3, 3] == 1 })
         #expect(withAlpha.converted(to: .rgb) == image)
         var half = Image(width: 1, height: 1, colorModel: .grayAlpha)
         half[0, 0, 0] = 0; half[0, 0, 1] = 0.5
@@ -103,9 +103,9 @@ struct ColorTests {
 
     @Test("Premultiplying and back restores visible pixels", arguments: [ColorModel.grayAlpha, .rgba])
     func premultiply(model: ColorModel) {
-        var image = syntheticImage(width: 7, height: 5, model: model)
-        let alphaPlane = image.planeRange(model.channels - 1)
-        for i in alphaPlane { image.samples[i] = max(image.samples[i], 0.2) }
+        var image = syntheticImage(width: 7, height: 5, model: model).converted(to: .float32)
+        let alpha = model.channels - 1
+        for y in 0..<5 { for x in 0..<7 { image[x, y, alpha] = max(image[x, y, alpha], 0.2) } }
         let restored = image.premultiplied().unpremultiplied()
         #expect(maxDifference(restored, image) < 0.01)
     }
@@ -117,5 +117,26 @@ struct ColorTests {
             #expect(abs(linearToSRGB(srgbToLinear(value)) - value) < 1e-5)
         }
         #expect(abs(srgbToLinear(0.5) - 0.21404) < 1e-4)
+    }
+}
+
+@Suite("Sample formats")
+struct SampleFormatTests {
+    @Test("8 → 16 → 8 bits and 8 → float → 8 bits are lossless")
+    func widening() {
+        let image = syntheticImage(width: 9, height: 7, model: .rgba)
+        #expect(image.converted(to: .uint16).converted(to: .uint8) == image)
+        #expect(image.converted(to: .float32).converted(to: .uint8) == image)
+        let deep = syntheticImage(width: 9, height: 7, model: .rgb, bitDepth: 16)
+        #expect(deep.converted(to: .float32).converted(to: .uint16) == deep)
+    }
+
+    @Test("Operations keep the sample format they were given")
+    func keepsFormat() {
+        let image = syntheticImage(width: 20, height: 10, model: .rgb)
+        #expect(image.resized(width: 7, height: 3).sampleFormat == .uint8)
+        #expect(image.converted(to: .gray).sampleFormat == .uint8)
+        #expect(image.applying(.right).sampleFormat == .uint8)
+        #expect(image.converted(to: .uint16).resized(width: 40, height: 20).sampleFormat == .uint16)
     }
 }

@@ -28,21 +28,22 @@ func maxDifference(_ a: Image, _ b: Image, sourceLocation: SourceLocation = #_so
     #expect(a.width == b.width && a.height == b.height && a.colorModel == b.colorModel,
             "\(a.width)x\(a.height) \(a.colorModel) vs \(b.width)x\(b.height) \(b.colorModel)",
             sourceLocation: sourceLocation)
-    guard a.samples.count == b.samples.count else { return .infinity }
-    return zip(a.samples, b.samples).reduce(0) { max($0, abs($1.0 - $1.1)) } * 255
+    let (x, y) = (a.floatSamples(), b.floatSamples())
+    guard x.count == y.count else { return .infinity }
+    return zip(x, y).reduce(0) { max($0, abs($1.0 - $1.1)) } * 255
 }
 
 /// Peak signal-to-noise ratio in dB over all samples (peak 1.0).
 func psnr(_ a: Image, _ b: Image) -> Double {
-    let mse = zip(a.samples, b.samples).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
-        / Double(a.samples.count)
+    let (x, y) = (a.floatSamples(), b.floatSamples())
+    let mse = zip(x, y).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(x.count)
     return mse == 0 ? .infinity : 10 * log10(1 / mse)
 }
 
-/// An image whose every sample is distinct-ish and exactly representable at `bitDepth`.
+/// An 8- or 16-bit image whose samples vary in x, y and channel.
 func syntheticImage(width: Int, height: Int, model: ColorModel, bitDepth: Int = 8) -> Image {
     let levels = Float(bitDepth == 16 ? 65535 : 255)
-    var image = Image(width: width, height: height, colorModel: model, bitDepth: bitDepth)
+    var image = Image(width: width, height: height, colorModel: model, format: bitDepth == 16 ? .uint16 : .uint8)
     for c in 0..<model.channels {
         for y in 0..<height {
             for x in 0..<width {

@@ -1,0 +1,36 @@
+// Times deltaflow's JPEG decode and encode of one file; Benchmarks/codecs.py runs it beside
+// Pillow on the same file and prints the ratios. Usage: codec-bench FILE [ITERATIONS]
+import Foundation
+import ImageCodecs
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: codec-bench FILE [ITERATIONS]\n".utf8))
+    exit(1)
+}
+let path = arguments[1]
+let iterations = arguments.count > 2 ? Int(arguments[2]) ?? 7 : 7
+let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+
+func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let elapsed = try clock.measure(body)
+    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+var image = try ImageFile.decode(bytes)  // warm-up, and the image the encoder gets
+var decodeTimes: [Double] = []
+var encodeTimes: [Double] = []
+var encodedSize = 0
+for _ in 0..<iterations {
+    decodeTimes.append(try milliseconds { image = try ImageFile.decode(bytes) })
+    encodeTimes.append(try milliseconds {
+        encodedSize = try ImageFile.encode(image, options: .jpeg(JPEGOptions(quality: 90))).count
+    })
+}
+print("""
+    {"width": \(image.width), "height": \(image.height), "decode_ms": \(median(decodeTimes)), \
+    "encode_ms": \(median(encodeTimes)), "encoded_bytes": \(encodedSize)}
+    """)

@@ -1,0 +1,50 @@
+import CBLAS
+
+/// OpenBLAS, the only way TensorCore reaches `CBLAS`. Matrices are row-major `Float` buffers.
+public enum BLAS {
+    /// Threads OpenBLAS uses inside one call. The executor caps this at 1 while it runs items
+    /// in parallel, so the two thread pools don't oversubscribe the cores.
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.
+    /// - Parameters:
+    ///   - a: `m × k` (or `k × m` when `transposeA`), row-major.
+    ///   - b: `k × n` (or `n × k` when `transposeB`), row-major.
+    ///   - c: `m × n`, row-major; read only when `beta ≠ 0`.
+    public static func gemm(
+        m: Int, n: Int, k: Int,
+        _ a: UnsafePointer<Float>, transposeA: Bool = false,
+        _ b: UnsafePointer<Float>, transposeB: Bool = false,
+        into c: UnsafeMutablePointer<Float>,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must not be negative")
+        guard m > 0 && n > 0 else { return }
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(transposeA ? m : k),
+                    b, Int32(transposeB ? k : n),
+                    beta, c, Int32(n))
+    }
+
+    /// The same product over Swift arrays; returns C.
+    public static func gemm(m: Int, n: Int, k: Int, _ a: [Float], transposeA: Bool = false,
+                            _ b: [Float], transposeB: Bool = false) -> [Float] {
+        precondition(a.count == m * k && b.count == k * n, "operand sizes do not match m, n, k")
+        var c = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    gemm(m: m, n: n, k: k, pa.baseAddress!, transposeA: transposeA,
+                         pb.baseAddress!, transposeB: transposeB, into: pc.baseAddress!)
+                }
+            }
+        }
+        return c
+    }
+}

@@ -41,6 +41,8 @@ let package = Package(
             name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        // Runs the built executable as a user would; depends on it only to have it built first.
+        .testTarget(name: "CLITests", dependencies: ["deltaflow"]),
 
         .executableTarget(
             name: "codec-bench", dependencies: ["ImageCodecs"],

@@ -6,8 +6,8 @@ struct DeltaflowCommand: ParsableCommand {
         commandName: "deltaflow",
         abstract: "Batch-edit images by example.",
         discussion: """
-            Exit codes: 0 success; 1 a problem with the command itself (bad arguments, \
-            unwritable output); 3 the run finished but some images failed (each is listed).
+            Exit codes: 0 success; 64 bad arguments; 1 another problem with the command \
+            itself; 3 the run finished but some images failed (each is listed).
             """,
         version: "0.1.0",
         subcommands: [ConvertCommand.self, InfoCommand.self]

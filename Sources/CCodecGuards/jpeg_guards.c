@@ -179,6 +179,41 @@ int df_jpeg_read_pixels(df_jpeg_reader *reader, uint8_t *pixels) {
     return DF_OK;
 }
 
+/* A destination that writes into the caller's df_buffer. The buffer is updated in place as it
+ * grows, so after any error the caller frees exactly what is allocated: nothing leaks and
+ * nothing is freed twice (libjpeg's own memory destination hands back a pointer that goes
+ * stale when it grows). */
+struct buffer_destination {
+    struct jpeg_destination_mgr base;
+    df_buffer *out;
+};
+
+static void grow_destination(j_compress_ptr cinfo, size_t used) {
+    struct buffer_destination *dest = (struct buffer_destination *)cinfo->dest;
+    df_buffer *out = dest->out;
+    size_t capacity = out->capacity ? out->capacity * 2 : 65536;
+    uint8_t *grown = realloc(out->bytes, capacity);
+    if (grown == NULL) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+    out->bytes = grown;
+    out->capacity = capacity;
+    out->count = used;
+    dest->base.next_output_byte = grown + used;
+    dest->base.free_in_buffer = capacity - used;
+}
+
+static void init_destination(j_compress_ptr cinfo) { grow_destination(cinfo, 0); }
+
+static boolean empty_destination(j_compress_ptr cinfo) {
+    struct buffer_destination *dest = (struct buffer_destination *)cinfo->dest;
+    grow_destination(cinfo, dest->out->capacity); /* libjpeg calls this only when it is full */
+    return TRUE;
+}
+
+static void term_destination(j_compress_ptr cinfo) {
+    struct buffer_destination *dest = (struct buffer_destination *)cinfo->dest;
+    dest->out->count = dest->out->capacity - dest->base.free_in_buffer;
+}
+
 int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
                   int quality, int progressive, int chroma_subsampling, df_buffer *out,
                   char message[DF_MESSAGE_CAPACITY]) {
@@ -188,19 +223,21 @@ int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int ch
     }
     struct jpeg_compress_struct cinfo;
     struct guarded_error err;
-    unsigned char *volatile bytes = NULL;
-    unsigned long size = 0;
+    struct buffer_destination destination;
     memset(&cinfo, 0, sizeof cinfo);
+    memset(&destination, 0, sizeof destination);
     cinfo.err = &err.base;
     install_errors(&err, message);
     if (setjmp(err.jump)) {
         jpeg_destroy_compress(&cinfo);
-        free(bytes);
         return err.code;
     }
     jpeg_create_compress(&cinfo);
-    unsigned char *destination = NULL;
-    jpeg_mem_dest(&cinfo, &destination, &size);
+    destination.base.init_destination = init_destination;
+    destination.base.empty_output_buffer = empty_destination;
+    destination.base.term_destination = term_destination;
+    destination.out = out;
+    cinfo.dest = &destination.base;
     cinfo.image_width = width;
     cinfo.image_height = height;
     cinfo.input_components = channels;
@@ -209,10 +246,8 @@ int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int ch
     jpeg_set_quality(&cinfo, quality, TRUE);
     if (channels == 3) {
         /* chroma_subsampling: 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0 (libjpeg's default). */
-        int h = chroma_subsampling >= 1 ? 2 : 1;
-        int v = chroma_subsampling >= 2 ? 2 : 1;
-        cinfo.comp_info[0].h_samp_factor = h;
-        cinfo.comp_info[0].v_samp_factor = v;
+        cinfo.comp_info[0].h_samp_factor = chroma_subsampling >= 1 ? 2 : 1;
+        cinfo.comp_info[0].v_samp_factor = chroma_subsampling >= 2 ? 2 : 1;
     }
     if (progressive) jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
@@ -220,13 +255,8 @@ int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int ch
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * row_bytes);
         jpeg_write_scanlines(&cinfo, &row, 1);
-        bytes = destination;
     }
     jpeg_finish_compress(&cinfo);
-    bytes = destination;
     jpeg_destroy_compress(&cinfo);
-    out->bytes = bytes;
-    out->count = size;
-    out->capacity = size;
     return DF_OK;
 }

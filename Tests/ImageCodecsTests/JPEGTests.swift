@@ -128,3 +128,21 @@ struct OrientationTests {
         #expect(image.applying(orientation).applying(inverse) == image)
     }
 }
+
+@Suite("JPEG chroma subsampling")
+struct ChromaSubsamplingTests {
+    @Test("Finer chroma gives a larger file and a closer image",
+          arguments: [JPEGOptions.ChromaSubsampling.none, .horizontal, .both])
+    func subsampling(mode: JPEGOptions.ChromaSubsampling) throws {
+        let photo = try ImageFile.read(example("coffee.png"))
+        let bytes = try ImageFile.encode(photo, options: .jpeg(JPEGOptions(quality: 90, chromaSubsampling: mode)))
+        let decoded = try ImageFile.decode(bytes)
+        #expect(psnr(decoded, photo) > 33)
+        if mode != .both {
+            let coarser = try ImageFile.encode(photo, options: .jpeg(JPEGOptions(
+                quality: 90, chromaSubsampling: mode == .none ? .horizontal : .both)))
+            #expect(bytes.count > coarser.count)
+            #expect(psnr(decoded, photo) > psnr(try ImageFile.decode(coarser), photo))
+        }
+    }
+}

@@ -5,7 +5,7 @@ import Glibc
 public enum ImageFile {
     /// Decodes the PNG or JPEG at `path`.
     public static func read(_ path: String, options: DecodeOptions = DecodeOptions()) throws -> Image {
-        let bytes = try readBytes(path)
+        let bytes = try readBytes(path, maxBytes: options.maxFileBytes)
         do {
             return try decode(bytes, options: options)
         } catch let error as ImageError {
@@ -58,8 +58,9 @@ public enum ImageFile {
         try AtomicFile.write(bytes, to: path)
     }
 
-    /// The whole file, with open/read failures turned into errors that say what to do.
-    static func readBytes(_ path: String) throws -> [UInt8] {
+    /// The whole file, with open/read failures turned into errors that say what to do. The
+    /// signature is checked first, so a large file that is no image is never read whole.
+    static func readBytes(_ path: String, maxBytes: Int) throws -> [UInt8] {
         // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; regular files ignore it.
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw openFailure(errno, path) }
@@ -75,6 +76,19 @@ public enum ImageFile {
         }
         let size = Int(info.st_size)
         if size == 0 { throw ImageError(.empty, "empty file", path: path, hint: "the file has 0 bytes") }
+        var head = [UInt8](repeating: 0, count: min(size, 16))
+        let headCount = head.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress!, $0.count, 0) }
+        if headCount > 0 {
+            do {
+                _ = try head[0..<headCount].withUnsafeBytes { try ImageFormat.sniff($0) }
+            } catch let error as ImageError {
+                throw error.at(path)
+            }
+        }
+        guard size <= maxBytes else {
+            throw ImageError(.tooLarge, "file is \(size) bytes, above the limit of \(maxBytes) bytes", path: path,
+                             hint: "raise the limit with --max-file-bytes if the file is trusted")
+        }
         var bytes = [UInt8](repeating: 0, count: size)
         var offset = 0
         try bytes.withUnsafeMutableBytes { buffer in

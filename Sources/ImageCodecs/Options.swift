@@ -3,13 +3,21 @@ public struct DecodeOptions: Sendable, Equatable {
     /// Images with more pixels than this are refused after reading the header and before any
     /// pixel memory is allocated, so a small "decompression bomb" cannot exhaust memory.
     public var maxPixels: Int
+    /// Files larger than this are refused before they are read into memory.
+    public var maxFileBytes: Int
     /// Turn JPEGs upright according to their EXIF orientation tag (what viewers show).
     public var applyOrientation: Bool
 
     public static let defaultMaxPixels = 100_000_000
+    /// 1 GiB: above any real photo at the default pixel limit (100 MP of 16-bit RGBA PNG
+    /// compresses to well under this), small enough to keep a stray disk image out of memory.
+    public static let defaultMaxFileBytes = 1 << 30
 
-    public init(maxPixels: Int = DecodeOptions.defaultMaxPixels, applyOrientation: Bool = true) {
+    public init(maxPixels: Int = DecodeOptions.defaultMaxPixels,
+                maxFileBytes: Int = DecodeOptions.defaultMaxFileBytes,
+                applyOrientation: Bool = true) {
         self.maxPixels = maxPixels
+        self.maxFileBytes = maxFileBytes
         self.applyOrientation = applyOrientation
     }
 }

@@ -29,10 +29,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "JPEG quality, 1-100.")
     var quality: Int = 92
 
-    @Option(help: "Refuse images with more pixels than this.")
-    var maxPixels: Int = DecodeOptions.defaultMaxPixels
+    @OptionGroup var limits: DecodeLimitOptions
 
-    @Option(help: "Images converted at the same time (default: number of cores).")
+    @Option(help: "Images converted at the same time; the default is the number of cores.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -42,7 +41,6 @@ struct ConvertCommand: ParsableCommand {
         }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1 to 100, not \(quality)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
-        guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1, not \(maxPixels)") }
     }
 
     func run() throws {
@@ -72,7 +70,7 @@ struct ConvertCommand: ParsableCommand {
     }
 
     private func convert(_ input: String, into directory: URL) throws {
-        var image = try ImageFile.read(input, options: DecodeOptions(maxPixels: maxPixels))
+        var image = try ImageFile.read(input, options: limits.decodeOptions)
         if let maxSide { image = image.fitting(maxSide: maxSide) }
         let source = URL(fileURLWithPath: input)
         let chosen = format.flatMap(ImageFormat.init(pathExtension:))

@@ -9,14 +9,13 @@ struct InfoCommand: ParsableCommand {
     @Argument(help: "Image files (PNG or JPEG).")
     var files: [String]
 
-    @Option(help: "Refuse images with more pixels than this.")
-    var maxPixels: Int = DecodeOptions.defaultMaxPixels
+    @OptionGroup var limits: DecodeLimitOptions
 
     func run() throws {
         var failures = 0
         for path in files {
             do {
-                let image = try ImageFile.read(path, options: DecodeOptions(maxPixels: maxPixels))
+                let image = try ImageFile.read(path, options: limits.decodeOptions)
                 print("\(path): \(image.width)x\(image.height) \(image.colorModel), \(image.bitDepth)-bit")
             } catch {
                 failures += 1

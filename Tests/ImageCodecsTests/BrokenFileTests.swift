@@ -89,6 +89,21 @@ struct PixelLimitTests {
         #expect(try ImageFile.read(jpeg, options: DecodeOptions(maxPixels: 5917)).pixelCount == 5917)
     }
 
+    @Test("Files above the byte limit are refused before they are read; non-images even sooner")
+    func fileSizeLimit() throws {
+        let path = fixture("jpeg/baseline.jpg")  // 2889 bytes
+        #expect(throws: ImageError(.tooLarge, "file is 2889 bytes, above the limit of 2000 bytes", path: path,
+                                   hint: "raise the limit with --max-file-bytes if the file is trusted")) {
+            try ImageFile.read(path, options: DecodeOptions(maxFileBytes: 2000))
+        }
+        // A file that is no image is named as such, whatever its size.
+        let text = fixture("broken/random.bin")
+        #expect(throws: ImageError(.notAnImage, "not a PNG or JPEG file", path: text,
+                                   hint: "deltaflow reads PNG and JPEG; the file's first bytes match neither")) {
+            try ImageFile.read(text, options: DecodeOptions(maxFileBytes: 10))
+        }
+    }
+
     @Test("The default limit is 100 megapixels")
     func defaultLimit() {
         #expect(DecodeOptions().maxPixels == 100_000_000)

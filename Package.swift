@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C libraries, each behind one [system] module and wrapped by exactly one Swift type.
@@ -30,10 +31,14 @@ let package = Package(
 
         .target(name: "TensorCore", dependencies: ["CBLAS"]),
         .target(name: "ImageCodecs", dependencies: ["CCodecGuards"]),
+        // What a node is; the engine knows nodes only through this module.
+        .target(name: "NodeKit", dependencies: ["ImageCodecs"]),
+        .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
+        .target(name: "Workflow", dependencies: ["NodeKit", "TensorCore", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "deltaflow",
             dependencies: [
-                "ImageCodecs",
+                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -41,6 +46,7 @@ let package = Package(
             name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
         .testTarget(name: "CLITests", dependencies: ["deltaflow"]),
 

@@ -1,0 +1,14 @@
+import NodeKit
+
+/// Every built-in node kind.
+public enum Builtins {
+    public static let nodes: [any Node] = [
+        LoadNode(), SaveNode(), ResizeNode(), CompositeNode(), AdjustNode(), GrayscaleNode(), FlipNode(), GrainNode(),
+    ]
+
+    /// A registry holding the built-ins.
+    public static func registry() -> NodeRegistry {
+        // The built-in kinds are distinct by construction; a clash is a programming error.
+        try! NodeRegistry(nodes)
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import ImageCodecs
+import NodeKit
+
+struct ResizeNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "resize",
+        summary: "Change an image's size: to a width and/or height, a longest side, or a scale.",
+        inputs: [
+            PortSpec("image", .image, doc: "the image to resize"),
+            PortSpec("width", .integer, doc: "new width; with only a height, keeps the aspect ratio", optional: true,
+                     range: 1...100_000),
+            PortSpec("height", .integer, doc: "new height; with only a width, keeps the aspect ratio", optional: true,
+                     range: 1...100_000),
+            PortSpec("max_side", .integer, doc: "shrink so the longer side is at most this (never enlarges)",
+                     optional: true, range: 1...100_000),
+            PortSpec("scale", .number, doc: "multiply both sides by this", optional: true, range: 0.001...100),
+            PortSpec("filter", .string, doc: "resampling filter", default: .string("automatic"),
+                     choices: ResizeFilter.allCases.map(\.rawValue)),
+        ],
+        outputs: [PortSpec("image", .image, doc: "the resized image")],
+        example: """
+            small: {node: resize, image: $photo.image, max_side: 1024}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let image = try inputs.image("image")
+        let filter = ResizeFilter(rawValue: try inputs.string("filter")) ?? .automatic
+        let width = inputs.optionalInteger("width"), height = inputs.optionalInteger("height")
+        let maxSide = inputs.optionalInteger("max_side"), scale = inputs.optionalNumber("scale")
+        let ways = [width != nil || height != nil, maxSide != nil, scale != nil].filter { $0 }.count
+        guard ways == 1 else {
+            throw NodeError("give exactly one of width/height, max_side or scale")
+        }
+        if let maxSide { return ["image": .image(image.fitting(maxSide: maxSide, filter: filter))] }
+        let aspect = Double(image.width) / Double(image.height)
+        let (w, h): (Int, Int)
+        if let scale {
+            (w, h) = (Int((Double(image.width) * scale).rounded()), Int((Double(image.height) * scale).rounded()))
+        } else {
+            w = width ?? Int((Double(height!) * aspect).rounded())
+            h = height ?? Int((Double(width!) / aspect).rounded())
+        }
+        return ["image": .image(image.resized(width: max(1, w), height: max(1, h), filter: filter))]
+    }
+}
+
+struct CompositeNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "composite",
+        summary: "Blend an overlay onto a base image through a mask; where the mask is 0 the base is kept exactly.",
+        inputs: [
+            PortSpec("base", .image, doc: "the image underneath"),
+            PortSpec("overlay", .image, doc: "the image on top; same size as the base (its alpha is honoured)"),
+            PortSpec("mask", .mask, doc: "how much of the overlay shows, per pixel; default everywhere", optional: true),
+            PortSpec("opacity", .number, doc: "scales the mask", default: .number(1), range: 0...1),
+        ],
+        outputs: [PortSpec("image", .image, doc: "the blend, in the base's colour model and bit depth")],
+        example: """
+            blended: {node: composite, base: $photo.image, overlay: $graded.image, opacity: 0.5}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let base = try inputs.image("base")
+        var overlay = try inputs.image("overlay")
+        guard overlay.width == base.width && overlay.height == base.height else {
+            throw NodeError("overlay is \(overlay.width)x\(overlay.height) but base is \(base.width)x\(base.height); resize one first")
+        }
+        let opacity = Float(try inputs.number("opacity"))
+        let mask = inputs.optionalImage("mask")
+        if let mask, mask.width != base.width || mask.height != base.height {
+            throw NodeError("mask is \(mask.width)x\(mask.height) but base is \(base.width)x\(base.height)")
+        }
+        let overlayAlpha: [Float]? = overlay.colorModel.hasAlpha
+            ? overlay.converted(to: .grayAlpha).floatSamples().enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+            : nil
+        overlay = overlay.converted(to: base.colorModel)
+        let weights = mask.map { $0.converted(to: .gray).floatSamples() }
+        var out = base.floatSamples()
+        let over = overlay.floatSamples()
+        let channels = base.channels, colors = base.colorModel.colorChannels
+        for p in 0..<base.pixelCount {
+            var w = opacity * (weights?[p] ?? 1) * (overlayAlpha?[p] ?? 1)
+            if w <= 0 { continue }  // untouched: the base's samples stay exactly as they were
+            w = min(w, 1)
+            for c in 0..<colors {
+                let i = p * channels + c
+                out[i] += w * (over[i] - out[i])
+            }
+        }
+        let result = Image(width: base.width, height: base.height, colorModel: base.colorModel, samples: out)
+        return ["image": .image(result.converted(to: base.sampleFormat))]
+    }
+}
+
+struct AdjustNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "adjust",
+        summary: "Exposure, contrast, saturation and gamma, applied in that order.",
+        inputs: [
+            PortSpec("image", .image, doc: "the image to adjust"),
+            PortSpec("exposure", .number, doc: "stops; +1 doubles the light", default: .number(0), range: -8...8),
+            PortSpec("contrast", .number, doc: "around mid-gray; 1 leaves it", default: .number(1), range: 0...4),
+            PortSpec("saturation", .number, doc: "0 is gray, 1 leaves it", default: .number(1), range: 0...4),
+            PortSpec("gamma", .number, doc: "output = input^(1/gamma); 1 leaves it", default: .number(1), range: 0.1...10),
+        ],
+        outputs: [PortSpec("image", .image, doc: "the adjusted image, in the input's bit depth")],
+        example: """
+            warmer: {node: adjust, image: $photo.image, exposure: 0.3, saturation: 1.2}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let image = try inputs.image("image")
+        let gain = Float(pow(2.0, try inputs.number("exposure")))
+        let contrast = Float(try inputs.number("contrast"))
+        let saturation = Float(try inputs.number("saturation"))
+        let inverseGamma = Float(1 / (try inputs.number("gamma")))
+        var samples = image.floatSamples()
+        let channels = image.channels, colors = image.colorModel.colorChannels
+        let (wr, wg, wb) = lumaWeights
+        for p in 0..<image.pixelCount {
+            let i = p * channels
+            for c in 0..<colors { samples[i + c] = (samples[i + c] * gain - 0.5) * contrast + 0.5 }
+            if colors == 3 && saturation != 1 {
+                let luma = wr * samples[i] + wg * samples[i + 1] + wb * samples[i + 2]
+                for c in 0..<3 { samples[i + c] = luma + (samples[i + c] - luma) * saturation }
+            }
+            for c in 0..<colors {
+                let v = min(max(samples[i + c], 0), 1)
+                samples[i + c] = inverseGamma == 1 ? v : pow(v, inverseGamma)
+            }
+        }
+        let result = Image(width: image.width, height: image.height, colorModel: image.colorModel, samples: samples)
+        return ["image": .image(result.converted(to: image.sampleFormat))]
+    }
+}
+
+struct GrayscaleNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "grayscale",
+        summary: "Convert to gray (Rec. 601 luma), keeping alpha.",
+        inputs: [PortSpec("image", .image, doc: "the image to convert")],
+        outputs: [PortSpec("image", .image, doc: "gray, or gray+alpha")],
+        example: """
+            gray: {node: grayscale, image: $photo.image}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let image = try inputs.image("image")
+        return ["image": .image(image.converted(to: image.colorModel.hasAlpha ? .grayAlpha : .gray))]
+    }
+}
+
+struct FlipNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "flip",
+        summary: "Mirror an image left-right or top-bottom.",
+        inputs: [
+            PortSpec("image", .image, doc: "the image to mirror"),
+            PortSpec("direction", .string, doc: "which way", default: .string("horizontal"),
+                     choices: ["horizontal", "vertical"]),
+        ],
+        outputs: [PortSpec("image", .image, doc: "the mirrored image")],
+        example: """
+            mirrored: {node: flip, image: $photo.image, direction: vertical}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let image = try inputs.image("image")
+        let orientation: ExifOrientation = try inputs.string("direction") == "vertical" ? .downMirrored : .upMirrored
+        return ["image": .image(image.applying(orientation))]
+    }
+}
+
+/// Film grain: Gaussian noise from the node's seed, so the same file gets the same grain in
+/// every run and at any `--jobs`.
+struct GrainNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "grain",
+        summary: "Add film grain (Gaussian noise), reproducible from the seed.",
+        inputs: [
+            PortSpec("image", .image, doc: "the image to add grain to"),
+            PortSpec("amount", .number, doc: "standard deviation, as a fraction of full scale", default: .number(0.04),
+                     range: 0...1),
+            PortSpec("seed", .integer, doc: "fixes the grain; default: derived from the workflow seed and the file",
+                     optional: true, range: 0...9.007e15),
+        ],
+        outputs: [PortSpec("image", .image, doc: "the image with grain")],
+        example: """
+            grainy: {node: grain, image: $photo.image, amount: 0.05}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let image = try inputs.image("image")
+        let amount = Float(try inputs.number("amount"))
+        var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
+        var samples = image.floatSamples()
+        let channels = image.channels, colors = image.colorModel.colorChannels
+        for p in 0..<image.pixelCount {
+            // One noise value per pixel, shared by its colour channels: grain, not colour speckle.
+            let noise = amount * random.nextGaussian()
+            for c in 0..<colors { samples[p * channels + c] += noise }
+        }
+        let result = Image(width: image.width, height: image.height, colorModel: image.colorModel, samples: samples)
+        return ["image": .image(result.converted(to: image.sampleFormat))]
+    }
+}

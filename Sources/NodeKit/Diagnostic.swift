@@ -1,0 +1,116 @@
+/// A place in a workflow file: 1-based line and column (columns count Unicode scalars, as
+/// YAML parsers do).
+public struct SourcePosition: Sendable, Equatable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One problem found in a workflow, reported like a compiler does.
+public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case error, warning }
+
+    /// Stable identifier, for scripts and tests (`unknown_port`, `type_mismatch`, …).
+    public let code: String
+    public let severity: Severity
+    public let message: String
+    /// Where the problem is; nil for problems outside the file (a `--set` on the command line).
+    public let location: SourcePosition?
+    /// How to fix it, when there is something specific to say.
+    public let help: String?
+
+    public init(_ code: String, _ message: String, at location: SourcePosition?, help: String? = nil,
+                severity: Severity = .error) {
+        self.code = code
+        self.severity = severity
+        self.message = message
+        self.location = location
+        self.help = help
+    }
+
+    /// `file:line:col: error: message`.
+    public var description: String {
+        "\(location.map { "\($0)" } ?? "deltaflow"): \(severity.rawValue): \(message)"
+    }
+
+    /// The compiler-style form: the headline, the source line with a caret under the column,
+    /// and the help line.
+    public func rendered(source: String?) -> String {
+        var lines = [description]
+        if let location, let source {
+            let sourceLines = source.split(separator: "\n", omittingEmptySubsequences: false)
+            if location.line >= 1 && location.line <= sourceLines.count {
+                let text = String(sourceLines[location.line - 1])
+                let number = String(location.line)
+                let gutter = String(repeating: " ", count: number.count)
+                // Tabs stay tabs under the caret so it lines up in any terminal.
+                let lead = text.unicodeScalars.prefix(max(0, location.column - 1)).map { $0 == "\t" ? "\t" : " " }
+                lines.append(" \(number) | \(text)")
+                lines.append(" \(gutter) | \(lead.joined())^")
+            }
+        }
+        if let help { lines.append("  help: \(help)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A failed validation: every diagnostic found in one pass.
+public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
+    public let diagnostics: [Diagnostic]
+    public let source: String?
+
+    public init(_ diagnostics: [Diagnostic], source: String?) {
+        self.diagnostics = diagnostics
+        self.source = source
+    }
+
+    public var description: String {
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        return diagnostics.map { $0.rendered(source: source) }.joined(separator: "\n\n")
+            + "\n\n\(errors) error\(errors == 1 ? "" : "s")"
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
+public func closestMatch(to word: String, in candidates: some Sequence<String>) -> String? {
+    var best: (String, Int)?
+    for candidate in candidates {
+        let distance = editDistance(word.lowercased(), candidate.lowercased())
+        // Up to a third of the word may be wrong (at least two letters: img -> image), but never
+        // half of the longer word, or every short name would "match" every other.
+        let limit = max(2, word.count / 3)
+        let plausible = distance < max(word.count, candidate.count) / 2 + 1
+        if distance <= limit, plausible, distance < (best?.1 ?? .max) { best = (candidate, distance) }
+    }
+    return best?.0
+}
+
+/// Levenshtein distance, with an adjacent transposition counting as one edit.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous2 = [Int](repeating: 0, count: b.count + 1)
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                current[j] = min(current[j], previous2[j - 2] + 1)
+            }
+        }
+        (previous2, previous, current) = (previous, current, previous2)
+    }
+    return previous[b.count]
+}

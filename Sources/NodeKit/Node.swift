@@ -1,0 +1,134 @@
+import ImageCodecs
+
+/// A kind of node: its descriptor and what it computes. Nodes are synchronous and hold no
+/// per-run state; the executor owns threads and calls `run` from any of them.
+public protocol Node: Sendable {
+    var descriptor: NodeDescriptor { get }
+    /// Computes the outputs from the inputs. Throw `NodeError` for failures a user can act on.
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value]
+}
+
+/// The inputs of one node invocation, checked and coerced to the declared types.
+public struct NodeInputs: Sendable {
+    private let values: [String: Value]
+    public let nodeName: String
+
+    public init(_ values: [String: Value], nodeName: String) {
+        self.values = values
+        self.nodeName = nodeName
+    }
+
+    public subscript(name: String) -> Value? { values[name] }
+
+    private func missing(_ name: String, _ type: PortType) -> NodeError {
+        NodeError("input '\(name)' (\(type)) has no value")
+    }
+
+    public func image(_ name: String) throws -> Image {
+        switch values[name] {
+        case .image(let image)?, .mask(let image)?: return image
+        default: throw missing(name, .image)
+        }
+    }
+
+    public func optionalImage(_ name: String) -> Image? {
+        switch values[name] {
+        case .image(let image)?, .mask(let image)?: image
+        default: nil
+        }
+    }
+
+    public func number(_ name: String) throws -> Double {
+        switch values[name] {
+        case .number(let n)?: return n
+        case .integer(let i)?: return Double(i)
+        default: throw missing(name, .number)
+        }
+    }
+
+    public func optionalNumber(_ name: String) -> Double? { try? number(name) }
+
+    public func integer(_ name: String) throws -> Int {
+        guard case .integer(let i)? = values[name] else { throw missing(name, .integer) }
+        return i
+    }
+
+    public func optionalInteger(_ name: String) -> Int? { try? integer(name) }
+
+    public func string(_ name: String) throws -> String {
+        switch values[name] {
+        case .string(let s)?, .path(let s)?: return s
+        default: throw missing(name, .string)
+        }
+    }
+
+    public func optionalString(_ name: String) -> String? { try? string(name) }
+
+    public func bool(_ name: String) throws -> Bool {
+        guard case .bool(let b)? = values[name] else { throw missing(name, .bool) }
+        return b
+    }
+}
+
+/// What a node may know about the run it is part of.
+public struct NodeContext: Sendable {
+    /// The item being processed, or nil for nodes that run once per run.
+    public let item: Item?
+    /// This invocation's seed: derived from the workflow seed, the item's key and the node's
+    /// name, never from scheduling order.
+    public let seed: UInt64
+    /// Absolute paths of every file the run reads as input; outputs must never replace one.
+    public let inputFiles: Set<String>
+
+    public init(item: Item?, seed: UInt64, inputFiles: Set<String> = []) {
+        self.item = item
+        self.seed = seed
+        self.inputFiles = inputFiles
+    }
+
+    /// One file of a directory that a node iterates over.
+    public struct Item: Sendable, Equatable {
+        /// Absolute path.
+        public let path: String
+        /// Path relative to the iterated directory, e.g. `trip/day1/IMG_0042.jpg`.
+        public let relativePath: String
+        /// Position in the sorted list of items, from 0.
+        public let index: Int
+
+        public init(path: String, relativePath: String, index: Int) {
+            self.path = path
+            self.relativePath = relativePath
+            self.index = index
+        }
+
+        /// The file name without directory or extension (`IMG_0042`).
+        public var stem: String {
+            let name = self.name
+            guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
+            return String(name[..<dot])
+        }
+
+        /// The file name (`IMG_0042.jpg`).
+        public var name: String { relativePath.split(separator: "/").last.map(String.init) ?? relativePath }
+
+        /// The extension without its dot (`jpg`), or "".
+        public var ext: String {
+            let name = self.name
+            guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+            return String(name[name.index(after: dot)...])
+        }
+
+        /// The directory part of `relativePath` (`trip/day1`), or "".
+        public var relativeDirectory: String {
+            guard let slash = relativePath.lastIndex(of: "/") else { return "" }
+            return String(relativePath[..<slash])
+        }
+    }
+}
+
+/// A node's failure, as the user should read it.
+public struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

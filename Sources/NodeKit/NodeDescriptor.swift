@@ -1,0 +1,63 @@
+/// One input or output of a node kind.
+public struct PortSpec: Sendable {
+    public let name: String
+    public let type: PortType
+    public let doc: String
+    /// Used when the workflow does not set the input; nil makes the input required
+    /// unless `optional` is set.
+    public let defaultValue: Value?
+    /// The input may be left unset, and the node then does without it.
+    public let optional: Bool
+    /// Inclusive bounds for number and integer inputs.
+    public let range: ClosedRange<Double>?
+    /// The allowed values of a string input.
+    public let choices: [String]?
+
+    public init(_ name: String, _ type: PortType, doc: String, default defaultValue: Value? = nil,
+                optional: Bool = false, range: ClosedRange<Double>? = nil, choices: [String]? = nil) {
+        self.name = name
+        self.type = type
+        self.doc = doc
+        self.defaultValue = defaultValue
+        self.optional = optional
+        self.range = range
+        self.choices = choices
+    }
+
+    public var isRequired: Bool { defaultValue == nil && !optional }
+}
+
+/// Everything the engine, the validator and `deltaflow nodes` know about a node kind.
+public struct NodeDescriptor: Sendable {
+    /// The name workflows use after `node:`.
+    public let kind: String
+    /// Bumped whenever the node's results change for the same inputs; part of cache keys.
+    public let version: Int
+    public let summary: String
+    public let inputs: [PortSpec]
+    public let outputs: [PortSpec]
+    /// The node writes outside the graph (files); it always runs, and its ancestors with it.
+    /// Nodes without side effects whose results nobody uses are pruned.
+    public let hasSideEffects: Bool
+    /// The `path` input that `each:` may drive, one item per matching file; nil if the
+    /// node cannot iterate.
+    public let iterationInput: String?
+    /// A workflow fragment showing the node in use; `deltaflow nodes` prints it and the tests
+    /// validate it.
+    public let example: String
+
+    public init(kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
+                hasSideEffects: Bool = false, iterationInput: String? = nil, example: String) {
+        self.kind = kind
+        self.version = version
+        self.summary = summary
+        self.inputs = inputs
+        self.outputs = outputs
+        self.hasSideEffects = hasSideEffects
+        self.iterationInput = iterationInput
+        self.example = example
+    }
+
+    public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }
+    public func output(_ name: String) -> PortSpec? { outputs.first { $0.name == name } }
+}

@@ -1,0 +1,219 @@
+import Dispatch
+import Foundation
+import NodeKit
+import Synchronization
+import TensorCore
+
+/// How a run behaves.
+public struct RunOptions: Sendable {
+    /// Items processed at the same time.
+    public var jobs: Int
+    /// Stop taking new items after the first failure.
+    public var failFast: Bool
+
+    public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false) {
+        self.jobs = max(1, jobs)
+        self.failFast = failFast
+    }
+}
+
+/// What happened to one item.
+public struct ItemResult: Sendable {
+    public enum Status: String, Sendable { case done, failed, skipped }
+
+    public let item: NodeContext.Item
+    public let status: Status
+    /// For a failure: the node that failed and why.
+    public let failedNode: String?
+    public let message: String?
+    public let seconds: Double
+}
+
+/// Progress, reported while a run goes on (from any thread).
+public enum RunEvent: Sendable {
+    case sharedNodeFinished(name: String, seconds: Double)
+    case itemsFound(count: Int)
+    case itemFinished(ItemResult, completed: Int, total: Int)
+}
+
+/// What a run did.
+public struct RunSummary: Sendable {
+    public let items: [ItemResult]
+    public let seconds: Double
+
+    public var done: Int { items.filter { $0.status == .done }.count }
+    public var failed: [ItemResult] { items.filter { $0.status == .failed } }
+    public var skipped: Int { items.filter { $0.status == .skipped }.count }
+}
+
+/// A failure that stops the whole run (as opposed to one item's failure).
+public struct RunError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public let location: SourcePosition?
+    public var description: String { (location.map { "\($0): " } ?? "") + "error: " + message }
+}
+
+/// Runs a validated workflow: nodes that run once first, then every item through the per-item
+/// nodes, `jobs` items at a time. Results are identical whatever `jobs` is: an item's seeds come
+/// from its relative path, and items never see each other.
+public struct Executor: Sendable {
+    public let workflow: Workflow
+    public let params: [String: Value]
+    public let options: RunOptions
+
+    public init(workflow: Workflow, params: [String: Value], options: RunOptions = RunOptions()) {
+        self.workflow = workflow
+        self.params = params
+        self.options = options
+    }
+
+    /// Runs the nodes that run once and lists the items, without processing any item.
+    public func prepare(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> Prepared {
+        var shared: [String: [String: Value]] = [:]
+        var inputFiles = Set<String>()
+        for node in workflow.nodes where node.scope == .once {
+            let started = Date()
+            do {
+                let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name))
+                let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
+                // A node's iteration input names the file it reads (load's path): never an output.
+                if let input = node.node.descriptor.iterationInput, case .path(let p)? = inputs[input] {
+                    inputFiles.insert(URL(fileURLWithPath: p).resolvingSymlinksInPath().path)
+                }
+                shared[node.name] = try invoke(node, inputs, context)
+            } catch {
+                throw RunError(message: "node '\(node.name)' (\(node.kind)) failed: \(error)", location: node.location)
+            }
+            onEvent(.sharedNodeFinished(name: node.name, seconds: Date().timeIntervalSince(started)))
+        }
+        var items: [NodeContext.Item] = []
+        if let iterator = workflow.iterator, let iteration = iterator.iteration {
+            let directory: String
+            do {
+                directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil).text
+            } catch {
+                throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
+            }
+            do {
+                items = try ItemEnumerator.items(in: directory, patterns: iteration.patterns, recursive: iteration.recursive)
+            } catch {
+                throw RunError(message: error.message, location: iteration.directory.location)
+            }
+            for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
+        }
+        onEvent(.itemsFound(count: items.count))
+        return Prepared(shared: shared, items: items, inputFiles: inputFiles)
+    }
+
+    /// The state after `prepare`: shared results and the items to process.
+    public struct Prepared: Sendable {
+        let shared: [String: [String: Value]]
+        public let items: [NodeContext.Item]
+        let inputFiles: Set<String>
+    }
+
+    /// Runs the whole workflow.
+    public func run(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> RunSummary {
+        let started = Date()
+        let prepared = try prepare(onEvent: onEvent)
+        let perItem = workflow.nodes.filter { $0.scope == .perItem }
+        let items = prepared.items
+        let results = Mutex<[ItemResult?]>(Array(repeating: nil, count: items.count))
+        let next = Atomic<Int>(0)
+        let completed = Atomic<Int>(0)
+        let stop = Atomic<Bool>(false)
+        let workers = min(options.jobs, max(items.count, 1))
+
+        // Items run in parallel; OpenBLAS's own threads would fight them for the cores.
+        let blasThreads = BLAS.threadCount
+        if workers > 1 { BLAS.threadCount = 1 }
+        defer { BLAS.threadCount = blasThreads }
+
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while !stop.load(ordering: .relaxed) {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < items.count else { return }
+                let result = process(items[index], nodes: perItem, prepared: prepared)
+                results.withLock { $0[index] = result }
+                let count = completed.add(1, ordering: .relaxed).newValue
+                onEvent(.itemFinished(result, completed: count, total: items.count))
+                if result.status == .failed && options.failFast { stop.store(true, ordering: .relaxed) }
+            }
+        }
+        let final = results.withLock { results in
+            results.enumerated().map { index, result in
+                result ?? ItemResult(item: items[index], status: .skipped, failedNode: nil,
+                                     message: "not run: the run stopped at the first failure (--fail-fast)", seconds: 0)
+            }
+        }
+        return RunSummary(items: final, seconds: Date().timeIntervalSince(started))
+    }
+
+    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared) -> ItemResult {
+        let started = Date()
+        var local: [String: [String: Value]] = [:]
+        for node in nodes {
+            do {
+                var inputs = try evaluateInputs(of: node, item: item, shared: prepared.shared, local: local)
+                if let iteration = node.iteration { inputs[iteration.input] = .path(item.path) }
+                let context = NodeContext(item: item,
+                                          seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
+                                          inputFiles: prepared.inputFiles)
+                local[node.name] = try invoke(node, inputs, context)
+            } catch {
+                return ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
+                                  seconds: Date().timeIntervalSince(started))
+            }
+        }
+        return ItemResult(item: item, status: .done, failedNode: nil, message: nil, seconds: Date().timeIntervalSince(started))
+    }
+
+    private func resolve(_ reference: Reference, shared: [String: [String: Value]],
+                         local: [String: [String: Value]]) throws -> Value {
+        if let port = reference.port {
+            guard let value = (local[reference.name] ?? shared[reference.name])?[port] else {
+                throw NodeError("\(reference.text) has no value")
+            }
+            return value
+        }
+        guard let value = params[reference.name] else { throw NodeError("param '\(reference.name)' has no value") }
+        return value
+    }
+
+    /// The node's inputs: its expressions evaluated, defaults filled in, types and ranges checked.
+    private func evaluateInputs(of node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
+                                local: [String: [String: Value]]) throws -> [String: Value] {
+        var values: [String: Value] = [:]
+        for spec in node.node.descriptor.inputs {
+            guard let expression = node.inputs[spec.name] else {
+                if let value = spec.defaultValue { values[spec.name] = value }
+                continue
+            }
+            let raw = try expression.evaluate({ try resolve($0, shared: shared, local: local) }, item: item)
+            var value = raw.coerced(to: spec.type)
+            if value == nil, spec.type == .integer, case .number(let n) = raw, n == n.rounded() {
+                value = .integer(Int(n))
+            }
+            guard let value else { throw NodeError("input '\(spec.name)' expects \(spec.type), got \(raw)") }
+            if let range = spec.range, let number = try? value.numeric(), !range.contains(number) {
+                throw NodeError("input '\(spec.name)' must be \(describe(range)), not \(formatNumber(number))")
+            }
+            if let choices = spec.choices, case .string(let text) = value, !choices.contains(text) {
+                throw NodeError("input '\(spec.name)' must be one of \(choices.joined(separator: ", ")), not '\(text)'")
+            }
+            values[spec.name] = value
+        }
+        return values
+    }
+
+    /// Runs one node and checks it returned what its descriptor promises.
+    private func invoke(_ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext) throws -> [String: Value] {
+        let outputs = try node.node.run(NodeInputs(values, nodeName: node.name), context: context)
+        for spec in node.node.descriptor.outputs {
+            guard let value = outputs[spec.name], spec.type.accepts(value.type) else {
+                throw NodeError("node kind '\(node.kind)' did not produce its output '\(spec.name)' (\(spec.type))")
+            }
+        }
+        return outputs
+    }
+}

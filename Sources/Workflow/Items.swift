@@ -1,0 +1,79 @@
+import Foundation
+import Glibc
+import NodeKit
+
+/// glibc's FNM_CASEFOLD, which Swift does not import because it is a GNU extension.
+private let caseFold: Int32 = 1 << 4
+
+/// The files a node iterates over: matching, sorted by relative path, symlink loops cut.
+enum ItemEnumerator {
+    struct Failure: Error { let message: String }
+
+    static func items(in directory: String, patterns: [String], recursive: Bool) throws(Failure) -> [NodeContext.Item] {
+        let root = URL(fileURLWithPath: directory).standardizedFileURL.path
+        var info = stat()
+        guard stat(root, &info) == 0 else { throw Failure(message: "cannot read directory \(directory): no such directory") }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw Failure(message: "\(directory) is not a directory") }
+        var found: [String] = []
+        var visited: Set<[UInt64]> = [[UInt64(info.st_dev), UInt64(info.st_ino)]]
+        walk(root, relative: "", patterns: patterns, recursive: recursive, visited: &visited, into: &found)
+        // Byte order, not locale order: the same on every machine, so item indices and seeds are too.
+        found.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return found.enumerated().map { index, relative in
+            NodeContext.Item(path: root + "/" + relative, relativePath: relative, index: index)
+        }
+    }
+
+    private static func walk(_ directory: String, relative: String, patterns: [String], recursive: Bool,
+                             visited: inout Set<[UInt64]>, into found: inout [String]) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where !name.hasPrefix(".") {
+            let path = directory + "/" + name
+            let relativePath = relative.isEmpty ? name : relative + "/" + name
+            var info = stat()
+            // stat follows symlinks: a link to a photo counts as the photo; a broken link is
+            // listed so that its item fails with a reason instead of vanishing silently.
+            guard stat(path, &info) == 0 else {
+                if matches(name, relativePath, patterns) { found.append(relativePath) }
+                continue
+            }
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                // A directory reached twice (a symlink loop) is walked once.
+                if recursive, visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted {
+                    walk(path, relative: relativePath, patterns: patterns, recursive: true, visited: &visited, into: &found)
+                }
+            } else if matches(name, relativePath, patterns) {
+                found.append(relativePath)
+            }
+        }
+    }
+
+    /// Patterns without '/' match the file name, case-insensitively (IMG_1.JPG matches *.jpg);
+    /// patterns with '/' match the relative path.
+    static func matches(_ name: String, _ relativePath: String, _ patterns: [String]) -> Bool {
+        patterns.contains { pattern in
+            pattern.contains("/")
+                ? fnmatch(pattern, relativePath, FNM_PATHNAME | caseFold) == 0
+                : fnmatch(pattern, name, caseFold) == 0
+        }
+    }
+}
+
+/// Seeds that depend on what is computed, never on when: SplitMix64 over FNV-1a hashes of
+/// the item's relative path and the node's name.
+enum Seeds {
+    static func hash(_ text: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x100_0000_01b3
+        }
+        return h
+    }
+
+    /// The seed of node `node` for the item at `relativePath` (nil: a node that runs once).
+    static func seed(workflow: UInt64, relativePath: String?, node: String) -> UInt64 {
+        let item = SeededRandom.mix(workflow ^ hash(relativePath ?? ""))
+        return SeededRandom.mix(item ^ hash(node))
+    }
+}

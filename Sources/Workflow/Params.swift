@@ -1,0 +1,64 @@
+import NodeKit
+
+extension Workflow {
+    /// The value of every param: `--set` overrides (`name=value` text), else the default.
+    /// Reports every problem at once: undeclared names, unparsable values, missing values.
+    public func bindParams(_ overrides: [String]) throws(ValidationFailure) -> [String: Value] {
+        var diagnostics: [Diagnostic] = []
+        var values: [String: Value] = [:]
+        let byName = Dictionary(params.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "=") else {
+                diagnostics.append(Diagnostic("bad_set", "--set \(override): expected NAME=VALUE", at: nil))
+                continue
+            }
+            let name = String(override[..<equals]), text = String(override[override.index(after: equals)...])
+            guard let param = byName[name] else {
+                let help = closestMatch(to: name, in: byName.keys).map { "did you mean '\($0)'?" }
+                    ?? (params.isEmpty ? "this workflow declares no params"
+                        : "its params are \(params.map(\.name).joined(separator: ", "))")
+                diagnostics.append(Diagnostic("undeclared_param", "--set \(override): the workflow has no param '\(name)'",
+                                              at: nil, help: help))
+                continue
+            }
+            guard let value = Self.parse(text, as: param.type) else {
+                diagnostics.append(Diagnostic("bad_set", "--set \(override): '\(text)' is not \(param.type == .integer ? "an integer" : "a \(param.typeName)")",
+                                              at: nil, help: param.type == .bool ? "write true or false" : nil))
+                continue
+            }
+            if let range = param.range, let number = try? value.numeric(), !range.contains(number) {
+                diagnostics.append(Diagnostic("value_out_of_range",
+                                              "--set \(override): '\(name)' must be \(describe(range))", at: nil))
+                continue
+            }
+            if let choices = param.choices, !choices.contains(text) {
+                diagnostics.append(Diagnostic("value_not_in_list",
+                                              "--set \(override): '\(name)' must be one of \(choices.joined(separator: ", "))",
+                                              at: nil, help: closestMatch(to: text, in: choices).map { "did you mean '\($0)'?" }))
+                continue
+            }
+            values[name] = value
+        }
+        for param in params where values[param.name] == nil {
+            if let value = param.defaultValue {
+                values[param.name] = value
+            } else if !diagnostics.contains(where: { $0.message.hasPrefix("--set \(param.name)=") }) {
+                diagnostics.append(Diagnostic("missing_param", "param '\(param.name)' has no value", at: param.location,
+                                              help: "pass --set \(param.name)=… (\(param.typeName)\(param.doc.map { ": \($0)" } ?? ""))"))
+            }
+        }
+        if !diagnostics.isEmpty { throw ValidationFailure(diagnostics, source: source) }
+        return values
+    }
+
+    static func parse(_ text: String, as type: PortType) -> Value? {
+        switch type {
+        case .number: Double(text).map(Value.number)
+        case .integer: Int(text).map(Value.integer)
+        case .bool: text == "true" ? .bool(true) : text == "false" ? .bool(false) : nil
+        case .path: .path(text)
+        case .string: .string(text)
+        case .image, .mask: nil
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import ImageCodecs
+import NodeKit
+import Testing
+@testable import Workflow
+
+private let batch = """
+    version: 1
+    params:
+      input: {type: dir}
+      output: {type: dir}
+    nodes:
+      photo: {node: load, each: $input, pattern: "*.{jpg,png}", recursive: true}
+      small: {node: resize, image: $photo.image, max_side: 96}
+      grainy: {node: grain, image: $small.image, amount: 0.05}
+      out: {node: save, image: $grainy.image, dir: $output, name: "{relpath}.png"}
+    """
+
+@Suite("Running workflows")
+struct ExecutorTests {
+    @Test("Each file is processed once, mirroring subdirectories in the output")
+    func batchIteration() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            try copyExamples(["a.png": "chelsea.png", "trip/b.JPG": "rocket.jpg", "trip/deep/c.png": "coffee.png",
+                              "notes.txt": "LICENSES.md", ".hidden.png": "camera.png"], into: input)
+            let summary = try run(batch, ["input=\(input.path)", "output=\(output.path)"])
+            #expect(summary.done == 3 && summary.failed.isEmpty)
+            #expect(summary.items.map(\.item.relativePath) == ["a.png", "trip/b.JPG", "trip/deep/c.png"])
+            #expect(try contents(of: output).keys.sorted() == ["a.png", "trip/b.png", "trip/deep/c.png"])
+            let small = try ImageFile.read(output.appendingPathComponent("trip/deep/c.png").path)
+            #expect(small.width == 96 && small.height == 64)
+        }
+    }
+
+    @Test("Outputs are bit-identical with --jobs 1 and --jobs 4, and across runs")
+    func determinism() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in")
+            try copyExamples(["1.png": "chelsea.png", "2.jpg": "rocket.jpg", "3.png": "coffee.png", "4.png": "astronaut.png",
+                              "5.png": "camera.png"], into: input)
+            var results: [[String: Data]] = []
+            for (index, jobs) in [1, 4, 4].enumerated() {
+                let output = root.appendingPathComponent("out\(index)")
+                _ = try run(batch, ["input=\(input.path)", "output=\(output.path)"], jobs: jobs)
+                results.append(try contents(of: output))
+            }
+            #expect(results[0].count == 5)
+            #expect(results[0] == results[1] && results[1] == results[2])
+        }
+    }
+
+    @Test("Each file gets its own grain, set by its path rather than its position")
+    func seedsFollowPaths() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in")
+            try copyExamples(["b.png": "chelsea.png", "c.png": "chelsea.png"], into: input)
+            _ = try run(batch, ["input=\(input.path)", "output=\(root.appendingPathComponent("o1").path)"])
+            // Adding a file that sorts first shifts every index; it must not change other results.
+            try copyExamples(["a.png": "chelsea.png"], into: input)
+            _ = try run(batch, ["input=\(input.path)", "output=\(root.appendingPathComponent("o2").path)"])
+            let first = try contents(of: root.appendingPathComponent("o1"))
+            let second = try contents(of: root.appendingPathComponent("o2"))
+            #expect(first["b.png"] == second["b.png"] && first["c.png"] == second["c.png"])
+            #expect(second["a.png"] != second["b.png"], "same photo, different path: different grain")
+        }
+    }
+
+    @Test("A corrupt file fails alone, with its path and reason; the rest complete")
+    func perItemFailure() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            try copyExamples(["a.png": "chelsea.png", "c.png": "coffee.png"], into: input)
+            let rocket = try Data(contentsOf: repository.appendingPathComponent("Examples/rocket.jpg"))
+            try rocket.prefix(2000).write(to: input.appendingPathComponent("b.jpg"))
+            let summary = try run(batch, ["input=\(input.path)", "output=\(output.path)"])
+            #expect(summary.done == 2)
+            let failure = try #require(summary.failed.first)
+            #expect(summary.failed.count == 1)
+            #expect(failure.item.relativePath == "b.jpg" && failure.failedNode == "photo")
+            #expect(failure.message == "\(input.path)/b.jpg: truncated JPEG data (the file ends before the image does; copy or export it again)")
+            #expect(try contents(of: output).keys.sorted() == ["a.png", "c.png"])
+        }
+    }
+
+    @Test("--fail-fast stops taking new files after the first failure")
+    func failFast() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            try copyExamples(["1.png": "chelsea.png", "2.png": "coffee.png", "3.png": "camera.png"], into: input)
+            try Data("not an image".utf8).write(to: input.appendingPathComponent("0.png"))
+            let summary = try run(batch, ["input=\(input.path)", "output=\(output.path)"], jobs: 1, failFast: true)
+            #expect(summary.failed.count == 1 && summary.skipped == 3 && summary.done == 0)
+        }
+    }
+
+    @Test("Never writes over an input file")
+    func protectsInputs() throws {
+        try withTemporaryDirectory { root in
+            try copyExamples(["a.png": "chelsea.png"], into: root)
+            let before = try Data(contentsOf: root.appendingPathComponent("a.png"))
+            let summary = try run(batch, ["input=\(root.path)", "output=\(root.path)"])
+            #expect(summary.failed.first?.message?.hasPrefix("refusing to write \(root.path)/a.png") == true)
+            #expect(try Data(contentsOf: root.appendingPathComponent("a.png")) == before)
+        }
+    }
+
+    @Test("Nodes that do not depend on the files run once; their results are shared")
+    func sharedNodes() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            try copyExamples(["a.png": "chelsea.png", "b.jpg": "rocket.jpg"], into: input)
+            let workflow = try Workflow.parse(try String(contentsOf: repository.appendingPathComponent("Workflows/blend-overlay.yaml"),
+                                                         encoding: .utf8), file: "blend.yaml", registry: registry)
+            #expect(workflow.nodes.filter { $0.scope == .once }.map(\.name) == ["layer"])
+            let params = try workflow.bindParams(["input=\(input.path)", "output=\(output.path)",
+                                                  "overlay=\(repository.path)/Examples/astronaut.png"])
+            let events = Mutex<[String]>([])
+            let summary = try Executor(workflow: workflow, params: params).run { event in
+                if case .sharedNodeFinished(let name, _) = event { events.withLock { $0.append(name) } }
+            }
+            #expect(summary.done == 2)
+            #expect(events.withLock { $0 } == ["layer"])
+        }
+    }
+
+    @Test("A missing input directory stops the run with a clear error")
+    func missingDirectory() throws {
+        #expect(throws: RunError.self) {
+            _ = try run(batch, ["input=/nonexistent/photos", "output=/tmp/x"])
+        }
+        do { _ = try run(batch, ["input=/nonexistent/photos", "output=/tmp/x"]) } catch let error as RunError {
+            #expect(error.message == "cannot read directory /nonexistent/photos: no such directory")
+        }
+    }
+
+    @Test("Symlink loops are walked once and broken links are reported, not skipped")
+    func hostileDirectory() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            try copyExamples(["sub/a.png": "chelsea.png"], into: input)
+            try FileManager.default.createSymbolicLink(atPath: input.appendingPathComponent("sub/loop").path,
+                                                       withDestinationPath: input.path)
+            try FileManager.default.createSymbolicLink(atPath: input.appendingPathComponent("gone.png").path,
+                                                       withDestinationPath: "/nonexistent.png")
+            let summary = try run(batch, ["input=\(input.path)", "output=\(output.path)"])
+            #expect(summary.items.map(\.item.relativePath) == ["gone.png", "sub/a.png"])
+            #expect(summary.failed.map(\.item.relativePath) == ["gone.png"])
+            #expect(summary.failed.first?.message?.contains("no such file") == true)
+        }
+    }
+}
+
+import Synchronization
+
+@Suite("Workflows/ folder")
+struct ExampleWorkflowTests {
+    static let files = (try? FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent("Workflows").path))?
+        .filter { $0.hasSuffix(".yaml") }.sorted() ?? []
+
+    @Test("There are at least three example workflows")
+    func count() { #expect(Self.files.count >= 3) }
+
+    @Test("Every workflow validates and runs on Examples/", arguments: files)
+    func runs(file: String) throws {
+        try withTemporaryDirectory { output in
+            let workflow = try Workflow.load(repository.appendingPathComponent("Workflows/\(file)").path, registry: registry)
+            #expect(workflow.warnings.isEmpty)
+            var overrides = ["input=\(repository.path)/Examples", "output=\(output.path)"]
+            if workflow.params.contains(where: { $0.name == "overlay" }) {
+                overrides.append("overlay=\(repository.path)/Examples/astronaut.png")
+            }
+            let summary = try Executor(workflow: workflow, params: try workflow.bindParams(overrides)).run()
+            #expect(summary.done == 5 && summary.failed.isEmpty, "\(summary.failed.map { $0.message ?? "" })")
+            #expect(try contents(of: output).count == 5)
+        }
+    }
+
+    @Test("Every node's documented example validates")
+    func nodeExamples() {
+        for descriptor in registry.descriptors {
+            // Examples may read $photo (a loaded file) and $graded (an adjusted one).
+            let yaml = "version: 1\nnodes:\n  photo: {node: load, each: in}\n  graded: {node: adjust, image: $photo.image}\n  "
+                + descriptor.example.replacingOccurrences(of: "$input", with: "in").replacingOccurrences(of: "$output", with: "out")
+                + "\n"
+            let problems = diagnose(yaml).filter { $0.severity == .error && $0.code != "multiple_iterators" && $0.code != "duplicate_key" }
+            #expect(problems.isEmpty, "\(descriptor.kind): \(problems.map(\.description))")
+        }
+    }
+}

@@ -6,11 +6,11 @@ struct DeltaflowCommand: ParsableCommand {
         commandName: "deltaflow",
         abstract: "Batch-edit images by example.",
         discussion: """
-            Exit codes: 0 success; 64 bad arguments; 1 another problem with the command \
-            itself; 3 the run finished but some images failed (each is listed).
+            Exit codes: 0 success; 1 an invalid workflow or a run that could not start; \
+            3 the run finished but some images failed (each is listed); 64 bad arguments.
             """,
         version: "0.1.0",
-        subcommands: [ConvertCommand.self, InfoCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, NodesCommand.self, ConvertCommand.self, InfoCommand.self]
     )
 }
 

@@ -1,0 +1,236 @@
+import ArgumentParser
+import BuiltinNodes
+import Foundation
+import NodeKit
+import Synchronization
+import Workflow
+
+/// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid.
+func loadWorkflow(_ path: String, registry: NodeRegistry) throws -> Workflow {
+    do {
+        let workflow = try Workflow.load(path, registry: registry)
+        for warning in workflow.warnings { printError(warning.rendered(source: workflow.source) + "\n") }
+        return workflow
+    } catch {
+        printError(error.description)
+        throw ExitCode.failure
+    }
+}
+
+func bindParams(_ workflow: Workflow, _ overrides: [String]) throws -> [String: Value] {
+    do {
+        return try workflow.bindParams(overrides)
+    } catch {
+        printError(error.description)
+        throw ExitCode.failure
+    }
+}
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a workflow without running it; report every problem with its line and column.")
+
+    @Argument(help: "The workflow file.")
+    var file: String
+
+    @Option(name: .customLong("set"), help: "Also check a param value: NAME=VALUE (repeatable).")
+    var overrides: [String] = []
+
+    func run() throws {
+        let workflow = try loadWorkflow(file, registry: Builtins.registry())
+        if !overrides.isEmpty { _ = try bindParams(workflow, overrides) }
+        let once = workflow.nodes.filter { $0.scope == .once }.count
+        print("\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workflow over its inputs.",
+        discussion: """
+            Nodes that do not depend on the iterated files run once; the rest run once per file, \
+            --jobs files at a time. A file that fails is reported with the node and the reason, and \
+            the others still run (unless --fail-fast). Outputs are written atomically and never over \
+            an input file.
+            """)
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @Argument(help: "The workflow file.")
+    var file: String
+
+    @Option(name: .customLong("set"), help: "Set a param: NAME=VALUE (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Files processed at the same time; the default is the number of cores.")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Stop at the first file that fails.")
+    var failFast = false
+
+    @Flag(help: "Print the plan — what runs once, what runs per file, how many files — and stop.")
+    var dryRun = false
+
+    @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
+    var quiet = false
+
+    @Option(help: "text for people, json for one JSON object per line.")
+    var logFormat: LogFormat = .text
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
+    }
+
+    func run() throws {
+        let workflow = try loadWorkflow(file, registry: Builtins.registry())
+        let params = try bindParams(workflow, overrides)
+        let executor = Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, failFast: failFast))
+        if dryRun {
+            try printPlan(workflow, executor)
+            return
+        }
+        let log = RunLog(format: logFormat, quiet: quiet)
+        let summary: RunSummary
+        do {
+            summary = try executor.run { log.record($0) }
+        } catch {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+        log.finish(summary)
+        if !summary.failed.isEmpty || summary.skipped > 0 { throw someItemsFailed }
+    }
+
+    private func printPlan(_ workflow: Workflow, _ executor: Executor) throws {
+        print("workflow \(workflow.name) (\(file))")
+        for node in workflow.nodes {
+            let iterates = node.iteration.map { " — iterates over files matching \($0.patterns.joined(separator: ", "))\($0.recursive ? ", recursively" : "")" } ?? ""
+            print("  \(node.name): \(node.kind), \(node.scope.rawValue)\(iterates)")
+        }
+        // Listing the files needs the nodes that run once, which are cheap for non-model nodes.
+        do {
+            let prepared = try executor.prepare()
+            print("\(prepared.items.count) file\(prepared.items.count == 1 ? "" : "s") to process")
+        } catch {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Prints run events as lines for people or JSON for machines; thread-safe.
+final class RunLog: Sendable {
+    private let format: RunCommand.LogFormat
+    private let quiet: Bool
+    private let lock = Mutex(())
+    private let started = Date()
+
+    init(format: RunCommand.LogFormat, quiet: Bool) {
+        self.format = format
+        self.quiet = quiet
+    }
+
+    func record(_ event: RunEvent) {
+        lock.withLock { _ in
+            switch (format, event) {
+            case (.json, .sharedNodeFinished(let name, let seconds)):
+                emit(["event": "node_done", "node": name, "seconds": seconds])
+            case (.json, .itemsFound(let count)):
+                emit(["event": "items", "count": count])
+            case (.json, .itemFinished(let result, let completed, let total)):
+                var object: [String: Any] = ["event": "item", "status": result.status.rawValue,
+                                             "path": result.item.relativePath, "seconds": result.seconds,
+                                             "completed": completed, "total": total]
+                if let node = result.failedNode { object["node"] = node }
+                if let message = result.message { object["error"] = message }
+                emit(object)
+            case (.text, .sharedNodeFinished(let name, let seconds)):
+                if !quiet { print("ran \(name) once (\(String(format: "%.2f", seconds)) s)") }
+            case (.text, .itemsFound(let count)):
+                if !quiet { print("\(count) file\(count == 1 ? "" : "s") to process") }
+            case (.text, .itemFinished(let result, let completed, let total)):
+                if result.status == .failed {
+                    printError("failed \(result.item.relativePath): node '\(result.failedNode ?? "?")': \(result.message ?? "")")
+                } else if !quiet {
+                    let elapsed = Date().timeIntervalSince(started)
+                    let rate = Double(completed) / max(elapsed, 1e-9)
+                    let remaining = Double(total - completed) / max(rate, 1e-9)
+                    print("[\(completed)/\(total)] \(result.item.relativePath) \(String(format: "%.2f", result.seconds)) s"
+                          + " (\(String(format: "%.1f", rate)) files/s, about \(Int(remaining.rounded())) s left)")
+                }
+            }
+        }
+    }
+
+    func finish(_ summary: RunSummary) {
+        lock.withLock { _ in
+            if format == .json {
+                emit(["event": "summary", "done": summary.done, "failed": summary.failed.count,
+                      "skipped": summary.skipped, "seconds": summary.seconds])
+                return
+            }
+            var line = "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped) "
+                + "in \(String(format: "%.2f", summary.seconds)) s"
+            if !summary.failed.isEmpty {
+                line += "\nfailed files:"
+                for failure in summary.failed {
+                    line += "\n  \(failure.item.path): node '\(failure.failedNode ?? "?")': \(failure.message ?? "")"
+                }
+            }
+            print(line)
+        }
+    }
+
+    private func emit(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct NodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodes",
+        abstract: "List the node kinds, or describe one: its ports, types, defaults and an example.")
+
+    @Argument(help: "A node kind to describe.")
+    var kind: String?
+
+    func run() throws {
+        let registry = Builtins.registry()
+        guard let kind else {
+            let width = registry.kinds.map(\.count).max() ?? 0
+            for descriptor in registry.descriptors {
+                print(descriptor.kind.padding(toLength: width + 2, withPad: " ", startingAt: 0) + descriptor.summary)
+            }
+            return
+        }
+        guard let node = registry[kind] else {
+            let guess = closestMatch(to: kind, in: registry.kinds).map { " (did you mean '\($0)'?)" } ?? ""
+            printError("error: no node kind '\(kind)'\(guess); 'deltaflow nodes' lists them")
+            throw ExitCode.failure
+        }
+        print(describe(node.descriptor))
+    }
+
+    private func describe(_ d: NodeDescriptor) -> String {
+        var lines = ["\(d.kind) (version \(d.version)): \(d.summary)", "", "inputs:"]
+        for port in d.inputs {
+            var facts = [port.type.rawValue]
+            if let value = port.defaultValue { facts.append("default \(value)") }
+            else if port.optional { facts.append("optional") }
+            else { facts.append("required") }
+            if let range = port.range { facts.append("\(formatNumber(range.lowerBound))...\(formatNumber(range.upperBound))") }
+            if let choices = port.choices { facts.append("one of " + choices.joined(separator: ", ")) }
+            lines.append("  \(port.name) (\(facts.joined(separator: ", "))): \(port.doc)")
+        }
+        if let input = d.iterationInput {
+            lines.append("  with 'each: DIR' (and optional 'pattern', 'recursive') the node runs once per file, as its '\(input)'")
+        }
+        lines.append("outputs:")
+        for port in d.outputs { lines.append("  \(port.name) (\(port.type.rawValue)): \(port.doc)") }
+        lines += ["example:", "  " + d.example]
+        return lines.joined(separator: "\n")
+    }
+}

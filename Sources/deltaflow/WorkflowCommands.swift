@@ -234,3 +234,14 @@ struct NodesCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 }
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema",
+        abstract: "Print the JSON Schema of workflow files (for editor completion and checking).",
+        discussion: "Workflows/workflow.schema.json is this output; regenerate it after changing a node.")
+
+    func run() throws {
+        print(WorkflowSchema.json(for: Builtins.registry()), terminator: "")
+    }
+}

@@ -188,3 +188,29 @@ struct ExampleWorkflowTests {
         }
     }
 }
+
+@Suite("JSON Schema")
+struct SchemaTests {
+    @Test("Workflows/workflow.schema.json is what 'deltaflow schema' generates from the registry")
+    func committedSchemaIsCurrent() throws {
+        let committed = try String(contentsOf: repository.appendingPathComponent("Workflows/workflow.schema.json"), encoding: .utf8)
+        #expect(committed == WorkflowSchema.json(for: registry),
+                "regenerate it: swift run deltaflow schema > Workflows/workflow.schema.json")
+    }
+
+    @Test("The schema lists every node kind and, per kind, exactly its ports")
+    func coversRegistry() throws {
+        let schema = try #require(try JSONSerialization.jsonObject(with: Data(WorkflowSchema.json(for: registry).utf8)) as? [String: Any])
+        let node = ((schema["definitions"] as? [String: Any])?["node"] as? [String: Any])
+        let kinds = ((node?["properties"] as? [String: Any])?["node"] as? [String: Any])?["enum"] as? [String]
+        #expect(kinds == registry.kinds)
+        let branches = node?["allOf"] as? [[String: Any]] ?? []
+        #expect(branches.count == registry.kinds.count)
+        for (branch, descriptor) in zip(branches, registry.descriptors) {
+            let properties = ((branch["then"] as? [String: Any])?["properties"] as? [String: Any]) ?? [:]
+            var expected = Set(descriptor.inputs.map(\.name) + ["node"])
+            if descriptor.iterationInput != nil { expected.formUnion(["each", "pattern", "recursive"]) }
+            #expect(Set(properties.keys) == expected, "\(descriptor.kind)")
+        }
+    }
+}

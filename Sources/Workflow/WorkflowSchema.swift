@@ -1,0 +1,90 @@
+import Foundation
+import NodeKit
+
+/// A JSON Schema (draft-07) for workflow files, generated from the node registry so that it
+/// always matches what the validator accepts. Editors (VS Code's YAML extension) use it to
+/// complete node kinds and ports and to show their documentation.
+public enum WorkflowSchema {
+    public static func json(for registry: NodeRegistry) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: schema(for: registry),
+                                               options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// References (`$node.port`), templates and expressions are strings wherever a value goes.
+    private static var dynamic: [String: Any] { [
+        "type": "string", "pattern": "[$]|[{]",
+        "description": "a reference ($param, $node.port), a template ({stem}) or an expression (${…})",
+    ] }
+
+    private static func valueSchema(_ port: PortSpec) -> [String: Any] {
+        var literal: [String: Any]
+        switch port.type {
+        case .number: literal = ["type": "number"]
+        case .integer: literal = ["type": "integer"]
+        case .bool: literal = ["type": "boolean"]
+        case .string, .path: literal = ["type": "string"]
+        case .image, .mask: return ["type": "string", "pattern": "^[$]", "description": "\(port.type): \(port.doc)"]
+        }
+        if let range = port.range {
+            if range.lowerBound.isFinite { literal["minimum"] = range.lowerBound }
+            if range.upperBound.isFinite { literal["maximum"] = range.upperBound }
+        }
+        if let choices = port.choices { literal = ["enum": choices] }
+        return ["anyOf": [literal, dynamic], "description": "\(port.type): \(port.doc)"]
+    }
+
+    static func schema(for registry: NodeRegistry) -> [String: Any] {
+        let kinds = registry.descriptors
+        let perKind: [[String: Any]] = kinds.map { descriptor in
+            var properties: [String: Any] = ["node": ["const": descriptor.kind]]
+            for port in descriptor.inputs { properties[port.name] = valueSchema(port) }
+            if descriptor.iterationInput != nil {
+                properties["each"] = ["type": "string", "description": "directory to iterate: the node runs once per matching file"]
+                properties["pattern"] = ["anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]],
+                                         "description": "glob(s) matched against file names, e.g. \"*.{jpg,png}\""]
+                properties["recursive"] = ["type": "boolean", "description": "also iterate subdirectories"]
+            }
+            let required = descriptor.inputs.filter { $0.isRequired && $0.name != descriptor.iterationInput }.map(\.name)
+            return [
+                "if": ["properties": ["node": ["const": descriptor.kind]], "required": ["node"]],
+                "then": ["properties": properties, "required": required, "additionalProperties": false],
+            ]
+        }
+        let node: [String: Any] = [
+            "type": "object",
+            "required": ["node"],
+            "properties": ["node": ["enum": kinds.map(\.kind),
+                                    "description": kinds.map { "\($0.kind): \($0.summary)" }.joined(separator: "\n")]],
+            "allOf": perKind,
+        ]
+        let param: [String: Any] = [
+            "type": "object",
+            "required": ["type"],
+            "additionalProperties": false,
+            "properties": [
+                "type": ["enum": Workflow.paramTypes],
+                "default": ["description": "the value when --set does not give one"],
+                "min": ["type": "number"], "max": ["type": "number"],
+                "choices": ["type": "array", "items": ["type": "string"]],
+                "doc": ["type": "string"],
+            ],
+        ]
+        return [
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "title": "deltaflow workflow",
+            "type": "object",
+            "required": ["version", "nodes"],
+            "additionalProperties": false,
+            "properties": [
+                "version": ["const": Workflow.supportedVersion],
+                "name": ["type": "string"],
+                "description": ["type": "string"],
+                "seed": ["type": "integer", "minimum": 0, "description": "base of every random seed in the run"],
+                "params": ["type": "object", "additionalProperties": ["$ref": "#/definitions/param"]],
+                "nodes": ["type": "object", "additionalProperties": ["$ref": "#/definitions/node"]],
+            ],
+            "definitions": ["param": param, "node": node],
+        ]
+    }
+}

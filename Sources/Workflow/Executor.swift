@@ -10,16 +10,26 @@ public struct RunOptions: Sendable {
     public var jobs: Int
     /// Stop taking new items after the first failure.
     public var failFast: Bool
+    /// Records each finished item; with `resume`, items it lists as done are not run again.
+    public var manifest: RunManifest?
 
-    public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false) {
+    public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
+                manifest: RunManifest? = nil) {
         self.jobs = max(1, jobs)
         self.failFast = failFast
+        self.manifest = manifest
     }
 }
 
 /// What happened to one item.
 public struct ItemResult: Sendable {
-    public enum Status: String, Sendable { case done, failed, skipped }
+    public enum Status: String, Sendable {
+        case done, failed
+        /// Not run: the run stopped first (--fail-fast).
+        case skipped
+        /// Not run: an earlier run of the same workflow and params finished it (--resume).
+        case alreadyDone = "already_done"
+    }
 
     public let item: NodeContext.Item
     public let status: Status
@@ -44,6 +54,7 @@ public struct RunSummary: Sendable {
     public var done: Int { items.filter { $0.status == .done }.count }
     public var failed: [ItemResult] { items.filter { $0.status == .failed } }
     public var skipped: Int { items.filter { $0.status == .skipped }.count }
+    public var alreadyDone: Int { items.filter { $0.status == .alreadyDone }.count }
 }
 
 /// A failure that stops the whole run (as opposed to one item's failure).
@@ -133,7 +144,15 @@ public struct Executor: Sendable {
             while !stop.load(ordering: .relaxed) {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < items.count else { return }
-                let result = process(items[index], nodes: perItem, prepared: prepared)
+                let result: ItemResult
+                if let manifest = options.manifest, manifest.alreadyDone(items[index].relativePath) {
+                    result = ItemResult(item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
+                } else {
+                    let (processed, written) = process(items[index], nodes: perItem, prepared: prepared)
+                    result = processed
+                    options.manifest?.append(result, seed: Seeds.itemSeed(workflow: workflow.seed, relativePath: items[index].relativePath),
+                                             outputs: written)
+                }
                 results.withLock { $0[index] = result }
                 let count = completed.add(1, ordering: .relaxed).newValue
                 onEvent(.itemFinished(result, completed: count, total: items.count))
@@ -149,9 +168,12 @@ public struct Executor: Sendable {
         return RunSummary(items: final, seconds: Date().timeIntervalSince(started))
     }
 
-    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared) -> ItemResult {
+    /// Runs one item; returns its result and the files it wrote (the path outputs of nodes with
+    /// side effects).
+    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared) -> (ItemResult, [String]) {
         let started = Date()
         var local: [String: [String: Value]] = [:]
+        var written: [String] = []
         for node in nodes {
             do {
                 var inputs = try evaluateInputs(of: node, item: item, shared: prepared.shared, local: local)
@@ -159,13 +181,18 @@ public struct Executor: Sendable {
                 let context = NodeContext(item: item,
                                           seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
                                           inputFiles: prepared.inputFiles)
-                local[node.name] = try invoke(node, inputs, context)
+                let outputs = try invoke(node, inputs, context)
+                if node.node.descriptor.hasSideEffects {
+                    for case .path(let path) in outputs.values { written.append(path) }
+                }
+                local[node.name] = outputs
             } catch {
-                return ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
-                                  seconds: Date().timeIntervalSince(started))
+                return (ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
+                                   seconds: Date().timeIntervalSince(started)), written)
             }
         }
-        return ItemResult(item: item, status: .done, failedNode: nil, message: nil, seconds: Date().timeIntervalSince(started))
+        return (ItemResult(item: item, status: .done, failedNode: nil, message: nil,
+                           seconds: Date().timeIntervalSince(started)), written.sorted())
     }
 
     private func resolve(_ reference: Reference, shared: [String: [String: Value]],

@@ -73,7 +73,11 @@ enum Seeds {
 
     /// The seed of node `node` for the item at `relativePath` (nil: a node that runs once).
     static func seed(workflow: UInt64, relativePath: String?, node: String) -> UInt64 {
-        let item = SeededRandom.mix(workflow ^ hash(relativePath ?? ""))
-        return SeededRandom.mix(item ^ hash(node))
+        SeededRandom.mix(itemSeed(workflow: workflow, relativePath: relativePath) ^ hash(node))
+    }
+
+    /// The seed every node seed of an item derives from; recorded in the run manifest.
+    static func itemSeed(workflow: UInt64, relativePath: String?) -> UInt64 {
+        SeededRandom.mix(workflow ^ hash(relativePath ?? ""))
     }
 }

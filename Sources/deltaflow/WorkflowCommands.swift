@@ -70,6 +70,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Stop at the first file that fails.")
     var failFast = false
 
+    @Flag(help: "Skip files that an earlier, interrupted run of the same workflow and params finished.")
+    var resume = false
+
+    @Option(help: "Where run manifests (and cached results) are kept; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
+    var cacheDir: String?
+
     @Flag(help: "Print the plan — what runs once, what runs per file, how many files — and stop.")
     var dryRun = false
 
@@ -86,11 +92,22 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let workflow = try loadWorkflow(file, registry: Builtins.registry())
         let params = try bindParams(workflow, overrides)
-        let executor = Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, failFast: failFast))
         if dryRun {
-            try printPlan(workflow, executor)
+            try printPlan(workflow, Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs)))
             return
         }
+        let manifest: RunManifest
+        do {
+            manifest = try RunManifest(directory: CacheDirectory.resolve(cacheDir),
+                                       runID: RunManifest.runID(workflow: workflow, params: params,
+                                                                engineVersion: DeltaflowCommand.configuration.version),
+                                       resume: resume)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        let executor = Executor(workflow: workflow, params: params,
+                                options: RunOptions(jobs: jobs, failFast: failFast, manifest: manifest))
         let log = RunLog(format: logFormat, quiet: quiet)
         let summary: RunSummary
         do {
@@ -99,7 +116,7 @@ struct RunCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode.failure
         }
-        log.finish(summary)
+        log.finish(summary, manifest: manifest.path)
         if !summary.failed.isEmpty || summary.skipped > 0 { throw someItemsFailed }
     }
 
@@ -151,7 +168,9 @@ final class RunLog: Sendable {
             case (.text, .itemsFound(let count)):
                 if !quiet { print("\(count) file\(count == 1 ? "" : "s") to process") }
             case (.text, .itemFinished(let result, let completed, let total)):
-                if result.status == .failed {
+                if result.status == .alreadyDone {
+                    if !quiet { print("[\(completed)/\(total)] \(result.item.relativePath) already done") }
+                } else if result.status == .failed {
                     printError("failed \(result.item.relativePath): node '\(result.failedNode ?? "?")': \(result.message ?? "")")
                 } else if !quiet {
                     let elapsed = Date().timeIntervalSince(started)
@@ -164,15 +183,20 @@ final class RunLog: Sendable {
         }
     }
 
-    func finish(_ summary: RunSummary) {
+    func finish(_ summary: RunSummary, manifest: String) {
         lock.withLock { _ in
             if format == .json {
                 emit(["event": "summary", "done": summary.done, "failed": summary.failed.count,
-                      "skipped": summary.skipped, "seconds": summary.seconds])
+                      "skipped": summary.skipped, "already_done": summary.alreadyDone, "seconds": summary.seconds,
+                      "manifest": manifest])
                 return
             }
-            var line = "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped) "
-                + "in \(String(format: "%.2f", summary.seconds)) s"
+            var line = "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped)"
+                + (summary.alreadyDone > 0 ? ", already done \(summary.alreadyDone)" : "")
+                + " in \(String(format: "%.2f", summary.seconds)) s"
+            if summary.skipped > 0 || !summary.failed.isEmpty {
+                line += "\nper-file record: \(manifest)"
+            }
             if !summary.failed.isEmpty {
                 line += "\nfailed files:"
                 for failure in summary.failed {

@@ -1,16 +1,19 @@
 import Foundation
 import Testing
 
-/// Runs the built `deltaflow` executable; returns its exit status and standard error.
-private func deltaflow(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = products.appendingPathComponent("deltaflow")
-    // swift test runs the test bundle from .build/<triple>/debug; the executable sits beside it.
+/// The built `deltaflow` executable, which swift test puts beside the test bundle.
+func deltaflowBinary() -> URL {
+    var binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deltaflow")
     while !FileManager.default.isExecutableFile(atPath: binary.path) && binary.pathComponents.count > 2 {
         binary = binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("deltaflow")
     }
+    return binary
+}
+
+/// Runs the built `deltaflow` executable; returns its exit status, standard output and error.
+private func deltaflow(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = deltaflowBinary()
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
@@ -132,5 +135,70 @@ struct WorkflowCommandTests {
         #expect(resize.stdout.contains("filter (string, default 'automatic', one of automatic, area, bicubic, lanczos3, nearest)"))
         let typo = try deltaflow(["nodes", "resise"])
         #expect(typo.status == 1 && typo.stderr.contains("did you mean 'resize'?"))
+    }
+}
+
+@Suite("Interrupted runs")
+struct ResumeTests {
+    /// Every non-hidden file under `directory`, relative path → contents.
+    private func outputs(_ directory: URL) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !name.hasPrefix(".") {
+            result[name] = try Data(contentsOf: directory.appendingPathComponent(name))
+        }
+        return result
+    }
+
+    @Test("SIGKILL mid-batch, then --resume, gives exactly the outputs of an uninterrupted run")
+    func killAndResume() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let input = root.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        let photo = repository.appendingPathComponent("Examples/chelsea.png")
+        for index in 0..<40 {
+            try FileManager.default.copyItem(at: photo, to: input.appendingPathComponent(String(format: "%02d.png", index)))
+        }
+        let workflow = root.appendingPathComponent("grain.yaml")
+        try """
+            version: 1
+            params: {input: {type: dir}, output: {type: dir}}
+            nodes:
+              photo: {node: load, each: $input}
+              grainy: {node: grain, image: $photo.image, amount: 0.1}
+              out: {node: save, image: $grainy.image, dir: $output, name: "{stem}.png", bit_depth: 16}
+            """.write(to: workflow, atomically: true, encoding: .utf8)
+        func arguments(_ output: String, cache: String) -> [String] {
+            ["run", workflow.path, "--set", "input=\(input.path)", "--set", "output=\(root.path)/\(output)",
+             "--cache-dir", "\(root.path)/\(cache)", "--jobs", "1", "--quiet"]
+        }
+
+        let reference = try deltaflow(arguments("reference", cache: "cache-a"))
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        // Start the same run elsewhere and kill it once some outputs exist.
+        let interrupted = root.appendingPathComponent("interrupted")
+        let process = Process()
+        process.executableURL = deltaflowBinary()
+        process.arguments = arguments("interrupted", cache: "cache-b")
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var written = 0
+        while process.isRunning && written < 8 {
+            usleep(5_000)
+            written = ((try? FileManager.default.contentsOfDirectory(atPath: interrupted.path)) ?? []).filter { !$0.hasPrefix(".") }.count
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let partial = try outputs(interrupted)
+        #expect(partial.count < 40, "the run finished before it could be interrupted")
+        // Whatever was written under a final name is complete: atomic writes.
+        for (name, data) in partial { #expect(data == (try outputs(root.appendingPathComponent("reference")))[name], "\(name)") }
+
+        let resumed = try deltaflow(arguments("interrupted", cache: "cache-b") + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("already done"))
+        #expect(try outputs(interrupted) == (try outputs(root.appendingPathComponent("reference"))))
     }
 }

@@ -1,0 +1,97 @@
+import Foundation
+import NodeKit
+import Synchronization
+
+/// Where deltaflow keeps what outlives a run: run manifests today, cached results later.
+public enum CacheDirectory {
+    /// `--cache-dir`, else `$DELTAFLOW_CACHE_DIR`, else `$XDG_CACHE_HOME/deltaflow`, else
+    /// `~/.cache/deltaflow`.
+    public static func resolve(_ explicit: String?) -> String {
+        if let explicit { return explicit }
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["DELTAFLOW_CACHE_DIR"], !path.isEmpty { return path }
+        if let path = environment["XDG_CACHE_HOME"], !path.isEmpty { return path + "/deltaflow" }
+        return NSHomeDirectory() + "/.cache/deltaflow"
+    }
+}
+
+/// One line per finished item: what it wrote, so `--resume` can skip it. Lines are appended as
+/// items finish; a run killed mid-write leaves at most one torn last line, which is ignored.
+public final class RunManifest: Sendable {
+    /// A file an item wrote, with the size it had then.
+    struct Output: Codable, Equatable {
+        let path: String
+        let bytes: Int
+    }
+
+    struct Record: Codable {
+        let key: String
+        let status: String
+        let seed: UInt64
+        let seconds: Double
+        let outputs: [Output]
+        let node: String?
+        let error: String?
+    }
+
+    public let path: String
+    private let handle: Mutex<FileHandle>
+    /// Items a previous run of the same workflow and params finished, by relative path.
+    let finished: [String: [Output]]
+
+    /// Opens the manifest of the run `runID` under `directory`; keeps earlier records when
+    /// `resume`, else starts afresh.
+    public init(directory: String, runID: String, resume: Bool) throws {
+        let folder = directory + "/runs"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        path = folder + "/\(runID).jsonl"
+        var finished: [String: [Output]] = [:]
+        if resume, let data = FileManager.default.contents(atPath: path) {
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                guard let record = try? JSONDecoder().decode(Record.self, from: Data(line)) else { continue }
+                if record.status == ItemResult.Status.done.rawValue { finished[record.key] = record.outputs }
+                else { finished[record.key] = nil }
+            }
+        }
+        self.finished = finished
+        if !resume || !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw RunError(message: "cannot write the run manifest \(path)", location: nil)
+        }
+        handle.seekToEndOfFile()
+        self.handle = Mutex(handle)
+    }
+
+    /// Whether `key` finished in an earlier run and every file it wrote is still there, unchanged in size.
+    func alreadyDone(_ key: String) -> Bool {
+        guard let outputs = finished[key] else { return false }
+        return outputs.allSatisfy { output in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: output.path)
+            return (attributes?[.size] as? Int) == output.bytes
+        }
+    }
+
+    func append(_ result: ItemResult, seed: UInt64, outputs: [String]) {
+        let files = outputs.map { path in
+            Output(path: path, bytes: ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1)
+        }
+        let record = Record(key: result.item.relativePath, status: result.status.rawValue, seed: seed,
+                            seconds: result.seconds, outputs: files, node: result.failedNode, error: result.message)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var line = try? encoder.encode(record) else { return }
+        line.append(UInt8(ascii: "\n"))
+        handle.withLock { $0.write(line) }
+    }
+
+    /// A stable identity for "this workflow with these params": the file's text, every param
+    /// value and the engine version. Two FNV-1a passes with different offsets give 128 bits.
+    public static func runID(workflow: Workflow, params: [String: Value], engineVersion: String) -> String {
+        var text = engineVersion + "\n" + workflow.source + "\n"
+        for name in params.keys.sorted() { text += "\(name)=\(params[name]!)\n" }
+        let a = Seeds.hash(text), b = SeededRandom.mix(Seeds.hash("deltaflow:" + text))
+        return String(format: "%016llx%016llx", a, b)
+    }
+}

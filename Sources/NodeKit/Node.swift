@@ -6,11 +6,18 @@ public protocol Node: Sendable {
     var descriptor: NodeDescriptor { get }
     /// Computes the outputs from the inputs. Throw `NodeError` for failures a user can act on.
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value]
+    /// What else a cacheable node's results depend on — the hash of its model weights — so a
+    /// new model never reuses results of the old one.
+    var cacheSalt: String { get }
+}
+
+extension Node {
+    public var cacheSalt: String { "" }
 }
 
 /// The inputs of one node invocation, checked and coerced to the declared types.
 public struct NodeInputs: Sendable {
-    private let values: [String: Value]
+    public let values: [String: Value]
     public let nodeName: String
 
     public init(_ values: [String: Value], nodeName: String) {

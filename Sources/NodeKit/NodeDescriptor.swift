@@ -42,12 +42,16 @@ public struct NodeDescriptor: Sendable {
     /// The `path` input that `each:` may drive, one item per matching file; nil if the
     /// node cannot iterate.
     public let iterationInput: String?
+    /// Results are worth keeping on disk between runs (an exemplar's embedding): the engine
+    /// stores them under a key of kind, version, inputs' contents and `Node.cacheSalt`.
+    public let cacheable: Bool
     /// A workflow fragment showing the node in use; `deltaflow nodes` prints it and the tests
     /// validate it.
     public let example: String
 
     public init(kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
-                hasSideEffects: Bool = false, iterationInput: String? = nil, example: String) {
+                hasSideEffects: Bool = false, iterationInput: String? = nil, cacheable: Bool = false,
+                example: String) {
         self.kind = kind
         self.version = version
         self.summary = summary
@@ -55,6 +59,7 @@ public struct NodeDescriptor: Sendable {
         self.outputs = outputs
         self.hasSideEffects = hasSideEffects
         self.iterationInput = iterationInput
+        self.cacheable = cacheable
         self.example = example
     }
 

@@ -12,12 +12,15 @@ public struct RunOptions: Sendable {
     public var failFast: Bool
     /// Records each finished item; with `resume`, items it lists as done are not run again.
     public var manifest: RunManifest?
+    /// Where results of cacheable nodes are kept between runs; nil computes everything.
+    public var cache: ResultCache?
 
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
-                manifest: RunManifest? = nil) {
+                manifest: RunManifest? = nil, cache: ResultCache? = nil) {
         self.jobs = max(1, jobs)
         self.failFast = failFast
         self.manifest = manifest
+        self.cache = cache
     }
 }
 
@@ -41,7 +44,15 @@ public struct ItemResult: Sendable {
 
 /// Progress, reported while a run goes on (from any thread).
 public enum RunEvent: Sendable {
+    public enum CacheOutcome: String, Sendable {
+        case hit, miss
+        /// The stored entry failed its checksum; it was deleted and the result recomputed.
+        case corrupt
+    }
+
     case sharedNodeFinished(name: String, seconds: Double)
+    /// A cacheable node's result was looked up: reused, or computed and stored.
+    case cache(node: String, item: String?, outcome: CacheOutcome, key: String, detail: String?)
     case itemsFound(count: Int)
     case itemFinished(ItemResult, completed: Int, total: Int)
 }
@@ -91,7 +102,7 @@ public struct Executor: Sendable {
                 if let input = node.node.descriptor.iterationInput, case .path(let p)? = inputs[input] {
                     inputFiles.insert(URL(fileURLWithPath: p).resolvingSymlinksInPath().path)
                 }
-                shared[node.name] = try invoke(node, inputs, context)
+                shared[node.name] = try invoke(node, inputs, context, onEvent: onEvent)
             } catch {
                 throw RunError(message: "node '\(node.name)' (\(node.kind)) failed: \(error)", location: node.location)
             }
@@ -148,7 +159,7 @@ public struct Executor: Sendable {
                 if let manifest = options.manifest, manifest.alreadyDone(items[index].relativePath) {
                     result = ItemResult(item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
                 } else {
-                    let (processed, written) = process(items[index], nodes: perItem, prepared: prepared)
+                    let (processed, written) = process(items[index], nodes: perItem, prepared: prepared, onEvent: onEvent)
                     result = processed
                     options.manifest?.append(result, seed: Seeds.itemSeed(workflow: workflow.seed, relativePath: items[index].relativePath),
                                              outputs: written)
@@ -159,6 +170,7 @@ public struct Executor: Sendable {
                 if result.status == .failed && options.failFast { stop.store(true, ordering: .relaxed) }
             }
         }
+        options.cache?.evict()
         let final = results.withLock { results in
             results.enumerated().map { index, result in
                 result ?? ItemResult(item: items[index], status: .skipped, failedNode: nil,
@@ -170,7 +182,8 @@ public struct Executor: Sendable {
 
     /// Runs one item; returns its result and the files it wrote (the path outputs of nodes with
     /// side effects).
-    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared) -> (ItemResult, [String]) {
+    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared,
+                         onEvent: @Sendable (RunEvent) -> Void) -> (ItemResult, [String]) {
         let started = Date()
         var local: [String: [String: Value]] = [:]
         var written: [String] = []
@@ -181,7 +194,7 @@ public struct Executor: Sendable {
                 let context = NodeContext(item: item,
                                           seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
                                           inputFiles: prepared.inputFiles)
-                let outputs = try invoke(node, inputs, context)
+                let outputs = try invoke(node, inputs, context, onEvent: onEvent)
                 if node.node.descriptor.hasSideEffects {
                     for case .path(let path) in outputs.values { written.append(path) }
                 }
@@ -233,9 +246,42 @@ public struct Executor: Sendable {
         return values
     }
 
-    /// Runs one node and checks it returned what its descriptor promises.
-    private func invoke(_ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext) throws -> [String: Value] {
-        let outputs = try node.node.run(NodeInputs(values, nodeName: node.name), context: context)
+    /// Runs one node — or reuses its cached result — and checks it returned what its
+    /// descriptor promises.
+    private func invoke(_ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext,
+                        onEvent: @Sendable (RunEvent) -> Void) throws -> [String: Value] {
+        guard node.node.descriptor.cacheable, let cache = options.cache else {
+            return try checked(node, try node.node.run(NodeInputs(values, nodeName: node.name), context: context))
+        }
+        let key = ResultCache.key(for: node.node, inputs: values)
+        let item = context.item?.relativePath
+        var outcome = RunEvent.CacheOutcome.miss
+        var detail: String?
+        switch cache.load(key) {
+        case .hit(let outputs):
+            if let valid = try? checked(node, outputs) {
+                onEvent(.cache(node: node.name, item: item, outcome: .hit, key: key, detail: nil))
+                return valid
+            }
+            outcome = .corrupt
+            detail = "the stored outputs do not match the node's ports"
+        case .corrupt(let reason):
+            outcome = .corrupt
+            detail = reason
+        case .miss:
+            break
+        }
+        let outputs = try checked(node, try node.node.run(NodeInputs(values, nodeName: node.name), context: context))
+        do {
+            try cache.store(key, outputs)
+        } catch {
+            detail = [detail, "could not store the result: \(error)"].compactMap { $0 }.joined(separator: "; ")
+        }
+        onEvent(.cache(node: node.name, item: item, outcome: outcome, key: key, detail: detail))
+        return outputs
+    }
+
+    private func checked(_ node: WorkflowNode, _ outputs: [String: Value]) throws -> [String: Value] {
         for spec in node.node.descriptor.outputs {
             guard let value = outputs[spec.name], spec.type.accepts(value.type) else {
                 throw NodeError("node kind '\(node.kind)' did not produce its output '\(spec.name)' (\(spec.type))")

@@ -76,6 +76,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where run manifests (and cached results) are kept; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
     var cacheDir: String?
 
+    @Flag(help: "Compute every result; neither read nor write cached results.")
+    var noCache = false
+
     @Flag(help: "Print the plan — what runs once, what runs per file, how many files — and stop.")
     var dryRun = false
 
@@ -97,8 +100,9 @@ struct RunCommand: ParsableCommand {
             return
         }
         let manifest: RunManifest
+        let cacheRoot = CacheDirectory.resolve(cacheDir)
         do {
-            manifest = try RunManifest(directory: CacheDirectory.resolve(cacheDir),
+            manifest = try RunManifest(directory: cacheRoot,
                                        runID: RunManifest.runID(workflow: workflow, params: params,
                                                                 engineVersion: DeltaflowCommand.configuration.version),
                                        resume: resume)
@@ -107,7 +111,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let executor = Executor(workflow: workflow, params: params,
-                                options: RunOptions(jobs: jobs, failFast: failFast, manifest: manifest))
+                                options: RunOptions(jobs: jobs, failFast: failFast, manifest: manifest,
+                                                    cache: noCache ? nil : ResultCache(directory: cacheRoot)))
         let log = RunLog(format: logFormat, quiet: quiet)
         let summary: RunSummary
         do {
@@ -154,6 +159,18 @@ final class RunLog: Sendable {
             switch (format, event) {
             case (.json, .sharedNodeFinished(let name, let seconds)):
                 emit(["event": "node_done", "node": name, "seconds": seconds])
+            case (.json, .cache(let node, let item, let outcome, let key, let detail)):
+                var object: [String: Any] = ["event": "cache", "node": node, "outcome": outcome.rawValue, "key": key]
+                if let item { object["path"] = item }
+                if let detail { object["detail"] = detail }
+                emit(object)
+            case (.text, .cache(let node, let item, let outcome, let key, let detail)):
+                let subject = "\(node)" + (item.map { " (\($0))" } ?? "")
+                switch outcome {
+                case .hit: if !quiet { print("\(subject): reused cached result \(key.prefix(12))") }
+                case .miss: if !quiet { print("\(subject): computed and cached as \(key.prefix(12))") }
+                case .corrupt: printError("warning: \(subject): cached result \(key.prefix(12)) was damaged (\(detail ?? "")); recomputed")
+                }
             case (.json, .itemsFound(let count)):
                 emit(["event": "items", "count": count])
             case (.json, .itemFinished(let result, let completed, let total)):
@@ -267,5 +284,46 @@ struct SchemaCommand: ParsableCommand {
 
     func run() throws {
         print(WorkflowSchema.json(for: Builtins.registry()), terminator: "")
+    }
+}
+
+struct CacheCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Inspect or empty the cache of node results and run manifests.",
+        subcommands: [Info.self, Clear.self])
+
+    struct Location: ParsableArguments {
+        @Option(help: "The cache directory; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
+        var cacheDir: String?
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Where the cache is and how much it holds.")
+        @OptionGroup var location: Location
+
+        func run() throws {
+            let root = CacheDirectory.resolve(location.cacheDir)
+            let cache = ResultCache(directory: root)
+            let (entries, bytes) = cache.usage()
+            let runs = (try? FileManager.default.contentsOfDirectory(atPath: root + "/runs"))?.count ?? 0
+            print("cache directory: \(root)")
+            print("cached results: \(entries) (\(ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)); "
+                  + "limit \(ByteCountFormatter.string(fromByteCount: Int64(cache.maxBytes), countStyle: .file)))")
+            print("run manifests: \(runs)")
+        }
+    }
+
+    struct Clear: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete every cached result and run manifest.")
+        @OptionGroup var location: Location
+
+        func run() throws {
+            let root = CacheDirectory.resolve(location.cacheDir)
+            try ResultCache(directory: root).clear()
+            let runs = root + "/runs"
+            if FileManager.default.fileExists(atPath: runs) { try FileManager.default.removeItem(atPath: runs) }
+            print("cleared \(root)")
+        }
     }
 }

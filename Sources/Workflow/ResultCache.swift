@@ -1,0 +1,252 @@
+import Foundation
+import ImageCodecs
+import NodeKit
+
+/// Content-addressed results of cacheable nodes, on disk and shared between runs (and between
+/// processes: entries are written atomically, so a reader never sees half a file).
+///
+/// Key = node kind + version + the node's salt (its weights' hash) + every input, with images
+/// hashed by content. Each entry ends in a checksum of its bytes; an entry that fails it is
+/// reported as corrupt, deleted and recomputed.
+public struct ResultCache: Sendable {
+    public let directory: String
+    /// Entries beyond this many bytes are evicted, least recently used first, after a run.
+    public let maxBytes: Int
+
+    public static let defaultMaxBytes = 2 << 30
+
+    public init(directory: String, maxBytes: Int = ResultCache.defaultMaxBytes) {
+        self.directory = directory + "/results"
+        self.maxBytes = maxBytes
+    }
+
+    public enum Lookup: Sendable {
+        case hit([String: Value])
+        case miss
+        /// The entry existed but failed its checksum or could not be decoded; it was removed.
+        case corrupt(String)
+    }
+
+    /// The key of running `node` on `inputs`.
+    public static func key(for node: any Node, inputs: [String: Value]) -> String {
+        var hasher = ContentHasher()
+        hasher.add("\(node.descriptor.kind)\u{0}\(node.descriptor.version)\u{0}\(node.cacheSalt)\u{0}")
+        for name in inputs.keys.sorted() {
+            hasher.add(name + "\u{0}")
+            hasher.add(inputs[name]!)
+        }
+        return hasher.hexDigest
+    }
+
+    private func path(_ key: String) -> String { "\(directory)/\(key.prefix(2))/\(key).dfc" }
+
+    public func load(_ key: String) -> Lookup {
+        let file = path(key)
+        guard let data = FileManager.default.contents(atPath: file) else { return .miss }
+        do {
+            let values = try CacheEntry.decode([UInt8](data))
+            // Touch it: eviction removes the least recently used entries first.
+            try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: file)
+            return .hit(values)
+        } catch {
+            try? FileManager.default.removeItem(atPath: file)
+            return .corrupt("\(error)")
+        }
+    }
+
+    public func store(_ key: String, _ values: [String: Value]) throws {
+        let file = path(key)
+        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try AtomicFile.write(CacheEntry.encode(values), to: file)
+    }
+
+    /// Entry count and total size.
+    public func usage() -> (entries: Int, bytes: Int) {
+        entries().reduce((0, 0)) { ($0.0 + 1, $0.1 + $1.bytes) }
+    }
+
+    /// Removes every cached result.
+    public func clear() throws {
+        if FileManager.default.fileExists(atPath: directory) { try FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// Removes least recently used entries until the cache fits `maxBytes`; returns how many.
+    @discardableResult
+    public func evict() -> Int {
+        var all = entries().sorted { $0.used < $1.used }
+        var total = all.reduce(0) { $0 + $1.bytes }
+        var removed = 0
+        while total > maxBytes, !all.isEmpty {
+            let oldest = all.removeFirst()
+            if (try? FileManager.default.removeItem(atPath: oldest.path)) != nil {
+                total -= oldest.bytes
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    private func entries() -> [(path: String, bytes: Int, used: Date)] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var found: [(String, Int, Date)] = []
+        while let relative = enumerator.nextObject() as? String {
+            guard relative.hasSuffix(".dfc") else { continue }
+            let full = directory + "/" + relative
+            let attributes = try? FileManager.default.attributesOfItem(atPath: full)
+            found.append((full, attributes?[.size] as? Int ?? 0, attributes?[.modificationDate] as? Date ?? .distantPast))
+        }
+        return found
+    }
+}
+
+/// 128 bits from two FNV-1a-64 lanes with different offsets: fast, dependency-free, and ample
+/// for telling results apart (this guards against mix-ups and corruption, not adversaries).
+struct ContentHasher {
+    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var b: UInt64 = 0x6c62_272e_07bb_0142
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        var (x, y) = (a, b)
+        for byte in bytes {
+            x = (x ^ UInt64(byte)) &* 0x100_0000_01b3
+            y = (y ^ UInt64(byte)) &* 0x100_0000_01b3 ^ (y >> 29)
+        }
+        (a, b) = (x, y)
+    }
+
+    mutating func add(_ text: String) {
+        var copy = text
+        copy.withUTF8 { add(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func add(_ value: Value) {
+        switch value {
+        case .image(let image), .mask(let image):
+            add("\(value.type):\(image.width)x\(image.height)x\(image.channels):\(image.sampleFormat)\u{0}")
+            switch image.storage {
+            case .uint8(let s): s.withUnsafeBytes { add($0) }
+            case .uint16(let s): s.withUnsafeBytes { add($0) }
+            case .float32(let s): s.withUnsafeBytes { add($0) }
+            }
+        case .number(let n): add("number:\(n.bitPattern)\u{0}")
+        default: add("\(value.type):\(value.text)\u{0}")
+        }
+    }
+
+    var hexDigest: String { String(format: "%016llx%016llx", SeededRandom.mix(a), SeededRandom.mix(b ^ a)) }
+}
+
+/// The on-disk form of a node's outputs: "DFC1", entry count, entries, then a 16-byte checksum.
+enum CacheEntry {
+    struct Corrupt: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func encode(_ values: [String: Value]) -> [UInt8] {
+        var out: [UInt8] = Array("DFC1".utf8)
+        appendInteger(&out, values.count)
+        for name in values.keys.sorted() {
+            appendString(&out, name)
+            switch values[name]! {
+            case .image(let image), .mask(let image):
+                out.append(values[name]!.type == .image ? 0 : 1)
+                for n in [image.width, image.height, image.channels] { appendInteger(&out, n) }
+                switch image.storage {
+                case .uint8(let s): out.append(0); appendBytes(&out, s)
+                case .uint16(let s): out.append(1); appendBytes(&out, s)
+                case .float32(let s): out.append(2); appendBytes(&out, s)
+                }
+            case .number(let n): out.append(2); appendInteger(&out, Int(bitPattern: UInt(n.bitPattern)))
+            case .integer(let i): out.append(3); appendInteger(&out, i)
+            case .string(let s): out.append(4); appendString(&out, s)
+            case .path(let p): out.append(5); appendString(&out, p)
+            case .bool(let b): out.append(6); out.append(b ? 1 : 0)
+            }
+        }
+        var hasher = ContentHasher()
+        out.withUnsafeBytes { hasher.add($0) }
+        out += Array(hasher.hexDigest.utf8.prefix(16))
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> [String: Value] {
+        guard bytes.count >= 4 + 8 + 16, bytes.starts(with: Array("DFC1".utf8)) else {
+            throw Corrupt(description: "not a cache entry")
+        }
+        let body = bytes.dropLast(16)
+        var hasher = ContentHasher()
+        Array(body).withUnsafeBytes { hasher.add($0) }
+        guard Array(hasher.hexDigest.utf8.prefix(16)) == Array(bytes.suffix(16)) else {
+            throw Corrupt(description: "checksum mismatch")
+        }
+        var reader = Reader(bytes: Array(body), offset: 4)
+        var values: [String: Value] = [:]
+        for _ in 0..<(try reader.integer(limit: 1 << 16)) {
+            let name = try reader.string()
+            switch try reader.byte() {
+            case let tag where tag <= 1:
+                let width = try reader.integer(limit: 1 << 20), height = try reader.integer(limit: 1 << 20)
+                guard let model = ColorModel(channels: try reader.integer(limit: 4)) else { throw Corrupt(description: "bad channels") }
+                let count = width * height * model.channels
+                let storage: PixelStorage = switch try reader.byte() {
+                case 0: .uint8(try reader.array(count))
+                case 1: .uint16(try reader.array(count))
+                default: .float32(try reader.array(count))
+                }
+                let image = Image(width: width, height: height, colorModel: model, storage: storage)
+                values[name] = tag == 0 ? .image(image) : .mask(image)
+            case 2: values[name] = .number(Double(bitPattern: UInt64(UInt(bitPattern: try reader.integer(limit: nil)))))
+            case 3: values[name] = .integer(try reader.integer(limit: nil))
+            case 4: values[name] = .string(try reader.string())
+            case 5: values[name] = .path(try reader.string())
+            case 6: values[name] = .bool(try reader.byte() != 0)
+            default: throw Corrupt(description: "unknown value type")
+            }
+        }
+        return values
+    }
+
+    private static func appendInteger(_ out: inout [UInt8], _ value: Int) {
+        withUnsafeBytes(of: Int64(value).littleEndian) { out += $0 }
+    }
+
+    private static func appendString(_ out: inout [UInt8], _ text: String) {
+        appendInteger(&out, text.utf8.count)
+        out += Array(text.utf8)
+    }
+
+    private static func appendBytes<T>(_ out: inout [UInt8], _ samples: [T]) {
+        samples.withUnsafeBytes { out += $0 }
+    }
+
+    /// Bounds-checked reads: a damaged entry is an error, never a crash.
+    private struct Reader {
+        let bytes: [UInt8]
+        var offset: Int
+
+        mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+            guard count >= 0, offset + count <= bytes.count else { throw Corrupt(description: "truncated") }
+            defer { offset += count }
+            return bytes[offset..<(offset + count)]
+        }
+
+        mutating func byte() throws -> UInt8 { try take(1).first! }
+
+        mutating func integer(limit: Int?) throws -> Int {
+            let raw = try take(8)
+            let value = Int(Int64(littleEndian: raw.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
+            if let limit, value < 0 || value > limit { throw Corrupt(description: "implausible size \(value)") }
+            return value
+        }
+
+        mutating func string() throws -> String {
+            String(decoding: try take(try integer(limit: 1 << 20)), as: UTF8.self)
+        }
+
+        mutating func array<T>(_ count: Int) throws -> [T] {
+            let raw = try take(count * MemoryLayout<T>.stride)
+            return raw.withUnsafeBytes { Array($0.bindMemory(to: T.self)) }
+        }
+    }
+}

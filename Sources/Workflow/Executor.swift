@@ -208,7 +208,7 @@ public struct Executor: Sendable {
                            seconds: Date().timeIntervalSince(started)), written.sorted())
     }
 
-    private func resolve(_ reference: Reference, shared: [String: [String: Value]],
+    func resolve(_ reference: Reference, shared: [String: [String: Value]],
                          local: [String: [String: Value]]) throws -> Value {
         if let port = reference.port {
             guard let value = (local[reference.name] ?? shared[reference.name])?[port] else {
@@ -221,7 +221,7 @@ public struct Executor: Sendable {
     }
 
     /// The node's inputs: its expressions evaluated, defaults filled in, types and ranges checked.
-    private func evaluateInputs(of node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
+    func evaluateInputs(of node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
                                 local: [String: [String: Value]]) throws -> [String: Value] {
         var values: [String: Value] = [:]
         for spec in node.node.descriptor.inputs {

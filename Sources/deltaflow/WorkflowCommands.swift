@@ -95,12 +95,13 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let workflow = try loadWorkflow(file, registry: Builtins.registry())
         let params = try bindParams(workflow, overrides)
+        let cacheRoot = CacheDirectory.resolve(cacheDir)
         if dryRun {
-            try printPlan(workflow, Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs)))
+            let cache = noCache ? nil : ResultCache(directory: cacheRoot)
+            try printPlan(workflow, Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, cache: cache)))
             return
         }
         let manifest: RunManifest
-        let cacheRoot = CacheDirectory.resolve(cacheDir)
         do {
             manifest = try RunManifest(directory: cacheRoot,
                                        runID: RunManifest.runID(workflow: workflow, params: params,
@@ -126,18 +127,29 @@ struct RunCommand: ParsableCommand {
     }
 
     private func printPlan(_ workflow: Workflow, _ executor: Executor) throws {
-        print("workflow \(workflow.name) (\(file))")
-        for node in workflow.nodes {
-            let iterates = node.iteration.map { " — iterates over files matching \($0.patterns.joined(separator: ", "))\($0.recursive ? ", recursively" : "")" } ?? ""
-            print("  \(node.name): \(node.kind), \(node.scope.rawValue)\(iterates)")
-        }
-        // Listing the files needs the nodes that run once, which are cheap for non-model nodes.
+        let plan: Plan
         do {
-            let prepared = try executor.prepare()
-            print("\(prepared.items.count) file\(prepared.items.count == 1 ? "" : "s") to process")
+            plan = try executor.plan()
         } catch {
             printError(error.description)
             throw ExitCode.failure
+        }
+        print("workflow \(workflow.name) (\(file)); dry run: no file is written, nothing costly is computed")
+        for (node, step) in plan.steps {
+            let what: String = switch step {
+            case .once: "once"
+            case .cached(let key): "once — cached result \(key.prefix(12)) will be reused"
+            case .willCompute(let reason): "once — will be computed (\(reason))"
+            case .perItem: "per file" + (node.iteration.map {
+                " — iterates over files matching \($0.patterns.joined(separator: ", "))\($0.recursive ? ", recursively" : "")"
+            } ?? "")
+            }
+            print("  \(node.name) (\(node.kind)): \(what)")
+        }
+        if let count = plan.itemCount {
+            print("\(count) file\(count == 1 ? "" : "s") to process")
+        } else {
+            print("the files to process are known only once the nodes above have run")
         }
     }
 }

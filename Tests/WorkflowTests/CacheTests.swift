@@ -75,6 +75,17 @@ private struct Harness {
         return (summary, outcomes.withLock { $0 })
     }
 
+    func plan() throws -> Plan {
+        var registry = Builtins.registry()
+        try registry.register(CountingEmbedNode(counter: counter, salt: salt))
+        let workflow = try Workflow.parse(workflowText, file: "wf.yaml", registry: registry)
+        let params = try workflow.bindParams([
+            "exemplar=\(repository.path)/Examples/chelsea.png", "input=\(root.path)/in", "output=\(root.path)/out",
+        ])
+        let cache = ResultCache(directory: root.appendingPathComponent("cache").path)
+        return try Executor(workflow: workflow, params: params, options: RunOptions(cache: cache)).plan()
+    }
+
     var entries: [URL] {
         let directory = root.appendingPathComponent("cache/results")
         return (FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
@@ -125,6 +136,23 @@ struct CacheTests {
             #expect(damaged.cache == [.corrupt] && harness.counter.count == 2)
             #expect(try contents(of: root.appendingPathComponent("good")) == contents(of: root.appendingPathComponent("after")))
             #expect(try harness.run(output: "again").cache == [.hit])
+        }
+    }
+
+    @Test("--dry-run says which results come from the cache, computes nothing and writes nothing")
+    func dryRun() throws {
+        try withTemporaryDirectory { root in
+            try copyExamples(["a.png": "coffee.png", "b.png": "chelsea.png"], into: root.appendingPathComponent("in"))
+            let harness = Harness(root: root)
+            let before = try harness.plan()
+            #expect(before.steps.map(\.step) == [.once, .willCompute(reason: "not in the cache"), .perItem, .perItem,
+                                                  .perItem, .perItem])
+            #expect(before.itemCount == 2 && harness.counter.count == 0)
+            #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out").path))
+            _ = try harness.run()
+            let after = try harness.plan()
+            guard case .cached = after.steps[1].step else { Issue.record("expected a cached step"); return }
+            #expect(harness.counter.count == 1)
         }
     }
 

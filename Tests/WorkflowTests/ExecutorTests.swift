@@ -214,3 +214,24 @@ struct SchemaTests {
         }
     }
 }
+
+@Suite("Dry run")
+struct DryRunTests {
+    @Test("Nodes with side effects never run in a dry run")
+    func noSideEffects() throws {
+        try withTemporaryDirectory { root in
+            let workflow = try Workflow.parse("""
+                version: 1
+                params: {output: {type: dir}}
+                nodes:
+                  photo: {node: load, path: \(repository.path)/Examples/rocket.jpg}
+                  out: {node: save, image: $photo.image, dir: $output, name: copy.png}
+                """, file: "wf.yaml", registry: registry)
+            let executor = Executor(workflow: workflow, params: try workflow.bindParams(["output=\(root.path)"]))
+            let plan = try executor.plan()
+            #expect(plan.steps.map(\.step) == [.once, .willCompute(reason: "writes files")])
+            #expect(plan.itemCount == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).isEmpty)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import NodeKit
+
+/// What a run would do, worked out without running anything costly or anything with side effects.
+public struct Plan: Sendable {
+    public enum Step: Sendable, Equatable {
+        /// A cheap node that runs once (it was run to work out the plan).
+        case once
+        /// A cacheable node whose result is in the cache.
+        case cached(key: String)
+        /// A node that will be computed: a cacheable node that is not cached, a node with side
+        /// effects, or one that depends on such a node.
+        case willCompute(reason: String)
+        case perItem
+    }
+
+    public let steps: [(node: WorkflowNode, step: Step)]
+    /// nil when the directory depends on something only a real run computes.
+    public let itemCount: Int?
+}
+
+extension Executor {
+    /// The plan of this run. Nodes that run once are evaluated only when they are cheap and
+    /// harmless: cacheable nodes are looked up in the cache instead of computed, and nodes with
+    /// side effects never run.
+    public func plan() throws(RunError) -> Plan {
+        var shared: [String: [String: Value]] = [:]
+        var steps: [(WorkflowNode, Plan.Step)] = []
+        for node in workflow.nodes {
+            if node.scope == .perItem {
+                steps.append((node, .perItem))
+                continue
+            }
+            if let missing = node.dependencies.first(where: { shared[$0] == nil }) {
+                steps.append((node, .willCompute(reason: "needs '\(missing)'")))
+                continue
+            }
+            if node.node.descriptor.hasSideEffects {
+                steps.append((node, .willCompute(reason: "writes files")))
+                continue
+            }
+            do {
+                let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
+                if node.node.descriptor.cacheable {
+                    let key = ResultCache.key(for: node.node, inputs: inputs)
+                    if let cache = options.cache, case .hit(let values) = cache.load(key) {
+                        shared[node.name] = values
+                        steps.append((node, .cached(key: key)))
+                    } else {
+                        steps.append((node, .willCompute(reason: options.cache == nil ? "cache disabled" : "not in the cache")))
+                    }
+                    continue
+                }
+                let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name))
+                shared[node.name] = try node.node.run(NodeInputs(inputs, nodeName: node.name), context: context)
+                steps.append((node, .once))
+            } catch {
+                throw RunError(message: "node '\(node.name)' (\(node.kind)) failed: \(error)", location: node.location)
+            }
+        }
+        var itemCount: Int?
+        if let iterator = workflow.iterator, let iteration = iterator.iteration,
+           iteration.directory.references.allSatisfy({ $0.port == nil || shared[$0.name] != nil }) {
+            do {
+                let directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil).text
+                itemCount = try ItemEnumerator.items(in: directory, patterns: iteration.patterns,
+                                                     recursive: iteration.recursive).count
+            } catch let failure as ItemEnumerator.Failure {
+                throw RunError(message: failure.message, location: iteration.directory.location)
+            } catch {
+                throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
+            }
+        } else if workflow.iterator == nil {
+            itemCount = 0
+        }
+        return Plan(steps: steps, itemCount: itemCount)
+    }
+}

@@ -154,16 +154,38 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Prints run events as lines for people or JSON for machines; thread-safe.
+/// Prints run events: a live progress line on a terminal, one line per file otherwise, or JSON
+/// for machines. Thread-safe.
 final class RunLog: Sendable {
     private let format: RunCommand.LogFormat
     private let quiet: Bool
+    /// Standard output is a terminal: redraw one progress line instead of printing a line per file.
+    private let live: Bool
+    /// Completion times of the latest files, for a rate (and ETA) that follows recent speed.
+    private let recent = Mutex<[Date]>([])
     private let lock = Mutex(())
     private let started = Date()
 
     init(format: RunCommand.LogFormat, quiet: Bool) {
         self.format = format
         self.quiet = quiet
+        self.live = format == .text && !quiet && isatty(STDOUT_FILENO) == 1
+    }
+
+    /// Files per second over the last 20 completions (or since the start, before that).
+    private func rate(now: Date) -> Double {
+        recent.withLock { times in
+            times.append(now)
+            if times.count > 21 { times.removeFirst(times.count - 21) }
+            let span = now.timeIntervalSince(times.count > 1 ? times[0] : started)
+            return Double(max(times.count - 1, 1)) / max(span, 1e-9)
+        }
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+            : String(format: "%d:%02d", total / 60, total % 60)
     }
 
     func record(_ event: RunEvent) {
@@ -197,16 +219,19 @@ final class RunLog: Sendable {
             case (.text, .itemsFound(let count)):
                 if !quiet { print("\(count) file\(count == 1 ? "" : "s") to process") }
             case (.text, .itemFinished(let result, let completed, let total)):
-                if result.status == .alreadyDone {
-                    if !quiet { print("[\(completed)/\(total)] \(result.item.relativePath) already done") }
-                } else if result.status == .failed {
+                let perSecond = rate(now: Date())
+                let eta = clock(Double(total - completed) / max(perSecond, 1e-9))
+                if result.status == .failed {
+                    if live { print("\r\u{1B}[K", terminator: "") }
                     printError("failed \(result.item.relativePath): node '\(result.failedNode ?? "?")': \(result.message ?? "")")
-                } else if !quiet {
-                    let elapsed = Date().timeIntervalSince(started)
-                    let rate = Double(completed) / max(elapsed, 1e-9)
-                    let remaining = Double(total - completed) / max(rate, 1e-9)
-                    print("[\(completed)/\(total)] \(result.item.relativePath) \(String(format: "%.2f", result.seconds)) s"
-                          + " (\(String(format: "%.1f", rate)) files/s, about \(Int(remaining.rounded())) s left)")
+                }
+                if live {
+                    let line = "[\(completed)/\(total)] \(String(format: "%.1f", perSecond)) files/s, ETA \(eta)  \(result.item.relativePath)"
+                    print("\r\u{1B}[K" + String(line.prefix(120)), terminator: "")
+                    fflush(nil)  // all streams: naming `stdout` is not concurrency-safe in Swift 6
+                } else if !quiet && result.status != .failed {
+                    let what = result.status == .alreadyDone ? "already done" : String(format: "%.2f s", result.seconds)
+                    print("[\(completed)/\(total)] \(result.item.relativePath) \(what) (\(String(format: "%.1f", perSecond)) files/s, ETA \(eta))")
                 }
             }
         }
@@ -220,6 +245,7 @@ final class RunLog: Sendable {
                       "manifest": manifest])
                 return
             }
+            if live { print("\r\u{1B}[K", terminator: "") }
             var line = "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped)"
                 + (summary.alreadyDone > 0 ? ", already done \(summary.alreadyDone)" : "")
                 + " in \(String(format: "%.2f", summary.seconds)) s"

@@ -10,9 +10,18 @@ func deltaflowBinary() -> URL {
     return binary
 }
 
+/// An environment whose cache directory is a scratch folder, so tests never touch ~/.cache.
+let testEnvironment: [String: String] = {
+    var environment = ProcessInfo.processInfo.environment
+    environment["DELTAFLOW_CACHE_DIR"] = FileManager.default.temporaryDirectory
+        .appendingPathComponent("deltaflow-cli-cache-\(ProcessInfo.processInfo.processIdentifier)").path
+    return environment
+}()
+
 /// Runs the built `deltaflow` executable; returns its exit status, standard output and error.
 private func deltaflow(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
+    process.environment = testEnvironment
     process.executableURL = deltaflowBinary()
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
@@ -200,5 +209,36 @@ struct ResumeTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("already done"))
         #expect(try outputs(interrupted) == (try outputs(root.appendingPathComponent("reference"))))
+    }
+}
+
+@Suite("Progress display")
+struct ProgressTests {
+    @Test("On a terminal, one progress line is redrawn in place; piped, each file gets its own line",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script(1) for a pseudo-terminal"))
+    func liveLine() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let command = [deltaflowBinary().path, "run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
+                       "--set", "input=\(repository.path)/Examples", "--set", "output=\(output.path)", "--no-cache",
+                       "--jobs", "1"].joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qc", command, "/dev/null"]
+        process.environment = testEnvironment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(text.contains("\r\u{1B}[K[5/5] "), "\(text.debugDescription)")
+        #expect(text.contains("\r\u{1B}[Kdone 5, failed 0"))
+        #expect(!text.contains("[1/5] astronaut.png"), "per-file lines are for pipes, not terminals")
+
+        let piped = try deltaflow(["run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
+                                   "--set", "input=\(repository.path)/Examples", "--set", "output=\(output.path)",
+                                   "--no-cache", "--jobs", "1"])
+        #expect(piped.stdout.contains("[1/5] astronaut.png "))
+        #expect(!piped.stdout.contains("\u{1B}["))
     }
 }

@@ -76,20 +76,20 @@ struct CompositeNode: Node {
             : nil
         overlay = overlay.converted(to: base.colorModel)
         let weights = mask.map { $0.converted(to: .gray).floatSamples() }
-        var out = base.floatSamples()
         let over = overlay.floatSamples()
         let channels = base.channels, colors = base.colorModel.colorChannels
-        for p in 0..<base.pixelCount {
-            var w = opacity * (weights?[p] ?? 1) * (overlayAlpha?[p] ?? 1)
-            if w <= 0 { continue }  // untouched: the base's samples stay exactly as they were
-            w = min(w, 1)
-            for c in 0..<colors {
-                let i = p * channels + c
-                out[i] += w * (over[i] - out[i])
+        let result = base.transformingFloatSamples { out in
+            for p in 0..<base.pixelCount {
+                var w = opacity * (weights?[p] ?? 1) * (overlayAlpha?[p] ?? 1)
+                if w <= 0 { continue }  // untouched: the base's samples stay exactly as they were
+                w = min(w, 1)
+                for c in 0..<colors {
+                    let i = p * channels + c
+                    out[i] += w * (over[i] - out[i])
+                }
             }
         }
-        let result = Image(width: base.width, height: base.height, colorModel: base.colorModel, samples: out)
-        return ["image": .image(result.converted(to: base.sampleFormat))]
+        return ["image": .image(result)]
     }
 }
 
@@ -115,23 +115,23 @@ struct AdjustNode: Node {
         let contrast = Float(try inputs.number("contrast"))
         let saturation = Float(try inputs.number("saturation"))
         let inverseGamma = Float(1 / (try inputs.number("gamma")))
-        var samples = image.floatSamples()
         let channels = image.channels, colors = image.colorModel.colorChannels
         let (wr, wg, wb) = lumaWeights
-        for p in 0..<image.pixelCount {
-            let i = p * channels
-            for c in 0..<colors { samples[i + c] = (samples[i + c] * gain - 0.5) * contrast + 0.5 }
-            if colors == 3 && saturation != 1 {
-                let luma = wr * samples[i] + wg * samples[i + 1] + wb * samples[i + 2]
-                for c in 0..<3 { samples[i + c] = luma + (samples[i + c] - luma) * saturation }
-            }
-            for c in 0..<colors {
-                let v = min(max(samples[i + c], 0), 1)
-                samples[i + c] = inverseGamma == 1 ? v : pow(v, inverseGamma)
+        let result = image.transformingFloatSamples { samples in
+            for p in 0..<image.pixelCount {
+                let i = p * channels
+                for c in 0..<colors { samples[i + c] = (samples[i + c] * gain - 0.5) * contrast + 0.5 }
+                if colors == 3 && saturation != 1 {
+                    let luma = wr * samples[i] + wg * samples[i + 1] + wb * samples[i + 2]
+                    for c in 0..<3 { samples[i + c] = luma + (samples[i + c] - luma) * saturation }
+                }
+                for c in 0..<colors {
+                    let v = min(max(samples[i + c], 0), 1)
+                    samples[i + c] = inverseGamma == 1 ? v : pow(v, inverseGamma)
+                }
             }
         }
-        let result = Image(width: image.width, height: image.height, colorModel: image.colorModel, samples: samples)
-        return ["image": .image(result.converted(to: image.sampleFormat))]
+        return ["image": .image(result)]
     }
 }
 
@@ -194,14 +194,14 @@ struct GrainNode: Node {
         let image = try inputs.image("image")
         let amount = Float(try inputs.number("amount"))
         var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
-        var samples = image.floatSamples()
         let channels = image.channels, colors = image.colorModel.colorChannels
-        for p in 0..<image.pixelCount {
-            // One noise value per pixel, shared by its colour channels: grain, not colour speckle.
-            let noise = amount * random.nextGaussian()
-            for c in 0..<colors { samples[p * channels + c] += noise }
+        let result = image.transformingFloatSamples { samples in
+            for p in 0..<image.pixelCount {
+                // One noise value per pixel, shared by its colour channels: grain, not colour speckle.
+                let noise = amount * random.nextGaussian()
+                for c in 0..<colors { samples[p * channels + c] += noise }
+            }
         }
-        let result = Image(width: image.width, height: image.height, colorModel: image.colorModel, samples: samples)
-        return ["image": .image(result.converted(to: image.sampleFormat))]
+        return ["image": .image(result)]
     }
 }

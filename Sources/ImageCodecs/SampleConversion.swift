@@ -60,3 +60,13 @@ extension Image {
               samples: samples).converted(to: format)
     }
 }
+
+extension Image {
+    /// This image after `transform` edits its samples as Float32 (0...1, interleaved), returned
+    /// in the sample format it came in: the shape of every per-pixel operation.
+    public func transformingFloatSamples(_ transform: (inout [Float]) throws -> Void) rethrows -> Image {
+        var samples = floatSamples()
+        try transform(&samples)
+        return Image(width: width, height: height, colorModel: colorModel, samples: samples).converted(to: sampleFormat)
+    }
+}

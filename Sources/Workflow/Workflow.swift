@@ -176,10 +176,7 @@ struct Validator {
         }
         var params: [WorkflowParam] = []
         for declaration in entries {
-            if !isIdentifier(declaration.key) {
-                error("bad_name", "'\(declaration.key)' is not a valid param name", at: declaration.keyLocation,
-                      help: "use letters, digits and '_', starting with a letter")
-            }
+            checkName(declaration, of: "param")
             guard case .mapping(let fields, _) = declaration.value else {
                 error("bad_value", "param '\(declaration.key)' must be a mapping like {type: path}",
                       at: declaration.value.location)
@@ -228,6 +225,14 @@ struct Validator {
                                         doc: fields["doc"]?.value.stringValue, location: declaration.keyLocation))
         }
         return params
+    }
+
+    /// Names are referenced as `$name`, so they must be identifiers.
+    private mutating func checkName(_ entry: SyntaxEntry, of what: String) {
+        if !isIdentifier(entry.key) {
+            error("bad_name", "'\(entry.key)' is not a valid \(what) name", at: entry.keyLocation,
+                  help: "use letters, digits and '_', starting with a letter")
+        }
     }
 
     private func numberValue(_ value: SyntaxValue) -> Double? {
@@ -279,10 +284,7 @@ struct Validator {
         let paramNames = Set(params.map(\.name))
         var drafts: [Draft] = []
         for entry in entries {
-            if !isIdentifier(entry.key) {
-                error("bad_name", "'\(entry.key)' is not a valid node name", at: entry.keyLocation,
-                      help: "use letters, digits and '_', starting with a letter")
-            }
+            checkName(entry, of: "node")
             if paramNames.contains(entry.key) {
                 error("name_clash", "node '\(entry.key)' has the same name as a param", at: entry.keyLocation,
                       help: "rename one of them: '$\(entry.key)' must mean one thing")

@@ -52,12 +52,9 @@ extension Image {
         return Image(width: width, height: height, colorModel: colorModel, storage: storage)
     }
 
-    /// The same geometry and colour model over new Float32 samples, stored back in `format`.
-    func replacingSamples(_ samples: [Float], colorModel model: ColorModel? = nil,
-                          width newWidth: Int? = nil, height newHeight: Int? = nil,
-                          format: SampleFormat) -> Image {
-        Image(width: newWidth ?? width, height: newHeight ?? height, colorModel: model ?? colorModel,
-              samples: samples).converted(to: format)
+    /// The same geometry over new Float32 samples in `model`, stored back in `format`.
+    func replacingSamples(_ samples: [Float], colorModel model: ColorModel, format: SampleFormat) -> Image {
+        Image(width: width, height: height, colorModel: model, samples: samples).converted(to: format)
     }
 }
 

@@ -18,11 +18,9 @@ extension Node {
 /// The inputs of one node invocation, checked and coerced to the declared types.
 public struct NodeInputs: Sendable {
     public let values: [String: Value]
-    public let nodeName: String
 
-    public init(_ values: [String: Value], nodeName: String) {
+    public init(_ values: [String: Value]) {
         self.values = values
-        self.nodeName = nodeName
     }
 
     public subscript(name: String) -> Value? { values[name] }

@@ -89,8 +89,25 @@ public struct Executor: Sendable {
         self.options = options
     }
 
+    /// The files the iterating node runs over (none when nothing iterates), given the results
+    /// of the nodes that run once.
+    func listItems(shared: [String: [String: Value]]) throws(RunError) -> [NodeContext.Item] {
+        guard let iterator = workflow.iterator, let iteration = iterator.iteration else { return [] }
+        let directory: String
+        do {
+            directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil).text
+        } catch {
+            throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
+        }
+        do {
+            return try ItemEnumerator.items(in: directory, patterns: iteration.patterns, recursive: iteration.recursive)
+        } catch {
+            throw RunError(message: error.message, location: iteration.directory.location)
+        }
+    }
+
     /// Runs the nodes that run once and lists the items, without processing any item.
-    public func prepare(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> Prepared {
+    func prepare(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> Prepared {
         var shared: [String: [String: Value]] = [:]
         var inputFiles = Set<String>()
         for node in workflow.nodes where node.scope == .once {
@@ -108,29 +125,16 @@ public struct Executor: Sendable {
             }
             onEvent(.sharedNodeFinished(name: node.name, seconds: Date().timeIntervalSince(started)))
         }
-        var items: [NodeContext.Item] = []
-        if let iterator = workflow.iterator, let iteration = iterator.iteration {
-            let directory: String
-            do {
-                directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil).text
-            } catch {
-                throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
-            }
-            do {
-                items = try ItemEnumerator.items(in: directory, patterns: iteration.patterns, recursive: iteration.recursive)
-            } catch {
-                throw RunError(message: error.message, location: iteration.directory.location)
-            }
-            for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
-        }
+        let items = try listItems(shared: shared)
+        for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
         onEvent(.itemsFound(count: items.count))
         return Prepared(shared: shared, items: items, inputFiles: inputFiles)
     }
 
     /// The state after `prepare`: shared results and the items to process.
-    public struct Prepared: Sendable {
+    struct Prepared: Sendable {
         let shared: [String: [String: Value]]
-        public let items: [NodeContext.Item]
+        let items: [NodeContext.Item]
         let inputFiles: Set<String>
     }
 
@@ -251,7 +255,7 @@ public struct Executor: Sendable {
     private func invoke(_ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext,
                         onEvent: @Sendable (RunEvent) -> Void) throws -> [String: Value] {
         guard node.node.descriptor.cacheable, let cache = options.cache else {
-            return try checked(node, try node.node.run(NodeInputs(values, nodeName: node.name), context: context))
+            return try checked(node, try node.node.run(NodeInputs(values), context: context))
         }
         let key = ResultCache.key(for: node.node, inputs: values)
         let item = context.item?.relativePath
@@ -271,7 +275,7 @@ public struct Executor: Sendable {
         case .miss:
             break
         }
-        let outputs = try checked(node, try node.node.run(NodeInputs(values, nodeName: node.name), context: context))
+        let outputs = try checked(node, try node.node.run(NodeInputs(values), context: context))
         do {
             try cache.store(key, outputs)
         } catch {

@@ -133,13 +133,10 @@ extension Expression {
         }
         flush()
         if parts.count == 1, case .literal = parts[0] { return parts[0] }
-        if parts.count == 1, !isInterpolatedText(text) { return parts[0] }  // exactly "${expr}"
+        // Exactly "${expr}": the expression's own value and type, not its text.
+        if parts.count == 1, text.hasPrefix("${") { return parts[0] }
         if parts.isEmpty { return .literal(.string(""), location) }
         return .template(parts, location)
-    }
-
-    private static func isInterpolatedText(_ text: String) -> Bool {
-        !(text.hasPrefix("${") && text.hasSuffix("}"))
     }
 
     private static func wholeReference(_ s: [Unicode.Scalar], at location: SourcePosition) -> Reference? {

@@ -18,7 +18,7 @@ enum ItemEnumerator {
         var visited: Set<[UInt64]> = [[UInt64(info.st_dev), UInt64(info.st_ino)]]
         walk(root, relative: "", patterns: patterns, recursive: recursive, visited: &visited, into: &found)
         // Byte order, not locale order: the same on every machine, so item indices and seeds are too.
-        found.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        found.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         return found.enumerated().map { index, relative in
             NodeContext.Item(path: root + "/" + relative, relativePath: relative, index: index)
         }

@@ -52,27 +52,15 @@ extension Executor {
                     continue
                 }
                 let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name))
-                shared[node.name] = try node.node.run(NodeInputs(inputs, nodeName: node.name), context: context)
+                shared[node.name] = try node.node.run(NodeInputs(inputs), context: context)
                 steps.append((node, .once))
             } catch {
                 throw RunError(message: "node '\(node.name)' (\(node.kind)) failed: \(error)", location: node.location)
             }
         }
-        var itemCount: Int?
-        if let iterator = workflow.iterator, let iteration = iterator.iteration,
-           iteration.directory.references.allSatisfy({ $0.port == nil || shared[$0.name] != nil }) {
-            do {
-                let directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil).text
-                itemCount = try ItemEnumerator.items(in: directory, patterns: iteration.patterns,
-                                                     recursive: iteration.recursive).count
-            } catch let failure as ItemEnumerator.Failure {
-                throw RunError(message: failure.message, location: iteration.directory.location)
-            } catch {
-                throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
-            }
-        } else if workflow.iterator == nil {
-            itemCount = 0
-        }
-        return Plan(steps: steps, itemCount: itemCount)
+        // The directory may come from a node that the plan did not run; then the count is unknown.
+        let known = workflow.iterator?.iteration?.directory.references
+            .allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
+        return Plan(steps: steps, itemCount: known ? try listItems(shared: shared).count : nil)
     }
 }

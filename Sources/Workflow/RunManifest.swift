@@ -87,11 +87,14 @@ public final class RunManifest: Sendable {
     }
 
     /// A stable identity for "this workflow with these params": the file's text, every param
-    /// value and the engine version. Two FNV-1a passes with different offsets give 128 bits.
+    /// value and the engine version.
     public static func runID(workflow: Workflow, params: [String: Value], engineVersion: String) -> String {
-        var text = engineVersion + "\n" + workflow.source + "\n"
-        for name in params.keys.sorted() { text += "\(name)=\(params[name]!)\n" }
-        let a = Seeds.hash(text), b = SeededRandom.mix(Seeds.hash("deltaflow:" + text))
-        return String(format: "%016llx%016llx", a, b)
+        var hasher = ContentHasher()
+        hasher.add(engineVersion + "\u{0}" + workflow.source + "\u{0}")
+        for name in params.keys.sorted() {
+            hasher.add(name + "\u{0}")
+            hasher.add(params[name]!)
+        }
+        return hasher.hexDigest
     }
 }

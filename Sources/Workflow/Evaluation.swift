@@ -235,10 +235,7 @@ extension Value {
     }
 
     func numeric() throws -> Double {
-        switch self {
-        case .number(let n): return n
-        case .integer(let i): return Double(i)
-        default: throw NodeError("expected a number, got \(self)")
-        }
+        guard let number = numericValue else { throw NodeError("expected a number, got \(self)") }
+        return number
     }
 }

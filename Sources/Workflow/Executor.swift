@@ -239,11 +239,8 @@ public struct Executor: Sendable {
                 value = .integer(Int(n))
             }
             guard let value else { throw NodeError("input '\(spec.name)' expects \(spec.type), got \(raw)") }
-            if let range = spec.range, let number = try? value.numeric(), !range.contains(number) {
-                throw NodeError("input '\(spec.name)' must be \(describe(range)), not \(formatNumber(number))")
-            }
-            if let choices = spec.choices, case .string(let text) = value, !choices.contains(text) {
-                throw NodeError("input '\(spec.name)' must be one of \(choices.joined(separator: ", ")), not '\(text)'")
+            if let violation = ConstraintViolation.check(value, range: spec.range, choices: spec.choices) {
+                throw NodeError("input '\(spec.name)' \(violation.requirement), \(violation.found)")
             }
             values[spec.name] = value
         }

@@ -26,15 +26,9 @@ extension Workflow {
                                               at: nil, help: param.type == .bool ? "write true or false" : nil))
                 continue
             }
-            if let range = param.range, let number = try? value.numeric(), !range.contains(number) {
-                diagnostics.append(Diagnostic("value_out_of_range",
-                                              "--set \(override): '\(name)' must be \(describe(range))", at: nil))
-                continue
-            }
-            if let choices = param.choices, !choices.contains(text) {
-                diagnostics.append(Diagnostic("value_not_in_list",
-                                              "--set \(override): '\(name)' must be one of \(choices.joined(separator: ", "))",
-                                              at: nil, help: closestMatch(to: text, in: choices).map { "did you mean '\($0)'?" }))
+            if let violation = ConstraintViolation.check(value, range: param.range, choices: param.choices) {
+                diagnostics.append(Diagnostic(violation.code, "--set \(override): '\(name)' \(violation.requirement)",
+                                              at: nil, help: violation.suggestion.map { "did you mean '\($0)'?" }))
                 continue
             }
             values[name] = value

@@ -258,14 +258,9 @@ struct Validator {
 
     mutating func checkConstraints(_ value: Value, range: ClosedRange<Double>?, choices: [String]?, subject: String,
                                    at location: SourcePosition) {
-        if let range, let number = try? value.numeric(), !range.contains(number) {
-            error("value_out_of_range", "\(subject) must be \(describe(range)), not \(formatNumber(number))",
-                  at: location)
-        }
-        if let choices, case .string(let text) = value, !choices.contains(text) {
-            error("value_not_in_list", "\(subject) must be one of \(choices.joined(separator: ", ")), not '\(text)'",
-                  at: location, help: didYouMean(text, choices))
-        }
+        guard let violation = ConstraintViolation.check(value, range: range, choices: choices) else { return }
+        error(violation.code, "\(subject) \(violation.requirement), \(violation.found)", at: location,
+              help: violation.suggestion.map { "did you mean '\($0)'?" })
     }
 
     // MARK: - Nodes
@@ -547,16 +542,6 @@ struct Validator {
                          scope: perItem.contains(draft.name) ? .perItem : .once, iteration: draft.iteration,
                          location: draft.location, dependencies: draft.dependencies)
         }
-    }
-}
-
-/// "between 0 and 2", "at least 1", "at most 10".
-func describe(_ range: ClosedRange<Double>) -> String {
-    switch (range.lowerBound.isFinite, range.upperBound.isFinite) {
-    case (true, true): "between \(formatNumber(range.lowerBound)) and \(formatNumber(range.upperBound))"
-    case (true, false): "at least \(formatNumber(range.lowerBound))"
-    case (false, true): "at most \(formatNumber(range.upperBound))"
-    default: "any number"
     }
 }
 

@@ -62,7 +62,7 @@ struct CompositeNode: Node {
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let base = try inputs.image("base")
-        var overlay = try inputs.image("overlay")
+        let overlay = try inputs.image("overlay")
         guard overlay.width == base.width && overlay.height == base.height else {
             throw NodeError("overlay is \(overlay.width)x\(overlay.height) but base is \(base.width)x\(base.height); resize one first")
         }
@@ -71,21 +71,27 @@ struct CompositeNode: Node {
         if let mask, mask.width != base.width || mask.height != base.height {
             throw NodeError("mask is \(mask.width)x\(mask.height) but base is \(base.width)x\(base.height)")
         }
-        let overlayAlpha: [Float]? = overlay.colorModel.hasAlpha
-            ? overlay.converted(to: .grayAlpha).floatSamples().enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
-            : nil
-        overlay = overlay.converted(to: base.colorModel)
         let weights = mask.map { $0.converted(to: .gray).floatSamples() }
-        let over = overlay.floatSamples()
         let channels = base.channels, colors = base.colorModel.colorChannels
+        // The overlay in the base's colours, keeping its alpha as alpha: converting it to an
+        // opaque model would flatten it over a background, and the blend would apply alpha twice.
+        let overlayModel: ColorModel = switch (colors, overlay.colorModel.hasAlpha) {
+        case (1, false): .gray
+        case (1, true): .grayAlpha
+        case (_, false): .rgb
+        case (_, true): .rgba
+        }
+        let over = overlay.converted(to: overlayModel).floatSamples()
+        let overChannels = overlayModel.channels
         let result = base.transformingFloatSamples { out in
             for p in 0..<base.pixelCount {
-                var w = opacity * (weights?[p] ?? 1) * (overlayAlpha?[p] ?? 1)
+                var w = opacity * (weights?[p] ?? 1)
+                if overlayModel.hasAlpha { w *= over[p * overChannels + colors] }
                 if w <= 0 { continue }  // untouched: the base's samples stay exactly as they were
                 w = min(w, 1)
                 for c in 0..<colors {
                     let i = p * channels + c
-                    out[i] += w * (over[i] - out[i])
+                    out[i] += w * (over[p * overChannels + c] - out[i])
                 }
             }
         }

@@ -235,3 +235,33 @@ struct DryRunTests {
         }
     }
 }
+
+@Suite("Built-in nodes")
+struct BuiltinNodeTests {
+    private func composite(base: Image, overlay: Image, opacity: Double = 1) throws -> Image {
+        let node = try #require(registry["composite"])
+        let outputs = try node.run(NodeInputs(["base": .image(base), "overlay": .image(overlay), "opacity": .number(opacity)]),
+                                   context: NodeContext(item: nil, seed: 0))
+        guard case .image(let image)? = outputs["image"] else { throw NodeError("no image") }
+        return image
+    }
+
+    @Test("An overlay's alpha weighs the blend once: half-transparent black on white is mid-gray")
+    func overlayAlpha() throws {
+        let white = Image(width: 2, height: 1, colorModel: .rgb, value: 1)
+        var black = Image(width: 2, height: 1, colorModel: .rgba, value: 0)
+        black[0, 0, 3] = 0.5
+        let result = try composite(base: white, overlay: black)
+        #expect(abs(result[0, 0, 0] - 0.5) < 1e-6)
+        #expect(result[1, 0, 0] == 1, "a fully transparent overlay pixel leaves the base as it was")
+    }
+
+    @Test("A gray overlay on a colour base, and a colour overlay on a gray base")
+    func mixedModels() throws {
+        let red = Image(width: 1, height: 1, colorModel: .rgb, samples: [1, 0, 0])
+        let gray = Image(width: 1, height: 1, colorModel: .gray, value: 0.5)
+        #expect(try composite(base: red, overlay: gray).floatSamples() == [0.5, 0.5, 0.5])
+        let onGray = try composite(base: gray, overlay: red, opacity: 1)
+        #expect(onGray.colorModel == .gray && abs(onGray[0, 0, 0] - 0.299) < 1e-6)
+    }
+}

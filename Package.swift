@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(
             name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Goldens")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
         .testTarget(name: "CLITests", dependencies: ["deltaflow"]),

@@ -22,14 +22,33 @@ public enum BLAS {
         alpha: Float = 1, beta: Float = 0
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must not be negative")
+        gemm(m: m, n: n, k: k, a, lda: transposeA ? m : k, transposeA: transposeA,
+             b, ldb: transposeB ? k : n, transposeB: transposeB,
+             into: c, ldc: n, alpha: alpha, beta: beta)
+    }
+
+    /// The same product on sub-matrices: each operand's rows are `ld…` floats apart, which lets
+    /// one head's slice of a `tokens × channels` matrix, or one group's columns, be used in place.
+    public static func gemm(
+        m: Int, n: Int, k: Int,
+        _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        into c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must not be negative")
         guard m > 0 && n > 0 else { return }
+        if k == 0 {
+            // BLAS leaves C untouched when k = 0 only if beta = 1; make the empty sum explicit.
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(transposeA ? m : k),
-                    b, Int32(transposeB ? k : n),
-                    beta, c, Int32(n))
+                    a, Int32(lda), b, Int32(ldb),
+                    beta, c, Int32(ldc))
     }
 
     /// The same product over Swift arrays; returns C.

@@ -1,0 +1,94 @@
+/// Multi-head scaled dot-product attention, self or cross, on `[batch, tokens, channels]`.
+///
+/// Query rows are processed in blocks of ``blockRows``: a block's scores against every key
+/// (`blockRows × keys`, 256 KB for 1024 keys) are computed by one GEMM into a per-thread buffer,
+/// soft-maxed in place and multiplied by V straight into the output, so no `tokens × tokens`
+/// matrix ever exists. Blocks of every head run in parallel — one head's GEMMs are too small
+/// to split further. Heads are read in place from the projected `tokens × channels` matrices
+/// through GEMM leading dimensions; self-attention projects Q, K and V with one fused GEMM.
+public struct MultiHeadAttention: Sendable {
+    public let heads: Int
+    public let channels: Int
+    let query: Linear?
+    let keyValue: Linear?
+    let queryKeyValue: Linear?
+    let output: Linear
+
+    static let blockRows = 64
+
+    /// - Parameters: PyTorch-layout (`[out, in]`) projections; `isSelfAttention` fuses q, k, v.
+    public init(heads: Int, query: Linear, key: Linear, value: Linear, output: Linear, isSelfAttention: Bool) {
+        precondition(query.outFeatures % heads == 0, "\(query.outFeatures) channels do not split into \(heads) heads")
+        precondition(key.outFeatures == query.outFeatures && value.outFeatures == query.outFeatures,
+                     "query, key and value widths differ")
+        self.heads = heads
+        channels = query.outFeatures
+        self.output = output
+        if isSelfAttention {
+            queryKeyValue = Linear(concatenating: [query, key, value])
+            self.query = nil
+            keyValue = nil
+        } else {
+            self.query = query
+            keyValue = Linear(concatenating: [key, value])
+            queryKeyValue = nil
+        }
+    }
+
+    /// `output(attention(q(x), k(context), v(context))) + residual`; context defaults to `x`.
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, _ c: Compute, residual: Tensor? = nil) -> Tensor {
+        let batch = x.shape[0], tokens = x.shape[1]
+        let attended: Tensor
+        if let queryKeyValue {
+            precondition(context == nil, "this attention was built as self-attention")
+            let qkv = queryKeyValue(x, c)
+            attended = MultiHeadAttention.attend(
+                q: qkv, qOffset: 0, k: qkv, kOffset: channels, v: qkv, vOffset: 2 * channels,
+                batch: batch, tokens: tokens, keys: tokens, heads: heads, channels: channels, c)
+        } else {
+            let context = context ?? x
+            precondition(context.shape[0] == batch, "context batch \(context.shape[0]) ≠ \(batch)")
+            let q = query!(x, c)
+            let kv = keyValue!(context, c)
+            attended = MultiHeadAttention.attend(
+                q: q, qOffset: 0, k: kv, kOffset: 0, v: kv, vOffset: channels,
+                batch: batch, tokens: tokens, keys: context.shape[1], heads: heads, channels: channels, c)
+        }
+        return output(attended, c, residual: residual)
+    }
+
+    /// softmax(Q·Kᵀ/√d)·V for every head; Q, K, V are column ranges (at the offsets) of the
+    /// given row-major `[batch, rows, width]` tensors.
+    static func attend(q: Tensor, qOffset: Int, k: Tensor, kOffset: Int, v: Tensor, vOffset: Int,
+                       batch: Int, tokens: Int, keys: Int, heads: Int, channels: Int, _ c: Compute) -> Tensor {
+        let d = channels / heads
+        let (ldq, ldk, ldv) = (q.shape.last!, k.shape.last!, v.shape.last!)
+        let out = Tensor(uninitialized: [batch, tokens, channels])
+        let blocks = (tokens + blockRows - 1) / blockRows
+        let pieces = batch * heads * blocks
+        let scratch = Tensor(uninitialized: [c.workers(for: pieces), blockRows * keys])
+        let (qp, kp, vp, op, sp) = (UncheckedSendable(UnsafePointer(q.storage.pointer)),
+                                    UncheckedSendable(UnsafePointer(k.storage.pointer)),
+                                    UncheckedSendable(UnsafePointer(v.storage.pointer)),
+                                    UncheckedSendable(out.storage.pointer),
+                                    UncheckedSendable(scratch.storage.pointer))
+        let scale = 1 / Float(d).squareRoot()
+        c.timed(.attention) {
+            c.parallel(pieces) { piece, worker in
+                let b = piece / (heads * blocks), h = (piece / blocks) % heads, block = piece % blocks
+                let r0 = block * blockRows
+                let m = min(blockRows, tokens - r0)
+                let scores = sp.value + worker * blockRows * keys
+                let qBlock = qp.value + (b * tokens + r0) * ldq + qOffset + h * d
+                let kHead = kp.value + b * keys * ldk + kOffset + h * d
+                let vHead = vp.value + b * keys * ldv + vOffset + h * d
+                BLAS.gemm(m: m, n: keys, k: d, qBlock, lda: ldq, kHead, ldb: ldk, transposeB: true,
+                          into: scores, ldc: keys, alpha: scale)
+                softmaxRows(scores, rows: m, cols: keys, ld: keys)
+                BLAS.gemm(m: m, n: d, k: keys, scores, lda: keys, vHead, ldb: ldv,
+                          into: op.value + (b * tokens + r0) * channels + h * d, ldc: channels)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,118 @@
+extension Tensor {
+    /// Element count per piece for elementwise work: big enough to amortise a dispatch.
+    static let elementwisePiece = 1 << 16
+
+    /// `activation(self)`.
+    public func activated(_ activation: Activation, _ c: Compute) -> Tensor {
+        var out = self
+        out.apply(activation, c)
+        return out
+    }
+
+    /// Applies an activation in place.
+    public mutating func apply(_ activation: Activation, _ c: Compute) {
+        if activation == .none { return }
+        let n = count
+        withUnsafeMutableBufferPointer { buffer in
+            let p = UncheckedSendable(buffer.baseAddress!)
+            c.timed(.elementwise) {
+                let pieces = (n + Tensor.elementwisePiece - 1) / Tensor.elementwisePiece
+                c.parallel(pieces) { piece, _ in
+                    let start = piece * Tensor.elementwisePiece
+                    mapInPlace(p.value + start, min(Tensor.elementwisePiece, n - start)) { activation.apply($0) }
+                }
+            }
+        }
+    }
+
+    /// `self + other`, same shape.
+    public func adding(_ other: Tensor, _ c: Compute) -> Tensor {
+        precondition(shape == other.shape, "cannot add \(other.shape) to \(shape)")
+        var out = self
+        let n = count
+        out.withUnsafeMutableBufferPointer { buffer in
+            let p = UncheckedSendable(buffer.baseAddress!)
+            let q = UncheckedSendable(UnsafePointer(other.storage.pointer))
+            c.timed(.elementwise) {
+                let pieces = (n + Tensor.elementwisePiece - 1) / Tensor.elementwisePiece
+                c.parallel(pieces) { piece, _ in
+                    let start = piece * Tensor.elementwisePiece
+                    let end = min(n, start + Tensor.elementwisePiece)
+                    var i = start
+                    while i + 8 <= end { store(load(p.value + i) + load(q.value + i), p.value + i); i += 8 }
+                    while i < end { p.value[i] += q.value[i]; i += 1 }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Adds a vector along the last axis (a per-channel bias, or a time embedding per channel)
+    /// — one vector per batch element when `vector` is `[batch, channels]`.
+    public func addingChannelVector(_ vector: Tensor, _ c: Compute) -> Tensor {
+        let channels = shape.last!
+        let batch = shape[0]
+        precondition(vector.count == channels || vector.count == batch * channels,
+                     "vector \(vector.shape) does not match channels of \(shape)")
+        let perBatch = vector.count == channels ? 0 : channels
+        let rowsPerBatch = count / channels / batch
+        var out = self
+        out.withUnsafeMutableBufferPointer { buffer in
+            c.timed(.elementwise) {
+                for n in 0..<batch {
+                    let v = vector.storage.pointer + n * perBatch
+                    Epilogue(bias: v).apply(rows: rowsPerBatch, cols: channels,
+                                            buffer.baseAddress! + n * rowsPerBatch * channels, ldo: channels)
+                }
+            }
+        }
+        return out
+    }
+
+    /// `self * factor`.
+    public func scaled(by factor: Float) -> Tensor {
+        var out = self
+        out.withUnsafeMutableBufferPointer { b in mapInPlace(b.baseAddress!, b.count) { $0 * factor } }
+        return out
+    }
+}
+
+/// Row-wise softmax of `rows × cols` floats in place (rows `ld` apart).
+func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
+    for r in 0..<rows {
+        let row = p + r * ld
+        var m = -Float.infinity
+        var j = 0
+        if cols >= 8 {
+            var mv = load(row)
+            j = 8
+            while j + 8 <= cols { mv = pointwiseMax(mv, load(row + j)); j += 8 }
+            m = mv.max()
+        }
+        while j < cols { m = max(m, row[j]); j += 1 }
+        var sum: Float = 0
+        var sv = Vec()
+        mapInPlaceCounting(row, cols, &sv) { vexp($0 - m) }
+        sum = sv.sum()
+        let inv = 1 / sum
+        mapInPlace(row, cols) { $0 * inv }
+    }
+}
+
+/// Like `mapInPlace`, also summing the results (padding lanes excluded).
+@inline(__always)
+func mapInPlaceCounting(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ sum: inout Vec, _ f: (Vec) -> Vec) {
+    var i = 0
+    while i + 8 <= count {
+        let y = f(load(p + i))
+        store(y, p + i)
+        sum += y
+        i += 8
+    }
+    if i < count {
+        var v = Vec()
+        for j in 0..<(count - i) { v[j] = p[i + j] }
+        let y = f(v)
+        for j in 0..<(count - i) { p[i + j] = y[j]; sum[j] += y[j] }
+    }
+}

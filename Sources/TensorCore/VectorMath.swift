@@ -1,0 +1,117 @@
+/// Vectorised elementwise math on Float buffers, eight lanes at a time.
+///
+/// Every element, including a buffer's ragged tail, goes through the same SIMD code, so a value
+/// does not change with where a work split happens to fall.
+typealias Vec = SIMD8<Float>
+
+@inline(__always) func load(_ p: UnsafePointer<Float>) -> Vec {
+    UnsafeRawPointer(p).loadUnaligned(as: Vec.self)
+}
+
+@inline(__always) func store(_ v: Vec, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
+}
+
+/// e^x for each lane; relative error below 2e-7 on [-87, 88] (Cephes expf: range reduction by
+/// ln 2 in two parts, then a degree-6 polynomial), 0 below -87.3 and clamped above 88.3.
+@inline(__always) func vexp(_ x: Vec) -> Vec {
+    let clamped = x.clamped(lowerBound: Vec(repeating: -87.3), upperBound: Vec(repeating: 88.3))
+    let n = (clamped * 1.442695040888963).rounded(.toNearestOrEven)
+    let r = clamped - n * 0.693359375 + n * 2.12194440e-4
+    var p = Vec(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let poly = p * r * r + r + 1
+    let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+    let scale = unsafeBitCast(exponent, to: Vec.self)
+    return (poly * scale).replacing(with: 0, where: x .< -87.3)
+}
+
+/// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7).
+@inline(__always) func verf(_ x: Vec) -> Vec {
+    let a = x.replacing(with: -x, where: x .< 0)
+    let t = 1 / (1 + 0.3275911 * a)
+    var p = Vec(repeating: 1.061405429)
+    p = p * t - 1.453152027
+    p = p * t + 1.421413741
+    p = p * t - 0.284496736
+    p = p * t + 0.254829592
+    let y: Vec = 1 - p * t * vexp(-a * a)
+    return y.replacing(with: -y, where: x .< 0)
+}
+
+/// The activations a layer's output can pass through on its way out of a GEMM.
+public enum Activation: String, Sendable, CaseIterable {
+    case none, relu, relu6, sigmoid, silu
+    /// The exact (erf) GELU, PyTorch's default.
+    case gelu
+
+    @inline(__always) func apply(_ x: Vec) -> Vec {
+        switch self {
+        case .none: return x
+        case .relu: return x.clamped(lowerBound: Vec(repeating: 0), upperBound: Vec(repeating: .infinity))
+        case .relu6: return x.clamped(lowerBound: Vec(repeating: 0), upperBound: Vec(repeating: 6))
+        case .sigmoid: return 1 / (1 + vexp(-x))
+        case .silu: return x / (1 + vexp(-x))
+        case .gelu: return 0.5 * x * (1 + verf(x * 0.7071067811865476))
+        }
+    }
+}
+
+/// Applies `f` to `count` floats at `p`, in place.
+@inline(__always)
+func mapInPlace(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Vec) -> Vec) {
+    var i = 0
+    while i + 8 <= count {
+        store(f(load(p + i)), p + i)
+        i += 8
+    }
+    if i < count {
+        var v = Vec()
+        for j in 0..<(count - i) { v[j] = p[i + j] }
+        let y = f(v)
+        for j in 0..<(count - i) { p[i + j] = y[j] }
+    }
+}
+
+/// What happens to a block of GEMM output before it leaves the cache:
+/// `y = activation(y + bias) + residual`.
+struct Epilogue {
+    var bias: UnsafePointer<Float>?
+    var activation: Activation = .none
+    var residual: UnsafePointer<Float>?
+    var residualStride = 0
+
+    var isEmpty: Bool { bias == nil && activation == .none && residual == nil }
+
+    /// Applies the epilogue to `rows × cols` floats at `out` (rows `ldo` apart). `bias` and
+    /// `residual` are already offset to the block's first column / element.
+    func apply(rows: Int, cols: Int, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
+        if isEmpty { return }
+        for r in 0..<rows {
+            let row = out + r * ldo
+            let res = residual.map { $0 + r * residualStride }
+            var j = 0
+            while j < cols {
+                let lanes = min(8, cols - j)
+                var v: Vec
+                if lanes == 8 { v = load(row + j) } else {
+                    v = Vec()
+                    for l in 0..<lanes { v[l] = row[j + l] }
+                }
+                if let bias {
+                    if lanes == 8 { v += load(bias + j) } else { for l in 0..<lanes { v[l] += bias[j + l] } }
+                }
+                v = activation.apply(v)
+                if let res {
+                    if lanes == 8 { v += load(res + j) } else { for l in 0..<lanes { v[l] += res[j + l] } }
+                }
+                if lanes == 8 { store(v, row + j) } else { for l in 0..<lanes { row[j + l] = v[l] } }
+                j += 8
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "deltaflow", targets: ["deltaflow"]),
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,6 +32,8 @@ let package = Package(
 
         .target(name: "TensorCore", dependencies: ["CBLAS"]),
         .target(name: "ImageCodecs", dependencies: ["CCodecGuards"]),
+        // Networks built from TensorCore layers, loaded from safetensors.
+        .target(name: "Models", dependencies: ["TensorCore"]),
         // What a node is; the engine knows nodes only through this module.
         .target(name: "NodeKit", dependencies: ["ImageCodecs"]),
         .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
@@ -46,6 +49,7 @@ let package = Package(
             name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Goldens")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore"], resources: [.copy("Goldens")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
         .testTarget(name: "CLITests", dependencies: ["deltaflow"]),

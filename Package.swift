@@ -57,6 +57,9 @@ let package = Package(
         .executableTarget(
             name: "codec-bench", dependencies: ["ImageCodecs"],
             path: "Benchmarks/CodecBench"),
+        .executableTarget(
+            name: "tensor-bench", dependencies: ["TensorCore", "Models"],
+            path: "Benchmarks/TensorBench"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -66,7 +66,7 @@ public struct MultiHeadAttention: Sendable {
         let out = Tensor(uninitialized: [batch, tokens, channels])
         let blocks = (tokens + blockRows - 1) / blockRows
         let pieces = batch * heads * blocks
-        let scratch = Tensor(uninitialized: [c.workers(for: pieces), blockRows * keys])
+        let scratch = Tensor(uninitialized: [c.workers(for: pieces), blockRows * (keys + 1)])
         let (qp, kp, vp, op, sp) = (UncheckedSendable(UnsafePointer(q.storage.pointer)),
                                     UncheckedSendable(UnsafePointer(k.storage.pointer)),
                                     UncheckedSendable(UnsafePointer(v.storage.pointer)),
@@ -78,15 +78,21 @@ public struct MultiHeadAttention: Sendable {
                 let b = piece / (heads * blocks), h = (piece / blocks) % heads, block = piece % blocks
                 let r0 = block * blockRows
                 let m = min(blockRows, tokens - r0)
-                let scores = sp.value + worker * blockRows * keys
+                let scores = sp.value + worker * blockRows * (keys + 1)
                 let qBlock = qp.value + (b * tokens + r0) * ldq + qOffset + h * d
                 let kHead = kp.value + b * keys * ldk + kOffset + h * d
                 let vHead = vp.value + b * keys * ldv + vOffset + h * d
                 BLAS.gemm(m: m, n: keys, k: d, qBlock, lda: ldq, kHead, ldb: ldk, transposeB: true,
                           into: scores, ldc: keys, alpha: scale)
-                softmaxRows(scores, rows: m, cols: keys, ld: keys)
-                BLAS.gemm(m: m, n: d, k: keys, scores, lda: keys, vHead, ldb: ldv,
-                          into: op.value + (b * tokens + r0) * channels + h * d, ldc: channels)
+                // Normalising after P·V touches m × d values instead of m × keys.
+                let sums = scores + blockRows * keys
+                exponentiateRows(scores, rows: m, cols: keys, ld: keys, sums: sums)
+                let o = op.value + (b * tokens + r0) * channels + h * d
+                BLAS.gemm(m: m, n: d, k: keys, scores, lda: keys, vHead, ldb: ldv, into: o, ldc: channels)
+                for r in 0..<m {
+                    let inv = 1 / sums[r]
+                    mapInPlace(o + r * channels, d) { $0 * inv }
+                }
             }
         }
         return out

@@ -17,6 +17,8 @@ public struct Conv2D: Sendable {
     /// Packed: `[groups][kh·kw·cin/groups][cout/groups]`, or `[kh·kw][channels]` when depthwise.
     private(set) var weight: Tensor
     private(set) var bias: Tensor?
+    /// Set for stride-1 3×3 convolutions without groups; see ``Winograd``.
+    private(set) var winograd: Winograd?
 
     /// Output pixels per im2col tile. Fixed (thread-count independent); 128 keeps a tile of a
     /// 3×3×128-channel input (590 KB) near Zen 3's 512 KB L2 and gives OpenBLAS tall enough blocks.
@@ -34,7 +36,10 @@ public struct Conv2D: Sendable {
         self.init(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding), groups: groups)
     }
 
-    public init(weight w: Tensor, bias: Tensor?, stride: (y: Int, x: Int), padding: (y: Int, x: Int), groups: Int) {
+    /// - Parameter useWinograd: take the Winograd path where it applies (tests turn it off to
+    ///   compare against im2col).
+    public init(weight w: Tensor, bias: Tensor?, stride: (y: Int, x: Int), padding: (y: Int, x: Int), groups: Int,
+                useWinograd: Bool = true) {
         precondition(w.rank == 4, "a conv weight is [out, in/groups, kh, kw], got \(w.shape)")
         precondition(groups >= 1 && w.shape[0] % groups == 0, "\(w.shape[0]) outputs do not split into \(groups) groups")
         precondition(stride.y >= 1 && stride.x >= 1 && padding.y >= 0 && padding.x >= 0, "bad stride or padding")
@@ -71,6 +76,9 @@ public struct Conv2D: Sendable {
             }
             weight = packed
         }
+        if useWinograd && kh == 3 && kw == 3 && stride == (1, 1) && groups == 1 && padding.y <= 2 && padding.x <= 2 {
+            winograd = Winograd(weight: w)
+        }
     }
 
     /// Folds an inference-mode batch norm that follows this convolution into its weight and bias.
@@ -95,6 +103,7 @@ public struct Conv2D: Sendable {
                 for j in 0..<coutPerRow { w[r * coutPerRow + j] *= factors[group * coutPerRow + j] }
             }
         }
+        winograd?.scaleOutputs(factors)
         bias = Tensor(shape: [outChannels], values: newBias)
     }
 
@@ -123,6 +132,8 @@ public struct Conv2D: Sendable {
         c.timed(kind) {
             if isDepthwise {
                 depthwise(x, into: out, c, epilogue(0, outChannels))
+            } else if let winograd {
+                winograd.run(x, into: out, padding: padding, c, epilogue(0, outChannels))
             } else if isPointwise {
                 pointwise(x, into: out, c, epilogue(0, outChannels))
             } else {

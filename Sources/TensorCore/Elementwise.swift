@@ -77,8 +77,9 @@ extension Tensor {
     }
 }
 
-/// Row-wise softmax of `rows × cols` floats in place (rows `ld` apart).
-func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
+/// Row-wise `exp(x − max)` of `rows × cols` floats in place (rows `ld` apart), writing each
+/// row's sum to `sums[row]`: a softmax whose division is left to the caller.
+func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int, sums: UnsafeMutablePointer<Float>) {
     for r in 0..<rows {
         let row = p + r * ld
         var m = -Float.infinity
@@ -86,16 +87,23 @@ func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int
         if cols >= 8 {
             var mv = load(row)
             j = 8
-            while j + 8 <= cols { mv = pointwiseMax(mv, load(row + j)); j += 8 }
+            while j + 8 <= cols { mv = vmax(mv, load(row + j)); j += 8 }
             m = mv.max()
         }
         while j < cols { m = max(m, row[j]); j += 1 }
-        var sum: Float = 0
         var sv = Vec()
-        mapInPlaceCounting(row, cols, &sv) { vexp($0 - m) }
-        sum = sv.sum()
+        mapInPlaceCounting(row, cols, &sv) { vexpNonPositive($0 - m) }
+        sums[r] = sv.sum()
+    }
+}
+
+/// Row-wise softmax of `rows × cols` floats in place (rows `ld` apart).
+func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
+    var sum: Float = 0
+    for r in 0..<rows {
+        exponentiateRows(p + r * ld, rows: 1, cols: cols, ld: ld, sums: &sum)
         let inv = 1 / sum
-        mapInPlace(row, cols) { $0 * inv }
+        mapInPlace(p + r * ld, cols) { $0 * inv }
     }
 }
 

@@ -125,6 +125,7 @@ public final class BufferPool: Sendable {
         var free: [Int: [Buffer]] = [:]
         var heldBytes = 0
         var fresh = 0
+        var freshByThread: [UInt: Int] = [:]
     }
     private let state = Mutex(State())
     /// Upper bound on memory kept for reuse.
@@ -134,7 +135,11 @@ public final class BufferPool: Sendable {
 
     func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         let reused: UnsafeMutablePointer<Float>? = state.withLock { s in
-            guard let b = s.free[count]?.popLast() else { s.fresh += 1; return nil }
+            guard let b = s.free[count]?.popLast() else {
+                s.fresh += 1
+                s.freshByThread[UInt(pthread_self()), default: 0] += 1
+                return nil
+            }
             s.heldBytes -= count * 4
             return b.pointer
         }
@@ -158,6 +163,13 @@ public final class BufferPool: Sendable {
 
     /// Buffers allocated fresh since the pool was made (a steady-state forward adds none).
     public var freshAllocations: Int { state.withLock { $0.fresh } }
+
+    /// Fresh allocations made on the calling thread (a single-threaded forward makes all of its
+    /// allocations there, whatever else the process is doing).
+    public var freshAllocationsOnThisThread: Int {
+        let me = UInt(pthread_self())
+        return state.withLock { $0.freshByThread[me, default: 0] }
+    }
 
     /// Frees every buffer held for reuse.
     public func trim() {

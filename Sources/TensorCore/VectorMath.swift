@@ -14,10 +14,18 @@ typealias Vec = SIMD8<Float>
 
 /// e^x for each lane; relative error below 2e-7 on [-87, 88] (Cephes expf: range reduction by
 /// ln 2 in two parts, then a degree-6 polynomial), 0 below -87.3 and clamped above 88.3.
+///
+/// Written with lane-wise `+ − × ÷`, comparisons and selects only: Swift lowers those to vector
+/// instructions, while `clamped`, `rounded` and int/float conversions on SIMD types compile to
+/// per-lane library calls (measured: they made softmax 20× slower).
 @inline(__always) func vexp(_ x: Vec) -> Vec {
-    let clamped = x.clamped(lowerBound: Vec(repeating: -87.3), upperBound: Vec(repeating: 88.3))
-    let n = (clamped * 1.442695040888963).rounded(.toNearestOrEven)
-    let r = clamped - n * 0.693359375 + n * 2.12194440e-4
+    var v = x.replacing(with: 88.3, where: x .> 88.3)
+    v = v.replacing(with: -87.3, where: v .< -87.3)
+    // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low mantissa bits.
+    let magic: Float = 12582912
+    let shifted = v * 1.442695040888963 + magic
+    let n = shifted - magic
+    let r = v - n * 0.693359375 + n * 2.12194440e-4
     var p = Vec(repeating: 1.9875691500e-4)
     p = p * r + 1.3981999507e-3
     p = p * r + 8.3334519073e-3
@@ -25,10 +33,35 @@ typealias Vec = SIMD8<Float>
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let poly = p * r * r + r + 1
-    let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-    let scale = unsafeBitCast(exponent, to: Vec.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Vec.self)
     return (poly * scale).replacing(with: 0, where: x .< -87.3)
 }
+
+/// e^x for x ≤ 0 (softmax's shifted scores), 35% cheaper than ``vexp(_:)``: 2^(x·log₂e) split
+/// into 2ⁿ·2ᶠ with f ∈ [−½, ½] and a degree-5 minimax polynomial for 2ᶠ. Relative error below
+/// 4e-6 (measured over [−27, 0]; most of it is the rounding of x·log₂e), far inside the 1e-4
+/// parity bound, and attention spends most of its non-GEMM time here.
+@inline(__always) func vexpNonPositive(_ x: Vec) -> Vec {
+    let v = x.replacing(with: -87.3, where: x .< -87.3)
+    let magic: Float = 12582912
+    let y = v * 1.442695040888963
+    let shifted = y + magic
+    let f = y - (shifted - magic)
+    var p = Vec(repeating: 1.3333558146e-3)
+    p = p * f + 9.6181291076e-3
+    p = p * f + 5.5504108665e-2
+    p = p * f + 2.4022650696e-1
+    p = p * f + 6.9314718056e-1
+    p = p * f + 1
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: Vec.self)
+    return (p * scale).replacing(with: 0, where: x .< -87.3)
+}
+
+/// Lane-wise minimum / maximum as compare-and-select (see ``vexp(_:)`` on why not `min`).
+@inline(__always) func vmin(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .< a) }
+@inline(__always) func vmax(_ a: Vec, _ b: Vec) -> Vec { a.replacing(with: b, where: b .> a) }
 
 /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7).
 @inline(__always) func verf(_ x: Vec) -> Vec {
@@ -52,8 +85,8 @@ public enum Activation: String, Sendable, CaseIterable {
     @inline(__always) func apply(_ x: Vec) -> Vec {
         switch self {
         case .none: return x
-        case .relu: return x.clamped(lowerBound: Vec(repeating: 0), upperBound: Vec(repeating: .infinity))
-        case .relu6: return x.clamped(lowerBound: Vec(repeating: 0), upperBound: Vec(repeating: 6))
+        case .relu: return vmax(x, Vec())
+        case .relu6: return vmin(vmax(x, Vec()), Vec(repeating: 6))
         case .sigmoid: return 1 / (1 + vexp(-x))
         case .silu: return x / (1 + vexp(-x))
         case .gelu: return 0.5 * x * (1 + verf(x * 0.7071067811865476))

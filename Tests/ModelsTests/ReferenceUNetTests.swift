@@ -62,8 +62,8 @@ struct ReferenceUNetTests {
         let c = Compute(threads: 1)
         _ = model(x, timesteps: [1, 2], context: context, c)
         _ = model(x, timesteps: [1, 2], context: context, c)
-        let before = BufferPool.shared.freshAllocations
+        let before = BufferPool.shared.freshAllocationsOnThisThread
         _ = model(x, timesteps: [1, 2], context: context, c)
-        #expect(BufferPool.shared.freshAllocations == before)
+        #expect(BufferPool.shared.freshAllocationsOnThisThread == before)
     }
 }

@@ -22,6 +22,19 @@ func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float = 1e-4,
     #expect(error <= bound, "max |error| \(error) > \(bound)", sourceLocation: sourceLocation)
 }
 
+/// SplitMix64, for reproducible random test tensors.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 struct ConvCase: Sendable, CustomStringConvertible {
     let name: String, stride: Int, padding: Int, groups: Int
     var description: String { name }
@@ -44,6 +57,25 @@ struct OpParityTests {
                           stride: k.stride, padding: k.padding, groups: k.groups)
         let y = Compute(threads: threads).run { conv(nhwc(golden("\(k.name).x")), Compute(threads: threads)) }
         expectClose(y, nhwc(golden("\(k.name).y")))
+    }
+
+    @Test("Winograd 3×3 agrees with im2col on maps large and small, batched, on 1 and 2 threads",
+          arguments: [(1, 40, 40), (2, 33, 17), (1, 5, 3), (3, 64, 64)])
+    func winograd(batch: Int, height: Int, width: Int) {
+        var rng = SeededGenerator(seed: UInt64(height * 100 + width))
+        let (cin, cout) = (13, 24)
+        let w = Tensor(shape: [cout, cin, 3, 3], values: (0..<(cout * cin * 9)).map { _ in Float.random(in: -0.3...0.3, using: &rng) })
+        let b = Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) })
+        let x = Tensor(shape: [batch, height, width, cin], values: (0..<(batch * height * width * cin)).map { _ in Float.random(in: -2...2, using: &rng) })
+        let residual = Tensor(shape: [batch, height, width, cout], values: (0..<(batch * height * width * cout)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let fast = Conv2D(weight: w, bias: b, stride: (1, 1), padding: (1, 1), groups: 1)
+        let reference = Conv2D(weight: w, bias: b, stride: (1, 1), padding: (1, 1), groups: 1, useWinograd: false)
+        #expect(fast.winograd != nil && reference.winograd == nil)
+        let expected = reference(x, Compute(), activation: .silu, residual: residual)
+        let one = Compute(threads: 1).run { fast(x, Compute(threads: 1), activation: .silu, residual: residual) }
+        let two = Compute(threads: 2).run { fast(x, Compute(threads: 2), activation: .silu, residual: residual) }
+        expectClose(one, expected, tolerance: 1e-5)
+        #expect(one.values == two.values)
     }
 
     @Test("conv2d with fused ReLU6 and residual add")

@@ -1,0 +1,96 @@
+// Times the tensor core; Benchmarks/tensor_core.py runs it beside ONNX Runtime and PyTorch on
+// the same weights and input and prints the ratios.
+//
+//   tensor-bench unet WEIGHTS INPUTS OUTPUT THREADS RUNS   whole forward + per-op-class profile
+//   tensor-bench ops THREADS RUNS                          layer shapes vs raw cblas_sgemm
+import Foundation
+import Models
+import TensorCore
+
+func milliseconds(_ body: () -> Void) -> Double {
+    let elapsed = ContinuousClock().measure(body)
+    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
+
+func json(_ object: Any) -> String {
+    String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+}
+
+let args = CommandLine.arguments
+guard args.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: tensor-bench unet WEIGHTS INPUTS OUTPUT THREADS RUNS | ops THREADS RUNS\n".utf8))
+    exit(64)
+}
+
+switch args[1] {
+case "unet":
+    let (threads, runs) = (Int(args[5])!, Int(args[6])!)
+    let loadStart = ContinuousClock.now
+    let model = try ReferenceUNet(weights: WeightStore(path: args[2]))
+    let loadTime = ContinuousClock.now - loadStart
+    let inputs = try SafeTensorsFile(path: args[3])
+    let x = try inputs.tensor("x").permuted([0, 2, 3, 1])
+    let t = try inputs.tensor("t").values
+    let context = try inputs.tensor("context")
+    let c = Compute(threads: threads)
+    var y = model(x, timesteps: t, context: context, c)
+    var times = [Double]()
+    for _ in 0..<runs { times.append(milliseconds { y = model(x, timesteps: t, context: context, c) }) }
+    // A separate profiled pass, so the clock reads inside ops don't touch the timed runs.
+    let profile = OpProfile()
+    var classes = [String: Double]()
+    for _ in 0..<3 { _ = model(x, timesteps: t, context: context, Compute(threads: threads, profile: profile)) }
+    for (kind, seconds) in profile.seconds { classes[kind.rawValue] = seconds * 1000 / 3 }
+    // The output, NCHW, raw little-endian Float32, for the driver's parity check.
+    let out = y.permuted([0, 3, 1, 2]).values
+    try out.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: args[4])) }
+    print(json(["median_ms": median(times), "times_ms": times, "load_ms": Double(loadTime.components.attoseconds) / 1e15 + Double(loadTime.components.seconds) * 1000, "classes_ms": classes]))
+
+case "ops":
+    let (threads, runs) = (Int(args[2])!, Int(args[3])!)
+    let c = Compute(threads: threads)
+    func random(_ shape: [Int]) -> Tensor {
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, values: (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+        })
+    }
+    func best(_ body: () -> Void) -> Double { body(); return (0..<runs).map { _ in milliseconds(body) }.min()! }
+    var rows = [[String: Any]]()
+    // 3×3 convolutions at the reference UNet's shapes (input H = W, cin, cout).
+    for (size, cin, cout) in [(64, 64, 64), (64, 128, 64), (32, 128, 128), (32, 256, 128), (16, 128, 128), (16, 256, 128)] {
+        let conv = Conv2D(weight: random([cout, cin, 3, 3]), bias: random([cout]), padding: 1)
+        let x = random([1, size, size, cin])
+        let ms = c.run { best { _ = conv(x, c) } }
+        let flops = 2.0 * Double(size * size * cout * cin * 9)
+        rows.append(["op": "conv3x3 \(size)x\(size) \(cin)->\(cout)", "ms": ms, "gflops": flops / ms / 1e6])
+    }
+    // Linear layers vs one raw cblas_sgemm of the same shape (rows, in, out).
+    for (m, k, n) in [(1024, 128, 128), (1024, 128, 384), (1024, 128, 512), (1024, 512, 128), (4096, 64, 64), (256, 128, 384)] {
+        let layer = Linear(weight: random([n, k]), bias: random([n]))
+        let x = random([1, m, k])
+        let ms = c.run { best { _ = layer(x, c) } }
+        let a = random([m, k]), b = random([k, n])
+        var out = Tensor(zeros: [m, n])
+        let saved = BLAS.threadCount
+        BLAS.threadCount = threads
+        let raw = best {
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
+                BLAS.gemm(m: m, n: n, k: k, pa.baseAddress!, pb.baseAddress!, into: po.baseAddress!)
+            } } }
+        }
+        BLAS.threadCount = saved
+        let flops = 2.0 * Double(m * k * n)
+        rows.append(["op": "linear \(m)x\(k)->\(n)", "ms": ms, "gflops": flops / ms / 1e6,
+                     "raw_sgemm_ms": raw, "raw_gflops": flops / raw / 1e6, "fraction_of_raw": raw / ms])
+    }
+    print(json(["threads": threads, "ops": rows]))
+
+default:
+    FileHandle.standardError.write(Data("unknown mode \(args[1])\n".utf8))
+    exit(64)
+}

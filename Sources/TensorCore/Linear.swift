@@ -12,6 +12,8 @@ public struct Linear: Sendable {
     /// Rows per GEMM tile: fixed, so results never depend on the thread count; 256 rows keep the
     /// packed weight reused across enough rows (measured against 128 and 512 on the reference UNet).
     static let tileRows = 256
+    /// Column block used when there are too few row tiles to share.
+    static let columnBlock = 128
 
     /// - Parameters:
     ///   - weight: `[out, in]`, PyTorch's layout.
@@ -66,16 +68,20 @@ public struct Linear: Sendable {
         let bp = UncheckedSendable(bias.map { UnsafePointer($0.storage.pointer) })
         let rp = UncheckedSendable(residual.map { UnsafePointer($0.storage.pointer) })
         let (n, k) = (outFeatures, inFeatures)
+        // Few row tiles (a 16×16 map, context tokens): also split the columns, so both cores
+        // get work. The split depends on the shape only, never on the thread count.
+        let rowTiles = (rows + Linear.tileRows - 1) / Linear.tileRows
+        let columnBlock = rowTiles < 8 && n >= 2 * Linear.columnBlock ? Linear.columnBlock : n
+        let columnBlocks = (n + columnBlock - 1) / columnBlock
         c.timed(.linear) {
-            let tiles = (rows + Linear.tileRows - 1) / Linear.tileRows
-            c.parallel(tiles) { tile, _ in
-                let r0 = tile * Linear.tileRows
-                let m = min(Linear.tileRows, rows - r0)
-                BLAS.gemm(m: m, n: n, k: k, xp.value + r0 * k, lda: k, wp.value, ldb: n,
-                          into: op.value + r0 * n, ldc: n)
-                Epilogue(bias: bp.value, activation: activation,
-                         residual: rp.value.map { $0 + r0 * n }, residualStride: n)
-                    .apply(rows: m, cols: n, op.value + r0 * n, ldo: n)
+            c.parallel(rowTiles * columnBlocks) { piece, _ in
+                let r0 = (piece / columnBlocks) * Linear.tileRows, j0 = (piece % columnBlocks) * columnBlock
+                let m = min(Linear.tileRows, rows - r0), width = min(columnBlock, n - j0)
+                BLAS.gemm(m: m, n: width, k: k, xp.value + r0 * k, lda: k, wp.value + j0, ldb: n,
+                          into: op.value + r0 * n + j0, ldc: n)
+                Epilogue(bias: bp.value.map { $0 + j0 }, activation: activation,
+                         residual: rp.value.map { $0 + r0 * n + j0 }, residualStride: n)
+                    .apply(rows: m, cols: width, op.value + r0 * n + j0, ldo: n)
             }
         }
         return out

@@ -2,10 +2,18 @@ import Foundation
 import Testing
 @testable import TensorCore
 
+/// One folder for every file these tests write, removed when the process exits.
+private let scratch: URL = {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("deltaflow-safetensors-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory
+        .appendingPathComponent("deltaflow-safetensors-tests-\(getpid())")) }
+    return url
+}()
+
 /// Builds a safetensors file from a header (as JSON text) and a data section.
 private func file(header: String, data: [UInt8] = [], declaredLength: UInt64? = nil) throws -> String {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("st-\(UUID().uuidString).safetensors")
+    let url = scratch.appendingPathComponent("st-\(UUID().uuidString).safetensors")
     var bytes = [UInt8]()
     let json = Array(header.utf8)
     withUnsafeBytes(of: (declaredLength ?? UInt64(json.count)).littleEndian) { bytes += $0 }
@@ -63,7 +71,7 @@ struct SafeTensorsTests {
         let long = try file(header: "{}", declaredLength: 1 << 40)
         #expect(throws: WeightsError.self) { try SafeTensorsFile(path: long) }
         let empty = try file(header: "", declaredLength: 0)
-        let tiny = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString)")
+        let tiny = scratch.appendingPathComponent("tiny-\(UUID().uuidString)")
         try Data([1, 2, 3]).write(to: tiny)
         #expect(throws: WeightsError.self) { try SafeTensorsFile(path: tiny.path) }
         #expect(throws: WeightsError.self) { try SafeTensorsFile(path: empty) }   // "" is not JSON

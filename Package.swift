@@ -30,18 +30,20 @@ let package = Package(
         // and every longjmp inside C frames so no Swift frame is ever jumped over.
         .target(name: "CCodecGuards", dependencies: ["CPNG", "CJPEG"]),
 
-        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        // "Did you mean …?" for misspelt names; depends on nothing.
+        .target(name: "Spelling"),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "Spelling"]),
         .target(name: "ImageCodecs", dependencies: ["CCodecGuards"]),
         // Networks built from TensorCore layers, loaded from safetensors.
         .target(name: "Models", dependencies: ["TensorCore"]),
         // What a node is; the engine knows nodes only through this module.
-        .target(name: "NodeKit", dependencies: ["ImageCodecs"]),
+        .target(name: "NodeKit", dependencies: ["ImageCodecs", "Spelling"]),
         .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
-        .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "TensorCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "TensorCore", "Spelling", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "deltaflow",
             dependencies: [
-                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes",
+                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "Spelling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

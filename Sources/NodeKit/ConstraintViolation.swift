@@ -1,3 +1,5 @@
+import Spelling
+
 /// How a value breaks the range or the choices declared for an input or a param. The
 /// validator, `--set` and the executor all check with this, and word the context themselves.
 public enum ConstraintViolation: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Spelling
 
 #if canImport(Glibc)
 import Glibc
@@ -161,7 +162,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Reads a tensor as Float32 (F16 and BF16 are widened exactly).
     public func tensor(_ name: String) throws -> Tensor {
         guard let entry = entries[name] else {
-            let hint = closest(to: name, in: names).map { "did you mean '\($0)'?" }
+            let hint = closestMatch(to: name, in: names).map { "did you mean '\($0)'?" }
             throw WeightsError(path: path, "no tensor named '\(name)'", hint: hint)
         }
         let out = Tensor(uninitialized: entry.shape)
@@ -195,25 +196,4 @@ func floatFromHalf(_ h: UInt16) -> Float {
     default:
         return Float(bitPattern: sign | (UInt32(exponent + 112) << 23) | (mantissa << 13))
     }
-}
-
-/// The nearest name by edit distance, if it is close enough to be a likely typo or rename.
-func closest(to name: String, in candidates: [String]) -> String? {
-    func distance(_ a: [Character], _ b: [Character]) -> Int {
-        var row = Array(0...b.count)
-        for i in 1...max(1, a.count) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in 1...max(1, b.count) where !b.isEmpty {
-                let old = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = old
-            }
-        }
-        return row[b.count]
-    }
-    let a = Array(name)
-    let best = candidates.map { ($0, distance(a, Array($0))) }.min { $0.1 < $1.1 }
-    guard let best, best.1 <= max(2, name.count / 3) else { return nil }
-    return best.0
 }

@@ -16,6 +16,7 @@ public enum WeightNameRule: Sendable, Equatable {
 }
 
 import Foundation
+import Spelling
 
 /// A model's weights by the names the model asks for: a safetensors file seen through a table
 /// of renaming rules, with every read checked against the shape the model expects.
@@ -44,7 +45,7 @@ public final class WeightStore: @unchecked Sendable {
     /// The tensor the model calls `name`, which must have exactly `shape`.
     public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         guard let stored = byModelName[name] else {
-            let hint = closest(to: name, in: Array(byModelName.keys)).map { "did you mean '\($0)'?" }
+            let hint = closestMatch(to: name, in: byModelName.keys).map { "did you mean '\($0)'?" }
                 ?? "the file does not hold this model's weights"
             throw WeightsError(path: file.path, "missing weight '\(name)'", hint: hint)
         }
@@ -56,8 +57,6 @@ public final class WeightStore: @unchecked Sendable {
         used.insert(name)
         return try file.tensor(stored)
     }
-
-    public func contains(_ name: String) -> Bool { byModelName[name] != nil }
 
     /// Names in the file that no `tensor(_:shape:)` call asked for.
     public var unused: [String] { byModelName.keys.filter { !used.contains($0) }.sorted() }

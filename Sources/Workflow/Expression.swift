@@ -1,4 +1,5 @@
 import NodeKit
+import Spelling
 
 /// `$name` (a param) or `$node.port` (a node's output).
 struct Reference: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import NodeKit
+import Spelling
 
 extension Workflow {
     /// The value of every param: `--set` overrides (`name=value` text), else the default.

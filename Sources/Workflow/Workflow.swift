@@ -1,5 +1,6 @@
 import Foundation
 import NodeKit
+import Spelling
 
 /// A typed input of a workflow, settable with `--set name=value`.
 public struct WorkflowParam: Sendable {

@@ -4,6 +4,7 @@ import Foundation
 import NodeKit
 import Synchronization
 import Workflow
+import Spelling
 
 /// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid.
 func loadWorkflow(_ path: String, registry: NodeRegistry) throws -> Workflow {

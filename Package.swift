@@ -39,7 +39,7 @@ let package = Package(
         // What a node is; the engine knows nodes only through this module.
         .target(name: "NodeKit", dependencies: ["ImageCodecs", "Spelling"]),
         .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
-        .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "TensorCore", "Spelling", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "Spelling", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "deltaflow",
             dependencies: [

@@ -2,8 +2,8 @@ import CBLAS
 
 /// OpenBLAS, the only way TensorCore reaches `CBLAS`. Matrices are row-major `Float` buffers.
 public enum BLAS {
-    /// Threads OpenBLAS uses inside one call. The executor caps this at 1 while it runs items
-    /// in parallel, so the two thread pools don't oversubscribe the cores.
+    /// Threads OpenBLAS uses inside one call. ``Compute/run(_:)`` sets it to 1: the tensor core
+    /// parallelises around GEMMs itself.
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }

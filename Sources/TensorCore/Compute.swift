@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// Work is split into pieces whose boundaries never depend on the thread count, and each output
 /// element is computed by exactly one piece in a fixed order, so results are bit-identical on 1
-/// or N threads. OpenBLAS runs single-threaded inside a piece (see ``run(_:)``): one pool, no
-/// oversubscription, and small GEMMs (one attention head, one tile) still use both cores.
+/// or N threads. OpenBLAS runs single-threaded inside a piece: the tensor core owns all the
+/// parallelism (one pool, no oversubscription, and small GEMMs — one attention head, one tile —
+/// still use every core), so nothing else in the process needs to manage OpenBLAS's threads.
 public struct Compute: Sendable {
     public var threads: Int
     public var profile: OpProfile?
@@ -16,11 +17,10 @@ public struct Compute: Sendable {
         self.profile = profile
     }
 
-    /// Runs a whole model invocation with OpenBLAS pinned to one thread, restoring it after.
+    /// Runs a model invocation. OpenBLAS is set to one thread (idempotent, never restored:
+    /// items running concurrently would otherwise restore each other's setting mid-call).
     public func run<R>(_ body: () throws -> R) rethrows -> R {
-        let saved = BLAS.threadCount
         BLAS.threadCount = 1
-        defer { BLAS.threadCount = saved }
         return try body()
     }
 

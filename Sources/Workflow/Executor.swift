@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import NodeKit
 import Synchronization
-import TensorCore
 
 /// How a run behaves.
 public struct RunOptions: Sendable {
@@ -149,11 +148,6 @@ public struct Executor: Sendable {
         let completed = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
         let workers = min(options.jobs, max(items.count, 1))
-
-        // Items run in parallel; OpenBLAS's own threads would fight them for the cores.
-        let blasThreads = BLAS.threadCount
-        if workers > 1 { BLAS.threadCount = 1 }
-        defer { BLAS.threadCount = blasThreads }
 
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while !stop.load(ordering: .relaxed) {

@@ -94,13 +94,15 @@ public struct Conv2D: Sendable {
             newBias[o] = beta.storage.pointer[o] + ((bias?.storage.pointer[o] ?? 0) - mean.storage.pointer[o]) * f
         }
         // Output channel o is the last axis of both packed layouts (within its group).
+        // Both packed layouts keep an output channel's weights in the last axis: `[taps][cout]`
+        // when depthwise, `[groups][k][cout/groups]` otherwise (k rows per group).
         let depthwise = isDepthwise
         let coutPerRow = depthwise ? outChannels : outChannels / groups
-        let rowsPerGroup = depthwise ? weight.count / outChannels : weight.count / outChannels
+        let rowsPerGroup = weight.count / outChannels
         weight.withUnsafeMutableBufferPointer { w in
             for r in 0..<(w.count / coutPerRow) {
-                let group = depthwise ? 0 : r / rowsPerGroup
-                for j in 0..<coutPerRow { w[r * coutPerRow + j] *= factors[group * coutPerRow + j] }
+                let first = depthwise ? 0 : (r / rowsPerGroup) * coutPerRow
+                for j in 0..<coutPerRow { w[r * coutPerRow + j] *= factors[first + j] }
             }
         }
         winograd?.scaleOutputs(factors)
@@ -124,20 +126,18 @@ public struct Conv2D: Sendable {
         let outShape = [n, ho, wo, outChannels]
         if let residual { precondition(residual.shape == outShape, "residual \(residual.shape) ≠ \(outShape)") }
         let out = Tensor(uninitialized: outShape)
-        let epilogue = { (first: Int, cols: Int) in
-            Epilogue(bias: self.bias.map { UnsafePointer($0.storage.pointer) + first }, activation: activation,
-                     residual: residual.map { UnsafePointer($0.storage.pointer) }, residualStride: self.outChannels)
-        }
+        let epilogue = Epilogue(bias: bias.map { UnsafePointer($0.storage.pointer) }, activation: activation,
+                                residual: residual.map { UnsafePointer($0.storage.pointer) }, residualStride: outChannels)
         let kind: OpKind = kernel == (3, 3) ? .conv3x3 : .convOther
         c.timed(kind) {
             if isDepthwise {
-                depthwise(x, into: out, c, epilogue(0, outChannels))
+                depthwise(x, into: out, c, epilogue)
             } else if let winograd {
-                winograd.run(x, into: out, padding: padding, c, epilogue(0, outChannels))
+                winograd.run(x, into: out, padding: padding, c, epilogue)
             } else if isPointwise {
-                pointwise(x, into: out, c, epilogue(0, outChannels))
+                pointwise(x, into: out, c, epilogue)
             } else {
-                unfolded(x, into: out, c, epilogue(0, outChannels))
+                unfolded(x, into: out, c, epilogue)
             }
         }
         return out
@@ -156,9 +156,7 @@ public struct Conv2D: Sendable {
             let m = min(Conv2D.tilePixels, pixels - p0)
             BLAS.gemm(m: m, n: nOut, k: k, xp.value + p0 * k, lda: k, wp.value, ldb: nOut,
                       into: op.value + p0 * nOut, ldc: nOut)
-            var tileEpilogue = e.value
-            tileEpilogue.residual = tileEpilogue.residual.map { $0 + p0 * nOut }
-            tileEpilogue.apply(rows: m, cols: nOut, op.value + p0 * nOut, ldo: nOut)
+            e.value.apply(rows: p0..<(p0 + m), cols: nOut, op.value, ldo: nOut)
         }
     }
 
@@ -206,9 +204,7 @@ public struct Conv2D: Sendable {
                 BLAS.gemm(m: m, n: coutG, k: k, col, lda: k, wp.value + g * k * coutG, ldb: coutG,
                           into: op.value + p0 * cout + g * coutG, ldc: cout)
             }
-            var tileEpilogue = e.value
-            tileEpilogue.residual = tileEpilogue.residual.map { $0 + p0 * cout }
-            tileEpilogue.apply(rows: m, cols: cout, op.value + p0 * cout, ldo: cout)
+            e.value.apply(rows: p0..<(p0 + m), cols: cout, op.value, ldo: cout)
         }
     }
 
@@ -227,9 +223,7 @@ public struct Conv2D: Sendable {
             let dstRow = op.value + row * wo * ch
             for ox in 0..<wo {
                 let dst = dstRow + ox * ch
-                var j = 0
-                while j < ch {
-                    let lanes = min(8, ch - j)
+                forEachBlock(ch) { j, lanes in
                     var acc = Vec()
                     for ky in 0..<kh {
                         let iy = oy * sy - py + ky
@@ -239,20 +233,13 @@ public struct Conv2D: Sendable {
                             if ix < 0 || ix >= w { continue }
                             let src = xp.value + ((b * h + iy) * w + ix) * ch + j
                             let wt = wp.value + (ky * kw + kx) * ch + j
-                            if lanes == 8 {
-                                acc += load(src) * load(wt)
-                            } else {
-                                for l in 0..<lanes { acc[l] += src[l] * wt[l] }
-                            }
+                            acc += load(src, lanes: lanes) * load(wt, lanes: lanes)
                         }
                     }
-                    if lanes == 8 { store(acc, dst + j) } else { for l in 0..<lanes { dst[j + l] = acc[l] } }
-                    j += 8
+                    store(acc, dst + j, lanes: lanes)
                 }
             }
-            var rowEpilogue = e.value
-            rowEpilogue.residual = rowEpilogue.residual.map { $0 + row * wo * ch }
-            rowEpilogue.apply(rows: wo, cols: ch, dstRow, ldo: ch)
+            e.value.apply(rows: (row * wo)..<((row + 1) * wo), cols: ch, op.value, ldo: ch)
         }
     }
 }

@@ -60,19 +60,12 @@ extension Tensor {
         out.withUnsafeMutableBufferPointer { buffer in
             c.timed(.elementwise) {
                 for n in 0..<batch {
-                    let v = vector.storage.pointer + n * perBatch
-                    Epilogue(bias: v).apply(rows: rowsPerBatch, cols: channels,
-                                            buffer.baseAddress! + n * rowsPerBatch * channels, ldo: channels)
+                    Epilogue(bias: vector.storage.pointer + n * perBatch)
+                        .apply(rows: (n * rowsPerBatch)..<((n + 1) * rowsPerBatch), cols: channels,
+                               buffer.baseAddress!, ldo: channels)
                 }
             }
         }
-        return out
-    }
-
-    /// `self * factor`.
-    public func scaled(by factor: Float) -> Tensor {
-        var out = self
-        out.withUnsafeMutableBufferPointer { b in mapInPlace(b.baseAddress!, b.count) { $0 * factor } }
         return out
     }
 }
@@ -92,35 +85,7 @@ func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld
         }
         while j < cols { m = max(m, row[j]); j += 1 }
         var sv = Vec()
-        mapInPlaceCounting(row, cols, &sv) { vexpNonPositive($0 - m) }
+        mapInPlace(row, cols, summingInto: &sv) { vexpNonPositive($0 - m) }
         sums[r] = sv.sum()
-    }
-}
-
-/// Row-wise softmax of `rows × cols` floats in place (rows `ld` apart).
-func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
-    var sum: Float = 0
-    for r in 0..<rows {
-        exponentiateRows(p + r * ld, rows: 1, cols: cols, ld: ld, sums: &sum)
-        let inv = 1 / sum
-        mapInPlace(p + r * ld, cols) { $0 * inv }
-    }
-}
-
-/// Like `mapInPlace`, also summing the results (padding lanes excluded).
-@inline(__always)
-func mapInPlaceCounting(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ sum: inout Vec, _ f: (Vec) -> Vec) {
-    var i = 0
-    while i + 8 <= count {
-        let y = f(load(p + i))
-        store(y, p + i)
-        sum += y
-        i += 8
-    }
-    if i < count {
-        var v = Vec()
-        for j in 0..<(count - i) { v[j] = p[i + j] }
-        let y = f(v)
-        for j in 0..<(count - i) { p[i + j] = y[j]; sum[j] += y[j] }
     }
 }

@@ -44,14 +44,11 @@ public struct GroupNorm: Sendable {
                 sums.update(repeating: 0, count: 2 * ch)
                 for p in 0..<count {
                     let row = xp.value + (b * pixels + first + p) * ch
-                    var j = 0
-                    while j + 8 <= ch {
-                        let v = load(row + j)
-                        store(load(sums + j) + v, sums + j)
-                        store(load(squares + j) + v * v, squares + j)
-                        j += 8
+                    forEachBlock(ch) { j, lanes in
+                        let v = load(row + j, lanes: lanes)
+                        store(load(sums + j, lanes: lanes) + v, sums + j, lanes: lanes)
+                        store(load(squares + j, lanes: lanes) + v * v, squares + j, lanes: lanes)
                     }
-                    while j < ch { sums[j] += row[j]; squares[j] += row[j] * row[j]; j += 1 }
                 }
             }
             var scale = [Float](repeating: 0, count: batch * ch)
@@ -101,16 +98,9 @@ func affineRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, r
                 scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, activation: Activation) {
     for r in 0..<rows {
         let src = x + r * cols, dst = out + r * cols
-        var j = 0
-        while j + 8 <= cols {
-            store(activation.apply(load(src + j) * load(scale + j) + load(shift + j)), dst + j)
-            j += 8
-        }
-        if j < cols {
-            var v = Vec()
-            for l in 0..<(cols - j) { v[l] = src[j + l] * scale[j + l] + shift[j + l] }
-            let y = activation.apply(v)
-            for l in 0..<(cols - j) { dst[j + l] = y[l] }
+        forEachBlock(cols) { j, lanes in
+            let v = load(src + j, lanes: lanes) * load(scale + j, lanes: lanes) + load(shift + j, lanes: lanes)
+            store(activation.apply(v), dst + j, lanes: lanes)
         }
     }
 }
@@ -154,12 +144,10 @@ public struct LayerNorm: Sendable {
                     let mean = rowSum(src, n) { $0 } / Float(n)
                     let variance = rowSum(src, n) { ($0 - mean) * ($0 - mean) } / Float(n)
                     let inv = 1 / (variance + eps).squareRoot()
-                    var j = 0
-                    while j + 8 <= n {
-                        store((load(src + j) - mean) * inv * load(gp.value + j) + load(bp.value + j), dst + j)
-                        j += 8
+                    forEachBlock(n) { j, lanes in
+                        let v = (load(src + j, lanes: lanes) - mean) * inv * load(gp.value + j, lanes: lanes)
+                        store(v + load(bp.value + j, lanes: lanes), dst + j, lanes: lanes)
                     }
-                    while j < n { dst[j] = (src[j] - mean) * inv * gp.value[j] + bp.value[j]; j += 1 }
                 }
             }
         }
@@ -171,13 +159,8 @@ public struct LayerNorm: Sendable {
 @inline(__always)
 func rowSum(_ p: UnsafePointer<Float>, _ n: Int, _ f: (Vec) -> Vec) -> Float {
     var acc = Vec()
-    var j = 0
-    while j + 8 <= n { acc += f(load(p + j)); j += 8 }
-    if j < n {
-        var v = Vec()
-        for l in 0..<(n - j) { v[l] = p[j + l] }
-        let y = f(v)
-        for l in 0..<(n - j) { acc[l] += y[l] }
+    forEachBlock(n) { j, lanes in
+        acc += keeping(f(load(p + j, lanes: lanes)), lanes: lanes)
     }
     return acc.sum()
 }

@@ -124,7 +124,6 @@ public final class BufferPool: Sendable {
     private struct State {
         var free: [Int: [Buffer]] = [:]
         var heldBytes = 0
-        var fresh = 0
         var freshByThread: [UInt: Int] = [:]
     }
     private let state = Mutex(State())
@@ -136,7 +135,6 @@ public final class BufferPool: Sendable {
     func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         let reused: UnsafeMutablePointer<Float>? = state.withLock { s in
             guard let b = s.free[count]?.popLast() else {
-                s.fresh += 1
                 s.freshByThread[UInt(pthread_self()), default: 0] += 1
                 return nil
             }
@@ -161,11 +159,9 @@ public final class BufferPool: Sendable {
         if !kept { free(pointer) }
     }
 
-    /// Buffers allocated fresh since the pool was made (a steady-state forward adds none).
-    public var freshAllocations: Int { state.withLock { $0.fresh } }
-
-    /// Fresh allocations made on the calling thread (a single-threaded forward makes all of its
-    /// allocations there, whatever else the process is doing).
+    /// Buffers allocated fresh (not reused) on the calling thread since the pool was made. A
+    /// single-threaded forward makes all its allocations there, whatever else the process does,
+    /// and a steady-state forward adds none.
     public var freshAllocationsOnThisThread: Int {
         let me = UInt(pthread_self())
         return state.withLock { $0.freshByThread[me, default: 0] }

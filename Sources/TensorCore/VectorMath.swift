@@ -12,6 +12,40 @@ typealias Vec = SIMD8<Float>
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
 }
 
+/// The first `lanes` (1…8) floats at `p`, zero-padded: the ragged end of a row.
+@inline(__always) func load(_ p: UnsafePointer<Float>, lanes: Int) -> Vec {
+    if lanes == 8 { return load(p) }
+    var v = Vec()
+    for l in 0..<lanes { v[l] = p[l] }
+    return v
+}
+
+/// Stores the first `lanes` (1…8) lanes of `v` at `p`.
+@inline(__always) func store(_ v: Vec, _ p: UnsafeMutablePointer<Float>, lanes: Int) {
+    if lanes == 8 { return store(v, p) }
+    for l in 0..<lanes { p[l] = v[l] }
+}
+
+/// Calls `body(start, lanes)` for consecutive blocks of eight floats covering `0..<count`, the
+/// last one possibly shorter. Blocks before the last pass the literal 8, so once inlined the
+/// `lanes` checks in ``load(_:lanes:)`` and ``store(_:_:lanes:)`` fold away on the hot path.
+@inline(__always) func forEachBlock(_ count: Int, _ body: (_ start: Int, _ lanes: Int) -> Void) {
+    var start = 0
+    while start + 8 <= count {
+        body(start, 8)
+        start += 8
+    }
+    if start < count { body(start, count - start) }
+}
+
+/// `v` with lanes from `lanes` on set to zero (so padding never reaches a sum).
+@inline(__always) func keeping(_ v: Vec, lanes: Int) -> Vec {
+    if lanes == 8 { return v }
+    var out = Vec()
+    for l in 0..<lanes { out[l] = v[l] }
+    return out
+}
+
 /// e^x for each lane; relative error below 2e-7 on [-87, 88] (Cephes expf: range reduction by
 /// ln 2 in two parts, then a degree-6 polynomial), 0 below -87.3 and clamped above 88.3.
 ///
@@ -97,16 +131,17 @@ public enum Activation: String, Sendable, CaseIterable {
 /// Applies `f` to `count` floats at `p`, in place.
 @inline(__always)
 func mapInPlace(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Vec) -> Vec) {
-    var i = 0
-    while i + 8 <= count {
-        store(f(load(p + i)), p + i)
-        i += 8
-    }
-    if i < count {
-        var v = Vec()
-        for j in 0..<(count - i) { v[j] = p[i + j] }
-        let y = f(v)
-        for j in 0..<(count - i) { p[i + j] = y[j] }
+    var sum = Vec()
+    mapInPlace(p, count, summingInto: &sum, f)
+}
+
+/// Like ``mapInPlace(_:_:_:)``, also adding the results (padding lanes excluded) to `sum`.
+@inline(__always)
+func mapInPlace(_ p: UnsafeMutablePointer<Float>, _ count: Int, summingInto sum: inout Vec, _ f: (Vec) -> Vec) {
+    forEachBlock(count) { i, lanes in
+        let y = f(load(p + i, lanes: lanes))
+        store(y, p + i, lanes: lanes)
+        sum += keeping(y, lanes: lanes)
     }
 }
 
@@ -120,30 +155,20 @@ struct Epilogue {
 
     var isEmpty: Bool { bias == nil && activation == .none && residual == nil }
 
-    /// Applies the epilogue to `rows × cols` floats at `out` (rows `ldo` apart). `bias` and
-    /// `residual` are already offset to the block's first column / element.
-    func apply(rows: Int, cols: Int, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
+    /// Applies the epilogue to rows `rows` (each `cols` floats) of the matrix at `out`, whose
+    /// rows are `ldo` floats apart; residual row `r` is `residualStride · r` floats into
+    /// `residual`. `bias` and `residual` are already offset to the block's first column.
+    func apply(rows: Range<Int>, cols: Int, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
         if isEmpty { return }
-        for r in 0..<rows {
+        for r in rows {
             let row = out + r * ldo
             let res = residual.map { $0 + r * residualStride }
-            var j = 0
-            while j < cols {
-                let lanes = min(8, cols - j)
-                var v: Vec
-                if lanes == 8 { v = load(row + j) } else {
-                    v = Vec()
-                    for l in 0..<lanes { v[l] = row[j + l] }
-                }
-                if let bias {
-                    if lanes == 8 { v += load(bias + j) } else { for l in 0..<lanes { v[l] += bias[j + l] } }
-                }
+            forEachBlock(cols) { j, lanes in
+                var v = load(row + j, lanes: lanes)
+                if let bias { v += load(bias + j, lanes: lanes) }
                 v = activation.apply(v)
-                if let res {
-                    if lanes == 8 { v += load(res + j) } else { for l in 0..<lanes { v[l] += res[j + l] } }
-                }
-                if lanes == 8 { store(v, row + j) } else { for l in 0..<lanes { row[j + l] = v[l] } }
-                j += 8
+                if let res { v += load(res + j, lanes: lanes) }
+                store(v, row + j, lanes: lanes)
             }
         }
     }

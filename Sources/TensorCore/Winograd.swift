@@ -51,8 +51,8 @@ struct Winograd: Sendable {
         let chunk = Winograd.chunkTiles
         let chunks = (geometry.tiles + chunk - 1) / chunk
         let perChunk = 16 * chunk * (inChannels + outChannels)
-        let (up, e) = (UncheckedSendable(UnsafePointer(weight.storage.pointer)), UncheckedSendable(epilogue))
-        let (cin, cout) = (inChannels, outChannels)
+        let e = UncheckedSendable(epilogue)
+        let cin = inChannels
         // Chunk boundaries and every GEMM call are the same in both strategies, so the result is
         // too; only who runs what differs.
         if chunks >= 2 * c.threads || c.threads == 1 {
@@ -63,10 +63,7 @@ struct Winograd: Sendable {
                 let t0 = piece * chunk, m = min(chunk, geometry.tiles - t0)
                 let v = sp.value + worker * perChunk, prod = v + 16 * chunk * cin
                 geometry.transformInput(tiles: t0..<(t0 + m), chunkStart: t0, m: m, into: v)
-                for q in 0..<16 {
-                    BLAS.gemm(m: m, n: cout, k: cin, v + q * m * cin, lda: cin, up.value + q * cin * cout, ldb: cout,
-                              into: prod + q * m * cout, ldc: cout)
-                }
+                for q in 0..<16 { multiply(q, tiles: m, v, into: prod) }
                 geometry.transformOutput(tiles: t0..<(t0 + m), chunkStart: t0, m: m, from: prod, epilogue: e.value)
             }
         } else {
@@ -82,10 +79,7 @@ struct Winograd: Sendable {
                     let a = t0 + g * group
                     geometry.transformInput(tiles: a..<min(t0 + m, a + group), chunkStart: t0, m: m, into: v.value)
                 }
-                c.parallel(16) { q, _ in
-                    BLAS.gemm(m: m, n: cout, k: cin, v.value + q * m * cin, lda: cin, up.value + q * cin * cout, ldb: cout,
-                              into: prod.value + q * m * cout, ldc: cout)
-                }
+                c.parallel(16) { q, _ in multiply(q, tiles: m, v.value, into: prod.value) }
                 c.parallel(groups) { g, _ in
                     let a = t0 + g * group
                     geometry.transformOutput(tiles: a..<min(t0 + m, a + group), chunkStart: t0, m: m,
@@ -93,6 +87,13 @@ struct Winograd: Sendable {
                 }
             }
         }
+    }
+
+    /// Product `q` of the 16 for a chunk of `m` tiles: `[m × cin]·U_q → [m × cout]`.
+    private func multiply(_ q: Int, tiles m: Int, _ v: UnsafePointer<Float>, into prod: UnsafeMutablePointer<Float>) {
+        BLAS.gemm(m: m, n: outChannels, k: inChannels, v + q * m * inChannels, lda: inChannels,
+                  weight.storage.pointer + q * inChannels * outChannels, ldb: outChannels,
+                  into: prod + q * m * outChannels, ldc: outChannels)
     }
 
     /// Where tiles are, and the two transforms.
@@ -120,30 +121,19 @@ struct Winograd: Sendable {
                 let y0 = 2 * ty - py, x0 = 2 * tx - px
                 let interior = y0 >= 0 && y0 + 4 <= h && x0 >= 0 && x0 + 4 <= w
                 let origin = xp + ((b * h + max(0, y0)) * w + max(0, x0)) * cin
-                var j = 0
-                while j < cin {
-                    let lanes = min(8, cin - j)
+                forEachBlock(cin) { j, lanes in
                     var d = InlineArray<16, Vec>(repeating: Vec())
-                    if interior && lanes == 8 {
+                    if interior {
                         // Most tiles: no bounds to check, 16 straight loads.
                         for r in 0..<4 {
-                            for s in 0..<4 { d[r * 4 + s] = load(origin + (r * w + s) * cin + j) }
+                            for s in 0..<4 { d[r * 4 + s] = load(origin + (r * w + s) * cin + j, lanes: lanes) }
                         }
                     } else {
-                    for r in 0..<4 {
-                        let iy = y0 + r
-                        guard iy >= 0 && iy < h else { continue }
-                        for s in 0..<4 {
-                            let ix = x0 + s
-                            guard ix >= 0 && ix < w else { continue }
-                            let src = xp + ((b * h + iy) * w + ix) * cin + j
-                            if lanes == 8 { d[r * 4 + s] = load(src) } else {
-                                var vv = Vec()
-                                for l in 0..<lanes { vv[l] = src[l] }
-                                d[r * 4 + s] = vv
+                        for r in 0..<4 where (0..<h).contains(y0 + r) {
+                            for s in 0..<4 where (0..<w).contains(x0 + s) {
+                                d[r * 4 + s] = load(xp + ((b * h + y0 + r) * w + x0 + s) * cin + j, lanes: lanes)
                             }
                         }
-                    }
                     }
                     var bd = InlineArray<16, Vec>(repeating: Vec())
                     for s in 0..<4 {
@@ -157,10 +147,9 @@ struct Winograd: Sendable {
                                                         bd[r * 4 + 2] - bd[r * 4 + 1], bd[r * 4 + 1] - bd[r * 4 + 3]]
                         for s in 0..<4 {
                             let dst = v + ((r * 4 + s) * m + t) * cin + j
-                            if lanes == 8 { store(row[s], dst) } else { for l in 0..<lanes { dst[l] = row[s][l] } }
+                            store(row[s], dst, lanes: lanes)
                         }
                     }
-                    j += 8
                 }
             }
         }
@@ -172,13 +161,11 @@ struct Winograd: Sendable {
             for tile in range {
                 let t = tile - t0
                 let b = tile / (tilesY * tilesX), ty = (tile / tilesX) % tilesY, tx = tile % tilesX
-                var j = 0
-                while j < cout {
-                    let lanes = min(8, cout - j)
+                forEachBlock(cout) { j, lanes in
                     var mm = InlineArray<16, Vec>(repeating: Vec())
                     for q in 0..<16 {
                         let src = prod + (q * m + t) * cout + j
-                        if lanes == 8 { mm[q] = load(src) } else { var vv = Vec(); for l in 0..<lanes { vv[l] = src[l] }; mm[q] = vv }
+                        mm[q] = load(src, lanes: lanes)
                     }
                     var am = InlineArray<8, Vec>(repeating: Vec())
                     for s in 0..<4 {
@@ -190,17 +177,14 @@ struct Winograd: Sendable {
                                                          am[r * 4 + 1] - am[r * 4 + 2] - am[r * 4 + 3]]
                         for s in 0..<2 where 2 * tx + s < wo {
                             let dst = op + ((b * ho + 2 * ty + r) * wo + 2 * tx + s) * cout + j
-                            if lanes == 8 { store(pair[s], dst) } else { for l in 0..<lanes { dst[l] = pair[s][l] } }
+                            store(pair[s], dst, lanes: lanes)
                         }
                     }
-                    j += 8
                 }
                 if !epilogue.isEmpty {
                     for r in 0..<2 where 2 * ty + r < ho {
                         let first = (b * ho + 2 * ty + r) * wo + 2 * tx
-                        var rowEpilogue = epilogue
-                        rowEpilogue.residual = epilogue.residual.map { $0 + first * cout }
-                        rowEpilogue.apply(rows: min(2, wo - 2 * tx), cols: cout, op + first * cout, ldo: cout)
+                        epilogue.apply(rows: first..<(first + min(2, wo - 2 * tx)), cols: cout, op, ldo: cout)
                     }
                 }
             }

@@ -4,8 +4,9 @@
 
 Writes Tests/TensorCoreTests/Goldens/ops.safetensors (one case per operation: inputs, PyTorch
 parameters in PyTorch's layout, and PyTorch's output, all NCHW / [out, in]) and
-Tests/ModelsTests/Goldens/unet-small.safetensors (a small ReferenceUNet: F16 weights, inputs and
-the output computed with exactly those F16-rounded weights). Deterministic for a given torch.
+Tests/ModelsTests/Goldens/unet-small.safetensors (a small ReferenceUNet's F16 weights) with
+unet-small-io.safetensors (its inputs, and the output computed with exactly those F16-rounded
+weights). Deterministic for a given torch.
 """
 import math
 import os
@@ -112,10 +113,9 @@ def small_unet():
     t = torch.tensor([250.0, 900.0])
     with torch.no_grad():
         y = model(x, t, ctx)
-    tensors = {k: v.detach().half().numpy() for k, v in model.state_dict().items()}
-    tensors.update({"input.x": x.numpy(), "input.t": t.numpy(), "input.context": ctx.numpy(),
-                    "output.y": y.numpy()})
-    return tensors, {"config": "channels=8,16,16 groups=4 heads=2 context_dim=16 time_dim=32 size=16"}
+    weights = {k: v.detach().half().numpy() for k, v in model.state_dict().items()}
+    io = {"x": x.numpy(), "t": t.numpy(), "context": ctx.numpy(), "y": y.numpy()}
+    return weights, io, {"config": "channels=8,16,16 groups=4 heads=2 context_dim=16 time_dim=32 size=16"}
 
 
 if __name__ == "__main__":
@@ -124,7 +124,8 @@ if __name__ == "__main__":
     path = os.path.join(ROOT, "Tests/TensorCoreTests/Goldens/ops.safetensors")
     safetensors_io.save(path, ops_cases(), meta)
     print("wrote", path, os.path.getsize(path), "bytes")
-    tensors, extra = small_unet()
-    path = os.path.join(ROOT, "Tests/ModelsTests/Goldens/unet-small.safetensors")
-    safetensors_io.save(path, tensors, {**meta, **extra})
-    print("wrote", path, os.path.getsize(path), "bytes")
+    weights, io, extra = small_unet()
+    for name, tensors in (("unet-small", weights), ("unet-small-io", io)):
+        path = os.path.join(ROOT, f"Tests/ModelsTests/Goldens/{name}.safetensors")
+        safetensors_io.save(path, tensors, {**meta, **extra})
+        print("wrote", path, os.path.getsize(path), "bytes")

@@ -102,13 +102,15 @@ public struct Tensor: @unchecked Sendable {
 final class TensorStorage: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+    let pool: BufferPool
 
     init(count: Int) {
         self.count = count
-        self.pointer = BufferPool.shared.take(count)
+        pool = BufferPool.current
+        pointer = pool.take(count)
     }
 
-    deinit { BufferPool.shared.give(pointer, count: count) }
+    deinit { pool.give(pointer, count: count) }
 }
 
 /// Recycles tensor buffers by exact element count.
@@ -118,13 +120,17 @@ final class TensorStorage: @unchecked Sendable {
 /// data. The pool holds at most ``limitBytes``; anything beyond is freed at once.
 public final class BufferPool: Sendable {
     public static let shared = BufferPool()
+    /// The pool new tensors take their buffers from: ``shared`` unless a caller scopes another
+    /// with `BufferPool.$current.withValue(pool) { … }` (a server isolating requests, a test
+    /// counting one model's allocations while other tests run).
+    @TaskLocal public static var current = BufferPool.shared
 
     /// A buffer owned by the pool; only one party ever holds it.
     private struct Buffer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
     private struct State {
         var free: [Int: [Buffer]] = [:]
         var heldBytes = 0
-        var freshByThread: [UInt: Int] = [:]
+        var fresh = 0
     }
     private let state = Mutex(State())
     /// Upper bound on memory kept for reuse.
@@ -135,7 +141,7 @@ public final class BufferPool: Sendable {
     func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         let reused: UnsafeMutablePointer<Float>? = state.withLock { s in
             guard let b = s.free[count]?.popLast() else {
-                s.freshByThread[UInt(pthread_self()), default: 0] += 1
+                s.fresh += 1
                 return nil
             }
             s.heldBytes -= count * 4
@@ -159,13 +165,10 @@ public final class BufferPool: Sendable {
         if !kept { free(pointer) }
     }
 
-    /// Buffers allocated fresh (not reused) on the calling thread since the pool was made. A
-    /// single-threaded forward makes all its allocations there, whatever else the process does,
-    /// and a steady-state forward adds none.
-    public var freshAllocationsOnThisThread: Int {
-        let me = UInt(pthread_self())
-        return state.withLock { $0.freshByThread[me, default: 0] }
-    }
+    /// Buffers this pool allocated fresh rather than reused; a steady-state forward adds none.
+    public var freshAllocations: Int { state.withLock { $0.fresh } }
+
+    deinit { trim() }
 
     /// Frees every buffer held for reuse.
     public func trim() {

@@ -57,10 +57,14 @@ struct ReferenceUNetTests {
         let x = try io.tensor("x").permuted([0, 2, 3, 1])
         let context = try io.tensor("context")
         let c = Compute(threads: 1)
-        _ = model(x, timesteps: [1, 2], context: context, c)
-        _ = model(x, timesteps: [1, 2], context: context, c)
-        let before = BufferPool.shared.freshAllocationsOnThisThread
-        _ = model(x, timesteps: [1, 2], context: context, c)
-        #expect(BufferPool.shared.freshAllocationsOnThisThread == before)
+        // A pool of its own, so tests running beside this one cannot take its buffers.
+        let pool = BufferPool()
+        BufferPool.$current.withValue(pool) {
+            _ = model(x, timesteps: [1, 2], context: context, c)
+            _ = model(x, timesteps: [1, 2], context: context, c)
+            let before = pool.freshAllocations
+            _ = model(x, timesteps: [1, 2], context: context, c)
+            #expect(pool.freshAllocations == before)
+        }
     }
 }

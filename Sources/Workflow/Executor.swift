@@ -276,7 +276,8 @@ public struct Executor: Sendable {
         return outputs
     }
 
-    private func checked(_ node: WorkflowNode, _ outputs: [String: Value]) throws -> [String: Value] {
+    /// The outputs, if they are every output the node declares, with the declared types.
+    func checked(_ node: WorkflowNode, _ outputs: [String: Value]) throws -> [String: Value] {
         for spec in node.node.descriptor.outputs {
             guard let value = outputs[spec.name], spec.type.accepts(value.type) else {
                 throw NodeError("node kind '\(node.kind)' did not produce its output '\(spec.name)' (\(spec.type))")

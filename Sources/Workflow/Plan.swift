@@ -43,7 +43,8 @@ extension Executor {
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 if node.node.descriptor.cacheable {
                     let key = ResultCache.key(for: node.node, inputs: inputs)
-                    if let cache = options.cache, case .hit(let values) = cache.load(key) {
+                    if let cache = options.cache, case .hit(let stored) = cache.load(key, readOnly: true),
+                       let values = try? checked(node, stored) {
                         shared[node.name] = values
                         steps.append((node, .cached(key: key)))
                     } else {
@@ -52,7 +53,7 @@ extension Executor {
                     continue
                 }
                 let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name))
-                shared[node.name] = try node.node.run(NodeInputs(inputs), context: context)
+                shared[node.name] = try checked(node, try node.node.run(NodeInputs(inputs), context: context))
                 steps.append((node, .once))
             } catch {
                 throw RunError(message: "node '\(node.name)' (\(node.kind)) failed: \(error)", location: node.location)

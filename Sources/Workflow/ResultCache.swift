@@ -40,16 +40,18 @@ public struct ResultCache: Sendable {
 
     private func path(_ key: String) -> String { "\(directory)/\(key.prefix(2))/\(key).dfc" }
 
-    public func load(_ key: String) -> Lookup {
+    /// Looks an entry up. A hit is marked recently used (eviction removes the least recently
+    /// used first) and a corrupt entry is removed — unless `readOnly`, as for `--dry-run`, which
+    /// promises to write nothing.
+    public func load(_ key: String, readOnly: Bool = false) -> Lookup {
         let file = path(key)
         guard let data = FileManager.default.contents(atPath: file) else { return .miss }
         do {
             let values = try CacheEntry.decode([UInt8](data))
-            // Touch it: eviction removes the least recently used entries first.
-            try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: file)
+            if !readOnly { try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: file) }
             return .hit(values)
         } catch {
-            try? FileManager.default.removeItem(atPath: file)
+            if !readOnly { try? FileManager.default.removeItem(atPath: file) }
             return .corrupt("\(error)")
         }
     }
@@ -105,6 +107,9 @@ public struct ResultCache: Sendable {
 struct ContentHasher {
     private var a: UInt64 = 0xcbf2_9ce4_8422_2325
     private var b: UInt64 = 0x6c62_272e_07bb_0142
+
+    /// The first lane alone: plain FNV-1a-64 of everything added (seeds are derived from it).
+    var fnv1a: UInt64 { a }
 
     mutating func add(_ bytes: UnsafeRawBufferPointer) {
         var (x, y) = (a, b)

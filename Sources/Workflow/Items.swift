@@ -63,12 +63,9 @@ enum ItemEnumerator {
 /// the item's relative path and the node's name.
 enum Seeds {
     static func hash(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
+        var hasher = ContentHasher()
+        hasher.add(text)
+        return hasher.fnv1a
     }
 
     /// The seed of node `node` for the item at `relativePath` (nil: a node that runs once).

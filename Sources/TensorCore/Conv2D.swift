@@ -1,6 +1,7 @@
 /// A 2-D convolution on NHWC tensors: any kernel size, stride, padding and group count.
 ///
-/// Three paths, chosen once at load:
+/// Four paths, chosen once at load (``Path``), each keeping only the weight layout it reads:
+/// - **3×3, stride 1, no groups**: Winograd F(2×2, 3×3); see ``Winograd``.
 /// - **1×1, stride 1**: the input *is* the `pixels × channels` matrix — one GEMM per row tile.
 /// - **depthwise** (one input channel per group): a direct loop vectorised across channels;
 ///   a GEMM with k = 9 would waste most of its time packing.
@@ -14,20 +15,26 @@ public struct Conv2D: Sendable {
     public let stride: (y: Int, x: Int)
     public let padding: (y: Int, x: Int)
     public let groups: Int
-    /// Packed: `[groups][kh·kw·cin/groups][cout/groups]`, or `[kh·kw][channels]` when depthwise.
-    private(set) var weight: Tensor
+    private(set) var path: Path
     private(set) var bias: Tensor?
-    /// Set for stride-1 3×3 convolutions without groups; see ``Winograd``.
-    private(set) var winograd: Winograd?
+
+    /// How this convolution is computed, with its weights packed for that path.
+    enum Path: Sendable {
+        /// `[kh·kw][channels]`.
+        case depthwise(Tensor)
+        case winograd(Winograd)
+        /// `[cin][cout]`.
+        case pointwise(Tensor)
+        /// `[groups][kh·kw·cin/groups][cout/groups]`.
+        case unfolded(Tensor)
+    }
+
+    /// Whether the Winograd path was chosen.
+    var usesWinograd: Bool { if case .winograd = path { true } else { false } }
 
     /// Output pixels per im2col tile. Fixed (thread-count independent); 128 keeps a tile of a
     /// 3×3×128-channel input (590 KB) near Zen 3's 512 KB L2 and gives OpenBLAS tall enough blocks.
     static let tilePixels = 128
-
-    var isDepthwise: Bool { groups == inChannels && groups > 1 && outChannels == inChannels }
-    var isPointwise: Bool {
-        kernel == (1, 1) && stride == (1, 1) && padding == (0, 0) && groups == 1
-    }
 
     /// - Parameters:
     ///   - weight: `[out, in/groups, kh, kw]`, PyTorch's layout.
@@ -53,11 +60,12 @@ public struct Conv2D: Sendable {
         if let bias { precondition(bias.shape == [cout], "bias \(bias.shape) for \(cout) outputs") }
         self.bias = bias
         let coutG = cout / groups
-        let depthwise = groups == cinG * groups && groups > 1 && cout == groups
-        if depthwise {
+        if groups > 1 && cinG == 1 && cout == groups {
             let packed = Tensor(uninitialized: [kh * kw, cout])
             for o in 0..<cout { for t in 0..<(kh * kw) { packed.storage.pointer[t * cout + o] = w.storage.pointer[o * kh * kw + t] } }
-            weight = packed
+            path = .depthwise(packed)
+        } else if useWinograd && kh == 3 && kw == 3 && stride == (1, 1) && groups == 1 && padding.y <= 2 && padding.x <= 2 {
+            path = .winograd(Winograd(weight: w))
         } else {
             let k = kh * kw * cinG
             let packed = Tensor(uninitialized: [groups, k, coutG])
@@ -74,10 +82,8 @@ public struct Conv2D: Sendable {
                     }
                 }
             }
-            weight = packed
-        }
-        if useWinograd && kh == 3 && kw == 3 && stride == (1, 1) && groups == 1 && padding.y <= 2 && padding.x <= 2 {
-            winograd = Winograd(weight: w)
+            let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) && groups == 1
+            path = pointwise ? .pointwise(packed) : .unfolded(packed)
         }
     }
 
@@ -93,19 +99,12 @@ public struct Conv2D: Sendable {
             factors[o] = f
             newBias[o] = beta.storage.pointer[o] + ((bias?.storage.pointer[o] ?? 0) - mean.storage.pointer[o]) * f
         }
-        // Output channel o is the last axis of both packed layouts (within its group).
-        // Both packed layouts keep an output channel's weights in the last axis: `[taps][cout]`
-        // when depthwise, `[groups][k][cout/groups]` otherwise (k rows per group).
-        let depthwise = isDepthwise
-        let coutPerRow = depthwise ? outChannels : outChannels / groups
-        let rowsPerGroup = weight.count / outChannels
-        weight.withUnsafeMutableBufferPointer { w in
-            for r in 0..<(w.count / coutPerRow) {
-                let first = depthwise ? 0 : (r / rowsPerGroup) * coutPerRow
-                for j in 0..<coutPerRow { w[r * coutPerRow + j] *= factors[first + j] }
-            }
+        switch path {
+        case .depthwise(var w): w.scaleOutputChannels(by: factors, groups: 1); path = .depthwise(w)
+        case .winograd(var w): w.scaleOutputs(factors); path = .winograd(w)
+        case .pointwise(var w): w.scaleOutputChannels(by: factors, groups: 1); path = .pointwise(w)
+        case .unfolded(var w): w.scaleOutputChannels(by: factors, groups: groups); path = .unfolded(w)
         }
-        winograd?.scaleOutputs(factors)
         bias = Tensor(shape: [outChannels], values: newBias)
     }
 
@@ -127,23 +126,20 @@ public struct Conv2D: Sendable {
         if let residual { precondition(residual.shape == outShape, "residual \(residual.shape) ≠ \(outShape)") }
         let out = Tensor(uninitialized: outShape)
         let epilogue = Epilogue(bias: bias.map { UnsafePointer($0.storage.pointer) }, activation: activation,
-                                residual: residual.map { UnsafePointer($0.storage.pointer) }, residualStride: outChannels)
+                                residual: residual.map { UnsafePointer($0.storage.pointer) })
         let kind: OpKind = kernel == (3, 3) ? .conv3x3 : .convOther
         c.timed(kind) {
-            if isDepthwise {
-                depthwise(x, into: out, c, epilogue)
-            } else if let winograd {
-                winograd.run(x, into: out, padding: padding, c, epilogue)
-            } else if isPointwise {
-                pointwise(x, into: out, c, epilogue)
-            } else {
-                unfolded(x, into: out, c, epilogue)
+            switch path {
+            case .depthwise(let w): depthwise(x, w, into: out, c, epilogue)
+            case .winograd(let w): w.run(x, into: out, padding: padding, c, epilogue)
+            case .pointwise(let w): pointwise(x, w, into: out, c, epilogue)
+            case .unfolded(let w): unfolded(x, w, into: out, c, epilogue)
             }
         }
         return out
     }
 
-    private func pointwise(_ x: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
+    private func pointwise(_ x: Tensor, _ weight: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
         let pixels = x.count / inChannels
         let (k, nOut) = (inChannels, outChannels)
         let (xp, wp, op) = (UncheckedSendable(UnsafePointer(x.storage.pointer)),
@@ -160,7 +156,7 @@ public struct Conv2D: Sendable {
         }
     }
 
-    private func unfolded(_ x: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
+    private func unfolded(_ x: Tensor, _ weight: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
         let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let (ho, wo) = (out.shape[1], out.shape[2])
         let pixels = n * ho * wo
@@ -208,7 +204,7 @@ public struct Conv2D: Sendable {
         }
     }
 
-    private func depthwise(_ x: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
+    private func depthwise(_ x: Tensor, _ weight: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
         let (n, h, w, ch) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (ho, wo) = (out.shape[1], out.shape[2])
         let (kh, kw) = kernel
@@ -240,6 +236,21 @@ public struct Conv2D: Sendable {
                 }
             }
             e.value.apply(rows: (row * wo)..<((row + 1) * wo), cols: ch, op.value, ldo: ch)
+        }
+    }
+}
+
+extension Tensor {
+    /// Scales packed weights whose last axis holds output channels — `cout/groups` of them per
+    /// row, group g's rows forming the g-th contiguous slice — by one factor per output channel.
+    mutating func scaleOutputChannels(by factors: [Float], groups: Int) {
+        let perRow = factors.count / groups
+        let rowsPerGroup = count / factors.count
+        withUnsafeMutableBufferPointer { w in
+            for r in 0..<(w.count / perRow) {
+                let first = (r / rowsPerGroup) * perRow
+                for j in 0..<perRow { w[r * perRow + j] *= factors[first + j] }
+            }
         }
     }
 }

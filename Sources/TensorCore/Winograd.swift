@@ -19,17 +19,17 @@ struct Winograd: Sendable {
         inChannels = cin
         outChannels = cout
         let u = Tensor(uninitialized: [16, cin, cout])
-        let g: [[Float]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        let g: InlineArray<12, Float> = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]   // G, 4×3
         for o in 0..<cout {
             for i in 0..<cin {
                 let k = w.storage.pointer + (o * cin + i) * 9
                 // G k (4×3), then (G k) Gᵀ (4×4).
-                var gk = [Float](repeating: 0, count: 12)
-                for r in 0..<4 { for c in 0..<3 { for t in 0..<3 { gk[r * 3 + c] += g[r][t] * k[t * 3 + c] } } }
+                var gk = InlineArray<12, Float>(repeating: 0)
+                for r in 0..<4 { for c in 0..<3 { for t in 0..<3 { gk[r * 3 + c] += g[r * 3 + t] * k[t * 3 + c] } } }
                 for r in 0..<4 {
                     for c in 0..<4 {
                         var s: Float = 0
-                        for t in 0..<3 { s += gk[r * 3 + t] * g[c][t] }
+                        for t in 0..<3 { s += gk[r * 3 + t] * g[c * 3 + t] }
                         u.storage.pointer[((r * 4 + c) * cin + i) * cout + o] = s
                     }
                 }
@@ -40,10 +40,7 @@ struct Winograd: Sendable {
 
     /// Scales output channel `o` by `factors[o]` (a batch norm folded into the convolution).
     mutating func scaleOutputs(_ factors: [Float]) {
-        let cout = outChannels
-        weight.withUnsafeMutableBufferPointer { u in
-            for r in 0..<(u.count / cout) { for o in 0..<cout { u[r * cout + o] *= factors[o] } }
-        }
+        weight.scaleOutputChannels(by: factors, groups: 1)
     }
 
     func run(_ x: Tensor, into out: Tensor, padding: (y: Int, x: Int), _ c: Compute, _ epilogue: Epilogue) {

@@ -127,7 +127,8 @@ struct ResidualBlock: Sendable {
 
     /// `siluTime` is SiLU(time embedding), `[N, timeDimension]`.
     func callAsFunction(_ x: Tensor, _ siluTime: Tensor, _ c: Compute) -> Tensor {
-        let h = conv1(norm1(x, c, activation: .silu), c).addingChannelVector(time(siluTime, c), c)
+        var h = conv1(norm1(x, c, activation: .silu), c)
+        h.addChannelVector(time(siluTime, c), c)
         return conv2(norm2(h, c, activation: .silu), c, residual: skip.map { $0(x, c) } ?? x)
     }
 }

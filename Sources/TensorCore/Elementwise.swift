@@ -25,39 +25,17 @@ extension Tensor {
         }
     }
 
-    /// `self + other`, same shape.
-    public func adding(_ other: Tensor, _ c: Compute) -> Tensor {
-        precondition(shape == other.shape, "cannot add \(other.shape) to \(shape)")
-        var out = self
-        let n = count
-        out.withUnsafeMutableBufferPointer { buffer in
-            let p = UncheckedSendable(buffer.baseAddress!)
-            let q = UncheckedSendable(UnsafePointer(other.storage.pointer))
-            c.timed(.elementwise) {
-                let pieces = (n + Tensor.elementwisePiece - 1) / Tensor.elementwisePiece
-                c.parallel(pieces) { piece, _ in
-                    let start = piece * Tensor.elementwisePiece
-                    let end = min(n, start + Tensor.elementwisePiece)
-                    var i = start
-                    while i + 8 <= end { store(load(p.value + i) + load(q.value + i), p.value + i); i += 8 }
-                    while i < end { p.value[i] += q.value[i]; i += 1 }
-                }
-            }
-        }
-        return out
-    }
-
-    /// Adds a vector along the last axis (a per-channel bias, or a time embedding per channel)
-    /// — one vector per batch element when `vector` is `[batch, channels]`.
-    public func addingChannelVector(_ vector: Tensor, _ c: Compute) -> Tensor {
+    /// Adds a vector along the last axis in place (a per-channel bias, or a time embedding per
+    /// channel) — one vector per batch element when `vector` is `[batch, channels]`. In place,
+    /// so a freshly computed map is not copied just to be offset.
+    public mutating func addChannelVector(_ vector: Tensor, _ c: Compute) {
         let channels = shape.last!
         let batch = shape[0]
         precondition(vector.count == channels || vector.count == batch * channels,
                      "vector \(vector.shape) does not match channels of \(shape)")
         let perBatch = vector.count == channels ? 0 : channels
         let rowsPerBatch = count / channels / batch
-        var out = self
-        out.withUnsafeMutableBufferPointer { buffer in
+        withUnsafeMutableBufferPointer { buffer in
             c.timed(.elementwise) {
                 for n in 0..<batch {
                     Epilogue(bias: vector.storage.pointer + n * perBatch)
@@ -66,7 +44,6 @@ extension Tensor {
                 }
             }
         }
-        return out
     }
 }
 

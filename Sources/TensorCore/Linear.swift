@@ -80,7 +80,7 @@ public struct Linear: Sendable {
                 BLAS.gemm(m: m, n: width, k: k, xp.value + r0 * k, lda: k, wp.value + j0, ldb: n,
                           into: op.value + r0 * n + j0, ldc: n)
                 Epilogue(bias: bp.value.map { $0 + j0 }, activation: activation,
-                         residual: rp.value.map { $0 + j0 }, residualStride: n)
+                         residual: rp.value.map { $0 + j0 })
                     .apply(rows: r0..<(r0 + m), cols: width, op.value + j0, ldo: n)
             }
         }

@@ -150,19 +150,19 @@ func mapInPlace(_ p: UnsafeMutablePointer<Float>, _ count: Int, summingInto sum:
 struct Epilogue {
     var bias: UnsafePointer<Float>?
     var activation: Activation = .none
+    /// Laid out like the output: row `r` starts `r · ldo` floats in.
     var residual: UnsafePointer<Float>?
-    var residualStride = 0
 
     var isEmpty: Bool { bias == nil && activation == .none && residual == nil }
 
     /// Applies the epilogue to rows `rows` (each `cols` floats) of the matrix at `out`, whose
-    /// rows are `ldo` floats apart; residual row `r` is `residualStride · r` floats into
-    /// `residual`. `bias` and `residual` are already offset to the block's first column.
+    /// rows are `ldo` floats apart, as are the residual's. `bias` and `residual` are already
+    /// offset to the block's first column.
     func apply(rows: Range<Int>, cols: Int, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
         if isEmpty { return }
         for r in rows {
             let row = out + r * ldo
-            let res = residual.map { $0 + r * residualStride }
+            let res = residual.map { $0 + r * ldo }
             forEachBlock(cols) { j, lanes in
                 var v = load(row + j, lanes: lanes)
                 if let bias { v += load(bias + j, lanes: lanes) }

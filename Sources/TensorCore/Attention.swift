@@ -9,10 +9,15 @@
 public struct MultiHeadAttention: Sendable {
     public let heads: Int
     public let channels: Int
-    let query: Linear?
-    let keyValue: Linear?
-    let queryKeyValue: Linear?
+    let projection: Projection
     let output: Linear
+
+    /// Self-attention projects q, k, v from one input in one GEMM; cross-attention projects q
+    /// from the tokens and k, v together from the context.
+    enum Projection: Sendable {
+        case fused(queryKeyValue: Linear)
+        case separate(query: Linear, keyValue: Linear)
+    }
 
     static let blockRows = 64
 
@@ -24,32 +29,27 @@ public struct MultiHeadAttention: Sendable {
         self.heads = heads
         channels = query.outFeatures
         self.output = output
-        if isSelfAttention {
-            queryKeyValue = Linear(concatenating: [query, key, value])
-            self.query = nil
-            keyValue = nil
-        } else {
-            self.query = query
-            keyValue = Linear(concatenating: [key, value])
-            queryKeyValue = nil
-        }
+        projection = isSelfAttention
+            ? .fused(queryKeyValue: Linear(concatenating: [query, key, value]))
+            : .separate(query: query, keyValue: Linear(concatenating: [key, value]))
     }
 
     /// `output(attention(q(x), k(context), v(context))) + residual`; context defaults to `x`.
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, _ c: Compute, residual: Tensor? = nil) -> Tensor {
         let batch = x.shape[0], tokens = x.shape[1]
         let attended: Tensor
-        if let queryKeyValue {
+        switch projection {
+        case .fused(let queryKeyValue):
             precondition(context == nil, "this attention was built as self-attention")
             let qkv = queryKeyValue(x, c)
             attended = MultiHeadAttention.attend(
                 q: qkv, qOffset: 0, k: qkv, kOffset: channels, v: qkv, vOffset: 2 * channels,
                 batch: batch, tokens: tokens, keys: tokens, heads: heads, channels: channels, c)
-        } else {
+        case .separate(let query, let keyValue):
             let context = context ?? x
             precondition(context.shape[0] == batch, "context batch \(context.shape[0]) ≠ \(batch)")
-            let q = query!(x, c)
-            let kv = keyValue!(context, c)
+            let q = query(x, c)
+            let kv = keyValue(context, c)
             attended = MultiHeadAttention.attend(
                 q: q, qOffset: 0, k: kv, kOffset: 0, v: kv, vOffset: channels,
                 batch: batch, tokens: tokens, keys: context.shape[1], heads: heads, channels: channels, c)

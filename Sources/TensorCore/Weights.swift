@@ -17,23 +17,23 @@ public enum WeightNameRule: Sendable, Equatable {
 
 import Foundation
 import Spelling
+import Synchronization
 
 /// A model's weights by the names the model asks for: a safetensors file seen through a table
 /// of renaming rules, with every read checked against the shape the model expects.
 ///
 /// It records which tensors were read, so a loader can report leftovers — a weight nobody read
 /// usually means a renamed layer, and silently ignoring it gives a model that runs but is wrong.
-public final class WeightStore: @unchecked Sendable {
+public final class WeightStore: Sendable {
     public let file: SafeTensorsFile
-    private var byModelName: [String: String] = [:]
-    private var used: Set<String> = []
+    private let byModelName: [String: String]
+    private let used = Mutex(Set<String>())
 
     public init(file: SafeTensorsFile, rules: [WeightNameRule] = []) {
         self.file = file
-        for name in file.names {
-            let mapped = rules.reduce(name) { $1.apply($0) }
-            byModelName[mapped] = name
-        }
+        var byModelName: [String: String] = [:]
+        for name in file.names { byModelName[rules.reduce(name) { $1.apply($0) }] = name }
+        self.byModelName = byModelName
     }
 
     public convenience init(path: String, rules: [WeightNameRule] = []) throws {
@@ -54,12 +54,15 @@ public final class WeightStore: @unchecked Sendable {
             throw WeightsError(path: file.path, "weight '\(name)' has shape \(entry.shape), the model expects \(shape)",
                                hint: "the file was exported for a different model configuration")
         }
-        used.insert(name)
+        used.withLock { _ = $0.insert(name) }
         return try file.tensor(stored)
     }
 
     /// Names in the file that no `tensor(_:shape:)` call asked for.
-    public var unused: [String] { byModelName.keys.filter { !used.contains($0) }.sorted() }
+    public var unused: [String] {
+        let read = used.withLock { $0 }
+        return byModelName.keys.filter { !read.contains($0) }.sorted()
+    }
 
     /// Throws when some weights were never read.
     public func requireAllUsed() throws {

@@ -47,6 +47,9 @@ struct ConvertCommand: ParsableCommand {
         let files = try collectInputs()
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath()
+        // Every input, not just the file being converted: b.jpg → b.png must not replace an
+        // input b.png that another worker may be reading.
+        let inputPaths = Set(files.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path })
         let failures = Mutex<[(Int, String)]>([])
         let started = Date()
         let workers = min(jobs, max(files.count, 1))
@@ -55,7 +58,7 @@ struct ConvertCommand: ParsableCommand {
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             for index in stride(from: worker, to: files.count, by: workers) {
                 do {
-                    try convert(files[index], into: outputDirectory)
+                    try convert(files[index], into: outputDirectory, inputs: inputPaths)
                 } catch {
                     failures.withLock { $0.append((index, "\(error)")) }
                 }
@@ -69,7 +72,7 @@ struct ConvertCommand: ParsableCommand {
         if !failed.isEmpty { throw someItemsFailed }
     }
 
-    private func convert(_ input: String, into directory: URL) throws {
+    private func convert(_ input: String, into directory: URL, inputs: Set<String>) throws {
         var image = try ImageFile.read(input, options: limits.decodeOptions)
         if let maxSide { image = image.fitting(maxSide: maxSide) }
         let source = URL(fileURLWithPath: input)
@@ -81,7 +84,7 @@ struct ConvertCommand: ParsableCommand {
         }
         let name = source.deletingPathExtension().lastPathComponent + (chosen == .png ? ".png" : ".jpg")
         let destination = directory.appendingPathComponent(name)
-        if destination.path == source.standardizedFileURL.resolvingSymlinksInPath().path {
+        if inputs.contains(destination.path) {
             throw ImageError(.writeFailed, "refusing to overwrite the input file", path: input,
                              hint: "choose an output directory other than the input's")
         }

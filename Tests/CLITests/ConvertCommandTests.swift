@@ -91,6 +91,21 @@ struct ConvertCommandTests {
         #expect(try Data(contentsOf: photo) == before)
     }
 
+    @Test("Never writes over another input: b.jpg converted to PNG beside an input b.png")
+    func refusesToOverwriteOtherInput() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/rocket.jpg"),
+                                         to: directory.appendingPathComponent("b.jpg"))
+        let png = directory.appendingPathComponent("b.png")
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/coffee.png"), to: png)
+        let before = try Data(contentsOf: png)
+        let result = try deltaflow(["convert", directory.path, "--output", directory.path, "--format", "png"])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("b.jpg: refusing to overwrite the input file"))
+        #expect(try Data(contentsOf: png) == before)
+    }
+
     @Test("Bad arguments are usage errors naming the option")
     func badArguments() throws {
         let result = try deltaflow(["convert", "Examples", "--output", "/tmp/x", "--quality", "0"])

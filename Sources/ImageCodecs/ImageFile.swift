@@ -89,20 +89,18 @@ public enum ImageFile {
             throw ImageError(.tooLarge, "file is \(size) bytes, above the limit of \(maxBytes) bytes", path: path,
                              hint: "raise the limit with --max-file-bytes if the file is trusted")
         }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        try bytes.withUnsafeMutableBytes { buffer in
-            while offset < size {
-                let count = Glibc.read(descriptor, buffer.baseAddress! + offset, size - offset)
+        // Uninitialised: a 1 GiB file should not be zero-filled just to be read over.
+        let bytes = try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            while initialized < size {
+                let count = Glibc.read(descriptor, buffer.baseAddress! + initialized, size - initialized)
                 if count < 0 {
                     if errno == EINTR { continue }
                     throw openFailure(errno, path)
                 }
                 if count == 0 { break }  // the file shrank while we read it
-                offset += count
+                initialized += count
             }
         }
-        if offset < size { bytes.removeLast(size - offset) }
         return bytes
     }
 

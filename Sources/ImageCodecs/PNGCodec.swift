@@ -20,9 +20,6 @@ final class PNGCodec {
         var info = df_png_info()
         let header = df_png_read_header(handle, UInt64(options.maxPixels), &info)
         if header != DF_OK {
-            if header == Int32(DF_ERR_CORRUPT) && codec.message == "not a PNG file" {
-                throw ImageError(.notAnImage, "not a PNG file")
-            }
             throw codecFailure(header, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
         }
         let width = Int(info.width), height = Int(info.height)

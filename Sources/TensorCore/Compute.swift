@@ -27,7 +27,7 @@ public struct Compute: Sendable {
     /// Calls `body(piece, worker)` for every piece in `0..<pieces`, on up to `threads` threads.
     /// `worker` is in `0..<min(threads, pieces)` and is unique among concurrent calls, so it can
     /// index per-thread scratch memory.
-    func parallel(_ pieces: Int, _ body: (_ piece: Int, _ worker: Int) -> Void) {
+    public func parallel(_ pieces: Int, _ body: (_ piece: Int, _ worker: Int) -> Void) {
         let workers = min(threads, pieces)
         if workers <= 1 {
             for piece in 0..<pieces { body(piece, 0) }
@@ -47,7 +47,7 @@ public struct Compute: Sendable {
     }
 
     /// Number of worker slots ``parallel(_:_:)`` may use for `pieces`.
-    func workers(for pieces: Int) -> Int { max(1, min(threads, pieces)) }
+    public func workers(for pieces: Int) -> Int { max(1, min(threads, pieces)) }
 
     /// Times `body` under `kind` when profiling.
     @inline(__always)

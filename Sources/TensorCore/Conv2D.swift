@@ -13,7 +13,11 @@ public struct Conv2D: Sendable {
     public let outChannels: Int
     public let kernel: (height: Int, width: Int)
     public let stride: (y: Int, x: Int)
+    /// Zeros before the first row and column.
     public let padding: (y: Int, x: Int)
+    /// Zeros after the last row and column: equal to `padding` unless asked otherwise, as for
+    /// TensorFlow's "SAME" padding of a stride-2 layer (one less before than after).
+    public let paddingEnd: (y: Int, x: Int)
     public let groups: Int
     private(set) var path: Path
     private(set) var bias: Tensor?
@@ -43,19 +47,24 @@ public struct Conv2D: Sendable {
         self.init(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding), groups: groups)
     }
 
-    /// - Parameter useWinograd: take the Winograd path where it applies (tests turn it off to
-    ///   compare against im2col).
+    /// - Parameters:
+    ///   - paddingEnd: zeros after the last row/column; nil pads both ends by `padding`.
+    ///   - useWinograd: take the Winograd path where it applies (tests turn it off to compare
+    ///     against im2col).
     public init(weight w: Tensor, bias: Tensor?, stride: (y: Int, x: Int), padding: (y: Int, x: Int), groups: Int,
-                useWinograd: Bool = true) {
+                paddingEnd: (y: Int, x: Int)? = nil, useWinograd: Bool = true) {
         precondition(w.rank == 4, "a conv weight is [out, in/groups, kh, kw], got \(w.shape)")
         precondition(groups >= 1 && w.shape[0] % groups == 0, "\(w.shape[0]) outputs do not split into \(groups) groups")
-        precondition(stride.y >= 1 && stride.x >= 1 && padding.y >= 0 && padding.x >= 0, "bad stride or padding")
+        let paddingEnd = paddingEnd ?? padding
+        precondition(stride.y >= 1 && stride.x >= 1 && padding.y >= 0 && padding.x >= 0
+                     && paddingEnd.y >= 0 && paddingEnd.x >= 0, "bad stride or padding")
         let (cout, cinG, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         inChannels = cinG * groups
         outChannels = cout
         kernel = (kh, kw)
         self.stride = stride
         self.padding = padding
+        self.paddingEnd = paddingEnd
         self.groups = groups
         if let bias { precondition(bias.shape == [cout], "bias \(bias.shape) for \(cout) outputs") }
         self.bias = bias
@@ -64,7 +73,8 @@ public struct Conv2D: Sendable {
             let packed = Tensor(uninitialized: [kh * kw, cout])
             for o in 0..<cout { for t in 0..<(kh * kw) { packed.storage.pointer[t * cout + o] = w.storage.pointer[o * kh * kw + t] } }
             path = .depthwise(packed)
-        } else if useWinograd && kh == 3 && kw == 3 && stride == (1, 1) && groups == 1 && padding.y <= 2 && padding.x <= 2 {
+        } else if useWinograd && kh == 3 && kw == 3 && stride == (1, 1) && groups == 1
+                    && padding.y <= 2 && padding.x <= 2 && paddingEnd.y <= 2 && paddingEnd.x <= 2 {
             path = .winograd(Winograd(weight: w))
         } else {
             let k = kh * kw * cinG
@@ -82,7 +92,8 @@ public struct Conv2D: Sendable {
                     }
                 }
             }
-            let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) && groups == 1
+            let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) && paddingEnd == (0, 0)
+                && groups == 1
             path = pointwise ? .pointwise(packed) : .unfolded(packed)
         }
     }
@@ -110,8 +121,8 @@ public struct Conv2D: Sendable {
 
     /// Output size for an input of `height × width`.
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        ((height + 2 * padding.y - kernel.height) / stride.y + 1,
-         (width + 2 * padding.x - kernel.width) / stride.x + 1)
+        ((height + padding.y + paddingEnd.y - kernel.height) / stride.y + 1,
+         (width + padding.x + paddingEnd.x - kernel.width) / stride.x + 1)
     }
 
     /// Convolves `x` (`[N, H, W, inChannels]`); returns `activation(conv(x) + bias) + residual`.

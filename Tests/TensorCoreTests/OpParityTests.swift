@@ -78,6 +78,30 @@ struct OpParityTests {
         #expect(one.values == two.values)
     }
 
+    /// (kernel, stride, groups, channels): depthwise, im2col and Winograd paths.
+    @Test("Asymmetric padding equals convolving an explicitly zero-padded input",
+          arguments: [(3, 2, 6, 6), (5, 2, 6, 6), (3, 2, 1, 3), (3, 1, 1, 4), (5, 1, 6, 6)])
+    func asymmetricPadding(kernel: Int, stride: Int, groups: Int, channels: Int) {
+        var rng = SeededGenerator(seed: UInt64(kernel * 10 + stride))
+        let (h, w, cout) = (10, 12, groups == 1 ? 5 : channels)
+        let (before, after) = (1, 2)
+        let weight = Tensor(shape: [cout, channels / groups, kernel, kernel],
+                            values: (0..<(cout * channels / groups * kernel * kernel)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let x = Tensor(shape: [1, h, w, channels], values: (0..<(h * w * channels)).map { _ in Float.random(in: -1...1, using: &rng) })
+        var padded = Tensor(zeros: [1, h + before + after, w + before + after, channels])
+        padded.withUnsafeMutableBufferPointer { p in
+            for y in 0..<h { for xx in 0..<w { for ch in 0..<channels {
+                p[((y + before) * (w + before + after) + xx + before) * channels + ch] = x.values[(y * w + xx) * channels + ch]
+            } } }
+        }
+        let asymmetric = Conv2D(weight: weight, bias: nil, stride: (stride, stride), padding: (before, before),
+                                groups: groups, paddingEnd: (after, after))
+        let plain = Conv2D(weight: weight, bias: nil, stride: (stride, stride), padding: (0, 0), groups: groups)
+        let expected = plain(padded, Compute())
+        #expect(asymmetric.outputSize(height: h, width: w) == (expected.shape[1], expected.shape[2]))
+        expectClose(asymmetric(x, Compute(threads: 2)), expected, tolerance: 1e-5)
+    }
+
     @Test("conv2d with fused ReLU6 and residual add")
     func convEpilogue() {
         let c = Compute()

@@ -39,11 +39,13 @@ let package = Package(
         // What a node is; the engine knows nodes only through this module.
         .target(name: "NodeKit", dependencies: ["ImageCodecs", "Spelling"]),
         .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
+        // Nodes backed by models (encode_delta, …), and the registry the CLI runs with.
+        .target(name: "ModelNodes", dependencies: ["NodeKit", "BuiltinNodes", "ImageCodecs", "Models", "TensorCore"]),
         .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "Spelling", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "deltaflow",
             dependencies: [
-                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "Spelling",
+                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -52,7 +54,8 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Goldens")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore"], resources: [.copy("Goldens")]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "Models", "NodeKit", "ImageCodecs"]),
+        .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
         .testTarget(name: "CLITests", dependencies: ["deltaflow"]),
 

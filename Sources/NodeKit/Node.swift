@@ -69,6 +69,13 @@ public struct NodeInputs: Sendable {
 
     public func optionalString(_ name: String) -> String? { try? string(name) }
 
+    public func delta(_ name: String) throws -> Delta {
+        guard case .delta(let d)? = values[name] else { throw missing(name, .delta) }
+        return d
+    }
+
+    public func optionalDelta(_ name: String) -> Delta? { try? delta(name) }
+
     public func bool(_ name: String) throws -> Bool {
         guard case .bool(let b)? = values[name] else { throw missing(name, .bool) }
         return b
@@ -84,11 +91,16 @@ public struct NodeContext: Sendable {
     public let seed: UInt64
     /// Absolute paths of every file the run reads as input; outputs must never replace one.
     public let inputFiles: Set<String>
+    /// Threads this invocation may use for its own parallel work (a model's forward pass): the
+    /// run's `--jobs` for nodes that run once, and `--jobs` ÷ items in flight for per-item nodes,
+    /// so the cores are shared and never oversubscribed. Results must not depend on it.
+    public let threads: Int
 
-    public init(item: Item?, seed: UInt64, inputFiles: Set<String> = []) {
+    public init(item: Item?, seed: UInt64, inputFiles: Set<String> = [], threads: Int = 1) {
         self.item = item
         self.seed = seed
         self.inputFiles = inputFiles
+        self.threads = max(1, threads)
     }
 
     /// One file of a directory that a node iterates over.

@@ -10,6 +10,8 @@ public enum PortType: String, Sendable, CaseIterable, CustomStringConvertible {
     case string
     case path
     case bool
+    /// An exemplar pair's edit, as the models see it (``Delta``).
+    case delta
 
     public var description: String { rawValue }
 
@@ -33,6 +35,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
     case string(String)
     case path(String)
     case bool(Bool)
+    case delta(Delta)
 
     public var type: PortType {
         switch self {
@@ -43,6 +46,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
         case .string: .string
         case .path: .path
         case .bool: .bool
+        case .delta: .delta
         }
     }
 
@@ -66,6 +70,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
         case .string(let s): "'\(s)'"
         case .path(let p): "'\(p)'"
         case .bool(let b): String(b)
+        case .delta(let d): d.description
         }
     }
 }

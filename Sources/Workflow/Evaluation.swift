@@ -230,7 +230,7 @@ extension Value {
         case .number(let n): formatNumber(n)
         case .integer(let i): String(i)
         case .bool(let b): String(b)
-        case .image, .mask: description
+        case .image, .mask, .delta: description
         }
     }
 

@@ -112,7 +112,8 @@ public struct Executor: Sendable {
         for node in workflow.nodes where node.scope == .once {
             let started = Date()
             do {
-                let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name))
+                let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
+                                          threads: options.jobs)
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 // A node's iteration input names the file it reads (load's path): never an output.
                 if let input = node.node.descriptor.iterationInput, case .path(let p)? = inputs[input] {
@@ -157,7 +158,8 @@ public struct Executor: Sendable {
                 if let manifest = options.manifest, manifest.alreadyDone(items[index].relativePath) {
                     result = ItemResult(item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
                 } else {
-                    let (processed, written) = process(items[index], nodes: perItem, prepared: prepared, onEvent: onEvent)
+                    let (processed, written) = process(items[index], nodes: perItem, prepared: prepared,
+                                                       threads: max(1, options.jobs / workers), onEvent: onEvent)
                     result = processed
                     options.manifest?.append(result, seed: Seeds.itemSeed(workflow: workflow.seed, relativePath: items[index].relativePath),
                                              outputs: written)
@@ -180,7 +182,7 @@ public struct Executor: Sendable {
 
     /// Runs one item; returns its result and the files it wrote (the path outputs of nodes with
     /// side effects).
-    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared,
+    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
                          onEvent: @Sendable (RunEvent) -> Void) -> (ItemResult, [String]) {
         let started = Date()
         var local: [String: [String: Value]] = [:]
@@ -191,7 +193,7 @@ public struct Executor: Sendable {
                 if let iteration = node.iteration { inputs[iteration.input] = .path(item.path) }
                 let context = NodeContext(item: item,
                                           seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
-                                          inputFiles: prepared.inputFiles)
+                                          inputFiles: prepared.inputFiles, threads: threads)
                 let outputs = try invoke(node, inputs, context, onEvent: onEvent)
                 if node.node.descriptor.hasSideEffects {
                     for case .path(let path) in outputs.values { written.append(path) }

@@ -135,6 +135,13 @@ struct ContentHasher {
             case .float32(let s): s.withUnsafeBytes { add($0) }
             }
         case .number(let n): add("number:\(n.bitPattern)\u{0}")
+        case .delta(let delta):
+            add("delta:\(delta.encoder)\u{0}")
+            for key in delta.arrays.keys.sorted() {
+                let array = delta.arrays[key]!
+                add("\(key):\(array.shape)\u{0}")
+                array.values.withUnsafeBytes { add($0) }
+            }
         default: add("\(value.type):\(value.text)\u{0}")
         }
     }
@@ -167,6 +174,17 @@ enum CacheEntry {
             case .string(let s): out.append(4); appendString(&out, s)
             case .path(let p): out.append(5); appendString(&out, p)
             case .bool(let b): out.append(6); out.append(b ? 1 : 0)
+            case .delta(let delta):
+                out.append(7)
+                appendString(&out, delta.encoder)
+                appendInteger(&out, delta.arrays.count)
+                for key in delta.arrays.keys.sorted() {
+                    let array = delta.arrays[key]!
+                    appendString(&out, key)
+                    appendInteger(&out, array.shape.count)
+                    for n in array.shape { appendInteger(&out, n) }
+                    appendBytes(&out, array.values)
+                }
             }
         }
         var hasher = ContentHasher()
@@ -206,6 +224,18 @@ enum CacheEntry {
             case 4: values[name] = .string(try reader.string())
             case 5: values[name] = .path(try reader.string())
             case 6: values[name] = .bool(try reader.byte() != 0)
+            case 7:
+                let encoder = try reader.string()
+                var arrays: [String: Delta.Array] = [:]
+                for _ in 0..<(try reader.integer(limit: 1 << 10)) {
+                    let key = try reader.string()
+                    var shape: [Int] = []
+                    for _ in 0..<(try reader.integer(limit: 8)) { shape.append(try reader.integer(limit: 1 << 24)) }
+                    let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+                    guard count <= 1 << 28 else { throw Corrupt(description: "implausible delta array size") }
+                    arrays[key] = Delta.Array(shape: shape, values: try reader.array(count))
+                }
+                values[name] = .delta(Delta(encoder: encoder, arrays: arrays))
             default: throw Corrupt(description: "unknown value type")
             }
         }

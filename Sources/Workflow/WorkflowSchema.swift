@@ -24,7 +24,7 @@ public enum WorkflowSchema {
         case .integer: literal = ["type": "integer"]
         case .bool: literal = ["type": "boolean"]
         case .string, .path: literal = ["type": "string"]
-        case .image, .mask: return ["type": "string", "pattern": "^[$]", "description": "\(port.type): \(port.doc)"]
+        case .image, .mask, .delta: return ["type": "string", "pattern": "^[$]", "description": "\(port.type): \(port.doc)"]
         }
         if let range = port.range {
             if range.lowerBound.isFinite { literal["minimum"] = range.lowerBound }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import BuiltinNodes
+import ModelNodes
+import Models
 import Foundation
 import NodeKit
 import Synchronization
@@ -7,6 +9,11 @@ import Workflow
 import Spelling
 
 /// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid.
+/// Built-in and model-backed nodes; model weights are read only when a node runs.
+func standardRegistry(models: String? = nil) -> NodeRegistry {
+    ModelNodes.registry(modelsDirectory: ModelFiles.directory(models))
+}
+
 func loadWorkflow(_ path: String, registry: NodeRegistry) throws -> Workflow {
     do {
         let workflow = try Workflow.load(path, registry: registry)
@@ -39,7 +46,7 @@ struct ValidateCommand: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
-        let workflow = try loadWorkflow(file, registry: Builtins.registry())
+        let workflow = try loadWorkflow(file, registry: standardRegistry())
         if !overrides.isEmpty { _ = try bindParams(workflow, overrides) }
         let once = workflow.nodes.filter { $0.scope == .once }.count
         print("\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")
@@ -89,12 +96,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "text for people, json for one JSON object per line.")
     var logFormat: LogFormat = .text
 
+    @Option(help: "Where model weights are; default $DELTAFLOW_MODELS_DIR or ~/.local/share/deltaflow/models.")
+    var models: String?
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
     }
 
     func run() throws {
-        let workflow = try loadWorkflow(file, registry: Builtins.registry())
+        let workflow = try loadWorkflow(file, registry: standardRegistry(models: models))
         let params = try bindParams(workflow, overrides)
         let cacheRoot = CacheDirectory.resolve(cacheDir)
         if dryRun {
@@ -278,7 +288,7 @@ struct NodesCommand: ParsableCommand {
     var kind: String?
 
     func run() throws {
-        let registry = Builtins.registry()
+        let registry = standardRegistry()
         guard let kind else {
             let width = registry.kinds.map(\.count).max() ?? 0
             for descriptor in registry.descriptors {
@@ -322,7 +332,7 @@ struct SchemaCommand: ParsableCommand {
         discussion: "Workflows/workflow.schema.json is this output; regenerate it after changing a node.")
 
     func run() throws {
-        print(WorkflowSchema.json(for: Builtins.registry()), terminator: "")
+        print(WorkflowSchema.json(for: standardRegistry()), terminator: "")
     }
 }
 

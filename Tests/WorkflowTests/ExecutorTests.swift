@@ -179,10 +179,17 @@ struct ExampleWorkflowTests {
     @Test("Every node's documented example validates")
     func nodeExamples() {
         for descriptor in registry.descriptors {
-            // Examples may read $photo (a loaded file) and $graded (an adjusted one).
-            let yaml = "version: 1\nnodes:\n  photo: {node: load, each: in}\n  graded: {node: adjust, image: $photo.image}\n  "
-                + descriptor.example.replacingOccurrences(of: "$input", with: "in").replacingOccurrences(of: "$output", with: "out")
-                + "\n"
+            // Examples may read $photo (a loaded file), $graded (an adjusted one) and two deltas.
+            let yaml = """
+                version: 1
+                nodes:
+                  photo: {node: load, each: in}
+                  graded: {node: adjust, image: $photo.image}
+                  warm: {node: encode_delta, before: $photo.image, after: $graded.image}
+                  bright: {node: encode_delta, before: $photo.image, after: $graded.image}
+
+                """ + "  " + descriptor.example.replacingOccurrences(of: "$input", with: "in")
+                .replacingOccurrences(of: "$output", with: "out").replacingOccurrences(of: "\n", with: "\n  ") + "\n"
             let problems = diagnose(yaml).filter { $0.severity == .error && $0.code != "multiple_iterators" && $0.code != "duplicate_key" }
             #expect(problems.isEmpty, "\(descriptor.kind): \(problems.map(\.description))")
         }

@@ -1,10 +1,13 @@
 import BuiltinNodes
+import ModelNodes
+import Models
 import Foundation
 import NodeKit
 import Testing
 @testable import Workflow
 
-let registry = Builtins.registry()
+/// What the CLI runs with: built-ins and model nodes (whose weights load only when they run).
+let registry = ModelNodes.registry(modelsDirectory: ModelFiles.directory())
 
 /// The diagnostics validating `yaml` produces (empty when it is valid).
 func diagnose(_ yaml: String) -> [Diagnostic] {

@@ -1,0 +1,145 @@
+import ImageCodecs
+import Models
+import NodeKit
+import TensorCore
+
+/// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
+///
+/// The delta (encoder `efficientnet-lite0/1`) holds, all as after − before or as an offset from
+/// "no edit", so deltas add and scale:
+/// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
+///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
+///   both squeezed to 224×224;
+/// - `pooled` `[1280]`: the pooled embeddings' difference;
+/// - `color.affine` `[3,4]`: the least-squares affine colour map before → after (sRGB, 0…1) minus
+///   the identity;
+/// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved.
+struct EncodeDeltaNode: Node {
+    let weights: EncoderWeights
+
+    static let encoderName = "efficientnet-lite0/1"
+    static let changeSide = 32
+
+    let descriptor = NodeDescriptor(
+        kind: "encode_delta",
+        summary: "Describe an exemplar's edit (before → after) for the edit models; computed once per exemplar and cached.",
+        inputs: [
+            PortSpec("before", .image, doc: "the exemplar photo before the edit"),
+            PortSpec("after", .image, doc: "the same photo after the edit: same frame, pixel-aligned (a smaller export of it is resized to match)"),
+        ],
+        outputs: [PortSpec("delta", .delta, doc: "semantic feature deltas at strides 8/16/32, pooled-embedding delta, fitted colour transform and change grid")],
+        cacheable: true,
+        example: """
+            delta: {node: encode_delta, before: $photo.image, after: $graded.image}
+            """)
+
+    var cacheSalt: String { "\(Self.encoderName):\(weights.contentHash)" }
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let pair = try ExemplarPair(before: try inputs.image("before"), after: try inputs.image("after"))
+        let model = try weights.model()
+        let c = Compute(threads: context.threads)
+        // One image per forward, not a batch of two: work pieces never straddle the two, so
+        // an unedited after gives exactly the before's features and a delta of exactly zero.
+        let before = model(EncoderWeights.input([pair.before]), c), after = model(EncoderWeights.input([pair.after]), c)
+        var arrays: [String: Delta.Array] = [:]
+        for (name, b, a) in [("stride8", before.stride8, after.stride8), ("stride16", before.stride16, after.stride16),
+                             ("stride32", before.stride32, after.stride32)] {
+            arrays["semantic.\(name)"] = Self.tokenDelta(before: b, after: a, c)
+        }
+        arrays["pooled"] = Self.difference(before.pooled.values, after.pooled.values, shape: [EfficientNetLite0.embeddingWidth])
+        let working = pair.working()
+        var affine = ExemplarPair.colorAffine(working.before, working.after)
+        for c in 0..<3 { affine[c * 4 + c] -= 1 }
+        arrays["color.affine"] = Delta.Array(shape: [3, 4], values: affine)
+        arrays["change"] = Delta.Array(shape: [Self.changeSide, Self.changeSide, 3],
+                                       values: ExemplarPair.changeGrid(working.before, working.after, side: Self.changeSide))
+        return ["delta": .delta(Delta(encoder: Self.encoderName, arrays: arrays))]
+    }
+
+    /// LN₀(after) − LN₀(before) per token of `[1, H, W, C]` maps (LN₀: layer norm, no affine),
+    /// so the delta measures what changed, not how bright or busy the photo is.
+    static func tokenDelta(before: Tensor, after: Tensor, _ c: Compute) -> Delta.Array {
+        let norm = LayerNorm(features: before.shape[3])
+        return difference(norm(before, c).values, norm(after, c).values, shape: Array(before.shape.dropFirst()))
+    }
+
+    static func difference(_ before: [Float], _ after: [Float], shape: [Int]) -> Delta.Array {
+        Delta.Array(shape: shape, values: zip(after, before).map { $0 - $1 })
+    }
+}
+
+/// `delta_combine`: weighted sums of deltas — an edit's strength, or two edits composed.
+struct DeltaCombineNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "delta_combine",
+        summary: "Scale a delta, or add two: weight_a·a + weight_b·b (edit strength, compositional edits).",
+        inputs: [
+            PortSpec("a", .delta, doc: "a delta"),
+            PortSpec("weight_a", .number, doc: "a's weight: 0.5 is half the edit, 1.5 overshoots it", default: .number(1),
+                     range: -4...4),
+            PortSpec("b", .delta, doc: "a second delta, from the same encoder", optional: true),
+            PortSpec("weight_b", .number, doc: "b's weight", default: .number(1), range: -4...4),
+        ],
+        outputs: [PortSpec("delta", .delta, doc: "the combination")],
+        example: """
+            warm_and_bright: {node: delta_combine, a: $warm.delta, b: $bright.delta, weight_a: 0.7}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        var terms = [(delta: try inputs.delta("a"), weight: try inputs.number("weight_a"))]
+        if let b = inputs.optionalDelta("b") { terms.append((b, try inputs.number("weight_b"))) }
+        return ["delta": .delta(try Delta.combination(terms))]
+    }
+}
+
+/// `color_transfer`: the exemplar's fitted global colour transform applied to another photo —
+/// the exact, model-free part of an edit, and the baseline the edit models must beat.
+struct ColorTransferNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "color_transfer",
+        summary: "Apply the colour transform fitted on the exemplar (a delta's color.affine) to an image.",
+        inputs: [
+            PortSpec("image", .image, doc: "the photo to recolour"),
+            PortSpec("delta", .delta, doc: "from encode_delta (or delta_combine)"),
+            PortSpec("strength", .number, doc: "0 leaves the photo as it is, 1 applies the exemplar's transform",
+                     default: .number(1), range: 0...4),
+        ],
+        outputs: [PortSpec("image", .image, doc: "the recoloured photo, in its own colour model and bit depth")],
+        example: """
+            recoloured: {node: color_transfer, image: $photo.image, delta: $warm.delta}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let image = try inputs.image("image")
+        let delta = try inputs.delta("delta")
+        guard let affine = delta["color.affine"], affine.shape == [3, 4] else {
+            throw NodeError("this delta (\(delta.encoder)) has no 3x4 'color.affine' transform")
+        }
+        let s = Float(try inputs.number("strength"))
+        let d = affine.values.map { $0 * s }
+        let colors = image.colorModel.colorChannels, channels = image.channels
+        var samples = image.floatSamples()
+        let pixels = image.width * image.height
+        if colors == 3 {
+            for p in 0..<pixels {
+                let base = p * channels
+                let (r, g, b) = (samples[base], samples[base + 1], samples[base + 2])
+                for c in 0..<3 {
+                    let v = (c == 0 ? r : c == 1 ? g : b) + d[c * 4] * r + d[c * 4 + 1] * g + d[c * 4 + 2] * b + d[c * 4 + 3]
+                    samples[base + c] = min(1, max(0, v))
+                }
+            }
+        } else {
+            // A grey photo stays grey: the transform's effect on a grey input, averaged over channels.
+            for p in 0..<pixels {
+                let y = samples[p * channels]
+                var v: Float = 0
+                for c in 0..<3 { v += y + (d[c * 4] + d[c * 4 + 1] + d[c * 4 + 2]) * y + d[c * 4 + 3] }
+                samples[p * channels] = min(1, max(0, v / 3))
+            }
+        }
+        let out = Image(width: image.width, height: image.height, colorModel: image.colorModel, samples: samples)
+        return ["image": .image(out.converted(to: image.sampleFormat))]
+    }
+}

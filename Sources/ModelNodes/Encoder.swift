@@ -1,0 +1,76 @@
+import Foundation
+import ImageCodecs
+import Models
+import NodeKit
+import Synchronization
+import TensorCore
+
+/// The encoder's weights, loaded on first use and shared by every node invocation in the
+/// process; their content hash salts cache keys, so new weights never reuse old results.
+public final class EncoderWeights: Sendable {
+    public let directory: String
+    private let state = Mutex<(model: EfficientNetLite0?, hash: String?)>((nil, nil))
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    var path: String { (directory as NSString).appendingPathComponent(ModelFiles.encoderFileName) }
+
+    /// The network, loading it if needed.
+    func model() throws -> EfficientNetLite0 {
+        try state.withLock { state in
+            if let model = state.model { return model }
+            let path = try ModelFiles.locate(ModelFiles.encoderFileName, in: directory)
+            let model = try EfficientNetLite0(weights: WeightStore(path: path))
+            state.model = model
+            return model
+        }
+    }
+
+    /// A hash of the weights file's bytes ("missing" when there is none: the node then fails
+    /// with the file's absence, never with a cache hit from other weights).
+    var contentHash: String {
+        state.withLock { state in
+            if let hash = state.hash { return hash }
+            guard let data = FileManager.default.contents(atPath: path) else { return "missing" }
+            var hasher = Hasher128()
+            data.withUnsafeBytes { hasher.add($0) }
+            state.hash = hasher.hex
+            return hasher.hex
+        }
+    }
+
+    /// The encoder's input for `image`: RGB squeezed to 224×224 (the whole frame, so an edit
+    /// anywhere in it is seen), as 0…255 normalised by ``EfficientNetLite0/normalize(_:)``.
+    static func input(_ images: [Image]) -> Tensor {
+        let side = EfficientNetLite0.inputSize
+        var values = [Float]()
+        values.reserveCapacity(images.count * side * side * 3)
+        for image in images {
+            let rgb = image.converted(to: .rgb).resized(width: side, height: side).floatSamples()
+            values += rgb.map { EfficientNetLite0.normalize($0 * 255) }
+        }
+        return Tensor(shape: [images.count, side, side, 3], values: values)
+    }
+}
+
+/// FNV-1a over 8 bytes at a time in two lanes: the weights file is ~19 MB and hashed once per
+/// process, so it must be fast; it guards against mix-ups, not adversaries.
+struct Hasher128 {
+    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var b: UInt64 = 0x8422_2325_cbf2_9ce4
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        let words = bytes.count / 8
+        for i in 0..<words {
+            let w = bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+            a = (a ^ w) &* 0x100_0000_01b3
+            b = (b ^ (w >> 7 | w << 57)) &* 0x100_0000_01b3
+        }
+        for i in (words * 8)..<bytes.count { a = (a ^ UInt64(bytes[i])) &* 0x100_0000_01b3 }
+        a ^= UInt64(bytes.count)
+    }
+
+    var hex: String { String(a, radix: 16) + String(b, radix: 16) }
+}

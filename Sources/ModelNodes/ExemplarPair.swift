@@ -1,0 +1,171 @@
+import ImageCodecs
+import NodeKit
+
+/// An exemplar's before and after, brought to one frame and checked to show the same photo, with
+/// the exact facts a pixel-aligned pair gives for free.
+struct ExemplarPair {
+    /// RGB, 0…1, same size.
+    let before: Image
+    let after: Image
+
+    /// Relative aspect-ratio difference tolerated when the two sides differ in size (an "after"
+    /// exported at a smaller size): below it, the larger is resized to the smaller.
+    static let aspectTolerance = 0.01
+    /// Side of the working copy the alignment check and the colour fit run at.
+    static let workingSide = 256
+
+    /// Brings `after` to `before`'s frame, or explains why the two cannot be one photo.
+    init(before: Image, after: Image) throws(NodeError) {
+        var (b, a) = (before.converted(to: .rgb), after.converted(to: .rgb))
+        if (b.width, b.height) != (a.width, a.height) {
+            let ratio = (Double(b.width) / Double(b.height)) / (Double(a.width) / Double(a.height))
+            guard abs(ratio - 1) <= Self.aspectTolerance else {
+                throw NodeError("""
+                    the exemplar's before is \(b.width)x\(b.height) but its after is \(a.width)x\(a.height): \
+                    an exemplar is one photo before and after an edit, so both must show the same frame \
+                    (crop or resize one to match the other)
+                    """)
+            }
+            // Same frame at two sizes: compare at the smaller, losing nothing either side has.
+            if b.width * b.height > a.width * a.height {
+                b = b.resized(width: a.width, height: a.height)
+            } else {
+                a = a.resized(width: b.width, height: b.height)
+            }
+        }
+        self.before = b
+        self.after = a
+        if let (dx, dy) = Self.misalignment(b, a) {
+            throw NodeError("""
+                the exemplar's after looks shifted against its before by about (\(dx), \(dy)) pixels: \
+                an exemplar must be pixel-aligned — the same photo, edited in place (undo any crop, \
+                rotation or re-framing in the after, or re-export both from the same source)
+                """)
+        }
+    }
+
+    /// Both sides at the working size (longest side ``workingSide``), aspect kept.
+    func working() -> (before: Image, after: Image) {
+        let scale = Double(Self.workingSide) / Double(max(before.width, before.height))
+        guard scale < 1 else { return (before, after) }
+        let (w, h) = (max(1, Int((Double(before.width) * scale).rounded())), max(1, Int((Double(before.height) * scale).rounded())))
+        return (before.resized(width: w, height: h), after.resized(width: w, height: h))
+    }
+
+    /// The shift (in original pixels) at which `after`'s structure lines up with `before`'s,
+    /// when that is clearly not zero. Structure is the luma gradient magnitude, which survives
+    /// colour, tone and blur edits (inversion too), so an edit is never mistaken for a shift.
+    static func misalignment(_ before: Image, _ after: Image) -> (Int, Int)? {
+        let side = 128
+        let scale = min(1, Double(side) / Double(max(before.width, before.height)))
+        let (w, h) = (max(1, Int(Double(before.width) * scale)), max(1, Int(Double(before.height) * scale)))
+        guard w >= 16 && h >= 16 else { return nil }
+        let g0 = gradientMagnitude(before.resized(width: w, height: h, filter: .area))
+        let g1 = gradientMagnitude(after.resized(width: w, height: h, filter: .area))
+        let reach = 3
+        var best = (score: -2.0, dx: 0, dy: 0)
+        var atZero = 0.0
+        for dy in -reach...reach {
+            for dx in -reach...reach {
+                let score = correlation(g0, g1, w: w, h: h, dx: dx, dy: dy, margin: reach)
+                if dx == 0 && dy == 0 { atZero = score }
+                if score > best.score { best = (score, dx, dy) }
+            }
+        }
+        // Structure must be clearly better aligned elsewhere than in place.
+        guard (best.dx, best.dy) != (0, 0), best.score > 0.5, best.score > atZero + 0.1 else { return nil }
+        return (Int((Double(best.dx) / scale).rounded()), Int((Double(best.dy) / scale).rounded()))
+    }
+
+    private static func gradientMagnitude(_ image: Image) -> [Float] {
+        let s = image.floatSamples()
+        let (w, h) = (image.width, image.height)
+        var luma = [Float](repeating: 0, count: w * h)
+        for p in 0..<(w * h) { luma[p] = lumaWeights.r * s[3 * p] + lumaWeights.g * s[3 * p + 1] + lumaWeights.b * s[3 * p + 2] }
+        var g = [Float](repeating: 0, count: w * h)
+        for y in 1..<(h - 1) {
+            for x in 1..<(w - 1) {
+                let gx = luma[y * w + x + 1] - luma[y * w + x - 1], gy = luma[(y + 1) * w + x] - luma[(y - 1) * w + x]
+                g[y * w + x] = (gx * gx + gy * gy).squareRoot()
+            }
+        }
+        return g
+    }
+
+    /// Normalised cross-correlation of `a` and `b` shifted by (dx, dy), over the interior.
+    private static func correlation(_ a: [Float], _ b: [Float], w: Int, h: Int, dx: Int, dy: Int, margin: Int) -> Double {
+        var (sa, sb, saa, sbb, sab, n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        for y in (margin + 1)..<(h - margin - 1) {
+            for x in (margin + 1)..<(w - margin - 1) {
+                let u = Double(a[y * w + x]), v = Double(b[(y + dy) * w + x + dx])
+                sa += u; sb += v; saa += u * u; sbb += v * v; sab += u * v; n += 1
+            }
+        }
+        guard n > 0 else { return 0 }
+        let cov = sab / n - sa / n * sb / n
+        let va = saa / n - sa / n * sa / n, vb = sbb / n - sb / n * sb / n
+        guard va > 1e-12 && vb > 1e-12 else { return 0 }
+        return cov / (va * vb).squareRoot()
+    }
+
+    /// The affine colour map `after ≈ M · [r, g, b, 1]` fitted by least squares over the working
+    /// copy, as M (3×4, row-major).
+    static func colorAffine(_ before: Image, _ after: Image) -> [Float] {
+        let x = before.floatSamples(), y = after.floatSamples()
+        // Normal equations (XᵀX) m = Xᵀy per output channel, with a tiny ridge for flat images.
+        var xtx = [Double](repeating: 0, count: 16), xty = [Double](repeating: 0, count: 12)
+        for p in 0..<(before.width * before.height) {
+            let v = [Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1]
+            for i in 0..<4 {
+                for j in 0..<4 { xtx[i * 4 + j] += v[i] * v[j] }
+                for c in 0..<3 { xty[c * 4 + i] += v[i] * Double(y[3 * p + c]) }
+            }
+        }
+        // Solve for D = M − [I | 0], with a tiny ridge on D's colour part: a flat or
+        // one-colour exemplar then gets the identity where the data say nothing.
+        for c in 0..<3 { for i in 0..<4 { xty[c * 4 + i] -= xtx[i * 4 + c] } }
+        let n = Double(before.width * before.height)
+        for i in 0..<3 { xtx[i * 4 + i] += 1e-4 * n }
+        var m = [Float](repeating: 0, count: 12)
+        for c in 0..<3 {
+            let solution = solve4(xtx, Array(xty[(c * 4)..<(c * 4 + 4)]))
+            for i in 0..<4 { m[c * 4 + i] = Float(solution[i]) + (i == c ? 1 : 0) }
+        }
+        return m
+    }
+
+    /// Gaussian elimination with partial pivoting on a 4×4 system.
+    private static func solve4(_ a: [Double], _ b: [Double]) -> [Double] {
+        var m = a, r = b
+        for col in 0..<4 {
+            let pivot = (col..<4).max { abs(m[$0 * 4 + col]) < abs(m[$1 * 4 + col]) }!
+            if pivot != col {
+                for k in 0..<4 { m.swapAt(col * 4 + k, pivot * 4 + k) }
+                r.swapAt(col, pivot)
+            }
+            let d = m[col * 4 + col]
+            guard abs(d) > 1e-12 else { continue }
+            for row in (col + 1)..<4 {
+                let f = m[row * 4 + col] / d
+                for k in col..<4 { m[row * 4 + k] -= f * m[col * 4 + k] }
+                r[row] -= f * r[col]
+            }
+        }
+        var x = [Double](repeating: 0, count: 4)
+        for row in stride(from: 3, through: 0, by: -1) {
+            var s = r[row]
+            for k in (row + 1)..<4 { s -= m[row * 4 + k] * x[k] }
+            let d = m[row * 4 + row]
+            x[row] = abs(d) > 1e-12 ? s / d : 0
+        }
+        return x
+    }
+
+    /// `after − before` averaged over a `side × side` grid of cells: where and how the colours
+    /// moved, `[side, side, 3]`.
+    static func changeGrid(_ before: Image, _ after: Image, side: Int) -> [Float] {
+        let b = before.resized(width: side, height: side, filter: .area).floatSamples()
+        let a = after.resized(width: side, height: side, filter: .area).floatSamples()
+        return zip(a, b).map { $0 - $1 }
+    }
+}

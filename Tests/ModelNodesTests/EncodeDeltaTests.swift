@@ -1,0 +1,181 @@
+import Foundation
+import ImageCodecs
+import Models
+import NodeKit
+import Testing
+@testable import ModelNodes
+@testable import Workflow
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func example(_ name: String) throws -> Image {
+    try ImageFile.read(repository.appendingPathComponent("Examples/\(name)").path)
+}
+
+/// Applies `f` to every RGB pixel (0…1).
+func mapped(_ image: Image, _ f: (SIMD3<Float>) -> SIMD3<Float>) -> Image {
+    let rgb = image.converted(to: .rgb)
+    var s = rgb.floatSamples()
+    for p in 0..<(rgb.width * rgb.height) {
+        let v = f(SIMD3(s[3 * p], s[3 * p + 1], s[3 * p + 2]))
+        for c in 0..<3 { s[3 * p + c] = min(1, max(0, v[c])) }
+    }
+    return Image(width: rgb.width, height: rgb.height, colorModel: .rgb, samples: s)
+}
+
+/// `image` moved right and down by (dx, dy) pixels, edges repeated.
+func shifted(_ image: Image, dx: Int, dy: Int) -> Image {
+    let rgb = image.converted(to: .rgb)
+    let s = rgb.floatSamples()
+    var out = s
+    for y in 0..<rgb.height {
+        for x in 0..<rgb.width {
+            let sx = min(rgb.width - 1, max(0, x - dx)), sy = min(rgb.height - 1, max(0, y - dy))
+            for c in 0..<3 { out[(y * rgb.width + x) * 3 + c] = s[(sy * rgb.width + sx) * 3 + c] }
+        }
+    }
+    return Image(width: rgb.width, height: rgb.height, colorModel: .rgb, samples: out)
+}
+
+let encoder = EncodeDeltaNode(weights: EncoderWeights(directory: ModelFiles.directory()))
+
+func encode(_ before: Image, _ after: Image, threads: Int = 2) throws -> Delta {
+    let out = try encoder.run(NodeInputs(["before": .image(before), "after": .image(after)]),
+                              context: NodeContext(item: nil, seed: 0, threads: threads))
+    guard case .delta(let d)? = out["delta"] else { throw NodeError("no delta") }
+    return d
+}
+
+func maxAbs(_ a: Delta.Array) -> Float { a.values.map(abs).max() ?? 0 }
+
+@Suite("encode_delta")
+struct EncodeDeltaTests {
+    @Test("A known colour edit: the fitted transform recovers it, and every part has its documented shape")
+    func knownEdit() throws {
+        let before = try example("coffee.png")
+        // A warming grade: red up, blue down, slight lift — affine, and inside 0…1 for most pixels.
+        let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
+        let delta = try encode(before, after)
+        #expect(delta.encoder == "efficientnet-lite0/1")
+        #expect(delta["semantic.stride8"]?.shape == [28, 28, 40])
+        #expect(delta["semantic.stride16"]?.shape == [14, 14, 112])
+        #expect(delta["semantic.stride32"]?.shape == [7, 7, 320])
+        #expect(delta["pooled"]?.shape == [1280])
+        #expect(delta["change"]?.shape == [32, 32, 3])
+        let m = try #require(delta["color.affine"]).values
+        let expected: [Float] = [-0.1, 0, 0, 0.05, 0, 0, 0, 0, 0, 0, -0.2, 0]   // M − [I | 0]
+        for i in 0..<12 { #expect(abs(m[i] - expected[i]) < 0.02, "affine[\(i)] = \(m[i]), expected \(expected[i])") }
+        let change = try #require(delta["change"]).values
+        let meanBlue = stride(from: 2, to: change.count, by: 3).map { change[$0] }.reduce(0, +) / 1024
+        #expect(meanBlue < -0.01, "blue went down on average")
+        #expect(maxAbs(try #require(delta["semantic.stride32"])) > 0.01)
+    }
+
+    @Test("No edit, no delta: every array is exactly zero")
+    func identity() throws {
+        let photo = try example("chelsea.png")
+        let delta = try encode(photo, photo)
+        for (name, array) in delta.arrays where name != "color.affine" {
+            #expect(maxAbs(array) == 0, "\(name)")
+        }
+        #expect(maxAbs(try #require(delta["color.affine"])) < 1e-3)
+    }
+
+    @Test("The same delta on 1 and 2 threads, bit for bit")
+    func threads() throws {
+        let before = try example("camera.png")
+        let after = mapped(before) { 1 - $0 }
+        #expect(try encode(before, after, threads: 1) == encode(before, after, threads: 2))
+    }
+
+    @Test("An after exported smaller (same frame) is resized to match")
+    func smallerAfter() throws {
+        let before = try example("chelsea.png")
+        let after = mapped(before) { $0 * 0.8 }.resized(width: before.width / 2, height: before.height / 2)
+        let d = try #require(try encode(before, after)["color.affine"]).values
+        // A mostly grey photo leaves the per-channel split ill-determined; what must hold is that
+        // the fitted transform reproduces the after from the before.
+        let small = before.converted(to: .rgb).resized(width: after.width, height: after.height).floatSamples()
+        let target = after.floatSamples()
+        var squared: Float = 0
+        for p in 0..<(after.width * after.height) {
+            for c in 0..<3 {
+                var v = d[c * 4 + 3] + small[3 * p + c]
+                for i in 0..<3 { v += d[c * 4 + i] * small[3 * p + i] }
+                squared += (v - target[3 * p + c]) * (v - target[3 * p + c])
+            }
+        }
+        let rms = (squared / Float(3 * after.width * after.height)).squareRoot()
+        #expect(rms < 0.005, "fit reproduces the after to \(rms) RMS; D = \(d)")
+    }
+
+    @Test("Different frames are refused with both sizes and what to do")
+    func differentFrames() throws {
+        let before = try example("chelsea.png")
+        let after = before.resized(width: before.width, height: before.height / 2)
+        let error = #expect(throws: NodeError.self) { try encode(before, after) }
+        #expect(error?.message.contains("the exemplar's before is \(before.width)x\(before.height) but its after is \(before.width)x\(before.height / 2)") == true)
+        #expect(error?.message.contains("crop or resize one to match the other") == true)
+    }
+
+    @Test("A shifted after is refused as misaligned", arguments: [(8, 0), (0, -6), (5, 5)])
+    func misaligned(dx: Int, dy: Int) throws {
+        let before = try example("coffee.png")
+        let error = #expect(throws: NodeError.self) { try encode(before, shifted(before, dx: dx, dy: dy)) }
+        #expect(error?.message.contains("looks shifted against its before") == true)
+    }
+
+    @Test("Strong in-place edits are not mistaken for a shift", arguments: ["invert", "gray", "dark", "blur"])
+    func inPlaceEdits(edit: String) throws {
+        let before = try example("astronaut.png")
+        let after: Image = switch edit {
+        case "invert": mapped(before) { 1 - $0 }
+        case "gray": mapped(before) { v in SIMD3(repeating: 0.3 * v.x + 0.59 * v.y + 0.11 * v.z) }
+        case "dark": mapped(before) { $0 * $0 * 0.5 }
+        default: before.resized(width: before.width / 6, height: before.height / 6).resized(width: before.width, height: before.height)
+        }
+        _ = try encode(before, after)
+    }
+}
+
+@Suite("delta_combine")
+struct DeltaCombineTests {
+    static func delta(_ values: [Float], encoder: String = "e") -> Delta {
+        Delta(encoder: encoder, arrays: ["x": Delta.Array(shape: [values.count], values: values)])
+    }
+
+    func combine(_ inputs: [String: Value]) throws -> Delta {
+        guard case .delta(let d)? = try DeltaCombineNode().run(NodeInputs(inputs), context: NodeContext(item: nil, seed: 0))["delta"]
+        else { throw NodeError("no delta") }
+        return d
+    }
+
+    @Test("Scaling and adding, array by array")
+    func arithmetic() throws {
+        let a = Self.delta([1, -2, 4]), b = Self.delta([0.5, 0.5, 0.5])
+        #expect(try combine(["a": .delta(a), "weight_a": .number(0.5), "weight_b": .number(1)]) == Self.delta([0.5, -1, 2]))
+        #expect(try combine(["a": .delta(a), "weight_a": .number(1), "b": .delta(b), "weight_b": .number(-2)]) == Self.delta([0, -3, 3]))
+    }
+
+    @Test("Deltas from different encoders or shapes do not combine")
+    func mismatch() throws {
+        let a = Self.delta([1]), other = Self.delta([1], encoder: "f"), longer = Self.delta([1, 2])
+        let e1 = #expect(throws: NodeError.self) {
+            try combine(["a": .delta(a), "weight_a": .number(1), "b": .delta(other), "weight_b": .number(1)])
+        }
+        #expect(e1?.message == "cannot combine a 'e' delta with a 'f' delta: they describe edits in different terms")
+        #expect(throws: NodeError.self) {
+            try combine(["a": .delta(a), "weight_a": .number(1), "b": .delta(longer), "weight_b": .number(1)])
+        }
+    }
+
+    @Test("Two real edits compose: the colour transforms add as offsets from identity")
+    func composition() throws {
+        let photo = try example("coffee.png")
+        let redder = try encode(photo, mapped(photo) { v in SIMD3(v.x * 1.1, v.y, v.z) })
+        let bluer = try encode(photo, mapped(photo) { v in SIMD3(v.x, v.y, v.z * 0.9) })
+        let both = try combine(["a": .delta(redder), "weight_a": .number(1), "b": .delta(bluer), "weight_b": .number(1)])
+        let m = try #require(both["color.affine"]).values
+        #expect(abs(m[0] - 0.1) < 0.03 && abs(m[10] + 0.1) < 0.03, "\(m)")
+    }
+}

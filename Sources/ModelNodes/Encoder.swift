@@ -74,3 +74,19 @@ struct Hasher128 {
 
     var hex: String { String(a, radix: 16) + String(b, radix: 16) }
 }
+
+extension EncoderWeights {
+    /// The encoder's `top` ImageNet classes for `image` with their softmax probabilities, on
+    /// exactly the input `encode_delta` sees: a check that the weights load and mean what they
+    /// should (`deltaflow classify`).
+    public func classify(_ image: Image, top: Int, threads: Int = 1) throws -> [(name: String, probability: Float)] {
+        let model = try model()
+        let c = Compute(threads: threads)
+        let logits = model.logits(model(Self.input([image]), c).pooled, c).values
+        let peak = logits.max() ?? 0
+        let weights = logits.map { Foundation.exp(Double($0 - peak)) }
+        let total = weights.reduce(0, +)
+        return weights.indices.sorted { weights[$0] > weights[$1] }.prefix(top)
+            .map { (imageNetClasses[$0], Float(weights[$0] / total)) }
+    }
+}

@@ -19,7 +19,7 @@ let testEnvironment: [String: String] = {
 }()
 
 /// Runs the built `deltaflow` executable; returns its exit status, standard output and error.
-private func deltaflow(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+func deltaflow(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.environment = testEnvironment
     process.executableURL = deltaflowBinary()

@@ -3,6 +3,8 @@
 //
 //   tensor-bench unet WEIGHTS INPUTS OUTPUT THREADS RUNS   whole forward + per-op-class profile
 //   tensor-bench ops THREADS RUNS                          layer shapes vs raw cblas_sgemm
+//   tensor-bench encoder WEIGHTS INPUTS OUTPUT THREADS RUNS EfficientNet-Lite0 forward (224², batch 1)
+//   tensor-bench forkjoin THREADS                          cost of one empty parallel region
 import Foundation
 import Synchronization
 import Models
@@ -93,6 +95,21 @@ case "ops":
                      "raw_sgemm_ms": raw, "raw_gflops": flops / raw / 1e6, "fraction_of_raw": raw / ms])
     }
     print(json(["threads": threads, "ops": rows]))
+
+case "encoder":
+    let (threads, runs) = (Int(args[5])!, Int(args[6])!)
+    let model = try EfficientNetLite0(weights: WeightStore(path: args[2]))
+    let x = try SafeTensorsFile(path: args[3]).tensor("x").permuted([0, 2, 3, 1])
+    let c = Compute(threads: threads)
+    var logits = model.logits(model(x, c).pooled, c)
+    var times = [Double]()
+    for _ in 0..<runs { times.append(milliseconds { logits = model.logits(model(x, c).pooled, c) }) }
+    let profile = OpProfile()
+    var classes = [String: Double]()
+    for _ in 0..<3 { _ = model(x, Compute(threads: threads, profile: profile)) }
+    for (kind, seconds) in profile.seconds { classes[kind.rawValue] = seconds * 1000 / 3 }
+    try logits.values.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: args[4])) }
+    print(json(["median_ms": median(times), "times_ms": times, "classes_ms": classes]))
 
 case "forkjoin":
     // Cost of one parallel region with trivial work: what every op pays to use both cores.

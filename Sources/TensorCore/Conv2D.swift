@@ -224,26 +224,45 @@ public struct Conv2D: Sendable {
                             UncheckedSendable(out.storage.pointer))
         let e = UncheckedSendable(epilogue)
         let (sy, sx, py, px) = (stride.y, stride.x, padding.y, padding.x)
-        // One piece per output row.
+        // One piece per output row. Each pixel's valid taps are found once (not tested tap by
+        // tap), and channels go sixteen at a time in two accumulators: per tap, two input and
+        // two weight loads feed two independent multiply-adds.
         c.parallel(n * ho) { row, _ in
             let b = row / ho, oy = row % ho
+            let iy0 = oy * sy - py
+            let (ky0, ky1) = (max(0, -iy0), min(kh, h - iy0))
             let dstRow = op.value + row * wo * ch
+            let x = xp.value, wt = wp.value
             for ox in 0..<wo {
+                let ix0 = ox * sx - px
+                let (kx0, kx1) = (max(0, -ix0), min(kw, w - ix0))
+                // Offset of tap (0, 0), possibly outside the image; only valid taps are added to it.
+                let base = ((b * h + iy0) * w + ix0) * ch
                 let dst = dstRow + ox * ch
-                forEachBlock(ch) { j, lanes in
+                var j = 0
+                while j + 16 <= ch {
+                    var (a0, a1) = (Vec(), Vec())
+                    for ky in ky0..<ky1 {
+                        for kx in kx0..<kx1 {
+                            let src = x + base + (ky * w + kx) * ch + j, tap = wt + (ky * kw + kx) * ch + j
+                            a0 += load(src) * load(tap)
+                            a1 += load(src + 8) * load(tap + 8)
+                        }
+                    }
+                    store(a0, dst + j)
+                    store(a1, dst + j + 8)
+                    j += 16
+                }
+                while j < ch {
+                    let lanes = min(8, ch - j)
                     var acc = Vec()
-                    for ky in 0..<kh {
-                        let iy = oy * sy - py + ky
-                        if iy < 0 || iy >= h { continue }
-                        for kx in 0..<kw {
-                            let ix = ox * sx - px + kx
-                            if ix < 0 || ix >= w { continue }
-                            let src = xp.value + ((b * h + iy) * w + ix) * ch + j
-                            let wt = wp.value + (ky * kw + kx) * ch + j
-                            acc += load(src, lanes: lanes) * load(wt, lanes: lanes)
+                    for ky in ky0..<ky1 {
+                        for kx in kx0..<kx1 {
+                            acc += load(x + base + (ky * w + kx) * ch + j, lanes: lanes) * load(wt + (ky * kw + kx) * ch + j, lanes: lanes)
                         }
                     }
                     store(acc, dst + j, lanes: lanes)
+                    j += lanes
                 }
             }
             e.value.apply(rows: (row * wo)..<((row + 1) * wo), cols: ch, op.value, ldo: ch)

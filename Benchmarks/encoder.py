@@ -1,0 +1,104 @@
+"""The exemplar encoder (EfficientNet-Lite0, 224², batch 1) in deltaflow, ONNX Runtime and PyTorch:
+same weights, same input, same thread count, timed in interleaved rounds.
+
+    pip install torch==2.13.0 onnxruntime==1.32.0 onnx numpy
+    bash .ci/install                       # converts the weights into the model directory
+    swift build -c release --product tensor-bench
+    python3 Benchmarks/encoder.py [--rounds 6] [--runs 10] [--models DIR]
+
+Like tensor_core.py, each engine gets its fastest run (uncontended speed) and its median (what
+the shared VM's slow minutes cost); the logits are checked against PyTorch's first.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "Training"))
+import efficientnet_lite0  # noqa: E402
+import safetensors_io  # noqa: E402
+from convert_efficientnet import OUTPUT_NAME, default_models_dir  # noqa: E402
+
+BENCH = os.path.join(ROOT, ".build/release/tensor-bench")
+
+
+class LogitsOnly(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)[2]
+
+
+def timed(fn, runs):
+    fn()
+    out = []
+    for _ in range(runs):
+        s = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - s) * 1000)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--models", default=default_models_dir())
+    args = ap.parse_args()
+    if not os.path.exists(BENCH):
+        sys.exit("build first: swift build -c release --product tensor-bench")
+    import onnxruntime as ort
+    weights = os.path.join(args.models, OUTPUT_NAME)
+    model = LogitsOnly(efficientnet_lite0.load(weights)).eval()
+    x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32))
+    tmp = tempfile.mkdtemp(prefix="df-encoder-")
+    inputs, onnx_path, out_path = (os.path.join(tmp, n) for n in ("in.safetensors", "encoder.onnx", "logits.bin"))
+    safetensors_io.save(inputs, {"x": x.numpy()})
+    torch.onnx.export(model, (x,), onnx_path, input_names=["x"], output_names=["logits"], dynamo=False, opset_version=17)
+    with torch.no_grad():
+        reference = model(x).numpy()
+    print(f"EfficientNet-Lite0, 1x3x224x224; torch {torch.__version__}, onnxruntime {ort.__version__}")
+    results = {}
+    for threads in (1, 2):
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+        times = {"deltaflow": [], "onnxruntime": [], "pytorch": []}
+        classes = {}
+        torch.set_num_threads(threads)
+        for _ in range(args.rounds):
+            run = subprocess.run([BENCH, "encoder", weights, inputs, out_path, str(threads), str(args.runs)],
+                                 check=True, capture_output=True, text=True)
+            report = json.loads(run.stdout)
+            times["deltaflow"] += report["times_ms"]
+            for k, v in report["classes_ms"].items():
+                classes.setdefault(k, []).append(v)
+            times["onnxruntime"] += timed(lambda: session.run(None, {"x": x.numpy()}), args.runs)
+            with torch.no_grad():
+                times["pytorch"] += timed(lambda: model(x), args.runs)
+        ours = np.fromfile(out_path, dtype=np.float32).reshape(reference.shape)
+        error = float(np.abs(ours - reference).max())
+        results[threads] = ({s: {k: f(v) for k, v in times.items()} for s, f in (("fastest", min), ("median", statistics.median))},
+                            {k: statistics.median(v) for k, v in classes.items()}, error)
+    print(f"{'threads':>7} {'stat':>8} {'deltaflow':>10} {'ORT':>8} {'PyTorch':>8} {'df/ORT':>7} {'df/PyTorch':>10} {'max|err| logits':>16}")
+    for threads, (stats, _, err) in results.items():
+        for stat, m in stats.items():
+            print(f"{threads:>7} {stat:>8} {m['deltaflow']:>10.2f} {m['onnxruntime']:>8.2f} {m['pytorch']:>8.2f} "
+                  f"{m['deltaflow'] / m['onnxruntime']:>7.2f} {m['deltaflow'] / m['pytorch']:>10.2f} {err:>16.2e}")
+    print("\ndeltaflow time per op class (ms, 1 thread / 2 threads)")
+    for k in sorted(results[1][1], key=lambda k: -results[1][1][k]):
+        print(f"  {k:>20} {results[1][1][k]:>7.2f} {results[2][1].get(k, 0):>7.2f}")
+
+
+if __name__ == "__main__":
+    main()

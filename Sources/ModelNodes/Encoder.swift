@@ -15,8 +15,6 @@ public final class EncoderWeights: Sendable {
         self.directory = directory
     }
 
-    var path: String { (directory as NSString).appendingPathComponent(ModelFiles.encoderFileName) }
-
     /// The network, loading it if needed.
     func model() throws -> EfficientNetLite0 {
         try state.withLock { state in
@@ -33,11 +31,12 @@ public final class EncoderWeights: Sendable {
     var contentHash: String {
         state.withLock { state in
             if let hash = state.hash { return hash }
-            guard let data = FileManager.default.contents(atPath: path) else { return "missing" }
-            var hasher = Hasher128()
+            guard let path = try? ModelFiles.locate(ModelFiles.encoderFileName, in: directory),
+                  let data = FileManager.default.contents(atPath: path) else { return "missing" }
+            var hasher = ContentHasher()
             data.withUnsafeBytes { hasher.add($0) }
-            state.hash = hasher.hex
-            return hasher.hex
+            state.hash = hasher.hexDigest
+            return hasher.hexDigest
         }
     }
 
@@ -53,26 +52,6 @@ public final class EncoderWeights: Sendable {
         }
         return Tensor(shape: [images.count, side, side, 3], values: values)
     }
-}
-
-/// FNV-1a over 8 bytes at a time in two lanes: the weights file is ~19 MB and hashed once per
-/// process, so it must be fast; it guards against mix-ups, not adversaries.
-struct Hasher128 {
-    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
-    private var b: UInt64 = 0x8422_2325_cbf2_9ce4
-
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        let words = bytes.count / 8
-        for i in 0..<words {
-            let w = bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-            a = (a ^ w) &* 0x100_0000_01b3
-            b = (b ^ (w >> 7 | w << 57)) &* 0x100_0000_01b3
-        }
-        for i in (words * 8)..<bytes.count { a = (a ^ UInt64(bytes[i])) &* 0x100_0000_01b3 }
-        a ^= UInt64(bytes.count)
-    }
-
-    var hex: String { String(a, radix: 16) + String(b, radix: 16) }
 }
 
 extension EncoderWeights {

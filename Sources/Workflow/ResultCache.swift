@@ -102,29 +102,7 @@ public struct ResultCache: Sendable {
     }
 }
 
-/// 128 bits from two FNV-1a-64 lanes with different offsets: fast, dependency-free, and ample
-/// for telling results apart (this guards against mix-ups and corruption, not adversaries).
-struct ContentHasher {
-    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
-    private var b: UInt64 = 0x6c62_272e_07bb_0142
-
-    /// The first lane alone: plain FNV-1a-64 of everything added (seeds are derived from it).
-    var fnv1a: UInt64 { a }
-
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        var (x, y) = (a, b)
-        for byte in bytes {
-            x = (x ^ UInt64(byte)) &* 0x100_0000_01b3
-            y = (y ^ UInt64(byte)) &* 0x100_0000_01b3 ^ (y >> 29)
-        }
-        (a, b) = (x, y)
-    }
-
-    mutating func add(_ text: String) {
-        var copy = text
-        copy.withUTF8 { add(UnsafeRawBufferPointer($0)) }
-    }
-
+extension ContentHasher {
     mutating func add(_ value: Value) {
         switch value {
         case .image(let image), .mask(let image):
@@ -145,8 +123,6 @@ struct ContentHasher {
         default: add("\(value.type):\(value.text)\u{0}")
         }
     }
-
-    var hexDigest: String { String(format: "%016llx%016llx", SeededRandom.mix(a), SeededRandom.mix(b ^ a)) }
 }
 
 /// The on-disk form of a node's outputs: "DFC1", entry count, entries, then a 16-byte checksum.

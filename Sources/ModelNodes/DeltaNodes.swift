@@ -48,7 +48,7 @@ struct EncodeDeltaNode: Node {
             arrays["semantic.\(name)"] = Self.tokenDelta(before: b, after: a, c)
         }
         arrays["pooled"] = Self.difference(before.pooled.values, after.pooled.values, shape: [EfficientNetLite0.embeddingWidth])
-        let working = pair.working()
+        let working = pair.working
         var affine = ExemplarPair.colorAffine(working.before, working.after)
         for c in 0..<3 { affine[c * 4 + c] -= 1 }
         arrays["color.affine"] = Delta.Array(shape: [3, 4], values: affine)

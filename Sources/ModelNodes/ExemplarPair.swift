@@ -4,9 +4,12 @@ import NodeKit
 /// An exemplar's before and after, brought to one frame and checked to show the same photo, with
 /// the exact facts a pixel-aligned pair gives for free.
 struct ExemplarPair {
-    /// RGB, 0…1, same size.
+    /// RGB, same size.
     let before: Image
     let after: Image
+    /// Both at the working size (longest side ``workingSide``, aspect kept): what the alignment
+    /// check, the colour fit and the change grid read.
+    let working: (before: Image, after: Image)
 
     /// Relative aspect-ratio difference tolerated when the two sides differ in size (an "after"
     /// exported at a smaller size): below it, the larger is resized to the smaller.
@@ -35,7 +38,11 @@ struct ExemplarPair {
         }
         self.before = b
         self.after = a
-        if let (dx, dy) = Self.misalignment(b, a) {
+        let scale = min(1, Double(Self.workingSide) / Double(max(b.width, b.height)))
+        let (w, h) = (max(1, Int((Double(b.width) * scale).rounded())), max(1, Int((Double(b.height) * scale).rounded())))
+        working = (b.resized(width: w, height: h), a.resized(width: w, height: h))
+        if let shift = Self.misalignment(working.before, working.after) {
+            let (dx, dy) = (Int((Double(shift.dx) / scale).rounded()), Int((Double(shift.dy) / scale).rounded()))
             throw NodeError("""
                 the exemplar's after looks shifted against its before by about (\(dx), \(dy)) pixels: \
                 an exemplar must be pixel-aligned — the same photo, edited in place (undo any crop, \
@@ -44,18 +51,10 @@ struct ExemplarPair {
         }
     }
 
-    /// Both sides at the working size (longest side ``workingSide``), aspect kept.
-    func working() -> (before: Image, after: Image) {
-        let scale = Double(Self.workingSide) / Double(max(before.width, before.height))
-        guard scale < 1 else { return (before, after) }
-        let (w, h) = (max(1, Int((Double(before.width) * scale).rounded())), max(1, Int((Double(before.height) * scale).rounded())))
-        return (before.resized(width: w, height: h), after.resized(width: w, height: h))
-    }
-
-    /// The shift (in original pixels) at which `after`'s structure lines up with `before`'s,
+    /// The shift (in the given images' pixels) at which `after`'s structure lines up with `before`'s,
     /// when that is clearly not zero. Structure is the luma gradient magnitude, which survives
     /// colour, tone and blur edits (inversion too), so an edit is never mistaken for a shift.
-    static func misalignment(_ before: Image, _ after: Image) -> (Int, Int)? {
+    static func misalignment(_ before: Image, _ after: Image) -> (dx: Int, dy: Int)? {
         let side = 128
         let scale = min(1, Double(side) / Double(max(before.width, before.height)))
         let (w, h) = (max(1, Int(Double(before.width) * scale)), max(1, Int(Double(before.height) * scale)))
@@ -115,7 +114,7 @@ struct ExemplarPair {
         // Normal equations (XᵀX) m = Xᵀy per output channel, with a tiny ridge for flat images.
         var xtx = [Double](repeating: 0, count: 16), xty = [Double](repeating: 0, count: 12)
         for p in 0..<(before.width * before.height) {
-            let v = [Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1]
+            let v = SIMD4(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1)
             for i in 0..<4 {
                 for j in 0..<4 { xtx[i * 4 + j] += v[i] * v[j] }
                 for c in 0..<3 { xty[c * 4 + i] += v[i] * Double(y[3 * p + c]) }

@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
@@ -25,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Training"))
 import efficientnet_lite0  # noqa: E402
 import safetensors_io  # noqa: E402
+from interleaved import summaries, timed  # noqa: E402
 from convert_efficientnet import OUTPUT_NAME, default_models_dir  # noqa: E402
 
 BENCH = os.path.join(ROOT, ".build/release/tensor-bench")
@@ -37,16 +37,6 @@ class LogitsOnly(torch.nn.Module):
 
     def forward(self, x):
         return self.model(x)[2]
-
-
-def timed(fn, runs):
-    fn()
-    out = []
-    for _ in range(runs):
-        s = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - s) * 1000)
-    return out
 
 
 def main():
@@ -88,8 +78,7 @@ def main():
                 times["pytorch"] += timed(lambda: model(x), args.runs)
         ours = np.fromfile(out_path, dtype=np.float32).reshape(reference.shape)
         error = float(np.abs(ours - reference).max())
-        results[threads] = ({s: {k: f(v) for k, v in times.items()} for s, f in (("fastest", min), ("median", statistics.median))},
-                            {k: statistics.median(v) for k, v in classes.items()}, error)
+        results[threads] = (summaries(times), {k: statistics.median(v) for k, v in classes.items()}, error)
     print(f"{'threads':>7} {'stat':>8} {'deltaflow':>10} {'ORT':>8} {'PyTorch':>8} {'df/ORT':>7} {'df/PyTorch':>10} {'max|err| logits':>16}")
     for threads, (stats, _, err) in results.items():
         for stat, m in stats.items():

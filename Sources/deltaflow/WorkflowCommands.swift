@@ -1,5 +1,4 @@
 import ArgumentParser
-import BuiltinNodes
 import ModelNodes
 import Models
 import Foundation
@@ -10,8 +9,8 @@ import Spelling
 
 /// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid.
 /// Built-in and model-backed nodes; model weights are read only when a node runs.
-func standardRegistry(models: String? = nil) -> NodeRegistry {
-    ModelNodes.registry(modelsDirectory: ModelFiles.directory(models))
+func standardRegistry(modelsDirectory: String = ModelFiles.directory()) -> NodeRegistry {
+    ModelNodes.registry(modelsDirectory: modelsDirectory)
 }
 
 func loadWorkflow(_ path: String, registry: NodeRegistry) throws -> Workflow {
@@ -96,15 +95,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "text for people, json for one JSON object per line.")
     var logFormat: LogFormat = .text
 
-    @Option(help: "Where model weights are; default $DELTAFLOW_MODELS_DIR or ~/.local/share/deltaflow/models.")
-    var models: String?
+    @OptionGroup var models: ModelDirectoryOption
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
     }
 
     func run() throws {
-        let workflow = try loadWorkflow(file, registry: standardRegistry(models: models))
+        let workflow = try loadWorkflow(file, registry: standardRegistry(modelsDirectory: models.directory))
         let params = try bindParams(workflow, overrides)
         let cacheRoot = CacheDirectory.resolve(cacheDir)
         if dryRun {

@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "Models", targets: ["Models"]),
+        // What a Swift plugin links: the C ABI and a thin Swift layer over it, nothing else.
+        .library(name: "DeltaflowPluginSDK", targets: ["DeltaflowPluginSDK"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,11 +43,18 @@ let package = Package(
         .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
         // Nodes backed by models (encode_delta, …), and the registry the CLI runs with.
         .target(name: "ModelNodes", dependencies: ["NodeKit", "BuiltinNodes", "ImageCodecs", "Models", "TensorCore"]),
+        // The plugin ABI: one C header (plus compile-time layout checks) shared by the host,
+        // the Swift SDK and plugins in any language.
+        .target(name: "CDeltaflowPlugin"),
+        .target(name: "DeltaflowPluginSDK", dependencies: ["CDeltaflowPlugin"]),
+        // Loads plugin libraries with dlopen and turns their nodes into NodeKit nodes.
+        .target(name: "PluginHost", dependencies: ["CDeltaflowPlugin", "NodeKit", "ImageCodecs"]),
         .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "Spelling", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "deltaflow",
             dependencies: [
                 "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling",
+                "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -56,6 +65,10 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore"], resources: [.copy("Goldens")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "Models", "NodeKit", "ImageCodecs"]),
         .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"]),
+        // Builds the example plugins and misbehaving ones (Fixtures, C) with the system's
+        // compilers, then loads them.
+        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"],
+                    exclude: ["Fixtures"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
         .testTarget(name: "CLITests", dependencies: ["deltaflow"]),
 

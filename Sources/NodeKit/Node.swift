@@ -76,6 +76,11 @@ public struct NodeInputs: Sendable {
 
     public func optionalDelta(_ name: String) -> Delta? { try? delta(name) }
 
+    public func strings(_ name: String) throws -> [String] {
+        guard case .strings(let list)? = values[name] else { throw missing(name, .strings) }
+        return list
+    }
+
     public func bool(_ name: String) throws -> Bool {
         guard case .bool(let b)? = values[name] else { throw missing(name, .bool) }
         return b

@@ -12,6 +12,8 @@ public enum PortType: String, Sendable, CaseIterable, CustomStringConvertible {
     case bool
     /// An exemplar pair's edit, as the models see it (``Delta``).
     case delta
+    /// A list of strings: a command line's arguments, written as a YAML list.
+    case strings
 
     public var description: String { rawValue }
 
@@ -36,6 +38,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
     case path(String)
     case bool(Bool)
     case delta(Delta)
+    case strings([String])
 
     public var type: PortType {
         switch self {
@@ -47,6 +50,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
         case .path: .path
         case .bool: .bool
         case .delta: .delta
+        case .strings: .strings
         }
     }
 
@@ -71,6 +75,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
         case .path(let p): "'\(p)'"
         case .bool(let b): String(b)
         case .delta(let d): d.description
+        case .strings(let list): "[" + list.map { "'\($0)'" }.joined(separator: ", ") + "]"
         }
     }
 }

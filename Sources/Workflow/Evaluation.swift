@@ -15,6 +15,9 @@ extension Expression {
         case .template(let parts, _):
             for part in parts { _ = try part.scalarType(typeOf) }
             return .string
+        case .list(let elements, _):
+            for element in elements { _ = try element.scalarType(typeOf) }
+            return .strings
         case .unary(let op, let operand, let at):
             let type = try operand.scalarType(typeOf)
             if op == "!" {
@@ -94,8 +97,8 @@ extension Expression {
     /// Like `inferType`, refusing images and masks, which have no place inside arithmetic or text.
     private func scalarType(_ typeOf: (Reference) -> PortType?) throws(ExpressionError) -> PortType {
         let type = try inferType(typeOf)
-        if type == .image || type == .mask {
-            throw ExpressionError(message: "\(type) values cannot be used inside an expression", location: location,
+        if type == .image || type == .mask || type == .strings {
+            throw ExpressionError(message: "\(type) values cannot be used inside an expression or a list", location: location,
                                   help: "pass the \(type) on its own, as '$node.port'")
         }
         return type
@@ -120,6 +123,8 @@ extension Expression {
             }
         case .template(let parts, _):
             return .string(try parts.map { try $0.evaluate(resolve, item: item).text }.joined())
+        case .list(let elements, _):
+            return .strings(try elements.map { try $0.evaluate(resolve, item: item).text })
         case .unary(let op, let operand, _):
             let value = try operand.evaluate(resolve, item: item)
             switch (op, value) {
@@ -230,6 +235,7 @@ extension Value {
         case .number(let n): formatNumber(n)
         case .integer(let i): String(i)
         case .bool(let b): String(b)
+        case .strings(let list): list.joined(separator: " ")
         case .image, .mask, .delta: description
         }
     }

@@ -24,11 +24,13 @@ indirect enum Expression: Sendable {
     case call(String, [Expression], SourcePosition)
     /// Parts joined into one string.
     case template([Expression], SourcePosition)
+    /// A YAML list: each element becomes one string of a `strings` value (a command's arguments).
+    case list([Expression], SourcePosition)
 
     var location: SourcePosition {
         switch self {
         case .literal(_, let l), .itemVariable(_, let l), .unary(_, _, let l), .binary(_, _, _, let l),
-             .call(_, _, let l), .template(_, let l): l
+             .call(_, _, let l), .template(_, let l), .list(_, let l): l
         case .reference(let r): r.location
         case .conditional(let c, _, _): c.location
         }
@@ -42,7 +44,7 @@ indirect enum Expression: Sendable {
         case .unary(_, let e, _): e.references
         case .binary(_, let a, let b, _): a.references + b.references
         case .conditional(let c, let a, let b): c.references + a.references + b.references
-        case .call(_, let args, _), .template(let args, _): args.flatMap(\.references)
+        case .call(_, let args, _), .template(let args, _), .list(let args, _): args.flatMap(\.references)
         }
     }
 
@@ -54,7 +56,7 @@ indirect enum Expression: Sendable {
         case .unary(_, let e, _): e.itemVariables
         case .binary(_, let a, let b, _): a.itemVariables + b.itemVariables
         case .conditional(let c, let a, let b): c.itemVariables + a.itemVariables + b.itemVariables
-        case .call(_, let args, _), .template(let args, _): args.flatMap(\.itemVariables)
+        case .call(_, let args, _), .template(let args, _), .list(let args, _): args.flatMap(\.itemVariables)
         }
     }
 }
@@ -79,7 +81,14 @@ extension Expression {
         case .integer(let i, let l): return .literal(.integer(i), l)
         case .number(let d, let l): return .literal(.number(d), l)
         case .string(let s, let l): return try parseString(s, at: l)
-        case .sequence(_, let l), .mapping(_, let l):
+        case .sequence(let elements, let l):
+            var parsed: [Expression] = []
+            for element in elements {
+                if case .sequence(_, let at) = element { throw ExpressionError(message: "a list cannot hold a list", location: at) }
+                parsed.append(try parse(element))
+            }
+            return .list(parsed, l)
+        case .mapping(_, let l):
             throw ExpressionError(message: "expected a single value, found \(value.kindName)", location: l)
         }
     }

@@ -120,6 +120,9 @@ extension ContentHasher {
                 add("\(key):\(array.shape)\u{0}")
                 array.values.withUnsafeBytes { add($0) }
             }
+        case .strings(let list):
+            add("strings:\(list.count)\u{0}")
+            for element in list { add("\(element.utf8.count):\(element)\u{0}") }
         default: add("\(value.type):\(value.text)\u{0}")
         }
     }
@@ -161,6 +164,10 @@ enum CacheEntry {
                     for n in array.shape { appendInteger(&out, n) }
                     appendBytes(&out, array.values)
                 }
+            case .strings(let list):
+                out.append(8)
+                appendInteger(&out, list.count)
+                for element in list { appendString(&out, element) }
             }
         }
         var hasher = ContentHasher()
@@ -212,6 +219,10 @@ enum CacheEntry {
                     arrays[key] = Delta.Array(shape: shape, values: try reader.array(count))
                 }
                 values[name] = .delta(Delta(encoder: encoder, arrays: arrays))
+            case 8:
+                var list: [String] = []
+                for _ in 0..<(try reader.integer(limit: 1 << 16)) { list.append(try reader.string()) }
+                values[name] = .strings(list)
             default: throw Corrupt(description: "unknown value type")
             }
         }

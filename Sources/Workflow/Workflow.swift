@@ -52,7 +52,7 @@ public struct WorkflowNode: Sendable {
 /// nodes in an order where each comes after what it reads.
 public struct Workflow: Sendable {
     public static let supportedVersion = 1
-    static let topLevelKeys = ["version", "name", "description", "seed", "params", "nodes"]
+    static let topLevelKeys = ["version", "name", "description", "seed", "plugins", "params", "nodes"]
     static let iterationKeys = ["each", "pattern", "recursive"]
     static let paramKeys = ["type", "default", "min", "max", "choices", "doc"]
     static let paramTypes = ["path", "dir", "number", "integer", "string", "bool"]
@@ -66,11 +66,17 @@ public struct Workflow: Sendable {
     public let nodes: [WorkflowNode]
     /// Warnings found while validating (the workflow is valid; they are worth reading).
     public let warnings: [Diagnostic]
+    /// Who provides each plugin node kind the workflow uses (`plugin 'x' 1.0 (/path)`), sorted.
+    public var plugins: [String] {
+        Set(nodes.compactMap { node in origins[node.kind].flatMap { $0 == "deltaflow" ? nil : $0 } }).sorted()
+    }
+    let origins: [String: String]
 
     public var iterator: WorkflowNode? { nodes.first { $0.iteration != nil } }
 
-    /// Reads and validates the workflow at `path`.
-    public static func load(_ path: String, registry: NodeRegistry) throws(ValidationFailure) -> Workflow {
+    /// Reads and validates the workflow at `path`; `plugins` loads what its `plugins:` list names.
+    public static func load(_ path: String, registry: NodeRegistry,
+                            plugins: (any PluginResolver)? = nil) throws(ValidationFailure) -> Workflow {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -79,13 +85,15 @@ public struct Workflow: Sendable {
                                                 at: SourcePosition(file: path, line: 1, column: 1),
                                                 help: "check that the file exists and is UTF-8 text")], source: nil)
         }
-        return try parse(text, file: path, registry: registry)
+        return try parse(text, file: path, registry: registry, plugins: plugins)
     }
 
-    /// Validates workflow text; `file` is the name diagnostics use.
-    public static func parse(_ text: String, file: String, registry: NodeRegistry) throws(ValidationFailure) -> Workflow {
+    /// Validates workflow text; `file` is the name diagnostics use, and the folder that
+    /// relative paths under `plugins:` start from.
+    public static func parse(_ text: String, file: String, registry: NodeRegistry,
+                             plugins: (any PluginResolver)? = nil) throws(ValidationFailure) -> Workflow {
         let root = try SyntaxParser.parse(text, file: file)
-        var validator = Validator(file: file, registry: registry)
+        var validator = Validator(file: file, registry: registry, plugins: plugins)
         let workflow = validator.validate(root, source: text)
         let errors = validator.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty, let workflow else {
@@ -98,12 +106,14 @@ public struct Workflow: Sendable {
 /// Walks the syntax tree once, collecting every problem rather than stopping at the first.
 struct Validator {
     let file: String
-    let registry: NodeRegistry
+    var registry: NodeRegistry
+    let plugins: (any PluginResolver)?
     var diagnostics: [Diagnostic] = []
 
-    init(file: String, registry: NodeRegistry) {
+    init(file: String, registry: NodeRegistry, plugins: (any PluginResolver)? = nil) {
         self.file = file
         self.registry = registry
+        self.plugins = plugins
     }
 
     static func sourceOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
@@ -138,6 +148,7 @@ struct Validator {
                 error("bad_value", "'seed' must be a whole number of at least 0", at: entry.value.location)
             }
         }
+        loadPlugins(top["plugins"])
         let params = parseParams(top["params"])
         guard let nodesEntry = top["nodes"] else {
             error("missing_key", "the workflow has no 'nodes'", at: SourcePosition(file: file, line: 1, column: 1),
@@ -150,8 +161,49 @@ struct Validator {
             return nil
         }
         let nodes = buildNodes(nodeEntries, params: params)
+        var origins: [String: String] = [:]
+        for node in nodes { origins[node.kind] = registry.origin(of: node.kind) }
         return Workflow(file: file, source: source, name: name, seed: seed, params: params, nodes: nodes,
-                        warnings: diagnostics.filter { $0.severity == .warning })
+                        warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
+    }
+
+    /// Loads each plugin of the `plugins:` list and adds its node kinds, reporting a plugin
+    /// that cannot load, or that clashes with kinds already known, at its entry.
+    private mutating func loadPlugins(_ entry: SyntaxEntry?) {
+        guard let entry else { return }
+        guard case .sequence(let items, _) = entry.value else {
+            error("bad_value", "'plugins' must be a list of plugin libraries, e.g. [plugins/libstudio.so]",
+                  at: entry.value.location)
+            return
+        }
+        guard let plugins else {
+            error("plugins_unavailable", "this program does not load plugins", at: entry.keyLocation,
+                  help: "run the workflow with the deltaflow command")
+            return
+        }
+        let directory = (file as NSString).deletingLastPathComponent
+        for item in items {
+            guard let reference = item.stringValue, !reference.isEmpty else {
+                error("bad_value", "a plugin is named by a path or a name, not \(item.kindName)", at: item.location)
+                continue
+            }
+            let loaded: (origin: String, nodes: [any Node])
+            do {
+                loaded = try plugins.plugin(reference, relativeTo: directory.isEmpty ? "." : directory)
+            } catch {
+                self.error("plugin_load_failed", "cannot load plugin '\(reference)': \(error)", at: item.location,
+                           help: "'deltaflow plugins --plugins DIR' lists what loads and why the rest does not")
+                continue
+            }
+            // Already loaded (from --plugins or an earlier entry): nothing new to add.
+            if let first = loaded.nodes.first, registry.origin(of: first.descriptor.kind) == loaded.origin { continue }
+            do {
+                try registry.register(all: loaded.nodes, origin: loaded.origin)
+            } catch {
+                self.error("duplicate_node_kind", "plugin '\(reference)' cannot be used: \(error.message)", at: item.location,
+                           help: "two plugins provide the same node kind; keep one of them")
+            }
+        }
     }
 
     private mutating func checkVersion(_ top: [SyntaxEntry]) {

@@ -24,6 +24,9 @@ public enum WorkflowSchema {
         case .integer: literal = ["type": "integer"]
         case .bool: literal = ["type": "boolean"]
         case .string, .path: literal = ["type": "string"]
+        case .strings:
+            return ["anyOf": [["type": "array", "items": ["type": ["string", "number", "integer", "boolean"]]], dynamic],
+                    "description": "\(port.type): \(port.doc)"]
         case .image, .mask, .delta: return ["type": "string", "pattern": "^[$]", "description": "\(port.type): \(port.doc)"]
         }
         if let range = port.range {

@@ -57,7 +57,8 @@ public final class PluginLibrary: Sendable {
 
     private static func open(_ path: String) throws(PluginError) -> PluginLibrary {
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
+            var reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
+            if reason.hasPrefix(path + ": ") { reason.removeFirst(path.count + 2) }  // the path is said once already
             throw PluginError(.notALibrary, path: path, "cannot load the library: \(reason)",
                               help: "a plugin is a shared library built for this machine, e.g. 'cc -shared -fPIC …'")
         }
@@ -71,17 +72,14 @@ public final class PluginLibrary: Sendable {
                               help: "it may need a newer or older deltaflow; ask its author")
         }
         let description = try PluginDescription.read(plugin, path: path)
-        var hash = ""
-        if description.nodes.contains(where: { $0.descriptor.cacheable }) {
-            // Rebuilding the library must invalidate cached results even when nobody bumped a version.
-            guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw PluginError(.notFound, path: path, "cannot read the library to fingerprint it")
-            }
-            var hasher = ContentHasher()
-            bytes.withUnsafeBytes { hasher.add($0) }
-            hash = hasher.hexDigest
+        // Rebuilding the library must invalidate cached results and resumable runs even when nobody
+        // bumped a version. Plugins are small; hashing one costs about a millisecond.
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw PluginError(.notFound, path: path, "cannot read the library to fingerprint it")
         }
-        return PluginLibrary(path: path, description: description, libraryHash: hash)
+        var hasher = ContentHasher()
+        bytes.withUnsafeBytes { hasher.add($0) }
+        return PluginLibrary(path: path, description: description, libraryHash: hasher.hexDigest)
     }
 }
 

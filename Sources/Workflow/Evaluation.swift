@@ -98,7 +98,7 @@ extension Expression {
     private func scalarType(_ typeOf: (Reference) -> PortType?) throws(ExpressionError) -> PortType {
         let type = try inferType(typeOf)
         if type == .image || type == .mask || type == .strings {
-            throw ExpressionError(message: "\(type) values cannot be used inside an expression or a list", location: location,
+            throw ExpressionError(message: "\(type) values cannot be used inside an expression", location: location,
                                   help: "pass the \(type) on its own, as '$node.port'")
         }
         return type

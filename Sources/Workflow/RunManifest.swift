@@ -91,6 +91,10 @@ public final class RunManifest: Sendable {
     public static func runID(workflow: Workflow, params: [String: Value], engineVersion: String) -> String {
         var hasher = ContentHasher()
         hasher.add(engineVersion + "\u{0}" + workflow.source + "\u{0}")
+        // A rebuilt or upgraded plugin makes a different run: --resume must not trust its old outputs.
+        for node in workflow.nodes where workflow.origins[node.kind] != "deltaflow" {
+            hasher.add("\(node.kind) \(node.node.descriptor.version) \(node.node.cacheSalt)\u{0}")
+        }
         for name in params.keys.sorted() {
             hasher.add(name + "\u{0}")
             hasher.add(params[name]!)

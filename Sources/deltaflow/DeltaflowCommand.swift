@@ -10,7 +10,7 @@ struct DeltaflowCommand: ParsableCommand {
             3 the run finished but some images failed (each is listed); 64 bad arguments.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ValidateCommand.self, NodesCommand.self, SchemaCommand.self, CacheCommand.self, ConvertCommand.self, InfoCommand.self, ClassifyCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, NodesCommand.self, SchemaCommand.self, CacheCommand.self, ConvertCommand.self, InfoCommand.self, ClassifyCommand.self, PluginsCommand.self]
     )
 }
 

@@ -7,15 +7,19 @@ import Synchronization
 import Workflow
 import Spelling
 
-/// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid.
-/// Built-in and model-backed nodes; model weights are read only when a node runs.
-func standardRegistry(modelsDirectory: String = ModelFiles.directory()) -> NodeRegistry {
-    ModelNodes.registry(modelsDirectory: modelsDirectory)
+/// Built-in and model-backed nodes (model weights are read only when a node runs), plus the
+/// plugins on the search path; a plugin that fails to load is a warning, not the end of the run.
+func standardRegistry(modelsDirectory: String = ModelFiles.directory(), plugins: PluginOptions) -> NodeRegistry {
+    var registry = ModelNodes.registry(modelsDirectory: modelsDirectory)
+    let report = plugins.searchPath.load(into: &registry)
+    for failure in report.failures { printError("warning: plugin not loaded: \(failure)") }
+    return registry
 }
 
-func loadWorkflow(_ path: String, registry: NodeRegistry) throws -> Workflow {
+/// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid.
+func loadWorkflow(_ path: String, registry: NodeRegistry, plugins: PluginOptions) throws -> Workflow {
     do {
-        let workflow = try Workflow.load(path, registry: registry)
+        let workflow = try Workflow.load(path, registry: registry, plugins: plugins.searchPath)
         for warning in workflow.warnings { printError(warning.rendered(source: workflow.source) + "\n") }
         return workflow
     } catch {
@@ -44,8 +48,10 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Also check a param value: NAME=VALUE (repeatable).")
     var overrides: [String] = []
 
+    @OptionGroup var plugins: PluginOptions
+
     func run() throws {
-        let workflow = try loadWorkflow(file, registry: standardRegistry())
+        let workflow = try loadWorkflow(file, registry: standardRegistry(plugins: plugins), plugins: plugins)
         if !overrides.isEmpty { _ = try bindParams(workflow, overrides) }
         let once = workflow.nodes.filter { $0.scope == .once }.count
         print("\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")
@@ -96,13 +102,15 @@ struct RunCommand: ParsableCommand {
     var logFormat: LogFormat = .text
 
     @OptionGroup var models: ModelDirectoryOption
+    @OptionGroup var plugins: PluginOptions
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
     }
 
     func run() throws {
-        let workflow = try loadWorkflow(file, registry: standardRegistry(modelsDirectory: models.directory))
+        let workflow = try loadWorkflow(file, registry: standardRegistry(modelsDirectory: models.directory, plugins: plugins),
+                                        plugins: plugins)
         let params = try bindParams(workflow, overrides)
         let cacheRoot = CacheDirectory.resolve(cacheDir)
         if dryRun {
@@ -285,8 +293,10 @@ struct NodesCommand: ParsableCommand {
     @Argument(help: "A node kind to describe.")
     var kind: String?
 
+    @OptionGroup var plugins: PluginOptions
+
     func run() throws {
-        let registry = standardRegistry()
+        let registry = standardRegistry(plugins: plugins)
         guard let kind else {
             let width = registry.kinds.map(\.count).max() ?? 0
             for descriptor in registry.descriptors {
@@ -299,10 +309,10 @@ struct NodesCommand: ParsableCommand {
             printError("error: no node kind '\(kind)'\(guess); 'deltaflow nodes' lists them")
             throw ExitCode.failure
         }
-        print(describe(node.descriptor))
+        print(describe(node.descriptor, origin: registry.origin(of: kind)))
     }
 
-    private func describe(_ d: NodeDescriptor) -> String {
+    private func describe(_ d: NodeDescriptor, origin: String?) -> String {
         var lines = ["\(d.kind) (version \(d.version)): \(d.summary)", "", "inputs:"]
         for port in d.inputs {
             var facts = [port.type.rawValue]
@@ -318,7 +328,8 @@ struct NodesCommand: ParsableCommand {
         }
         lines.append("outputs:")
         for port in d.outputs { lines.append("  \(port.name) (\(port.type.rawValue)): \(port.doc)") }
-        lines += ["example:", "  " + d.example]
+        if let origin = origin, origin != "deltaflow" { lines.append("from \(origin)") }
+        if !d.example.isEmpty { lines += ["example:", "  " + d.example] }
         return lines.joined(separator: "\n")
     }
 }
@@ -329,8 +340,10 @@ struct SchemaCommand: ParsableCommand {
         abstract: "Print the JSON Schema of workflow files (for editor completion and checking).",
         discussion: "Workflows/workflow.schema.json is this output; regenerate it after changing a node.")
 
+    @OptionGroup var plugins: PluginOptions
+
     func run() throws {
-        print(WorkflowSchema.json(for: standardRegistry()), terminator: "")
+        print(WorkflowSchema.json(for: standardRegistry(plugins: plugins)), terminator: "")
     }
 }
 

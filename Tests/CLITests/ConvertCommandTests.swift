@@ -34,7 +34,7 @@ func deltaflow(_ arguments: [String]) throws -> (status: Int32, stdout: String, 
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 
-private let repository = URL(fileURLWithPath: #filePath)
+let repository = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 private func temporaryDirectory() throws -> URL {

@@ -4,6 +4,7 @@ import NodeKit
 public enum Builtins {
     public static let nodes: [any Node] = [
         LoadNode(), SaveNode(), ResizeNode(), CompositeNode(), AdjustNode(), GrayscaleNode(), FlipNode(), GrainNode(),
+        ExecNode(),
     ]
 
     /// A registry holding the built-ins.

@@ -48,10 +48,13 @@ public struct NodeDescriptor: Sendable {
     /// A workflow fragment showing the node in use; `deltaflow nodes` prints it and the tests
     /// validate it.
     public let example: String
+    /// `{names}` the node fills in itself inside its string inputs (exec's `{input}` and
+    /// `{output}`): the engine passes them through instead of treating them as item placeholders.
+    public let placeholders: [String]
 
     public init(kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
                 hasSideEffects: Bool = false, iterationInput: String? = nil, cacheable: Bool = false,
-                example: String) {
+                example: String, placeholders: [String] = []) {
         self.kind = kind
         self.version = version
         self.summary = summary
@@ -61,6 +64,7 @@ public struct NodeDescriptor: Sendable {
         self.iterationInput = iterationInput
         self.cacheable = cacheable
         self.example = example
+        self.placeholders = placeholders
     }
 
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }

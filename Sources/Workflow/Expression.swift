@@ -72,20 +72,21 @@ struct ExpressionError: Error {
 }
 
 extension Expression {
-    /// The expression a YAML value stands for.
-    static func parse(_ value: SyntaxValue) throws(ExpressionError) -> Expression {
+    /// The expression a YAML value stands for. `placeholders` are `{names}` the node fills in
+    /// itself (exec's `{input}`); they stay in the text as written.
+    static func parse(_ value: SyntaxValue, placeholders: [String] = []) throws(ExpressionError) -> Expression {
         switch value {
         case .null(let l):
             throw ExpressionError(message: "no value given", location: l, help: "write a value after the colon")
         case .bool(let b, let l): return .literal(.bool(b), l)
         case .integer(let i, let l): return .literal(.integer(i), l)
         case .number(let d, let l): return .literal(.number(d), l)
-        case .string(let s, let l): return try parseString(s, at: l)
+        case .string(let s, let l): return try parseString(s, at: l, placeholders: placeholders)
         case .sequence(let elements, let l):
             var parsed: [Expression] = []
             for element in elements {
                 if case .sequence(_, let at) = element { throw ExpressionError(message: "a list cannot hold a list", location: at) }
-                parsed.append(try parse(element))
+                parsed.append(try parse(element, placeholders: placeholders))
             }
             return .list(parsed, l)
         case .mapping(_, let l):
@@ -94,7 +95,8 @@ extension Expression {
     }
 
     /// A whole `$ref`, or a string with `{item}` placeholders and `${expression}` parts.
-    static func parseString(_ text: String, at location: SourcePosition) throws(ExpressionError) -> Expression {
+    static func parseString(_ text: String, at location: SourcePosition,
+                            placeholders: [String] = []) throws(ExpressionError) -> Expression {
         let scalars = Array(text.unicodeScalars)
         if let reference = wholeReference(scalars, at: location) { return .reference(reference) }
         var parts: [Expression] = []
@@ -127,12 +129,18 @@ extension Expression {
                                           help: "write '{{' for a literal brace")
                 }
                 let name = String(String.UnicodeScalarView(scalars[(i + 1)..<close]))
+                if placeholders.contains(name) {
+                    literal += "{\(name)}"
+                    i = close + 1
+                    continue
+                }
                 guard itemVariableNames.contains(name) else {
-                    let guess = closestMatch(to: name, in: itemVariableNames)
+                    let known = itemVariableNames + placeholders
+                    let guess = closestMatch(to: name, in: known)
                     throw ExpressionError(
                         message: "unknown placeholder '{\(name)}'", location: at(i),
                         help: guess.map { "did you mean '{\($0)}'?" }
-                            ?? "placeholders are \(itemVariableNames.map { "{\($0)}" }.joined(separator: ", ")); write '{{' for a literal brace")
+                            ?? "placeholders are \(known.map { "{\($0)}" }.joined(separator: ", ")); write '{{' for a literal brace")
                 }
                 flush()
                 parts.append(.itemVariable(name, at(i)))

@@ -382,9 +382,10 @@ struct Validator {
                 continue
             }
             do {
-                inputs[field.key] = try Expression.parse(field.value)
+                inputs[field.key] = try Expression.parse(field.value, placeholders: descriptor.placeholders)
             } catch {
                 self.error("bad_expression", error.message, at: error.location, help: error.help)
+                misspelled.insert(field.key)  // set, just wrongly: not also "missing"
             }
         }
         var iteration: WorkflowNode.Iteration?
@@ -398,7 +399,7 @@ struct Validator {
                 }
             }
         }
-        // A required input that is only misspelled was reported above, with the fix.
+        // A required input that is only misspelled, or whose value failed to parse, was reported above.
         for spec in descriptor.inputs where spec.isRequired && inputs[spec.name] == nil && iteration?.input != spec.name
             && !misspelled.contains(spec.name) {
             error("missing_input", "node '\(name)' (\(kind)) is missing required input '\(spec.name)'", at: location,

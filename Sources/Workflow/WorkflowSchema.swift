@@ -84,6 +84,8 @@ public enum WorkflowSchema {
                 "name": ["type": "string"],
                 "description": ["type": "string"],
                 "seed": ["type": "integer", "minimum": 0, "description": "base of every random seed in the run"],
+                "plugins": ["type": "array", "items": ["type": "string"],
+                            "description": "plugin libraries: paths relative to this file, or names on the plugin search path"],
                 "params": ["type": "object", "additionalProperties": ["$ref": "#/definitions/param"]],
                 "nodes": ["type": "object", "additionalProperties": ["$ref": "#/definitions/node"]],
             ],

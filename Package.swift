@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         // What a Swift plugin links: the C ABI and a thin Swift layer over it, nothing else.
         .library(name: "DeltaflowPluginSDK", targets: ["DeltaflowPluginSDK"]),
+        // For programs that add Swift nodes in-process: the node API and the whole CLI.
+        .library(name: "NodeKit", targets: ["NodeKit"]),
+        .library(name: "DeltaflowCLI", targets: ["DeltaflowCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,13 +53,19 @@ let package = Package(
         // Loads plugin libraries with dlopen and turns their nodes into NodeKit nodes.
         .target(name: "PluginHost", dependencies: ["CDeltaflowPlugin", "NodeKit", "ImageCodecs"]),
         .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "Spelling", .product(name: "Yams", package: "Yams")]),
-        .executableTarget(
-            name: "deltaflow",
+        // The command line as a library: a program of your own adds Swift nodes and calls
+        // DeltaflowCLI.main(nodes:). The deltaflow executable is exactly that, with no extras.
+        .target(
+            name: "DeltaflowCLI",
             dependencies: [
                 "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling",
                 "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(name: "deltaflow", dependencies: ["DeltaflowCLI"]),
+        // The worked example of in-process Swift nodes (README, "Custom nodes"); built and run by CLITests.
+        .executableTarget(name: "deltaflow-custom-example", dependencies: ["DeltaflowCLI", "NodeKit", "ImageCodecs"],
+                          path: "Plugins/in-process"),
 
         .testTarget(
             name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
@@ -70,7 +79,7 @@ let package = Package(
         .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"],
                     exclude: ["Fixtures"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
-        .testTarget(name: "CLITests", dependencies: ["deltaflow"]),
+        .testTarget(name: "CLITests", dependencies: ["deltaflow", "deltaflow-custom-example"]),
 
         .executableTarget(
             name: "codec-bench", dependencies: ["ImageCodecs"],

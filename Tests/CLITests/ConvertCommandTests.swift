@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 
-/// The built `deltaflow` executable, which swift test puts beside the test bundle.
-func deltaflowBinary() -> URL {
-    var binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("deltaflow")
+/// A built executable of this package (`deltaflow` by default), which swift test puts beside
+/// the test bundle.
+func deltaflowBinary(_ name: String = "deltaflow") -> URL {
+    var binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
     while !FileManager.default.isExecutableFile(atPath: binary.path) && binary.pathComponents.count > 2 {
-        binary = binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("deltaflow")
+        binary = binary.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(name)
     }
     return binary
 }
@@ -19,10 +20,10 @@ let testEnvironment: [String: String] = {
 }()
 
 /// Runs the built `deltaflow` executable; returns its exit status, standard output and error.
-func deltaflow(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+func deltaflow(_ arguments: [String], binary: String = "deltaflow") throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
     process.environment = testEnvironment
-    process.executableURL = deltaflowBinary()
+    process.executableURL = deltaflowBinary(binary)
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -47,4 +47,34 @@ struct PluginCommandTests {
         #expect(valid.stderr.contains("warning: plugin not loaded: \(plugins.path)/libjunk.so: cannot load the library: file too short"))
         #expect(try deltaflow(["plugins", "--plugins", plugins.path]).status == 1)
     }
+
+    /// The worked example of in-process nodes (Plugins/in-process): deltaflow's own commands,
+    /// plus a Swift node compiled in.
+    @Test func customBinaryWithInProcessNode() throws {
+        let described = try deltaflow(["nodes", "studio.frame"], binary: "deltaflow-custom-example")
+        #expect(described.status == 0)
+        #expect(described.stdout.contains("from this program"))
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("deltaflow-cli-frame-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let workflow = root.appendingPathComponent("frame.yaml")
+        try """
+            version: 1
+            params:
+              input: {type: dir}
+              output: {type: dir}
+            nodes:
+              photo:  {node: load, each: $input, pattern: "coffee.png"}
+              framed: {node: studio.frame, image: $photo.image, width: 10, level: 0}
+              out:    {node: save, image: $framed.image, dir: $output}
+            """.write(to: workflow, atomically: true, encoding: .utf8)
+        let output = root.appendingPathComponent("out").path
+        let result = try deltaflow(["run", workflow.path, "--set", "input=\(repository.path)/Examples", "--set", "output=\(output)", "-q"],
+                                   binary: "deltaflow-custom-example")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: output + "/coffee.png"))
+        // The stock deltaflow does not know the kind, and says so at its line and column.
+        let stock = try deltaflow(["validate", workflow.path])
+        #expect(stock.status == 1)
+        #expect(stock.stderr.contains("frame.yaml:7:18: error: unknown node kind 'studio.frame'"))
+    }
 }

@@ -11,6 +11,13 @@ import Spelling
 /// plugins on the search path; a plugin that fails to load is a warning, not the end of the run.
 func standardRegistry(modelsDirectory: String = ModelFiles.directory(), plugins: PluginOptions) -> NodeRegistry {
     var registry = ModelNodes.registry(modelsDirectory: modelsDirectory)
+    for node in DeltaflowCLI.extraNodes.withLock({ $0 }) {
+        do {
+            try registry.register(node, origin: "this program")
+        } catch {
+            printError("warning: node kind not added: \(error.message)")
+        }
+    }
     let report = plugins.searchPath.load(into: &registry)
     for failure in report.failures { printError("warning: plugin not loaded: \(failure)") }
     return registry

@@ -1,0 +1,3 @@
+import DeltaflowCLI
+
+DeltaflowCLI.main()

@@ -98,6 +98,26 @@ struct RunningTests {
         #expect(out["seed"] == .integer(42))
     }
 
+    /// Deltas cross the ABI as named float arrays and come back intact.
+    @Test func deltaRoundTrip() throws {
+        let double = try node("test.double_delta", in: try Plugins.test())
+        let delta = Delta(encoder: "efficientnet-lite0/1", arrays: [
+            "color.affine": Delta.Array(shape: [3, 4], values: (0..<12).map { Float($0) / 10 }),
+            "pooled": Delta.Array(shape: [5], values: [1, -2, 3, -4, 5]),
+        ])
+        let out = try double.run(NodeInputs(["delta": .delta(delta)]), context: context)
+        #expect(out["delta"] == .delta(try Delta.combination([(delta, 2)])))
+    }
+
+    @Test func maskOutput() throws {
+        let threshold = try node("test.threshold", in: try Plugins.test())
+        let image = pattern()
+        let out = try threshold.run(NodeInputs(["image": .image(image)]), context: context)
+        guard case .mask(let mask)? = out["mask"] else { Issue.record("no mask"); return }
+        #expect(mask.colorModel == .gray && mask.sampleFormat == .uint8)
+        for y in 0..<6 { for x in 0..<9 { #expect(mask[x, y, 0] == (image[x, y, 0] >= 0.5 ? 1 : 0)) } }
+    }
+
     /// How plugin failures read: the plugin's own message, or what it did wrong.
     @Test(arguments: [
         ("test.fail", "test.fail: cannot process (no item): the test plugin always refuses"),

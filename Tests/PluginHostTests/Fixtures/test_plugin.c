@@ -70,6 +70,48 @@ static int32_t describe(const df_call *call) {
     return 0;
 }
 
+/* Doubles every value of a delta, keeping names, shapes and encoder. */
+static int32_t double_delta(const df_call *call) {
+    const df_delta in = call->inputs[0].delta;
+    df_delta_array arrays[8];
+    float values[8][64];
+    if (in.array_count > 8) {
+        call->host->fail(call, "too many arrays for the test");
+        return 1;
+    }
+    for (int i = 0; i < in.array_count; i++) {
+        int64_t count = 1;
+        for (int d = 0; d < in.arrays[i].rank; d++) count *= in.arrays[i].shape[d];
+        if (count > 64) {
+            call->host->fail(call, "array too large for the test");
+            return 1;
+        }
+        for (int64_t k = 0; k < count; k++) values[i][k] = 2 * in.arrays[i].values[k];
+        arrays[i] = in.arrays[i];
+        arrays[i].values = values[i];
+    }
+    df_delta out = {.encoder = in.encoder, .array_count = in.array_count, .arrays = arrays};
+    return call->host->output_delta(call, 0, &out);
+}
+
+/* A mask from the first channel: 1 where it is at least one half, as 8-bit samples. */
+static int32_t threshold(const df_call *call) {
+    const df_image in = call->inputs[0].image;
+    df_image out = call->host->output_image(call, 0, in.width, in.height, 1, DF_SAMPLES_UINT8);
+    if (!out.data) return 1;
+    for (int y = 0; y < in.height; y++) {
+        for (int x = 0; x < in.width; x++) {
+            float v = ((const float *)in.data)[y * in.row_stride + x * in.channels];
+            ((uint8_t *)out.data)[y * out.row_stride + x] = v >= 0.5f ? 255 : 0;
+        }
+    }
+    return 0;
+}
+
+static const df_port delta_in[] = {{.name = "delta", .type = DF_TYPE_DELTA, .doc = "input"}};
+static const df_port delta_out[] = {{.name = "delta", .type = DF_TYPE_DELTA, .doc = "doubled"}};
+static const df_port mask_out[] = {{.name = "mask", .type = DF_TYPE_MASK, .doc = "where the first channel is high"}};
+
 static const df_port image_in[] = {{.name = "image", .type = DF_TYPE_IMAGE, .doc = "input"}};
 #ifdef VARIANT_BAD_TYPE
 static const df_port image_out[] = {{.name = "image", .type = 42, .doc = "output"}};
@@ -111,6 +153,10 @@ static const df_node nodes[] = {
     IMAGE_NODE("test.forget_output", forget_output, DF_NODE_THREAD_SAFE),
     IMAGE_NODE("test.wrong_setter", wrong_setter, DF_NODE_THREAD_SAFE),
     IMAGE_NODE("test.exclusive", exclusive, 0),
+    {.kind = "test.double_delta", .version = 1, .flags = DF_NODE_THREAD_SAFE, .summary = "doubles a delta",
+     .inputs = delta_in, .input_count = 1, .outputs = delta_out, .output_count = 1, .process = double_delta},
+    {.kind = "test.threshold", .version = 1, .flags = DF_NODE_THREAD_SAFE, .summary = "image to mask",
+     .inputs = image_in, .input_count = 1, .outputs = mask_out, .output_count = 1, .process = threshold},
     {.kind = "test.describe", .version = 1, .flags = DF_NODE_THREAD_SAFE, .summary = "echoes its inputs",
      .inputs = describe_in, .input_count = 6, .outputs = describe_out, .output_count = 2, .process = describe},
 };

@@ -70,3 +70,10 @@ public struct NodeDescriptor: Sendable {
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }
     public func output(_ name: String) -> PortSpec? { outputs.first { $0.name == name } }
 }
+
+/// Whether `text` can name a param, a node or a port: letters, digits and '_', not starting
+/// with a digit (workflows refer to them as `$name.port`).
+public func isIdentifier(_ text: String) -> Bool {
+    guard let first = text.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+    return text.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+}

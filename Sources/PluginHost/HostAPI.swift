@@ -11,7 +11,7 @@ nonisolated(unsafe) let hostTable: UnsafeMutablePointer<df_host> = {
         output_image: { call, index, width, height, channels, format in
             var image = df_image()
             guard let state = callState(call),
-                  let i = state.output(index, accepting: [.image, .mask], setter: "output_image") else { return image }
+                  let i = state.output(index, setter: "output_image", accepts: { $0 == .image || $0 == .mask }) else { return image }
             let isMask = state.descriptor.outputs[i].type == .mask
             guard width > 0, height > 0, (1...4).contains(channels), !isMask || channels == 1,
                   format == Int32(DF_SAMPLES_FLOAT32) || format == Int32(DF_SAMPLES_UINT8),
@@ -36,8 +36,7 @@ nonisolated(unsafe) let hostTable: UnsafeMutablePointer<df_host> = {
         output_bool: { call, index, value in set(call, index, .bool(value != 0), "output_bool") },
         output_string: { call, index, text in
             guard let text else { return misuse(call, "output_string was given NULL") }
-            let s = String(cString: text)
-            return set(call, index, .string(s), "output_string", alternative: .path(s))
+            return set(call, index, .string(String(cString: text)), "output_string")
         },
         output_delta: { call, index, delta in
             guard let delta, let value = copyDelta(delta.pointee) else {
@@ -70,15 +69,12 @@ private func misuse(_ call: UnsafePointer<df_call>?, _ message: String) -> Int32
     return 1
 }
 
-/// Stores a scalar output; `alternative` is the same value for a port of the sibling type
-/// (a string setter may fill a path output).
-private func set(_ call: UnsafePointer<df_call>?, _ index: Int32, _ value: Value, _ setter: String,
-                 alternative: Value? = nil) -> Int32 {
-    guard let state = callState(call) else { return 1 }
-    let types = [value.type] + (alternative.map { [$0.type] } ?? []) + (value.type == .integer ? [.number] : [])
-    guard let i = state.output(index, accepting: types, setter: setter) else { return 1 }
-    let port = state.descriptor.outputs[i]
-    state.outputs[i] = value.coerced(to: port.type) ?? alternative ?? value
+/// Stores a value output, converted as a workflow edge would convert it (an integer may fill a
+/// number output, a string a path output).
+private func set(_ call: UnsafePointer<df_call>?, _ index: Int32, _ value: Value, _ setter: String) -> Int32 {
+    guard let state = callState(call),
+          let i = state.output(index, setter: setter, accepts: { $0.accepts(value.type) }) else { return 1 }
+    state.outputs[i] = value.coerced(to: state.descriptor.outputs[i].type)
     return 0
 }
 

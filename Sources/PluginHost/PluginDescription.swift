@@ -186,11 +186,6 @@ func text(_ pointer: UnsafePointer<CChar>?) -> String? {
     pointer.map { String(cString: $0) }
 }
 
-func isIdentifier(_ text: String) -> Bool {
-    guard let first = text.unicodeScalars.first, first == "_" || first.properties.isAlphabetic, first.isASCII else { return false }
-    return text.unicodeScalars.allSatisfy { $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) }
-}
-
 /// `vendor.name`: two or more identifiers joined by dots.
 func isNamespacedKind(_ kind: String) -> Bool {
     let parts = kind.split(separator: ".", omittingEmptySubsequences: false)

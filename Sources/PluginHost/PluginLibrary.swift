@@ -1,6 +1,7 @@
 import CDeltaflowPlugin
 import Foundation
 import NodeKit
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -45,15 +46,18 @@ public final class PluginLibrary: Sendable {
         }
         let resolved = String(cString: real)
         free(real)
-        return try loaded.withLock { cache throws(PluginError) in
-            if let known = cache[resolved] { return try known.get() }
+        let result = loaded.withLock { cache in
+            if let known = cache[resolved] { return known }
             let result = Result<PluginLibrary, PluginError> { () throws(PluginError) in try open(resolved) }
             cache[resolved] = result
-            return try result.get()
+            return result
         }
+        return try result.get()
     }
 
-    private static let loaded = LockedCache()
+    /// Every library loaded in this process, by real path, including the ones that failed (so a
+    /// broken plugin is opened once and reported the same way each time).
+    private static let loaded = Mutex<[String: Result<PluginLibrary, PluginError>]>([:])
 
     private static func open(_ path: String) throws(PluginError) -> PluginLibrary {
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
@@ -80,18 +84,5 @@ public final class PluginLibrary: Sendable {
         var hasher = ContentHasher()
         bytes.withUnsafeBytes { hasher.add($0) }
         return PluginLibrary(path: path, description: description, libraryHash: hasher.hexDigest)
-    }
-}
-
-/// Every library loaded in this process, by real path, including the ones that failed (so a
-/// broken plugin is opened once and reported the same way each time).
-private final class LockedCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [String: Result<PluginLibrary, PluginError>] = [:]
-
-    func withLock<R>(_ body: (inout [String: Result<PluginLibrary, PluginError>]) throws(PluginError) -> R) throws(PluginError) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&entries)
     }
 }

@@ -25,8 +25,9 @@ public struct PluginNode: Node {
         let state = CallState(descriptor: descriptor)
         var strings = CStrings()
         defer { strings.free() }
-        // Images are passed without copying when they already hold the samples the port asks for.
-        var images: [Image] = []
+        // Images are passed without copying when they already hold the samples the port asks for;
+        // their pointers are filled in once every image's storage is pinned.
+        var images: [(slot: Int, image: Image)] = []
         var values: [df_value] = []
         for port in descriptor.inputs {
             var value = df_value()
@@ -36,7 +37,7 @@ public struct PluginNode: Node {
             case .image(let image)?, .mask(let image)?:
                 let wanted: SampleFormat = spec.uint8Inputs.contains(port.name) ? .uint8 : .float32
                 let image = port.type == .mask && image.channels != 1 ? image.converted(to: .gray) : image
-                images.append(image.sampleFormat == wanted ? image : image.converted(to: wanted))
+                images.append((values.count, image.sampleFormat == wanted ? image : image.converted(to: wanted)))
                 value.type = Int32(port.type == .mask ? DF_TYPE_MASK : DF_TYPE_IMAGE)
             case .number(let n)?:
                 value.type = Int32(DF_TYPE_NUMBER)
@@ -68,15 +69,12 @@ public struct PluginNode: Node {
         }
         let itemPath = context.item.map { strings.add($0.path) }
         let itemRelative = context.item.map { strings.add($0.relativePath) }
-        let status: Int32 = try withSamples(of: images) { pointers in
-            var next = 0
-            for i in values.indices where values[i].type == Int32(DF_TYPE_IMAGE) || values[i].type == Int32(DF_TYPE_MASK) {
-                let image = images[next]
-                values[i].image = df_image(
+        let status: Int32 = try withSamples(of: images.map(\.image)) { pointers in
+            for ((slot, image), pointer) in zip(images, pointers) {
+                values[slot].image = df_image(
                     width: Int32(image.width), height: Int32(image.height), channels: Int32(image.channels),
                     sample_format: Int32(image.sampleFormat == .uint8 ? DF_SAMPLES_UINT8 : DF_SAMPLES_FLOAT32),
-                    row_stride: Int64(image.width * image.channels), data: UnsafeMutableRawPointer(mutating: pointers[next]))
-                next += 1
+                    row_stride: Int64(image.width * image.channels), data: UnsafeMutableRawPointer(mutating: pointer))
             }
             return values.withUnsafeBufferPointer { buffer in
                 var call = df_call(
@@ -131,14 +129,16 @@ final class CallState {
         for image in pending.values { image.buffer.deallocate() }
     }
 
-    func output(_ index: Int32, accepting types: [PortType], setter: String) -> Int? {
+    /// The output `index` names, if it exists and is declared with a type `setter` can fill;
+    /// otherwise records the misuse.
+    func output(_ index: Int32, setter: String, accepts: (PortType) -> Bool) -> Int? {
         guard misuse == nil else { return nil }
         guard (0..<outputs.count).contains(Int(index)) else {
             misuse = "\(setter) was given output index \(index), but the node declares \(outputs.count) output\(outputs.count == 1 ? "" : "s")"
             return nil
         }
         let port = descriptor.outputs[Int(index)]
-        guard types.contains(port.type) else {
+        guard accepts(port.type) else {
             misuse = "\(setter) was used for output '\(port.name)', which is declared \(port.type)"
             return nil
         }

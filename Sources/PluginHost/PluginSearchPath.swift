@@ -41,15 +41,19 @@ public struct PluginSearchPath: Sendable, PluginResolver {
             let names = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).sorted()
             for name in names where Self.libraryExtensions.contains((name as NSString).pathExtension) {
                 let path = (directory as NSString).appendingPathComponent(name)
+                let library: PluginLibrary
                 do {
-                    let library = try PluginLibrary.load(path)
-                    if report.loaded.contains(where: { $0 === library }) { continue }
+                    library = try PluginLibrary.load(path)
+                } catch {
+                    report.failures.append(error)
+                    continue
+                }
+                if report.loaded.contains(where: { $0 === library }) { continue }
+                do {
                     try registry.register(all: library.nodes, origin: library.origin)
                     report.loaded.append(library)
-                } catch let error as PluginError {
-                    report.failures.append(error)
                 } catch {
-                    report.failures.append(PluginError(.duplicateKind, path: path, "\(error)",
+                    report.failures.append(PluginError(.duplicateKind, path: path, error.message,
                                                        help: "remove one of the two plugins from the search path, or rename the kind"))
                 }
             }

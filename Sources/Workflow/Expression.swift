@@ -186,11 +186,6 @@ extension Expression {
     }
 }
 
-func isIdentifier(_ text: String) -> Bool {
-    guard let first = text.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
-    return text.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
-}
-
 /// Recursive descent over the text inside `${ … }`.
 struct ExpressionParser {
     private let s: [Unicode.Scalar]

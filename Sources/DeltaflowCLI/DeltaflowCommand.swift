@@ -16,8 +16,8 @@ public enum DeltaflowCLI {
     ///   their kinds must not clash with deltaflow's (namespace them: `studio.watermark`).
     public static func main(nodes: [any Node] = [], arguments: [String]? = nil) -> Never {
         extraNodes.withLock { $0 = nodes }
-        DeltaflowCommand.main(arguments)
-        exit(0)  // unreachable: main exits
+        DeltaflowCommand.main(arguments)  // exits itself on failure; returns after a command succeeds
+        exit(0)
     }
 
     static let extraNodes = Mutex<[any Node]>([])

@@ -19,61 +19,48 @@ public struct Call {
     public var itemPath: String? { raw.pointee.item_path.map { String(cString: $0) } }
     public var itemRelativePath: String? { raw.pointee.item_relative_path.map { String(cString: $0) } }
 
-    private func input(_ name: String) throws -> df_value {
+    /// Input `name`'s value, which must hold one of `types` (DF_TYPE_*).
+    private func input(_ name: String, _ types: Int...) throws -> df_value {
         guard let index = node.inputs.firstIndex(where: { $0.name == name }) else {
             throw PluginFailure("node '\(node.kind)' has no input '\(name)'")
         }
-        return raw.pointee.inputs[index]
+        let value = raw.pointee.inputs[index]
+        guard types.contains(Int(value.type)) else { throw PluginFailure("input '\(name)' is not set") }
+        return value
     }
 
     /// Whether the workflow set an optional input.
     public func has(_ name: String) -> Bool {
-        (try? input(name))?.type ?? Int32(DF_TYPE_NONE) != Int32(DF_TYPE_NONE)
+        guard let index = node.inputs.firstIndex(where: { $0.name == name }) else { return false }
+        return raw.pointee.inputs[index].type != Int32(DF_TYPE_NONE)
     }
 
     public func number(_ name: String) throws -> Double {
-        let value = try input(name)
-        switch Int(value.type) {
-        case DF_TYPE_NUMBER: return value.number
-        case DF_TYPE_INTEGER: return Double(value.integer)
-        default: throw PluginFailure("input '\(name)' is not set")
-        }
+        let value = try input(name, DF_TYPE_NUMBER, DF_TYPE_INTEGER)
+        return value.type == Int32(DF_TYPE_NUMBER) ? value.number : Double(value.integer)
     }
 
     public func integer(_ name: String) throws -> Int {
-        let value = try input(name)
-        guard value.type == Int32(DF_TYPE_INTEGER) else { throw PluginFailure("input '\(name)' is not set") }
-        return Int(value.integer)
+        Int(try input(name, DF_TYPE_INTEGER).integer)
     }
 
     public func bool(_ name: String) throws -> Bool {
-        let value = try input(name)
-        guard value.type == Int32(DF_TYPE_BOOL) else { throw PluginFailure("input '\(name)' is not set") }
-        return value.boolean != 0
+        try input(name, DF_TYPE_BOOL).boolean != 0
     }
 
     /// A string or path input.
     public func string(_ name: String) throws -> String {
-        let value = try input(name)
-        guard value.type == Int32(DF_TYPE_STRING) || value.type == Int32(DF_TYPE_PATH), let s = value.string else {
-            throw PluginFailure("input '\(name)' is not set")
-        }
-        return String(cString: s)
+        String(cString: try input(name, DF_TYPE_STRING, DF_TYPE_PATH).string)
     }
 
     public func strings(_ name: String) throws -> [String] {
-        let value = try input(name)
-        guard value.type == Int32(DF_TYPE_STRINGS) else { throw PluginFailure("input '\(name)' is not set") }
+        let value = try input(name, DF_TYPE_STRINGS)
         return (0..<Int(value.string_count)).map { value.strings[$0].map { String(cString: $0) } ?? "" }
     }
 
     /// An image or mask input, read-only.
     public func image(_ name: String) throws -> ImageView {
-        let value = try input(name)
-        guard value.type == Int32(DF_TYPE_IMAGE) || value.type == Int32(DF_TYPE_MASK) else {
-            throw PluginFailure("input '\(name)' is not set")
-        }
-        return ImageView(value.image)
+        ImageView(try input(name, DF_TYPE_IMAGE, DF_TYPE_MASK).image)
     }
 
     private func outputIndex(_ name: String) throws -> Int32 {
@@ -119,16 +106,14 @@ public struct Call {
     }
 }
 
-/// Read-only pixels of an input: interleaved, `channels` samples per pixel, either floats
-/// (0…1) or 8-bit.
-public struct ImageView {
+/// Where the samples of an image are: interleaved, `channels` per pixel, `rowStride` samples
+/// from one row to the next, floats (0…1) or 8-bit.
+public struct ImageLayout {
     public let width: Int
     public let height: Int
     public let channels: Int
-    /// Samples from one row to the next.
     public let rowStride: Int
     public let isEightBit: Bool
-    let data: UnsafeRawPointer
 
     init(_ image: df_image) {
         width = Int(image.width)
@@ -136,55 +121,66 @@ public struct ImageView {
         channels = Int(image.channels)
         rowStride = Int(image.row_stride)
         isEightBit = image.sample_format == Int32(DF_SAMPLES_UINT8)
+    }
+
+    /// Samples in the buffer.
+    var count: Int { height * rowStride }
+
+    @inline(__always) func index(_ x: Int, _ y: Int, _ channel: Int) -> Int { y * rowStride + x * channels + channel }
+
+    @inline(__always) func read(_ data: UnsafeRawPointer, _ i: Int) -> Float {
+        isEightBit ? Float(data.load(fromByteOffset: i, as: UInt8.self)) / 255 : data.load(fromByteOffset: i * 4, as: Float.self)
+    }
+}
+
+/// Read-only pixels of an input.
+@dynamicMemberLookup
+public struct ImageView {
+    public let layout: ImageLayout
+    let data: UnsafeRawPointer
+
+    init(_ image: df_image) {
+        layout = ImageLayout(image)
         data = UnsafeRawPointer(image.data!)
     }
 
+    public subscript<T>(dynamicMember keyPath: KeyPath<ImageLayout, T>) -> T { layout[keyPath: keyPath] }
+
     /// The sample at (`x`, `y`, `channel`) on the 0…1 scale, whatever the storage.
     @inline(__always) public subscript(x: Int, y: Int, channel: Int) -> Float {
-        let i = y * rowStride + x * channels + channel
-        return isEightBit ? Float(data.load(fromByteOffset: i, as: UInt8.self)) / 255
-                          : data.load(fromByteOffset: i * 4, as: Float.self)
+        layout.read(data, layout.index(x, y, channel))
     }
 
     /// Float samples (nil for 8-bit images).
     public var floats: UnsafeBufferPointer<Float>? {
-        isEightBit ? nil : UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: height * rowStride)
+        layout.isEightBit ? nil : UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: layout.count)
     }
 
     /// 8-bit samples (nil for float images).
     public var bytes: UnsafeBufferPointer<UInt8>? {
-        isEightBit ? UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: height * rowStride) : nil
+        layout.isEightBit ? UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: layout.count) : nil
     }
 }
 
 /// Pixels of an output, owned by the host, for the node to fill.
+@dynamicMemberLookup
 public struct MutableImageView {
-    public let width: Int
-    public let height: Int
-    public let channels: Int
-    public let rowStride: Int
-    public let isEightBit: Bool
+    public let layout: ImageLayout
     let data: UnsafeMutableRawPointer
 
     init(_ image: df_image) {
-        width = Int(image.width)
-        height = Int(image.height)
-        channels = Int(image.channels)
-        rowStride = Int(image.row_stride)
-        isEightBit = image.sample_format == Int32(DF_SAMPLES_UINT8)
+        layout = ImageLayout(image)
         data = image.data!
     }
 
+    public subscript<T>(dynamicMember keyPath: KeyPath<ImageLayout, T>) -> T { layout[keyPath: keyPath] }
+
     /// The sample at (`x`, `y`, `channel`) on the 0…1 scale; 8-bit storage rounds and clamps.
     @inline(__always) public subscript(x: Int, y: Int, channel: Int) -> Float {
-        get {
-            let i = y * rowStride + x * channels + channel
-            return isEightBit ? Float(data.load(fromByteOffset: i, as: UInt8.self)) / 255
-                              : data.load(fromByteOffset: i * 4, as: Float.self)
-        }
+        get { layout.read(data, layout.index(x, y, channel)) }
         nonmutating set {
-            let i = y * rowStride + x * channels + channel
-            if isEightBit {
+            let i = layout.index(x, y, channel)
+            if layout.isEightBit {
                 data.storeBytes(of: UInt8(min(max(newValue * 255 + 0.5, 0), 255)), toByteOffset: i, as: UInt8.self)
             } else {
                 data.storeBytes(of: newValue, toByteOffset: i * 4, as: Float.self)
@@ -193,10 +189,10 @@ public struct MutableImageView {
     }
 
     public var floats: UnsafeMutableBufferPointer<Float>? {
-        isEightBit ? nil : UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: height * rowStride)
+        layout.isEightBit ? nil : UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: layout.count)
     }
 
     public var bytes: UnsafeMutableBufferPointer<UInt8>? {
-        isEightBit ? UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: height * rowStride) : nil
+        layout.isEightBit ? UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: layout.count) : nil
     }
 }

@@ -218,20 +218,14 @@ public struct Port: Sendable {
     public static func string(_ name: String, _ doc: String, default value: String? = nil,
                               choices: [String]? = nil, optional: Bool = false) -> Port {
         var port = Port(name, .string, doc, optional: optional)
-        if let value {
-            port.flags |= UInt32(DF_PORT_HAS_DEFAULT)
-            port.defaultString = value
-        }
+        port.setDefault(value)
         port.choices = choices
         return port
     }
 
     public static func path(_ name: String, _ doc: String, default value: String? = nil, optional: Bool = false) -> Port {
         var port = Port(name, .path, doc, optional: optional)
-        if let value {
-            port.flags |= UInt32(DF_PORT_HAS_DEFAULT)
-            port.defaultString = value
-        }
+        port.setDefault(value)
         return port
     }
 
@@ -247,6 +241,12 @@ public struct Port: Sendable {
         guard let value else { return }
         flags |= UInt32(DF_PORT_HAS_DEFAULT)
         defaultNumber = value
+    }
+
+    private mutating func setDefault(_ value: String?) {
+        guard let value else { return }
+        flags |= UInt32(DF_PORT_HAS_DEFAULT)
+        defaultString = value
     }
 
     private mutating func setRange(_ range: ClosedRange<Double>?) {

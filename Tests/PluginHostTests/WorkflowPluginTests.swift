@@ -47,9 +47,23 @@ private struct Project {
         }
     }
 
-    func run(_ workflow: Workflow, jobs: Int = 2, cache: ResultCache? = nil) throws -> RunSummary {
+    /// A workflow over `in/` into `out/` using the test plugin, with these `nodes` lines.
+    func testPluginWorkflow(_ nodes: String) throws -> Workflow {
+        try load("""
+            version: 1
+            plugins: [plugins/libtest.so]
+            params:
+              input: {type: dir}
+              output: {type: dir}
+            nodes:
+            \(nodes)
+            """)
+    }
+
+    func run(_ workflow: Workflow, jobs: Int = 2, cache: ResultCache? = nil,
+             onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws -> RunSummary {
         let params = try workflow.bindParams(["input=\(root.path)/in", "output=\(root.path)/out"])
-        return try Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, cache: cache)).run()
+        return try Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, cache: cache)).run(onEvent: onEvent)
     }
 }
 
@@ -138,13 +152,7 @@ struct WorkflowPluginTests {
     /// the run goes on.
     @Test func failingItems() throws {
         let project = try Project()
-        let workflow = try project.load("""
-            version: 1
-            plugins: [plugins/libtest.so]
-            params:
-              input: {type: dir}
-              output: {type: dir}
-            nodes:
+        let workflow = try project.testPluginWorkflow("""
               photo: {node: load, each: $input}
               bad:   {node: test.fail, image: $photo.image}
               out:   {node: save, image: $bad.image, dir: $output}
@@ -159,13 +167,7 @@ struct WorkflowPluginTests {
     /// (the node itself fails if calls overlap).
     @Test func serialisesNodesThatAreNotThreadSafe() throws {
         let project = try Project()
-        let workflow = try project.load("""
-            version: 1
-            plugins: [plugins/libtest.so]
-            params:
-              input: {type: dir}
-              output: {type: dir}
-            nodes:
+        let workflow = try project.testPluginWorkflow("""
               photo: {node: load, each: $input}
               one:   {node: test.exclusive, image: $photo.image}
               out:   {node: save, image: $one.image, dir: $output}
@@ -179,13 +181,7 @@ struct WorkflowPluginTests {
     /// A cacheable plugin node's results are reused, keyed on the library's contents.
     @Test func cacheablePluginNode() throws {
         let project = try Project()
-        let workflow = try project.load("""
-            version: 1
-            plugins: [plugins/libtest.so]
-            params:
-              input: {type: dir}
-              output: {type: dir}
-            nodes:
+        let workflow = try project.testPluginWorkflow("""
               ex:    {node: load, path: "\(project.root.path)/in/p1.png"}
               copy:  {node: test.copy, image: $ex.image}
               photo: {node: load, each: $input}
@@ -195,8 +191,7 @@ struct WorkflowPluginTests {
         let cache = ResultCache(directory: project.root.appendingPathComponent("cache").path)
         let outcomes = Mutex<[RunEvent.CacheOutcome]>([])
         for _ in 0..<2 {
-            let params = try workflow.bindParams(["input=\(project.root.path)/in", "output=\(project.root.path)/out"])
-            let summary = try Executor(workflow: workflow, params: params, options: RunOptions(jobs: 2, cache: cache)).run { event in
+            let summary = try project.run(workflow, cache: cache) { event in
                 if case .cache(_, _, let outcome, _, _) = event { outcomes.withLock { $0.append(outcome) } }
             }
             #expect(summary.done == 4)

@@ -10,10 +10,7 @@ Like tensor_core.py, each engine gets its fastest run (uncontended speed) and it
 the shared VM's slow minutes cost); the logits are checked against PyTorch's first.
 """
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -24,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Training"))
 import efficientnet_lite0  # noqa: E402
 import safetensors_io  # noqa: E402
-from interleaved import summaries, timed  # noqa: E402
+from interleaved import compare_engines  # noqa: E402
 from convert_efficientnet import OUTPUT_NAME, default_models_dir  # noqa: E402
 
 BENCH = os.path.join(ROOT, ".build/release/tensor-bench")
@@ -58,27 +55,8 @@ def main():
     with torch.no_grad():
         reference = model(x).numpy()
     print(f"EfficientNet-Lite0, 1x3x224x224; torch {torch.__version__}, onnxruntime {ort.__version__}")
-    results = {}
-    for threads in (1, 2):
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-        session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-        times = {"deltaflow": [], "onnxruntime": [], "pytorch": []}
-        classes = {}
-        torch.set_num_threads(threads)
-        for _ in range(args.rounds):
-            run = subprocess.run([BENCH, "encoder", weights, inputs, out_path, str(threads), str(args.runs)],
-                                 check=True, capture_output=True, text=True)
-            report = json.loads(run.stdout)
-            times["deltaflow"] += report["times_ms"]
-            for k, v in report["classes_ms"].items():
-                classes.setdefault(k, []).append(v)
-            times["onnxruntime"] += timed(lambda: session.run(None, {"x": x.numpy()}), args.runs)
-            with torch.no_grad():
-                times["pytorch"] += timed(lambda: model(x), args.runs)
-        ours = np.fromfile(out_path, dtype=np.float32).reshape(reference.shape)
-        error = float(np.abs(ours - reference).max())
-        results[threads] = (summaries(times), {k: statistics.median(v) for k, v in classes.items()}, error)
+    results = compare_engines([BENCH, "encoder", weights, inputs, out_path], out_path, reference, onnx_path,
+                              {"x": x.numpy()}, lambda: model(x), args.rounds, args.runs)
     print(f"{'threads':>7} {'stat':>8} {'deltaflow':>10} {'ORT':>8} {'PyTorch':>8} {'df/ORT':>7} {'df/PyTorch':>10} {'max|err| logits':>16}")
     for threads, (stats, _, err) in results.items():
         for stat, m in stats.items():

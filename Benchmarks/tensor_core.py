@@ -16,18 +16,16 @@ Also prints per-op-class time and layer-level GFLOP/s against raw cblas_sgemm.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Training"))
 import safetensors_io  # noqa: E402
-from interleaved import summaries, timed  # noqa: E402
+from interleaved import compare_engines  # noqa: E402
 from reference_unet import Config, ReferenceUNet, count_flops, example_inputs  # noqa: E402
 
 BENCH = os.path.join(ROOT, ".build/release/tensor-bench")
@@ -74,28 +72,8 @@ def main():
 
     print(f"ReferenceUNet: {params / 1e6:.2f}M parameters, {flops / 1e9:.2f} GFLOP per forward "
           f"(4x64x64 input, 16x128 context); torch {torch.__version__}, onnxruntime {ort.__version__}")
-    results = {}
-    for threads in (1, 2):
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-        times = {"deltaflow": [], "onnxruntime": [], "pytorch": []}
-        classes = {}
-        for _ in range(args.rounds):
-            run = subprocess.run([BENCH, "unet", weights, inputs, out_path, str(threads), str(args.runs)],
-                                 check=True, capture_output=True, text=True)
-            report = json.loads(run.stdout)
-            times["deltaflow"] += report["times_ms"]
-            for k, v in report["classes_ms"].items():
-                classes.setdefault(k, []).append(v)
-            times["onnxruntime"] += timed(lambda: session.run(None, feed), args.runs)
-            torch.set_num_threads(threads)
-            with torch.no_grad():
-                times["pytorch"] += timed(lambda: model(x, t, ctx), args.runs)
-        ours = np.fromfile(out_path, dtype=np.float32).reshape(reference.shape)
-        error = float(np.abs(ours - reference).max())
-        results[threads] = (summaries(times), {k: statistics.median(v) for k, v in classes.items()}, error)
+    results = compare_engines([BENCH, "unet", weights, inputs, out_path], out_path, reference, onnx_path, feed,
+                              lambda: model(x, t, ctx), args.rounds, args.runs)
 
     for stat, what in (("fastest", "fastest run: the machine's uncontended speed"),
                        ("median", "median run: includes the shared VM's slow minutes")):

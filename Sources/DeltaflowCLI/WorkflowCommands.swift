@@ -335,7 +335,7 @@ struct NodesCommand: ParsableCommand {
         }
         lines.append("outputs:")
         for port in d.outputs { lines.append("  \(port.name) (\(port.type.rawValue)): \(port.doc)") }
-        if let origin = origin, origin != "deltaflow" { lines.append("from \(origin)") }
+        if let origin, origin != NodeRegistry.builtIn { lines.append("from \(origin)") }
         if !d.example.isEmpty { lines += ["example:", "  " + d.example] }
         return lines.joined(separator: "\n")
     }

@@ -10,9 +10,12 @@ public struct NodeRegistry: Sendable {
         for node in nodes { try register(node) }
     }
 
+    /// The origin of deltaflow's own node kinds.
+    public static let builtIn = "deltaflow"
+
     /// Adds `node`; a kind may be registered once.
     /// - Parameter origin: who provides it, as a user reads it (`plugin 'x' (/path/libx.so)`).
-    public mutating func register(_ node: any Node, origin: String = "deltaflow") throws(NodeError) {
+    public mutating func register(_ node: any Node, origin: String = NodeRegistry.builtIn) throws(NodeError) {
         let kind = node.descriptor.kind
         if let existing = origins[kind] {
             throw NodeError(existing == origin
@@ -32,7 +35,7 @@ public struct NodeRegistry: Sendable {
 
     public subscript(kind: String) -> (any Node)? { nodes[kind] }
 
-    /// Where `kind` came from: "deltaflow" for the built-ins, or the plugin.
+    /// Where `kind` came from: ``builtIn`` for deltaflow's own kinds, else the plugin or program.
     public func origin(of kind: String) -> String? { origins[kind] }
 
     /// Every kind, sorted by name.

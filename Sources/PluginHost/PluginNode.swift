@@ -31,7 +31,9 @@ public struct PluginNode: Node {
         var values: [df_value] = []
         for port in descriptor.inputs {
             var value = df_value()
-            switch inputs[port.name] {
+            // Converted as a workflow edge converts (integer → number, string ↔ path), so the plugin
+            // always sees the type it declared.
+            switch inputs[port.name].map({ $0.coerced(to: port.type) ?? $0 }) {
             case nil:
                 value.type = Int32(DF_TYPE_NONE)
             case .image(let image)?, .mask(let image)?:
@@ -43,20 +45,17 @@ public struct PluginNode: Node {
                 value.type = Int32(DF_TYPE_NUMBER)
                 value.number = n
             case .integer(let i)?:
-                // An integer feeding a number port arrives as a number: the port's declared type wins.
-                if port.type == .number {
-                    value.type = Int32(DF_TYPE_NUMBER)
-                    value.number = Double(i)
-                } else {
-                    value.type = Int32(DF_TYPE_INTEGER)
-                    value.integer = Int64(i)
-                }
+                value.type = Int32(DF_TYPE_INTEGER)
+                value.integer = Int64(i)
             case .bool(let b)?:
                 value.type = Int32(DF_TYPE_BOOL)
                 value.boolean = b ? 1 : 0
-            case .string(let s)?, .path(let s)?:
-                value.type = Int32(port.type == .path ? DF_TYPE_PATH : DF_TYPE_STRING)
+            case .string(let s)?:
+                value.type = Int32(DF_TYPE_STRING)
                 value.string = strings.add(s)
+            case .path(let p)?:
+                value.type = Int32(DF_TYPE_PATH)
+                value.string = strings.add(p)
             case .strings(let list)?:
                 value.type = Int32(DF_TYPE_STRINGS)
                 value.strings = strings.addList(list)

@@ -92,7 +92,7 @@ public final class RunManifest: Sendable {
         var hasher = ContentHasher()
         hasher.add(engineVersion + "\u{0}" + workflow.source + "\u{0}")
         // A rebuilt or upgraded plugin makes a different run: --resume must not trust its old outputs.
-        for node in workflow.nodes where workflow.origins[node.kind] != "deltaflow" {
+        for node in workflow.nodes where workflow.origins[node.kind] != NodeRegistry.builtIn {
             hasher.add("\(node.kind) \(node.node.descriptor.version) \(node.node.cacheSalt)\u{0}")
         }
         for name in params.keys.sorted() {

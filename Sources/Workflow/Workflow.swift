@@ -68,7 +68,7 @@ public struct Workflow: Sendable {
     public let warnings: [Diagnostic]
     /// Who provides each plugin node kind the workflow uses (`plugin 'x' 1.0 (/path)`), sorted.
     public var plugins: [String] {
-        Set(nodes.compactMap { node in origins[node.kind].flatMap { $0 == "deltaflow" ? nil : $0 } }).sorted()
+        Set(nodes.compactMap { origins[$0.kind] }.filter { $0 != NodeRegistry.builtIn }).sorted()
     }
     let origins: [String: String]
 

@@ -83,8 +83,7 @@ struct SaveNode: Node {
         if context.inputFiles.contains(URL(fileURLWithPath: path).resolvingSymlinksInPath().path) {
             throw NodeError("refusing to write \(path): it is one of this run's input files")
         }
-        try FileManager.default.createDirectory(
-            atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let options: EncodeOptions = switch format {
         case .png: .png(PNGOptions(bitDepth: inputs.optionalInteger("bit_depth")))
         case .jpeg: .jpeg(JPEGOptions(quality: try inputs.integer("quality")))

@@ -29,7 +29,9 @@ struct DeltaflowCommand: ParsableCommand {
         abstract: "Batch-edit images by example.",
         discussion: """
             Exit codes: 0 success; 1 an invalid workflow or a run that could not start; \
-            3 the run finished but some images failed (each is listed); 64 bad arguments.
+            3 the run finished but some images failed (each is listed); 4 the run stopped because \
+            nothing more could be written (disk full or read-only); 64 bad arguments; 130 and 143 \
+            interrupted by SIGINT or SIGTERM (finish with --resume).
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, NodesCommand.self, SchemaCommand.self, CacheCommand.self,
@@ -39,3 +41,5 @@ struct DeltaflowCommand: ParsableCommand {
 
 /// Exit code for a run that finished with some per-image failures.
 let someItemsFailed = ExitCode(3)
+/// Exit code for a run stopped because its outputs could not be written (disk full, read-only).
+let storageStopped = ExitCode(4)

@@ -96,6 +96,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where run manifests (and cached results) are kept; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
     var cacheDir: String?
 
+    @Option(help: ArgumentHelp(
+        "Process only shard INDEX/COUNT of the files (INDEX from 0), to split one batch over COUNT workers.",
+        discussion: "Every worker runs the same command with its own INDEX; each file belongs to exactly one shard, "
+            + "chosen by a stable hash of its relative path. Share --cache-dir so the exemplar is encoded once. "
+            + "See Examples/cluster for Kubernetes and Slurm.",
+        valueName: "INDEX/COUNT"))
+    var shard: String?
+
     @Flag(help: "Compute every result; neither read nor write cached results.")
     var noCache = false
 
@@ -113,6 +121,15 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
+        _ = try parsedShard()
+    }
+
+    private func parsedShard() throws -> Shard? {
+        do {
+            return try shard.map { try Shard(parsing: $0) }
+        } catch {
+            throw ValidationError("--shard: \(error)")
+        }
     }
 
     func run() throws {
@@ -120,9 +137,11 @@ struct RunCommand: ParsableCommand {
                                         plugins: plugins)
         let params = try bindParams(workflow, overrides)
         let cacheRoot = CacheDirectory.resolve(cacheDir)
+        let shard = try parsedShard()
         if dryRun {
             let cache = noCache ? nil : ResultCache(directory: cacheRoot)
-            try printPlan(workflow, Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, cache: cache)))
+            try printPlan(workflow, Executor(workflow: workflow, params: params,
+                                             options: RunOptions(jobs: jobs, cache: cache, shard: shard)))
             return
         }
         let manifest: RunManifest
@@ -130,23 +149,38 @@ struct RunCommand: ParsableCommand {
             manifest = try RunManifest(directory: cacheRoot,
                                        runID: RunManifest.runID(workflow: workflow, params: params,
                                                                 engineVersion: DeltaflowCommand.configuration.version),
-                                       resume: resume)
+                                       shard: shard, resume: resume)
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+        let interrupts = Interrupts { signal in
+            "\(Interrupts.name(signal)): finishing the files in progress; no new file starts. "
+                + "Press Ctrl-C again to abandon them (nothing partial is written either way)."
+        }
         let executor = Executor(workflow: workflow, params: params,
                                 options: RunOptions(jobs: jobs, failFast: failFast, manifest: manifest,
-                                                    cache: noCache ? nil : ResultCache(directory: cacheRoot)))
+                                                    cache: noCache ? nil : ResultCache(directory: cacheRoot),
+                                                    shard: shard, cancellation: interrupts.cancellation))
         let log = RunLog(format: logFormat, quiet: quiet)
         let summary: RunSummary
         do {
             summary = try executor.run { log.record($0) }
         } catch {
             printError(error.description)
+            if let signal = interrupts.received {
+                printError("to run it, use: \(resumeCommand())")
+                throw ExitCode(128 + signal)
+            }
             throw ExitCode.failure
         }
-        log.finish(summary, manifest: manifest.path)
+        let resumable: Bool = switch summary.stopped {
+        case .interrupted?, .storage?: true
+        default: false
+        }
+        log.finish(summary, manifest: manifest.path, resume: resumable ? resumeCommand() : nil)
+        if let signal = interrupts.received, summary.stopped == .interrupted { throw ExitCode(128 + signal) }
+        if case .storage? = summary.stopped { throw storageStopped }
         if !summary.failed.isEmpty || summary.skipped > 0 { throw someItemsFailed }
     }
 
@@ -261,12 +295,16 @@ final class RunLog: Sendable {
         }
     }
 
-    func finish(_ summary: RunSummary, manifest: String) {
+    /// Prints the summary; `resume` is the command that finishes a run that stopped early.
+    func finish(_ summary: RunSummary, manifest: String, resume: String?) {
         lock.withLock { _ in
             if format == .json {
-                emit(["event": "summary", "done": summary.done, "failed": summary.failed.count,
-                      "skipped": summary.skipped, "already_done": summary.alreadyDone, "seconds": summary.seconds,
-                      "manifest": manifest])
+                var object: [String: Any] = ["event": "summary", "done": summary.done, "failed": summary.failed.count,
+                                             "skipped": summary.skipped, "already_done": summary.alreadyDone,
+                                             "seconds": summary.seconds, "manifest": manifest]
+                if let stopped = summary.stopped { object["stopped"] = stopped.description }
+                if let resume { object["resume"] = resume }
+                emit(object)
                 return
             }
             if live { print("\r\u{1B}[K", terminator: "") }
@@ -282,6 +320,10 @@ final class RunLog: Sendable {
                     line += "\n  \(failure.item.path): node '\(failure.failedNode ?? "?")': \(failure.message ?? "")"
                 }
             }
+            if let stopped = summary.stopped {
+                line += "\n\(stopped); \(summary.skipped) file\(summary.skipped == 1 ? "" : "s") not run"
+            }
+            if let resume { line += "\nto finish the rest, run: \(resume)" }
             print(line)
         }
     }

@@ -23,17 +23,20 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
     public let path: String?
     /// What the user can do about it.
     public let hint: String?
+    /// The `errno` of a failed system call, when that is the cause (ENOSPC: the disk is full).
+    public let systemError: Int32?
 
-    public init(_ code: Code, _ reason: String, path: String? = nil, hint: String? = nil) {
+    public init(_ code: Code, _ reason: String, path: String? = nil, hint: String? = nil, systemError: Int32? = nil) {
         self.code = code
         self.reason = reason
         self.path = path
         self.hint = hint
+        self.systemError = systemError
     }
 
     /// The same error, attributed to `path` (decoders work on bytes and learn the path later).
     public func at(_ path: String) -> ImageError {
-        ImageError(code, reason, path: path, hint: hint)
+        ImageError(code, reason, path: path, hint: hint, systemError: systemError)
     }
 
     public var description: String {

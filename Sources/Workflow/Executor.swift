@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ImageCodecs
 import NodeKit
 import Synchronization
 
@@ -13,13 +14,48 @@ public struct RunOptions: Sendable {
     public var manifest: RunManifest?
     /// Where results of cacheable nodes are kept between runs; nil computes everything.
     public var cache: ResultCache?
+    /// Only the items of this shard are processed (the nodes that run once run in every shard).
+    public var shard: Shard?
+    /// Once cancelled, no new item starts; items in progress finish and are recorded.
+    public var cancellation: Cancellation?
 
     public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
-                manifest: RunManifest? = nil, cache: ResultCache? = nil) {
+                manifest: RunManifest? = nil, cache: ResultCache? = nil, shard: Shard? = nil,
+                cancellation: Cancellation? = nil) {
         self.jobs = max(1, jobs)
         self.failFast = failFast
         self.manifest = manifest
         self.cache = cache
+        self.shard = shard
+        self.cancellation = cancellation
+    }
+}
+
+/// A request to stop a run early (an interrupt), shared with whoever makes it.
+public final class Cancellation: Sendable {
+    private let state = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func cancel() { state.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { state.load(ordering: .relaxed) }
+}
+
+/// Why a run stopped before every item was processed.
+public enum StopReason: Sendable, Equatable, CustomStringConvertible {
+    /// An item failed and the run was told to stop at the first failure.
+    case failFast
+    /// The run was cancelled (SIGINT, SIGTERM).
+    case interrupted
+    /// Nothing more can be written: the output's disk is full or read-only. The message says which.
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .failFast: "the run stopped at the first failure (--fail-fast)"
+        case .interrupted: "the run was interrupted"
+        case .storage(let message): "the run stopped: \(message)"
+        }
     }
 }
 
@@ -60,6 +96,8 @@ public enum RunEvent: Sendable {
 public struct RunSummary: Sendable {
     public let items: [ItemResult]
     public let seconds: Double
+    /// Why items were left unprocessed (`skipped`); nil when the run went through.
+    public let stopped: StopReason?
 
     public var done: Int { items.filter { $0.status == .done }.count }
     public var failed: [ItemResult] { items.filter { $0.status == .failed } }
@@ -110,6 +148,9 @@ public struct Executor: Sendable {
         var shared: [String: [String: Value]] = [:]
         var inputFiles = Set<String>()
         for node in workflow.nodes where node.scope == .once {
+            if options.cancellation?.isCancelled == true {
+                throw RunError(message: "interrupted before node '\(node.name)' ran; no file was processed", location: nil)
+            }
             let started = Date()
             do {
                 let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
@@ -125,8 +166,10 @@ public struct Executor: Sendable {
             }
             onEvent(.sharedNodeFinished(name: node.name, seconds: Date().timeIntervalSince(started)))
         }
-        let items = try listItems(shared: shared)
+        var items = try listItems(shared: shared)
         for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
+        // Filtered after listing, so items keep their index in the whole list ({index} names agree).
+        if let shard = options.shard { items = items.filter { shard.contains($0.relativePath) } }
         onEvent(.itemsFound(count: items.count))
         return Prepared(shared: shared, items: items, inputFiles: inputFiles)
     }
@@ -147,43 +190,59 @@ public struct Executor: Sendable {
         let results = Mutex<[ItemResult?]>(Array(repeating: nil, count: items.count))
         let next = Atomic<Int>(0)
         let completed = Atomic<Int>(0)
-        let stop = Atomic<Bool>(false)
+        let stop = Mutex<StopReason?>(nil)
+        let writtenByRun = Mutex<[String]>([])
         let workers = min(options.jobs, max(items.count, 1))
 
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while !stop.load(ordering: .relaxed) {
+            while true {
+                if options.cancellation?.isCancelled == true { stop.withLock { $0 = $0 ?? .interrupted } }
+                guard stop.withLock({ $0 }) == nil else { return }
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < items.count else { return }
-                let result: ItemResult
+                var result: ItemResult
+                var reason: StopReason?
                 if let manifest = options.manifest, manifest.alreadyDone(items[index].relativePath) {
                     result = ItemResult(item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
                 } else {
                     let (processed, written) = process(items[index], nodes: perItem, prepared: prepared,
                                                        threads: max(1, options.jobs / workers), onEvent: onEvent)
-                    result = processed
-                    options.manifest?.append(result, seed: Seeds.itemSeed(workflow: workflow.seed, relativePath: items[index].relativePath),
-                                             outputs: written)
+                    result = processed.result
+                    reason = processed.stop
+                    writtenByRun.withLock { $0 += written }
+                    do {
+                        try options.manifest?.append(result, seed: Seeds.itemSeed(workflow: workflow.seed,
+                                                                                  relativePath: items[index].relativePath),
+                                                     outputs: written)
+                    } catch {
+                        // Unrecorded work would be redone by --resume, and everything after it too.
+                        reason = reason ?? .storage("\(error)")
+                    }
                 }
+                if result.status == .failed && options.failFast { reason = reason ?? .failFast }
+                if let reason { stop.withLock { $0 = $0 ?? reason } }
                 results.withLock { $0[index] = result }
                 let count = completed.add(1, ordering: .relaxed).newValue
                 onEvent(.itemFinished(result, completed: count, total: items.count))
-                if result.status == .failed && options.failFast { stop.store(true, ordering: .relaxed) }
             }
         }
+        AtomicFile.removeStaleTemporaries(of: writtenByRun.withLock { $0 })
         options.cache?.evict()
+        let stopped = stop.withLock { $0 }
         let final = results.withLock { results in
             results.enumerated().map { index, result in
                 result ?? ItemResult(item: items[index], status: .skipped, failedNode: nil,
-                                     message: "not run: the run stopped at the first failure (--fail-fast)", seconds: 0)
+                                     message: "not run: \(stopped ?? .interrupted)", seconds: 0)
             }
         }
-        return RunSummary(items: final, seconds: Date().timeIntervalSince(started))
+        return RunSummary(items: final, seconds: Date().timeIntervalSince(started),
+                          stopped: final.contains { $0.status == .skipped } ? stopped : nil)
     }
 
     /// Runs one item; returns its result and the files it wrote (the path outputs of nodes with
     /// side effects).
     private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
-                         onEvent: @Sendable (RunEvent) -> Void) -> (ItemResult, [String]) {
+                         onEvent: @Sendable (RunEvent) -> Void) -> ((result: ItemResult, stop: StopReason?), [String]) {
         let started = Date()
         var local: [String: [String: Value]] = [:]
         var written: [String] = []
@@ -200,12 +259,13 @@ public struct Executor: Sendable {
                 }
                 local[node.name] = outputs
             } catch {
-                return (ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
-                                   seconds: Date().timeIntervalSince(started)), written)
+                let result = ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
+                                        seconds: Date().timeIntervalSince(started))
+                return ((result, StorageFailure.stopReason(error)), written)
             }
         }
-        return (ItemResult(item: item, status: .done, failedNode: nil, message: nil,
-                           seconds: Date().timeIntervalSince(started)), written.sorted())
+        return ((ItemResult(item: item, status: .done, failedNode: nil, message: nil,
+                            seconds: Date().timeIntervalSince(started)), nil), written.sorted())
     }
 
     func resolve(_ reference: Reference, shared: [String: [String: Value]],
@@ -252,30 +312,37 @@ public struct Executor: Sendable {
         }
         let key = ResultCache.key(for: node.node, inputs: values)
         let item = context.item?.relativePath
-        var outcome = RunEvent.CacheOutcome.miss
-        var detail: String?
-        switch cache.load(key) {
-        case .hit(let outputs):
-            if let valid = try? checked(node, outputs) {
-                onEvent(.cache(node: node.name, item: item, outcome: .hit, key: key, detail: nil))
-                return valid
+        let first = cache.load(key)
+        if case .hit(let stored) = first, let valid = try? checked(node, stored) {
+            onEvent(.cache(node: node.name, item: item, outcome: .hit, key: key, detail: nil))
+            return valid
+        }
+        return try cache.withLock(key) {
+            var outcome = RunEvent.CacheOutcome.miss
+            var detail: String?
+            switch first {
+            case .corrupt(let reason):
+                outcome = .corrupt
+                detail = reason
+            case .hit:
+                outcome = .corrupt
+                detail = "the stored outputs do not match the node's ports"
+            case .miss:
+                // Looked up again under the lock: another worker may have computed it meanwhile.
+                if case .hit(let stored) = cache.load(key), let valid = try? checked(node, stored) {
+                    onEvent(.cache(node: node.name, item: item, outcome: .hit, key: key, detail: nil))
+                    return valid
+                }
             }
-            outcome = .corrupt
-            detail = "the stored outputs do not match the node's ports"
-        case .corrupt(let reason):
-            outcome = .corrupt
-            detail = reason
-        case .miss:
-            break
+            let outputs = try checked(node, try node.node.run(NodeInputs(values), context: context))
+            do {
+                try cache.store(key, outputs)
+            } catch {
+                detail = [detail, "could not store the result: \(error)"].compactMap { $0 }.joined(separator: "; ")
+            }
+            onEvent(.cache(node: node.name, item: item, outcome: outcome, key: key, detail: detail))
+            return outputs
         }
-        let outputs = try checked(node, try node.node.run(NodeInputs(values), context: context))
-        do {
-            try cache.store(key, outputs)
-        } catch {
-            detail = [detail, "could not store the result: \(error)"].compactMap { $0 }.joined(separator: "; ")
-        }
-        onEvent(.cache(node: node.name, item: item, outcome: outcome, key: key, detail: detail))
-        return outputs
     }
 
     /// The outputs, if they are every output the node declares, with the declared types.

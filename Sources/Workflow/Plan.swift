@@ -62,6 +62,6 @@ extension Executor {
         // The directory may come from a node that the plan did not run; then the count is unknown.
         let known = workflow.iterator?.iteration?.directory.references
             .allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
-        return Plan(steps: steps, itemCount: known ? try listItems(shared: shared).count : nil)
+        return Plan(steps: steps, itemCount: known ? try listItems(shared: shared).filter { options.shard?.contains($0.relativePath) ?? true }.count : nil)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import ImageCodecs
 import NodeKit
 
@@ -63,6 +64,23 @@ public struct ResultCache: Sendable {
         try AtomicFile.write(CacheEntry.encode(values), to: file)
     }
 
+    /// Runs `body` holding an exclusive lock for `key`, shared by every thread and process
+    /// using this cache directory (`flock`, which Linux also honours on NFS). Computing a result
+    /// under the lock, after looking it up again, makes N workers starting together compute it
+    /// once: the others wait, then find it. Locks are striped over 4096 files, so the cache never
+    /// holds more; unrelated keys rarely share one. Without a writable lock file, `body` runs unlocked.
+    public func withLock<T>(_ key: String, _ body: () throws -> T) rethrows -> T {
+        let folder = directory + "/locks"
+        try? AtomicFile.createDirectories(folder)
+        let descriptor = open("\(folder)/\(key.prefix(3)).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return try body() }
+        defer { close(descriptor) }  // closing releases the lock
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { return try body() }
+        }
+        return try body()
+    }
+
     /// Entry count and total size.
     public func usage() -> (entries: Int, bytes: Int) {
         entries().reduce((0, 0)) { ($0.0 + 1, $0.1 + $1.bytes) }
@@ -76,7 +94,7 @@ public struct ResultCache: Sendable {
     /// Removes least recently used entries until the cache fits `maxBytes`; returns how many.
     @discardableResult
     public func evict() -> Int {
-        var all = entries().sorted { $0.used < $1.used }
+        var all = entries(removingTemporariesOlderThan: Date(timeIntervalSinceNow: -3600)).sorted { $0.used < $1.used }
         var total = all.reduce(0) { $0 + $1.bytes }
         var removed = 0
         while total > maxBytes, !all.isEmpty {
@@ -89,14 +107,20 @@ public struct ResultCache: Sendable {
         return removed
     }
 
-    private func entries() -> [(path: String, bytes: Int, used: Date)] {
+    /// Every entry; with a date, also removes temporary files last written before it (left by a
+    /// process killed while storing — any live writer keeps its file's time current).
+    private func entries(removingTemporariesOlderThan cutoff: Date? = nil) -> [(path: String, bytes: Int, used: Date)] {
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
         var found: [(String, Int, Date)] = []
         while let relative = enumerator.nextObject() as? String {
-            guard relative.hasSuffix(".dfc") else { continue }
             let full = directory + "/" + relative
             let attributes = try? FileManager.default.attributesOfItem(atPath: full)
-            found.append((full, attributes?[.size] as? Int ?? 0, attributes?[.modificationDate] as? Date ?? .distantPast))
+            let modified = attributes?[.modificationDate] as? Date ?? .distantPast
+            if relative.hasSuffix(".dfc") {
+                found.append((full, attributes?[.size] as? Int ?? 0, modified))
+            } else if let cutoff, modified < cutoff, relative.contains("/.") && relative.contains(".dfc.deltaflow-") {
+                try? FileManager.default.removeItem(atPath: full)
+            }
         }
         return found
     }

@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import ImageCodecs
 import NodeKit
 import Synchronization
 
@@ -16,7 +18,8 @@ public enum CacheDirectory {
 }
 
 /// One line per finished item: what it wrote, so `--resume` can skip it. Lines are appended as
-/// items finish; a run killed mid-write leaves at most one torn last line, which is ignored.
+/// items finish, each with one write; a run killed mid-write leaves at most one torn last line,
+/// which is ignored. Each shard of a sharded run keeps its own manifest.
 public final class RunManifest: Sendable {
     /// A file an item wrote, with the size it had then.
     struct Output: Codable, Equatable {
@@ -35,16 +38,16 @@ public final class RunManifest: Sendable {
     }
 
     public let path: String
-    private let handle: Mutex<FileHandle>
+    private let descriptor: Mutex<Int32>
     /// Items a previous run of the same workflow and params finished, by relative path.
     let finished: [String: [Output]]
 
     /// Opens the manifest of the run `runID` under `directory`; keeps earlier records when
     /// `resume`, else starts afresh.
-    public init(directory: String, runID: String, resume: Bool) throws {
+    public init(directory: String, runID: String, shard: Shard? = nil, resume: Bool) throws {
         let folder = directory + "/runs"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        path = folder + "/\(runID).jsonl"
+        try AtomicFile.createDirectories(folder)
+        path = folder + "/\(runID)" + (shard.map { ".shard-\($0.index)-of-\($0.count)" } ?? "") + ".jsonl"
         var finished: [String: [Output]] = [:]
         if resume, let data = FileManager.default.contents(atPath: path) {
             for line in data.split(separator: UInt8(ascii: "\n")) {
@@ -54,15 +57,14 @@ public final class RunManifest: Sendable {
             }
         }
         self.finished = finished
-        if !resume || !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0o644)
+        guard descriptor >= 0 else {
+            throw RunError(message: "cannot write the run manifest \(path): \(String(cString: strerror(errno)))", location: nil)
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw RunError(message: "cannot write the run manifest \(path)", location: nil)
-        }
-        handle.seekToEndOfFile()
-        self.handle = Mutex(handle)
+        self.descriptor = Mutex(descriptor)
     }
+
+    deinit { descriptor.withLock { _ = close($0) } }
 
     /// Whether `key` finished in an earlier run and every file it wrote is still there, unchanged in size.
     func alreadyDone(_ key: String) -> Bool {
@@ -73,7 +75,9 @@ public final class RunManifest: Sendable {
         }
     }
 
-    func append(_ result: ItemResult, seed: UInt64, outputs: [String]) {
+    /// Records a finished item. Throws when the record cannot be written (the disk is full):
+    /// then --resume could not know the item is done.
+    func append(_ result: ItemResult, seed: UInt64, outputs: [String]) throws {
         let files = outputs.map { path in
             Output(path: path, bytes: ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1)
         }
@@ -81,9 +85,30 @@ public final class RunManifest: Sendable {
                             seconds: result.seconds, outputs: files, node: result.failedNode, error: result.message)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var line = try? encoder.encode(record) else { return }
+        var line = try encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
-        handle.withLock { $0.write(line) }
+        try descriptor.withLock { descriptor in
+            try line.withUnsafeBytes { bytes in
+                // One writer per manifest (shards keep their own), so completing a short write is safe.
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw ManifestWriteFailure(path: path, code: errno)
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    struct ManifestWriteFailure: Error, CustomStringConvertible {
+        let path: String
+        let code: Int32
+        var description: String {
+            "cannot record progress in the run manifest \(path): \(String(cString: strerror(code)))"
+        }
     }
 
     /// A stable identity for "this workflow with these params": the file's text, every param

@@ -38,7 +38,7 @@ func deltaflow(_ arguments: [String], binary: String = "deltaflow") throws -> (s
 let repository = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-private func temporaryDirectory() throws -> URL {
+func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("deltaflow-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
@@ -163,17 +163,17 @@ struct WorkflowCommandTests {
     }
 }
 
+/// Every non-hidden file in `directory`, name → contents.
+func outputs(_ directory: URL) throws -> [String: Data] {
+    var result: [String: Data] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !name.hasPrefix(".") {
+        result[name] = try Data(contentsOf: directory.appendingPathComponent(name))
+    }
+    return result
+}
+
 @Suite("Interrupted runs")
 struct ResumeTests {
-    /// Every non-hidden file under `directory`, relative path → contents.
-    private func outputs(_ directory: URL) throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !name.hasPrefix(".") {
-            result[name] = try Data(contentsOf: directory.appendingPathComponent(name))
-        }
-        return result
-    }
-
     @Test("SIGKILL mid-batch, then --resume, gives exactly the outputs of an uninterrupted run")
     func killAndResume() throws {
         let root = try temporaryDirectory()

@@ -1,0 +1,357 @@
+import Foundation
+import Testing
+
+/// A deltaflow run in the background, its output captured to files (a pipe nobody reads could stall it).
+private struct BackgroundRun {
+    let process = Process()
+    let stdout: URL
+    let stderr: URL
+
+    init(_ arguments: [String], logs: URL, environment: [String: String] = [:]) throws {
+        stdout = logs.appendingPathExtension("out")
+        stderr = logs.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+        process.executableURL = deltaflowBinary()
+        process.arguments = arguments
+        process.environment = testEnvironment.merging(environment) { $1 }
+        process.standardOutput = try FileHandle(forWritingTo: stdout)
+        process.standardError = try FileHandle(forWritingTo: stderr)
+        try process.run()
+    }
+
+    /// Waits until `directory` holds at least `count` finished (non-hidden) files, or the run ends.
+    func waitForOutputs(_ count: Int, in directory: URL) {
+        while process.isRunning {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            if names.filter({ !$0.hasPrefix(".") }).count >= count { return }
+            usleep(5_000)
+        }
+    }
+
+    func finish() -> (status: Int32, stdout: String, stderr: String) {
+        process.waitUntilExit()
+        return (process.terminationStatus,
+                (try? String(contentsOf: stdout, encoding: .utf8)) ?? "",
+                (try? String(contentsOf: stderr, encoding: .utf8)) ?? "")
+    }
+}
+
+/// A directory of `count` small photos (copies of the examples, shrunk) and a workflow whose
+/// per-file step lasts $DELTAFLOW_TEST_DELAY seconds, so a run can be caught in the middle.
+private struct SlowBatch {
+    let root: URL
+    let input: URL
+    let workflow: URL
+
+    init(count: Int) throws {
+        root = try temporaryDirectory()
+        input = root.appendingPathComponent("in")
+        let small = root.appendingPathComponent("small")
+        let converted = try deltaflow(["convert", repository.appendingPathComponent("Examples").path, "--output", small.path,
+                                       "--max-side", "48", "--format", "png"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        let photos = try FileManager.default.contentsOfDirectory(atPath: small.path).sorted()
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for index in 0..<count {
+            try FileManager.default.copyItem(at: small.appendingPathComponent(photos[index % photos.count]),
+                                             to: input.appendingPathComponent(String(format: "photo%03d.png", index)))
+        }
+        let script = root.appendingPathComponent("delay.sh")
+        try "exec sleep \"${DELTAFLOW_TEST_DELAY:-0}\"\n".write(to: script, atomically: true, encoding: .utf8)
+        workflow = root.appendingPathComponent("slow.yaml")
+        try """
+            version: 1
+            params: {input: {type: dir}, output: {type: dir}}
+            nodes:
+              photo: {node: load, each: $input, pattern: "*.png"}
+              waited: {node: exec, image: $photo.image, command: [sh, "\(script.path)"]}
+              dimmed: {node: adjust, image: $waited.image, exposure: -0.5}
+              out: {node: save, image: $dimmed.image, dir: $output, name: "{stem}.png"}
+            """.write(to: workflow, atomically: true, encoding: .utf8)
+    }
+
+    func arguments(output: String, cache: String = "cache", jobs: Int = 2) -> [String] {
+        ["run", workflow.path, "--set", "input=\(input.path)", "--set", "output=\(root.path)/\(output)",
+         "--cache-dir", "\(root.path)/\(cache)", "--jobs", "\(jobs)"]
+    }
+
+    func directory(_ name: String) -> URL { root.appendingPathComponent(name) }
+
+    /// The run manifest's records (one JSON object per line) under cache directory `cache`.
+    func manifestRecords(cache: String = "cache") throws -> [[String: Any]] {
+        let runs = root.appendingPathComponent(cache).appendingPathComponent("runs")
+        var records: [[String: Any]] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: runs.path) {
+            let text = try String(contentsOf: runs.appendingPathComponent(name), encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                records.append(try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])
+            }
+        }
+        return records
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: root) }
+}
+
+/// The processes `parent` started that are still running.
+private func childProcesses(of parent: pid_t) -> [pid_t] {
+    let tasks = "/proc/\(parent)/task"
+    return ((try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []).flatMap { task in
+        ((try? String(contentsOfFile: "\(tasks)/\(task)/children", encoding: .utf8)) ?? "")
+            .split(separator: " ").compactMap { pid_t($0) }
+    }
+}
+
+private func hiddenFiles(_ directory: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasPrefix(".") }
+}
+
+@Suite("Interruption: SIGINT and SIGTERM")
+struct InterruptionTests {
+    @Test("The first SIGINT finishes the files in progress, records them, says how to resume; --resume completes the batch exactly")
+    func gracefulInterrupt() throws {
+        let batch = try SlowBatch(count: 60)
+        defer { batch.remove() }
+        let reference = try deltaflow(batch.arguments(output: "reference", cache: "reference-cache") + ["--quiet"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let run = try BackgroundRun(batch.arguments(output: "out"), logs: batch.directory("run"),
+                                    environment: ["DELTAFLOW_TEST_DELAY": "0.25"])
+        run.waitForOutputs(2, in: batch.directory("out"))
+        run.process.interrupt()
+        let result = run.finish()
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(result.stderr.contains("SIGINT: finishing the files in progress; no new file starts"))
+        #expect(result.stdout.contains("the run was interrupted; "))
+        #expect(result.stdout.contains("to finish the rest, run: \(deltaflowBinary().path) run \(batch.workflow.path)"))
+        #expect(result.stdout.contains("--resume\n"))
+
+        // Consistent: every output is complete and recorded as done, no temporary file is left.
+        let written = try outputs(batch.directory("out"))
+        let records = try batch.manifestRecords()
+        #expect(written.count >= 2 && written.count < 60)
+        #expect(Set(records.map { "\($0["key"]!)" }) == Set(written.keys), "each finished file is recorded, nothing else")
+        #expect(records.allSatisfy { $0["status"] as? String == "done" })
+        let expected = try outputs(batch.directory("reference"))
+        for (name, data) in written { #expect(data == expected[name], "\(name)") }
+        #expect(hiddenFiles(batch.directory("out")).isEmpty)
+
+        let resumed = try deltaflow(batch.arguments(output: "out") + ["--resume", "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("done \(60 - written.count), failed 0, skipped 0, already done \(written.count)"))
+        #expect(try outputs(batch.directory("out")) == expected)
+    }
+
+    @Test("SIGTERM (what Kubernetes and Slurm send) ends the same way, with status 143")
+    func terminate() throws {
+        let batch = try SlowBatch(count: 30)
+        defer { batch.remove() }
+        let run = try BackgroundRun(batch.arguments(output: "out") + ["--log-format", "json"], logs: batch.directory("run"),
+                                    environment: ["DELTAFLOW_TEST_DELAY": "0.25"])
+        run.waitForOutputs(1, in: batch.directory("out"))
+        run.process.terminate()
+        let result = run.finish()
+        #expect(result.status == 143, "\(result.stderr)")
+        let summary = try #require(result.stdout.split(separator: "\n").last)
+        let object = try JSONSerialization.jsonObject(with: Data(summary.utf8)) as! [String: Any]
+        #expect(object["event"] as? String == "summary")
+        #expect(object["stopped"] as? String == "the run was interrupted")
+        #expect((object["resume"] as? String)?.hasSuffix(" --log-format json --resume") == true)
+        #expect((object["done"] as? Int).map { $0 >= 1 } == true)
+    }
+
+    @Test("A second signal abandons the files in progress at once; no temporary file is left behind")
+    func abandon() throws {
+        let batch = try SlowBatch(count: 20)
+        defer { batch.remove() }
+        // Long enough that the files in progress are still running when the second signal comes.
+        let run = try BackgroundRun(batch.arguments(output: "out"), logs: batch.directory("run"),
+                                    environment: ["DELTAFLOW_TEST_DELAY": "30"])
+        var children: [pid_t] = []
+        while run.process.isRunning && children.count < 2 {
+            usleep(10_000)
+            children = childProcesses(of: run.process.processIdentifier)
+        }
+        defer { for child in children { kill(child, SIGKILL) } }
+        run.process.interrupt()
+        while run.process.isRunning && !((try? String(contentsOf: run.stderr, encoding: .utf8)) ?? "").contains("SIGINT") {
+            usleep(10_000)
+        }
+        run.process.terminate()
+        let result = run.finish()
+        #expect(result.status == 143, "\(result.stderr)")
+        #expect(result.stderr.contains("SIGTERM, a second signal: abandoning the files in progress"))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: batch.directory("out").path)) ?? []).isEmpty)
+    }
+}
+
+@Suite("Leftovers of killed runs")
+struct LeftoverTests {
+    @Test("Temporary files a killed run left beside an output are removed when that output is written")
+    func staleTemporaries() throws {
+        let batch = try SlowBatch(count: 3)
+        defer { batch.remove() }
+        let out = batch.directory("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        // As a SIGKILL during the write of photo001.png would leave them; the others are not ours to remove.
+        for name in [".photo001.png.deltaflow-a1B2c3", ".photo001.png.deltaflow-Zz9yX8", ".photo999.png.deltaflow-a1B2c3",
+                     ".notes.deltaflow", ".photo001.png"] {
+            _ = FileManager.default.createFile(atPath: out.appendingPathComponent(name).path, contents: Data([1, 2, 3]))
+        }
+        let result = try deltaflow(batch.arguments(output: "out") + ["--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(hiddenFiles(out).sorted() == [".notes.deltaflow", ".photo001.png", ".photo999.png.deltaflow-a1B2c3"])
+    }
+}
+
+@Suite("Sharded runs")
+struct ShardTests {
+    @Test("N processes with --shard K/N over one directory: every file once, outputs equal to one process, the exemplar encoded once")
+    func shards() throws {
+        let batch = try SlowBatch(count: 24)
+        defer { batch.remove() }
+        let workflow = repository.appendingPathComponent("Workflows/exemplar-color.yaml").path
+        func arguments(output: String, cache: String) -> [String] {
+            ["run", workflow, "--set", "input=\(batch.input.path)", "--set", "output=\(batch.root.path)/\(output)",
+             "--set", "before=\(repository.path)/Examples/astronaut.png",
+             "--set", "after=\(repository.path)/Exemplars/astronaut-graded.png",
+             "--cache-dir", "\(batch.root.path)/\(cache)", "--jobs", "1", "--log-format", "json"]
+        }
+        let single = try deltaflow(arguments(output: "single", cache: "single-cache"))
+        #expect(single.status == 0, "\(single.stderr)")
+
+        let count = 3
+        let runs = try (0..<count).map { index in
+            try BackgroundRun(arguments(output: "sharded", cache: "shared-cache") + ["--shard", "\(index)/\(count)"],
+                              logs: batch.directory("shard\(index)"))
+        }
+        var processed: [String] = []
+        var computed = 0, reused = 0
+        for (index, run) in runs.enumerated() {
+            let result = run.finish()
+            #expect(result.status == 0, "shard \(index): \(result.stderr)")
+            var mine: [String] = []
+            for line in result.stdout.split(separator: "\n") {
+                let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                switch event["event"] as? String {
+                case "item":
+                    #expect(event["status"] as? String == "done", "\(event)")
+                    mine.append(event["path"] as! String)
+                case "cache" where event["node"] as? String == "delta":
+                    if event["outcome"] as? String == "miss" { computed += 1 } else { reused += 1 }
+                default: break
+                }
+            }
+            #expect(!mine.isEmpty, "shard \(index) got no file: the hash spreads 24 files badly")
+            processed += mine
+        }
+        #expect(processed.count == 24, "no file twice")
+        #expect(Set(processed) == Set((0..<24).map { String(format: "photo%03d.png", $0) }), "none missed")
+        #expect(computed == 1 && reused == count - 1, "the exemplar is encoded once, by one of the workers")
+        #expect(try outputs(batch.directory("sharded")) == (try outputs(batch.directory("single"))))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: batch.directory("shared-cache/runs").path).sorted()
+                .map { $0.split(separator: ".").dropFirst().joined(separator: ".") }
+                == ["shard-0-of-3.jsonl", "shard-1-of-3.jsonl", "shard-2-of-3.jsonl"], "one manifest per shard")
+    }
+
+    @Test("A bad --shard is a usage error that says what is allowed", arguments: [
+        ("4/4", "shard 4 does not exist: with 4 shards the index is 0 to 3"),
+        ("1/0", "the shard count must be at least 1, not 0"),
+        ("2", "'2' is not a shard; write INDEX/COUNT with INDEX from 0, e.g. 0/4"),
+        ("-1/3", "shard -1 does not exist"),
+    ])
+    func badShard(value: String, message: String) throws {
+        let result = try deltaflow(["run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
+                                    "--set", "input=Examples", "--set", "output=/tmp/never", "--shard=\(value)"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--shard: \(message)"), "\(result.stderr)")
+    }
+
+    @Test("--dry-run counts the files of the shard")
+    func dryRun() throws {
+        let batch = try SlowBatch(count: 24)
+        defer { batch.remove() }
+        var total = 0
+        for index in 0..<4 {
+            let result = try deltaflow(batch.arguments(output: "out") + ["--dry-run", "--shard", "\(index)/4"])
+            let line = try #require(result.stdout.split(separator: "\n").last { $0.hasSuffix(" to process") })
+            total += Int(line.split(separator: " ")[0])!
+        }
+        #expect(total == 24)
+    }
+}
+
+/// Runs `command` as root in a private mount namespace with a fresh tmpfs (mount options
+/// `options`) at `directory`; nil where this machine does not allow that.
+private func inPrivateTmpfs(_ directory: URL, options: String, _ command: [String]) throws -> (status: Int32, stdout: String, stderr: String)? {
+    guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return nil }
+    let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+    process.arguments = ["-m", "sh", "-c", "mount -t tmpfs -o \(options) tmpfs '\(directory.path)' || exit 99; exec \(quoted)"]
+    process.environment = testEnvironment
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    if process.terminationStatus == 99 { return nil }
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+@Suite("Outputs that cannot be written")
+struct StorageTests {
+    private func fullRun(options: String) throws -> (result: (status: Int32, stdout: String, stderr: String), out: URL, root: URL)? {
+        let root = try temporaryDirectory()
+        let out = root.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        // 16-bit PNGs of the example photos: well over 100 kB each, so a 256 kB disk holds about one.
+        let workflow = root.appendingPathComponent("copy.yaml")
+        try """
+            version: 1
+            params: {input: {type: dir}, output: {type: dir}}
+            nodes:
+              photo: {node: load, each: $input, pattern: "*.{jpg,png}"}
+              out: {node: save, image: $photo.image, dir: $output, name: "{stem}.png", bit_depth: 16}
+            """.write(to: workflow, atomically: true, encoding: .utf8)
+        let command = [deltaflowBinary().path, "run", workflow.path, "--set", "input=\(repository.path)/Examples",
+                       "--set", "output=\(out.path)", "--cache-dir", root.appendingPathComponent("cache").path,
+                       "--jobs", "1", "--quiet"]
+        // The listing runs inside the namespace too: the tmpfs is gone once it exits.
+        guard let result = try inPrivateTmpfs(out, options: options,
+                                              ["sh", "-c", "\"$@\"; status=$?; echo; echo LISTING; ls -a \"\(out.path)\"; exit $status",
+                                               "sh"] + command) else {
+            try? FileManager.default.removeItem(at: root)
+            return nil
+        }
+        return (result, out, root)
+    }
+
+    @Test("A full disk stops the run with what happened and how to go on; nothing partial is left")
+    func diskFull() throws {
+        guard let (result, _, root) = try fullRun(options: "size=256k") else { return }  // no mount namespaces here
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(result.status == 4, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stderr.contains("No space left on device (the disk is full; free some space and run again with --resume)"),
+                "\(result.stderr)")
+        #expect(result.stdout.contains("the run stopped: "), "\(result.stdout)")
+        #expect(result.stdout.contains("to finish the rest, run: "))
+        let listing = result.stdout.components(separatedBy: "LISTING\n").last ?? ""
+        let files = listing.split(separator: "\n").filter { $0 != "." && $0 != ".." }
+        #expect(files.allSatisfy { !$0.hasPrefix(".") }, "temporary files left: \(files)")
+        #expect(files.count < 5)
+    }
+
+    @Test("A read-only output directory stops the run at the first file with a clear error")
+    func readOnly() throws {
+        guard let (result, _, root) = try fullRun(options: "ro") else { return }
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(result.status == 4, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stderr.contains("Read-only file system (the file system is read-only; choose another output directory)"),
+                "\(result.stderr)")
+        #expect(result.stdout.contains("done 0, failed 1, skipped 4"), "\(result.stdout)")
+    }
+}

@@ -63,6 +63,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "deltaflow", dependencies: ["DeltaflowCLI"]),
+        // The parsers of untrusted input as fuzz targets; Tests/Fuzz/run builds the driver with libFuzzer.
+        .target(name: "FuzzTargets", dependencies: ["Workflow", "ModelNodes", "NodeKit", "ImageCodecs", "TensorCore"]),
+        .target(name: "CLibFuzzer"),
+        .executableTarget(name: "deltaflow-fuzz", dependencies: ["FuzzTargets", "CLibFuzzer"]),
         // The worked example of in-process Swift nodes (README, "Custom nodes"); built and run by CLITests.
         .executableTarget(name: "deltaflow-custom-example", dependencies: ["DeltaflowCLI", "NodeKit", "ImageCodecs"],
                           path: "Plugins/in-process"),
@@ -80,6 +84,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
         .testTarget(name: "CLITests", dependencies: ["deltaflow", "deltaflow-custom-example"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"], path: "Tests/Fuzz", exclude: ["Corpus", "run", "README.md", "toolset.json", "workflow.dict", "png.dict"]),
 
         .executableTarget(
             name: "codec-bench", dependencies: ["ImageCodecs"],

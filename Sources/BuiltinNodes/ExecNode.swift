@@ -136,7 +136,7 @@ public struct ExecNode: Node {
 
     /// The last lines of the program's error output, to quote in a failure.
     static func tail(_ stderr: String) -> String {
-        let lines = stderr.split(separator: "\n", omittingEmptySubsequences: true).suffix(5)
+        let lines = stderr.sourceLines.filter { !$0.isEmpty }.suffix(5)
         return lines.isEmpty ? "" : ": " + lines.joined(separator: " / ")
     }
 }

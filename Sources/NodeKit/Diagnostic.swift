@@ -46,7 +46,7 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public func rendered(source: String?) -> String {
         var lines = [description]
         if let location, let source {
-            let sourceLines = source.split(separator: "\n", omittingEmptySubsequences: false)
+            let sourceLines = source.sourceLines
             if location.line >= 1 && location.line <= sourceLines.count {
                 let text = String(sourceLines[location.line - 1])
                 let number = String(location.line)
@@ -76,5 +76,14 @@ public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
         let errors = diagnostics.filter { $0.severity == .error }.count
         return diagnostics.map { $0.rendered(source: source) }.joined(separator: "\n\n")
             + "\n\n\(errors) error\(errors == 1 ? "" : "s")"
+    }
+}
+
+extension StringProtocol {
+    /// The text's lines as YAML counts them (libyaml's line breaks: LF, CR, CR LF, NEL, LS, PS),
+    /// so line numbers from the parser index them — also in files saved with Windows line ends,
+    /// where CR LF is one `Character` and splitting on "\n" finds nothing.
+    public var sourceLines: [SubSequence] {
+        split(omittingEmptySubsequences: false) { ["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0) }
     }
 }

@@ -111,7 +111,14 @@ enum SyntaxParser {
              .composer(let context, let problem, let mark, _):
             var message = "invalid YAML: \(problem)"
             if let context { message += " \(context.text)" }
-            return Diagnostic("yaml_syntax", message, at: SourcePosition(file: file, line: mark.line, column: mark.column),
+            var (line, column) = (mark.line, mark.column)
+            // At the end of a file without a final newline libyaml counts one more line; point
+            // at the end of the last line instead, which can be shown.
+            let lines = text.sourceLines
+            if line > lines.count, let last = lines.last {
+                (line, column) = (lines.count, last.unicodeScalars.count + 1)
+            }
+            return Diagnostic("yaml_syntax", message, at: SourcePosition(file: file, line: line, column: column),
                               help: "check indentation, colons and quotes around this point")
         default:
             return Diagnostic("yaml_syntax", "invalid YAML: \(error)", at: SourcePosition(file: file, line: 1, column: 1))
@@ -121,7 +128,7 @@ enum SyntaxParser {
     /// The position of `key:` written again after `first` (same column in block style, or later
     /// on the same line in flow style).
     private static func findRepeat(of key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = text.sourceLines.map(String.init)
         for lineIndex in (first.line - 1)..<lines.count {
             let scalars = Array(lines[lineIndex].unicodeScalars)
             let start = lineIndex == first.line - 1 ? first.column : 0

@@ -255,7 +255,14 @@ struct Validator {
             var range: ClosedRange<Double>?
             let low = fields["min"].flatMap { numberValue($0.value) }
             let high = fields["max"].flatMap { numberValue($0.value) }
-            if low != nil || high != nil {
+            if low?.isNaN == true || high?.isNaN == true {
+                // A range that cannot be built is a mistake to report, never a trap.
+                error("invalid_range", "param '\(declaration.key)' has a min or max that is not a number",
+                      at: (low?.isNaN == true ? fields["min"] : fields["max"])!.value.location)
+            } else if let low, let high, low > high {
+                error("invalid_range", "param '\(declaration.key)' has min \(formatNumber(low)) above max \(formatNumber(high))",
+                      at: fields["min"]!.value.location, help: "swap them, or remove one")
+            } else if low != nil || high != nil {
                 range = (low ?? -.infinity)...(high ?? .infinity)
             }
             let choices = fields["choices"].flatMap { entry -> [String]? in

@@ -14,6 +14,42 @@ struct DiagnosticTests {
             help: "did you mean 'load'?")
     }
 
+    @Test("Files with Windows line ends (found by fuzzing): the source line and caret are still shown")
+    func windowsLineEnds() throws {
+        let yaml = "version: 1\r\nnodes:\r\n  photo: {node: lod, path: a.jpg}\r\n"
+        let found = diagnose(yaml)
+        #expect(found.count == 1)
+        let rendered = try #require(found.first).rendered(source: yaml)
+        #expect(rendered.hasSuffix(" 3 |   photo: {node: lod, path: a.jpg}\n   |                 ^\n  help: did you mean 'load'?"),
+                "\(rendered)")
+    }
+
+    @Test("A syntax error at the end of a file without a final newline points at its last line (found by fuzzing)")
+    func syntaxErrorAtEnd() {
+        expectSingle("version: 1\nnodes: {a: {node: load", code: "yaml_syntax",
+                     message: "invalid YAML: did not find expected ',' or '}' while parsing a flow mapping", line: 2, column: 23,
+                     help: "check indentation, colons and quotes around this point")
+    }
+
+    @Test("A param with min above max is reported, not a crash (found by fuzzing)")
+    func invertedRange() {
+        expectSingle("""
+            version: 1
+            params:
+              strength: {type: number, default: 1, min: 2, max: 0.5}
+            nodes:
+              photo: {node: load, path: a.jpg}
+            """, code: "invalid_range", message: "param 'strength' has min 2 above max 0.5", line: 3, column: 45,
+            help: "swap them, or remove one")
+        expectSingle("""
+            version: 1
+            params:
+              strength: {type: number, max: .nan}
+            nodes:
+              photo: {node: load, path: a.jpg}
+            """, code: "invalid_range", message: "param 'strength' has a min or max that is not a number", line: 3, column: 33)
+    }
+
     @Test("Unknown port, with a suggestion (and no second error for the input it misspells)")
     func unknownPort() {
         expectSingle("""

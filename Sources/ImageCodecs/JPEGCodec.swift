@@ -26,6 +26,12 @@ final class JPEGCodec {
         let header = df_jpeg_read_header(handle, UInt64(options.maxPixels), &info)
         guard header == DF_OK else { throw codec.failure(header, options) }
 
+        // Read now: the EXIF payload lives in libjpeg's per-image memory, which reading the
+        // pixels (jpeg_finish_decompress) frees. (Parsing it afterwards was a use-after-free,
+        // found by fuzzing under AddressSanitizer.)
+        let orientation = options.applyOrientation
+            ? info.exif.flatMap { ExifOrientation.parse(exifPayload: UnsafeRawBufferPointer(start: $0, count: info.exif_size)) }
+            : nil
         let width = Int(info.width), height = Int(info.height), channels = Int(info.channels)
         let count = width * height * channels
         let raw = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -36,10 +42,7 @@ final class JPEGCodec {
         var image = info.cmyk != 0
             ? Image(cmyk: raw, width: width, height: height, inverted: info.adobe_inverted != 0)
             : Image(width: width, height: height, colorModel: channels == 1 ? .gray : .rgb, storage: .uint8(raw))
-        if options.applyOrientation, let exif = info.exif,
-           let orientation = ExifOrientation.parse(exifPayload: UnsafeRawBufferPointer(start: exif, count: info.exif_size)) {
-            image = image.applying(orientation)
-        }
+        if let orientation { image = image.applying(orientation) }
         return image
     }
 

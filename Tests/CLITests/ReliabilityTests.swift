@@ -255,6 +255,65 @@ struct ShardTests {
                 == ["shard-0-of-3.jsonl", "shard-1-of-3.jsonl", "shard-2-of-3.jsonl"], "one manifest per shard")
     }
 
+    @Test("Examples/cluster/slurm-array.sh, run as three array tasks, processes every file once")
+    func slurmScript() throws {
+        let batch = try SlowBatch(count: 12)
+        defer { batch.remove() }
+        for task in 0..<3 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [repository.appendingPathComponent("Examples/cluster/slurm-array.sh").path]
+            process.environment = testEnvironment.merging([
+                "SLURM_ARRAY_TASK_ID": "\(task)", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_CPUS_PER_TASK": "1",
+                "WORKFLOW": batch.workflow.path, "INPUT": batch.input.path, "OUTPUT": batch.directory("out").path,
+                "CACHE": batch.directory("cache").path, "DELTAFLOW": deltaflowBinary().path,
+            ]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "task \(task)")
+        }
+        #expect(try outputs(batch.directory("out")).count == 12)
+        let records = try batch.manifestRecords()
+        #expect(records.count == 12 && Set(records.map { "\($0["key"]!)" }).count == 12, "each file once")
+    }
+
+    @Test("Examples/cluster/kubernetes-indexed-job.yaml: its pods' command lines run, and cover every file once")
+    func kubernetesManifest() throws {
+        let text = try String(contentsOf: repository.appendingPathComponent("Examples/cluster/kubernetes-indexed-job.yaml"),
+                              encoding: .utf8)
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let completions = try #require(lines.first { $0.hasPrefix("completions:") }
+            .flatMap { Int($0.split(separator: " ")[1]) })
+        #expect(lines.contains("command: [deltaflow]"))
+        let start = try #require(lines.firstIndex(of: "args:")), end = try #require(lines.firstIndex(of: "resources:"))
+        let arguments = lines[(start + 1)..<end].map { line in
+            String(line.dropFirst(2)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        #expect(arguments.contains("$(JOB_COMPLETION_INDEX)/\(completions)"), "the shard count must equal completions")
+
+        // /data is the pods' shared volume: here a scratch folder with the same layout.
+        let batch = try SlowBatch(count: 20)
+        defer { batch.remove() }
+        let data = batch.directory("data")
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("workflows"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("photos"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Workflows/exemplar-color.yaml"),
+                                         to: data.appendingPathComponent("workflows/exemplar-color.yaml"))
+        try FileManager.default.copyItem(at: batch.input, to: data.appendingPathComponent("photos/shoot-2026-11"))
+        for index in 0..<completions {
+            let pod = arguments.map {
+                $0.replacingOccurrences(of: "$(JOB_COMPLETION_INDEX)", with: "\(index)")
+                    .replacingOccurrences(of: "/data/", with: data.path + "/")
+            }
+            // The workflow's default exemplar paths are relative to the repository.
+            let result = try deltaflow(pod + ["--set", "before=\(repository.path)/Examples/astronaut.png",
+                                              "--set", "after=\(repository.path)/Exemplars/astronaut-graded.png"])
+            #expect(result.status == 0, "pod \(index): \(result.stderr)")
+        }
+        #expect(try outputs(data.appendingPathComponent("photos/shoot-2026-11-graded")).count == 20)
+    }
+
     @Test("A bad --shard is a usage error that says what is allowed", arguments: [
         ("4/4", "shard 4 does not exist: with 4 shards the index is 0 to 3"),
         ("1/0", "the shard count must be at least 1, not 0"),
@@ -353,5 +412,96 @@ struct StorageTests {
         #expect(result.stderr.contains("Read-only file system (the file system is read-only; choose another output directory)"),
                 "\(result.stderr)")
         #expect(result.stdout.contains("done 0, failed 1, skipped 4"), "\(result.stdout)")
+    }
+}
+
+@Suite("Hostile input directories")
+struct HostileInputTests {
+    /// The outcome the run must report for each file: nil = processed, else part of the reason.
+    static let expected: [String: String?] = [
+        "good1.png": nil, "good2.jpg": nil, "sub/good3.png": nil,
+        "jpeg-named.png": nil,  // formats are recognised by content, not by the extension
+        "truncated.png": "truncated", "truncated.jpg": "truncated JPEG data",
+        "bad_crc.png": "corrupt PNG data", "corrupt_scan.jpg": "JPEG",
+        "empty.png": "empty file", "text.jpg": "not a PNG or JPEG file",
+        "gif-named.png": "GIF", "bomb.png": "above the limit", "bomb.jpg": "above the limit",
+        "dangling.png": "no such file", "self-loop.png": "too many levels of symbolic links",
+        "fifo.png": "not a regular file", "unreadable.png": "permission denied",
+    ]
+
+    @Test("Each broken, huge, mislabelled, looping, special or unreadable file is reported by path and reason; the rest complete")
+    func hostileDirectory() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let input = root.appendingPathComponent("in"), fixtures = repository.appendingPathComponent("Tests/ImageCodecsTests/Fixtures")
+        try FileManager.default.createDirectory(at: input.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        func copy(_ from: String, _ to: String) throws {
+            try FileManager.default.copyItem(at: repository.appendingPathComponent(from), to: input.appendingPathComponent(to))
+        }
+        try copy("Tests/ImageCodecsTests/Fixtures/png/rgb8.png", "good1.png")
+        try copy("Tests/ImageCodecsTests/Fixtures/jpeg/baseline.jpg", "good2.jpg")
+        try copy("Tests/ImageCodecsTests/Fixtures/png/rgba16.png", "sub/good3.png")
+        try copy("Tests/ImageCodecsTests/Fixtures/jpeg/gray.jpg", "jpeg-named.png")
+        for name in ["truncated.png", "truncated.jpg", "bad_crc.png", "corrupt_scan.jpg", "empty.png", "text.jpg",
+                     "bomb.png", "bomb.jpg"] {
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent("broken/\(name)"), to: input.appendingPathComponent(name))
+        }
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("broken/really_a_gif.png"),
+                                         to: input.appendingPathComponent("gif-named.png"))
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: input.appendingPathComponent("dangling.png").path, withDestinationPath: "nowhere.png")
+        try fm.createSymbolicLink(atPath: input.appendingPathComponent("self-loop.png").path, withDestinationPath: "self-loop.png")
+        try fm.createSymbolicLink(atPath: input.appendingPathComponent("sub/loop").path, withDestinationPath: "..")
+        #expect(mkfifo(input.appendingPathComponent("fifo.png").path, 0o644) == 0)
+        try copy("Tests/ImageCodecsTests/Fixtures/png/rgb8.png", "unreadable.png")
+        try fm.setAttributes([.posixPermissions: 0], ofItemAtPath: input.appendingPathComponent("unreadable.png").path)
+
+        let workflow = root.appendingPathComponent("copy.yaml")
+        try """
+            version: 1
+            params: {input: {type: dir}, output: {type: dir}}
+            nodes:
+              photo: {node: load, each: $input, pattern: "*.{png,jpg}", recursive: true, max_pixels: 20000000}
+              out: {node: save, image: $photo.image, dir: $output, name: "{reldir}/{stem}.png"}
+            """.write(to: workflow, atomically: true, encoding: .utf8)
+        let output = root.appendingPathComponent("out")
+        var command = [deltaflowBinary().path, "run", workflow.path, "--set", "input=\(input.path)", "--set", "output=\(output.path)",
+                       "--cache-dir", root.appendingPathComponent("cache").path, "--log-format", "json"]
+        // Root reads any file; without the capability to override permissions it cannot read unreadable.png either.
+        if geteuid() == 0 {
+            command = ["/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search"] + command
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.environment = testEnvironment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let log = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 3)
+
+        var outcomes: [String: String?] = [:]
+        for line in log.split(separator: UInt8(ascii: "\n")) {
+            let event = try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
+            guard event["event"] as? String == "item", let path = event["path"] as? String else { continue }
+            #expect(outcomes[path] == nil, "\(path) reported twice")
+            outcomes[path] = event["status"] as? String == "done" ? String?.none : (event["error"] as? String ?? "")
+        }
+        // The loop (sub/loop → ..) is walked once, not forever: nothing under sub/loop/ is listed.
+        #expect(Set(outcomes.keys) == Set(Self.expected.keys))
+        for (path, reason) in Self.expected {
+            guard let outcome = outcomes[path] else { continue }
+            if let reason {
+                #expect(outcome?.contains(reason) == true, "\(path): \(outcome ?? "done")")
+                #expect(outcome?.contains(input.appendingPathComponent(path).path) == true, "\(path): the error names the file")
+            } else {
+                #expect(outcome == nil, "\(path): \(outcome ?? "")")
+            }
+        }
+        let written = try fm.subpathsOfDirectory(atPath: output.path).filter { $0.hasSuffix(".png") }.sorted()
+        #expect(written == ["good1.png", "good2.png", "jpeg-named.png", "sub/good3.png"])
     }
 }

@@ -73,7 +73,7 @@ typedef struct {
     int progressive;
     int cmyk;
     int adobe_inverted;     /* CMYK samples are stored inverted (Adobe APP14 convention) */
-    const uint8_t *exif;    /* APP1 payload starting with "Exif\0\0", or NULL */
+    const uint8_t *exif;    /* APP1 payload starting with "Exif\0\0", or NULL; valid until df_jpeg_read_pixels */
     size_t exif_size;
 } df_jpeg_info;
 

@@ -70,7 +70,7 @@ struct AtomicWriteTests {
         let image = syntheticImage(width: 3, height: 3, model: .rgb)
         #expect(throws: ImageError(.writeFailed, "cannot write the file: No such file or directory",
                                    path: "/nonexistent-dir/x.png",
-                                   hint: "the output directory does not exist; create it first")) {
+                                   hint: "the output directory does not exist; create it first", systemError: ENOENT)) {
             try ImageFile.write(image, to: "/nonexistent-dir/x.png")
         }
         try withTemporaryDirectory { directory throws in

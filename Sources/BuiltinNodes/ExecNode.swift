@@ -156,8 +156,8 @@ enum ChildProcess {
                     timeout: Double) throws -> (ending: Ending, stdout: String, stderr: String) {
         let stdoutURL = workspace.appendingPathComponent("stdout.txt")
         let stderrURL = workspace.appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let out = try FileHandle(forWritingTo: stdoutURL)
         let err = try FileHandle(forWritingTo: stderrURL)
         defer {

@@ -16,7 +16,7 @@ final class Interrupts: @unchecked Sendable {
     /// Kept alive for as long as the handlers should run; set in `init` only (hence unchecked Sendable).
     private var sources: [any DispatchSourceSignal] = []
 
-    init(message: @escaping @Sendable (Int32) -> String) {
+    init() {
         // A file-size limit (ulimit -f) must fail the write with EFBIG, not kill the process mid-file.
         signal(SIGXFSZ, SIG_IGN)
         let queue = DispatchQueue(label: "deltaflow.signals")
@@ -26,7 +26,8 @@ final class Interrupts: @unchecked Sendable {
             source.setEventHandler { [self] in
                 if first.compareExchange(expected: 0, desired: number, ordering: .relaxed).exchanged {
                     cancellation.cancel()
-                    printError("\n" + message(number))
+                    printError("\n\(Interrupts.name(number)): finishing the files in progress; no new file starts. "
+                               + "Press Ctrl-C again to abandon them (nothing partial is written either way).")
                 } else {
                     printError("\n\(Interrupts.name(number)), a second signal: abandoning the files in progress; nothing partial is left behind")
                     AtomicFile.exitRemovingTemporaries(status: 128 + number)

@@ -154,10 +154,7 @@ struct RunCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode.failure
         }
-        let interrupts = Interrupts { signal in
-            "\(Interrupts.name(signal)): finishing the files in progress; no new file starts. "
-                + "Press Ctrl-C again to abandon them (nothing partial is written either way)."
-        }
+        let interrupts = Interrupts()
         let executor = Executor(workflow: workflow, params: params,
                                 options: RunOptions(jobs: jobs, failFast: failFast, manifest: manifest,
                                                     cache: noCache ? nil : ResultCache(directory: cacheRoot),
@@ -174,10 +171,8 @@ struct RunCommand: ParsableCommand {
             }
             throw ExitCode.failure
         }
-        let resumable: Bool = switch summary.stopped {
-        case .interrupted?, .storage?: true
-        default: false
-        }
+        // After --fail-fast, resuming would only meet the same failure again.
+        let resumable = summary.stopped.map { $0 != .failFast } ?? false
         log.finish(summary, manifest: manifest.path, resume: resumable ? resumeCommand() : nil)
         if let signal = interrupts.received, summary.stopped == .interrupted { throw ExitCode(128 + signal) }
         if case .storage? = summary.stopped { throw storageStopped }

@@ -12,15 +12,7 @@ public enum AtomicFile {
 
         /// Appends `bytes`, retrying short writes and interrupted calls.
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw AtomicFile.failure(errno, writing: destination)
-                }
-                offset += written
-            }
+            try AtomicFile.writeAll(bytes, to: descriptor, path: destination)
         }
 
         public func write(_ bytes: [UInt8]) throws {
@@ -73,6 +65,20 @@ public enum AtomicFile {
         renamed = true
     }
 
+    /// Writes all of `bytes` to the open file `descriptor` (of `path`, for the error), retrying
+    /// short writes and interrupted calls; errors carry their errno and a hint.
+    public static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure(errno, writing: path)
+            }
+            offset += written
+        }
+    }
+
     /// Temporary files being written now, by any thread.
     private static let inProgress = Mutex<Set<String>>([])
 
@@ -111,7 +117,7 @@ public enum AtomicFile {
     }
 
     /// The file name a temporary file was writing (".a.png.deltaflow-x1Y2z3" → "a.png"), or nil.
-    static func temporaryOriginal(_ name: String) -> String? {
+    public static func temporaryOriginal(_ name: String) -> String? {
         let suffix = ".deltaflow-"
         guard name.hasPrefix("."), name.utf8.count > 1 + suffix.utf8.count + 6 else { return nil }
         let body = name.dropFirst().dropLast(6)

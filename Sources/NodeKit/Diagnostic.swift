@@ -84,6 +84,11 @@ extension StringProtocol {
     /// so line numbers from the parser index them — also in files saved with Windows line ends,
     /// where CR LF is one `Character` and splitting on "\n" finds nothing.
     public var sourceLines: [SubSequence] {
-        split(omittingEmptySubsequences: false) { ["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0) }
+        split(omittingEmptySubsequences: false) { character in
+            switch character {
+            case "\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": true
+            default: false
+            }
+        }
     }
 }

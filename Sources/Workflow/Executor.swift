@@ -200,15 +200,14 @@ public struct Executor: Sendable {
                 guard stop.withLock({ $0 }) == nil else { return }
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < items.count else { return }
-                var result: ItemResult
+                let result: ItemResult
                 var reason: StopReason?
                 if let manifest = options.manifest, manifest.alreadyDone(items[index].relativePath) {
                     result = ItemResult(item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
                 } else {
-                    let (processed, written) = process(items[index], nodes: perItem, prepared: prepared,
-                                                       threads: max(1, options.jobs / workers), onEvent: onEvent)
-                    result = processed.result
-                    reason = processed.stop
+                    let written: [String]
+                    (result, written, reason) = process(items[index], nodes: perItem, prepared: prepared,
+                                                        threads: max(1, options.jobs / workers), onEvent: onEvent)
                     writtenByRun.withLock { $0 += written }
                     do {
                         try options.manifest?.append(result, seed: Seeds.itemSeed(workflow: workflow.seed,
@@ -216,7 +215,7 @@ public struct Executor: Sendable {
                                                      outputs: written)
                     } catch {
                         // Unrecorded work would be redone by --resume, and everything after it too.
-                        reason = reason ?? .storage("\(error)")
+                        reason = reason ?? .storage("cannot record progress in the run manifest: \(error)")
                     }
                 }
                 if result.status == .failed && options.failFast { reason = reason ?? .failFast }
@@ -239,10 +238,10 @@ public struct Executor: Sendable {
                           stopped: final.contains { $0.status == .skipped } ? stopped : nil)
     }
 
-    /// Runs one item; returns its result and the files it wrote (the path outputs of nodes with
-    /// side effects).
+    /// Runs one item; returns its result, the files it wrote (the path outputs of nodes with
+    /// side effects), and why the whole run must stop, if its failure means that.
     private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
-                         onEvent: @Sendable (RunEvent) -> Void) -> ((result: ItemResult, stop: StopReason?), [String]) {
+                         onEvent: @Sendable (RunEvent) -> Void) -> (ItemResult, written: [String], stop: StopReason?) {
         let started = Date()
         var local: [String: [String: Value]] = [:]
         var written: [String] = []
@@ -259,13 +258,12 @@ public struct Executor: Sendable {
                 }
                 local[node.name] = outputs
             } catch {
-                let result = ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
-                                        seconds: Date().timeIntervalSince(started))
-                return ((result, StorageFailure.stopReason(error)), written)
+                return (ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
+                                   seconds: Date().timeIntervalSince(started)), written, StorageFailure.stopReason(error))
             }
         }
-        return ((ItemResult(item: item, status: .done, failedNode: nil, message: nil,
-                            seconds: Date().timeIntervalSince(started)), nil), written.sorted())
+        return (ItemResult(item: item, status: .done, failedNode: nil, message: nil,
+                           seconds: Date().timeIntervalSince(started)), written.sorted(), nil)
     }
 
     func resolve(_ reference: Reference, shared: [String: [String: Value]],
@@ -312,27 +310,20 @@ public struct Executor: Sendable {
         }
         let key = ResultCache.key(for: node.node, inputs: values)
         let item = context.item?.relativePath
-        let first = cache.load(key)
-        if case .hit(let stored) = first, let valid = try? checked(node, stored) {
+        func reused(_ lookup: ResultCache.Lookup) -> [String: Value]? {
+            guard case .hit(let stored) = lookup, let valid = try? checked(node, stored) else { return nil }
             onEvent(.cache(node: node.name, item: item, outcome: .hit, key: key, detail: nil))
             return valid
         }
+        let first = cache.load(key)
+        if let valid = reused(first) { return valid }
         return try cache.withLock(key) {
-            var outcome = RunEvent.CacheOutcome.miss
-            var detail: String?
-            switch first {
-            case .corrupt(let reason):
-                outcome = .corrupt
-                detail = reason
-            case .hit:
-                outcome = .corrupt
-                detail = "the stored outputs do not match the node's ports"
-            case .miss:
-                // Looked up again under the lock: another worker may have computed it meanwhile.
-                if case .hit(let stored) = cache.load(key), let valid = try? checked(node, stored) {
-                    onEvent(.cache(node: node.name, item: item, outcome: .hit, key: key, detail: nil))
-                    return valid
-                }
+            // Looked up again under the lock: another worker may have computed it meanwhile.
+            if case .miss = first, let valid = reused(cache.load(key)) { return valid }
+            var (outcome, detail): (RunEvent.CacheOutcome, String?) = switch first {
+            case .corrupt(let reason): (.corrupt, reason)
+            case .hit: (.corrupt, "the stored outputs do not match the node's ports")
+            case .miss: (.miss, nil)
             }
             let outputs = try checked(node, try node.node.run(NodeInputs(values), context: context))
             do {

@@ -59,8 +59,7 @@ public struct ResultCache: Sendable {
 
     public func store(_ key: String, _ values: [String: Value]) throws {
         let file = path(key)
-        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try AtomicFile.createDirectories((file as NSString).deletingLastPathComponent)
         try AtomicFile.write(CacheEntry.encode(values), to: file)
     }
 
@@ -118,7 +117,8 @@ public struct ResultCache: Sendable {
             let modified = attributes?[.modificationDate] as? Date ?? .distantPast
             if relative.hasSuffix(".dfc") {
                 found.append((full, attributes?[.size] as? Int ?? 0, modified))
-            } else if let cutoff, modified < cutoff, relative.contains("/.") && relative.contains(".dfc.deltaflow-") {
+            } else if let cutoff, modified < cutoff,
+                      AtomicFile.temporaryOriginal(String(relative.split(separator: "/").last ?? ""))?.hasSuffix(".dfc") == true {
                 try? FileManager.default.removeItem(atPath: full)
             }
         }

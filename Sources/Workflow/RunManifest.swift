@@ -87,27 +87,9 @@ public final class RunManifest: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
+        // One writer per manifest (shards keep their own), so completing a short write is safe.
         try descriptor.withLock { descriptor in
-            try line.withUnsafeBytes { bytes in
-                // One writer per manifest (shards keep their own), so completing a short write is safe.
-                var offset = 0
-                while offset < bytes.count {
-                    let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw ManifestWriteFailure(path: path, code: errno)
-                    }
-                    offset += written
-                }
-            }
-        }
-    }
-
-    struct ManifestWriteFailure: Error, CustomStringConvertible {
-        let path: String
-        let code: Int32
-        var description: String {
-            "cannot record progress in the run manifest \(path): \(String(cString: strerror(code)))"
+            try line.withUnsafeBytes { try AtomicFile.writeAll($0, to: descriptor, path: path) }
         }
     }
 

@@ -19,20 +19,63 @@ let testEnvironment: [String: String] = {
     return environment
 }()
 
+/// A program started with the test environment (plus `environment`), its output captured to
+/// files: unlike pipes read one after the other, a file never fills up and stalls the program.
+struct ProgramRun {
+    let process = Process()
+    let stdout: URL
+    let stderr: URL
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("deltaflow-test-\(UUID().uuidString)")
+        stdout = logs.appendingPathExtension("out")
+        stderr = logs.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = testEnvironment.merging(environment) { $1 }
+        process.standardOutput = try FileHandle(forWritingTo: stdout)
+        process.standardError = try FileHandle(forWritingTo: stderr)
+        try process.run()
+    }
+
+    /// Waits for the program to end; returns its exit status, standard output and error.
+    func finish() -> (status: Int32, stdout: String, stderr: String) {
+        process.waitUntilExit()
+        defer {
+            try? FileManager.default.removeItem(at: stdout)
+            try? FileManager.default.removeItem(at: stderr)
+        }
+        return (process.terminationStatus,
+                (try? String(contentsOf: stdout, encoding: .utf8)) ?? "",
+                (try? String(contentsOf: stderr, encoding: .utf8)) ?? "")
+    }
+
+    /// `deltaflow ARGUMENTS`, started in the background.
+    init(deltaflow arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(deltaflowBinary().path, arguments, environment: environment)
+    }
+
+    /// Waits until `directory` holds at least `count` finished (non-hidden) files, or the run ends.
+    func waitForOutputs(_ count: Int, in directory: URL) {
+        while process.isRunning {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            if names.filter({ !$0.hasPrefix(".") }).count >= count { return }
+            usleep(5_000)
+        }
+    }
+}
+
+/// Runs a program to its end; returns its exit status, standard output and error.
+func runProgram(_ executable: String, _ arguments: [String],
+                environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try ProgramRun(executable, arguments, environment: environment).finish()
+}
+
 /// Runs the built `deltaflow` executable; returns its exit status, standard output and error.
 func deltaflow(_ arguments: [String], binary: String = "deltaflow") throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.environment = testEnvironment
-    process.executableURL = deltaflowBinary(binary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    try runProgram(deltaflowBinary(binary).path, arguments)
 }
 
 let repository = URL(fileURLWithPath: #filePath)
@@ -203,19 +246,10 @@ struct ResumeTests {
 
         // Start the same run elsewhere and kill it once some outputs exist.
         let interrupted = root.appendingPathComponent("interrupted")
-        let process = Process()
-        process.executableURL = deltaflowBinary()
-        process.arguments = arguments("interrupted", cache: "cache-b")
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var written = 0
-        while process.isRunning && written < 8 {
-            usleep(5_000)
-            written = ((try? FileManager.default.contentsOfDirectory(atPath: interrupted.path)) ?? []).filter { !$0.hasPrefix(".") }.count
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let run = try ProgramRun(deltaflow: arguments("interrupted", cache: "cache-b"))
+        run.waitForOutputs(8, in: interrupted)
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = run.finish()
         let partial = try outputs(interrupted)
         #expect(partial.count < 40, "the run finished before it could be interrupted")
         // Whatever was written under a final name is complete: atomic writes.
@@ -238,15 +272,7 @@ struct ProgressTests {
         let command = [deltaflowBinary().path, "run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
                        "--set", "input=\(repository.path)/Examples", "--set", "output=\(output.path)", "--no-cache",
                        "--jobs", "1"].joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qc", command, "/dev/null"]
-        process.environment = testEnvironment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try runProgram("/usr/bin/script", ["-qc", command, "/dev/null"]).stdout
         #expect(text.contains("\r\u{1B}[K[5/5] "), "\(text.debugDescription)")
         #expect(text.contains("\r\u{1B}[Kdone 5, failed 0"))
         #expect(!text.contains("[1/5] astronaut.png"), "per-file lines are for pipes, not terminals")

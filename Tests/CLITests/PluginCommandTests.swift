@@ -3,15 +3,11 @@ import Testing
 
 /// The example C plugin, compiled the way Plugins/box-blur/example.yaml says, into `directory`.
 private func buildBoxBlur(into directory: URL) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [ProcessInfo.processInfo.environment["CC"] ?? "clang", "-shared", "-fPIC", "-O2",
-                         "-I", repository.appendingPathComponent("Sources/CDeltaflowPlugin/include").path,
-                         repository.appendingPathComponent("Plugins/box-blur/box_blur.c").path,
-                         "-o", directory.appendingPathComponent("libbox_blur.so").path]
-    try process.run()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
+    let result = try runProgram("/usr/bin/env", [ProcessInfo.processInfo.environment["CC"] ?? "clang", "-shared", "-fPIC", "-O2",
+                                                 "-I", repository.appendingPathComponent("Sources/CDeltaflowPlugin/include").path,
+                                                 repository.appendingPathComponent("Plugins/box-blur/box_blur.c").path,
+                                                 "-o", directory.appendingPathComponent("libbox_blur.so").path])
+    #expect(result.status == 0, "\(result.stderr)")
 }
 
 @Suite("deltaflow with plugins")

@@ -1,42 +1,6 @@
 import Foundation
 import Testing
 
-/// A deltaflow run in the background, its output captured to files (a pipe nobody reads could stall it).
-private struct BackgroundRun {
-    let process = Process()
-    let stdout: URL
-    let stderr: URL
-
-    init(_ arguments: [String], logs: URL, environment: [String: String] = [:]) throws {
-        stdout = logs.appendingPathExtension("out")
-        stderr = logs.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
-        process.executableURL = deltaflowBinary()
-        process.arguments = arguments
-        process.environment = testEnvironment.merging(environment) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = try FileHandle(forWritingTo: stderr)
-        try process.run()
-    }
-
-    /// Waits until `directory` holds at least `count` finished (non-hidden) files, or the run ends.
-    func waitForOutputs(_ count: Int, in directory: URL) {
-        while process.isRunning {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            if names.filter({ !$0.hasPrefix(".") }).count >= count { return }
-            usleep(5_000)
-        }
-    }
-
-    func finish() -> (status: Int32, stdout: String, stderr: String) {
-        process.waitUntilExit()
-        return (process.terminationStatus,
-                (try? String(contentsOf: stdout, encoding: .utf8)) ?? "",
-                (try? String(contentsOf: stderr, encoding: .utf8)) ?? "")
-    }
-}
-
 /// A directory of `count` small photos (copies of the examples, shrunk) and a workflow whose
 /// per-file step lasts $DELTAFLOW_TEST_DELAY seconds, so a run can be caught in the middle.
 private struct SlowBatch {
@@ -116,8 +80,8 @@ struct InterruptionTests {
         let reference = try deltaflow(batch.arguments(output: "reference", cache: "reference-cache") + ["--quiet"])
         #expect(reference.status == 0, "\(reference.stderr)")
 
-        let run = try BackgroundRun(batch.arguments(output: "out"), logs: batch.directory("run"),
-                                    environment: ["DELTAFLOW_TEST_DELAY": "0.25"])
+        let run = try ProgramRun(deltaflow: batch.arguments(output: "out"),
+                                 environment: ["DELTAFLOW_TEST_DELAY": "0.25"])
         run.waitForOutputs(2, in: batch.directory("out"))
         run.process.interrupt()
         let result = run.finish()
@@ -147,8 +111,8 @@ struct InterruptionTests {
     func terminate() throws {
         let batch = try SlowBatch(count: 30)
         defer { batch.remove() }
-        let run = try BackgroundRun(batch.arguments(output: "out") + ["--log-format", "json"], logs: batch.directory("run"),
-                                    environment: ["DELTAFLOW_TEST_DELAY": "0.25"])
+        let run = try ProgramRun(deltaflow: batch.arguments(output: "out") + ["--log-format", "json"],
+                                 environment: ["DELTAFLOW_TEST_DELAY": "0.25"])
         run.waitForOutputs(1, in: batch.directory("out"))
         run.process.terminate()
         let result = run.finish()
@@ -166,8 +130,8 @@ struct InterruptionTests {
         let batch = try SlowBatch(count: 20)
         defer { batch.remove() }
         // Long enough that the files in progress are still running when the second signal comes.
-        let run = try BackgroundRun(batch.arguments(output: "out"), logs: batch.directory("run"),
-                                    environment: ["DELTAFLOW_TEST_DELAY": "30"])
+        let run = try ProgramRun(deltaflow: batch.arguments(output: "out"),
+                                 environment: ["DELTAFLOW_TEST_DELAY": "30"])
         var children: [pid_t] = []
         while run.process.isRunning && children.count < 2 {
             usleep(10_000)
@@ -223,8 +187,7 @@ struct ShardTests {
 
         let count = 3
         let runs = try (0..<count).map { index in
-            try BackgroundRun(arguments(output: "sharded", cache: "shared-cache") + ["--shard", "\(index)/\(count)"],
-                              logs: batch.directory("shard\(index)"))
+            try ProgramRun(deltaflow: arguments(output: "sharded", cache: "shared-cache") + ["--shard", "\(index)/\(count)"])
         }
         var processed: [String] = []
         var computed = 0, reused = 0
@@ -260,18 +223,13 @@ struct ShardTests {
         let batch = try SlowBatch(count: 12)
         defer { batch.remove() }
         for task in 0..<3 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [repository.appendingPathComponent("Examples/cluster/slurm-array.sh").path]
-            process.environment = testEnvironment.merging([
+            let result = try runProgram("/bin/bash", [repository.appendingPathComponent("Examples/cluster/slurm-array.sh").path],
+                                        environment: [
                 "SLURM_ARRAY_TASK_ID": "\(task)", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_CPUS_PER_TASK": "1",
                 "WORKFLOW": batch.workflow.path, "INPUT": batch.input.path, "OUTPUT": batch.directory("out").path,
                 "CACHE": batch.directory("cache").path, "DELTAFLOW": deltaflowBinary().path,
-            ]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "task \(task)")
+            ])
+            #expect(result.status == 0, "task \(task)")
         }
         #expect(try outputs(batch.directory("out")).count == 12)
         let records = try batch.manifestRecords()
@@ -346,19 +304,9 @@ struct ShardTests {
 private func inPrivateTmpfs(_ directory: URL, options: String, _ command: [String]) throws -> (status: Int32, stdout: String, stderr: String)? {
     guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return nil }
     let quoted = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-    process.arguments = ["-m", "sh", "-c", "mount -t tmpfs -o \(options) tmpfs '\(directory.path)' || exit 99; exec \(quoted)"]
-    process.environment = testEnvironment
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    if process.terminationStatus == 99 { return nil }
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    let result = try runProgram("/usr/bin/unshare",
+                                ["-m", "sh", "-c", "mount -t tmpfs -o \(options) tmpfs '\(directory.path)' || exit 99; exec \(quoted)"])
+    return result.status == 99 ? nil : result
 }
 
 @Suite("Outputs that cannot be written")
@@ -471,21 +419,12 @@ struct HostileInputTests {
         if geteuid() == 0 {
             command = ["/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search"] + command
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = testEnvironment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let log = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 3)
+        let result = try runProgram(command[0], Array(command.dropFirst()))
+        #expect(result.status == 3)
 
         var outcomes: [String: String?] = [:]
-        for line in log.split(separator: UInt8(ascii: "\n")) {
-            let event = try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
+        for line in result.stdout.split(separator: "\n") {
+            let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             guard event["event"] as? String == "item", let path = event["path"] as? String else { continue }
             #expect(outcomes[path] == nil, "\(path) reported twice")
             outcomes[path] = event["status"] as? String == "done" ? String?.none : (event["error"] as? String ?? "")

@@ -5,22 +5,25 @@ import NodeKit
 import Synchronization
 import TensorCore
 
-/// The encoder's weights, loaded on first use and shared by every node invocation in the
-/// process; their content hash salts cache keys, so new weights never reuse old results.
-public final class EncoderWeights: Sendable {
+/// A model's weights file, loaded on first use and shared by every node invocation in the
+/// process; the file's content hash salts cache keys, so new weights never reuse old results.
+public final class ModelWeights<Model: Sendable>: Sendable {
     public let directory: String
-    private let state = Mutex<(model: EfficientNetLite0?, hash: String?)>((nil, nil))
+    public let fileName: String
+    private let load: @Sendable (String) throws -> Model
+    private let state = Mutex<(model: Model?, hash: String?)>((nil, nil))
 
-    public init(directory: String) {
+    public init(directory: String, fileName: String, load: @escaping @Sendable (String) throws -> Model) {
         self.directory = directory
+        self.fileName = fileName
+        self.load = load
     }
 
     /// The network, loading it if needed.
-    func model() throws -> EfficientNetLite0 {
+    func model() throws -> Model {
         try state.withLock { state in
             if let model = state.model { return model }
-            let path = try ModelFiles.locate(ModelFiles.encoderFileName, in: directory)
-            let model = try EfficientNetLite0(weights: WeightStore(path: path))
+            let model = try load(try ModelFiles.locate(fileName, in: directory))
             state.model = model
             return model
         }
@@ -31,12 +34,22 @@ public final class EncoderWeights: Sendable {
     var contentHash: String {
         state.withLock { state in
             if let hash = state.hash { return hash }
-            guard let path = try? ModelFiles.locate(ModelFiles.encoderFileName, in: directory),
+            guard let path = try? ModelFiles.locate(fileName, in: directory),
                   let data = FileManager.default.contents(atPath: path) else { return "missing" }
             var hasher = ContentHasher()
             data.withUnsafeBytes { hasher.add($0) }
             state.hash = hasher.hexDigest
             return hasher.hexDigest
+        }
+    }
+}
+
+public typealias EncoderWeights = ModelWeights<EfficientNetLite0>
+
+extension ModelWeights where Model == EfficientNetLite0 {
+    public convenience init(directory: String) {
+        self.init(directory: directory, fileName: ModelFiles.encoderFileName) {
+            try EfficientNetLite0(weights: WeightStore(path: $0))
         }
     }
 

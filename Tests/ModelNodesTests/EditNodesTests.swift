@@ -1,0 +1,150 @@
+import Foundation
+import ImageCodecs
+import Models
+import NodeKit
+import TensorCore
+import Testing
+@testable import ModelNodes
+
+let editWeights = EditWeights(directory: ModelFiles.directory())
+
+func run(_ node: some Node, _ inputs: [String: Value], threads: Int = 2) throws -> [String: Value] {
+    try node.run(NodeInputs(inputs), context: NodeContext(item: nil, seed: 0, threads: threads))
+}
+
+func image(_ value: Value?) -> Image? {
+    switch value {
+    case .image(let i)?, .mask(let i)?: i
+    default: nil
+    }
+}
+
+/// Mean squared error → PSNR (dB) between two RGB images of one size.
+func psnr(_ a: Image, _ b: Image) -> Double {
+    let x = a.converted(to: .rgb).floatSamples(), y = b.converted(to: .rgb).floatSamples()
+    let mse = zip(x, y).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(x.count)
+    return -10 * log10(max(mse, 1e-12))
+}
+
+func edit(_ photo: Image, _ delta: Delta, steps: Int = 2, threads: Int = 2) throws -> Image {
+    let node = AdapterEditNode(weights: editWeights)
+    return try #require(image(try run(node, ["image": .image(photo), "delta": .delta(delta), "strength": .number(1),
+                                             "steps": .integer(steps), "noise": .number(0), "seed": .integer(0)],
+                                         threads: threads)["image"]))
+}
+
+func predictMask(_ photo: Image, _ delta: Delta, threads: Int = 2) throws -> Image {
+    try #require(image(try run(PredictMaskNode(weights: editWeights), ["image": .image(photo), "delta": .delta(delta)],
+                               threads: threads)["mask"]))
+}
+
+@Suite("Local affine upsampling")
+struct LocalAffineTests {
+    /// A full-resolution image with detail a 64-pixel copy cannot show.
+    static func detailed(width: Int, height: Int) -> [Float] {
+        var s = [Float]()
+        for y in 0..<height {
+            for x in 0..<width {
+                let base = 0.3 + 0.3 * Float(x) / Float(width)
+                let fine = 0.05 * Float((x * 7 + y * 13) % 5) - 0.1
+                s += [base + fine, 0.5 - 0.2 * Float(y) / Float(height) + fine, 0.4 + 0.5 * fine]
+            }
+        }
+        return s
+    }
+
+    @Test("A global colour transform fitted at 64 px is reproduced exactly at full resolution, fine detail included")
+    func globalTransform() {
+        let (w, h) = (300, 200)
+        let full = Self.detailed(width: w, height: h)
+        let small = Image(width: w, height: h, colorModel: .rgb, samples: full).resized(width: 64, height: 64).floatSamples()
+        func transform(_ p: [Float], _ i: Int) -> [Float] {
+            let (r, g, b) = (p[i], p[i + 1], p[i + 2])
+            return [0.8 * r + 0.1 * g + 0.05, 0.9 * g + 0.1 * b, 0.2 * r + 0.7 * b + 0.1]
+        }
+        let target = stride(from: 0, to: small.count, by: 3).flatMap { transform(small, $0) }
+        let fit = LocalAffine.fit(guide: small, target: target, outputs: 3, width: 64, height: 64)
+        let out = fit.apply(to: full, width: w, height: h, Compute(threads: 2))
+        let expected = stride(from: 0, to: full.count, by: 3).flatMap { transform(full, $0) }
+        let error = zip(out, expected).map { abs($0 - $1) }.max()!
+        #expect(error < 2e-3, "max error \(error)")
+    }
+
+    @Test("The same result on 1 and 2 threads")
+    func threads() {
+        let full = Self.detailed(width: 97, height: 61)
+        let small = Image(width: 97, height: 61, colorModel: .rgb, samples: full).resized(width: 64, height: 64).floatSamples()
+        let fit = LocalAffine.fit(guide: small, target: small.map { $0 * $0 }, outputs: 3, width: 64, height: 64)
+        #expect(fit.apply(to: full, width: 97, height: 61, Compute(threads: 1)) == fit.apply(to: full, width: 97, height: 61, Compute(threads: 2)))
+    }
+}
+
+@Suite("adapter_edit and predict_mask")
+struct EditNodesTests {
+    @Test("An exemplar's edit transfers to another photo: closer to the truth than the photo itself")
+    func transfers() throws {
+        let exemplar = try example("coffee.png"), photo = try example("chelsea.png")
+        // Inverting, a seen edit whose result no photo is near: the model must carry it over.
+        let invert: (SIMD3<Float>) -> SIMD3<Float> = { 1 - $0 }
+        let delta = try encode(exemplar, mapped(exemplar, invert))
+        let truth = mapped(photo, invert)
+        let out = try edit(photo, delta)
+        #expect(out.width == photo.width && out.height == photo.height)
+        let (gained, identity) = (psnr(out, truth), psnr(photo, truth))
+        #expect(gained > identity + 10, "PSNR \(gained) dB against identity's \(identity) dB")
+    }
+
+    @Test("Deterministic: the same bytes on 1 and 2 threads")
+    func deterministic() throws {
+        let photo = try example("rocket.jpg")
+        let exemplar = try example("coffee.png")
+        let delta = try encode(exemplar, mapped(exemplar) { SIMD3($0.x * 1.2, $0.y, $0.z * 0.8) })
+        #expect(try edit(photo, delta, threads: 1) == edit(photo, delta, threads: 2))
+        #expect(try predictMask(photo, delta, threads: 1) == predictMask(photo, delta, threads: 2))
+    }
+
+    @Test("The mask is the photo's size, in 0…1, and exactly 0 below the floor")
+    func mask() throws {
+        let photo = try example("astronaut.png")
+        let exemplar = try example("coffee.png")
+        let delta = try encode(exemplar, mapped(exemplar) { 1 - $0 })
+        let mask = try predictMask(photo, delta)
+        #expect(mask.width == photo.width && mask.height == photo.height && mask.colorModel == .gray)
+        let values = mask.floatSamples()
+        #expect(values.allSatisfy { $0 == 0 || ($0 >= PredictMaskNode.floor && $0 <= 1) })
+    }
+
+    @Test("A photo with alpha keeps its alpha; a 16-bit photo stays 16-bit")
+    func formats() throws {
+        let exemplar = try example("coffee.png")
+        let delta = try encode(exemplar, mapped(exemplar) { 1 - $0 })
+        var rgba = try example("chelsea.png").converted(to: .rgba).floatSamples()
+        for p in 0..<(rgba.count / 4) { rgba[p * 4 + 3] = Float(p % 3) / 2 }
+        let photo = Image(width: 451, height: 300, colorModel: .rgba, samples: rgba).converted(to: .uint16)
+        let out = try edit(photo, delta)
+        #expect(out.colorModel == .rgba && out.sampleFormat == .uint16)
+        let alpha = out.floatSamples()
+        #expect((0..<(alpha.count / 4)).allSatisfy { abs(alpha[$0 * 4 + 3] - rgba[$0 * 4 + 3]) < 1e-4 })
+    }
+
+    @Test("A delta from another encoder, or without the parts the model reads: a clear error")
+    func wrongDelta() throws {
+        let photo = try example("camera.png")
+        let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/1' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
+        #expect(missing?.message.contains("lacks 'semantic.stride32' [7, 7, 320]") == true)
+    }
+
+    @Test("Missing weights: the path and how to install them")
+    func missingWeights() throws {
+        let node = AdapterEditNode(weights: EditWeights(directory: "/nonexistent/models"))
+        let error = #expect(throws: ModelFileError.self) {
+            try run(node, ["image": .image(try example("camera.png")), "delta": .delta(Delta(encoder: "x", arrays: [:]))])
+        }
+        #expect(error?.description.contains("/nonexistent/models/edit-v1.safetensors: model weights not found") == true)
+        #expect(error?.description.contains("cp Models/edit-v1.safetensors /nonexistent/models/") == true)
+    }
+}

@@ -1,0 +1,248 @@
+"""Trains the edit models (Training/edit_model.py) on procedural pair-of-pairs data; one command,
+reproducible from its seed, resumable.
+
+    python3 Training/train_edit.py                    # builds the data once, trains, exports
+    python3 Training/train_edit.py --minutes 5        # more training: resumes from the checkpoint
+    python3 Training/train_edit.py --export-only      # re-export the checkpoint's EMA weights
+
+Scratch files (data, checkpoint) go to .build-training/ (git-ignored). Export writes
+`Models/edit-v1.safetensors` (the EMA weights, F16) and the Swift parity golden
+`Tests/ModelsTests/Goldens/edit-model.safetensors`.
+
+Loss: region-aware bridge loss Σw‖v̂ − v‖²/Σw with w = 1 + 4·dilate(M), plus 0.5·(BCE + Dice) of
+the mask logits against the generator's region M. The denoiser's gate sees the ground-truth
+mask (randomly dilated or eroded) with a probability annealed from 1 to 0.2, else the
+stopped-gradient prediction.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import edit_data  # noqa: E402
+import edit_model  # noqa: E402
+import edits  # noqa: E402
+import safetensors_io  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRATCH = os.path.join(ROOT, ".build-training")
+DATA_VERSION = 1
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def dataset(args):
+    path = os.path.join(SCRATCH, f"edit-data-v{DATA_VERSION}-{args.exemplars}x{args.queries}-seed{args.seed}.pt")
+    if os.path.exists(path):
+        return torch.load(path)
+    os.makedirs(SCRATCH, exist_ok=True)
+    log(f"building the data set ({args.exemplars} exemplars × {args.queries} queries); cached at {path}")
+    encoder = edit_data.Encoder()
+    data = {
+        "train": edit_data.build("train", args.exemplars, args.queries, edits.SEEN, args.seed, encoder, log=log),
+        "val_seen": edit_data.build("val", 64, 4, edits.SEEN, args.seed + 1, encoder, compose_probability=0, log=log),
+        "val_held_out": edit_data.build("val", 48, 4, edits.HELD_OUT, args.seed + 2, encoder, compose_probability=0, log=log),
+    }
+    torch.save(data, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    return data
+
+
+def batch_of(data, index):
+    q = data["queries"]
+    ex = index // q
+    b = data["b"][index].float() / 255
+    affine, change = data["affine"][ex], data["change"][ex]
+    return {
+        "delta": data["delta"][ex].float(), "affine": affine, "b": b,
+        "cond": edit_model.make_cond(b[None], affine[None], change[None])[0],
+        "b_edited": data["b_edited"][index].float(), "region": data["region"][index].float()[None],
+    }
+
+
+def dice_bce(logits, target):
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum((1, 2, 3))
+    dice = 1 - (2 * inter + 1) / (p.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
+    return F.binary_cross_entropy_with_logits(logits, target) + dice.mean()
+
+
+def perturbed(region, rng):
+    """The ground-truth mask, randomly dilated or eroded, as 16×16 logits for the gate."""
+    m = F.adaptive_avg_pool2d(region, 16)
+    k = int(rng.choice([1, 3]))
+    if k > 1:
+        m = F.max_pool2d(m, k, 1, k // 2) if rng.random() < 0.5 else -F.max_pool2d(-m, k, 1, k // 2)
+    return (m.clamp(0.02, 0.98).logit()).detach()
+
+
+def loss_of(model, bt, gen, rng, gt_gate_probability):
+    n = bt["b"].shape[0]
+    b, b2 = bt["b"], bt["b_edited"]
+    # Half the batch at t = 1 exactly: the step every sampler takes first (and the only one at steps=1).
+    t = torch.where(torch.rand(n, generator=gen) < 0.5, torch.ones(n), torch.rand(n, generator=gen))
+    x = (1 - t)[:, None, None, None] * b2 + t[:, None, None, None] * b
+    x = x + 0.01 * (t * (1 - t)).sqrt()[:, None, None, None] * torch.randn(x.shape, generator=gen)
+    tokens, g, logits = model.condition(bt["delta"], bt["affine"], bt["cond"])
+    gate = perturbed(bt["region"], rng) if rng.random() < gt_gate_probability else logits.detach()
+    strength = torch.ones(n)
+    v = model.velocity(x, t, bt["cond"], tokens, g, gate, strength)
+    w = 1 + 4 * F.max_pool2d(bt["region"], 5, 1, 2)
+    bridge = (w * (v - (b - b2)) ** 2).sum() / (w.sum() * 3)
+    mask = dice_bce(edit_model.upsample_mask(logits, b.shape[-1]), bt["region"])
+    return bridge + 0.5 * mask, bridge.item(), mask.item()
+
+
+@torch.no_grad()
+def evaluate(model, data, steps=2):
+    """PSNR of the 2-step edit, of identity, and mask IoU, per family; and the mean PSNR gain."""
+    rows = {}
+    for start in range(0, len(data["family"]), 64):
+        idx = list(range(start, min(start + 64, len(data["family"]))))
+        bt = collate([batch_of(data, i) for i in idx])
+        out, logits = model.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=steps)
+        out = out.clamp(0, 1)
+        mse = ((out - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10)
+        mse0 = ((bt["b"] - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10)
+        pred = (edit_model.upsample_mask(logits, 64) > 0).float()
+        inter = (pred * bt["region"]).sum((1, 2, 3))
+        union = ((pred + bt["region"]) > 0).float().sum((1, 2, 3)).clamp_min(1)
+        for k, i in enumerate(idx):
+            r = rows.setdefault(data["family"][i], [])
+            r.append((-10 * torch.log10(mse[k]).item(), -10 * torch.log10(mse0[k]).item(), (inter[k] / union[k]).item()))
+    summary = {f: tuple(float(np.mean([r[j] for r in v])) for j in range(3)) for f, v in sorted(rows.items())}
+    gain = float(np.mean([s[0] - s[1] for s in summary.values()]))
+    return summary, gain
+
+
+def collate(items):
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def export(model, cfg, data, args):
+    os.makedirs(os.path.join(ROOT, "Models"), exist_ok=True)
+    weights = {k: v.detach().numpy().astype(np.float16) for k, v in model.state_dict().items()}
+    meta = {"config": json.dumps(cfg.as_dict()), "trained_steps": args.step, "seed": args.seed,
+            "command": "python3 Training/train_edit.py", "families_seen": ",".join(edits.SEEN),
+            "families_held_out": ",".join(edits.HELD_OUT)}
+    path = os.path.join(ROOT, "Models", "edit-v1.safetensors")
+    safetensors_io.save(path, weights, meta)
+    log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
+    # Parity golden: the exported (F16-rounded) weights on four validation examples.
+    model16 = edit_model.EditModel(cfg).eval()
+    model16.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()})
+    bt = collate([batch_of(data["val_seen"], i) for i in (0, 5, 9, 13)])
+    strength = torch.tensor([1.0, 0.5, 1.0, 1.5])
+    with torch.no_grad():
+        tokens, g, logits = model16.condition(bt["delta"], bt["affine"], bt["cond"])
+        v1 = model16.velocity(bt["b"], torch.ones(4), bt["cond"], tokens, g, logits, strength)
+        out, _ = model16.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=2, strength=strength)
+    nhwc = lambda t: t.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)  # noqa: E731
+    golden = {
+        "delta": bt["delta"].numpy(), "affine": bt["affine"].numpy(), "b": nhwc(bt["b"]),
+        "cond": nhwc(bt["cond"]), "strength": strength.numpy(), "tokens": tokens.numpy(),
+        "global": g.numpy(), "mask_logits": nhwc(logits), "velocity_t1": nhwc(v1), "edited_2steps": nhwc(out),
+    }
+    gpath = os.path.join(ROOT, "Tests", "ModelsTests", "Goldens", "edit-model.safetensors")
+    safetensors_io.save(gpath, {k: np.asarray(v, dtype=np.float32) for k, v in golden.items()},
+                        {"command": "python3 Training/train_edit.py --export-only", "torch": torch.__version__})
+    log(f"exported {gpath}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=100, help="training time budget of this invocation")
+    p.add_argument("--steps", type=int, default=20000, help="total optimiser steps")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--exemplars", type=int, default=2500)
+    p.add_argument("--queries", type=int, default=6)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--export-only", action="store_true")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    data = dataset(args)
+    cfg = edit_model.Config()
+    model = edit_model.EditModel(cfg)
+    ema = edit_model.EditModel(cfg)
+    ema.load_state_dict(model.state_dict())
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    ckpt_path = os.path.join(SCRATCH, f"edit-checkpoint-seed{args.seed}.pt")
+    args.step = 0
+    gen = torch.Generator().manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"])
+        gen.set_state(ck["gen"])
+        rng.bit_generator.state = ck["rng"]
+        args.step = ck["step"]
+        log(f"resumed from {ckpt_path} at step {args.step}")
+
+    def save():
+        ck = {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+              "gen": gen.get_state(), "rng": rng.bit_generator.state, "step": args.step}
+        torch.save(ck, ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
+
+    train = data["train"]
+    n = len(train["family"])
+    start = time.time()
+    if not args.export_only:
+        log(f"training {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters on {n} examples")
+        losses = []
+        while args.step < args.steps and time.time() - start < args.minutes * 60:
+            progress = args.step / args.steps
+            lr = args.lr * min(1, (args.step + 1) / 300) * 0.5 * (1 + np.cos(np.pi * progress))
+            for group in opt.param_groups:
+                group["lr"] = lr
+            idx = torch.randint(n, (args.batch,), generator=gen).tolist()
+            bt = collate([batch_of(train, i) for i in idx])
+            loss, bridge, mask = loss_of(model, bt, gen, rng, gt_gate_probability=max(0.2, 1 - 1.6 * progress))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            decay = min(0.999, (1 + args.step) / (10 + args.step))
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(pm, 1 - decay)
+            args.step += 1
+            losses.append((bridge, mask))
+            if args.step % 100 == 0:
+                b, m = np.mean(losses, axis=0)
+                losses = []
+                log(f"step {args.step}: bridge {b:.5f} mask {m:.4f} lr {lr:.2e} "
+                    f"({(time.time() - start) / 60:.1f} min)")
+            if args.step % 500 == 0:
+                save()
+            if args.step % 2000 == 0:
+                ema.eval()
+                for name in ("val_seen", "val_held_out"):
+                    summary, gain = evaluate(ema, data[name])
+                    log(f"  {name}: mean PSNR gain over identity {gain:+.2f} dB")
+        save()
+    ema.eval()
+    for name in ("val_seen", "val_held_out"):
+        summary, gain = evaluate(ema, data[name])
+        log(f"{name}: mean PSNR gain over identity {gain:+.2f} dB")
+        for fam, (psnr, psnr0, iou) in summary.items():
+            log(f"  {fam:12s} PSNR {psnr:6.2f} (identity {psnr0:6.2f})  mask IoU {iou:.2f}")
+    export(ema, cfg, data, args)
+
+
+if __name__ == "__main__":
+    main()

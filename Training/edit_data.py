@@ -89,6 +89,63 @@ def color_affine(before, after):
     return m.float().reshape(12)
 
 
+LUT_SIDE = 17
+
+
+def fit_lut(before, after, n=LUT_SIDE):
+    """A 3D colour lookup table before → after, `[n, n, n, 3]` (indexed r, g, b), as an offset from
+    the identity (encode_delta's `color.lut`).
+
+    The least-squares affine map, plus per node the mean residual of the pixels nearest to it;
+    nodes without pixels borrow their neighbours' residual (normalised convolution over 3×3×3,
+    weight `NEIGHBOUR`), shrunk toward the affine map by `PRIOR` pixels' worth of weight — so
+    colours the exemplar never shows follow the affine map rather than an arbitrary cell.
+    """
+    x = before.reshape(3, -1).T.double()
+    y = after.reshape(3, -1).T.double()
+    m = color_affine(before, after).double().reshape(3, 4)
+    m[:, :3] += torch.eye(3, dtype=torch.float64)
+    residual = y - (x @ m[:, :3].T + m[:, 3])
+    idx = (x * (n - 1)).round().long().clamp(0, n - 1)
+    flat = (idx[:, 0] * n + idx[:, 1]) * n + idx[:, 2]
+    sums = torch.zeros(n ** 3, 3, dtype=torch.float64).index_add_(0, flat, residual).reshape(n, n, n, 3)
+    counts = torch.zeros(n ** 3, dtype=torch.float64).index_add_(0, flat, torch.ones(len(flat), dtype=torch.float64))
+    counts = counts.reshape(n, n, n, 1)
+
+    def box3(t):  # sum over the 3×3×3 neighbourhood, clipped at the cube's faces
+        t = t.permute(3, 0, 1, 2)[None]
+        k = torch.ones(t.shape[1], 1, 3, 3, 3, dtype=t.dtype)
+        return F.conv3d(F.pad(t, (1, 1, 1, 1, 1, 1)), k, groups=t.shape[1])[0].permute(1, 2, 3, 0)
+
+    res = (sums + NEIGHBOUR * box3(sums)) / (counts + NEIGHBOUR * box3(counts) + PRIOR)
+    grid = torch.linspace(0, 1, n, dtype=torch.float64)
+    nodes = torch.stack(torch.meshgrid(grid, grid, grid, indexing="ij"), -1)
+    table = nodes @ m[:, :3].T + m[:, 3] + res
+    return (table - nodes).float()
+
+
+NEIGHBOUR = 0.1
+PRIOR = 1.0
+
+
+def apply_lut(img, lut):
+    """`img` `[3, H, W]` through a `fit_lut` table (trilinear), clamped to 0…1."""
+    n = lut.shape[0]
+    grid = torch.linspace(0, 1, n)
+    nodes = torch.stack(torch.meshgrid(grid, grid, grid, indexing="ij"), -1)
+    table = lut + nodes
+    x = img.reshape(3, -1).T.clamp(0, 1) * (n - 1)
+    i0 = x.floor().long().clamp(0, n - 2)
+    f = x - i0
+    out = torch.zeros_like(x)
+    for dr in (0, 1):
+        for dg in (0, 1):
+            for db in (0, 1):
+                w = (f[:, 0] if dr else 1 - f[:, 0]) * (f[:, 1] if dg else 1 - f[:, 1]) * (f[:, 2] if db else 1 - f[:, 2])
+                out += w[:, None] * table[i0[:, 0] + dr, i0[:, 1] + dg, i0[:, 2] + db]
+    return out.T.reshape(img.shape).clamp(0, 1)
+
+
 def change_grid(before, after, side=32):
     """`after − before` averaged over a side×side grid: `[3, side, side]`."""
     return F.adaptive_avg_pool2d((after - before)[None], side)[0]
@@ -115,7 +172,7 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
     rng = np.random.default_rng(seed)
     pool = photos(split)
     assert len(pool) >= 2, f"the {split} split has {len(pool)} photos"
-    out = {k: [] for k in ("delta", "affine", "change", "b", "b_edited", "region", "family")}
+    out = {k: [] for k in ("delta", "affine", "lut", "change", "b", "b_edited", "region", "family")}
     batch_a, batch_a2 = [], []
     for i in range(exemplars):
         edit = edits.sample_edit(rng, families, compose_probability)
@@ -125,6 +182,7 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
         batch_a.append(a)
         batch_a2.append(a2)
         out["affine"].append(color_affine(a, a2))
+        out["lut"].append(fit_lut(a, a2).half())
         out["change"].append(change_grid(a, a2))
         for _ in range(queries):
             ib = int(rng.integers(len(pool) - 1))

@@ -5,8 +5,8 @@ Reads what `encode_delta` computes for an exemplar pair A → A′ and edits a p
   LN₀(F(A′)) − LN₀(F(A))) is projected, refined by a zero-gated MLP, and resampled by learned
   latent queries into `tokens` edit tokens; `global` (mean delta + fitted colour affine) is added
   to the time embedding (FiLM through every residual block).
-- `mask`: AdaptEdit's mask predictor. A light conv head on B, B with the exemplar's global colour
-  transform applied, and the exemplar's change grid; FiLM-conditioned on the global vector;
+- `mask`: AdaptEdit's mask predictor. A light conv head on B, B through the exemplar's fitted
+  colour LUT (the exact, model-free part of the edit), and the exemplar's change grid; FiLM-conditioned on the global vector;
   cross-attends to the edit tokens; mask logits at 16×16, bilinearly upsampled.
 - `denoiser`: a small UNet (16/48/96) predicting the bridge velocity v = B − B′ from
   x_t = (1−t)·B′ + t·B; at 16×16 a transformer block whose attention adds the decoupled adapter
@@ -246,14 +246,10 @@ class EditModel(nn.Module):
         return x, logits
 
 
-def make_cond(b, affine, change):
-    """[B, B with the exemplar's global colour affine (clamped), change grid upsampled to B's size]."""
-    n, _, h, w = b.shape
-    m = affine.view(n, 3, 4)
-    rgb1 = torch.cat([b, torch.ones(n, 1, h, w)], dim=1)
-    b_affine = torch.clamp(b + torch.einsum("nij,njhw->nihw", m, rgb1), 0, 1)
-    grid = F.interpolate(change, size=(h, w), mode="nearest")
-    return torch.cat([b, b_affine, grid], dim=1)
+def make_cond(b, b_lut, change):
+    """[B, B through the exemplar's colour LUT, change grid upsampled to B's size (nearest)]."""
+    grid = F.interpolate(change, size=b.shape[-2:], mode="nearest")
+    return torch.cat([b, b_lut, grid], dim=1)
 
 
 def upsample_mask(logits, size):
@@ -265,7 +261,7 @@ if __name__ == "__main__":
     m = EditModel().eval()
     print("params", sum(p.numel() for p in m.parameters()) / 1e6, "M")
     b = torch.rand(1, 3, 64, 64)
-    cond = make_cond(b, torch.zeros(1, 12), torch.zeros(1, 3, 32, 32))
+    cond = make_cond(b, b, torch.zeros(1, 3, 32, 32))
     with FlopCounterMode(display=False) as counter:
         tokens, g, logits = m.condition(torch.randn(1, 49, 320), torch.zeros(1, 12), cond)
     print("GFLOP adapter + mask", counter.get_total_flops() / 1e9)

@@ -32,7 +32,7 @@ import safetensors_io  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, ".build-training")
-DATA_VERSION = 1
+DATA_VERSION = 2
 
 
 def log(msg):
@@ -61,9 +61,10 @@ def batch_of(data, index):
     ex = index // q
     b = data["b"][index].float() / 255
     affine, change = data["affine"][ex], data["change"][ex]
+    b_lut = edit_data.apply_lut(b, data["lut"][ex].float())
     return {
         "delta": data["delta"][ex].float(), "affine": affine, "b": b,
-        "cond": edit_model.make_cond(b[None], affine[None], change[None])[0],
+        "cond": edit_model.make_cond(b[None], b_lut[None], change[None])[0],
         "b_edited": data["b_edited"][index].float(), "region": data["region"][index].float()[None],
     }
 

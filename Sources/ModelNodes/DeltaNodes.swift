@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/1`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/2`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -13,11 +13,14 @@ import TensorCore
 /// - `pooled` `[1280]`: the pooled embeddings' difference;
 /// - `color.affine` `[3,4]`: the least-squares affine colour map before → after (sRGB, 0…1) minus
 ///   the identity;
+/// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table before → after minus the identity
+///   (``ColorLUT``): the affine map plus what a curve, a hue shift or a one-colour edit adds;
 /// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved.
 struct EncodeDeltaNode: Node {
     let weights: EncoderWeights
 
-    static let encoderName = "efficientnet-lite0/1"
+    // /2 added `color.lut`: deltas cached by /1 lack it, and the name salts the cache key.
+    static let encoderName = "efficientnet-lite0/2"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(
@@ -27,7 +30,7 @@ struct EncodeDeltaNode: Node {
             PortSpec("before", .image, doc: "the exemplar photo before the edit"),
             PortSpec("after", .image, doc: "the same photo after the edit: same frame, pixel-aligned (a smaller export of it is resized to match)"),
         ],
-        outputs: [PortSpec("delta", .delta, doc: "semantic feature deltas at strides 8/16/32, pooled-embedding delta, fitted colour transform and change grid")],
+        outputs: [PortSpec("delta", .delta, doc: "semantic feature deltas at strides 8/16/32, pooled-embedding delta, fitted colour transform and lookup table, change grid")],
         cacheable: true,
         example: """
             delta: {node: encode_delta, before: $photo.image, after: $graded.image}
@@ -50,6 +53,8 @@ struct EncodeDeltaNode: Node {
         arrays["pooled"] = Self.difference(before.pooled.values, after.pooled.values, shape: [EfficientNetLite0.embeddingWidth])
         let working = pair.working
         var affine = ExemplarPair.colorAffine(working.before, working.after)
+        arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
+                                          values: ColorLUT.fit(working.before, working.after, affine: affine))
         for c in 0..<3 { affine[c * 4 + c] -= 1 }
         arrays["color.affine"] = Delta.Array(shape: [3, 4], values: affine)
         arrays["change"] = Delta.Array(shape: [Self.changeSide, Self.changeSide, 3],

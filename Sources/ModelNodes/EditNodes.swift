@@ -13,10 +13,13 @@ extension ModelWeights where Model == EditModel {
 }
 
 /// A photo and an exemplar's delta as the edit model reads them: the photo at the working size
-/// and the conditioning map, plus the photo's RGB at full resolution for the upsampling.
+/// and the conditioning map, plus the photo through the exemplar's colour table at full
+/// resolution, the guide of the upsampling.
 struct EditQuery {
     let photo: Image           // RGB, full resolution
+    let lut: [Float]           // the colour table's offsets, [17, 17, 17, 3]
     let low: [Float]           // RGB at size×size
+    let lowThroughLUT: [Float] // the same through the colour table
     let size: Int
     let lowTensor: Tensor      // [1, size, size, 3]
     let condition: Tensor      // [1, size, size, 9]
@@ -33,28 +36,27 @@ struct EditQuery {
         let side = Int(Double(cfg.deltaTokens).squareRoot())
         guard let tokens = delta[Self.deltaArray], tokens.shape == [side, side, cfg.deltaWidth],
               let affine = delta["color.affine"], affine.shape == [3, 4],
+              let lut = delta["color.lut"], lut.shape == [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
               let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
-            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4] or 'change' [_, _, 3]; compute it with encode_delta")
+            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3] or 'change' [_, _, 3]; compute it with encode_delta")
         }
+        self.lut = lut.values
         photo = image.converted(to: .rgb)
         size = cfg.size
         low = photo.resized(width: size, height: size).floatSamples()
+        lowThroughLUT = ColorLUT.apply(lut.values, to: low, Compute())
         lowTensor = Tensor(shape: [1, size, size, 3], values: low)
         self.delta = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
         self.affine = Tensor(shape: [1, 12], values: affine.values)
-        // [photo, photo under the exemplar's global colour map (clamped), change grid (nearest)].
-        let m = affine.values, grid = change.values, gh = change.shape[0], gw = change.shape[1]
+        // [photo, photo through the exemplar's colour table, change grid (nearest)].
+        let grid = change.values, gh = change.shape[0], gw = change.shape[1]
         var cond = [Float]()
         cond.reserveCapacity(size * size * 9)
         for y in 0..<size {
             for x in 0..<size {
                 let p = (y * size + x) * 3
-                let (r, g, b) = (low[p], low[p + 1], low[p + 2])
-                cond += [r, g, b]
-                for c in 0..<3 {
-                    let v = low[p + c] + m[c * 4] * r + m[c * 4 + 1] * g + m[c * 4 + 2] * b + m[c * 4 + 3]
-                    cond.append(min(1, max(0, v)))
-                }
+                cond += low[p..<(p + 3)]
+                cond += lowThroughLUT[p..<(p + 3)]
                 let cell = ((y * gh / size) * gw + x * gw / size) * 3
                 cond += grid[cell..<(cell + 3)]
             }
@@ -160,10 +162,12 @@ struct AdapterEditNode: Node {
                                 steps: try inputs.integer("steps"), noise: Float(try inputs.number("noise")),
                                 seed: UInt64(try inputs.integer("seed")), c)
         let target = edited.values.map { min(1, max(0, $0)) }
-        // The network sees 64 pixels a side; the full-resolution result is the photo itself
-        // through the local colour transforms that take its small copy to the edited one.
-        let fit = LocalAffine.fit(guide: query.low, target: target, outputs: 3, width: query.size, height: query.size)
-        var rgb = fit.apply(to: query.photo.floatSamples(), width: query.photo.width, height: query.photo.height, c)
+        // The network sees 64 pixels a side; the full-resolution result is the photo through the
+        // exemplar's colour table, then through the local colour transforms that take the small
+        // copy of that to the network's output — the identity wherever the table was right.
+        let fit = LocalAffine.fit(guide: query.lowThroughLUT, target: target, outputs: 3, width: query.size, height: query.size)
+        let guide = ColorLUT.apply(query.lut, to: query.photo.floatSamples(), c)
+        var rgb = fit.apply(to: guide, width: query.photo.width, height: query.photo.height, c)
         for i in rgb.indices { rgb[i] = min(1, max(0, rgb[i])) }
         var out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
         if image.colorModel.hasAlpha {

@@ -1,0 +1,277 @@
+"""The edit-transfer benchmark: exemplar-transfer cases from photos never used in training, run
+through the real CLI and the bundled workflow, scored per edit family against exact ground truth
+beside two baselines computed in the same run.
+
+    apt install mate-backgrounds plasma-workspace-wallpapers        # the photos
+    pip install torch==2.13.0 numpy Pillow scikit-image
+    bash .ci/install && swift build -c release --product deltaflow
+    python3 Benchmarks/edit_transfer.py [--cases 3] [--queries 3] [--side 512] [--no-timing]
+
+A case: an edit θ drawn from a family (Training/edits.py), an exemplar A (a crop of one benchmark
+photo) with A′ = θ(A), and query photos B (crops of the other benchmark photos) with truth
+B′ = θ(B) — every edit at the photo's own resolution. Benchmark photos come from the "bench"
+split of Training/edit_data.py (split by source picture, never seen in training).
+
+Reported per family (seen and held-out separately): PSNR and SSIM against the truth, PSNR inside
+and outside the edit's region, for deltaflow (Workflows/exemplar-transfer.yaml) and two baselines:
+identity (output = input) and a global 3D colour LUT (17³, trilinear) fitted on A → A′. Then the
+time per image at 512 px and at 12 MP with a cached exemplar, and its breakdown.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "Training"))
+import edit_data  # noqa: E402
+import edits  # noqa: E402
+
+DELTAFLOW = os.path.join(ROOT, ".build/release/deltaflow")
+WORKFLOW = os.path.join(ROOT, "Workflows/exemplar-transfer.yaml")
+
+
+def save_png(path, img):
+    a = (img.permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    Image.fromarray(a).save(path)
+
+
+def load_png(path):
+    return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
+
+
+def quantised(img):
+    """What an 8-bit PNG of `img` reads back as: the truth and the inputs live in 8 bits."""
+    return (img.clamp(0, 1) * 255).round() / 255
+
+
+def crop(photo, rng, side):
+    c = edit_data.random_crop(photo, rng, min_scale=0.5)
+    _, h, w = c.shape
+    s = side / max(h, w)
+    return edit_data.resize(c, max(8, round(h * s)), max(8, round(w * s)))
+
+
+class LUT:
+    """A 17³ colour lookup table fitted on an exemplar pair (mean of the after per cell, cells
+    without samples filled from the pair's least-squares affine map), applied trilinearly."""
+
+    def __init__(self, before, after, n=17):
+        self.n = n
+        x = before.reshape(3, -1).T.double()
+        y = after.reshape(3, -1).T.double()
+        ones = torch.ones(len(x), 1, dtype=torch.float64)
+        xa = torch.cat([x, ones], 1)
+        affine = torch.linalg.lstsq(xa, y).solution  # 4×3
+        grid = torch.linspace(0, 1, n, dtype=torch.float64)
+        r, g, b = torch.meshgrid(grid, grid, grid, indexing="ij")
+        nodes = torch.stack([r, g, b], -1).reshape(-1, 3)
+        table = torch.cat([nodes, torch.ones(len(nodes), 1, dtype=torch.float64)], 1) @ affine
+        idx = (x * (n - 1)).round().long().clamp(0, n - 1)
+        flat = (idx[:, 0] * n + idx[:, 1]) * n + idx[:, 2]
+        sums = torch.zeros(n ** 3, 3, dtype=torch.float64).index_add_(0, flat, y)
+        counts = torch.zeros(n ** 3, dtype=torch.float64).index_add_(0, flat, torch.ones(len(flat), dtype=torch.float64))
+        filled = counts > 0
+        table[filled] = sums[filled] / counts[filled, None]
+        self.table = table.reshape(n, n, n, 3).float()
+
+    def __call__(self, img):
+        n = self.n
+        x = img.reshape(3, -1).T.clamp(0, 1) * (n - 1)
+        i0 = x.floor().long().clamp(0, n - 2)
+        f = x - i0
+        out = torch.zeros_like(x)
+        for dr in (0, 1):
+            for dg in (0, 1):
+                for db in (0, 1):
+                    w = (f[:, 0] if dr else 1 - f[:, 0]) * (f[:, 1] if dg else 1 - f[:, 1]) * (f[:, 2] if db else 1 - f[:, 2])
+                    out += w[:, None] * self.table[i0[:, 0] + dr, i0[:, 1] + dg, i0[:, 2] + db]
+        return out.T.reshape(img.shape).clamp(0, 1)
+
+
+def psnr(a, b, where=None):
+    d = (a - b) ** 2
+    if where is not None:
+        if where.sum() < 1:
+            return float("nan")
+        mse = float((d * where).sum() / (where.sum() * 3))
+    else:
+        mse = float(d.mean())
+    return 10 * np.log10(1 / max(mse, 1e-10))
+
+
+def ssim(a, b):
+    return float(structural_similarity(a.permute(1, 2, 0).numpy(), b.permute(1, 2, 0).numpy(), channel_axis=2,
+                                       data_range=1.0))
+
+
+def run_cli(before, after, inputs, output, extra=()):
+    cmd = [DELTAFLOW, "run", WORKFLOW, "--set", f"before={before}", "--set", f"after={after}",
+           "--set", f"input={inputs}", "--set", f"output={output}", "--log-format", "json", "-q", *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"deltaflow failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
+    return p
+
+
+def score(args, work):
+    rng = np.random.default_rng(args.seed)
+    photos = edit_data.photos("bench", short_side=1024)
+    print(f"benchmark photos (never trained on): {', '.join(n for n, _ in photos)}")
+    rows = []
+    for family in edits.ALL:
+        for case in range(args.cases):
+            edit = [(family, edits.sample(family, rng))]
+            ia = int(rng.integers(len(photos)))
+            a = quantised(crop(photos[ia][1], rng, args.side))
+            a2 = quantised(edits.apply_edit(edit, a)[0])
+            d = os.path.join(work, f"{family}-{case}")
+            os.makedirs(os.path.join(d, "in"))
+            save_png(os.path.join(d, "before.png"), a)
+            save_png(os.path.join(d, "after.png"), a2)
+            queries = []
+            for q in range(args.queries):
+                ib = int(rng.integers(len(photos) - 1))
+                ib += ib >= ia
+                b = quantised(crop(photos[ib][1], rng, args.side))
+                b2, region = edits.apply_edit(edit, b)
+                save_png(os.path.join(d, "in", f"q{q}.png"), b)
+                queries.append((b, quantised(b2), region))
+            run_cli(os.path.join(d, "before.png"), os.path.join(d, "after.png"), os.path.join(d, "in"), os.path.join(d, "out"))
+            lut = LUT(a, a2)
+            for q, (b, truth, region) in enumerate(queries):
+                out = load_png(os.path.join(d, "out", f"q{q}.png"))
+                inside = region[None] > 0.5
+                outside = ~inside
+                for method, img in (("deltaflow", out), ("identity", b), ("lut", lut(b))):
+                    rows.append({"family": family, "held_out": family in edits.HELD_OUT, "method": method,
+                                 "psnr": psnr(img, truth), "ssim": ssim(img, truth),
+                                 "psnr_in": psnr(img, truth, inside.float()),
+                                 "psnr_out": psnr(img, truth, outside.float()) if outside.any() else float("nan")})
+        print(f"  {family}: done", flush=True)
+    return rows
+
+
+def report(rows):
+    methods = ("deltaflow", "identity", "lut")
+    lines = ["| family | | deltaflow PSNR | identity | 3D LUT | deltaflow SSIM | identity | 3D LUT | PSNR in region (df / id / LUT) | PSNR outside (df / id / LUT) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    summary = {}
+    for held in (False, True):
+        fams = [f for f in edits.ALL if (f in edits.HELD_OUT) == held]
+        for f in fams:
+            m = {k: [r for r in rows if r["family"] == f and r["method"] == k] for k in methods}
+            mean = {k: {s: float(np.nanmean([r[s] for r in v])) if v else float("nan")
+                        for s in ("psnr", "ssim", "psnr_in", "psnr_out")} for k, v in m.items()}
+            summary[f] = mean
+            fmt = lambda x: "—" if np.isnan(x) else f"{x:.2f}"  # noqa: E731
+            lines.append(f"| {f} | {'held out' if held else 'seen'} | " + " | ".join(fmt(mean[k]["psnr"]) for k in methods)
+                         + " | " + " | ".join(f"{mean[k]['ssim']:.3f}" for k in methods)
+                         + " | " + " / ".join(fmt(mean[k]["psnr_in"]) for k in methods)
+                         + " | " + " / ".join(fmt(mean[k]["psnr_out"]) for k in methods) + " |")
+        for k in methods:
+            summary.setdefault("_mean", {}).setdefault("held_out" if held else "seen", {})[k] = float(
+                np.mean([summary[f][k]["psnr"] for f in fams]))
+    return "\n".join(lines), summary
+
+
+PARTS = {
+    "io": "out: {node: save, image: $photo.image, dir: $output, name: \"{stem}.png\"}",
+    "mask": "m: {node: predict_mask, image: $photo.image, delta: $delta.delta}\n"
+            "  out: {node: save, image: $m.mask, dir: $output, name: \"{stem}.png\"}",
+    "edit1": "e: {node: adapter_edit, image: $photo.image, delta: $delta.delta, steps: 1}\n"
+             "  out: {node: save, image: $e.image, dir: $output, name: \"{stem}.png\"}",
+    "edit2": "e: {node: adapter_edit, image: $photo.image, delta: $delta.delta, steps: 2}\n"
+             "  out: {node: save, image: $e.image, dir: $output, name: \"{stem}.png\"}",
+}
+
+
+def part_workflow(work, name):
+    path = os.path.join(work, f"part-{name}.yaml")
+    with open(path, "w") as f:
+        f.write("version: 1\nparams:\n  before: {type: path}\n  after: {type: path}\n  input: {type: dir}\n"
+                "  output: {type: dir}\nnodes:\n  b: {node: load, path: $before}\n  a: {node: load, path: $after}\n"
+                "  delta: {node: encode_delta, before: $b.image, after: $a.image}\n"
+                "  photo: {node: load, each: $input}\n  " + PARTS[name] + "\n")
+    return path
+
+
+def item_seconds(p):
+    lines = [json.loads(line) for line in (p.stdout + p.stderr).splitlines() if line.startswith("{")]
+    return float(np.median([e["seconds"] for e in lines if e.get("event") == "item"]))
+
+
+def timing(args, work):
+    """Per-image seconds with a cached exemplar (the CLI's own per-file times, load to save,
+    --jobs 1: one photo at a time on both cores), and the breakdown from partial workflows."""
+    rng = np.random.default_rng(args.seed + 1)
+    photos = edit_data.photos("bench", short_side=3000)
+    before, after = os.path.join(work, "t-before.png"), os.path.join(work, "t-after.png")
+    a = crop(photos[0][1], rng, 512)
+    save_png(before, a)
+    save_png(after, edits.apply_edit([("temperature", {"temp": 0.15, "tint": 0.02})], a)[0])
+    results = {}
+    for label, side, count in (("512 px", 512, 6), ("12 MP", 4000, 3)):
+        ind = os.path.join(work, "timing-" + label.replace(" ", ""))
+        os.makedirs(ind)
+        for i in range(count):
+            p = photos[(i + 1) % len(photos)][1]
+            img = edit_data.resize(p, 3000, 4000) if side == 4000 else crop(p, rng, side)
+            save_png(os.path.join(ind, f"p{i}.png"), img)
+        t = {}
+        for name in ["workflow"] + list(PARTS):
+            wf = WORKFLOW if name == "workflow" else part_workflow(work, name)
+            cmd = [DELTAFLOW, "run", wf, "--set", f"before={before}", "--set", f"after={after}", "--set", f"input={ind}",
+                   "--log-format", "json", "-q", "--jobs", "1"]
+            out = os.path.join(ind, "out-" + name)
+            subprocess.run(cmd + ["--set", f"output={out}-warm"], capture_output=True, check=True)  # warms the cache and the page cache
+            p = subprocess.run(cmd + ["--set", f"output={out}"], capture_output=True, text=True, check=True)
+            t[name] = item_seconds(p)
+        step = t["edit2"] - t["edit1"]
+        results[label] = {"whole workflow (mask + 2 steps + composite)": t["workflow"],
+                          "load + save alone": t["io"], "predict_mask": t["mask"] - t["io"],
+                          "one denoiser step": step,
+                          "adapter_edit besides its steps (conditioning, upsampling)": t["edit1"] - t["io"] - step}
+    return results
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", type=int, default=3, help="exemplars per family")
+    p.add_argument("--queries", type=int, default=3, help="query photos per exemplar")
+    p.add_argument("--side", type=int, default=512, help="longest side of the benchmark photos")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--no-timing", action="store_true")
+    p.add_argument("--json", help="also write the numbers here")
+    args = p.parse_args()
+    if not os.path.exists(DELTAFLOW):
+        raise SystemExit("build first: swift build -c release --product deltaflow")
+    with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as work:
+        rows = score(args, work)
+        table, summary = report(rows)
+        print()
+        print(table)
+        for split in ("seen", "held_out"):
+            m = summary["_mean"][split]
+            print(f"mean PSNR, {split} families: deltaflow {m['deltaflow']:.2f}, identity {m['identity']:.2f}, 3D LUT {m['lut']:.2f}")
+        times = None if args.no_timing else timing(args, work)
+        if times:
+            print()
+            for label, v in times.items():
+                for name, sec in v.items():
+                    print(f"time per image, {label}, {name}: {sec:.3f} s")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"rows": rows, "summary": summary, "times": times}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

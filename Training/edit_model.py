@@ -8,8 +8,9 @@ Reads what `encode_delta` computes for an exemplar pair A → A′ and edits a p
 - `mask`: AdaptEdit's mask predictor. A light conv head on B, B through the exemplar's fitted
   colour LUT (the exact, model-free part of the edit), and the exemplar's change grid; FiLM-conditioned on the global vector;
   cross-attends to the edit tokens; mask logits at 16×16, bilinearly upsampled.
-- `denoiser`: a small UNet (16/48/96) predicting the bridge velocity v = B − B′ from
-  x_t = (1−t)·B′ + t·B; at 16×16 a transformer block whose attention adds the decoupled adapter
+- `denoiser`: a small UNet (16/48/96) on the bridge x_t = (1−t)·B′ + t·B, predicting the edited
+  photo as a correction of B through the exemplar's colour LUT (x̂₀ = LUT(B) + net), from which
+  the velocity is (x_t − x̂₀)/t; at 16×16 a transformer block whose attention adds the decoupled adapter
   attention `Z = Z_self + α·G⊙Z_adapter` (RelationAdapter; the adapter keys/values are its own,
   the query is shared) gated per position by G = σ(w·[mask logit, token] + b) (AdaptEdit).
 
@@ -226,8 +227,16 @@ class EditModel(nn.Module):
         tokens, g = self.adapter(delta, affine)
         return tokens, g, self.mask(cond, g, tokens)
 
+    def estimate(self, x, t, cond, tokens, g, mask_logits, strength):
+        """The edited photo's estimate x̂₀: the photo through the exemplar's colour LUT (cond's
+        channels 3…5) plus the network's correction, which starts at zero — so an untrained
+        model is the LUT baseline, and training learns only what the LUT gets wrong."""
+        return cond[:, 3:6] + self.denoiser(x, t, cond, g, tokens, mask_logits, strength)
+
     def velocity(self, x, t, cond, tokens, g, mask_logits, strength):
-        return self.denoiser(x, t, cond, g, tokens, mask_logits, strength)
+        """The bridge velocity (x − x̂₀)/t (v = B − B′ on the straight path x_t = (1−t)B′ + tB)."""
+        x0 = self.estimate(x, t, cond, tokens, g, mask_logits, strength)
+        return (x - x0) / t[:, None, None, None]
 
     @torch.no_grad()
     def edit(self, b, cond, delta, affine, steps=2, strength=None, seed=0, noise=0.0):

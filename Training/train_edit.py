@@ -9,7 +9,7 @@ Scratch files (data, checkpoint) go to .build-training/ (git-ignored). Export wr
 `Models/edit-v1.safetensors` (the EMA weights, F16) and the Swift parity golden
 `Tests/ModelsTests/Goldens/edit-model.safetensors`.
 
-Loss: region-aware bridge loss Σw‖v̂ − v‖²/Σw with w = 1 + 4·dilate(M), plus 0.5·(BCE + Dice) of
+Loss: region-aware bridge loss Σw‖x̂₀ − B′‖²/Σw (the x̂₀ form of the velocity loss) with w = 1 + 4·dilate(M), plus 0.5·(BCE + Dice) of
 the mask logits against the generator's region M. The denoiser's gate sees the ground-truth
 mask (randomly dilated or eroded) with a probability annealed from 1 to 0.2, else the
 stopped-gradient prediction.
@@ -95,9 +95,9 @@ def loss_of(model, bt, gen, rng, gt_gate_probability):
     tokens, g, logits = model.condition(bt["delta"], bt["affine"], bt["cond"])
     gate = perturbed(bt["region"], rng) if rng.random() < gt_gate_probability else logits.detach()
     strength = torch.ones(n)
-    v = model.velocity(x, t, bt["cond"], tokens, g, gate, strength)
+    x0 = model.estimate(x, t, bt["cond"], tokens, g, gate, strength)
     w = 1 + 4 * F.max_pool2d(bt["region"], 5, 1, 2)
-    bridge = (w * (v - (b - b2)) ** 2).sum() / (w.sum() * 3)
+    bridge = (w * (x0 - b2) ** 2).sum() / (w.sum() * 3)
     mask = dice_bce(edit_model.upsample_mask(logits, b.shape[-1]), bt["region"])
     return bridge + 0.5 * mask, bridge.item(), mask.item()
 

@@ -78,22 +78,25 @@ enum ColorLUT {
         out.withUnsafeMutableBufferPointer { buffer in
             let result = UncheckedSendableBuffer(buffer)
             c.parallel((pixels + piece - 1) / piece) { index, _ in
+                let scale = Float(n - 1)
                 for p in (index * piece)..<min(pixels, (index + 1) * piece) {
-                    var i0 = [0, 0, 0], f: [Float] = [0, 0, 0]
-                    for a in 0..<3 {
-                        let s = min(1, max(0, rgb[3 * p + a])) * Float(n - 1)
-                        i0[a] = min(n - 2, Int(s))
-                        f[a] = s - Float(i0[a])
-                    }
-                    var v: [Float] = [0, 0, 0]
+                    let sr = min(1, max(0, rgb[3 * p])) * scale, sg = min(1, max(0, rgb[3 * p + 1])) * scale
+                    let sb = min(1, max(0, rgb[3 * p + 2])) * scale
+                    let (r0, g0, b0) = (min(n - 2, Int(sr)), min(n - 2, Int(sg)), min(n - 2, Int(sb)))
+                    let (fr, fg, fb) = (sr - Float(r0), sg - Float(g0), sb - Float(b0))
+                    // The identity part interpolates to the input itself; only offsets are looked up.
+                    var (vr, vg, vb) = (sr / scale, sg / scale, sb / scale)
                     for corner in 0..<8 {
                         let (dr, dg, db) = ((corner >> 2) & 1, (corner >> 1) & 1, corner & 1)
-                        let w = (dr == 1 ? f[0] : 1 - f[0]) * (dg == 1 ? f[1] : 1 - f[1]) * (db == 1 ? f[2] : 1 - f[2])
-                        let cell = ((i0[0] + dr) * n + i0[1] + dg) * n + i0[2] + db
-                        let node = [i0[0] + dr, i0[1] + dg, i0[2] + db]
-                        for ch in 0..<3 { v[ch] += w * (Float(node[ch]) / Float(n - 1) + offsets[cell * 3 + ch]) }
+                        let w = (dr == 1 ? fr : 1 - fr) * (dg == 1 ? fg : 1 - fg) * (db == 1 ? fb : 1 - fb)
+                        let cell = (((r0 + dr) * n + g0 + dg) * n + b0 + db) * 3
+                        vr += w * offsets[cell]
+                        vg += w * offsets[cell + 1]
+                        vb += w * offsets[cell + 2]
                     }
-                    for ch in 0..<3 { result.buffer[3 * p + ch] = min(1, max(0, v[ch])) }
+                    result.buffer[3 * p] = min(1, max(0, vr))
+                    result.buffer[3 * p + 1] = min(1, max(0, vg))
+                    result.buffer[3 * p + 2] = min(1, max(0, vb))
                 }
             }
         }

@@ -81,10 +81,31 @@ public struct EditModel: Sendable {
         }
     }
 
-    /// The bridge velocity `v ≈ B − B′` at `x` (time `t` per batch element, 1 = the photo).
+    /// The edited photo's estimate x̂₀ at `x` (time `t` per batch element, 1 = the photo): the
+    /// photo through the exemplar's colour LUT (the condition's channels 3…5) plus the network's
+    /// correction — what the LUT gets wrong.
+    public func estimate(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
+                         _ c: Compute) -> Tensor {
+        c.run {
+            var out = denoiser(x, t: t, cond, e, strength: strength, c)
+            let channels = cond.shape[3]
+            cond.withUnsafeBufferPointer { condition in
+                out.withUnsafeMutableBufferPointer { o in
+                    for p in 0..<(o.count / 3) {
+                        for k in 0..<3 { o[p * 3 + k] += condition[p * channels + 3 + k] }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// The bridge velocity (x − x̂₀)/t: `B − B′` on the straight path from the edit (t = 0) to the photo.
     public func velocity(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
                          _ c: Compute) -> Tensor {
-        c.run { denoiser(x, t: t, cond, e, strength: strength, c) }
+        let x0 = estimate(x, t: t, condition: cond, e, strength: strength, c).values
+        let xv = x.values, perItem = x.count / x.shape[0]
+        return Tensor(shape: x.shape, values: xv.indices.map { (xv[$0] - x0[$0]) / t[$0 / perItem] })
     }
 
     /// Integrates the bridge from t = 1 (the photo) to 0 in `steps` Euler steps; `noise` adds the

@@ -5,6 +5,7 @@ import NodeKit
 import TensorCore
 import Testing
 @testable import ModelNodes
+@testable import Workflow
 
 let editWeights = EditWeights(directory: ModelFiles.directory())
 
@@ -111,6 +112,50 @@ struct EditNodesTests {
         #expect(out.width == photo.width && out.height == photo.height)
         let (gained, identity) = (psnr(out, truth), psnr(photo, truth))
         #expect(gained > identity + 10, "PSNR \(gained) dB against identity's \(identity) dB")
+    }
+
+    @Test("Through Workflows/exemplar-transfer.yaml, pixels outside the predicted region are bit-identical to the input")
+    func untouchedOutsideMask() throws {
+        try withTemporaryDirectory { root in
+            // A spotlight: everything outside a centred circle darkened, the circle left as it was.
+            let exemplar = try example("coffee.png").converted(to: .rgb)
+            var s = exemplar.floatSamples()
+            let (w, h) = (exemplar.width, exemplar.height)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let d = (Float(x - w / 2) * Float(x - w / 2) + Float(y - h / 2) * Float(y - h / 2)).squareRoot() / Float(min(w, h))
+                    let k = 1 - 0.6 * min(1, max(0, (d - 0.3) / 0.15))
+                    for c in 0..<3 { s[(y * w + x) * 3 + c] *= k }
+                }
+            }
+            let before = root.appendingPathComponent("before.png").path, after = root.appendingPathComponent("after.png").path
+            try ImageFile.write(exemplar.converted(to: .uint8), to: before)
+            try ImageFile.write(Image(width: w, height: h, colorModel: .rgb, samples: s).converted(to: .uint8), to: after)
+            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+            for name in ["chelsea.png", "rocket.jpg"] {
+                try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/\(name)"), to: input.appendingPathComponent(name))
+            }
+            let workflow = try Workflow.load(repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path,
+                                             registry: ModelNodes.registry(modelsDirectory: ModelFiles.directory()))
+            let params = try workflow.bindParams(["before=\(before)", "after=\(after)", "input=\(input.path)", "output=\(output.path)"])
+            let summary = try Executor(workflow: workflow, params: params, options: RunOptions(jobs: 2)).run()
+            #expect(summary.done == 2 && summary.failed.isEmpty)
+            let delta = try encode(try ImageFile.read(before), try ImageFile.read(after))
+            var untouched = 0, total = 0
+            for (name, stem) in [("chelsea.png", "chelsea"), ("rocket.jpg", "rocket")] {
+                let photo = try ImageFile.read(input.appendingPathComponent(name).path)
+                let mask = try predictMask(photo, delta).floatSamples()
+                let original = photo.converted(to: .rgb).converted(to: .uint8).floatSamples()
+                let result = try ImageFile.read(output.appendingPathComponent("\(stem).png").path).converted(to: .rgb).floatSamples()
+                for p in mask.indices where mask[p] == 0 {
+                    untouched += 1
+                    if (0..<3).contains(where: { original[p * 3 + $0] != result[p * 3 + $0] }) { total += 1 }
+                }
+            }
+            #expect(untouched > 0, "the spotlight's centre should be predicted untouched somewhere")
+            #expect(total == 0, "\(total) of \(untouched) pixels outside the mask changed")
+        }
     }
 
     @Test("Deterministic: the same bytes on 1 and 2 threads")

@@ -186,7 +186,8 @@ def report(rows):
 PARTS = {
     "io": "out: {node: save, image: $photo.image, dir: $output, name: \"{stem}.png\"}",
     "mask": "m: {node: predict_mask, image: $photo.image, delta: $delta.delta}\n"
-            "  out: {node: save, image: $m.mask, dir: $output, name: \"{stem}.png\"}",
+            "  c: {node: composite, base: $photo.image, overlay: $photo.image, mask: $m.mask}\n"
+            "  out: {node: save, image: $c.image, dir: $output, name: \"{stem}.png\"}",
     "edit1": "e: {node: adapter_edit, image: $photo.image, delta: $delta.delta, steps: 1}\n"
              "  out: {node: save, image: $e.image, dir: $output, name: \"{stem}.png\"}",
     "edit2": "e: {node: adapter_edit, image: $photo.image, delta: $delta.delta, steps: 2}\n"
@@ -237,10 +238,15 @@ def timing(args, work):
             t[name] = item_seconds(p)
         step = t["edit2"] - t["edit1"]
         results[label] = {"whole workflow (mask + 2 steps + composite)": t["workflow"],
-                          "load + save alone": t["io"], "predict_mask": t["mask"] - t["io"],
+                          "load + save alone": t["io"], "predict_mask + composite": t["mask"] - t["io"],
                           "one denoiser step": step,
                           "adapter_edit besides its steps (conditioning, upsampling)": t["edit1"] - t["io"] - step}
     return results
+
+
+def timing_only(args):
+    with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as work:
+        return timing(args, work)
 
 
 def main():
@@ -250,10 +256,16 @@ def main():
     p.add_argument("--side", type=int, default=512, help="longest side of the benchmark photos")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--no-timing", action="store_true")
+    p.add_argument("--timing-only", action="store_true")
     p.add_argument("--json", help="also write the numbers here")
     args = p.parse_args()
     if not os.path.exists(DELTAFLOW):
         raise SystemExit("build first: swift build -c release --product deltaflow")
+    if args.timing_only:
+        for label, v in timing_only(args).items():
+            for name, sec in v.items():
+                print(f"time per image, {label}, {name}: {sec:.3f} s")
+        return
     with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as work:
         rows = score(args, work)
         table, summary = report(rows)

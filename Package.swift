@@ -75,7 +75,7 @@ let package = Package(
             name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Goldens")]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore"], resources: [.copy("Goldens")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "NodeKit"], resources: [.copy("Goldens")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "Models", "NodeKit", "ImageCodecs"]),
         .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"]),
         // Builds the example plugins and misbehaving ones (Fixtures, C) with the system's

@@ -60,41 +60,19 @@ def crop(photo, rng, side):
     return edit_data.resize(c, max(8, round(h * s)), max(8, round(w * s)))
 
 
-class LUT:
-    """A 17³ colour lookup table fitted on an exemplar pair (mean of the after per cell, cells
-    without samples filled from the pair's least-squares affine map), applied trilinearly."""
-
-    def __init__(self, before, after, n=17):
-        self.n = n
-        x = before.reshape(3, -1).T.double()
-        y = after.reshape(3, -1).T.double()
-        ones = torch.ones(len(x), 1, dtype=torch.float64)
-        xa = torch.cat([x, ones], 1)
-        affine = torch.linalg.lstsq(xa, y).solution  # 4×3
-        grid = torch.linspace(0, 1, n, dtype=torch.float64)
-        r, g, b = torch.meshgrid(grid, grid, grid, indexing="ij")
-        nodes = torch.stack([r, g, b], -1).reshape(-1, 3)
-        table = torch.cat([nodes, torch.ones(len(nodes), 1, dtype=torch.float64)], 1) @ affine
-        idx = (x * (n - 1)).round().long().clamp(0, n - 1)
-        flat = (idx[:, 0] * n + idx[:, 1]) * n + idx[:, 2]
-        sums = torch.zeros(n ** 3, 3, dtype=torch.float64).index_add_(0, flat, y)
-        counts = torch.zeros(n ** 3, dtype=torch.float64).index_add_(0, flat, torch.ones(len(flat), dtype=torch.float64))
-        filled = counts > 0
-        table[filled] = sums[filled] / counts[filled, None]
-        self.table = table.reshape(n, n, n, 3).float()
-
-    def __call__(self, img):
-        n = self.n
-        x = img.reshape(3, -1).T.clamp(0, 1) * (n - 1)
-        i0 = x.floor().long().clamp(0, n - 2)
-        f = x - i0
-        out = torch.zeros_like(x)
-        for dr in (0, 1):
-            for dg in (0, 1):
-                for db in (0, 1):
-                    w = (f[:, 0] if dr else 1 - f[:, 0]) * (f[:, 1] if dg else 1 - f[:, 1]) * (f[:, 2] if db else 1 - f[:, 2])
-                    out += w[:, None] * self.table[i0[:, 0] + dr, i0[:, 1] + dg, i0[:, 2] + db]
-        return out.T.reshape(img.shape).clamp(0, 1)
+def baseline_lut(before, after, n=17):
+    """The 3D-LUT baseline: 17³ nodes, each the mean after-colour of the exemplar's pixels nearest
+    it, nodes without pixels from the pair's least-squares affine map; as an offset table for
+    `edit_data.apply_lut` (trilinear)."""
+    x = before.reshape(3, -1).T.double()
+    m = edit_data.color_affine(before, after).double().reshape(3, 4)
+    m[:, :3] += torch.eye(3, dtype=torch.float64)
+    nodes = edit_data.lut_nodes(n, torch.float64)
+    table = nodes @ m[:, :3].T + m[:, 3]
+    sums, counts = edit_data.cell_sums(x, after.reshape(3, -1).T.double(), n)
+    filled = counts[..., 0] > 0
+    table[filled] = sums[filled] / counts[filled]
+    return (table - nodes).float()
 
 
 def psnr(a, b, where=None):
@@ -146,12 +124,12 @@ def score(args, work):
                 save_png(os.path.join(d, "in", f"q{q}.png"), b)
                 queries.append((b, quantised(b2), region))
             run_cli(os.path.join(d, "before.png"), os.path.join(d, "after.png"), os.path.join(d, "in"), os.path.join(d, "out"))
-            lut = LUT(a, a2)
+            lut = baseline_lut(a, a2)
             for q, (b, truth, region) in enumerate(queries):
                 out = load_png(os.path.join(d, "out", f"q{q}.png"))
                 inside = region[None] > 0.5
                 outside = ~inside
-                for method, img in (("deltaflow", out), ("identity", b), ("lut", lut(b))):
+                for method, img in (("deltaflow", out), ("identity", b), ("lut", edit_data.apply_lut(b, lut))):
                     rows.append({"family": family, "held_out": family in edits.HELD_OUT, "method": method,
                                  "psnr": psnr(img, truth), "ssim": ssim(img, truth),
                                  "psnr_in": psnr(img, truth, inside.float()),
@@ -244,9 +222,10 @@ def timing(args, work):
     return results
 
 
-def timing_only(args):
-    with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as work:
-        return timing(args, work)
+def print_times(times):
+    for label, v in times.items():
+        for name, sec in v.items():
+            print(f"time per image, {label}, {name}: {sec:.3f} s")
 
 
 def main():
@@ -261,12 +240,10 @@ def main():
     args = p.parse_args()
     if not os.path.exists(DELTAFLOW):
         raise SystemExit("build first: swift build -c release --product deltaflow")
-    if args.timing_only:
-        for label, v in timing_only(args).items():
-            for name, sec in v.items():
-                print(f"time per image, {label}, {name}: {sec:.3f} s")
-        return
     with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as work:
+        if args.timing_only:
+            print_times(timing(args, work))
+            return
         rows = score(args, work)
         table, summary = report(rows)
         print()
@@ -277,9 +254,7 @@ def main():
         times = None if args.no_timing else timing(args, work)
         if times:
             print()
-            for label, v in times.items():
-                for name, sec in v.items():
-                    print(f"time per image, {label}, {name}: {sec:.3f} s")
+            print_times(times)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"rows": rows, "summary": summary, "times": times}, f, indent=1)

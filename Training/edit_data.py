@@ -105,12 +105,7 @@ def fit_lut(before, after, n=LUT_SIDE):
     y = after.reshape(3, -1).T.double()
     m = color_affine(before, after).double().reshape(3, 4)
     m[:, :3] += torch.eye(3, dtype=torch.float64)
-    residual = y - (x @ m[:, :3].T + m[:, 3])
-    idx = (x * (n - 1)).round().long().clamp(0, n - 1)
-    flat = (idx[:, 0] * n + idx[:, 1]) * n + idx[:, 2]
-    sums = torch.zeros(n ** 3, 3, dtype=torch.float64).index_add_(0, flat, residual).reshape(n, n, n, 3)
-    counts = torch.zeros(n ** 3, dtype=torch.float64).index_add_(0, flat, torch.ones(len(flat), dtype=torch.float64))
-    counts = counts.reshape(n, n, n, 1)
+    sums, counts = cell_sums(x, y - (x @ m[:, :3].T + m[:, 3]), n)
 
     def box3(t):  # sum over the 3×3×3 neighbourhood, clipped at the cube's faces
         t = t.permute(3, 0, 1, 2)[None]
@@ -118,10 +113,25 @@ def fit_lut(before, after, n=LUT_SIDE):
         return F.conv3d(F.pad(t, (1, 1, 1, 1, 1, 1)), k, groups=t.shape[1])[0].permute(1, 2, 3, 0)
 
     res = (sums + NEIGHBOUR * box3(sums)) / (counts + NEIGHBOUR * box3(counts) + PRIOR)
-    grid = torch.linspace(0, 1, n, dtype=torch.float64)
-    nodes = torch.stack(torch.meshgrid(grid, grid, grid, indexing="ij"), -1)
+    nodes = lut_nodes(n, torch.float64)
     table = nodes @ m[:, :3].T + m[:, 3] + res
     return (table - nodes).float()
+
+
+def lut_nodes(n, dtype=torch.float32):
+    """The colour of every node, `[n, n, n, 3]`."""
+    grid = torch.linspace(0, 1, n, dtype=dtype)
+    return torch.stack(torch.meshgrid(grid, grid, grid, indexing="ij"), -1)
+
+
+def cell_sums(x, values, n):
+    """Sums of `values` `[P, 3]` over the pixels `x` `[P, 3]` nearest each node, and their counts:
+    `[n, n, n, 3]`, `[n, n, n, 1]`."""
+    idx = (x * (n - 1)).round().long().clamp(0, n - 1)
+    flat = (idx[:, 0] * n + idx[:, 1]) * n + idx[:, 2]
+    sums = torch.zeros(n ** 3, 3, dtype=values.dtype).index_add_(0, flat, values)
+    counts = torch.zeros(n ** 3, dtype=values.dtype).index_add_(0, flat, torch.ones(len(flat), dtype=values.dtype))
+    return sums.reshape(n, n, n, 3), counts.reshape(n, n, n, 1)
 
 
 NEIGHBOUR = 0.1
@@ -131,9 +141,7 @@ PRIOR = 1.0
 def apply_lut(img, lut):
     """`img` `[3, H, W]` through a `fit_lut` table (trilinear), clamped to 0…1."""
     n = lut.shape[0]
-    grid = torch.linspace(0, 1, n)
-    nodes = torch.stack(torch.meshgrid(grid, grid, grid, indexing="ij"), -1)
-    table = lut + nodes
+    table = lut + lut_nodes(n)
     x = img.reshape(3, -1).T.clamp(0, 1) * (n - 1)
     i0 = x.floor().long().clamp(0, n - 2)
     f = x - i0

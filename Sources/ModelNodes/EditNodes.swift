@@ -21,7 +21,6 @@ struct EditQuery {
     let low: [Float]           // RGB at size×size
     let lowThroughLUT: [Float] // the same through the colour table
     let size: Int
-    let lowTensor: Tensor      // [1, size, size, 3]
     let condition: Tensor      // [1, size, size, 9]
     let delta: Tensor          // [1, tokens, width]
     let affine: Tensor         // [1, 12]
@@ -45,7 +44,6 @@ struct EditQuery {
         size = cfg.size
         low = photo.resized(width: size, height: size).floatSamples()
         lowThroughLUT = ColorLUT.apply(lut.values, to: low, Compute())
-        lowTensor = Tensor(shape: [1, size, size, 3], values: low)
         self.delta = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
         self.affine = Tensor(shape: [1, 12], values: affine.values)
         // [photo, photo through the exemplar's colour table, change grid (nearest)].
@@ -109,8 +107,6 @@ struct PredictMaskNode: Node {
             where: {node: predict_mask, image: $photo.image, delta: $warm.delta}
             """)
 
-    var cacheSalt: String { "edit:\(weights.contentHash)" }
-
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let model = try weights.model()
         let query = try EditQuery(image: try inputs.image("image"), delta: try inputs.delta("delta"), model: model)
@@ -142,15 +138,13 @@ struct AdapterEditNode: Node {
                      default: .integer(2), range: 1...16),
             PortSpec("noise", .number, doc: "the bridge's random term between steps; 0 is deterministic", default: .number(0),
                      range: 0...0.1),
-            PortSpec("seed", .integer, doc: "seed of that random term: the same seed gives the same result", default: .integer(0),
-                     range: 0...Double(Int32.max)),
+            PortSpec("seed", .integer, doc: "seed of that random term; default: derived from the workflow seed and the file",
+                     optional: true, range: 0...9.007e15),
         ],
         outputs: [PortSpec("image", .image, doc: "the edited photo: RGB (alpha kept), the photo's bit depth; blend with composite and predict_mask to keep untouched pixels exact")],
         example: """
             edited: {node: adapter_edit, image: $photo.image, delta: $warm.delta, steps: 2}
             """)
-
-    var cacheSalt: String { "edit:\(weights.contentHash)" }
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let model = try weights.model()
@@ -158,9 +152,10 @@ struct AdapterEditNode: Node {
         let query = try EditQuery(image: image, delta: try inputs.delta("delta"), model: model)
         let c = Compute(threads: context.threads)
         let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
-        let edited = model.edit(query.lowTensor, condition: query.condition, e, strength: [Float(try inputs.number("strength"))],
-                                steps: try inputs.integer("steps"), noise: Float(try inputs.number("noise")),
-                                seed: UInt64(try inputs.integer("seed")), c)
+        var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
+        let edited = model.edit(Tensor(shape: [1, query.size, query.size, 3], values: query.low), condition: query.condition, e,
+                                strength: [Float(try inputs.number("strength"))], steps: try inputs.integer("steps"),
+                                noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
         let target = edited.values.map { min(1, max(0, $0)) }
         // The network sees 64 pixels a side; the full-resolution result is the photo through the
         // exemplar's colour table, then through the local colour transforms that take the small
@@ -169,16 +164,13 @@ struct AdapterEditNode: Node {
         let guide = ColorLUT.apply(query.lut, to: query.photo.floatSamples(), c)
         var rgb = fit.apply(to: guide, width: query.photo.width, height: query.photo.height, c)
         for i in rgb.indices { rgb[i] = min(1, max(0, rgb[i])) }
-        var out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
-        if image.colorModel.hasAlpha {
-            let alpha = image.converted(to: .rgba).floatSamples()
-            var rgba = [Float](repeating: 0, count: image.pixelCount * 4)
-            for p in 0..<image.pixelCount {
-                for k in 0..<3 { rgba[p * 4 + k] = rgb[p * 3 + k] }
-                rgba[p * 4 + 3] = alpha[p * 4 + 3]
-            }
-            out = Image(width: image.width, height: image.height, colorModel: .rgba, samples: rgba)
+        guard image.colorModel.hasAlpha else {
+            let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
+            return ["image": .image(out.converted(to: image.sampleFormat))]
         }
-        return ["image": .image(out.converted(to: image.sampleFormat))]
+        let out = image.converted(to: .rgba).transformingFloatSamples { rgba in
+            for p in 0..<image.pixelCount { for k in 0..<3 { rgba[p * 4 + k] = rgb[p * 3 + k] } }
+        }
+        return ["image": .image(out)]
     }
 }

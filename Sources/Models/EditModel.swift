@@ -109,49 +109,25 @@ public struct EditModel: Sendable {
     }
 
     /// Integrates the bridge from t = 1 (the photo) to 0 in `steps` Euler steps; `noise` adds the
-    /// bridge's Brownian term `noise·√(t(1−t))·ε` between steps from a generator seeded by `seed`.
+    /// bridge's Brownian term `amount·√(t(1−t))·ε` between steps, ε drawn from `normal` (the
+    /// caller's seeded generator, so results are reproducible).
     public func edit(_ photo: Tensor, condition cond: Tensor, _ e: EditCondition, strength: [Float], steps: Int,
-                     noise: Float = 0, seed: UInt64 = 0, _ c: Compute) -> Tensor {
+                     noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute) -> Tensor {
         precondition(steps >= 1, "at least one step")
         let n = photo.shape[0]
         var x = photo.values
-        var random = GaussianNoise(seed: seed)
         for i in 0..<steps {
             let t = 1 - Float(i) / Float(steps), next = 1 - Float(i + 1) / Float(steps)
             let v = velocity(Tensor(shape: photo.shape, values: x), t: Array(repeating: t, count: n),
                              condition: cond, e, strength: strength, c).values
             let dt = t - next
             for k in x.indices { x[k] -= dt * v[k] }
-            if noise > 0 && next > 0 {
-                let s = noise * (next * (1 - next)).squareRoot()
-                for k in x.indices { x[k] += s * random.next() }
+            if let noise, noise.amount > 0, next > 0 {
+                let s = noise.amount * (next * (1 - next)).squareRoot()
+                for k in x.indices { x[k] += s * noise.normal() }
             }
         }
         return Tensor(shape: photo.shape, values: x)
-    }
-}
-
-/// Standard normal samples from SplitMix64 through Box–Muller: the same sequence for a seed on
-/// every machine and thread count.
-struct GaussianNoise {
-    var state: UInt64
-    var spare: Float?
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return (Double((z ^ (z >> 31)) >> 11) + 0.5) / Double(1 << 53)
-    }
-
-    mutating func next() -> Float {
-        if let s = spare { spare = nil; return s }
-        let r = (-2 * Foundation.log(uniform())).squareRoot(), a = 2 * Double.pi * uniform()
-        spare = Float(r * Foundation.sin(a))
-        return Float(r * Foundation.cos(a))
     }
 }
 
@@ -169,12 +145,12 @@ func concatenatingTokens(_ a: Tensor, _ b: Tensor) -> Tensor {
 }
 
 func attention(_ w: WeightStore, _ p: String, channels: Int, contextWidth: Int, heads: Int,
-               outputBias: Bool = true, key: String = "to_k", value: String = "to_v") throws -> MultiHeadAttention {
+               outputBias: Bool = true) throws -> MultiHeadAttention {
     MultiHeadAttention(
         heads: heads,
         query: try w.linear("\(p).to_q", in: channels, out: channels, bias: false),
-        key: try w.linear("\(p).\(key)", in: contextWidth, out: channels, bias: false),
-        value: try w.linear("\(p).\(value)", in: contextWidth, out: channels, bias: false),
+        key: try w.linear("\(p).to_k", in: contextWidth, out: channels, bias: false),
+        value: try w.linear("\(p).to_v", in: contextWidth, out: channels, bias: false),
         output: try w.linear("\(p).to_out", in: channels, out: channels, bias: outputBias),
         isSelfAttention: false)
 }

@@ -77,7 +77,8 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Goldens")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "NodeKit"], resources: [.copy("Goldens")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "Models", "NodeKit", "ImageCodecs"]),
-        .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"]),
+        .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"],
+                    resources: [.copy("Goldens")]),
         // Builds the example plugins and misbehaving ones (Fixtures, C) with the system's
         // compilers, then loads them.
         .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"],

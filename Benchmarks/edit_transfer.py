@@ -14,7 +14,9 @@ split of Training/edit_data.py (split by source picture, never seen in training)
 
 Reported per family (seen and held-out separately): PSNR and SSIM against the truth, PSNR inside
 and outside the edit's region, for deltaflow (Workflows/exemplar-transfer.yaml) and two baselines:
-identity (output = input) and a global 3D colour LUT (17³, trilinear) fitted on A → A′. Then the
+identity (output = input) and a global 3D colour LUT (17³, trilinear) fitted on A → A′; and, to
+show what the learned part adds, "fit only": deltaflow's model-free exemplar fit (spatial filter
+and colour table, the Python mirror of encode_delta's) applied to the query with no model. Then the
 time per image at 512 px and at 12 MP with a cached exemplar, and its breakdown.
 """
 import argparse
@@ -75,6 +77,21 @@ def baseline_lut(before, after, n=17):
     return (table - nodes).float()
 
 
+def exemplar_fit(before, after):
+    """deltaflow's model-free part alone, as encode_delta fits it (Training/edit_data.py mirrors
+    the Swift fit): the spatial filter on the exemplar at up to 512 px, the colour table on the
+    256-px working copy through that filter. Applied with `edit_data.apply_fit`."""
+    sigma, k = edit_data.fit_spatial(*(shrunk(x, edit_data.SPATIAL_FIT_SIDE) for x in (before, after)))
+    b, a = shrunk(before, 256), shrunk(after, 256)
+    return (sigma, k), edit_data.fit_lut(edit_data.spatial(b, sigma, k), a)
+
+
+def shrunk(img, side):
+    _, h, w = img.shape
+    s = min(1.0, side / max(h, w))
+    return img if s == 1 else edit_data.resize(img, max(1, round(h * s)), max(1, round(w * s)))
+
+
 def psnr(a, b, where=None):
     d = (a - b) ** 2
     if where is not None:
@@ -124,12 +141,13 @@ def score(args, work):
                 save_png(os.path.join(d, "in", f"q{q}.png"), b)
                 queries.append((b, quantised(b2), region))
             run_cli(os.path.join(d, "before.png"), os.path.join(d, "after.png"), os.path.join(d, "in"), os.path.join(d, "out"))
-            lut = baseline_lut(a, a2)
+            lut, fitted = baseline_lut(a, a2), exemplar_fit(a, a2)
             for q, (b, truth, region) in enumerate(queries):
                 out = load_png(os.path.join(d, "out", f"q{q}.png"))
                 inside = region[None] > 0.5
                 outside = ~inside
-                for method, img in (("deltaflow", out), ("identity", b), ("lut", edit_data.apply_lut(b, lut))):
+                for method, img in (("deltaflow", out), ("identity", b), ("lut", edit_data.apply_lut(b, lut)),
+                                    ("fit", quantised(edit_data.apply_fit(b, fitted)))):
                     rows.append({"family": family, "held_out": family in edits.HELD_OUT, "method": method,
                                  "psnr": psnr(img, truth), "ssim": ssim(img, truth),
                                  "psnr_in": psnr(img, truth, inside.float()),
@@ -139,9 +157,9 @@ def score(args, work):
 
 
 def report(rows):
-    methods = ("deltaflow", "identity", "lut")
-    lines = ["| family | | deltaflow PSNR | identity | 3D LUT | deltaflow SSIM | identity | 3D LUT | PSNR in region (df / id / LUT) | PSNR outside (df / id / LUT) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    methods = ("deltaflow", "identity", "lut", "fit")
+    lines = ["| family | | deltaflow PSNR | identity | 3D LUT | fit only | deltaflow SSIM | identity | 3D LUT | fit only | PSNR in region (df / id / LUT / fit) | PSNR outside (df / id / LUT / fit) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     summary = {}
     for held in (False, True):
         fams = [f for f in edits.ALL if (f in edits.HELD_OUT) == held]
@@ -196,7 +214,8 @@ def timing(args, work):
     before, after = os.path.join(work, "t-before.png"), os.path.join(work, "t-after.png")
     a = crop(photos[0][1], rng, 512)
     save_png(before, a)
-    save_png(after, edits.apply_edit([("temperature", {"temp": 0.15, "tint": 0.02})], a)[0])
+    # A colour edit and a sharpen: the spatial filter runs at full resolution too (the slower case).
+    save_png(after, edits.apply_edit([("temperature", {"temp": 0.15, "tint": 0.02}), ("sharpen", {"sigma": 0.006, "k": 1.0})], a)[0])
     results = {}
     for label, side, count in (("512 px", 512, 6), ("12 MP", 4000, 3)):
         ind = os.path.join(work, "timing-" + label.replace(" ", ""))
@@ -250,7 +269,8 @@ def main():
         print(table)
         for split in ("seen", "held_out"):
             m = summary["_mean"][split]
-            print(f"mean PSNR, {split} families: deltaflow {m['deltaflow']:.2f}, identity {m['identity']:.2f}, 3D LUT {m['lut']:.2f}")
+            print(f"mean PSNR, {split} families: deltaflow {m['deltaflow']:.2f}, identity {m['identity']:.2f}, "
+                  f"3D LUT {m['lut']:.2f}, fit only {m['fit']:.2f}")
         times = None if args.no_timing else timing(args, work)
         if times:
             print()

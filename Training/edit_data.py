@@ -8,8 +8,10 @@ photo, and adding photos never moves an old one to another split.
 
 A training example is pair-of-pairs: an exemplar A → A′ (one photo, an edit θ) and a query B → B′
 (another photo, the same θ). A is squeezed to 224×224 exactly as `encode_delta` does and encoded
-by the frozen EfficientNet-Lite0; B is rendered at 128×128, edited, and area-downsampled to the
-model's 64×64 (so B′ is what the edit at full resolution looks like at 64 px).
+by the frozen EfficientNet-Lite0, and the exact part of the edit is fitted on it (`fit`: a spatial
+filter and a colour table, as encode_delta fits them); B is rendered at 128×128, edited and put
+through that fit, and both are area-downsampled to the model's 64×64 (so B′ is what the edit at
+full resolution looks like at 64 px).
 """
 import glob
 import hashlib
@@ -96,16 +98,23 @@ def fit_lut(before, after, n=LUT_SIDE):
     """A 3D colour lookup table before → after, `[n, n, n, 3]` (indexed r, g, b), as an offset from
     the identity (encode_delta's `color.lut`).
 
-    The least-squares affine map, plus per node the mean residual of the pixels nearest to it;
+    A smooth global map (the prior), plus per node the mean residual of the pixels nearest to it;
     nodes without pixels borrow their neighbours' residual (normalised convolution over 3×3×3,
-    weight `NEIGHBOUR`), shrunk toward the affine map by `PRIOR` pixels' worth of weight — so
-    colours the exemplar never shows follow the affine map rather than an arbitrary cell.
+    weight `NEIGHBOUR`), shrunk toward the prior by `PRIOR` pixels' worth of weight — so colours
+    the exemplar never shows follow the prior rather than an arbitrary cell. The prior is the
+    affine map or the affine map plus one tone curve per channel (`fit_prior`), whichever predicts
+    held-out blocks of the exemplar better (`choose_prior`): a photo covers each channel's range
+    far better than the colour cube, so curves extrapolate gamma, gain or levels where the affine
+    map cannot, but they bend a saturation or hue edit's clipping into the wrong colours.
     """
+    curves = choose_prior(before, after) == "curves"
     x = before.reshape(3, -1).T.double()
     y = after.reshape(3, -1).T.double()
-    m = color_affine(before, after).double().reshape(3, 4)
-    m[:, :3] += torch.eye(3, dtype=torch.float64)
-    sums, counts = cell_sums(x, y - (x @ m[:, :3].T + m[:, 3]), n)
+    return _table(x, y, fit_prior(x, y, curves), n)
+
+
+def _table(x, y, prior, n):
+    sums, counts = cell_sums(x, y - prior(x), n)
 
     def box3(t):  # sum over the 3×3×3 neighbourhood, clipped at the cube's faces
         t = t.permute(3, 0, 1, 2)[None]
@@ -114,8 +123,147 @@ def fit_lut(before, after, n=LUT_SIDE):
 
     res = (sums + NEIGHBOUR * box3(sums)) / (counts + NEIGHBOUR * box3(counts) + PRIOR)
     nodes = lut_nodes(n, torch.float64)
-    table = nodes @ m[:, :3].T + m[:, 3] + res
+    table = prior(nodes.reshape(-1, 3)).reshape(n, n, n, 3) + res
     return (table - nodes).float()
+
+
+AFFINE_RIDGE = 1e-4    # as ExemplarPair.colorAffine's
+CURVE_KNOTS = 17
+CURVE_SMOOTH = 1e-2   # weight of the curves' squared second differences (per knot spacing²)
+CURVE_RIDGE = 1e-4    # pulls a curve toward zero where the affine part explains the data
+CV_BLOCKS = 4         # the held-out test: a 4×4 checkerboard of the exemplar, each half predicting the other
+CV_MARGIN = 0.9       # curves must cut the held-out error by 10% to be chosen
+
+
+def _hats(v, n=CURVE_KNOTS):
+    """Piecewise-linear hat functions of `v` `[P]` in 0…1 on n knots: `[P, n]`."""
+    s = v.clamp(0, 1) * (n - 1)
+    i0 = s.floor().long().clamp(0, n - 2)
+    f = s - i0
+    h = torch.zeros(v.shape[0], n, dtype=v.dtype)
+    h.scatter_(1, i0[:, None], (1 - f)[:, None])
+    h.scatter_add_(1, (i0 + 1)[:, None], f[:, None])
+    return h
+
+
+def fit_prior(x, y, curves):
+    """The least-squares map `y_c ≈ M_c·[r, g, b, 1] (+ φ_c(x_c))` on pixels `x`, `y` `[P, 3]`
+    (float64): φ_c a piecewise-linear curve of the same channel when `curves`. Returns the map
+    as a function of `[Q, 3]` colours."""
+    p = x.shape[0]
+    n = CURVE_KNOTS if curves else 0
+    reg = torch.zeros(4 + n, 4 + n, dtype=torch.float64)
+    # A tiny ridge pulls the colour part toward the identity: a flat exemplar says nothing else.
+    for i in range(3):
+        reg[i, i] = AFFINE_RIDGE
+    if curves:
+        d2 = torch.zeros(n - 2, n, dtype=torch.float64)
+        for i in range(n - 2):
+            d2[i, i], d2[i, i + 1], d2[i, i + 2] = 1, -2, 1
+        reg[4:, 4:] = CURVE_SMOOTH * (n - 1) ** 2 / n * d2.T @ d2 + CURVE_RIDGE * torch.eye(n, dtype=torch.float64)
+
+    def features(z, c):
+        f = torch.cat([z, torch.ones(z.shape[0], 1, dtype=z.dtype)], 1)
+        return torch.cat([f, _hats(z[:, c])], 1) if curves else f
+
+    weights = []
+    for c in range(3):
+        f = features(x, c)
+        toward = torch.zeros(4 + n, dtype=torch.float64)
+        toward[c] = 1
+        weights.append(torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg @ toward))
+    return lambda z: torch.stack([features(z, c) @ weights[c] for c in range(3)], 1)
+
+
+def choose_prior(before, after):
+    """"affine" or "curves": which prior's table predicts the other half of a checkerboard of
+    `CV_BLOCKS`² blocks better (summed over both halves), curves only by `CV_MARGIN`."""
+    _, h, w = before.shape
+    yy = (torch.arange(h) * CV_BLOCKS // h)[:, None]
+    xx = (torch.arange(w) * CV_BLOCKS // w)[None, :]
+    half = ((yy + xx) % 2 == 0).reshape(-1)
+    x = before.reshape(3, -1).T.double()
+    y = after.reshape(3, -1).T.double()
+    errors = {}
+    for name in ("affine", "curves"):
+        e = 0.0
+        for train in (half, ~half):
+            if train.sum() == 0 or (~train).sum() == 0:
+                continue
+            lut = _table(x[train], y[train], fit_prior(x[train], y[train], name == "curves"), LUT_SIDE)
+            test = x[~train].T.reshape(3, -1, 1).float()
+            e += float(((apply_lut(test, lut).reshape(3, -1).T.double() - y[~train]) ** 2).sum())
+        errors[name] = e
+    return "curves" if errors["curves"] < CV_MARGIN * errors["affine"] else "affine"
+
+
+SPATIAL_SIGMAS = tuple(0.003 * 2 ** (i / 4) for i in range(13))  # 0.003 … 0.024 of the shorter side
+SPATIAL_GAIN = 0.5    # a filter is kept only if it halves the colour fit's error
+SPATIAL_MIN_K = 0.15
+
+
+def spatial(img, sigma, k):
+    """`img + k·(G_σ(img) − img)` clamped to 0…1, σ relative to the shorter side: k = 1 is a gaussian
+    blur, k < 0 an unsharp mask, k = 0 nothing."""
+    if k == 0:
+        return img
+    return (img + k * (edits.gaussian_blur(img, sigma * min(img.shape[1:])) - img)).clamp(0, 1)
+
+
+def fit_spatial(before, after):
+    """The spatial filter `(σ, k)` of `spatial` that, followed by a colour table, best explains
+    before → after; `(0, 0)` unless it halves the colour table's error alone. Per σ of
+    `SPATIAL_SIGMAS`, k is the least-squares gain of the filter's difference image."""
+    y = after.reshape(3, -1).T.double()
+
+    def colour_error(src):
+        xs = src.reshape(3, -1).T.double()
+        lut = _table(xs, y, fit_prior(xs, y, False), LUT_SIDE)
+        return float(((apply_lut(src, lut) - after) ** 2).mean())
+
+    side = min(before.shape[1:])
+    plain = colour_error(before)
+    best = (plain, 0.0, 0.0)
+    change = (after - before).double()
+    for sigma in SPATIAL_SIGMAS:
+        d = (edits.gaussian_blur(before, sigma * side) - before).double()
+        energy = float((d * d).sum())
+        if energy < 1e-12:
+            continue
+        k = min(1.5, max(-3.0, float((change * d).sum()) / energy))
+        if abs(k) < SPATIAL_MIN_K:
+            continue
+        e = colour_error(spatial(before, sigma, k))
+        if e < best[0]:
+            best = (e, sigma, k)
+    # Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
+    for factor in (1.15, 1.3, 1.5, 1.75):
+        if best[2] < 0:
+            k = max(-3.0, best[2] * factor)
+            e = colour_error(spatial(before, best[1], k))
+            if e < best[0]:
+                best = (e, best[1], k)
+    return (best[1], best[2]) if best[0] < SPATIAL_GAIN * plain else (0.0, 0.0)
+
+
+SPATIAL_FIT_SIDE = 512  # the filter is fitted on the exemplar at most this large: fine detail decides sharpening
+
+
+def fit(before, after):
+    """The exemplar's exact part: `(σ, k)` of the spatial filter and the colour table after it."""
+    _, h, w = before.shape
+    scale = min(1.0, SPATIAL_FIT_SIDE / max(h, w))
+    if scale < 1:
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        sigma, k = fit_spatial(resize(before, *size), resize(after, *size))
+    else:
+        sigma, k = fit_spatial(before, after)
+    return (sigma, k), fit_lut(spatial(before, sigma, k), after)
+
+
+def apply_fit(img, fitted):
+    (sigma, k), lut = fitted
+    return apply_lut(spatial(img, sigma, k), lut)
 
 
 def lut_nodes(n, dtype=torch.float32):
@@ -180,7 +328,7 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
     rng = np.random.default_rng(seed)
     pool = photos(split)
     assert len(pool) >= 2, f"the {split} split has {len(pool)} photos"
-    out = {k: [] for k in ("delta", "affine", "lut", "change", "b", "b_edited", "region", "family")}
+    out = {k: [] for k in ("delta", "affine", "spatial", "lut", "change", "b", "b_fit", "b_edited", "region", "family")}
     batch_a, batch_a2 = [], []
     for i in range(exemplars):
         edit = edits.sample_edit(rng, families, compose_probability)
@@ -190,7 +338,9 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
         batch_a.append(a)
         batch_a2.append(a2)
         out["affine"].append(color_affine(a, a2))
-        out["lut"].append(fit_lut(a, a2).half())
+        fitted = fit(a, a2)
+        out["spatial"].append(torch.tensor(fitted[0], dtype=torch.float32))
+        out["lut"].append(fitted[1].half())
         out["change"].append(change_grid(a, a2))
         for _ in range(queries):
             ib = int(rng.integers(len(pool) - 1))
@@ -198,6 +348,7 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
             b = resize(random_crop(pool[ib][1], rng), 2 * size, 2 * size)
             b2, region = edits.apply_edit(edit, b)
             out["b"].append(F.avg_pool2d(b[None], 2)[0])
+            out["b_fit"].append(F.avg_pool2d(apply_fit(b, fitted)[None], 2)[0])
             out["b_edited"].append(F.avg_pool2d(b2[None], 2)[0])
             out["region"].append(F.avg_pool2d(region[None, None], 2)[0, 0])
             out["family"].append(edits.name(edit))
@@ -210,6 +361,7 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
     data["delta"] = torch.cat(out["delta"])
     data["b"] = (data["b"] * 255).round().to(torch.uint8)  # queries are 8-bit photos
     data["b_edited"] = data["b_edited"].half()
+    data["b_fit"] = data["b_fit"].half()
     data["region"] = data["region"].half()
     data["queries"] = queries
     return data

@@ -198,13 +198,17 @@ class Denoiser(nn.Module):
         self.up0 = nn.Conv2d(c1, c0, 3, padding=1)
         self.res5 = ResBlock(2 * c0, c0, td, g)
         self.norm_out = nn.GroupNorm(g, c0)
-        self.conv_out = nn.Conv2d(c0, 3, 3, padding=1)
+        # Three channels of correction and one of its gate (see EditModel.estimate); the gate starts
+        # nearly shut, so an untrained model is the exemplar's fit.
+        self.conv_out = nn.Conv2d(c0, 4, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        with torch.no_grad():
+            self.conv_out.bias[3] = GATE_BIAS
         self.c0 = c0
 
     def forward(self, x, t, cond, g, tokens, mask_logits, strength):
-        """x `[N,3,64,64]`, t `[N]` in 0…1, cond `[N,9,64,64]` → velocity `[N,3,64,64]`."""
+        """x `[N,3,64,64]`, t `[N]` in 0…1, cond `[N,9,64,64]` → correction and gate logit `[N,4,64,64]`."""
         temb = self.time2(F.silu(self.time1(timestep_embedding(t * 1000, self.c0)))) + g
         h0 = self.res0(self.conv_in(torch.cat([x, cond], dim=1)), temb)
         h1 = self.res1(self.down0(h0), temb)
@@ -227,11 +231,16 @@ class EditModel(nn.Module):
         tokens, g = self.adapter(delta, affine)
         return tokens, g, self.mask(cond, g, tokens)
 
+    def estimate_gated(self, x, t, cond, tokens, g, mask_logits, strength):
+        """(x̂₀, gate logits): the edited photo's estimate is the photo through the exemplar's fit
+        (its spatial filter and colour table, cond's channels 3…5) plus the network's correction
+        times its gate σ(logit) `[N,1,64,64]` — the gate learns where the fit is wrong, so where
+        it is shut the full-resolution result is the fit exactly."""
+        out = self.denoiser(x, t, cond, g, tokens, mask_logits, strength)
+        return cond[:, 3:6] + torch.sigmoid(out[:, 3:4]) * out[:, :3], out[:, 3:4]
+
     def estimate(self, x, t, cond, tokens, g, mask_logits, strength):
-        """The edited photo's estimate x̂₀: the photo through the exemplar's colour LUT (cond's
-        channels 3…5) plus the network's correction, which starts at zero — so an untrained
-        model is the LUT baseline, and training learns only what the LUT gets wrong."""
-        return cond[:, 3:6] + self.denoiser(x, t, cond, g, tokens, mask_logits, strength)
+        return self.estimate_gated(x, t, cond, tokens, g, mask_logits, strength)[0]
 
     def velocity(self, x, t, cond, tokens, g, mask_logits, strength):
         """The bridge velocity (x − x̂₀)/t (v = B − B′ on the straight path x_t = (1−t)B′ + tB)."""
@@ -240,7 +249,8 @@ class EditModel(nn.Module):
 
     @torch.no_grad()
     def edit(self, b, cond, delta, affine, steps=2, strength=None, seed=0, noise=0.0):
-        """Integrates the bridge from t = 1 (x = B) to 0: returns (B′ estimate, mask logits 16×16)."""
+        """Integrates the bridge from t = 1 (x = B) to 0: returns (B′ estimate, mask logits 16×16,
+        the last step's gate logits 64×64). The last step lands on that step's x̂₀."""
         n = b.shape[0]
         strength = torch.ones(n) if strength is None else strength
         tokens, g, logits = self.condition(delta, affine, cond)
@@ -248,11 +258,15 @@ class EditModel(nn.Module):
         gen = torch.Generator().manual_seed(seed)
         for i in range(steps):
             t, t_next = 1 - i / steps, 1 - (i + 1) / steps
-            v = self.velocity(x, torch.full((n,), t), cond, tokens, g, logits, strength)
+            x0, gate = self.estimate_gated(x, torch.full((n,), t), cond, tokens, g, logits, strength)
+            v = (x - x0) / t
             x = x - (t - t_next) * v
             if noise > 0 and t_next > 0:
                 x = x + noise * (t_next * (1 - t_next)) ** 0.5 * torch.randn(x.shape, generator=gen)
-        return x, logits
+        return x, logits, gate
+
+
+GATE_BIAS = -4.0
 
 
 def make_cond(b, b_lut, change):

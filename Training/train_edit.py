@@ -10,9 +10,10 @@ Scratch files (data, checkpoint) go to .build-training/ (git-ignored). Export wr
 `Tests/ModelsTests/Goldens/edit-model.safetensors`.
 
 Loss: region-aware bridge loss Σw‖x̂₀ − B′‖²/Σw (the x̂₀ form of the velocity loss) with w = 1 + 4·dilate(M), plus 0.5·(BCE + Dice) of
-the mask logits against the generator's region M. The denoiser's gate sees the ground-truth
-mask (randomly dilated or eroded) with a probability annealed from 1 to 0.2, else the
-stopped-gradient prediction.
+the mask logits against the generator's region M, plus 0.1·BCE of the correction's gate against
+"the exemplar's fit misses B′ here by more than 4 levels". The adapter attention's gate sees the
+ground-truth mask (randomly dilated or eroded) with a probability annealed from 1 to 0.2, else
+the stopped-gradient prediction.
 """
 import argparse
 import json
@@ -32,7 +33,7 @@ import safetensors_io  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, ".build-training")
-DATA_VERSION = 2
+DATA_VERSION = 3
 
 
 def log(msg):
@@ -61,12 +62,15 @@ def batch_of(data, index):
     ex = index // q
     b = data["b"][index].float() / 255
     affine, change = data["affine"][ex], data["change"][ex]
-    b_lut = edit_data.apply_lut(b, data["lut"][ex].float())
+    b_lut = data["b_fit"][index].float()
     return {
         "delta": data["delta"][ex].float(), "affine": affine, "b": b,
         "cond": edit_model.make_cond(b[None], b_lut[None], change[None])[0],
         "b_edited": data["b_edited"][index].float(), "region": data["region"][index].float()[None],
     }
+
+
+FIT_TOLERANCE = 4 / 255
 
 
 def dice_bce(logits, target):
@@ -95,11 +99,14 @@ def loss_of(model, bt, gen, rng, gt_gate_probability):
     tokens, g, logits = model.condition(bt["delta"], bt["affine"], bt["cond"])
     gate = perturbed(bt["region"], rng) if rng.random() < gt_gate_probability else logits.detach()
     strength = torch.ones(n)
-    x0 = model.estimate(x, t, bt["cond"], tokens, g, gate, strength)
+    x0, fit_gate = model.estimate_gated(x, t, bt["cond"], tokens, g, gate, strength)
     w = 1 + 4 * F.max_pool2d(bt["region"], 5, 1, 2)
     bridge = (w * (x0 - b2) ** 2).sum() / (w.sum() * 3)
     mask = dice_bce(edit_model.upsample_mask(logits, b.shape[-1]), bt["region"])
-    return bridge + 0.5 * mask, bridge.item(), mask.item()
+    # The correction's gate opens where the exemplar's fit misses the truth by more than a few levels.
+    wrong = ((bt["cond"][:, 3:6] - b2).abs().amax(1, keepdim=True) > FIT_TOLERANCE).float()
+    gate_loss = F.binary_cross_entropy_with_logits(fit_gate, wrong)
+    return bridge + 0.5 * mask + 0.1 * gate_loss, bridge.item(), mask.item()
 
 
 @torch.no_grad()
@@ -109,7 +116,7 @@ def evaluate(model, data, steps=2):
     for start in range(0, len(data["family"]), 64):
         idx = list(range(start, min(start + 64, len(data["family"]))))
         bt = collate([batch_of(data, i) for i in idx])
-        out, logits = model.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=steps)
+        out, logits, _ = model.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=steps)
         out = out.clamp(0, 1)
         mse = ((out - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10)
         mse0 = ((bt["b"] - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10)
@@ -145,12 +152,13 @@ def export(model, cfg, data, args):
     with torch.no_grad():
         tokens, g, logits = model16.condition(bt["delta"], bt["affine"], bt["cond"])
         v1 = model16.velocity(bt["b"], torch.ones(4), bt["cond"], tokens, g, logits, strength)
-        out, _ = model16.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=2, strength=strength)
+        out, _, gate = model16.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=2, strength=strength)
     nhwc = lambda t: t.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)  # noqa: E731
     golden = {
         "delta": bt["delta"].numpy(), "affine": bt["affine"].numpy(), "b": nhwc(bt["b"]),
         "cond": nhwc(bt["cond"]), "strength": strength.numpy(), "tokens": tokens.numpy(),
         "global": g.numpy(), "mask_logits": nhwc(logits), "velocity_t1": nhwc(v1), "edited_2steps": nhwc(out),
+        "gate_2steps": nhwc(gate),
     }
     gpath = os.path.join(ROOT, "Tests", "ModelsTests", "Goldens", "edit-model.safetensors")
     safetensors_io.save(gpath, {k: np.asarray(v, dtype=np.float32) for k, v in golden.items()},

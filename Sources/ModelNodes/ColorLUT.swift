@@ -9,25 +9,139 @@ enum ColorLUT {
     static let side = 17
     /// Weight of the 3×3×3 neighbourhood's residuals, which fill nodes the exemplar has no pixels near.
     static let neighbour = 0.1
-    /// Pixels' worth of weight pulling a node toward the affine map.
-    static let prior = 1.0
+    /// Pixels' worth of weight pulling a node toward the prior map.
+    static let priorPixels = 1.0
 
-    /// The table `[side, side, side, 3]` (indexed r, g, b) as an offset from the identity: the
-    /// affine map `affine` (3×4, row-major) plus, per node, the mean residual of the pixels
-    /// nearest to it — borrowed from its neighbours where it has none and shrunk toward the
-    /// affine map, so colours the exemplar never shows follow the affine map.
-    static func fit(_ before: Image, _ after: Image, affine m: [Float]) -> [Float] {
-        let n = side, x = before.floatSamples(), y = after.floatSamples()
+    /// The table `[side, side, side, 3]` (indexed r, g, b) as an offset from the identity: a
+    /// smooth global map (the ``Prior``) plus, per node, the mean residual of the pixels nearest
+    /// to it — borrowed from its neighbours where it has none and shrunk toward the prior, so
+    /// colours the exemplar never shows follow the prior. The prior is the affine map, or the
+    /// affine map plus a tone curve per channel, whichever predicts held-out blocks of the
+    /// exemplar better (``choosesCurves``): a photo covers each channel's range far better than
+    /// the colour cube, so curves carry gamma, gain or levels to colours the exemplar lacks, where
+    /// the affine map cannot — but they bend a saturation or hue edit's clipping into wrong colours.
+    static func fit(_ before: Image, _ after: Image) -> [Float] {
+        let x = before.floatSamples(), y = after.floatSamples()
+        let all = Array(0..<(before.width * before.height))
+        let curves = choosesCurves(x, y, width: before.width, height: before.height)
+        return table(x, y, all, Prior(x, y, all, curves: curves))
+    }
+
+    /// The least-squares map `y_c ≈ M_c · [r, g, b, 1] (+ φ_c(x_c))`, φ_c a piecewise-linear curve
+    /// of the same channel on ``knots`` knots (smoothness ``smoothness``, ridge ``curveRidge``);
+    /// M's colour part is pulled toward the identity by ``affineRidge`` (a flat exemplar says
+    /// nothing else). Same as `fit_prior` in Training/edit_data.py.
+    struct Prior {
+        static let knots = 17
+        static let smoothness = 1e-2
+        static let curveRidge = 1e-4
+        static let affineRidge = 1e-4
+
+        let curves: Bool
+        /// Per output channel: m_r, m_g, m_b, m_1, then the curve's knot values when `curves`.
+        let weights: [[Double]]
+
+        init(_ x: [Float], _ y: [Float], _ pixels: [Int], curves: Bool) {
+            self.curves = curves
+            let n = curves ? Self.knots : 0, size = 4 + n
+            var regulariser = [Double](repeating: 0, count: size * size)
+            for i in 0..<3 { regulariser[i * size + i] = Self.affineRidge }
+            if curves {
+                // (N−1)²/N · D₂ᵀD₂ (second differences) + ridge on the knots.
+                let scale = Self.smoothness * Double((n - 1) * (n - 1)) / Double(n)
+                for i in 0..<(n - 2) {
+                    let d = [(i, 1.0), (i + 1, -2.0), (i + 2, 1.0)]
+                    for (a, va) in d { for (b, vb) in d { regulariser[(4 + a) * size + 4 + b] += scale * va * vb } }
+                }
+                for i in 0..<n { regulariser[(4 + i) * size + 4 + i] += Self.curveRidge }
+            }
+            let count = Double(max(1, pixels.count))
+            weights = (0..<3).map { c in
+                var a = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
+                for p in pixels {
+                    let (features, hats) = Self.features(x, p, channel: c, curves: curves)
+                    let target = Double(y[3 * p + c])
+                    for i in 0..<4 {
+                        for j in 0..<4 { a[i * size + j] += features[i] * features[j] }
+                        rhs[i] += features[i] * target
+                        for (k, w) in hats { a[i * size + 4 + k] += features[i] * w; a[(4 + k) * size + i] += features[i] * w }
+                    }
+                    for (k, w) in hats {
+                        rhs[4 + k] += w * target
+                        for (l, v) in hats { a[(4 + k) * size + 4 + l] += w * v }
+                    }
+                }
+                for i in a.indices { a[i] = a[i] / count + regulariser[i] }
+                for i in rhs.indices { rhs[i] /= count }
+                rhs[c] += Self.affineRidge  // the ridge's pull toward m_c = 1
+                return solveSymmetric(a, rhs, size: size)
+            }
+        }
+
+        /// [r, g, b, 1] and, with curves, channel `c`'s two nonzero hat functions (knot, weight).
+        private static func features(_ x: [Float], _ p: Int, channel c: Int, curves: Bool)
+            -> (SIMD4<Double>, [(Int, Double)]) {
+            let v = SIMD4(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1)
+            return (v, curves ? hats(v[c]) : [])
+        }
+
+        private static func hats(_ v: Double) -> [(Int, Double)] {
+            let s = min(1, max(0, v)) * Double(knots - 1)
+            let i0 = min(knots - 2, Int(s))
+            let f = s - Double(i0)
+            return [(i0, 1 - f), (i0 + 1, f)]
+        }
+
+        func callAsFunction(_ r: Double, _ g: Double, _ b: Double) -> SIMD3<Double> {
+            let v = [r, g, b]
+            var out = SIMD3<Double>()
+            for c in 0..<3 {
+                let w = weights[c]
+                out[c] = w[0] * r + w[1] * g + w[2] * b + w[3]
+                if curves { for (k, h) in Self.hats(v[c]) { out[c] += w[4 + k] * h } }
+            }
+            return out
+        }
+    }
+
+    /// Held-out test of the two priors: a 4×4 checkerboard of the exemplar, each half's table
+    /// predicting the other half; curves win only by cutting that error by 10%.
+    static let validationBlocks = 4
+    static let curvesMargin = 0.9
+
+    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Bool {
+        var halves: [[Int]] = [[], []]
+        for py in 0..<h {
+            for px in 0..<w { halves[(py * validationBlocks / h + px * validationBlocks / w) % 2].append(py * w + px) }
+        }
+        guard !halves[0].isEmpty, !halves[1].isEmpty else { return false }
+        func error(curves: Bool) -> Double {
+            var e = 0.0
+            for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] {
+                let lut = table(x, y, train, Prior(x, y, train, curves: curves))
+                var colours = [Float](repeating: 0, count: test.count * 3)
+                for (i, p) in test.enumerated() { for k in 0..<3 { colours[i * 3 + k] = x[3 * p + k] } }
+                let predicted = apply(lut, to: colours, Compute(threads: 1))
+                for (i, p) in test.enumerated() {
+                    for k in 0..<3 { let d = Double(predicted[i * 3 + k] - y[3 * p + k]); e += d * d }
+                }
+            }
+            return e
+        }
+        return error(curves: true) < curvesMargin * error(curves: false)
+    }
+
+    /// The table from `pixels` of the pair and a prior fitted on them.
+    static func table(_ x: [Float], _ y: [Float], _ pixels: [Int], _ prior: Prior) -> [Float] {
+        let n = side
         var sums = [Double](repeating: 0, count: n * n * n * 3), counts = [Double](repeating: 0, count: n * n * n)
-        for p in 0..<(before.width * before.height) {
+        for p in pixels {
             let (r, g, b) = (x[3 * p], x[3 * p + 1], x[3 * p + 2])
             var cell = 0
             for v in [r, g, b] { cell = cell * n + min(n - 1, max(0, Int((v * Float(n - 1)).rounded()))) }
             counts[cell] += 1
-            for c in 0..<3 {
-                let fitted = m[c * 4] * r + m[c * 4 + 1] * g + m[c * 4 + 2] * b + m[c * 4 + 3]
-                sums[cell * 3 + c] += Double(y[3 * p + c] - fitted)
-            }
+            let fitted = prior(Double(r), Double(g), Double(b))
+            for c in 0..<3 { sums[cell * 3 + c] += Double(y[3 * p + c]) - fitted[c] }
         }
         let boxSums = box3(sums, channels: 3), boxCounts = box3(counts, channels: 1)
         var table = [Float](repeating: 0, count: n * n * n * 3)
@@ -35,17 +149,39 @@ enum ColorLUT {
             for j in 0..<n {
                 for k in 0..<n {
                     let cell = (i * n + j) * n + k
-                    let node = [Float(i), Float(j), Float(k)].map { $0 / Float(n - 1) }
-                    let weight = counts[cell] + neighbour * boxCounts[cell] + prior
+                    let node = [Double(i), Double(j), Double(k)].map { $0 / Double(n - 1) }
+                    let weight = counts[cell] + neighbour * boxCounts[cell] + priorPixels
+                    let fitted = prior(node[0], node[1], node[2])
                     for c in 0..<3 {
                         let residual = (sums[cell * 3 + c] + neighbour * boxSums[cell * 3 + c]) / weight
-                        let fitted = m[c * 4] * node[0] + m[c * 4 + 1] * node[1] + m[c * 4 + 2] * node[2] + m[c * 4 + 3]
-                        table[cell * 3 + c] = fitted + Float(residual) - node[c]
+                        table[cell * 3 + c] = Float(fitted[c] + residual - node[c])
                     }
                 }
             }
         }
         return table
+    }
+
+    /// Solves the symmetric positive-definite `a · x = b` (`size`², row-major) by Cholesky.
+    static func solveSymmetric(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
+        var l = [Double](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in 0...i {
+                var s = a[i * n + j]
+                for k in 0..<j { s -= l[i * n + k] * l[j * n + k] }
+                l[i * n + j] = i == j ? max(s, 1e-300).squareRoot() : s / l[j * n + j]
+            }
+        }
+        var z = b
+        for i in 0..<n {
+            for k in 0..<i { z[i] -= l[i * n + k] * z[k] }
+            z[i] /= l[i * n + i]
+        }
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            for k in (i + 1)..<n { z[i] -= l[k * n + i] * z[k] }
+            z[i] /= l[i * n + i]
+        }
+        return z
     }
 
     /// Sums over each node's 3×3×3 neighbourhood (itself included), clipped at the cube's faces.

@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/2`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/3`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -13,14 +13,18 @@ import TensorCore
 /// - `pooled` `[1280]`: the pooled embeddings' difference;
 /// - `color.affine` `[3,4]`: the least-squares affine colour map before → after (sRGB, 0…1) minus
 ///   the identity;
-/// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table before → after minus the identity
-///   (``ColorLUT``): the affine map plus what a curve, a hue shift or a one-colour edit adds;
+/// - `spatial` `[2]`: σ (relative to the shorter side) and gain k of the spatial filter
+///   `img + k·(G_σ(img) − img)` fitted on the pair (``SpatialFilter``): a blur or sharpen, or 0, 0;
+/// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
+///   to the after, minus the identity (``ColorLUT``): a smooth global map — affine, or affine plus
+///   tone curves — and what a hue shift or a one-colour edit adds;
 /// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved.
 struct EncodeDeltaNode: Node {
     let weights: EncoderWeights
 
-    // /2 added `color.lut`: deltas cached by /1 lack it, and the name salts the cache key.
-    static let encoderName = "efficientnet-lite0/2"
+    // /2 added `color.lut`, /3 `spatial` and a table fitted after it: older cached deltas lack
+    // them, and the name salts the cache key.
+    static let encoderName = "efficientnet-lite0/3"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(
@@ -53,8 +57,13 @@ struct EncodeDeltaNode: Node {
         arrays["pooled"] = Self.difference(before.pooled.values, after.pooled.values, shape: [EfficientNetLite0.embeddingWidth])
         let working = pair.working
         var affine = ExemplarPair.colorAffine(working.before, working.after)
+        let spatial = SpatialFilter.fit(pair.before, pair.after)
+        arrays["spatial"] = Delta.Array(shape: [2], values: [Float(spatial.sigma), Float(spatial.k)])
+        let filtered = Image(width: working.before.width, height: working.before.height, colorModel: .rgb,
+                             samples: spatial.apply(to: working.before.floatSamples(), width: working.before.width,
+                                                    height: working.before.height, c))
         arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
-                                          values: ColorLUT.fit(working.before, working.after, affine: affine))
+                                          values: ColorLUT.fit(filtered, working.after))
         for c in 0..<3 { affine[c * 4 + c] -= 1 }
         arrays["color.affine"] = Delta.Array(shape: [3, 4], values: affine)
         arrays["change"] = Delta.Array(shape: [Self.changeSide, Self.changeSide, 3],

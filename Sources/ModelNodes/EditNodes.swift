@@ -12,14 +12,16 @@ extension ModelWeights where Model == EditModel {
     }
 }
 
-/// A photo and an exemplar's delta as the edit model reads them: the photo at the working size
-/// and the conditioning map, plus the photo through the exemplar's colour table at full
-/// resolution, the guide of the upsampling.
+/// A photo and an exemplar's delta as the edit model reads them: the photo at the working size,
+/// the same through the exemplar's fit (spatial filter, then colour table), and the conditioning
+/// map. As in the training data, both small copies are the photo at twice the working size (where
+/// the fit is applied) halved by area.
 struct EditQuery {
     let photo: Image           // RGB, full resolution
     let lut: [Float]           // the colour table's offsets, [17, 17, 17, 3]
+    let spatial: SpatialFilter
     let low: [Float]           // RGB at size×size
-    let lowThroughLUT: [Float] // the same through the colour table
+    let lowFit: [Float]        // the photo through the exemplar's fit, at size×size
     let size: Int
     let condition: Tensor      // [1, size, size, 9]
     let delta: Tensor          // [1, tokens, width]
@@ -27,7 +29,7 @@ struct EditQuery {
 
     static let deltaArray = "semantic.stride32"
 
-    init(image: Image, delta: Delta, model: EditModel) throws(NodeError) {
+    init(image: Image, delta: Delta, model: EditModel, _ c: Compute) throws(NodeError) {
         let cfg = model.configuration
         guard delta.encoder == EncodeDeltaNode.encoderName else {
             throw NodeError("this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(EncodeDeltaNode.encoderName)' deltas; compute it with encode_delta")
@@ -36,17 +38,26 @@ struct EditQuery {
         guard let tokens = delta[Self.deltaArray], tokens.shape == [side, side, cfg.deltaWidth],
               let affine = delta["color.affine"], affine.shape == [3, 4],
               let lut = delta["color.lut"], lut.shape == [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
+              let spatial = delta["spatial"], spatial.shape == [2],
               let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
-            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3] or 'change' [_, _, 3]; compute it with encode_delta")
+            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'spatial' [2] or 'change' [_, _, 3]; compute it with encode_delta")
         }
         self.lut = lut.values
+        self.spatial = SpatialFilter(sigma: Double(spatial.values[0]), k: Double(spatial.values[1]))
         photo = image.converted(to: .rgb)
-        size = cfg.size
-        low = photo.resized(width: size, height: size).floatSamples()
-        lowThroughLUT = ColorLUT.apply(lut.values, to: low, Compute())
+        let size = cfg.size
+        self.size = size
+        let twice = photo.resized(width: 2 * size, height: 2 * size).floatSamples()
+        let halved = { (samples: [Float]) in
+            Image(width: 2 * size, height: 2 * size, colorModel: .rgb, samples: samples)
+                .resized(width: size, height: size, filter: .area).floatSamples()
+        }
+        let low = halved(twice)
+        let lowFit = halved(ColorLUT.apply(lut.values, to: self.spatial.apply(to: twice, width: 2 * size, height: 2 * size, c), c))
+        (self.low, self.lowFit) = (low, lowFit)
         self.delta = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
         self.affine = Tensor(shape: [1, 12], values: affine.values)
-        // [photo, photo through the exemplar's colour table, change grid (nearest)].
+        // [photo, photo through the exemplar's fit, change grid (nearest)].
         let grid = change.values, gh = change.shape[0], gw = change.shape[1]
         var cond = [Float]()
         cond.reserveCapacity(size * size * 9)
@@ -54,12 +65,17 @@ struct EditQuery {
             for x in 0..<size {
                 let p = (y * size + x) * 3
                 cond += low[p..<(p + 3)]
-                cond += lowThroughLUT[p..<(p + 3)]
+                cond += lowFit[p..<(p + 3)]
                 let cell = ((y * gh / size) * gw + x * gw / size) * 3
                 cond += grid[cell..<(cell + 3)]
             }
         }
         condition = Tensor(shape: [1, size, size, EditModelConfiguration.conditionChannels], values: cond)
+    }
+
+    /// The photo through the exemplar's fit at full resolution: interleaved RGB.
+    func fullResolutionFit(_ c: Compute) -> [Float] {
+        ColorLUT.apply(lut, to: spatial.apply(to: photo.floatSamples(), width: photo.width, height: photo.height, c), c)
     }
 
     /// The mask probability at the working size: the model's logits (a quarter of it), upsampled
@@ -92,7 +108,8 @@ struct EditQuery {
 struct PredictMaskNode: Node {
     let weights: EditWeights
 
-    /// Mask values below this are 0, so `composite` leaves those pixels exactly as they were.
+    /// Mask values below this are 0, so `composite` leaves those pixels exactly as they were, and
+    /// above 1 − this are 1, so a global edit is applied whole.
     static let floor: Float = 0.02
 
     let descriptor = NodeDescriptor(
@@ -109,15 +126,15 @@ struct PredictMaskNode: Node {
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let model = try weights.model()
-        let query = try EditQuery(image: try inputs.image("image"), delta: try inputs.delta("delta"), model: model)
         let c = Compute(threads: context.threads)
+        let query = try EditQuery(image: try inputs.image("image"), delta: try inputs.delta("delta"), model: model, c)
         let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
         let probability = query.maskProbability(e.maskLogits)
         // Upsampled through local linear models of the photo's colours, so the mask's edges
         // follow the photo's edges instead of a 64-pixel staircase.
         let fit = LocalAffine.fit(guide: query.low, target: probability, outputs: 1, width: query.size, height: query.size)
         var mask = fit.apply(to: query.photo.floatSamples(), width: query.photo.width, height: query.photo.height, c)
-        for i in mask.indices { mask[i] = mask[i] < Self.floor ? 0 : min(1, mask[i]) }
+        for i in mask.indices { mask[i] = mask[i] < Self.floor ? 0 : mask[i] > 1 - Self.floor ? 1 : mask[i] }
         return ["mask": .mask(Image(width: query.photo.width, height: query.photo.height, colorModel: .gray, samples: mask))]
     }
 }
@@ -125,6 +142,9 @@ struct PredictMaskNode: Node {
 /// `adapter_edit`: the exemplar's edit applied to a photo by the edit models.
 struct AdapterEditNode: Node {
     let weights: EditWeights
+
+    /// The correction's gate below this leaves the exemplar's fit exactly as it is.
+    static let gateFloor: Float = 0.02
 
     let descriptor = NodeDescriptor(
         kind: "adapter_edit",
@@ -149,20 +169,30 @@ struct AdapterEditNode: Node {
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let model = try weights.model()
         let image = try inputs.image("image")
-        let query = try EditQuery(image: image, delta: try inputs.delta("delta"), model: model)
         let c = Compute(threads: context.threads)
+        let query = try EditQuery(image: image, delta: try inputs.delta("delta"), model: model, c)
         let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
         var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
-        let edited = model.edit(Tensor(shape: [1, query.size, query.size, 3], values: query.low), condition: query.condition, e,
-                                strength: [Float(try inputs.number("strength"))], steps: try inputs.integer("steps"),
-                                noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
+        let (edited, gateLogits) = model.edit(Tensor(shape: [1, query.size, query.size, 3], values: query.low),
+                                              condition: query.condition, e,
+                                              strength: [Float(try inputs.number("strength"))], steps: try inputs.integer("steps"),
+                                              noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
         let target = edited.values.map { min(1, max(0, $0)) }
-        // The network sees 64 pixels a side; the full-resolution result is the photo through the
-        // exemplar's colour table, then through the local colour transforms that take the small
-        // copy of that to the network's output — the identity wherever the table was right.
-        let fit = LocalAffine.fit(guide: query.lowThroughLUT, target: target, outputs: 3, width: query.size, height: query.size)
-        let guide = ColorLUT.apply(query.lut, to: query.photo.floatSamples(), c)
-        var rgb = fit.apply(to: guide, width: query.photo.width, height: query.photo.height, c)
+        // The network sees 64 pixels a side. At full resolution the result is the photo through
+        // the exemplar's fit, and where the network's gate says the fit is wrong, through the
+        // local colour transforms that take the small copy of that fit to the network's output.
+        // Where the gate is shut the fit stands exactly.
+        let (w, h) = (query.photo.width, query.photo.height)
+        let base = query.fullResolutionFit(c)
+        let fit = LocalAffine.fit(guide: query.lowFit, target: target, outputs: 3, width: query.size, height: query.size)
+        let corrected = fit.apply(to: base, width: w, height: h, c)
+        let open = gateLogits.values.map { 1 / (1 + Foundation.exp(-$0)) }
+        let gate = Image(width: query.size, height: query.size, colorModel: .gray, samples: open)
+            .resized(width: w, height: h, filter: .bicubic).floatSamples()
+        var rgb = base
+        for p in 0..<(w * h) where gate[p] >= Self.gateFloor {
+            for k in 0..<3 { rgb[p * 3 + k] += gate[p] * (corrected[p * 3 + k] - base[p * 3 + k]) }
+        }
         for i in rgb.indices { rgb[i] = min(1, max(0, rgb[i])) }
         guard image.colorModel.hasAlpha else {
             let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)

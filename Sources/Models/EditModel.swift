@@ -81,45 +81,60 @@ public struct EditModel: Sendable {
         }
     }
 
-    /// The edited photo's estimate x̂₀ at `x` (time `t` per batch element, 1 = the photo): the
-    /// photo through the exemplar's colour LUT (the condition's channels 3…5) plus the network's
-    /// correction — what the LUT gets wrong.
+    /// The edited photo's estimate x̂₀ at `x` (time `t` per batch element, 1 = the photo) and the
+    /// logits of its gate `[N, size, size, 1]`: the photo through the exemplar's fit (its spatial
+    /// filter and colour table, the condition's channels 3…5) plus the network's correction times
+    /// σ(gate) — the gate is open only where the fit is wrong, so where it is shut the result is
+    /// the fit exactly.
     public func estimate(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
-                         _ c: Compute) -> Tensor {
+                         _ c: Compute) -> (estimate: Tensor, gate: Tensor) {
         c.run {
-            var out = denoiser(x, t: t, cond, e, strength: strength, c)
-            let channels = cond.shape[3]
+            let out = denoiser(x, t: t, cond, e, strength: strength, c)
+            let channels = cond.shape[3], pixels = x.count / 3
+            var x0 = [Float](repeating: 0, count: pixels * 3), gate = [Float](repeating: 0, count: pixels)
             cond.withUnsafeBufferPointer { condition in
-                out.withUnsafeMutableBufferPointer { o in
-                    for p in 0..<(o.count / 3) {
-                        for k in 0..<3 { o[p * 3 + k] += condition[p * channels + 3 + k] }
+                out.withUnsafeBufferPointer { o in
+                    for p in 0..<pixels {
+                        let logit = o[p * 4 + 3]
+                        let open = 1 / (1 + Foundation.exp(-logit))
+                        gate[p] = logit
+                        for k in 0..<3 { x0[p * 3 + k] = condition[p * channels + 3 + k] + open * o[p * 4 + k] }
                     }
                 }
             }
-            return out
+            return (Tensor(shape: x.shape, values: x0), Tensor(shape: Array(x.shape.dropLast()) + [1], values: gate))
         }
     }
 
     /// The bridge velocity (x − x̂₀)/t: `B − B′` on the straight path from the edit (t = 0) to the photo.
     public func velocity(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
                          _ c: Compute) -> Tensor {
-        let x0 = estimate(x, t: t, condition: cond, e, strength: strength, c).values
-        let xv = x.values, perItem = x.count / x.shape[0]
-        return Tensor(shape: x.shape, values: xv.indices.map { (xv[$0] - x0[$0]) / t[$0 / perItem] })
+        velocityAndGate(x, t: t, condition: cond, e, strength: strength, c).velocity
+    }
+
+    private func velocityAndGate(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
+                                 _ c: Compute) -> (velocity: Tensor, gate: Tensor) {
+        let (estimate, gate) = self.estimate(x, t: t, condition: cond, e, strength: strength, c)
+        let xv = x.values, x0 = estimate.values, perItem = x.count / x.shape[0]
+        return (Tensor(shape: x.shape, values: xv.indices.map { (xv[$0] - x0[$0]) / t[$0 / perItem] }), gate)
     }
 
     /// Integrates the bridge from t = 1 (the photo) to 0 in `steps` Euler steps; `noise` adds the
     /// bridge's Brownian term `amount·√(t(1−t))·ε` between steps, ε drawn from `normal` (the
-    /// caller's seeded generator, so results are reproducible).
+    /// caller's seeded generator, so results are reproducible). Returns the edit and the last
+    /// step's gate logits (where the correction of the exemplar's fit applies).
     public func edit(_ photo: Tensor, condition cond: Tensor, _ e: EditCondition, strength: [Float], steps: Int,
-                     noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute) -> Tensor {
+                     noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute) -> (image: Tensor, gate: Tensor) {
         precondition(steps >= 1, "at least one step")
         let n = photo.shape[0]
         var x = photo.values
+        var gate: Tensor?
         for i in 0..<steps {
             let t = 1 - Float(i) / Float(steps), next = 1 - Float(i + 1) / Float(steps)
-            let v = velocity(Tensor(shape: photo.shape, values: x), t: Array(repeating: t, count: n),
-                             condition: cond, e, strength: strength, c).values
+            let step = velocityAndGate(Tensor(shape: photo.shape, values: x), t: Array(repeating: t, count: n),
+                                       condition: cond, e, strength: strength, c)
+            let v = step.velocity.values
+            gate = step.gate
             let dt = t - next
             for k in x.indices { x[k] -= dt * v[k] }
             if let noise, noise.amount > 0, next > 0 {
@@ -127,7 +142,7 @@ public struct EditModel: Sendable {
                 for k in x.indices { x[k] += s * noise.normal() }
             }
         }
-        return Tensor(shape: photo.shape, values: x)
+        return (Tensor(shape: photo.shape, values: x), gate!)
     }
 }
 
@@ -343,7 +358,8 @@ struct Denoiser: Sendable {
         up0 = try w.conv("denoiser.up0", in: c1, out: c0, kernel: 3, padding: 1)
         res5 = try res("res5", 2 * c0, c0)
         normOut = try w.groupNorm("denoiser.norm_out", groups: g, channels: c0)
-        convOut = try w.conv("denoiser.conv_out", in: c0, out: 3, kernel: 3, padding: 1)
+        // Three channels of correction and its gate's logit.
+        convOut = try w.conv("denoiser.conv_out", in: c0, out: 4, kernel: 3, padding: 1)
     }
 
     func callAsFunction(_ x: Tensor, t: [Float], _ cond: Tensor, _ e: EditCondition, strength: [Float],

@@ -7,7 +7,8 @@ import TensorCore
 /// Golden from PyTorch 2.13 (CPU), written with the bundled weights by
 /// `python3 Training/train_edit.py --export-only`: four validation examples (delta tokens, colour
 /// affine, photo and conditioning map at 64×64) with the adapter's tokens and global vector, the
-/// mask logits, the velocity at t = 1 and a 2-step edit, at strengths 1, 0.5, 1 and 1.5 —
+/// mask logits, the velocity at t = 1 and a 2-step edit with its last step's gate logits, at
+/// strengths 1, 0.5, 1 and 1.5 —
 /// computed with exactly the F16-rounded weights of Models/edit-v1.safetensors.
 @Suite("Edit model matches PyTorch")
 struct EditModelTests {
@@ -37,7 +38,8 @@ struct EditModelTests {
         let v = model.velocity(photo, t: Array(repeating: 1, count: 4), condition: cond, e, strength: strength, c)
         Self.check(v, try io.tensor("velocity_t1"), "velocity")
         let edited = model.edit(photo, condition: cond, e, strength: strength, steps: 2, c)
-        Self.check(edited, try io.tensor("edited_2steps"), "2-step edit")
+        Self.check(edited.image, try io.tensor("edited_2steps"), "2-step edit")
+        Self.check(edited.gate, try io.tensor("gate_2steps"), "last step's gate logits")
     }
 
     @Test("The same seed gives the same noisy edit; another seed a different one")
@@ -50,7 +52,7 @@ struct EditModelTests {
         let strength = try io.tensor("strength").values
         func run(_ seed: UInt64) -> [Float] {
             var random = SeededRandom(seed: seed)
-            return model.edit(photo, condition: cond, e, strength: strength, steps: 4, noise: (0.05, { random.nextGaussian() }), c).values
+            return model.edit(photo, condition: cond, e, strength: strength, steps: 4, noise: (0.05, { random.nextGaussian() }), c).image.values
         }
         #expect(run(7) == run(7))
         #expect(run(7) != run(8))

@@ -1,0 +1,163 @@
+import Foundation
+import ImageCodecs
+import TensorCore
+
+/// The spatial part of an exemplar's edit that fitting can recover exactly: `img + k·(G_σ(img) − img)`,
+/// a gaussian blur for k = 1, an unsharp mask for k < 0, nothing for k = 0. σ is relative to the
+/// image's shorter side, so one exemplar's blur means the same on a photo of any size. Same fit as
+/// `fit_spatial` in Training/edit_data.py.
+struct SpatialFilter: Equatable {
+    var sigma: Double
+    var k: Double
+
+    static let none = SpatialFilter(sigma: 0, k: 0)
+    /// σ tried by the fit: 0.003 … 0.024 of the shorter side, four per octave.
+    static let sigmas = (0..<13).map { 0.003 * Foundation.pow(2, Double($0) / 4) }
+    /// A filter is kept only if it halves the colour table's error alone.
+    static let requiredGain = 0.5
+    static let minimumGain = 0.15
+    /// The fit reads the exemplar at most this large: fine detail decides a sharpen.
+    static let fitSide = 512
+    /// Above this σ (in pixels) the blur is three box passes per axis instead of an exact kernel,
+    /// so a large photo costs the same per pixel whatever the blur.
+    static let exactSigmaLimit = 8.0
+
+    /// The filter that, followed by a colour table, best explains `before → after` (RGB, same size).
+    static func fit(_ before: Image, _ after: Image) -> SpatialFilter {
+        let scale = min(1, Double(fitSide) / Double(max(before.width, before.height)))
+        var (b, a) = (before, after)
+        if scale < 1 {
+            let (w, h) = (max(1, Int((Double(b.width) * scale).rounded())), max(1, Int((Double(b.height) * scale).rounded())))
+            (b, a) = (b.resized(width: w, height: h), a.resized(width: w, height: h))
+        }
+        let (w, h) = (b.width, b.height)
+        let x = b.floatSamples(), y = a.floatSamples(), all = Array(0..<(w * h))
+        let c = Compute(threads: 1)
+        func colourError(_ source: [Float]) -> Double {
+            let lut = ColorLUT.table(source, y, all, ColorLUT.Prior(source, y, all, curves: false))
+            let predicted = ColorLUT.apply(lut, to: source, c)
+            var e = 0.0
+            for i in predicted.indices { let d = Double(predicted[i] - y[i]); e += d * d }
+            return e / Double(predicted.count)
+        }
+        let plain = colourError(x)
+        var best = (error: plain, filter: SpatialFilter.none)
+        let side = Double(min(w, h))
+        for sigma in sigmas {
+            let blurred = gaussian(x, width: w, height: h, sigma: sigma * side, c)
+            var num = 0.0, energy = 0.0
+            for i in x.indices {
+                let d = Double(blurred[i] - x[i])
+                num += Double(y[i] - x[i]) * d
+                energy += d * d
+            }
+            guard energy > 1e-12 else { continue }
+            let k = min(1.5, max(-3, num / energy))
+            guard abs(k) >= minimumGain else { continue }
+            let filter = SpatialFilter(sigma: sigma, k: k)
+            let e = colourError(filter.combine(x, blurred))
+            if e < best.error { best = (e, filter) }
+        }
+        // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
+        if best.filter.k < 0 {
+            let blurred = gaussian(x, width: w, height: h, sigma: best.filter.sigma * side, c)
+            let found = best.filter
+            for factor in [1.15, 1.3, 1.5, 1.75] {
+                let filter = SpatialFilter(sigma: found.sigma, k: max(-3, found.k * factor))
+                let e = colourError(filter.combine(x, blurred))
+                if e < best.error { best = (e, filter) }
+            }
+        }
+        return best.error < requiredGain * plain ? best.filter : .none
+    }
+
+    /// The filter on interleaved RGB samples of a `width × height` image, clamped to 0…1.
+    func apply(to rgb: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
+        guard k != 0 else { return rgb }
+        return combine(rgb, Self.gaussian(rgb, width: w, height: h, sigma: sigma * Double(min(w, h)), c))
+    }
+
+    private func combine(_ x: [Float], _ blurred: [Float]) -> [Float] {
+        let g = Float(k)
+        return x.indices.map { min(1, max(0, x[$0] + g * (blurred[$0] - x[$0]))) }
+    }
+
+    /// A separable gaussian blur of interleaved RGB, edges replicated: the exact kernel (radius
+    /// ⌈3σ⌉, as Training/edits.py's `gaussian_blur`) up to ``exactSigmaLimit``, three box passes beyond.
+    static func gaussian(_ rgb: [Float], width w: Int, height h: Int, sigma: Double, _ c: Compute) -> [Float] {
+        guard sigma >= 0.2 else { return rgb }
+        var out = rgb
+        if sigma <= exactSigmaLimit {
+            let radius = max(1, Int((3 * sigma).rounded(.up)))
+            var kernel = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+            let total = kernel.reduce(0, +)
+            kernel = kernel.map { $0 / total }
+            let weights = kernel.map(Float.init)
+            out = pass(out, width: w, height: h, horizontal: true, c) { line, count, result in
+                for i in 0..<count {
+                    var s = SIMD3<Float>()
+                    for (j, wt) in weights.enumerated() { s += wt * line[min(count - 1, max(0, i + j - radius))] }
+                    result[i] = s
+                }
+            }
+            return pass(out, width: w, height: h, horizontal: false, c) { line, count, result in
+                for i in 0..<count {
+                    var s = SIMD3<Float>()
+                    for (j, wt) in weights.enumerated() { s += wt * line[min(count - 1, max(0, i + j - radius))] }
+                    result[i] = s
+                }
+            }
+        }
+        // Box widths whose three-fold convolution has variance σ² (Kovesi, "Fast almost-gaussian filtering").
+        let ideal = (12 * sigma * sigma / 3 + 1).squareRoot()
+        var lower = Int(ideal.rounded(.down))
+        if lower % 2 == 0 { lower -= 1 }
+        let upper = lower + 2
+        let m = Int(((12 * sigma * sigma - 3 * Double(lower * lower) - 12 * Double(lower) - 9) / Double(-4 * lower - 4)).rounded())
+        for i in 0..<3 {
+            let radius = ((i < m ? lower : upper) - 1) / 2
+            for horizontal in [true, false] {
+                out = pass(out, width: w, height: h, horizontal: horizontal, c) { line, count, result in
+                    // A running sum over the clamped window.
+                    var s = SIMD3<Float>()
+                    for j in -radius...radius { s += line[min(count - 1, max(0, j))] }
+                    let scale = 1 / Float(2 * radius + 1)
+                    for i in 0..<count {
+                        result[i] = s * scale
+                        s += line[min(count - 1, i + radius + 1)] - line[max(0, i - radius)]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Runs `filter` on every row (or column) of interleaved RGB in parallel.
+    private static func pass(_ rgb: [Float], width w: Int, height h: Int, horizontal: Bool, _ c: Compute,
+                             _ filter: ([SIMD3<Float>], Int, inout [SIMD3<Float>]) -> Void) -> [Float] {
+        let lines = horizontal ? h : w, count = horizontal ? w : h
+        var out = [Float](repeating: 0, count: rgb.count)
+        rgb.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { buffer in
+                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
+                let result = UncheckedSendableBuffer(buffer)
+                c.parallel(lines) { line, _ in
+                    var samples = [SIMD3<Float>](repeating: .zero, count: count)
+                    var filtered = samples
+                    for i in 0..<count {
+                        let p = 3 * (horizontal ? line * w + i : i * w + line)
+                        samples[i] = SIMD3(source.buffer[p], source.buffer[p + 1], source.buffer[p + 2])
+                    }
+                    filter(samples, count, &filtered)
+                    for i in 0..<count {
+                        let p = 3 * (horizontal ? line * w + i : i * w + line)
+                        result.buffer[p] = filtered[i].x
+                        result.buffer[p + 1] = filtered[i].y
+                        result.buffer[p + 2] = filtered[i].z
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,52 @@
+"""Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter and colour
+table): Training/edit_data.py's `fit` — the specification the training data used — on three pairs
+made from Examples/coffee.png at 160×107.
+
+    python3 Training/export_fit_golden.py    # writes Tests/ModelNodesTests/Goldens/exemplar-fit.safetensors
+"""
+import os
+
+import numpy as np
+import torch
+from PIL import Image
+
+import edit_data
+import edits
+import safetensors_io
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASES = {
+    "gamma_blur": [("gamma", {"g": 1.6}), ("blur", {"sigma": 0.012})],
+    "saturation": [("saturation", {"s": 1.8})],
+    "sharpen": [("sharpen", {"sigma": 0.006, "k": 1.2})],
+}
+
+
+def quantised(img):
+    return (img.clamp(0, 1) * 255).round() / 255
+
+
+def main():
+    with Image.open(os.path.join(ROOT, "Examples", "coffee.png")) as im:
+        photo = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
+    before = quantised(edit_data.resize(photo, 107, 160))
+    out = {}
+    for name, edit in CASES.items():
+        after = quantised(edits.apply_edit(edit, before)[0])
+        (sigma, k), lut = edit_data.fit(before, after)
+        curves = edit_data.choose_prior(edit_data.spatial(before, sigma, k), after) == "curves"
+        out[f"{name}.before"] = before.permute(1, 2, 0).numpy()
+        out[f"{name}.after"] = after.permute(1, 2, 0).numpy()
+        out[f"{name}.spatial"] = np.array([sigma, k], dtype=np.float32)
+        out[f"{name}.curves"] = np.array([1.0 if curves else 0.0], dtype=np.float32)
+        out[f"{name}.lut"] = lut.numpy()
+        print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}")
+    path = os.path.join(ROOT, "Tests", "ModelNodesTests", "Goldens", "exemplar-fit.safetensors")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    safetensors_io.save(path, {k: np.asarray(v, dtype=np.float32) for k, v in out.items()},
+                        {"command": "python3 Training/export_fit_golden.py", "torch": torch.__version__})
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

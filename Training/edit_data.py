@@ -127,7 +127,7 @@ def _table(x, y, prior, n):
     return (table - nodes).float()
 
 
-AFFINE_RIDGE = 1e-4    # as ExemplarPair.colorAffine's
+AFFINE_RIDGE = 1e-7    # only a flat exemplar (no colour variance) feels it: then the identity
 CURVE_KNOTS = 17
 CURVE_SMOOTH = 1e-2   # weight of the curves' squared second differences (per knot spacing²)
 CURVE_RIDGE = 1e-4    # pulls a curve toward zero where the affine part explains the data

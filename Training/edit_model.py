@@ -252,17 +252,17 @@ class EditModel(nn.Module):
         """Integrates the bridge from t = 1 (x = B) to 0: returns (B′ estimate, mask logits 16×16,
         the last step's gate logits 64×64). The last step lands on that step's x̂₀."""
         n = b.shape[0]
-        strength = torch.ones(n) if strength is None else strength
+        strength = torch.ones(n, device=b.device) if strength is None else strength
         tokens, g, logits = self.condition(delta, affine, cond)
         x = b.clone()
         gen = torch.Generator().manual_seed(seed)
         for i in range(steps):
             t, t_next = 1 - i / steps, 1 - (i + 1) / steps
-            x0, gate = self.estimate_gated(x, torch.full((n,), t), cond, tokens, g, logits, strength)
+            x0, gate = self.estimate_gated(x, torch.full((n,), t, device=b.device), cond, tokens, g, logits, strength)
             v = (x - x0) / t
             x = x - (t - t_next) * v
             if noise > 0 and t_next > 0:
-                x = x + noise * (t_next * (1 - t_next)) ** 0.5 * torch.randn(x.shape, generator=gen)
+                x = x + noise * (t_next * (1 - t_next)) ** 0.5 * torch.randn(x.shape, generator=gen).to(x.device)
         return x, logits, gate
 
 

@@ -33,7 +33,7 @@ import safetensors_io  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, ".build-training")
-DATA_VERSION = 3
+DATA_VERSION = 4
 
 
 def log(msg):
@@ -93,12 +93,12 @@ def loss_of(model, bt, gen, rng, gt_gate_probability):
     n = bt["b"].shape[0]
     b, b2 = bt["b"], bt["b_edited"]
     # Half the batch at t = 1 exactly: the step every sampler takes first (and the only one at steps=1).
-    t = torch.where(torch.rand(n, generator=gen) < 0.5, torch.ones(n), torch.rand(n, generator=gen))
+    t = torch.where(torch.rand(n, generator=gen) < 0.5, torch.ones(n), torch.rand(n, generator=gen)).to(b.device)
     x = (1 - t)[:, None, None, None] * b2 + t[:, None, None, None] * b
-    x = x + 0.01 * (t * (1 - t)).sqrt()[:, None, None, None] * torch.randn(x.shape, generator=gen)
+    x = x + 0.01 * (t * (1 - t)).sqrt()[:, None, None, None] * torch.randn(x.shape, generator=gen).to(b.device)
     tokens, g, logits = model.condition(bt["delta"], bt["affine"], bt["cond"])
     gate = perturbed(bt["region"], rng) if rng.random() < gt_gate_probability else logits.detach()
-    strength = torch.ones(n)
+    strength = torch.ones(n, device=b.device)
     x0, fit_gate = model.estimate_gated(x, t, bt["cond"], tokens, g, gate, strength)
     w = 1 + 4 * F.max_pool2d(bt["region"], 5, 1, 2)
     bridge = (w * (x0 - b2) ** 2).sum() / (w.sum() * 3)
@@ -115,14 +115,14 @@ def evaluate(model, data, steps=2):
     rows = {}
     for start in range(0, len(data["family"]), 64):
         idx = list(range(start, min(start + 64, len(data["family"]))))
-        bt = collate([batch_of(data, i) for i in idx])
+        bt = collate([batch_of(data, i) for i in idx], next(model.parameters()).device)
         out, logits, _ = model.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=steps)
         out = out.clamp(0, 1)
-        mse = ((out - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10)
-        mse0 = ((bt["b"] - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10)
+        mse = ((out - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10).cpu()
+        mse0 = ((bt["b"] - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10).cpu()
         pred = (edit_model.upsample_mask(logits, 64) > 0).float()
-        inter = (pred * bt["region"]).sum((1, 2, 3))
-        union = ((pred + bt["region"]) > 0).float().sum((1, 2, 3)).clamp_min(1)
+        inter = (pred * bt["region"]).sum((1, 2, 3)).cpu()
+        union = ((pred + bt["region"]) > 0).float().sum((1, 2, 3)).clamp_min(1).cpu()
         for k, i in enumerate(idx):
             r = rows.setdefault(data["family"][i], [])
             r.append((-10 * torch.log10(mse[k]).item(), -10 * torch.log10(mse0[k]).item(), (inter[k] / union[k]).item()))
@@ -131,8 +131,8 @@ def evaluate(model, data, steps=2):
     return summary, gain
 
 
-def collate(items):
-    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+def collate(items, device="cpu"):
+    return {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}
 
 
 def export(model, cfg, data, args):
@@ -176,15 +176,17 @@ def main():
     p.add_argument("--queries", type=int, default=6)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, … (auto: cuda when available); the data are built on the CPU")
     p.add_argument("--export-only", action="store_true")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     data = dataset(args)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     cfg = edit_model.Config()
-    model = edit_model.EditModel(cfg)
-    ema = edit_model.EditModel(cfg)
+    model = edit_model.EditModel(cfg).to(device)
+    ema = edit_model.EditModel(cfg).to(device)
     ema.load_state_dict(model.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     ckpt_path = os.path.join(SCRATCH, f"edit-checkpoint-seed{args.seed}.pt")
@@ -192,11 +194,11 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path, weights_only=False)
+        ck = torch.load(ckpt_path, weights_only=False, map_location=device)
         model.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
-        gen.set_state(ck["gen"])
+        gen.set_state(ck["gen"].cpu())
         rng.bit_generator.state = ck["rng"]
         args.step = ck["step"]
         log(f"resumed from {ckpt_path} at step {args.step}")
@@ -211,7 +213,7 @@ def main():
     n = len(train["family"])
     start = time.time()
     if not args.export_only:
-        log(f"training {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters on {n} examples")
+        log(f"training {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters on {n} examples ({device})")
         losses = []
         while args.step < args.steps and time.time() - start < args.minutes * 60:
             progress = args.step / args.steps
@@ -219,7 +221,7 @@ def main():
             for group in opt.param_groups:
                 group["lr"] = lr
             idx = torch.randint(n, (args.batch,), generator=gen).tolist()
-            bt = collate([batch_of(train, i) for i in idx])
+            bt = collate([batch_of(train, i) for i in idx], device)
             loss, bridge, mask = loss_of(model, bt, gen, rng, gt_gate_probability=max(0.2, 1 - 1.6 * progress))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -250,7 +252,7 @@ def main():
         log(f"{name}: mean PSNR gain over identity {gain:+.2f} dB")
         for fam, (psnr, psnr0, iou) in summary.items():
             log(f"  {fam:12s} PSNR {psnr:6.2f} (identity {psnr0:6.2f})  mask IoU {iou:.2f}")
-    export(ema, cfg, data, args)
+    export(ema.cpu(), cfg, data, args)
 
 
 if __name__ == "__main__":

@@ -30,15 +30,17 @@ enum ColorLUT {
     /// The least-squares map `y_c ≈ M_c · [r, g, b, 1] (+ φ_c(x_c))`, φ_c a piecewise-linear curve
     /// of the same channel on ``knots`` knots (smoothness ``smoothness``, ridge ``curveRidge``);
     /// M's colour part is pulled toward the identity by ``affineRidge`` (a flat exemplar says
-    /// nothing else). Same as `fit_prior` in Training/edit_data.py.
+    /// nothing else). Same as `fit_prior` in Training/edit_data.py, but solved and evaluated as
+    /// the offset `y − x`, so an unedited pair gives exactly zero.
     struct Prior {
         static let knots = 17
         static let smoothness = 1e-2
         static let curveRidge = 1e-4
-        static let affineRidge = 1e-4
+        static let affineRidge = 1e-7
 
         let curves: Bool
-        /// Per output channel: m_r, m_g, m_b, m_1, then the curve's knot values when `curves`.
+        /// Per output channel: the offset's m_r, m_g, m_b, m_1 (M − [I | 0]), then the curve's
+        /// knot values when `curves`.
         let weights: [[Double]]
 
         init(_ x: [Float], _ y: [Float], _ pixels: [Int], curves: Bool) {
@@ -56,49 +58,63 @@ enum ColorLUT {
                 for i in 0..<n { regulariser[(4 + i) * size + 4 + i] += Self.curveRidge }
             }
             let count = Double(max(1, pixels.count))
-            weights = (0..<3).map { c in
+            var solved = [[Double]]()
+            for c in 0..<3 {
                 var a = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
-                for p in pixels {
-                    let (features, hats) = Self.features(x, p, channel: c, curves: curves)
-                    let target = Double(y[3 * p + c])
-                    for i in 0..<4 {
-                        for j in 0..<4 { a[i * size + j] += features[i] * features[j] }
-                        rhs[i] += features[i] * target
-                        for (k, w) in hats { a[i * size + 4 + k] += features[i] * w; a[(4 + k) * size + i] += features[i] * w }
-                    }
-                    for (k, w) in hats {
-                        rhs[4 + k] += w * target
-                        for (l, v) in hats { a[(4 + k) * size + 4 + l] += w * v }
+                x.withUnsafeBufferPointer { x in
+                    y.withUnsafeBufferPointer { y in
+                        a.withUnsafeMutableBufferPointer { a in
+                            rhs.withUnsafeMutableBufferPointer { rhs in
+                                for p in pixels {
+                                    let f = SIMD4(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1)
+                                    let target = Double(y[3 * p + c] - x[3 * p + c])
+                                    for i in 0..<4 {
+                                        for j in 0..<4 { a[i * size + j] += f[i] * f[j] }
+                                        rhs[i] += f[i] * target
+                                    }
+                                    guard curves else { continue }
+                                    let (k0, w1) = Self.hat(f[c])
+                                    let w0 = 1 - w1, k1 = k0 + 1
+                                    for i in 0..<4 {
+                                        a[i * size + 4 + k0] += f[i] * w0; a[(4 + k0) * size + i] += f[i] * w0
+                                        a[i * size + 4 + k1] += f[i] * w1; a[(4 + k1) * size + i] += f[i] * w1
+                                    }
+                                    rhs[4 + k0] += w0 * target
+                                    rhs[4 + k1] += w1 * target
+                                    a[(4 + k0) * size + 4 + k0] += w0 * w0
+                                    a[(4 + k0) * size + 4 + k1] += w0 * w1
+                                    a[(4 + k1) * size + 4 + k0] += w1 * w0
+                                    a[(4 + k1) * size + 4 + k1] += w1 * w1
+                                }
+                            }
+                        }
                     }
                 }
                 for i in a.indices { a[i] = a[i] / count + regulariser[i] }
                 for i in rhs.indices { rhs[i] /= count }
-                rhs[c] += Self.affineRidge  // the ridge's pull toward m_c = 1
-                return solveSymmetric(a, rhs, size: size)
+                solved.append(solveSymmetric(a, rhs, size: size))
             }
+            weights = solved
         }
 
-        /// [r, g, b, 1] and, with curves, channel `c`'s two nonzero hat functions (knot, weight).
-        private static func features(_ x: [Float], _ p: Int, channel c: Int, curves: Bool)
-            -> (SIMD4<Double>, [(Int, Double)]) {
-            let v = SIMD4(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1)
-            return (v, curves ? hats(v[c]) : [])
-        }
-
-        private static func hats(_ v: Double) -> [(Int, Double)] {
+        /// The knot left of `v` and the weight of the one right of it (piecewise-linear hats).
+        private static func hat(_ v: Double) -> (Int, Double) {
             let s = min(1, max(0, v)) * Double(knots - 1)
             let i0 = min(knots - 2, Int(s))
-            let f = s - Double(i0)
-            return [(i0, 1 - f), (i0 + 1, f)]
+            return (i0, s - Double(i0))
         }
 
+        /// The offset `map(colour) − colour`.
         func callAsFunction(_ r: Double, _ g: Double, _ b: Double) -> SIMD3<Double> {
-            let v = [r, g, b]
+            let v = SIMD3(r, g, b)
             var out = SIMD3<Double>()
             for c in 0..<3 {
                 let w = weights[c]
                 out[c] = w[0] * r + w[1] * g + w[2] * b + w[3]
-                if curves { for (k, h) in Self.hats(v[c]) { out[c] += w[4 + k] * h } }
+                if curves {
+                    let (k0, w1) = Self.hat(v[c])
+                    out[c] += w[4 + k0] * (1 - w1) + w[5 + k0] * w1
+                }
             }
             return out
         }
@@ -134,14 +150,14 @@ enum ColorLUT {
     /// The table from `pixels` of the pair and a prior fitted on them.
     static func table(_ x: [Float], _ y: [Float], _ pixels: [Int], _ prior: Prior) -> [Float] {
         let n = side
+        func node(_ v: Float) -> Int { min(n - 1, max(0, Int((v * Float(n - 1)).rounded()))) }
         var sums = [Double](repeating: 0, count: n * n * n * 3), counts = [Double](repeating: 0, count: n * n * n)
         for p in pixels {
             let (r, g, b) = (x[3 * p], x[3 * p + 1], x[3 * p + 2])
-            var cell = 0
-            for v in [r, g, b] { cell = cell * n + min(n - 1, max(0, Int((v * Float(n - 1)).rounded()))) }
+            let cell = (node(r) * n + node(g)) * n + node(b)
             counts[cell] += 1
-            let fitted = prior(Double(r), Double(g), Double(b))
-            for c in 0..<3 { sums[cell * 3 + c] += Double(y[3 * p + c]) - fitted[c] }
+            let offset = prior(Double(r), Double(g), Double(b))
+            for c in 0..<3 { sums[cell * 3 + c] += Double(y[3 * p + c] - x[3 * p + c]) - offset[c] }
         }
         let boxSums = box3(sums, channels: 3), boxCounts = box3(counts, channels: 1)
         var table = [Float](repeating: 0, count: n * n * n * 3)
@@ -149,12 +165,11 @@ enum ColorLUT {
             for j in 0..<n {
                 for k in 0..<n {
                     let cell = (i * n + j) * n + k
-                    let node = [Double(i), Double(j), Double(k)].map { $0 / Double(n - 1) }
                     let weight = counts[cell] + neighbour * boxCounts[cell] + priorPixels
-                    let fitted = prior(node[0], node[1], node[2])
+                    let offset = prior(Double(i) / Double(n - 1), Double(j) / Double(n - 1), Double(k) / Double(n - 1))
                     for c in 0..<3 {
                         let residual = (sums[cell * 3 + c] + neighbour * boxSums[cell * 3 + c]) / weight
-                        table[cell * 3 + c] = Float(fitted[c] + residual - node[c])
+                        table[cell * 3 + c] = Float(offset[c] + residual)
                     }
                 }
             }

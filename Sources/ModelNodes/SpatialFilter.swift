@@ -79,33 +79,29 @@ struct SpatialFilter: Equatable {
 
     private func combine(_ x: [Float], _ blurred: [Float]) -> [Float] {
         let g = Float(k)
-        return x.indices.map { min(1, max(0, x[$0] + g * (blurred[$0] - x[$0]))) }
+        var out = x
+        out.withUnsafeMutableBufferPointer { o in
+            blurred.withUnsafeBufferPointer { b in
+                for i in 0..<o.count { o[i] = min(1, max(0, o[i] + g * (b[i] - o[i]))) }
+            }
+        }
+        return out
     }
 
     /// A separable gaussian blur of interleaved RGB, edges replicated: the exact kernel (radius
     /// ⌈3σ⌉, as Training/edits.py's `gaussian_blur`) up to ``exactSigmaLimit``, three box passes beyond.
     static func gaussian(_ rgb: [Float], width w: Int, height h: Int, sigma: Double, _ c: Compute) -> [Float] {
         guard sigma >= 0.2 else { return rgb }
-        var out = rgb
         if sigma <= exactSigmaLimit {
             let radius = max(1, Int((3 * sigma).rounded(.up)))
-            var kernel = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+            let kernel = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
             let total = kernel.reduce(0, +)
-            kernel = kernel.map { $0 / total }
-            let weights = kernel.map(Float.init)
-            out = pass(out, width: w, height: h, horizontal: true, c) { line, count, result in
-                for i in 0..<count {
-                    var s = SIMD3<Float>()
-                    for (j, wt) in weights.enumerated() { s += wt * line[min(count - 1, max(0, i + j - radius))] }
-                    result[i] = s
-                }
+            let weights = kernel.map { Float($0 / total) }
+            let horizontal = pass(rgb, width: w, height: h, horizontal: true, radius: radius, c) { padded, count, out in
+                convolve(padded, count, weights, out)
             }
-            return pass(out, width: w, height: h, horizontal: false, c) { line, count, result in
-                for i in 0..<count {
-                    var s = SIMD3<Float>()
-                    for (j, wt) in weights.enumerated() { s += wt * line[min(count - 1, max(0, i + j - radius))] }
-                    result[i] = s
-                }
+            return pass(horizontal, width: w, height: h, horizontal: false, radius: radius, c) { padded, count, out in
+                convolve(padded, count, weights, out)
             }
         }
         // Box widths whose three-fold convolution has variance σ² (Kovesi, "Fast almost-gaussian filtering").
@@ -114,17 +110,22 @@ struct SpatialFilter: Equatable {
         if lower % 2 == 0 { lower -= 1 }
         let upper = lower + 2
         let m = Int(((12 * sigma * sigma - 3 * Double(lower * lower) - 12 * Double(lower) - 9) / Double(-4 * lower - 4)).rounded())
+        var out = rgb
         for i in 0..<3 {
             let radius = ((i < m ? lower : upper) - 1) / 2
             for horizontal in [true, false] {
-                out = pass(out, width: w, height: h, horizontal: horizontal, c) { line, count, result in
-                    // A running sum over the clamped window.
-                    var s = SIMD3<Float>()
-                    for j in -radius...radius { s += line[min(count - 1, max(0, j))] }
+                out = pass(out, width: w, height: h, horizontal: horizontal, radius: radius, c) { padded, count, result in
+                    // A running sum over the window.
                     let scale = 1 / Float(2 * radius + 1)
+                    var (s0, s1, s2) = (Float(0), Float(0), Float(0))
+                    for j in 0...(2 * radius) { s0 += padded[3 * j]; s1 += padded[3 * j + 1]; s2 += padded[3 * j + 2] }
                     for i in 0..<count {
-                        result[i] = s * scale
-                        s += line[min(count - 1, i + radius + 1)] - line[max(0, i - radius)]
+                        result[3 * i] = s0 * scale; result[3 * i + 1] = s1 * scale; result[3 * i + 2] = s2 * scale
+                        guard i + 1 < count else { break }
+                        let (add, drop) = (3 * (i + 2 * radius + 1), 3 * i)
+                        s0 += padded[add] - padded[drop]
+                        s1 += padded[add + 1] - padded[drop + 1]
+                        s2 += padded[add + 2] - padded[drop + 2]
                     }
                 }
             }
@@ -132,28 +133,51 @@ struct SpatialFilter: Equatable {
         return out
     }
 
-    /// Runs `filter` on every row (or column) of interleaved RGB in parallel.
-    private static func pass(_ rgb: [Float], width w: Int, height h: Int, horizontal: Bool, _ c: Compute,
-                             _ filter: ([SIMD3<Float>], Int, inout [SIMD3<Float>]) -> Void) -> [Float] {
+    private static func convolve(_ padded: UnsafeBufferPointer<Float>, _ count: Int, _ weights: [Float],
+                                 _ out: UnsafeMutableBufferPointer<Float>) {
+        weights.withUnsafeBufferPointer { k in
+            for i in 0..<count {
+                var (s0, s1, s2) = (Float(0), Float(0), Float(0))
+                for j in 0..<k.count {
+                    let q = 3 * (i + j)
+                    s0 += k[j] * padded[q]; s1 += k[j] * padded[q + 1]; s2 += k[j] * padded[q + 2]
+                }
+                out[3 * i] = s0; out[3 * i + 1] = s1; out[3 * i + 2] = s2
+            }
+        }
+    }
+
+    /// Runs `filter` on every row (or column) of interleaved RGB in parallel; it reads the line
+    /// padded by `radius` replicated samples each side and writes the line.
+    private static func pass(_ rgb: [Float], width w: Int, height h: Int, horizontal: Bool, radius: Int, _ c: Compute,
+                             _ filter: (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
         let lines = horizontal ? h : w, count = horizontal ? w : h
+        let (step, lineStep) = horizontal ? (3, 3 * w) : (3 * w, 3)
         var out = [Float](repeating: 0, count: rgb.count)
         rgb.withUnsafeBufferPointer { input in
             out.withUnsafeMutableBufferPointer { buffer in
                 let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
                 let result = UncheckedSendableBuffer(buffer)
                 c.parallel(lines) { line, _ in
-                    var samples = [SIMD3<Float>](repeating: .zero, count: count)
-                    var filtered = samples
-                    for i in 0..<count {
-                        let p = 3 * (horizontal ? line * w + i : i * w + line)
-                        samples[i] = SIMD3(source.buffer[p], source.buffer[p + 1], source.buffer[p + 2])
-                    }
-                    filter(samples, count, &filtered)
-                    for i in 0..<count {
-                        let p = 3 * (horizontal ? line * w + i : i * w + line)
-                        result.buffer[p] = filtered[i].x
-                        result.buffer[p + 1] = filtered[i].y
-                        result.buffer[p + 2] = filtered[i].z
+                    var padded = [Float](repeating: 0, count: 3 * (count + 2 * radius))
+                    var filtered = [Float](repeating: 0, count: 3 * count)
+                    let origin = line * lineStep
+                    padded.withUnsafeMutableBufferPointer { padded in
+                        for i in 0..<(count + 2 * radius) {
+                            let p = origin + min(count - 1, max(0, i - radius)) * step
+                            padded[3 * i] = source.buffer[p]
+                            padded[3 * i + 1] = source.buffer[p + 1]
+                            padded[3 * i + 2] = source.buffer[p + 2]
+                        }
+                        filtered.withUnsafeMutableBufferPointer { filtered in
+                            filter(UnsafeBufferPointer(padded), count, filtered)
+                            for i in 0..<count {
+                                let p = origin + i * step
+                                result.buffer[p] = filtered[3 * i]
+                                result.buffer[p + 1] = filtered[3 * i + 1]
+                                result.buffer[p + 2] = filtered[3 * i + 2]
+                            }
+                        }
                     }
                 }
             }

@@ -127,7 +127,8 @@ def _table(x, y, prior, n):
     return (table - nodes).float()
 
 
-AFFINE_RIDGE = 1e-7    # only a flat exemplar (no colour variance) feels it: then the identity
+AFFINE_RIDGE = 1e-6    # pulls the 3×3 map toward the per-channel fit
+FLAT_RIDGE = 1e-7      # pulls a flat channel's gain toward 1
 CURVE_KNOTS = 17
 CURVE_SMOOTH = 1e-2   # weight of the curves' squared second differences (per knot spacing²)
 CURVE_RIDGE = 1e-4    # pulls a curve toward zero where the affine part explains the data
@@ -153,9 +154,14 @@ def fit_prior(x, y, curves):
     p = x.shape[0]
     n = CURVE_KNOTS if curves else 0
     reg = torch.zeros(4 + n, 4 + n, dtype=torch.float64)
-    # A tiny ridge pulls the colour part toward the identity: a flat exemplar says nothing else.
+    # A ridge pulls the colour part toward the per-channel affine fit y_c ≈ a_c·x_c + b_c: a photo's
+    # channels are strongly correlated, so the full 3×3 map is ill-determined across them and
+    # would send colours the exemplar lacks anywhere; per channel it is well determined (and
+    # exact for an invert, gain or levels). a_c leans toward 1 for a flat channel.
     for i in range(3):
         reg[i, i] = AFFINE_RIDGE
+    mx, my = x.mean(0), y.mean(0)
+    gains = (((x - mx) * (y - my)).mean(0) + FLAT_RIDGE) / (((x - mx) ** 2).mean(0) + FLAT_RIDGE)
     if curves:
         d2 = torch.zeros(n - 2, n, dtype=torch.float64)
         for i in range(n - 2):
@@ -170,7 +176,7 @@ def fit_prior(x, y, curves):
     for c in range(3):
         f = features(x, c)
         toward = torch.zeros(4 + n, dtype=torch.float64)
-        toward[c] = 1
+        toward[c] = gains[c]
         weights.append(torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg @ toward))
     return lambda z: torch.stack([features(z, c) @ weights[c] for c in range(3)], 1)
 

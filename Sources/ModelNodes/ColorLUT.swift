@@ -29,14 +29,19 @@ enum ColorLUT {
 
     /// The least-squares map `y_c ≈ M_c · [r, g, b, 1] (+ φ_c(x_c))`, φ_c a piecewise-linear curve
     /// of the same channel on ``knots`` knots (smoothness ``smoothness``, ridge ``curveRidge``);
-    /// M's colour part is pulled toward the identity by ``affineRidge`` (a flat exemplar says
-    /// nothing else). Same as `fit_prior` in Training/edit_data.py, but solved and evaluated as
+    /// M's colour part is pulled toward the per-channel fit by ``affineRidge``. Same as `fit_prior` in Training/edit_data.py, but solved and evaluated as
     /// the offset `y − x`, so an unedited pair gives exactly zero.
     struct Prior {
         static let knots = 17
         static let smoothness = 1e-2
         static let curveRidge = 1e-4
-        static let affineRidge = 1e-7
+        /// Pulls the 3×3 map toward the per-channel fit `y_c ≈ a_c·x_c + b_c`: a photo's channels
+        /// are strongly correlated, so the full map is ill-determined across them and would send
+        /// colours the exemplar lacks anywhere; per channel it is well determined (and exact for
+        /// an invert, a gain or levels).
+        static let affineRidge = 1e-6
+        /// Pulls a flat channel's gain toward 1.
+        static let flatRidge = 1e-7
 
         let curves: Bool
         /// Per output channel: the offset's m_r, m_g, m_b, m_1 (M − [I | 0]), then the curve's
@@ -58,6 +63,15 @@ enum ColorLUT {
                 for i in 0..<n { regulariser[(4 + i) * size + 4 + i] += Self.curveRidge }
             }
             let count = Double(max(1, pixels.count))
+            // The per-channel affine fit's gains, which the 3×3 map leans toward (see `affineRidge`).
+            var (sx, sy, sxx, sxy) = (SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>())
+            for p in pixels {
+                let u = SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+                let v = SIMD3(Double(y[3 * p]), Double(y[3 * p + 1]), Double(y[3 * p + 2]))
+                sx += u; sy += v; sxx += u * u; sxy += u * v
+            }
+            let (mx, my) = (sx / count, sy / count)
+            let gains = (sxy / count - mx * my + Self.flatRidge) / (sxx / count - mx * mx + Self.flatRidge)
             var solved = [[Double]]()
             for c in 0..<3 {
                 var a = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
@@ -92,6 +106,7 @@ enum ColorLUT {
                 }
                 for i in a.indices { a[i] = a[i] / count + regulariser[i] }
                 for i in rhs.indices { rhs[i] /= count }
+                rhs[c] += Self.affineRidge * (gains[c] - 1)  // the offset's pull toward the per-channel gain
                 solved.append(solveSymmetric(a, rhs, size: size))
             }
             weights = solved

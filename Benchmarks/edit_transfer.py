@@ -67,29 +67,16 @@ def baseline_lut(before, after, n=17):
     it, nodes without pixels from the pair's least-squares affine map; as an offset table for
     `edit_data.apply_lut` (trilinear)."""
     x = before.reshape(3, -1).T.double()
-    m = edit_data.color_affine(before, after).double().reshape(3, 4)
-    m[:, :3] += torch.eye(3, dtype=torch.float64)
+    # The textbook affine fit (plain least squares), not deltaflow's regularised prior: the baseline
+    # stays a standard LUT.
+    ones = torch.ones(x.shape[0], 1, dtype=torch.float64)
+    m = torch.linalg.lstsq(torch.cat([x, ones], 1), after.reshape(3, -1).T.double()).solution  # 4×3
     nodes = edit_data.lut_nodes(n, torch.float64)
-    table = nodes @ m[:, :3].T + m[:, 3]
+    table = nodes @ m[:3] + m[3]
     sums, counts = edit_data.cell_sums(x, after.reshape(3, -1).T.double(), n)
     filled = counts[..., 0] > 0
     table[filled] = sums[filled] / counts[filled]
     return (table - nodes).float()
-
-
-def exemplar_fit(before, after):
-    """deltaflow's model-free part alone, as encode_delta fits it (Training/edit_data.py mirrors
-    the Swift fit): the spatial filter on the exemplar at up to 512 px, the colour table on the
-    256-px working copy through that filter. Applied with `edit_data.apply_fit`."""
-    sigma, k = edit_data.fit_spatial(*(shrunk(x, edit_data.SPATIAL_FIT_SIDE) for x in (before, after)))
-    b, a = shrunk(before, 256), shrunk(after, 256)
-    return (sigma, k), edit_data.fit_lut(edit_data.spatial(b, sigma, k), a)
-
-
-def shrunk(img, side):
-    _, h, w = img.shape
-    s = min(1.0, side / max(h, w))
-    return img if s == 1 else edit_data.resize(img, max(1, round(h * s)), max(1, round(w * s)))
 
 
 def psnr(a, b, where=None):
@@ -141,7 +128,7 @@ def score(args, work):
                 save_png(os.path.join(d, "in", f"q{q}.png"), b)
                 queries.append((b, quantised(b2), region))
             run_cli(os.path.join(d, "before.png"), os.path.join(d, "after.png"), os.path.join(d, "in"), os.path.join(d, "out"))
-            lut, fitted = baseline_lut(a, a2), exemplar_fit(a, a2)
+            lut, fitted = baseline_lut(a, a2), edit_data.fit(a, a2)
             for q, (b, truth, region) in enumerate(queries):
                 out = load_png(os.path.join(d, "out", f"q{q}.png"))
                 inside = region[None] > 0.5

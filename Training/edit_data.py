@@ -82,13 +82,19 @@ def resize(img, h, w):
 
 
 def color_affine(before, after):
-    """Least-squares `after ≈ M·[r,g,b,1]` minus the identity, as `[12]` (encode_delta's color.affine)."""
-    x = torch.cat([before.reshape(3, -1), torch.ones(1, before[0].numel())], 0).double()
-    y = after.reshape(3, -1).double()
-    a = x @ x.T + 1e-6 * torch.eye(4, dtype=torch.float64)
-    m = torch.linalg.solve(a, x @ y.T).T  # 3×4
+    """The least-squares affine map `after ≈ M·[r,g,b,1]` (the colour table's affine prior) minus the
+    identity, as `[12]` (encode_delta's color.affine)."""
+    x, y = (t.reshape(3, -1).T.double() for t in (before, after))
+    m = torch.stack(_prior_weights(x, y, False))  # 3×4
     m[:, :3] -= torch.eye(3, dtype=torch.float64)
     return m.float().reshape(12)
+
+
+def shrunk(img, side):
+    """`img` with its longer side at most `side` (aspect kept; never enlarged)."""
+    _, h, w = img.shape
+    scale = min(1.0, side / max(h, w))
+    return img if scale == 1 else resize(img, max(1, round(h * scale)), max(1, round(w * scale)))
 
 
 LUT_SIDE = 17
@@ -151,6 +157,17 @@ def fit_prior(x, y, curves):
     """The least-squares map `y_c ≈ M_c·[r, g, b, 1] (+ φ_c(x_c))` on pixels `x`, `y` `[P, 3]`
     (float64): φ_c a piecewise-linear curve of the same channel when `curves`. Returns the map
     as a function of `[Q, 3]` colours."""
+    weights = _prior_weights(x, y, curves)
+    return lambda z: torch.stack([_features(z, c, curves) @ weights[c] for c in range(3)], 1)
+
+
+def _features(z, c, curves):
+    f = torch.cat([z, torch.ones(z.shape[0], 1, dtype=z.dtype)], 1)
+    return torch.cat([f, _hats(z[:, c])], 1) if curves else f
+
+
+def _prior_weights(x, y, curves):
+    """Per output channel: M_c (4 values), then φ_c's knot values when `curves`."""
     p = x.shape[0]
     n = CURVE_KNOTS if curves else 0
     reg = torch.zeros(4 + n, 4 + n, dtype=torch.float64)
@@ -167,18 +184,13 @@ def fit_prior(x, y, curves):
         for i in range(n - 2):
             d2[i, i], d2[i, i + 1], d2[i, i + 2] = 1, -2, 1
         reg[4:, 4:] = CURVE_SMOOTH * (n - 1) ** 2 / n * d2.T @ d2 + CURVE_RIDGE * torch.eye(n, dtype=torch.float64)
-
-    def features(z, c):
-        f = torch.cat([z, torch.ones(z.shape[0], 1, dtype=z.dtype)], 1)
-        return torch.cat([f, _hats(z[:, c])], 1) if curves else f
-
     weights = []
     for c in range(3):
-        f = features(x, c)
+        f = _features(x, c, curves)
         toward = torch.zeros(4 + n, dtype=torch.float64)
         toward[c] = gains[c]
         weights.append(torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg @ toward))
-    return lambda z: torch.stack([features(z, c) @ weights[c] for c in range(3)], 1)
+    return weights
 
 
 def choose_prior(before, after):
@@ -255,16 +267,14 @@ def fit_spatial(before, after):
 SPATIAL_FIT_SIDE = 512  # the filter is fitted on the exemplar at most this large: fine detail decides sharpening
 
 
+WORKING_SIDE = 256  # encode_delta's working copy (ExemplarPair.workingSide), where the colour table is fitted
+
+
 def fit(before, after):
-    """The exemplar's exact part: `(σ, k)` of the spatial filter and the colour table after it."""
-    _, h, w = before.shape
-    scale = min(1.0, SPATIAL_FIT_SIDE / max(h, w))
-    if scale < 1:
-        size = (max(1, round(h * scale)), max(1, round(w * scale)))
-        sigma, k = fit_spatial(resize(before, *size), resize(after, *size))
-    else:
-        sigma, k = fit_spatial(before, after)
-    return (sigma, k), fit_lut(spatial(before, sigma, k), after)
+    """The exemplar's exact part as encode_delta fits it: `(σ, k)` of the spatial filter (on the
+    pair at up to `SPATIAL_FIT_SIDE`) and the colour table after it (on the working copy)."""
+    sigma, k = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
+    return (sigma, k), fit_lut(spatial(shrunk(before, WORKING_SIDE), sigma, k), shrunk(after, WORKING_SIDE))
 
 
 def apply_fit(img, fitted):
@@ -334,7 +344,7 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
     rng = np.random.default_rng(seed)
     pool = photos(split)
     assert len(pool) >= 2, f"the {split} split has {len(pool)} photos"
-    out = {k: [] for k in ("delta", "affine", "spatial", "lut", "change", "b", "b_fit", "b_edited", "region", "family")}
+    out = {k: [] for k in ("delta", "affine", "change", "b", "b_fit", "b_edited", "region", "family")}
     batch_a, batch_a2 = [], []
     for i in range(exemplars):
         edit = edits.sample_edit(rng, families, compose_probability)
@@ -345,8 +355,6 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
         batch_a2.append(a2)
         out["affine"].append(color_affine(a, a2))
         fitted = fit(a, a2)
-        out["spatial"].append(torch.tensor(fitted[0], dtype=torch.float32))
-        out["lut"].append(fitted[1].half())
         out["change"].append(change_grid(a, a2))
         for _ in range(queries):
             ib = int(rng.integers(len(pool) - 1))

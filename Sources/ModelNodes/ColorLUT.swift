@@ -27,6 +27,13 @@ enum ColorLUT {
         return table(x, y, all, Prior(x, y, all, curves: curves))
     }
 
+    /// The least-squares affine colour map before → after minus the identity, `M − [I | 0]` (3×4,
+    /// row-major): the table's affine prior, `encode_delta`'s `color.affine`.
+    static func affine(_ before: Image, _ after: Image) -> [Float] {
+        let all = Array(0..<(before.width * before.height))
+        return Prior(before.floatSamples(), after.floatSamples(), all, curves: false).weights.flatMap { $0.map(Float.init) }
+    }
+
     /// The least-squares map `y_c ≈ M_c · [r, g, b, 1] (+ φ_c(x_c))`, φ_c a piecewise-linear curve
     /// of the same channel on ``knots`` knots (smoothness ``smoothness``, ridge ``curveRidge``);
     /// M's colour part is pulled toward the per-channel fit by ``affineRidge``. Same as `fit_prior` in Training/edit_data.py, but solved and evaluated as

@@ -12,7 +12,7 @@ import TensorCore
 ///   both squeezed to 224×224;
 /// - `pooled` `[1280]`: the pooled embeddings' difference;
 /// - `color.affine` `[3,4]`: the least-squares affine colour map before → after (sRGB, 0…1) minus
-///   the identity;
+///   the identity — the colour table's affine prior (``ColorLUT/affine(_:_:)``);
 /// - `spatial` `[2]`: σ (relative to the shorter side) and gain k of the spatial filter
 ///   `img + k·(G_σ(img) − img)` fitted on the pair (``SpatialFilter``): a blur or sharpen, or 0, 0;
 /// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
@@ -56,16 +56,14 @@ struct EncodeDeltaNode: Node {
         }
         arrays["pooled"] = Self.difference(before.pooled.values, after.pooled.values, shape: [EfficientNetLite0.embeddingWidth])
         let working = pair.working
-        var affine = ExemplarPair.colorAffine(working.before, working.after)
-        let spatial = SpatialFilter.fit(pair.before, pair.after)
+        let spatial = SpatialFilter.fit(pair.before, pair.after, c)
         arrays["spatial"] = Delta.Array(shape: [2], values: [Float(spatial.sigma), Float(spatial.k)])
         let filtered = Image(width: working.before.width, height: working.before.height, colorModel: .rgb,
                              samples: spatial.apply(to: working.before.floatSamples(), width: working.before.width,
                                                     height: working.before.height, c))
         arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
                                           values: ColorLUT.fit(filtered, working.after))
-        for c in 0..<3 { affine[c * 4 + c] -= 1 }
-        arrays["color.affine"] = Delta.Array(shape: [3, 4], values: affine)
+        arrays["color.affine"] = Delta.Array(shape: [3, 4], values: ColorLUT.affine(working.before, working.after))
         arrays["change"] = Delta.Array(shape: [Self.changeSide, Self.changeSide, 3],
                                        values: ExemplarPair.changeGrid(working.before, working.after, side: Self.changeSide))
         return ["delta": .delta(Delta(encoder: Self.encoderName, arrays: arrays))]

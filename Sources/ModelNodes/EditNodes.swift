@@ -183,17 +183,22 @@ struct AdapterEditNode: Node {
         // local colour transforms that take the small copy of that fit to the network's output.
         // Where the gate is shut the fit stands exactly.
         let (w, h) = (query.photo.width, query.photo.height)
-        let base = query.fullResolutionFit(c)
-        let fit = LocalAffine.fit(guide: query.lowFit, target: target, outputs: 3, width: query.size, height: query.size)
-        let corrected = fit.apply(to: base, width: w, height: h, c)
+        var rgb = query.fullResolutionFit(c)  // within 0…1 already
         let open = gateLogits.values.map { 1 / (1 + Foundation.exp(-$0)) }
         let gate = Image(width: query.size, height: query.size, colorModel: .gray, samples: open)
             .resized(width: w, height: h, filter: .bicubic).floatSamples()
-        var rgb = base
-        for p in 0..<(w * h) where gate[p] >= Self.gateFloor {
-            for k in 0..<3 { rgb[p * 3 + k] += gate[p] * (corrected[p * 3 + k] - base[p * 3 + k]) }
+        // A gate shut everywhere (a point-wise edit the fit gets right) skips the correction's
+        // full-resolution pass altogether.
+        if gate.contains(where: { $0 >= Self.gateFloor }) {
+            let fit = LocalAffine.fit(guide: query.lowFit, target: target, outputs: 3, width: query.size, height: query.size)
+            let corrected = fit.apply(to: rgb, width: w, height: h, c)
+            for p in 0..<(w * h) where gate[p] >= Self.gateFloor {
+                for k in 0..<3 {
+                    let i = p * 3 + k
+                    rgb[i] = min(1, max(0, rgb[i] + gate[p] * (corrected[i] - rgb[i])))
+                }
+            }
         }
-        for i in rgb.indices { rgb[i] = min(1, max(0, rgb[i])) }
         guard image.colorModel.hasAlpha else {
             let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
             return ["image": .image(out.converted(to: image.sampleFormat))]

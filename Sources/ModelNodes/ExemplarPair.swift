@@ -38,9 +38,8 @@ struct ExemplarPair {
         }
         self.before = b
         self.after = a
-        let scale = min(1, Double(Self.workingSide) / Double(max(b.width, b.height)))
-        let (w, h) = (max(1, Int((Double(b.width) * scale).rounded())), max(1, Int((Double(b.height) * scale).rounded())))
-        working = (b.resized(width: w, height: h), a.resized(width: w, height: h))
+        working = (b.resized(within: Self.workingSide), a.resized(within: Self.workingSide))
+        let scale = Double(working.before.width) / Double(b.width)
         if let shift = Self.misalignment(working.before, working.after) {
             let (dx, dy) = (Int((Double(shift.dx) / scale).rounded()), Int((Double(shift.dy) / scale).rounded()))
             throw NodeError("""
@@ -105,59 +104,6 @@ struct ExemplarPair {
         let va = saa / n - sa / n * sa / n, vb = sbb / n - sb / n * sb / n
         guard va > 1e-12 && vb > 1e-12 else { return 0 }
         return cov / (va * vb).squareRoot()
-    }
-
-    /// The affine colour map `after ≈ M · [r, g, b, 1]` fitted by least squares over the working
-    /// copy, as M (3×4, row-major).
-    static func colorAffine(_ before: Image, _ after: Image) -> [Float] {
-        let x = before.floatSamples(), y = after.floatSamples()
-        // Normal equations (XᵀX) m = Xᵀy per output channel, with a tiny ridge for flat images.
-        var xtx = [Double](repeating: 0, count: 16), xty = [Double](repeating: 0, count: 12)
-        for p in 0..<(before.width * before.height) {
-            let v = SIMD4(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1)
-            for i in 0..<4 {
-                for j in 0..<4 { xtx[i * 4 + j] += v[i] * v[j] }
-                for c in 0..<3 { xty[c * 4 + i] += v[i] * Double(y[3 * p + c]) }
-            }
-        }
-        // Solve for D = M − [I | 0], with a tiny ridge on D's colour part: a flat or
-        // one-colour exemplar then gets the identity where the data say nothing.
-        for c in 0..<3 { for i in 0..<4 { xty[c * 4 + i] -= xtx[i * 4 + c] } }
-        let n = Double(before.width * before.height)
-        for i in 0..<3 { xtx[i * 4 + i] += 1e-4 * n }
-        var m = [Float](repeating: 0, count: 12)
-        for c in 0..<3 {
-            let solution = solve4(xtx, Array(xty[(c * 4)..<(c * 4 + 4)]))
-            for i in 0..<4 { m[c * 4 + i] = Float(solution[i]) + (i == c ? 1 : 0) }
-        }
-        return m
-    }
-
-    /// Gaussian elimination with partial pivoting on a 4×4 system.
-    private static func solve4(_ a: [Double], _ b: [Double]) -> [Double] {
-        var m = a, r = b
-        for col in 0..<4 {
-            let pivot = (col..<4).max { abs(m[$0 * 4 + col]) < abs(m[$1 * 4 + col]) }!
-            if pivot != col {
-                for k in 0..<4 { m.swapAt(col * 4 + k, pivot * 4 + k) }
-                r.swapAt(col, pivot)
-            }
-            let d = m[col * 4 + col]
-            guard abs(d) > 1e-12 else { continue }
-            for row in (col + 1)..<4 {
-                let f = m[row * 4 + col] / d
-                for k in col..<4 { m[row * 4 + k] -= f * m[col * 4 + k] }
-                r[row] -= f * r[col]
-            }
-        }
-        var x = [Double](repeating: 0, count: 4)
-        for row in stride(from: 3, through: 0, by: -1) {
-            var s = r[row]
-            for k in (row + 1)..<4 { s -= m[row * 4 + k] * x[k] }
-            let d = m[row * 4 + row]
-            x[row] = abs(d) > 1e-12 ? s / d : 0
-        }
-        return x
     }
 
     /// `after − before` averaged over a `side × side` grid of cells: where and how the colours

@@ -23,16 +23,10 @@ struct SpatialFilter: Equatable {
     static let exactSigmaLimit = 8.0
 
     /// The filter that, followed by a colour table, best explains `before → after` (RGB, same size).
-    static func fit(_ before: Image, _ after: Image) -> SpatialFilter {
-        let scale = min(1, Double(fitSide) / Double(max(before.width, before.height)))
-        var (b, a) = (before, after)
-        if scale < 1 {
-            let (w, h) = (max(1, Int((Double(b.width) * scale).rounded())), max(1, Int((Double(b.height) * scale).rounded())))
-            (b, a) = (b.resized(width: w, height: h), a.resized(width: w, height: h))
-        }
+    static func fit(_ before: Image, _ after: Image, _ c: Compute) -> SpatialFilter {
+        let (b, a) = (before.resized(within: fitSide), after.resized(within: fitSide))
         let (w, h) = (b.width, b.height)
         let x = b.floatSamples(), y = a.floatSamples(), all = Array(0..<(w * h))
-        let c = Compute(threads: 1)
         func colourError(_ source: [Float]) -> Double {
             let lut = ColorLUT.table(source, y, all, ColorLUT.Prior(source, y, all, curves: false))
             let predicted = ColorLUT.apply(lut, to: source, c)
@@ -41,7 +35,7 @@ struct SpatialFilter: Equatable {
             return e / Double(predicted.count)
         }
         let plain = colourError(x)
-        var best = (error: plain, filter: SpatialFilter.none)
+        var best = (error: plain, filter: SpatialFilter.none, blurred: x)
         let side = Double(min(w, h))
         for sigma in sigmas {
             let blurred = gaussian(x, width: w, height: h, sigma: sigma * side, c)
@@ -56,16 +50,15 @@ struct SpatialFilter: Equatable {
             guard abs(k) >= minimumGain else { continue }
             let filter = SpatialFilter(sigma: sigma, k: k)
             let e = colourError(filter.combine(x, blurred))
-            if e < best.error { best = (e, filter) }
+            if e < best.error { best = (e, filter, blurred) }
         }
         // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
         if best.filter.k < 0 {
-            let blurred = gaussian(x, width: w, height: h, sigma: best.filter.sigma * side, c)
             let found = best.filter
             for factor in [1.15, 1.3, 1.5, 1.75] {
                 let filter = SpatialFilter(sigma: found.sigma, k: max(-3, found.k * factor))
-                let e = colourError(filter.combine(x, blurred))
-                if e < best.error { best = (e, filter) }
+                let e = colourError(filter.combine(x, best.blurred))
+                if e < best.error { best.error = e; best.filter = filter }
             }
         }
         return best.error < requiredGain * plain ? best.filter : .none

@@ -132,7 +132,7 @@ struct SpatialFilterTests {
     ])
     func recovers(_ truth: SpatialFilter) {
         let after = Self.filtered(Self.photo, truth)
-        let found = SpatialFilter.fit(Self.photo, after)
+        let found = SpatialFilter.fit(Self.photo, after, Compute(threads: 2))
         #expect(abs(log(found.sigma / truth.sigma)) < 0.3 && abs(found.k - truth.k) < 0.25 * abs(truth.k), "found \(found)")
         // Applied to another photo at another size, it reproduces the edit there.
         let other = (try! example("chelsea.png")).converted(to: .rgb)
@@ -142,10 +142,10 @@ struct SpatialFilterTests {
 
     @Test("No filter for a colour edit or grain")
     func none() {
-        #expect(SpatialFilter.fit(Self.photo, mapped(Self.photo) { SIMD3($0.x * $0.x, $0.y, 1 - $0.z) }) == .none)
+        #expect(SpatialFilter.fit(Self.photo, mapped(Self.photo) { SIMD3($0.x * $0.x, $0.y, 1 - $0.z) }, Compute(threads: 2)) == .none)
         var random = SeededRandom(seed: 3)
         let noisy = Self.photo.floatSamples().map { min(1, max(0, $0 + 0.05 * random.nextGaussian())) }
-        #expect(SpatialFilter.fit(Self.photo, Image(width: 300, height: 200, colorModel: .rgb, samples: noisy)) == .none)
+        #expect(SpatialFilter.fit(Self.photo, Image(width: 300, height: 200, colorModel: .rgb, samples: noisy), Compute(threads: 2)) == .none)
     }
 
     @Test("The box-cascade blur of large σ matches the exact kernel closely")
@@ -174,7 +174,7 @@ struct ExemplarFitParityTests {
         }
         let (before, after) = (try picture("before"), try picture("after"))
         let expected = try io.tensor("\(name).spatial").values
-        let filter = SpatialFilter.fit(before, after)
+        let filter = SpatialFilter.fit(before, after, Compute(threads: 2))
         #expect(abs(filter.sigma - Double(expected[0])) < 1e-6 && abs(filter.k - Double(expected[1])) < 1e-3,
                 "Swift \(filter), Python \(expected)")
         let filtered = Image(width: before.width, height: before.height, colorModel: .rgb,

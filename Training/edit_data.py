@@ -82,8 +82,9 @@ def resize(img, h, w):
 
 
 def color_affine(before, after):
-    """The least-squares affine map `after ≈ M·[r,g,b,1]` (the colour table's affine prior) minus the
-    identity, as `[12]` (encode_delta's color.affine)."""
+    """The affine map `after ≈ M·[r,g,b,1]` (the colour table's affine prior: least squares, leaning
+    toward `structured_map` where the pair leaves it undetermined) minus the identity, as `[12]`
+    (encode_delta's color.affine)."""
     x, y = (t.reshape(3, -1).T.double() for t in (before, after))
     m = torch.stack(_prior_weights(x, y, False))  # 3×4
     m[:, :3] -= torch.eye(3, dtype=torch.float64)
@@ -133,8 +134,12 @@ def _table(x, y, prior, n):
     return (table - nodes).float()
 
 
-AFFINE_RIDGE = 1e-6    # pulls the 3×3 map toward the per-channel fit
-FLAT_RIDGE = 1e-7      # pulls a flat channel's gain toward 1
+# Ridges in units of the photo's mean channel variance (`_spread`).
+AFFINE_RIDGE = 0.03      # pulls the 3×3 map toward `structured_map` (0.01…0.1 measured alike; 1e-6 absolute
+                         # let a sky-filled exemplar send colours it lacks anywhere)
+SIMILARITY_RIDGE = 1e-3  # pulls the structured map's colour scale and rotation toward none
+FLAT_RIDGE = 1e-4        # pulls a flat channel's gain toward 1
+STRUCTURE_MARGIN = 0.8   # the luma/colour-difference map must beat the per-channel one by 20%
 CURVE_KNOTS = 17
 CURVE_SMOOTH = 1e-2   # weight of the curves' squared second differences (per knot spacing²)
 CURVE_RIDGE = 1e-4    # pulls a curve toward zero where the affine part explains the data
@@ -166,19 +171,69 @@ def _features(z, c, curves):
     return torch.cat([f, _hats(z[:, c])], 1) if curves else f
 
 
+# Luma and two colour differences: the coordinates in which saturation, grayscale, hue and sepia
+# edits are simple.
+_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.299, -0.587, 0.886], [0.701, -0.587, -0.114]], dtype=torch.float64)
+
+
+def structured_map(x, y):
+    """The colour map that colours an exemplar lacks should follow: whichever of two few-parameter
+    maps explains the pair better — one affine map per channel (gain, levels, temperature, invert),
+    or luma mapped affinely with the colour differences scaled and rotated alike in every hue and
+    shifted with luma (saturation, grayscale, hue, sepia). Either is well determined by a photo
+    whose colours vary along one direction only, where the full 3×3 map is not. `[3, 4]`."""
+    p = x.shape[0]
+    ones = torch.ones(p, 1, dtype=torch.float64)
+    spread = _spread(x)
+    # Per channel; a flat channel keeps its gain.
+    m = torch.zeros(3, 4, dtype=torch.float64)
+    for c in range(3):
+        f = torch.cat([x[:, c:c + 1], ones], 1)
+        reg = torch.diag(torch.tensor([FLAT_RIDGE * spread, 0], dtype=torch.float64))
+        w = torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg[:, 0])
+        m[c, c], m[c, 3] = w[0], w[1]
+    candidates = [m]
+    # Luma / colour differences.
+    u, v = x @ _YCC.T, y @ _YCC.T
+    f = torch.cat([u[:, :1], ones], 1)
+    wy = torch.linalg.solve(f.T @ f / p + 1e-9 * torch.eye(2, dtype=torch.float64), f.T @ v[:, 0] / p)
+    zero = torch.zeros(p, dtype=torch.float64)
+    one = torch.ones(p, dtype=torch.float64)
+    # Unknowns: s, r (scale·cos, scale·sin), cb, cr (luma coupling), ob, or.
+    rows_b = torch.stack([u[:, 1], -u[:, 2], u[:, 0], zero, one, zero], 1)
+    rows_r = torch.stack([u[:, 2], u[:, 1], zero, u[:, 0], zero, one], 1)
+    g = torch.cat([rows_b, rows_r])
+    t = torch.cat([v[:, 1], v[:, 2]])
+    toward = torch.tensor([1, 0, 0, 0, 0, 0], dtype=torch.float64)
+    # The scale and rotation lean toward none, so a photo with almost no colour keeps its colours.
+    reg = torch.diag(torch.tensor([SIMILARITY_RIDGE * spread] * 2 + [1e-9] * 4, dtype=torch.float64))
+    w = torch.linalg.solve(g.T @ g / p + reg, g.T @ t / p + reg @ toward)
+    mycc = torch.tensor([[wy[0], 0, 0], [w[2], w[0], -w[1]], [w[3], w[1], w[0]]], dtype=torch.float64)
+    inv = torch.linalg.inv(_YCC)
+    lin = inv @ mycc @ _YCC
+    off = inv @ torch.stack([wy[1], w[4], w[5]])
+    candidates.append(torch.cat([lin, off[:, None]], 1))
+    # Per channel unless the other explains the pair clearly better.
+    errors = [float(((x @ cand[:, :3].T + cand[:, 3] - y) ** 2).mean()) for cand in candidates]
+    return candidates[1] if errors[1] < STRUCTURE_MARGIN * errors[0] else candidates[0]
+
+
+def _spread(x):
+    """The mean variance of the channels: the scale against which ridges are set."""
+    return float(((x - x.mean(0)) ** 2).mean()) + 1e-6
+
+
 def _prior_weights(x, y, curves):
     """Per output channel: M_c (4 values), then φ_c's knot values when `curves`."""
     p = x.shape[0]
     n = CURVE_KNOTS if curves else 0
     reg = torch.zeros(4 + n, 4 + n, dtype=torch.float64)
-    # A ridge pulls the colour part toward the per-channel affine fit y_c ≈ a_c·x_c + b_c: a photo's
-    # channels are strongly correlated, so the full 3×3 map is ill-determined across them and
-    # would send colours the exemplar lacks anywhere; per channel it is well determined (and
-    # exact for an invert, gain or levels). a_c leans toward 1 for a flat channel.
+    # A ridge pulls the colour part toward the structured map (`structured_map`): a photo's channels
+    # are strongly correlated, so the full 3×3 map is ill-determined across them and would send
+    # colours the exemplar lacks anywhere. Its strength follows the photo's own spread of colour.
     for i in range(3):
-        reg[i, i] = AFFINE_RIDGE
-    mx, my = x.mean(0), y.mean(0)
-    gains = (((x - mx) * (y - my)).mean(0) + FLAT_RIDGE) / (((x - mx) ** 2).mean(0) + FLAT_RIDGE)
+        reg[i, i] = AFFINE_RIDGE * _spread(x)
+    target = structured_map(x, y)
     if curves:
         d2 = torch.zeros(n - 2, n, dtype=torch.float64)
         for i in range(n - 2):
@@ -188,7 +243,7 @@ def _prior_weights(x, y, curves):
     for c in range(3):
         f = _features(x, c, curves)
         toward = torch.zeros(4 + n, dtype=torch.float64)
-        toward[c] = gains[c]
+        toward[:3] = target[c, :3]
         weights.append(torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg @ toward))
     return weights
 

@@ -27,8 +27,9 @@ enum ColorLUT {
         return table(x, y, all, Prior(x, y, all, curves: curves))
     }
 
-    /// The least-squares affine colour map before → after minus the identity, `M − [I | 0]` (3×4,
-    /// row-major): the table's affine prior, `encode_delta`'s `color.affine`.
+    /// The affine colour map before → after (least squares, leaning toward the structured map where
+    /// the pair leaves it undetermined) minus the identity, `M − [I | 0]` (3×4, row-major): the
+    /// table's affine prior, `encode_delta`'s `color.affine`.
     static func affine(_ before: Image, _ after: Image) -> [Float] {
         let all = Array(0..<(before.width * before.height))
         return Prior(before.floatSamples(), after.floatSamples(), all, curves: false).weights.flatMap { $0.map(Float.init) }
@@ -36,19 +37,25 @@ enum ColorLUT {
 
     /// The least-squares map `y_c ≈ M_c · [r, g, b, 1] (+ φ_c(x_c))`, φ_c a piecewise-linear curve
     /// of the same channel on ``knots`` knots (smoothness ``smoothness``, ridge ``curveRidge``);
-    /// M's colour part is pulled toward the per-channel fit by ``affineRidge``. Same as `fit_prior` in Training/edit_data.py, but solved and evaluated as
-    /// the offset `y − x`, so an unedited pair gives exactly zero.
+    /// M's colour part is pulled toward the ``structured(_:_:_:)`` map by ``affineRidge``. Same as
+    /// `fit_prior` in Training/edit_data.py, but solved and evaluated as the offset `y − x`, so an
+    /// unedited pair gives exactly zero.
     struct Prior {
         static let knots = 17
         static let smoothness = 1e-2
         static let curveRidge = 1e-4
-        /// Pulls the 3×3 map toward the per-channel fit `y_c ≈ a_c·x_c + b_c`: a photo's channels
-        /// are strongly correlated, so the full map is ill-determined across them and would send
-        /// colours the exemplar lacks anywhere; per channel it is well determined (and exact for
-        /// an invert, a gain or levels).
-        static let affineRidge = 1e-6
-        /// Pulls a flat channel's gain toward 1.
-        static let flatRidge = 1e-7
+        /// Pulls the 3×3 map toward the structured map, in units of the photo's mean channel
+        /// variance: a photo's channels are strongly correlated, so the full map is ill-determined
+        /// across them and would send colours the exemplar lacks anywhere (a sky-filled exemplar
+        /// gave red = 2.2·r − 0.9·g − 0.6·b for a plain sharpen).
+        static let affineRidge = 0.03
+        /// Pulls the structured map's colour scale and rotation toward none, same units.
+        static let similarityRidge = 1e-3
+        /// Pulls a flat channel's gain toward 1, same units.
+        static let flatRidge = 1e-4
+        /// The luma/colour-difference map is chosen only if its error is below this share of the
+        /// per-channel map's.
+        static let structureMargin = 0.8
 
         let curves: Bool
         /// Per output channel: the offset's m_r, m_g, m_b, m_1 (M − [I | 0]), then the curve's
@@ -58,8 +65,10 @@ enum ColorLUT {
         init(_ x: [Float], _ y: [Float], _ pixels: [Int], curves: Bool) {
             self.curves = curves
             let n = curves ? Self.knots : 0, size = 4 + n
+            let count = Double(max(1, pixels.count))
+            let spread = Self.spread(x, pixels)
             var regulariser = [Double](repeating: 0, count: size * size)
-            for i in 0..<3 { regulariser[i * size + i] = Self.affineRidge }
+            for i in 0..<3 { regulariser[i * size + i] = Self.affineRidge * spread }
             if curves {
                 // (N−1)²/N · D₂ᵀD₂ (second differences) + ridge on the knots.
                 let scale = Self.smoothness * Double((n - 1) * (n - 1)) / Double(n)
@@ -69,16 +78,7 @@ enum ColorLUT {
                 }
                 for i in 0..<n { regulariser[(4 + i) * size + 4 + i] += Self.curveRidge }
             }
-            let count = Double(max(1, pixels.count))
-            // The per-channel affine fit's gains, which the 3×3 map leans toward (see `affineRidge`).
-            var (sx, sy, sxx, sxy) = (SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>())
-            for p in pixels {
-                let u = SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
-                let v = SIMD3(Double(y[3 * p]), Double(y[3 * p + 1]), Double(y[3 * p + 2]))
-                sx += u; sy += v; sxx += u * u; sxy += u * v
-            }
-            let (mx, my) = (sx / count, sy / count)
-            let gains = (sxy / count - mx * my + Self.flatRidge) / (sxx / count - mx * mx + Self.flatRidge)
+            let target = Self.structured(x, y, pixels)
             var solved = [[Double]]()
             for c in 0..<3 {
                 var a = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
@@ -113,10 +113,109 @@ enum ColorLUT {
                 }
                 for i in a.indices { a[i] = a[i] / count + regulariser[i] }
                 for i in rhs.indices { rhs[i] /= count }
-                rhs[c] += Self.affineRidge * (gains[c] - 1)  // the offset's pull toward the per-channel gain
+                for j in 0..<3 {  // the offset's pull toward the structured map
+                    rhs[j] += Self.affineRidge * spread * target[c][j]
+                }
                 solved.append(solveSymmetric(a, rhs, size: size))
             }
             weights = solved
+        }
+
+        /// The mean variance of the channels: the scale against which the ridges are set.
+        static func spread(_ x: [Float], _ pixels: [Int]) -> Double {
+            var (sx, sxx) = (SIMD3<Double>(), SIMD3<Double>())
+            for p in pixels {
+                let u = SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+                sx += u; sxx += u * u
+            }
+            let count = Double(max(1, pixels.count)), mean = sx / count
+            return (sxx / count - mean * mean).sum() / 3 + 1e-6
+        }
+
+        /// Luma and two colour differences (rows), the coordinates in which saturation, grayscale,
+        /// hue and sepia edits are simple.
+        static let ycc: [SIMD3<Double>] = [SIMD3(0.299, 0.587, 0.114), SIMD3(-0.299, -0.587, 0.886), SIMD3(0.701, -0.587, -0.114)]
+
+        /// The map that colours the exemplar lacks should follow, as the offset `M − [I | 0]` (3×4,
+        /// rows per output channel; solved as offsets, so an unedited pair gives exactly zero): one
+        /// affine map per channel (gain, levels, temperature, invert), or — if it explains the pair clearly better — luma mapped affinely with the colour
+        /// differences scaled and rotated alike in every hue and shifted with luma (saturation,
+        /// grayscale, hue, sepia). Both are well determined by a photo whose colours vary along one
+        /// direction only, where the full 3×3 map is not. Same as `structured_map` in edit_data.py.
+        static func structured(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> [[Double]] {
+            let count = Double(max(1, pixels.count)), spread = spread(x, pixels)
+            func colour(_ v: [Float], _ p: Int) -> SIMD3<Double> { SIMD3(Double(v[3 * p]), Double(v[3 * p + 1]), Double(v[3 * p + 2])) }
+            // Per channel, from the sums of x, y − x, x², x·(y − x).
+            var (sx, sy, sxx, sxy) = (SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>())
+            // Luma: [Y, 1]ᵀ[Y, 1] and [Y, 1]ᵀ(Y' − Y); colour differences: the 6×6 normal equations
+            // of b' − b = (s − 1)·b − r·r_ + c_b·Y + o_b and r_' − r_ = r·b + (s − 1)·r_ + c_r·Y + o_r.
+            var (luma, lumaRHS) = ([Double](repeating: 0, count: 4), [Double](repeating: 0, count: 2))
+            var (chroma, chromaRHS) = ([Double](repeating: 0, count: 36), [Double](repeating: 0, count: 6))
+            for p in pixels {
+                let (u, v) = (colour(x, p), colour(y, p) - colour(x, p))
+                sx += u; sy += v; sxx += u * u; sxy += u * v
+                let lu = SIMD3((ycc[0] * u).sum(), (ycc[1] * u).sum(), (ycc[2] * u).sum())
+                let lv = SIMD3((ycc[0] * v).sum(), (ycc[1] * v).sum(), (ycc[2] * v).sum())
+                luma[0] += lu[0] * lu[0]; luma[1] += lu[0]; luma[2] += lu[0]; luma[3] += 1
+                lumaRHS[0] += lu[0] * lv[0]; lumaRHS[1] += lv[0]
+                for (row, t) in [(SIMD8(lu[1], -lu[2], lu[0], 0, 1, 0, 0, 0), lv[1]), (SIMD8(lu[2], lu[1], 0, lu[0], 0, 1, 0, 0), lv[2])] {
+                    for i in 0..<6 {
+                        for j in 0..<6 { chroma[i * 6 + j] += row[i] * row[j] }
+                        chromaRHS[i] += row[i] * t
+                    }
+                }
+            }
+            var perChannel = [[Double]]()
+            for c in 0..<3 {
+                let ridge = flatRidge * spread
+                let w = solveSymmetric([sxx[c] / count + ridge, sx[c] / count, sx[c] / count, 1],
+                                       [sxy[c] / count, sy[c] / count], size: 2)
+                var row = [0.0, 0, 0, w[1]]
+                row[c] = w[0]
+                perChannel.append(row)
+            }
+            let wy = solveSymmetric([luma[0] / count + 1e-9, luma[1] / count, luma[2] / count, luma[3] / count + 1e-9],
+                                    lumaRHS.map { $0 / count }, size: 2)
+            var a = chroma.map { $0 / count }, rhs = chromaRHS.map { $0 / count }
+            for i in 0..<6 { a[i * 6 + i] += i < 2 ? similarityRidge * spread : 1e-9 }
+            let w = solveSymmetric(a, rhs, size: 6)
+            // M − I = YCC⁻¹ · [[a − 1, 0, 0], [c_b, s − 1, −r], [c_r, r, s − 1]] · YCC, offset
+            // YCC⁻¹ · (β, o_b, o_r); the unknowns solved for are a − 1 and s − 1.
+            let inner: [SIMD3<Double>] = [SIMD3(wy[0], 0, 0), SIMD3(w[2], w[0], -w[1]), SIMD3(w[3], w[1], w[0])]
+            let back = inverse(ycc), shift = SIMD3(wy[1], w[4], w[5])
+            var lumaChroma = [[Double]]()
+            for r in 0..<3 {
+                var row = [Double](repeating: 0, count: 4)
+                for k in 0..<3 {
+                    for j in 0..<3 { row[j] += back[r][k] * (0..<3).reduce(0.0) { $0 + inner[k][$1] * ycc[$1][j] } }
+                    row[3] += back[r][k] * shift[k]
+                }
+                lumaChroma.append(row)
+            }
+            func error(_ m: [[Double]]) -> Double {
+                var e = 0.0
+                for p in pixels {
+                    let (u, v) = (colour(x, p), colour(y, p) - colour(x, p))
+                    for c in 0..<3 {
+                        let d = m[c][0] * u[0] + m[c][1] * u[1] + m[c][2] * u[2] + m[c][3] - v[c]
+                        e += d * d
+                    }
+                }
+                return e
+            }
+            return error(lumaChroma) < structureMargin * error(perChannel) ? lumaChroma : perChannel
+        }
+
+        /// The inverse of a 3×3 matrix given by rows (by cofactors).
+        static func inverse(_ m: [SIMD3<Double>]) -> [SIMD3<Double>] {
+            let (a, b, c) = (m[0], m[1], m[2])
+            func cross(_ u: SIMD3<Double>, _ v: SIMD3<Double>) -> SIMD3<Double> {
+                SIMD3(u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
+            }
+            let (bc, ca, ab) = (cross(b, c), cross(c, a), cross(a, b))
+            let det = (a * bc).sum()
+            // Columns of the inverse are the cross products over the determinant.
+            return (0..<3).map { r in SIMD3(bc[r], ca[r], ab[r]) / det }
         }
 
         /// The knot left of `v` and the weight of the one right of it (piecewise-linear hats).

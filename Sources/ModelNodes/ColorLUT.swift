@@ -348,27 +348,37 @@ enum ColorLUT {
         var out = [Float](repeating: 0, count: rgb.count)
         let piece = 1 << 14
         out.withUnsafeMutableBufferPointer { buffer in
-            let result = UncheckedSendableBuffer(buffer)
-            c.parallel((pixels + piece - 1) / piece) { index, _ in
-                let scale = Float(n - 1)
-                for p in (index * piece)..<min(pixels, (index + 1) * piece) {
-                    let sr = min(1, max(0, rgb[3 * p])) * scale, sg = min(1, max(0, rgb[3 * p + 1])) * scale
-                    let sb = min(1, max(0, rgb[3 * p + 2])) * scale
-                    let (r0, g0, b0) = (min(n - 2, Int(sr)), min(n - 2, Int(sg)), min(n - 2, Int(sb)))
-                    let (fr, fg, fb) = (sr - Float(r0), sg - Float(g0), sb - Float(b0))
-                    // The identity part interpolates to the input itself; only offsets are looked up.
-                    var (vr, vg, vb) = (sr / scale, sg / scale, sb / scale)
-                    for corner in 0..<8 {
-                        let (dr, dg, db) = ((corner >> 2) & 1, (corner >> 1) & 1, corner & 1)
-                        let w = (dr == 1 ? fr : 1 - fr) * (dg == 1 ? fg : 1 - fg) * (db == 1 ? fb : 1 - fb)
-                        let cell = (((r0 + dr) * n + g0 + dg) * n + b0 + db) * 3
-                        vr += w * offsets[cell]
-                        vg += w * offsets[cell + 1]
-                        vb += w * offsets[cell + 2]
+            rgb.withUnsafeBufferPointer { rgb in
+                offsets.withUnsafeBufferPointer { table in
+                    let (result, source) = (UncheckedSendableBuffer(buffer), UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: rgb)))
+                    let lut = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: table))
+                    c.parallel((pixels + piece - 1) / piece) { index, _ in
+                        let (rgb, offsets, scale) = (source.buffer, lut.buffer, Float(n - 1))
+                        // Steps between the eight corners of a cell, in samples.
+                        let (dr, dg, db) = (n * n * 3, n * 3, 3)
+                        for p in (index * piece)..<min(pixels, (index + 1) * piece) {
+                            let sr = min(1, max(0, rgb[3 * p])) * scale, sg = min(1, max(0, rgb[3 * p + 1])) * scale
+                            let sb = min(1, max(0, rgb[3 * p + 2])) * scale
+                            let (r0, g0, b0) = (min(n - 2, Int(sr)), min(n - 2, Int(sg)), min(n - 2, Int(sb)))
+                            let (fr, fg, fb) = (sr - Float(r0), sg - Float(g0), sb - Float(b0))
+                            let base = ((r0 * n + g0) * n + b0) * 3
+                            // The identity part interpolates to the input itself; only offsets are looked up.
+                            var v = SIMD3(sr / scale, sg / scale, sb / scale)
+                            func corner(_ i: Int) -> SIMD3<Float> { SIMD3(offsets[i], offsets[i + 1], offsets[i + 2]) }
+                            let (r1, g1, b1) = (1 - fr, 1 - fg, 1 - fb)
+                            v += (r1 * g1 * b1) * corner(base)
+                            v += (r1 * g1 * fb) * corner(base + db)
+                            v += (r1 * fg * b1) * corner(base + dg)
+                            v += (r1 * fg * fb) * corner(base + dg + db)
+                            v += (fr * g1 * b1) * corner(base + dr)
+                            v += (fr * g1 * fb) * corner(base + dr + db)
+                            v += (fr * fg * b1) * corner(base + dr + dg)
+                            v += (fr * fg * fb) * corner(base + dr + dg + db)
+                            result.buffer[3 * p] = min(1, max(0, v.x))
+                            result.buffer[3 * p + 1] = min(1, max(0, v.y))
+                            result.buffer[3 * p + 2] = min(1, max(0, v.z))
+                        }
                     }
-                    result.buffer[3 * p] = min(1, max(0, vr))
-                    result.buffer[3 * p + 1] = min(1, max(0, vg))
-                    result.buffer[3 * p + 2] = min(1, max(0, vb))
                 }
             }
         }

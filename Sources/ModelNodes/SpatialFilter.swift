@@ -93,8 +93,13 @@ struct SpatialFilter: Equatable {
             let horizontal = pass(rgb, width: w, height: h, horizontal: true, radius: radius, c) { padded, count, out in
                 convolve(padded, count, weights, out)
             }
-            return pass(horizontal, width: w, height: h, horizontal: false, radius: radius, c) { padded, count, out in
-                convolve(padded, count, weights, out)
+            return verticalPass(horizontal, width: w, height: h, radius: radius, c, setUp: { _, _ in }) { rows, _, out in
+                // rows(j) is the row j − radius away from the output's, edges replicated.
+                for x in 0..<out.count { out[x] = 0 }
+                for (j, weight) in weights.enumerated() {
+                    let row = rows(j)
+                    for x in 0..<out.count { out[x] += weight * row[x] }
+                }
             }
         }
         // Box widths whose three-fold convolution has variance σ² (Kovesi, "Fast almost-gaussian filtering").
@@ -106,8 +111,7 @@ struct SpatialFilter: Equatable {
         var out = rgb
         for i in 0..<3 {
             let radius = ((i < m ? lower : upper) - 1) / 2
-            for horizontal in [true, false] {
-                out = pass(out, width: w, height: h, horizontal: horizontal, radius: radius, c) { padded, count, result in
+            out = pass(out, width: w, height: h, horizontal: true, radius: radius, c) { padded, count, result in
                     // A running sum over the window.
                     let scale = 1 / Float(2 * radius + 1)
                     var (s0, s1, s2) = (Float(0), Float(0), Float(0))
@@ -119,6 +123,62 @@ struct SpatialFilter: Equatable {
                         s0 += padded[add] - padded[drop]
                         s1 += padded[add + 1] - padded[drop + 1]
                         s2 += padded[add + 2] - padded[drop + 2]
+                    }
+            }
+            out = verticalBox(out, width: w, height: h, radius: radius, c)
+        }
+        return out
+    }
+
+    /// The vertical box pass: a running sum down blocks of columns, a row at a time.
+    private static func verticalBox(_ rgb: [Float], width w: Int, height h: Int, radius: Int, _ c: Compute) -> [Float] {
+        let scale = 1 / Float(2 * radius + 1)
+        return verticalPass(rgb, width: w, height: h, radius: radius, c, setUp: { rows, sums in
+            for x in 0..<sums.count { sums[x] = 0 }
+            for j in 0...(2 * radius) {
+                let row = rows(j)
+                for x in 0..<sums.count { sums[x] += row[x] }
+            }
+        }) { rows, sums, out in
+            for x in 0..<out.count { out[x] = sums[x] * scale }
+            // rows(2·radius + 1) enters the window of the next output row, rows(0) leaves it.
+            let (add, drop) = (rows(2 * radius + 1), rows(0))
+            for x in 0..<sums.count { sums[x] += add[x] - drop[x] }
+        }
+    }
+
+    /// Width in samples of the column blocks the vertical passes work on.
+    private static let columnBlock = 192
+
+    /// Runs a vertical filter on blocks of columns in parallel, row by row, so that every read is
+    /// contiguous (a column gathered pixel by pixel strides a whole row per sample and missed the
+    /// cache each time). `filter(rows, state, out)` writes one output row's block; `rows(j)` is the
+    /// block of the input row `j − radius` away from it, edges replicated; `state` is the block's
+    /// own scratch, which `setUp` fills from the first output row's `rows`.
+    private static func verticalPass(_ rgb: [Float], width w: Int, height h: Int, radius: Int, _ c: Compute,
+                                     setUp: (_ rows: (Int) -> UnsafeBufferPointer<Float>, _ state: UnsafeMutableBufferPointer<Float>) -> Void,
+                                     _ filter: (_ rows: (Int) -> UnsafeBufferPointer<Float>, _ state: UnsafeMutableBufferPointer<Float>,
+                                                _ out: UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
+        let stride = 3 * w, blocks = (stride + columnBlock - 1) / columnBlock
+        var out = [Float](repeating: 0, count: rgb.count)
+        rgb.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { buffer in
+                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
+                let result = UncheckedSendableBuffer(buffer)
+                c.parallel(blocks) { block, _ in
+                    let start = block * columnBlock, width = min(columnBlock, stride - start)
+                    var state = [Float](repeating: 0, count: width)
+                    state.withUnsafeMutableBufferPointer { state in
+                        var y = 0
+                        let rows = { (j: Int) -> UnsafeBufferPointer<Float> in
+                            let row = min(h - 1, max(0, y + j - radius))
+                            return UnsafeBufferPointer(rebasing: source.buffer[(row * stride + start)..<(row * stride + start + width)])
+                        }
+                        setUp(rows, state)
+                        for row in 0..<h {
+                            y = row
+                            filter(rows, state, UnsafeMutableBufferPointer(rebasing: result.buffer[(row * stride + start)..<(row * stride + start + width)]))
+                        }
                     }
                 }
             }

@@ -29,7 +29,11 @@ public struct PNGOptions: Sendable, Equatable {
     /// zlib level 0 (fastest) to 9 (smallest).
     public var compressionLevel: Int
 
-    public init(bitDepth: Int? = nil, compressionLevel: Int = 6) {
+    /// 4, not zlib's 6: on grainy 12-MP photos level 6 spent 2.7–4.1 s compressing against 1.0–1.5 s
+    /// at level 4, for files only 1–5 % smaller (levels 1–3 were faster still but 12–27 % larger).
+    public static let defaultCompressionLevel = 4
+
+    public init(bitDepth: Int? = nil, compressionLevel: Int = PNGOptions.defaultCompressionLevel) {
         self.bitDepth = bitDepth
         self.compressionLevel = compressionLevel
     }

@@ -263,6 +263,24 @@ struct BuiltinNodeTests {
         #expect(result[1, 0, 0] == 1, "a fully transparent overlay pixel leaves the base as it was")
     }
 
+    @Test("save's PNG compression trades bytes for time, never pixels")
+    func pngCompression() throws {
+        let node = try #require(registry["save"])
+        let photo = try ImageFile.read(repository.appendingPathComponent("Examples/coffee.png").path)
+        try withTemporaryDirectory { root in
+            var sizes: [Int] = []
+            for level in [0, 9] {
+                let outputs = try node.run(NodeInputs(["image": .image(photo), "dir": .path(root.path),
+                                                       "name": .string("l\(level).png"), "compression": .integer(level)]),
+                                           context: NodeContext(item: nil, seed: 0))
+                guard case .path(let path)? = outputs["path"] else { throw NodeError("no path") }
+                sizes.append(try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int))
+                #expect(try ImageFile.read(path).floatSamples() == photo.floatSamples())
+            }
+            #expect(sizes[0] * 5 > sizes[1] * 6, "level 0 stores, level 9 deflates: \(sizes)")
+        }
+    }
+
     @Test("A gray overlay on a colour base, and a colour overlay on a gray base")
     func mixedModels() throws {
         let red = Image(width: 1, height: 1, colorModel: .rgb, samples: [1, 0, 0])

@@ -120,8 +120,17 @@ def fit_lut(before, after, n=LUT_SIDE):
     return _table(x, y, fit_prior(x, y, curves), n)
 
 
+def censored_residual(y, predicted):
+    """`y − predicted`, but 0 where `y` sits at a bound `predicted` overshoots: the table's clamp
+    gives that pixel its value, so its cell keeps the prior's slope (a clipped levels or exposure
+    edit's cells would otherwise bend the map back below the clip)."""
+    clip = _clipped(y)
+    agree = ((clip > 0) & (predicted > 1)) | ((clip < 0) & (predicted < 0))
+    return torch.where(agree, torch.zeros_like(y), y - predicted)
+
+
 def _table(x, y, prior, n):
-    sums, counts = cell_sums(x, y - prior(x), n)
+    sums, counts = cell_sums(x, censored_residual(y, prior(x)), n)
 
     def box3(t):  # sum over the 3×3×3 neighbourhood, clipped at the cube's faces
         t = t.permute(3, 0, 1, 2)[None]
@@ -140,6 +149,7 @@ AFFINE_RIDGE = 0.03      # pulls the 3×3 map toward `structured_map` (0.01…0.
 SIMILARITY_RIDGE = 1e-3  # pulls the structured map's colour scale and rotation toward none
 FLAT_RIDGE = 1e-4        # pulls a flat channel's gain toward 1
 STRUCTURE_MARGIN = 0.8   # the luma/colour-difference map must beat the per-channel one by 20%
+CLIP_MIN_SHARE = 0.05    # a channel clipped in more of the exemplar than 95% is fitted on all of it
 CURVE_KNOTS = 17
 CURVE_SMOOTH = 1e-2   # weight of the curves' squared second differences (per knot spacing²)
 CURVE_RIDGE = 1e-4    # pulls a curve toward zero where the affine part explains the data
@@ -181,24 +191,50 @@ def structured_map(x, y):
     maps explains the pair better — one affine map per channel (gain, levels, temperature, invert),
     or luma mapped affinely with the colour differences scaled and rotated alike in every hue and
     shifted with luma (saturation, grayscale, hue, sepia). Either is well determined by a photo
-    whose colours vary along one direction only, where the full 3×3 map is not. `[3, 4]`."""
+    whose colours vary along one direction only, where the full 3×3 map is not. Both are fitted
+    on the pixels the edit did not clip (`unclipped`). `[3, 4]`."""
+    spread = _spread(x)
+    candidates = [_censored(lambda free: _per_channel(x, y, free, spread), x, y),
+                  _censored(lambda free: _luma_chroma(x, y, free, spread), x, y)]
+    # Per channel unless the other explains the pair clearly better (as applied: clamped).
+    errors = [float(((_map(cand, x).clamp(0, 1) - y) ** 2).mean()) for cand in candidates]
+    return candidates[1] if errors[1] < STRUCTURE_MARGIN * errors[0] else candidates[0]
+
+
+def _map(m, x):
+    return x @ m[:, :3].T + m[:, 3]
+
+
+def _censored(solve, x, y):
+    """`solve(free)` on the unclipped pixels, then again with the clipped pixels its map falls short
+    of put back (a pixel at 1 the map sends below 1 says as much as any other)."""
+    return solve(unclipped(y, _map(solve(unclipped(y)), x)))
+
+
+def _per_channel(x, y, free, spread):
+    """One affine map per channel; a flat channel keeps its gain."""
     p = x.shape[0]
     ones = torch.ones(p, 1, dtype=torch.float64)
-    spread = _spread(x)
-    # Per channel; a flat channel keeps its gain.
     m = torch.zeros(3, 4, dtype=torch.float64)
     for c in range(3):
-        f = torch.cat([x[:, c:c + 1], ones], 1)
+        f = torch.cat([x[:, c:c + 1], ones], 1) * free[:, c:c + 1]
         reg = torch.diag(torch.tensor([FLAT_RIDGE * spread, 0], dtype=torch.float64))
         w = torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg[:, 0])
         m[c, c], m[c, 3] = w[0], w[1]
-    candidates = [m]
-    # Luma / colour differences.
-    u, v = x @ _YCC.T, y @ _YCC.T
+    return m
+
+
+def _luma_chroma(x, y, free, spread):
+    """Luma affine, colour differences scaled and rotated alike and shifted with luma, on the
+    pixels free in every channel."""
+    p = x.shape[0]
+    kept = free.prod(1, keepdim=True)
+    u, v = x @ _YCC.T * kept, y @ _YCC.T * kept
+    ones = kept
     f = torch.cat([u[:, :1], ones], 1)
     wy = torch.linalg.solve(f.T @ f / p + 1e-9 * torch.eye(2, dtype=torch.float64), f.T @ v[:, 0] / p)
     zero = torch.zeros(p, dtype=torch.float64)
-    one = torch.ones(p, dtype=torch.float64)
+    one = ones[:, 0]
     # Unknowns: s, r (scale·cos, scale·sin), cb, cr (luma coupling), ob, or.
     rows_b = torch.stack([u[:, 1], -u[:, 2], u[:, 0], zero, one, zero], 1)
     rows_r = torch.stack([u[:, 2], u[:, 1], zero, u[:, 0], zero, one], 1)
@@ -210,12 +246,25 @@ def structured_map(x, y):
     w = torch.linalg.solve(g.T @ g / p + reg, g.T @ t / p + reg @ toward)
     mycc = torch.tensor([[wy[0], 0, 0], [w[2], w[0], -w[1]], [w[3], w[1], w[0]]], dtype=torch.float64)
     inv = torch.linalg.inv(_YCC)
-    lin = inv @ mycc @ _YCC
-    off = inv @ torch.stack([wy[1], w[4], w[5]])
-    candidates.append(torch.cat([lin, off[:, None]], 1))
-    # Per channel unless the other explains the pair clearly better.
-    errors = [float(((x @ cand[:, :3].T + cand[:, 3] - y) ** 2).mean()) for cand in candidates]
-    return candidates[1] if errors[1] < STRUCTURE_MARGIN * errors[0] else candidates[0]
+    return torch.cat([inv @ mycc @ _YCC, (inv @ torch.stack([wy[1], w[4], w[5]]))[:, None]], 1)
+
+
+def _clipped(y):
+    """+1 where the edited channel sits at 1, −1 where at 0, else 0."""
+    return (y >= 1 - 0.5 / 255).double() - (y <= 0.5 / 255).double()
+
+
+def unclipped(y, predicted=None):
+    """`[P, 3]` weights: 0 where the exemplar's edited channel sits at 0 or 1 — the edit may have
+    clipped it there (levels, exposure, gain, contrast all do), and the value then says only "at
+    least this far" — unless `predicted` falls short of that bound; else 1. A channel clipped
+    almost everywhere keeps all its pixels."""
+    clip = _clipped(y)
+    free = clip == 0
+    if predicted is not None:
+        free = free | ((clip > 0) & (predicted < 1)) | ((clip < 0) & (predicted > 0))
+    free = free.double()
+    return torch.where(free.mean(0) >= CLIP_MIN_SHARE, free, torch.ones_like(free))
 
 
 def _spread(x):
@@ -224,7 +273,8 @@ def _spread(x):
 
 
 def _prior_weights(x, y, curves):
-    """Per output channel: M_c (4 values), then φ_c's knot values when `curves`."""
+    """Per output channel: M_c (4 values), then φ_c's knot values when `curves`; fitted like the
+    structured map on the pixels the edit did not clip."""
     p = x.shape[0]
     n = CURVE_KNOTS if curves else 0
     reg = torch.zeros(4 + n, 4 + n, dtype=torch.float64)
@@ -239,13 +289,19 @@ def _prior_weights(x, y, curves):
         for i in range(n - 2):
             d2[i, i], d2[i, i + 1], d2[i, i + 2] = 1, -2, 1
         reg[4:, 4:] = CURVE_SMOOTH * (n - 1) ** 2 / n * d2.T @ d2 + CURVE_RIDGE * torch.eye(n, dtype=torch.float64)
-    weights = []
-    for c in range(3):
-        f = _features(x, c, curves)
-        toward = torch.zeros(4 + n, dtype=torch.float64)
-        toward[:3] = target[c, :3]
-        weights.append(torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg @ toward))
-    return weights
+    features = [_features(x, c, curves) for c in range(3)]
+
+    def solve(free):
+        weights = []
+        for c in range(3):
+            f = features[c] * free[:, c:c + 1]
+            toward = torch.zeros(4 + n, dtype=torch.float64)
+            toward[:3] = target[c, :3]
+            weights.append(torch.linalg.solve(f.T @ f / p + reg, f.T @ y[:, c] / p + reg @ toward))
+        return weights
+
+    first = solve(unclipped(y))
+    return solve(unclipped(y, torch.stack([features[c] @ first[c] for c in range(3)], 1)))
 
 
 def choose_prior(before, after):

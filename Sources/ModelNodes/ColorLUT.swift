@@ -79,47 +79,91 @@ enum ColorLUT {
                 for i in 0..<n { regulariser[(4 + i) * size + 4 + i] += Self.curveRidge }
             }
             let target = Self.structured(x, y, pixels)
-            var solved = [[Double]]()
-            for c in 0..<3 {
-                var a = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
-                x.withUnsafeBufferPointer { x in
-                    y.withUnsafeBufferPointer { y in
-                        a.withUnsafeMutableBufferPointer { a in
-                            rhs.withUnsafeMutableBufferPointer { rhs in
-                                for p in pixels {
-                                    let f = SIMD4(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1)
-                                    let target = Double(y[3 * p + c] - x[3 * p + c])
-                                    for i in 0..<4 {
-                                        for j in 0..<4 { a[i * size + j] += f[i] * f[j] }
-                                        rhs[i] += f[i] * target
+            func solve(_ free: [SIMD3<Double>]) -> [[Double]] {
+                var solved = [[Double]]()
+                for c in 0..<3 {
+                    var a = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
+                    x.withUnsafeBufferPointer { x in
+                        y.withUnsafeBufferPointer { y in
+                            a.withUnsafeMutableBufferPointer { a in
+                                rhs.withUnsafeMutableBufferPointer { rhs in
+                                    for (index, p) in pixels.enumerated() where free[index][c] != 0 {
+                                        let f = SIMD4(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]), 1)
+                                        let target = Double(y[3 * p + c] - x[3 * p + c])
+                                        for i in 0..<4 {
+                                            for j in 0..<4 { a[i * size + j] += f[i] * f[j] }
+                                            rhs[i] += f[i] * target
+                                        }
+                                        guard curves else { continue }
+                                        let (k0, w1) = Self.hat(f[c])
+                                        let w0 = 1 - w1, k1 = k0 + 1
+                                        for i in 0..<4 {
+                                            a[i * size + 4 + k0] += f[i] * w0; a[(4 + k0) * size + i] += f[i] * w0
+                                            a[i * size + 4 + k1] += f[i] * w1; a[(4 + k1) * size + i] += f[i] * w1
+                                        }
+                                        rhs[4 + k0] += w0 * target
+                                        rhs[4 + k1] += w1 * target
+                                        a[(4 + k0) * size + 4 + k0] += w0 * w0
+                                        a[(4 + k0) * size + 4 + k1] += w0 * w1
+                                        a[(4 + k1) * size + 4 + k0] += w1 * w0
+                                        a[(4 + k1) * size + 4 + k1] += w1 * w1
                                     }
-                                    guard curves else { continue }
-                                    let (k0, w1) = Self.hat(f[c])
-                                    let w0 = 1 - w1, k1 = k0 + 1
-                                    for i in 0..<4 {
-                                        a[i * size + 4 + k0] += f[i] * w0; a[(4 + k0) * size + i] += f[i] * w0
-                                        a[i * size + 4 + k1] += f[i] * w1; a[(4 + k1) * size + i] += f[i] * w1
-                                    }
-                                    rhs[4 + k0] += w0 * target
-                                    rhs[4 + k1] += w1 * target
-                                    a[(4 + k0) * size + 4 + k0] += w0 * w0
-                                    a[(4 + k0) * size + 4 + k1] += w0 * w1
-                                    a[(4 + k1) * size + 4 + k0] += w1 * w0
-                                    a[(4 + k1) * size + 4 + k1] += w1 * w1
                                 }
                             }
                         }
                     }
+                    for i in a.indices { a[i] = a[i] / count + regulariser[i] }
+                    for i in rhs.indices { rhs[i] /= count }
+                    for j in 0..<3 {  // the offset's pull toward the structured map
+                        rhs[j] += Self.affineRidge * spread * target[c][j]
+                    }
+                    solved.append(solveSymmetric(a, rhs, size: size))
                 }
-                for i in a.indices { a[i] = a[i] / count + regulariser[i] }
-                for i in rhs.indices { rhs[i] /= count }
-                for j in 0..<3 {  // the offset's pull toward the structured map
-                    rhs[j] += Self.affineRidge * spread * target[c][j]
-                }
-                solved.append(solveSymmetric(a, rhs, size: size))
+                return solved
             }
-            weights = solved
+            // Fitted on the pixels the edit did not clip, then again with those clipped pixels the
+            // first map falls short of put back (see ``unclipped(_:_:predicted:)``).
+            let first = Prior(curves: curves, weights: solve(Self.unclipped(y, pixels)))
+            weights = solve(Self.unclipped(y, pixels) { p in
+                first(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+                    + SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+            })
         }
+
+        private init(curves: Bool, weights: [[Double]]) {
+            self.curves = curves
+            self.weights = weights
+        }
+
+        /// A channel value the edit may have clipped: +1 at 1, −1 at 0, else 0.
+        static func clipped(_ v: Float) -> Int { v >= 1 - 0.5 / 255 ? 1 : v <= 0.5 / 255 ? -1 : 0 }
+
+        /// Per pixel (in `pixels`' order) and channel, 1 if it counts in a fit, else 0: not where
+        /// the exemplar's edited channel sits at 0 or 1 — the edit may have clipped it (levels,
+        /// exposure, gain and contrast all do), and the value then says only "at least this far" —
+        /// unless `predicted` (the colour a first map gives pixel p) falls short of that bound. A
+        /// channel clipped almost everywhere keeps all its pixels. Same as `unclipped` in
+        /// edit_data.py.
+        static func unclipped(_ y: [Float], _ pixels: [Int],
+                              predicted: ((Int) -> SIMD3<Double>)? = nil) -> [SIMD3<Double>] {
+            var free = [SIMD3<Double>](repeating: SIMD3(), count: pixels.count)
+            var share = SIMD3<Double>()
+            for (index, p) in pixels.enumerated() {
+                let guess = predicted?(p)
+                for c in 0..<3 {
+                    let clip = clipped(y[3 * p + c])
+                    let counts = clip == 0 || guess.map { clip > 0 ? $0[c] < 1 : $0[c] > 0 } ?? false
+                    if counts { free[index][c] = 1; share[c] += 1 }
+                }
+            }
+            for c in 0..<3 where share[c] < clipMinShare * Double(pixels.count) {
+                for index in free.indices { free[index][c] = 1 }
+            }
+            return free
+        }
+
+        /// Below this share of unclipped pixels a channel is fitted on all of them.
+        static let clipMinShare = 0.05
 
         /// The mean variance of the channels: the scale against which the ridges are set.
         static func spread(_ x: [Float], _ pixels: [Int]) -> Double {
@@ -143,17 +187,47 @@ enum ColorLUT {
         /// grayscale, hue, sepia). Both are well determined by a photo whose colours vary along one
         /// direction only, where the full 3×3 map is not. Same as `structured_map` in edit_data.py.
         static func structured(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> [[Double]] {
+            func colour(_ v: [Float], _ p: Int) -> SIMD3<Double> { SIMD3(Double(v[3 * p]), Double(v[3 * p + 1]), Double(v[3 * p + 2])) }
+            /// The colour map `m` (an offset, 3×4) gives pixel p.
+            func mapped(_ m: [[Double]], _ p: Int) -> SIMD3<Double> {
+                let u = colour(x, p)
+                return u + SIMD3((0..<3).map { c in m[c][0] * u[0] + m[c][1] * u[1] + m[c][2] * u[2] + m[c][3] })
+            }
+            // Each fitted on the unclipped pixels, then again with the clipped ones its map falls short of.
+            let first = fits(x, y, pixels, Self.unclipped(y, pixels))
+            let perChannel = fits(x, y, pixels, Self.unclipped(y, pixels) { mapped(first.perChannel, $0) }).perChannel
+            let lumaChroma = fits(x, y, pixels, Self.unclipped(y, pixels) { mapped(first.lumaChroma, $0) }).lumaChroma
+            func error(_ m: [[Double]]) -> Double {  // as applied: clamped
+                var e = 0.0
+                for p in pixels {
+                    let d = simd_clamp(mapped(m, p)) - colour(y, p)
+                    e += (d * d).sum()
+                }
+                return e
+            }
+            return error(lumaChroma) < structureMargin * error(perChannel) ? lumaChroma : perChannel
+        }
+
+        private static func simd_clamp(_ v: SIMD3<Double>) -> SIMD3<Double> {
+            v.clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
+        }
+
+        /// Both structured maps on the pixels `free` says count (per channel for the per-channel
+        /// map, in every channel for the luma/colour-difference one).
+        private static func fits(_ x: [Float], _ y: [Float], _ pixels: [Int],
+                                 _ free: [SIMD3<Double>]) -> (perChannel: [[Double]], lumaChroma: [[Double]]) {
             let count = Double(max(1, pixels.count)), spread = spread(x, pixels)
             func colour(_ v: [Float], _ p: Int) -> SIMD3<Double> { SIMD3(Double(v[3 * p]), Double(v[3 * p + 1]), Double(v[3 * p + 2])) }
-            // Per channel, from the sums of x, y − x, x², x·(y − x).
-            var (sx, sy, sxx, sxy) = (SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>())
+            // Per channel, from the sums of x, y − x, x², x·(y − x) and the pixel count.
+            var (sx, sy, sxx, sxy, sn) = (SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>())
             // Luma: [Y, 1]ᵀ[Y, 1] and [Y, 1]ᵀ(Y' − Y); colour differences: the 6×6 normal equations
             // of b' − b = (s − 1)·b − r·r_ + c_b·Y + o_b and r_' − r_ = r·b + (s − 1)·r_ + c_r·Y + o_r.
             var (luma, lumaRHS) = ([Double](repeating: 0, count: 4), [Double](repeating: 0, count: 2))
             var (chroma, chromaRHS) = ([Double](repeating: 0, count: 36), [Double](repeating: 0, count: 6))
-            for p in pixels {
-                let (u, v) = (colour(x, p), colour(y, p) - colour(x, p))
-                sx += u; sy += v; sxx += u * u; sxy += u * v
+            for (index, p) in pixels.enumerated() {
+                let (u, v, w) = (colour(x, p), colour(y, p) - colour(x, p), free[index])
+                sx += w * u; sy += w * v; sxx += w * u * u; sxy += w * u * v; sn += w
+                guard w[0] * w[1] * w[2] != 0 else { continue }
                 let lu = SIMD3((ycc[0] * u).sum(), (ycc[1] * u).sum(), (ycc[2] * u).sum())
                 let lv = SIMD3((ycc[0] * v).sum(), (ycc[1] * v).sum(), (ycc[2] * v).sum())
                 luma[0] += lu[0] * lu[0]; luma[1] += lu[0]; luma[2] += lu[0]; luma[3] += 1
@@ -168,7 +242,7 @@ enum ColorLUT {
             var perChannel = [[Double]]()
             for c in 0..<3 {
                 let ridge = flatRidge * spread
-                let w = solveSymmetric([sxx[c] / count + ridge, sx[c] / count, sx[c] / count, 1],
+                let w = solveSymmetric([sxx[c] / count + ridge, sx[c] / count, sx[c] / count, sn[c] / count],
                                        [sxy[c] / count, sy[c] / count], size: 2)
                 var row = [0.0, 0, 0, w[1]]
                 row[c] = w[0]
@@ -192,18 +266,7 @@ enum ColorLUT {
                 }
                 lumaChroma.append(row)
             }
-            func error(_ m: [[Double]]) -> Double {
-                var e = 0.0
-                for p in pixels {
-                    let (u, v) = (colour(x, p), colour(y, p) - colour(x, p))
-                    for c in 0..<3 {
-                        let d = m[c][0] * u[0] + m[c][1] * u[1] + m[c][2] * u[2] + m[c][3] - v[c]
-                        e += d * d
-                    }
-                }
-                return e
-            }
-            return error(lumaChroma) < structureMargin * error(perChannel) ? lumaChroma : perChannel
+            return (perChannel, lumaChroma)
         }
 
         /// The inverse of a 3×3 matrix given by rows (by cofactors).
@@ -278,7 +341,13 @@ enum ColorLUT {
             let cell = (node(r) * n + node(g)) * n + node(b)
             counts[cell] += 1
             let offset = prior(Double(r), Double(g), Double(b))
-            for c in 0..<3 { sums[cell * 3 + c] += Double(y[3 * p + c] - x[3 * p + c]) - offset[c] }
+            for c in 0..<3 {
+                // Not where the exemplar sits at a bound the prior overshoots: the clamp gives that
+                // pixel its value, and its cell keeps the prior's slope (as `censored_residual`).
+                let clip = Prior.clipped(y[3 * p + c]), predicted = Double(x[3 * p + c]) + offset[c]
+                if (clip > 0 && predicted > 1) || (clip < 0 && predicted < 0) { continue }
+                sums[cell * 3 + c] += Double(y[3 * p + c] - x[3 * p + c]) - offset[c]
+            }
         }
         let boxSums = box3(sums, channels: 3), boxCounts = box3(counts, channels: 1)
         var table = [Float](repeating: 0, count: n * n * n * 3)

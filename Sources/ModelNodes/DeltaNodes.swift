@@ -5,14 +5,14 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/4`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/5`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
 ///   both squeezed to 224×224;
 /// - `pooled` `[1280]`: the pooled embeddings' difference;
-/// - `color.affine` `[3,4]`: the least-squares affine colour map before → after (sRGB, 0…1) minus
-///   the identity — the colour table's affine prior (``ColorLUT/affine(_:_:)``);
+/// - `color.affine` `[3,4]`: the least-squares affine colour map before → after (sRGB, 0…1, on the
+///   pixels the edit did not clip) minus the identity — the colour table's affine prior (``ColorLUT/affine(_:_:)``);
 /// - `spatial` `[2]`: σ (relative to the shorter side) and gain k of the spatial filter
 ///   `img + k·(G_σ(img) − img)` fitted on the pair (``SpatialFilter``): a blur or sharpen, or 0, 0;
 /// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
@@ -23,9 +23,9 @@ struct EncodeDeltaNode: Node {
     let weights: EncoderWeights
 
     // /2 added `color.lut`, /3 `spatial` and a table fitted after it, /4 a table whose prior leans
-    // toward a structured map: older cached deltas lack or differ in them, and the name salts the
-    // cache key.
-    static let encoderName = "efficientnet-lite0/4"
+    // toward a structured map, /5 fits that leave out the pixels the edit clipped: older cached
+    // deltas lack or differ in them, and the name salts the cache key.
+    static let encoderName = "efficientnet-lite0/5"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(

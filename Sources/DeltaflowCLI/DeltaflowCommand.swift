@@ -16,6 +16,7 @@ public enum DeltaflowCLI {
     ///   their kinds must not clash with deltaflow's (namespace them: `studio.watermark`).
     public static func main(nodes: [any Node] = [], arguments: [String]? = nil) -> Never {
         extraNodes.withLock { $0 = nodes }
+        Allocator.tuneForImages()
         DeltaflowCommand.main(arguments)  // exits itself on failure; returns after a command succeeds
         exit(0)
     }

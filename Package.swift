@@ -33,7 +33,7 @@ let package = Package(
             providers: [.apt(["libjpeg-dev"])]),
         // libpng and libjpeg report errors with longjmp; this C target keeps every setjmp
         // and every longjmp inside C frames so no Swift frame is ever jumped over.
-        .target(name: "CCodecGuards", dependencies: ["CPNG", "CJPEG"]),
+        .target(name: "CCodecGuards", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("z")]),  // zlib: libpng-dev depends on zlib1g-dev
 
         // "Did you mean …?" for misspelt names; depends on nothing.
         .target(name: "Spelling"),

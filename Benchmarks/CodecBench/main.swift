@@ -1,5 +1,6 @@
-// Times deltaflow's JPEG decode and encode of one file; Benchmarks/codecs.py runs it beside
-// Pillow on the same file and prints the ratios. Usage: codec-bench FILE [ITERATIONS]
+// Times deltaflow's decode and encode of one file (a PNG written back as PNG at the default level,
+// anything else as JPEG quality 90); Benchmarks/codecs.py runs it on JPEGs beside Pillow on the
+// same file and prints the ratios. Usage: codec-bench FILE [ITERATIONS]
 import Foundation
 import ImageCodecs
 
@@ -19,13 +20,14 @@ func milliseconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 var image = try ImageFile.decode(bytes)  // warm-up, and the image the encoder gets
+let options: EncodeOptions = path.lowercased().hasSuffix(".png") ? .png(PNGOptions()) : .jpeg(JPEGOptions(quality: 90))
 var decodeTimes: [Double] = []
 var encodeTimes: [Double] = []
 var encodedSize = 0
 for _ in 0..<iterations {
     decodeTimes.append(try milliseconds { image = try ImageFile.decode(bytes) })
     encodeTimes.append(try milliseconds {
-        encodedSize = try ImageFile.encode(image, options: .jpeg(JPEGOptions(quality: 90))).count
+        encodedSize = try ImageFile.encode(image, options: options).count
     })
 }
 print("""

@@ -47,7 +47,7 @@ struct SaveNode: Node {
             PortSpec("bit_depth", .integer, doc: "PNG bits per sample, 8 or 16; default: the image's own",
                      optional: true, range: 8...16),
             PortSpec("compression", .integer,
-                     doc: "PNG zlib level: 0 fastest to 9 smallest (4 is 2-3x faster than 6 on grainy photos for a few % more bytes)",
+                     doc: "PNG zlib level, 0 (none) to 9 (smallest), for images that compress like graphics; photos are written run-length at any level but 0 (as small, 2-3x faster)",
                      default: .integer(PNGOptions.defaultCompressionLevel), range: 0...9),
         ],
         outputs: [PortSpec("path", .path, doc: "the file written")],

@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/5`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/6`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -23,9 +23,10 @@ struct EncodeDeltaNode: Node {
     let weights: EncoderWeights
 
     // /2 added `color.lut`, /3 `spatial` and a table fitted after it, /4 a table whose prior leans
-    // toward a structured map, /5 fits that leave out the pixels the edit clipped: older cached
-    // deltas lack or differ in them, and the name salts the cache key.
-    static let encoderName = "efficientnet-lite0/5"
+    // toward a structured map, /5 fits that leave out the pixels the edit clipped, /6 weaker
+    // ridges toward that map: older cached deltas lack or differ in them, and the name salts the
+    // cache key.
+    static let encoderName = "efficientnet-lite0/6"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(

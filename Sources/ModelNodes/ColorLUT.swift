@@ -190,7 +190,6 @@ enum ColorLUT {
         /// grayscale, hue, sepia). Both are well determined by a photo whose colours vary along one
         /// direction only, where the full 3×3 map is not. Same as `structured_map` in edit_data.py.
         static func structured(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> [[Double]] {
-            func colour(_ v: [Float], _ p: Int) -> SIMD3<Double> { SIMD3(Double(v[3 * p]), Double(v[3 * p + 1]), Double(v[3 * p + 2])) }
             /// The colour map `m` (an offset, 3×4) gives pixel p.
             func mapped(_ m: [[Double]], _ p: Int) -> SIMD3<Double> {
                 let u = colour(x, p)
@@ -203,7 +202,7 @@ enum ColorLUT {
             func error(_ m: [[Double]]) -> Double {  // as applied: clamped
                 var e = 0.0
                 for p in pixels {
-                    let d = simd_clamp(mapped(m, p)) - colour(y, p)
+                    let d = mapped(m, p).clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1)) - colour(y, p)
                     e += (d * d).sum()
                 }
                 return e
@@ -211,8 +210,9 @@ enum ColorLUT {
             return error(lumaChroma) < structureMargin * error(perChannel) ? lumaChroma : perChannel
         }
 
-        private static func simd_clamp(_ v: SIMD3<Double>) -> SIMD3<Double> {
-            v.clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
+        /// Pixel p's colour in interleaved RGB samples.
+        private static func colour(_ v: [Float], _ p: Int) -> SIMD3<Double> {
+            SIMD3(Double(v[3 * p]), Double(v[3 * p + 1]), Double(v[3 * p + 2]))
         }
 
         /// Both structured maps on the pixels `free` says count (per channel for the per-channel
@@ -220,7 +220,6 @@ enum ColorLUT {
         private static func fits(_ x: [Float], _ y: [Float], _ pixels: [Int],
                                  _ free: [SIMD3<Double>]) -> (perChannel: [[Double]], lumaChroma: [[Double]]) {
             let count = Double(max(1, pixels.count)), spread = spread(x, pixels)
-            func colour(_ v: [Float], _ p: Int) -> SIMD3<Double> { SIMD3(Double(v[3 * p]), Double(v[3 * p + 1]), Double(v[3 * p + 2])) }
             // Per channel, from the sums of x, y − x, x², x·(y − x) and the pixel count.
             var (sx, sy, sxx, sxy, sn) = (SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>())
             // Luma: [Y, 1]ᵀ[Y, 1] and [Y, 1]ᵀ(Y' − Y); colour differences: the 6×6 normal equations

@@ -383,16 +383,120 @@ SPATIAL_FIT_SIDE = 512  # the filter is fitted on the exemplar at most this larg
 WORKING_SIDE = 256  # encode_delta's working copy (ExemplarPair.workingSide), where the colour table is fitted
 
 
+# The hue shift: a selective-colour edit (one hue band recoloured) as a shift of hue per hue and
+# saturation, on a grid the 17³ table is far too coarse for — its cells mix the band with its
+# neighbours, so it recolours what the edit left alone.
+HUE_NODES = 72                      # every 5° of hue, circular
+HUE_SATURATIONS = (0.0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 1.0)
+HUE_RIDGE = 1.0                     # pixels' worth of weight pulling each node's shift toward none
+HUE_MARGIN = 0.9                    # the hue shift must cut the held-out error by 10% to be used
+HUE_TABLE_GAIN = 0.5                # and a table after it must halve what is left to be kept
+
+
+def _hue_corners(h, s):
+    """Each pixel's four grid nodes and bilinear weights: `[P, 4]` indices (hue-major) and weights."""
+    nodes = torch.tensor(HUE_SATURATIONS, dtype=torch.float64)
+    hh = h * HUE_NODES
+    i0 = hh.floor().long() % HUE_NODES
+    fh = hh - hh.floor()
+    i1 = (i0 + 1) % HUE_NODES
+    j1 = torch.searchsorted(nodes, s.clamp(0, 1).contiguous(), right=True).clamp(1, len(nodes) - 1)
+    j0 = j1 - 1
+    fs = ((s - nodes[j0]) / (nodes[j1] - nodes[j0])).clamp(0, 1)
+    m = len(nodes)
+    index = torch.stack([i0 * m + j0, i0 * m + j1, i1 * m + j0, i1 * m + j1], 1)
+    weight = torch.stack([(1 - fh) * (1 - fs), (1 - fh) * fs, fh * (1 - fs), fh * fs], 1)
+    return index, weight
+
+
+def _hsv(rgb):
+    """`[3, P]` sRGB → HSV in float64 (hue in turns)."""
+    return edits.rgb_to_hsv(rgb.double())
+
+
+def fit_hue(before, after):
+    """The hue shift before → after on `[3, P]` colours: `[HUE_NODES, len(HUE_SATURATIONS)]` shifts
+    in turns, least squares over the pixels' hue differences, each weighted by the square of its
+    chroma (s·v, what a hue error costs in RGB) and pulled toward none by `HUE_RIDGE`."""
+    hx, hy = _hsv(before), _hsv(after)
+    r = (hy[0] - hx[0] + 0.5) % 1.0 - 0.5
+    w = (torch.minimum(hx[1], hy[1]) * torch.minimum(hx[2], hy[2])) ** 2
+    index, weight = _hue_corners(hx[0], hx[1])
+    n = HUE_NODES * len(HUE_SATURATIONS)
+    a = torch.zeros(n * n, dtype=torch.float64)
+    b = torch.zeros(n, dtype=torch.float64)
+    for i in range(4):
+        b.index_add_(0, index[:, i], w * weight[:, i] * r)
+        for j in range(4):
+            a.index_add_(0, index[:, i] * n + index[:, j], w * weight[:, i] * weight[:, j])
+    a = a.reshape(n, n) + HUE_RIDGE * torch.eye(n, dtype=torch.float64)
+    return torch.linalg.solve(a, b).reshape(HUE_NODES, len(HUE_SATURATIONS))
+
+
+def apply_hue(img, shift):
+    """`img` (`[3, ...]`) with each pixel's hue moved by the grid `shift` at its hue and saturation."""
+    shape = img.shape
+    hsv = _hsv(img.reshape(3, -1).clamp(0, 1))
+    index, weight = _hue_corners(hsv[0], hsv[1])
+    hsv[0] = hsv[0] + (shift.reshape(-1).double()[index] * weight).sum(1)
+    return edits.hsv_to_rgb(hsv).reshape(shape).to(img.dtype)
+
+
+def choose_colour(before, after):
+    """"table", "hue" or "hue+table": what follows the spatial filter. On a checkerboard as
+    `choose_prior`, each half predicting the other: the hue shift (alone, or followed by a table
+    fitted after it) is used only if it cuts the table's held-out error by `HUE_MARGIN`, and the
+    table after it only if it halves the hue shift's own (`HUE_TABLE_GAIN`): a table fitted on a
+    residual spreads it over every colour its cells share with the band."""
+    _, h, w = before.shape
+    yy = (torch.arange(h) * CV_BLOCKS // h)[:, None]
+    xx = (torch.arange(w) * CV_BLOCKS // w)[None, :]
+    half = ((yy + xx) % 2 == 0).reshape(-1)
+    x = before.reshape(3, -1).double()
+    y = after.reshape(3, -1).double()
+    errors = {"table": 0.0, "hue": 0.0, "hue+table": 0.0}
+    for train in (half, ~half):
+        if train.sum() == 0 or (~train).sum() == 0:
+            return "table"
+        shift = fit_hue(x[:, train], y[:, train])
+        test, truth = x[:, ~train], y[:, ~train]
+        for name in errors:
+            source, query = x[:, train], test
+            if name != "table":
+                source, query = apply_hue(source, shift), apply_hue(query, shift)
+            if name == "hue":
+                predicted = query
+            else:
+                xs, ys = source.T, y[:, train].T
+                lut = _table(xs, ys, fit_prior(xs, ys, False), LUT_SIDE)
+                predicted = apply_lut(query.reshape(3, -1, 1).float(), lut).reshape(3, -1).double()
+            errors[name] += float(((predicted.clamp(0, 1) - truth) ** 2).sum())
+    if min(errors["hue"], errors["hue+table"]) >= HUE_MARGIN * errors["table"]:
+        return "table"
+    return "hue+table" if errors["hue+table"] < HUE_TABLE_GAIN * errors["hue"] else "hue"
+
+
 def fit(before, after):
     """The exemplar's exact part as encode_delta fits it: `(σ, k)` of the spatial filter (on the
-    pair at up to `SPATIAL_FIT_SIDE`) and the colour table after it (on the working copy)."""
+    pair at up to `SPATIAL_FIT_SIDE`), then on the working copy the hue shift (`fit_hue`; zeros
+    unless `choose_colour` picks it) and the colour table after it (zero offsets if it does not)."""
     sigma, k = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
-    return (sigma, k), fit_lut(spatial(shrunk(before, WORKING_SIDE), sigma, k), shrunk(after, WORKING_SIDE))
+    source, target = spatial(shrunk(before, WORKING_SIDE), sigma, k), shrunk(after, WORKING_SIDE)
+    choice = choose_colour(source, target)
+    shift = torch.zeros(HUE_NODES, len(HUE_SATURATIONS), dtype=torch.float64)
+    if choice != "table":
+        shift = fit_hue(source.reshape(3, -1), target.reshape(3, -1))
+        source = apply_hue(source, shift)
+    lut = fit_lut(source, target) if choice != "hue" else torch.zeros(LUT_SIDE, LUT_SIDE, LUT_SIDE, 3)
+    return (sigma, k), shift.float(), lut
 
 
 def apply_fit(img, fitted):
-    (sigma, k), lut = fitted
-    return apply_lut(spatial(img, sigma, k), lut)
+    (sigma, k), shift, lut = fitted
+    img = spatial(img, sigma, k)
+    if bool((shift != 0).any()):
+        img = apply_hue(img, shift)
+    return apply_lut(img, lut)
 
 
 def lut_nodes(n, dtype=torch.float32):

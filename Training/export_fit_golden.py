@@ -1,5 +1,5 @@
-"""Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter and colour
-table): Training/edit_data.py's `fit` — the specification the training data used — on three pairs
+"""Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, hue shift and
+colour table): Training/edit_data.py's `fit` — the specification the training data used — on five pairs
 made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ModelNodesTests/Goldens/exemplar-fit.safetensors
@@ -19,6 +19,8 @@ CASES = {
     "gamma_blur": [("gamma", {"g": 1.6}), ("blur", {"sigma": 0.012})],
     "saturation": [("saturation", {"s": 1.8})],
     "sharpen": [("sharpen", {"sigma": 0.006, "k": 1.2})],
+    "recolor": [("recolor", {"center": 0.02, "width": 0.06, "shift": 0.3})],
+    "recolor_table": [("recolor", {"center": 0.1, "width": 0.06, "shift": 0.3})],
 }
 
 
@@ -33,14 +35,18 @@ def main():
     out = {}
     for name, edit in CASES.items():
         after = quantised(edits.apply_edit(edit, before)[0])
-        (sigma, k), lut = edit_data.fit(before, after)
-        curves = edit_data.choose_prior(edit_data.spatial(before, sigma, k), after) == "curves"
+        (sigma, k), shift, lut = edit_data.fit(before, after)
+        filtered = edit_data.spatial(before, sigma, k)
+        choice = edit_data.choose_colour(filtered, after)
+        curves = edit_data.choose_prior(filtered, after) == "curves"
         out[f"{name}.before"] = before.permute(1, 2, 0).numpy()
         out[f"{name}.after"] = after.permute(1, 2, 0).numpy()
         out[f"{name}.spatial"] = np.array([sigma, k], dtype=np.float32)
         out[f"{name}.curves"] = np.array([1.0 if curves else 0.0], dtype=np.float32)
+        out[f"{name}.choice"] = np.array([("table", "hue", "hue+table").index(choice)], dtype=np.float32)
+        out[f"{name}.hue"] = shift.numpy()
         out[f"{name}.lut"] = lut.numpy()
-        print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}")
+        print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}")
     path = os.path.join(ROOT, "Tests", "ModelNodesTests", "Goldens", "exemplar-fit.safetensors")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     safetensors_io.save(path, {k: np.asarray(v, dtype=np.float32) for k, v in out.items()},

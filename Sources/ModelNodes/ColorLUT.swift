@@ -311,11 +311,17 @@ enum ColorLUT {
     static let validationBlocks = 4
     static let curvesMargin = 0.9
 
-    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Bool {
+    /// The pixels of a `validationBlocks`² checkerboard's two halves.
+    static func checkerboard(width w: Int, height h: Int) -> [[Int]] {
         var halves: [[Int]] = [[], []]
         for py in 0..<h {
             for px in 0..<w { halves[(py * validationBlocks / h + px * validationBlocks / w) % 2].append(py * w + px) }
         }
+        return halves
+    }
+
+    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Bool {
+        let halves = checkerboard(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return false }
         func error(curves: Bool) -> Double {
             var e = 0.0

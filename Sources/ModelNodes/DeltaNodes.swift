@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/6`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/7`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -15,18 +15,22 @@ import TensorCore
 ///   pixels the edit did not clip) minus the identity — the colour table's affine prior (``ColorLUT/affine(_:_:)``);
 /// - `spatial` `[2]`: σ (relative to the shorter side) and gain k of the spatial filter
 ///   `img + k·(G_σ(img) − img)` fitted on the pair (``SpatialFilter``): a blur or sharpen, or 0, 0;
-/// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
-///   to the after, minus the identity (``ColorLUT``): a smooth global map — affine, or affine plus
-///   tone curves — and what a hue shift or a one-colour edit adds;
+/// - `color.hue` `[72,8]`: a shift of hue (turns) per hue and saturation, from the before through
+///   that filter (``HueShift``): a one-colour edit, all zero unless it predicts held-out blocks of
+///   the exemplar better than the table alone;
+/// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter and
+///   the hue shift) to the after, minus the identity (``ColorLUT``): a smooth global map — affine,
+///   or affine plus tone curves — and what a hue rotation adds; all zero when the hue shift alone
+///   explains the edit;
 /// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved.
 struct EncodeDeltaNode: Node {
     let weights: EncoderWeights
 
     // /2 added `color.lut`, /3 `spatial` and a table fitted after it, /4 a table whose prior leans
     // toward a structured map, /5 fits that leave out the pixels the edit clipped, /6 weaker
-    // ridges toward that map: older cached deltas lack or differ in them, and the name salts the
-    // cache key.
-    static let encoderName = "efficientnet-lite0/6"
+    // ridges toward that map, /7 `color.hue`: older cached deltas lack or differ in them, and the
+    // name salts the cache key.
+    static let encoderName = "efficientnet-lite0/7"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(
@@ -63,8 +67,9 @@ struct EncodeDeltaNode: Node {
         let filtered = Image(width: working.before.width, height: working.before.height, colorModel: .rgb,
                              samples: spatial.apply(to: working.before.floatSamples(), width: working.before.width,
                                                     height: working.before.height, c))
-        arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
-                                          values: ColorLUT.fit(filtered, working.after))
+        let colour = ColourFit(filtered, working.after)
+        arrays["color.hue"] = Delta.Array(shape: HueShift.shape, values: colour.hue.grid)
+        arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3], values: colour.table)
         arrays["color.affine"] = Delta.Array(shape: [3, 4], values: ColorLUT.affine(working.before, working.after))
         arrays["change"] = Delta.Array(shape: [Self.changeSide, Self.changeSide, 3],
                                        values: ExemplarPair.changeGrid(working.before, working.after, side: Self.changeSide))

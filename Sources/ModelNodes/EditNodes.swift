@@ -18,7 +18,7 @@ extension ModelWeights where Model == EditModel {
 /// the fit is applied) halved by area.
 struct EditQuery {
     let photo: Image           // RGB, full resolution
-    let lut: [Float]           // the colour table's offsets, [17, 17, 17, 3]
+    let colour: ColourFit      // the hue shift and the colour table
     let spatial: SpatialFilter
     let low: [Float]           // RGB at size×size
     let lowFit: [Float]        // the photo through the exemplar's fit, at size×size
@@ -38,11 +38,12 @@ struct EditQuery {
         guard let tokens = delta[Self.deltaArray], tokens.shape == [side, side, cfg.deltaWidth],
               let affine = delta["color.affine"], affine.shape == [3, 4],
               let lut = delta["color.lut"], lut.shape == [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
+              let hue = delta["color.hue"], hue.shape == HueShift.shape,
               let spatial = delta["spatial"], spatial.shape == [2],
               let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
-            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'spatial' [2] or 'change' [_, _, 3]; compute it with encode_delta")
+            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2] or 'change' [_, _, 3]; compute it with encode_delta")
         }
-        self.lut = lut.values
+        colour = ColourFit(hue: HueShift(grid: hue.values), table: lut.values)
         self.spatial = SpatialFilter(sigma: Double(spatial.values[0]), k: Double(spatial.values[1]))
         photo = image.converted(to: .rgb)
         let size = cfg.size
@@ -53,7 +54,7 @@ struct EditQuery {
                 .resized(width: size, height: size, filter: .area).floatSamples()
         }
         let low = halved(twice)
-        let lowFit = halved(ColorLUT.apply(lut.values, to: self.spatial.apply(to: twice, width: 2 * size, height: 2 * size, c), c))
+        let lowFit = halved(colour.apply(to: self.spatial.apply(to: twice, width: 2 * size, height: 2 * size, c), c))
         (self.low, self.lowFit) = (low, lowFit)
         self.delta = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
         self.affine = Tensor(shape: [1, 12], values: affine.values)
@@ -75,7 +76,7 @@ struct EditQuery {
 
     /// The photo through the exemplar's fit at full resolution: interleaved RGB.
     func fullResolutionFit(_ c: Compute) -> [Float] {
-        ColorLUT.apply(lut, to: spatial.apply(to: photo.floatSamples(), width: photo.width, height: photo.height, c), c)
+        colour.apply(to: spatial.apply(to: photo.floatSamples(), width: photo.width, height: photo.height, c), c)
     }
 
     /// The mask probability at the working size: the model's logits (a quarter of it), upsampled

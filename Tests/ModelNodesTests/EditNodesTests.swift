@@ -203,12 +203,13 @@ struct SpatialFilterTests {
 }
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — on three pairs made from Examples/coffee.png.
+/// edit models were trained with — on five pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(forResource: "exemplar-fit", withExtension: "safetensors", subdirectory: "Goldens")!.path
 
-    @Test("Spatial filter, prior choice and colour table as in Python", arguments: ["gamma_blur", "saturation", "sharpen"])
+    @Test("Spatial filter, prior choice, hue shift and colour table as in Python",
+          arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_table"])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
         func picture(_ key: String) throws -> Image {
@@ -224,9 +225,13 @@ struct ExemplarFitParityTests {
                              samples: filter.apply(to: before.floatSamples(), width: before.width, height: before.height, Compute(threads: 2)))
         let curves = ColorLUT.choosesCurves(filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
         #expect(curves == (try io.tensor("\(name).curves").values[0] == 1))
-        let lut = ColorLUT.fit(filtered, after), reference = try io.tensor("\(name).lut").values
-        let error = zip(lut, reference).map { abs($0 - $1) }.max()!
-        #expect(error < 2e-3, "max |Swift − Python| \(error)")
+        let choice = HueShift.choice(filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
+        #expect(choice == [HueShift.Choice.table, .hue, .hueAndTable][Int(try io.tensor("\(name).choice").values[0])])
+        let colour = ColourFit(filtered, after)
+        let hueError = zip(colour.hue.grid, try io.tensor("\(name).hue").values).map { abs($0 - $1) }.max()!
+        #expect(hueError < 1e-4, "hue shift: max |Swift − Python| \(hueError) turns")
+        let error = zip(colour.table, try io.tensor("\(name).lut").values).map { abs($0 - $1) }.max()!
+        #expect(error < 2e-3, "colour table: max |Swift − Python| \(error)")
     }
 }
 
@@ -327,8 +332,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/6' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/6", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/7' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/7", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride32' [7, 7, 320]") == true)
     }

@@ -1,0 +1,202 @@
+import ImageCodecs
+import TensorCore
+
+/// A shift of hue per hue and saturation fitted on an exemplar pair: the selective-colour part of
+/// an edit (one hue band recoloured). The 17³ ``ColorLUT`` is too coarse for it — its cells mix the
+/// band with its neighbours, so it recolours what the edit left alone. Same as `fit_hue`,
+/// `apply_hue` and `choose_colour` in Training/edit_data.py.
+struct HueShift: Equatable, Sendable {
+    /// Hue nodes (every 5°, circular) and saturation nodes of the grid; bilinear between them.
+    static let hues = 72
+    static let saturations: [Double] = [0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 1]
+    /// Pixels' worth of weight pulling each node's shift toward none.
+    static let ridge = 1.0
+    /// The hue shift must cut the held-out error by 10% to be used, and a table after it must
+    /// halve what is left to be kept (``choice(_:_:width:height:)``).
+    static let margin = 0.9
+    static let tableGain = 0.5
+
+    static var shape: [Int] { [hues, saturations.count] }
+
+    /// Shifts in turns, `[hues, saturations]`, hue-major.
+    let grid: [Float]
+
+    static let none = HueShift(grid: [Float](repeating: 0, count: hues * saturations.count))
+    var isNone: Bool { grid.allSatisfy { $0 == 0 } }
+
+    /// sRGB (0…1) → hue (turns, 0..<1), saturation, value; as `edits.rgb_to_hsv`, ties to red, then green.
+    static func hsv(_ r: Double, _ g: Double, _ b: Double) -> SIMD3<Double> {
+        let mx = max(r, g, b), d = mx - min(r, g, b)
+        guard d > 0 else { return SIMD3(0, 0, mx) }
+        var h = mx == r ? (g - b) / d : mx == g ? (b - r) / d + 2 : (r - g) / d + 4
+        h -= 6 * (h / 6).rounded(.down)
+        h /= 6
+        return SIMD3(h - h.rounded(.down), d / mx, mx)
+    }
+
+    /// Hue, saturation, value → sRGB; as `edits.hsv_to_rgb`.
+    static func rgb(_ hsv: SIMD3<Double>) -> SIMD3<Double> {
+        let h = hsv.x - hsv.x.rounded(.down), (s, v) = (hsv.y, hsv.z)
+        func channel(_ n: Double) -> Double {
+            var k = n + h * 6
+            k -= 6 * (k / 6).rounded(.down)
+            return v - v * s * min(1, max(0, min(k, 4 - k)))
+        }
+        return SIMD3(channel(5), channel(3), channel(1))
+    }
+
+    /// A colour's four grid nodes and their bilinear weights.
+    static func corners(hue: Double, saturation: Double) -> (nodes: SIMD4<Int>, weights: SIMD4<Double>) {
+        let scaled = hue * Double(hues), floor = scaled.rounded(.down)
+        let i0 = ((Int(floor) % hues) + hues) % hues, i1 = (i0 + 1) % hues, fh = scaled - floor
+        let s = min(1, max(0, saturation))
+        var j1 = 1
+        while j1 < saturations.count - 1 && saturations[j1] <= s { j1 += 1 }
+        let j0 = j1 - 1
+        let fs = min(1, max(0, (saturation - saturations[j0]) / (saturations[j1] - saturations[j0])))
+        let m = saturations.count
+        return (SIMD4(i0 * m + j0, i0 * m + j1, i1 * m + j0, i1 * m + j1),
+                SIMD4((1 - fh) * (1 - fs), (1 - fh) * fs, fh * (1 - fs), fh * fs))
+    }
+
+    /// The least-squares shift from `pixels` of before `x` to after `y` (interleaved RGB): each
+    /// pixel's hue difference weighted by the square of its chroma (s·v: what a hue error costs in
+    /// RGB), pulled toward none by ``ridge``.
+    static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> HueShift {
+        let n = hues * saturations.count
+        // Each node couples only with its 3×3 neighbourhood of nodes: the normal equations are
+        // kept as [node][neighbour] and solved by conjugate gradients.
+        let neighbours = (0..<n).map { node -> [Int] in
+            let (i, j) = (node / saturations.count, node % saturations.count)
+            var out: [Int] = []
+            for di in -1...1 {
+                for dj in -1...1 where (0..<saturations.count).contains(j + dj) {
+                    let other = ((i + di + hues) % hues) * saturations.count + j + dj
+                    if !out.contains(other) { out.append(other) }
+                }
+            }
+            return out
+        }
+        var a = [[Double]](repeating: [], count: n)
+        for node in 0..<n { a[node] = [Double](repeating: 0, count: neighbours[node].count) }
+        var b = [Double](repeating: 0, count: n)
+        for p in pixels {
+            let hx = hsv(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+            let hy = hsv(Double(y[3 * p]), Double(y[3 * p + 1]), Double(y[3 * p + 2]))
+            var r = hy.x - hx.x + 0.5
+            r = r - r.rounded(.down) - 0.5
+            let chroma = min(hx.y, hy.y) * min(hx.z, hy.z), w = chroma * chroma
+            guard w > 0 else { continue }
+            let (nodes, weights) = corners(hue: hx.x, saturation: hx.y)
+            for u in 0..<4 {
+                b[nodes[u]] += w * weights[u] * r
+                for v in 0..<4 {
+                    let column = neighbours[nodes[u]].firstIndex(of: nodes[v])!
+                    a[nodes[u]][column] += w * weights[u] * weights[v]
+                }
+            }
+        }
+        for node in 0..<n { a[node][neighbours[node].firstIndex(of: node)!] += ridge }
+        func product(_ v: [Double]) -> [Double] {
+            (0..<n).map { node in zip(a[node], neighbours[node]).reduce(0) { $0 + $1.0 * v[$1.1] } }
+        }
+        // Jacobi-preconditioned conjugate gradients, to a residual far below Float's precision.
+        let diagonal = (0..<n).map { a[$0][neighbours[$0].firstIndex(of: $0)!] }
+        var shift = [Double](repeating: 0, count: n), residual = b
+        var z = zip(residual, diagonal).map { $0 / $1 }, direction = z
+        var rz = zip(residual, z).reduce(0) { $0 + $1.0 * $1.1 }
+        let target = 1e-24 * max(b.reduce(0) { $0 + $1 * $1 }, 1e-300)
+        for _ in 0..<(4 * n) {
+            if residual.reduce(0, { $0 + $1 * $1 }) <= target { break }
+            let q = product(direction)
+            let step = rz / zip(direction, q).reduce(0) { $0 + $1.0 * $1.1 }
+            for i in 0..<n {
+                shift[i] += step * direction[i]
+                residual[i] -= step * q[i]
+            }
+            z = zip(residual, diagonal).map { $0 / $1 }
+            let next = zip(residual, z).reduce(0) { $0 + $1.0 * $1.1 }
+            for i in 0..<n { direction[i] = z[i] + next / rz * direction[i] }
+            rz = next
+        }
+        return HueShift(grid: shift.map(Float.init))
+    }
+
+    /// Interleaved RGB (clamped to 0…1) with each pixel's hue moved by the grid at its hue and saturation.
+    func apply(to rgb: [Float], _ c: Compute) -> [Float] {
+        let pixels = rgb.count / 3, piece = 1 << 14
+        var out = [Float](repeating: 0, count: rgb.count)
+        let grid = self.grid.map(Double.init)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let result = UncheckedSendableBuffer(buffer)
+            c.parallel((pixels + piece - 1) / piece) { index, _ in
+                for p in (index * piece)..<min(pixels, (index + 1) * piece) {
+                    func sample(_ k: Int) -> Double { Double(min(1, max(0, rgb[3 * p + k]))) }
+                    var colour = Self.hsv(sample(0), sample(1), sample(2))
+                    let (nodes, weights) = Self.corners(hue: colour.x, saturation: colour.y)
+                    for u in 0..<4 { colour.x += grid[nodes[u]] * weights[u] }
+                    let shifted = Self.rgb(colour)
+                    for k in 0..<3 { result.buffer[3 * p + k] = Float(shifted[k]) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// What follows the spatial filter in the exemplar fit.
+    enum Choice: Equatable { case table, hue, hueAndTable }
+
+    /// On ``ColorLUT``'s checkerboard, each half predicting the other: the hue shift (alone, or
+    /// followed by a table fitted after it) is used only if it cuts the table's held-out error by
+    /// ``margin``, and the table after it only if it halves the hue shift's own
+    /// (``tableGain``): a table fitted on a residual spreads it over every colour its cells share
+    /// with the band.
+    static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Choice {
+        let halves = ColorLUT.checkerboard(width: w, height: h)
+        guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
+        var errors: [Choice: Double] = [.table: 0, .hue: 0, .hueAndTable: 0]
+        let one = Compute(threads: 1)
+        for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] {
+            let shift = fit(x, y, train)
+            let gather = { (v: [Float], pixels: [Int]) in pixels.flatMap { v[(3 * $0)..<(3 * $0 + 3)] } }
+            let (xTrain, yTrain, xTest, yTest) = (gather(x, train), gather(y, train), gather(x, test), gather(y, test))
+            let all = Array(0..<train.count)
+            for choice in [Choice.table, .hue, .hueAndTable] {
+                let source = choice == .table ? xTrain : shift.apply(to: xTrain, one)
+                let query = choice == .table ? xTest : shift.apply(to: xTest, one)
+                let predicted = choice == .hue ? query
+                    : ColorLUT.apply(ColorLUT.table(source, yTrain, all, ColorLUT.Prior(source, yTrain, all, curves: false)), to: query, one)
+                errors[choice]! += zip(predicted, yTest).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+            }
+        }
+        if min(errors[.hue]!, errors[.hueAndTable]!) >= margin * errors[.table]! { return .table }
+        return errors[.hueAndTable]! < tableGain * errors[.hue]! ? .hueAndTable : .hue
+    }
+}
+
+/// The colour part of an exemplar's fit, after its spatial filter: a hue shift, then a colour table.
+struct ColourFit: Sendable {
+    let hue: HueShift
+    let table: [Float]
+
+    init(hue: HueShift, table: [Float]) { (self.hue, self.table) = (hue, table) }
+
+    /// Fitted on the exemplar's working copy (`before` already through the spatial filter).
+    init(_ before: Image, _ after: Image) {
+        let choice = HueShift.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
+        guard choice != .table else {
+            self.init(hue: .none, table: ColorLUT.fit(before, after))
+            return
+        }
+        let x = before.floatSamples()
+        let hue = HueShift.fit(x, after.floatSamples(), Array(0..<(before.width * before.height)))
+        let shifted = Image(width: before.width, height: before.height, colorModel: .rgb,
+                            samples: hue.apply(to: x, Compute(threads: 1)))
+        self.init(hue: hue, table: choice == .hue ? [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3)
+                                                    : ColorLUT.fit(shifted, after))
+    }
+
+    func apply(to rgb: [Float], _ c: Compute) -> [Float] {
+        ColorLUT.apply(table, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
+    }
+}

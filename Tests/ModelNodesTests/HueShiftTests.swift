@@ -1,0 +1,90 @@
+import ImageCodecs
+import Testing
+import TensorCore
+@testable import ModelNodes
+
+/// A one-colour edit, as `recolor` in Training/edits.py: hues within `width` of `center` (turns)
+/// rotated by `shift`, fading out over the band's outer half and at low saturation.
+private func recoloured(_ image: Image, center: Double, width: Double, shift: Double) -> Image {
+    func smoothstep(_ e0: Double, _ e1: Double, _ x: Double) -> Double {
+        let t = min(1, max(0, (x - e0) / (e1 - e0)))
+        return t * t * (3 - 2 * t)
+    }
+    return mapped(image) { v in
+        var hsv = HueShift.hsv(Double(v.x), Double(v.y), Double(v.z))
+        var d = hsv.x - center + 0.5
+        d = d - d.rounded(.down) - 0.5
+        hsv.x += smoothstep(width, width / 2, abs(d)) * smoothstep(0.08, 0.25, hsv.y) * shift
+        let rgb = HueShift.rgb(hsv)
+        return SIMD3(Float(rgb.x), Float(rgb.y), Float(rgb.z))
+    }
+}
+
+/// Every hue across the width, saturation 0.1…1 down the height, value 0.8.
+private func wheel(width: Int = 180, height: Int = 40) -> Image {
+    var s = [Float]()
+    for y in 0..<height {
+        for x in 0..<width {
+            let rgb = HueShift.rgb(SIMD3((Double(x) + 0.5) / Double(width), 0.1 + 0.9 * Double(y) / Double(height - 1), 0.8))
+            s += [Float(rgb.x), Float(rgb.y), Float(rgb.z)]
+        }
+    }
+    return Image(width: width, height: height, colorModel: .rgb, samples: s)
+}
+
+@Suite("Hue shift: one-colour edits")
+struct HueShiftTests {
+    @Test("HSV round trip")
+    func roundTrip() {
+        for rgb in [SIMD3(0.9, 0.2, 0.1), SIMD3(0.1, 0.8, 0.3), SIMD3(0.2, 0.3, 0.95), SIMD3(0.5, 0.5, 0.5), SIMD3(1, 0, 1)] {
+            let back = HueShift.rgb(HueShift.hsv(rgb.x, rgb.y, rgb.z))
+            let e = back - rgb
+            #expect(max(abs(e.x), abs(e.y), abs(e.z)) < 1e-12, "\(rgb) → \(back)")
+        }
+    }
+
+    @Test("Recolouring the reds transfers to other reds and leaves every other colour as it was")
+    func transfersOneBand() {
+        let before = example160()
+        let (center, width, shift) = (0.02, 0.06, 0.3)
+        let after = recoloured(before, center: center, width: width, shift: shift)
+        let fit = ColourFit(before, after)
+        #expect(!fit.hue.isNone, "the hue shift is chosen for a one-colour edit")
+        let query = wheel(), truth = recoloured(query, center: center, width: width, shift: shift)
+        let out = fit.apply(to: query.floatSamples(), Compute(threads: 2))
+        let x = query.floatSamples(), t = truth.floatSamples()
+        // The table alone, as before the hue shift existed: its cells mix the band with its neighbours.
+        let tableOnly = ColorLUT.apply(ColorLUT.fit(before, after), to: x, Compute(threads: 2))
+        var (outside, outsideTable, inside, insideIdentity) = (Float(0), Float(0), 0.0, 0.0)
+        for p in 0..<(query.width * query.height) {
+            let hsv = HueShift.hsv(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+            var d = hsv.x - center + 0.5
+            d = abs(d - d.rounded(.down) - 0.5)
+            for c in 0..<3 {
+                let i = 3 * p + c
+                if d > width + 0.03 {
+                    outside = max(outside, abs(out[i] - x[i]))
+                    outsideTable = max(outsideTable, abs(tableOnly[i] - x[i]))
+                } else if d < width / 2 && hsv.x < 0.06 && hsv.y > 0.3 {  // the band's core, in the hues the exemplar shows
+                    inside += Double((out[i] - t[i]) * (out[i] - t[i]))
+                    insideIdentity += Double((x[i] - t[i]) * (x[i] - t[i]))
+                }
+            }
+        }
+        #expect(outside < 1.0 / 255, "colours outside the band moved by up to \(outside * 255)/255")
+        #expect(outsideTable > 4 * max(outside, 1.0 / 255), "the table alone moves them by \(outsideTable * 255)/255")
+        #expect(inside < insideIdentity / 5, "in the band: squared error \(inside), unedited \(insideIdentity)")
+    }
+
+    @Test("A global edit keeps the table alone")
+    func globalEditKeepsTable() {
+        let before = example160()
+        let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
+        #expect(HueShift.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height) == .table)
+        #expect(ColourFit(before, after).hue.isNone)
+    }
+
+    private func example160() -> Image {
+        (try! example("coffee.png")).converted(to: .rgb).resized(width: 160, height: 107)
+    }
+}

@@ -18,8 +18,8 @@ struct SpatialFilter: Equatable {
     static let minimumGain = 0.15
     /// The fit reads the exemplar at most this large: fine detail decides a sharpen.
     static let fitSide = 512
-    /// Above this σ (in pixels) the blur is three box passes per axis instead of an exact kernel,
-    /// so a large photo costs the same per pixel whatever the blur.
+    /// Above this σ (in pixels) the blur runs on the image halved, as often as it takes to bring σ
+    /// under it, so a large photo costs about the same per pixel whatever the blur.
     static let exactSigmaLimit = 8.0
 
     /// The filter that, followed by a colour table, best explains `before → after` (RGB, same size).
@@ -82,69 +82,90 @@ struct SpatialFilter: Equatable {
     }
 
     /// A separable gaussian blur of interleaved RGB, edges replicated: the exact kernel (radius
-    /// ⌈3σ⌉, as Training/edits.py's `gaussian_blur`) up to ``exactSigmaLimit``, three box passes beyond.
-    static func gaussian(_ rgb: [Float], width w: Int, height h: Int, sigma: Double, _ c: Compute) -> [Float] {
+    /// ⌈3σ⌉, as Training/edits.py's `gaussian_blur`) up to `limit`; beyond it the image is halved
+    /// by area, blurred by √(σ² − 1)/2 (the halving and the bilinear way back add a variance of
+    /// about one pixel²) and doubled back. The halved copy carries a margin of the image's own edge
+    /// rows and columns, so what the kernel reaches beyond an edge is that edge, as in the exact blur.
+    static func gaussian(_ rgb: [Float], width w: Int, height h: Int, sigma: Double,
+                         exactUpTo limit: Double = exactSigmaLimit, _ c: Compute) -> [Float] {
         guard sigma >= 0.2 else { return rgb }
-        if sigma <= exactSigmaLimit {
-            let radius = max(1, Int((3 * sigma).rounded(.up)))
-            let kernel = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
-            let total = kernel.reduce(0, +)
-            let weights = kernel.map { Float($0 / total) }
-            let horizontal = pass(rgb, width: w, height: h, horizontal: true, radius: radius, c) { padded, count, out in
-                convolve(padded, count, weights, out)
+        if sigma > limit && min(w, h) >= 16 {
+            let low = (sigma * sigma - 1).squareRoot() / 2, margin = Int((3 * low).rounded(.up)) + 1
+            let (halved, lw, lh) = Self.halved(rgb, width: w, height: h, margin: margin, c)
+            let blurred = gaussian(halved, width: lw, height: lh, sigma: low, exactUpTo: limit, c)
+            return doubled(blurred, width: lw, height: lh, margin: margin, to: w, h, c)
+        }
+        let radius = max(1, Int((3 * sigma).rounded(.up)))
+        let kernel = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+        let total = kernel.reduce(0, +)
+        let weights = kernel.map { Float($0 / total) }
+        let horizontal = pass(rgb, width: w, height: h, horizontal: true, radius: radius, c) { padded, count, out in
+            convolve(padded, count, weights, out)
+        }
+        return verticalPass(horizontal, width: w, height: h, radius: radius, c, setUp: { _, _ in }) { rows, _, out in
+            // rows(j) is the row j − radius away from the output's, edges replicated.
+            for x in 0..<out.count { out[x] = 0 }
+            for (j, weight) in weights.enumerated() {
+                let row = rows(j)
+                for x in 0..<out.count { out[x] += weight * row[x] }
             }
-            return verticalPass(horizontal, width: w, height: h, radius: radius, c, setUp: { _, _ in }) { rows, _, out in
-                // rows(j) is the row j − radius away from the output's, edges replicated.
-                for x in 0..<out.count { out[x] = 0 }
-                for (j, weight) in weights.enumerated() {
-                    let row = rows(j)
-                    for x in 0..<out.count { out[x] += weight * row[x] }
+        }
+    }
+
+    /// Interleaved RGB halved by 2×2 area averages of the image with its edges replicated, with
+    /// `margin` low-resolution pixels of them on every side.
+    private static func halved(_ rgb: [Float], width w: Int, height h: Int, margin m: Int, _ c: Compute) -> ([Float], Int, Int) {
+        let (lw, lh) = ((w + 1) / 2 + 2 * m, (h + 1) / 2 + 2 * m)
+        let columns = (0..<lw).map { x in (min(w - 1, max(0, 2 * (x - m))) * 3, min(w - 1, max(0, 2 * (x - m) + 1)) * 3) }
+        var out = [Float](repeating: 0, count: lw * lh * 3)
+        rgb.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { buffer in
+                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
+                let result = UncheckedSendableBuffer(buffer)
+                c.parallel(lh) { y, _ in
+                    let (top, bottom) = (min(h - 1, max(0, 2 * (y - m))) * w * 3, min(h - 1, max(0, 2 * (y - m) + 1)) * w * 3)
+                    for x in 0..<lw {
+                        let (left, right) = columns[x]
+                        for k in 0..<3 {
+                            result.buffer[(y * lw + x) * 3 + k] = 0.25 * (source.buffer[top + left + k] + source.buffer[top + right + k]
+                                + source.buffer[bottom + left + k] + source.buffer[bottom + right + k])
+                        }
+                    }
                 }
             }
         }
-        // Box widths whose three-fold convolution has variance σ² (Kovesi, "Fast almost-gaussian filtering").
-        let ideal = (12 * sigma * sigma / 3 + 1).squareRoot()
-        var lower = Int(ideal.rounded(.down))
-        if lower % 2 == 0 { lower -= 1 }
-        let upper = lower + 2
-        let m = Int(((12 * sigma * sigma - 3 * Double(lower * lower) - 12 * Double(lower) - 9) / Double(-4 * lower - 4)).rounded())
-        var out = rgb
-        for i in 0..<3 {
-            let radius = ((i < m ? lower : upper) - 1) / 2
-            out = pass(out, width: w, height: h, horizontal: true, radius: radius, c) { padded, count, result in
-                    // A running sum over the window.
-                    let scale = 1 / Float(2 * radius + 1)
-                    var (s0, s1, s2) = (Float(0), Float(0), Float(0))
-                    for j in 0...(2 * radius) { s0 += padded[3 * j]; s1 += padded[3 * j + 1]; s2 += padded[3 * j + 2] }
-                    for i in 0..<count {
-                        result[3 * i] = s0 * scale; result[3 * i + 1] = s1 * scale; result[3 * i + 2] = s2 * scale
-                        guard i + 1 < count else { break }
-                        let (add, drop) = (3 * (i + 2 * radius + 1), 3 * i)
-                        s0 += padded[add] - padded[drop]
-                        s1 += padded[add + 1] - padded[drop + 1]
-                        s2 += padded[add + 2] - padded[drop + 2]
-                    }
-            }
-            out = verticalBox(out, width: w, height: h, radius: radius, c)
-        }
-        return out
+        return (out, lw, lh)
     }
 
-    /// The vertical box pass: a running sum down blocks of columns, a row at a time.
-    private static func verticalBox(_ rgb: [Float], width w: Int, height h: Int, radius: Int, _ c: Compute) -> [Float] {
-        let scale = 1 / Float(2 * radius + 1)
-        return verticalPass(rgb, width: w, height: h, radius: radius, c, setUp: { rows, sums in
-            for x in 0..<sums.count { sums[x] = 0 }
-            for j in 0...(2 * radius) {
-                let row = rows(j)
-                for x in 0..<sums.count { sums[x] += row[x] }
-            }
-        }) { rows, sums, out in
-            for x in 0..<out.count { out[x] = sums[x] * scale }
-            // rows(2·radius + 1) enters the window of the next output row, rows(0) leaves it.
-            let (add, drop) = (rows(2 * radius + 1), rows(0))
-            for x in 0..<sums.count { sums[x] += add[x] - drop[x] }
+    /// Back from ``halved(_:width:height:margin:_:)``'s grid to `w × h`: bilinear, half-pixel centres.
+    private static func doubled(_ low: [Float], width lw: Int, height lh: Int, margin m: Int, to w: Int, _ h: Int,
+                                _ c: Compute) -> [Float] {
+        func tap(_ i: Int, _ n: Int) -> (Int, Int, Float) {
+            let s = (Float(i) + 0.5) / 2 - 0.5 + Float(m)
+            let i0 = min(Int(s), n - 2)
+            return (i0, i0 + 1, s - Float(i0))
         }
+        let columns = (0..<w).map { tap($0, lw) }
+        var out = [Float](repeating: 0, count: w * h * 3)
+        low.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { buffer in
+                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
+                let result = UncheckedSendableBuffer(buffer)
+                c.parallel(h) { y, _ in
+                    let (y0, y1, fy) = tap(y, lh)
+                    let (upper, lower) = (y0 * lw * 3, y1 * lw * 3)
+                    for x in 0..<w {
+                        let (x0, x1, fx) = columns[x]
+                        for k in 0..<3 {
+                            let top = source.buffer[upper + 3 * x0 + k] * (1 - fx) + source.buffer[upper + 3 * x1 + k] * fx
+                            let bottom = source.buffer[lower + 3 * x0 + k] * (1 - fx) + source.buffer[lower + 3 * x1 + k] * fx
+                            result.buffer[(y * w + x) * 3 + k] = top * (1 - fy) + bottom * fy
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// Width in samples of the column blocks the vertical passes work on.

@@ -191,14 +191,17 @@ struct SpatialFilterTests {
         #expect(SpatialFilter.fit(Self.photo, Image(width: 300, height: 200, colorModel: .rgb, samples: noisy), Compute(threads: 2)) == .none)
     }
 
-    @Test("The box-cascade blur of large σ matches the exact kernel closely")
-    func boxCascade() {
+    @Test("The blur of large σ, run on the image halved, matches the exact kernel closely", arguments: [8.5, 12, 20, 40])
+    func halvedBlur(_ sigma: Double) {
         let x = Self.photo.floatSamples(), c = Compute(threads: 2)
-        let exact = SpatialFilter.gaussian(x, width: 300, height: 200, sigma: SpatialFilter.exactSigmaLimit, c)
-        let boxes = SpatialFilter.gaussian(x, width: 300, height: 200, sigma: SpatialFilter.exactSigmaLimit + 1e-9, c)
-        let mse = zip(exact, boxes).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(x.count)
+        let exact = SpatialFilter.gaussian(x, width: 300, height: 200, sigma: sigma, exactUpTo: .infinity, c)
+        let fast = SpatialFilter.gaussian(x, width: 300, height: 200, sigma: sigma, c)
+        let mse = zip(exact, fast).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(x.count)
+        let worst = zip(exact, fast).map { abs($0 - $1) }.max()!
+        // Measured 0.11–0.19/255; the edges count too (σ = 40 reaches across the 200-px image).
+        #expect(worst < 0.5 / 255, "largest difference \(worst * 255)/255")
         let identity = zip(exact, x).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(x.count)
-        #expect(mse < identity / 100, "mean squared difference \(mse), against the unblurred photo's \(identity)")
+        #expect(mse < identity / 1000, "mean squared difference \(mse), against the unblurred photo's \(identity)")
     }
 }
 

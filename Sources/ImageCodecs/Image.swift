@@ -153,14 +153,26 @@ public struct Image: Sendable, Equatable {
     }
 }
 
-/// Rounds a 0...1 value to the nearest 8-bit level, clamping out-of-range values.
+/// Rounds a 0...1 value to the nearest 8-bit level, clamping out-of-range values (NaN gives 0).
 @inline(__always)
 func quantize8(_ value: Float) -> UInt8 {
-    UInt8(truncatingIfNeeded: Int32(min(max(value * 255 + 0.5, 0), 255)))
+    UInt8(truncatingIfNeeded: floorOfClamped(value * 255 + 0.5, 255))
 }
 
-/// Rounds a 0...1 value to the nearest 16-bit level, clamping out-of-range values.
+/// Rounds a 0...1 value to the nearest 16-bit level, clamping out-of-range values (NaN gives 0).
 @inline(__always)
 func quantize16(_ value: Float) -> UInt16 {
-    UInt16(truncatingIfNeeded: Int32(min(max(value * 65535 + 0.5, 0), 65535)))
+    UInt16(truncatingIfNeeded: floorOfClamped(value * 65535 + 0.5, 65535))
+}
+
+/// ⌊min(max(y, 0), top)⌋ for `top` < 2²³, with compares, selects and adds only: `Int32(_:)` of a
+/// Float checks for NaN and range on every sample, which kept the quantising loops scalar (a
+/// 12-MP photo's 8-bit conversion took twice as long).
+@inline(__always)
+private func floorOfClamped(_ y: Float, _ top: Float) -> UInt32 {
+    let clamped = y > 0 ? (y < top ? y : top) : 0
+    // Adding 2²³ leaves the integer nearest to `clamped` in the low mantissa bits.
+    let magic: Float = 8_388_608
+    let nearest = (clamped + magic) - magic
+    return ((nearest > clamped ? nearest - 1 : nearest) + magic).bitPattern & 0x7F_FFFF
 }

@@ -131,6 +131,20 @@ struct SampleFormatTests {
         #expect(deep.converted(to: .float32).converted(to: .uint16) == deep)
     }
 
+    @Test("Narrowing rounds to nearest, halves up, and clamps what is out of range; NaN becomes 0")
+    func narrowing() {
+        // 0.5, 0.25 and 0.75 land exactly on 127.5, 63.75 and 191.25 (and 32767.5, …): the half goes up.
+        let values: [Float] = [.nan, .infinity, -.infinity, -0.2, 1.7, 0, 1, 0.5, 0.25, 0.75]
+        let image = Image(width: values.count, height: 1, colorModel: .gray, samples: values)
+        #expect(image.converted(to: .uint8).storage == .uint8([0, 255, 0, 0, 255, 0, 255, 128, 64, 191]))
+        #expect(image.converted(to: .uint16).storage == .uint16([0, 65535, 0, 0, 65535, 0, 65535, 32768, 16384, 49151]))
+        // Every level of both depths survives a trip through Float.
+        let all8 = Image(width: 256, height: 1, colorModel: .gray, samples: (0..<256).map { Float($0) / 255 })
+        #expect(all8.converted(to: .uint8).storage == .uint8((0..<256).map { UInt8($0) }))
+        let all16 = Image(width: 65536, height: 1, colorModel: .gray, samples: (0..<65536).map { Float($0) / 65535 })
+        #expect(all16.converted(to: .uint16).storage == .uint16((0..<65536).map { UInt16($0) }))
+    }
+
     @Test("Operations keep the sample format they were given")
     func keepsFormat() {
         let image = syntheticImage(width: 20, height: 10, model: .rgb)

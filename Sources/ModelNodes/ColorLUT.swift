@@ -422,35 +422,36 @@ enum ColorLUT {
     /// RGB samples (0…1, interleaved) through an offset table, trilinearly, clamped to 0…1.
     static func apply(_ offsets: [Float], to rgb: [Float], _ c: Compute) -> [Float] {
         let n = side, pixels = rgb.count / 3
-        var out = [Float](repeating: 0, count: rgb.count)
+        // Each node's offset as one 16-byte vector: a corner is one load instead of three.
+        let nodes = (0..<(n * n * n)).map { SIMD4(offsets[3 * $0], offsets[3 * $0 + 1], offsets[3 * $0 + 2], 0) }
         let piece = 1 << 14
-        out.withUnsafeMutableBufferPointer { buffer in
+        return [Float](unsafeUninitializedCapacity: rgb.count) { buffer, initialized in
+            let result = UncheckedSendableBuffer(buffer)
             rgb.withUnsafeBufferPointer { rgb in
-                offsets.withUnsafeBufferPointer { table in
-                    let (result, source) = (UncheckedSendableBuffer(buffer), UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: rgb)))
+                nodes.withUnsafeBufferPointer { table in
+                    let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: rgb))
                     let lut = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: table))
                     c.parallel((pixels + piece - 1) / piece) { index, _ in
-                        let (rgb, offsets, scale) = (source.buffer, lut.buffer, Float(n - 1))
-                        // Steps between the eight corners of a cell, in samples.
-                        let (dr, dg, db) = (n * n * 3, n * 3, 3)
+                        let (rgb, corners, scale) = (source.buffer, lut.buffer, Float(n - 1))
+                        // Steps between the eight corners of a cell, in nodes.
+                        let (dr, dg, db) = (n * n, n, 1)
                         for p in (index * piece)..<min(pixels, (index + 1) * piece) {
                             let sr = min(1, max(0, rgb[3 * p])) * scale, sg = min(1, max(0, rgb[3 * p + 1])) * scale
                             let sb = min(1, max(0, rgb[3 * p + 2])) * scale
                             let (r0, g0, b0) = (min(n - 2, Int(sr)), min(n - 2, Int(sg)), min(n - 2, Int(sb)))
                             let (fr, fg, fb) = (sr - Float(r0), sg - Float(g0), sb - Float(b0))
-                            let base = ((r0 * n + g0) * n + b0) * 3
-                            // The identity part interpolates to the input itself; only offsets are looked up.
-                            var v = SIMD3(sr / scale, sg / scale, sb / scale)
-                            func corner(_ i: Int) -> SIMD3<Float> { SIMD3(offsets[i], offsets[i + 1], offsets[i + 2]) }
+                            let base = (r0 * n + g0) * n + b0
                             let (r1, g1, b1) = (1 - fr, 1 - fg, 1 - fb)
-                            v += (r1 * g1 * b1) * corner(base)
-                            v += (r1 * g1 * fb) * corner(base + db)
-                            v += (r1 * fg * b1) * corner(base + dg)
-                            v += (r1 * fg * fb) * corner(base + dg + db)
-                            v += (fr * g1 * b1) * corner(base + dr)
-                            v += (fr * g1 * fb) * corner(base + dr + db)
-                            v += (fr * fg * b1) * corner(base + dr + dg)
-                            v += (fr * fg * fb) * corner(base + dr + dg + db)
+                            // The identity part interpolates to the input itself; only offsets are looked up.
+                            var v = SIMD4(sr / scale, sg / scale, sb / scale, 0)
+                            v += (r1 * g1 * b1) * corners[base]
+                            v += (r1 * g1 * fb) * corners[base + db]
+                            v += (r1 * fg * b1) * corners[base + dg]
+                            v += (r1 * fg * fb) * corners[base + dg + db]
+                            v += (fr * g1 * b1) * corners[base + dr]
+                            v += (fr * g1 * fb) * corners[base + dr + db]
+                            v += (fr * fg * b1) * corners[base + dr + dg]
+                            v += (fr * fg * fb) * corners[base + dr + dg + db]
                             result.buffer[3 * p] = min(1, max(0, v.x))
                             result.buffer[3 * p + 1] = min(1, max(0, v.y))
                             result.buffer[3 * p + 2] = min(1, max(0, v.z))
@@ -458,7 +459,7 @@ enum ColorLUT {
                     }
                 }
             }
+            initialized = rgb.count
         }
-        return out
     }
 }

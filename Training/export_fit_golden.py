@@ -20,7 +20,7 @@ CASES = {
     "saturation": [("saturation", {"s": 1.8})],
     "sharpen": [("sharpen", {"sigma": 0.006, "k": 1.2})],
     "recolor": [("recolor", {"center": 0.02, "width": 0.06, "shift": 0.3})],
-    "recolor_table": [("recolor", {"center": 0.1, "width": 0.06, "shift": 0.3})],
+    "recolor_wide": [("recolor", {"center": 0.06, "width": 0.1, "shift": 0.3})],  # every hue coffee has
 }
 
 
@@ -43,7 +43,7 @@ def main():
         out[f"{name}.after"] = after.permute(1, 2, 0).numpy()
         out[f"{name}.spatial"] = np.array([sigma, k], dtype=np.float32)
         out[f"{name}.curves"] = np.array([1.0 if curves else 0.0], dtype=np.float32)
-        out[f"{name}.choice"] = np.array([("table", "hue", "hue+table").index(choice)], dtype=np.float32)
+        out[f"{name}.choice"] = np.array([("table", "hue").index(choice)], dtype=np.float32)
         out[f"{name}.hue"] = shift.numpy()
         out[f"{name}.lut"] = lut.numpy()
         print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}")

@@ -33,7 +33,7 @@ import safetensors_io  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, ".build-training")
-DATA_VERSION = 8  # 8: the hue shift; 7: weaker ridges; 6: fits leave out clipped pixels; 5: the structured lean (bundled: v4)
+DATA_VERSION = 8  # 8: the hue shift (alone, or the table); 7: weaker ridges; 6: fits leave out clipped pixels; 5: the structured lean (bundled: v4)
 
 
 def log(msg):

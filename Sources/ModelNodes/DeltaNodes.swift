@@ -16,12 +16,11 @@ import TensorCore
 /// - `spatial` `[2]`: σ (relative to the shorter side) and gain k of the spatial filter
 ///   `img + k·(G_σ(img) − img)` fitted on the pair (``SpatialFilter``): a blur or sharpen, or 0, 0;
 /// - `color.hue` `[72,8]`: a shift of hue (turns) per hue and saturation, from the before through
-///   that filter (``HueShift``): a one-colour edit, all zero unless it predicts held-out blocks of
-///   the exemplar better than the table alone;
-/// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter and
-///   the hue shift) to the after, minus the identity (``ColorLUT``): a smooth global map — affine,
-///   or affine plus tone curves — and what a hue rotation adds; all zero when the hue shift alone
-///   explains the edit;
+///   that filter (``HueShift``): a one-colour edit, all zero unless it alone predicts held-out
+///   blocks of the exemplar better than the table;
+/// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
+///   to the after, minus the identity (``ColorLUT``): a smooth global map — affine, or affine plus
+///   tone curves — and what a hue rotation adds; all zero when the hue shift is used instead;
 /// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved.
 struct EncodeDeltaNode: Node {
     let weights: EncoderWeights

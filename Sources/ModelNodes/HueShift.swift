@@ -11,10 +11,8 @@ struct HueShift: Equatable, Sendable {
     static let saturations: [Double] = [0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 1]
     /// Pixels' worth of weight pulling each node's shift toward none.
     static let ridge = 1.0
-    /// The hue shift must cut the held-out error by 10% to be used, and a table after it must
-    /// halve what is left to be kept (``choice(_:_:width:height:)``).
+    /// The hue shift must cut the held-out error by 10% to be used (``choice(_:_:width:height:)``).
     static let margin = 0.9
-    static let tableGain = 0.5
 
     static var shape: [Int] { [hues, saturations.count] }
 
@@ -144,33 +142,31 @@ struct HueShift: Equatable, Sendable {
     }
 
     /// What follows the spatial filter in the exemplar fit.
-    enum Choice: Equatable { case table, hue, hueAndTable }
+    enum Choice: Equatable { case table, hue }
 
-    /// On ``ColorLUT``'s checkerboard, each half predicting the other: the hue shift (alone, or
-    /// followed by a table fitted after it) is used only if it cuts the table's held-out error by
-    /// ``margin``, and the table after it only if it halves the hue shift's own
-    /// (``tableGain``): a table fitted on a residual spreads it over every colour its cells share
-    /// with the band.
+    /// On ``ColorLUT``'s checkerboard, each half predicting the other, the hue shift alone is used
+    /// only if it cuts the table's held-out error by ``margin``. Alone: a table fitted after a hue
+    /// shift learns the exemplar's colours both ways (a gamma or hue edit's shift where the
+    /// exemplar has colours, none where it has not), which held out the exemplar's own blocks but
+    /// not other photos.
     static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Choice {
         let halves = ColorLUT.checkerboard(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
-        var errors: [Choice: Double] = [.table: 0, .hue: 0, .hueAndTable: 0]
+        var (hue, table) = (0.0, 0.0)
         let one = Compute(threads: 1)
         for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] {
-            let shift = fit(x, y, train)
-            let gather = { (v: [Float], pixels: [Int]) in pixels.flatMap { v[(3 * $0)..<(3 * $0 + 3)] } }
-            let (xTrain, yTrain, xTest, yTest) = (gather(x, train), gather(y, train), gather(x, test), gather(y, test))
-            let all = Array(0..<train.count)
-            for choice in [Choice.table, .hue, .hueAndTable] {
-                let source = choice == .table ? xTrain : shift.apply(to: xTrain, one)
-                let query = choice == .table ? xTest : shift.apply(to: xTest, one)
-                let predicted = choice == .hue ? query
-                    : ColorLUT.apply(ColorLUT.table(source, yTrain, all, ColorLUT.Prior(source, yTrain, all, curves: false)), to: query, one)
-                errors[choice]! += zip(predicted, yTest).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+            let query = test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] }
+            let shifted = fit(x, y, train).apply(to: query, one)
+            let mapped = ColorLUT.apply(ColorLUT.table(x, y, train, ColorLUT.Prior(x, y, train, curves: false)), to: query, one)
+            for (i, p) in test.enumerated() {
+                for k in 0..<3 {
+                    let (a, b) = (Double(shifted[3 * i + k] - y[3 * p + k]), Double(mapped[3 * i + k] - y[3 * p + k]))
+                    hue += a * a
+                    table += b * b
+                }
             }
         }
-        if min(errors[.hue]!, errors[.hueAndTable]!) >= margin * errors[.table]! { return .table }
-        return errors[.hueAndTable]! < tableGain * errors[.hue]! ? .hueAndTable : .hue
+        return hue < margin * table ? .hue : .table
     }
 }
 
@@ -181,19 +177,16 @@ struct ColourFit: Sendable {
 
     init(hue: HueShift, table: [Float]) { (self.hue, self.table) = (hue, table) }
 
-    /// Fitted on the exemplar's working copy (`before` already through the spatial filter).
+    /// Fitted on the exemplar's working copy (`before` already through the spatial filter): the
+    /// hue shift with a table of zero offsets, or the table with no hue shift.
     init(_ before: Image, _ after: Image) {
-        let choice = HueShift.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
-        guard choice != .table else {
+        let (x, y) = (before.floatSamples(), after.floatSamples())
+        if HueShift.choice(x, y, width: before.width, height: before.height) == .hue {
+            self.init(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))),
+                      table: [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3))
+        } else {
             self.init(hue: .none, table: ColorLUT.fit(before, after))
-            return
         }
-        let x = before.floatSamples()
-        let hue = HueShift.fit(x, after.floatSamples(), Array(0..<(before.width * before.height)))
-        let shifted = Image(width: before.width, height: before.height, colorModel: .rgb,
-                            samples: hue.apply(to: x, Compute(threads: 1)))
-        self.init(hue: hue, table: choice == .hue ? [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3)
-                                                    : ColorLUT.fit(shifted, after))
     }
 
     func apply(to rgb: [Float], _ c: Compute) -> [Float] {

@@ -212,7 +212,7 @@ struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(forResource: "exemplar-fit", withExtension: "safetensors", subdirectory: "Goldens")!.path
 
     @Test("Spatial filter, prior choice, hue shift and colour table as in Python",
-          arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_table"])
+          arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide"])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
         func picture(_ key: String) throws -> Image {
@@ -229,7 +229,7 @@ struct ExemplarFitParityTests {
         let curves = ColorLUT.choosesCurves(filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
         #expect(curves == (try io.tensor("\(name).curves").values[0] == 1))
         let choice = HueShift.choice(filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
-        #expect(choice == [HueShift.Choice.table, .hue, .hueAndTable][Int(try io.tensor("\(name).choice").values[0])])
+        #expect(choice == [HueShift.Choice.table, .hue][Int(try io.tensor("\(name).choice").values[0])])
         let colour = ColourFit(filtered, after)
         let hueError = zip(colour.hue.grid, try io.tensor("\(name).hue").values).map { abs($0 - $1) }.max()!
         #expect(hueError < 1e-4, "hue shift: max |Swift − Python| \(hueError) turns")

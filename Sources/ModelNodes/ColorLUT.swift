@@ -20,10 +20,12 @@ enum ColorLUT {
     /// exemplar better (``choosesCurves``): a photo covers each channel's range far better than
     /// the colour cube, so curves carry gamma, gain or levels to colours the exemplar lacks, where
     /// the affine map cannot — but they bend a saturation or hue edit's clipping into wrong colours.
-    static func fit(_ before: Image, _ after: Image) -> [Float] {
+    /// `affineError`: ``heldOutError(_:_:width:height:curves:)`` of the affine prior, when the
+    /// caller has it already.
+    static func fit(_ before: Image, _ after: Image, affineError: Double? = nil) -> [Float] {
         let x = before.floatSamples(), y = after.floatSamples()
         let all = Array(0..<(before.width * before.height))
-        let curves = choosesCurves(x, y, width: before.width, height: before.height)
+        let curves = choosesCurves(x, y, width: before.width, height: before.height, affineError: affineError)
         return table(x, y, all, Prior(x, y, all, curves: curves))
     }
 
@@ -320,23 +322,26 @@ enum ColorLUT {
         return halves
     }
 
-    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Bool {
+    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int, affineError: Double? = nil) -> Bool {
         let halves = checkerboard(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return false }
-        func error(curves: Bool) -> Double {
-            var e = 0.0
-            for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] {
-                let lut = table(x, y, train, Prior(x, y, train, curves: curves))
-                var colours = [Float](repeating: 0, count: test.count * 3)
-                for (i, p) in test.enumerated() { for k in 0..<3 { colours[i * 3 + k] = x[3 * p + k] } }
-                let predicted = apply(lut, to: colours, Compute(threads: 1))
-                for (i, p) in test.enumerated() {
-                    for k in 0..<3 { let d = Double(predicted[i * 3 + k] - y[3 * p + k]); e += d * d }
-                }
+        let affine = affineError ?? heldOutError(x, y, width: w, height: h, curves: false)
+        return heldOutError(x, y, width: w, height: h, curves: true) < curvesMargin * affine
+    }
+
+    /// The squared error of each checkerboard half's table (with the affine or the curves prior)
+    /// predicting the other half, summed over both.
+    static func heldOutError(_ x: [Float], _ y: [Float], width w: Int, height h: Int, curves: Bool) -> Double {
+        let halves = checkerboard(width: w, height: h)
+        var e = 0.0
+        for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] where !train.isEmpty {
+            let lut = table(x, y, train, Prior(x, y, train, curves: curves))
+            let predicted = apply(lut, to: test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] }, Compute(threads: 1))
+            for (i, p) in test.enumerated() {
+                for k in 0..<3 { let d = Double(predicted[i * 3 + k] - y[3 * p + k]); e += d * d }
             }
-            return e
         }
-        return error(curves: true) < curvesMargin * error(curves: false)
+        return e
     }
 
     /// The table from `pixels` of the pair and a prior fitted on them.

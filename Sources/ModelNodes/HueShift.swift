@@ -145,27 +145,22 @@ struct HueShift: Equatable, Sendable {
     enum Choice: Equatable { case table, hue }
 
     /// On ``ColorLUT``'s checkerboard, each half predicting the other, the hue shift alone is used
-    /// only if it cuts the table's held-out error by ``margin``. Alone: a table fitted after a hue
-    /// shift learns the exemplar's colours both ways (a gamma or hue edit's shift where the
-    /// exemplar has colours, none where it has not), which held out the exemplar's own blocks but
-    /// not other photos.
-    static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Choice {
+    /// only if it cuts the table's held-out error (`tableError`, the affine prior's
+    /// ``ColorLUT/heldOutError(_:_:width:height:curves:)``) by ``margin``. Alone: a table fitted
+    /// after a hue shift learns the exemplar's colours both ways (a gamma or hue edit's shift where
+    /// the exemplar has colours, none where it has not), which held out the exemplar's own blocks
+    /// but not other photos.
+    static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int, tableError: Double? = nil) -> Choice {
         let halves = ColorLUT.checkerboard(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
-        var (hue, table) = (0.0, 0.0)
-        let one = Compute(threads: 1)
+        var hue = 0.0
         for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] {
-            let query = test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] }
-            let shifted = fit(x, y, train).apply(to: query, one)
-            let mapped = ColorLUT.apply(ColorLUT.table(x, y, train, ColorLUT.Prior(x, y, train, curves: false)), to: query, one)
+            let shifted = fit(x, y, train).apply(to: test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] }, Compute(threads: 1))
             for (i, p) in test.enumerated() {
-                for k in 0..<3 {
-                    let (a, b) = (Double(shifted[3 * i + k] - y[3 * p + k]), Double(mapped[3 * i + k] - y[3 * p + k]))
-                    hue += a * a
-                    table += b * b
-                }
+                for k in 0..<3 { let d = Double(shifted[3 * i + k] - y[3 * p + k]); hue += d * d }
             }
         }
+        let table = tableError ?? ColorLUT.heldOutError(x, y, width: w, height: h, curves: false)
         return hue < margin * table ? .hue : .table
     }
 }
@@ -181,11 +176,13 @@ struct ColourFit: Sendable {
     /// hue shift with a table of zero offsets, or the table with no hue shift.
     init(_ before: Image, _ after: Image) {
         let (x, y) = (before.floatSamples(), after.floatSamples())
-        if HueShift.choice(x, y, width: before.width, height: before.height) == .hue {
+        // The table's held-out error decides both the hue shift and the table's own prior.
+        let tableError = ColorLUT.heldOutError(x, y, width: before.width, height: before.height, curves: false)
+        if HueShift.choice(x, y, width: before.width, height: before.height, tableError: tableError) == .hue {
             self.init(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))),
                       table: [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3))
         } else {
-            self.init(hue: .none, table: ColorLUT.fit(before, after))
+            self.init(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
         }
     }
 

@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/7`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/8`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -27,9 +27,9 @@ struct EncodeDeltaNode: Node {
 
     // /2 added `color.lut`, /3 `spatial` and a table fitted after it, /4 a table whose prior leans
     // toward a structured map, /5 fits that leave out the pixels the edit clipped, /6 weaker
-    // ridges toward that map, /7 `color.hue`: older cached deltas lack or differ in them, and the
-    // name salts the cache key.
-    static let encoderName = "efficientnet-lite0/7"
+    // ridges toward that map, /7 `color.hue` (then a table after it), /8 the hue shift or the table:
+    // older cached deltas lack or differ in them, and the name salts the cache key.
+    static let encoderName = "efficientnet-lite0/8"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(

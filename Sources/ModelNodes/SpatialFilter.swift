@@ -99,17 +99,7 @@ struct SpatialFilter: Equatable {
         let kernel = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
         let total = kernel.reduce(0, +)
         let weights = kernel.map { Float($0 / total) }
-        let horizontal = pass(rgb, width: w, height: h, horizontal: true, radius: radius, c) { padded, count, out in
-            convolve(padded, count, weights, out)
-        }
-        return verticalPass(horizontal, width: w, height: h, radius: radius, c, setUp: { _, _ in }) { rows, _, out in
-            // rows(j) is the row j − radius away from the output's, edges replicated.
-            for x in 0..<out.count { out[x] = 0 }
-            for (j, weight) in weights.enumerated() {
-                let row = rows(j)
-                for x in 0..<out.count { out[x] += weight * row[x] }
-            }
-        }
+        return verticalConvolution(horizontalConvolution(rgb, width: w, height: h, weights, c), width: w, height: h, weights, c)
     }
 
     /// Interleaved RGB halved by 2×2 area averages of the image with its edges replicated, with
@@ -117,20 +107,11 @@ struct SpatialFilter: Equatable {
     private static func halved(_ rgb: [Float], width w: Int, height h: Int, margin m: Int, _ c: Compute) -> ([Float], Int, Int) {
         let (lw, lh) = ((w + 1) / 2 + 2 * m, (h + 1) / 2 + 2 * m)
         let columns = (0..<lw).map { x in (min(w - 1, max(0, 2 * (x - m))) * 3, min(w - 1, max(0, 2 * (x - m) + 1)) * 3) }
-        var out = [Float](repeating: 0, count: lw * lh * 3)
-        rgb.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { buffer in
-                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
-                let result = UncheckedSendableBuffer(buffer)
-                c.parallel(lh) { y, _ in
-                    let (top, bottom) = (min(h - 1, max(0, 2 * (y - m))) * w * 3, min(h - 1, max(0, 2 * (y - m) + 1)) * w * 3)
-                    for x in 0..<lw {
-                        let (left, right) = columns[x]
-                        for k in 0..<3 {
-                            result.buffer[(y * lw + x) * 3 + k] = 0.25 * (source.buffer[top + left + k] + source.buffer[top + right + k]
-                                + source.buffer[bottom + left + k] + source.buffer[bottom + right + k])
-                        }
-                    }
+        let out = rows(lh, width: lw, from: rgb, c) { y, source, out in
+            let (top, bottom) = (min(h - 1, max(0, 2 * (y - m))) * w * 3, min(h - 1, max(0, 2 * (y - m) + 1)) * w * 3)
+            for (x, (left, right)) in columns.enumerated() {
+                for k in 0..<3 {
+                    out[3 * x + k] = 0.25 * (source[top + left + k] + source[top + right + k] + source[bottom + left + k] + source[bottom + right + k])
                 }
             }
         }
@@ -146,116 +127,86 @@ struct SpatialFilter: Equatable {
             return (i0, i0 + 1, s - Float(i0))
         }
         let columns = (0..<w).map { tap($0, lw) }
-        var out = [Float](repeating: 0, count: w * h * 3)
-        low.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { buffer in
+        return rows(h, width: w, from: low, c) { y, source, out in
+            let (y0, y1, fy) = tap(y, lh)
+            let (upper, lower) = (y0 * lw * 3, y1 * lw * 3)
+            for (x, (x0, x1, fx)) in columns.enumerated() {
+                for k in 0..<3 {
+                    let top = source[upper + 3 * x0 + k] * (1 - fx) + source[upper + 3 * x1 + k] * fx
+                    let bottom = source[lower + 3 * x0 + k] * (1 - fx) + source[lower + 3 * x1 + k] * fx
+                    out[3 * x + k] = top * (1 - fy) + bottom * fy
+                }
+            }
+        }
+    }
+
+    /// An interleaved-RGB image of `height` rows of `width` pixels, its rows written in parallel by
+    /// `row(y, source, out)` from any part of `source`.
+    private static func rows(_ height: Int, width: Int, from source: [Float], _ c: Compute,
+                             _ row: (_ y: Int, _ source: UnsafeBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
+        let stride = 3 * width
+        return [Float](unsafeUninitializedCapacity: height * stride) { buffer, initialized in
+            let result = UncheckedSendableBuffer(buffer)
+            source.withUnsafeBufferPointer { input in
                 let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
-                let result = UncheckedSendableBuffer(buffer)
-                c.parallel(h) { y, _ in
-                    let (y0, y1, fy) = tap(y, lh)
-                    let (upper, lower) = (y0 * lw * 3, y1 * lw * 3)
+                c.parallel(height) { y, _ in
+                    row(y, UnsafeBufferPointer(source.buffer), UnsafeMutableBufferPointer(rebasing: result.buffer[(y * stride)..<((y + 1) * stride)]))
+                }
+            }
+            initialized = height * stride
+        }
+    }
+
+    /// Each row convolved with `weights` (centred, odd length), edges replicated.
+    private static func horizontalConvolution(_ rgb: [Float], width w: Int, height h: Int, _ weights: [Float], _ c: Compute) -> [Float] {
+        let radius = weights.count / 2
+        return rows(h, width: w, from: rgb, c) { y, source, out in
+            // The row padded by `radius` replicated pixels each side.
+            var padded = [Float](repeating: 0, count: 3 * (w + 2 * radius))
+            for i in 0..<(w + 2 * radius) {
+                let p = (y * w + min(w - 1, max(0, i - radius))) * 3
+                for k in 0..<3 { padded[3 * i + k] = source[p + k] }
+            }
+            padded.withUnsafeBufferPointer { padded in
+                weights.withUnsafeBufferPointer { k in
                     for x in 0..<w {
-                        let (x0, x1, fx) = columns[x]
-                        for k in 0..<3 {
-                            let top = source.buffer[upper + 3 * x0 + k] * (1 - fx) + source.buffer[upper + 3 * x1 + k] * fx
-                            let bottom = source.buffer[lower + 3 * x0 + k] * (1 - fx) + source.buffer[lower + 3 * x1 + k] * fx
-                            result.buffer[(y * w + x) * 3 + k] = top * (1 - fy) + bottom * fy
+                        var (s0, s1, s2) = (Float(0), Float(0), Float(0))
+                        for j in 0..<k.count {
+                            let q = 3 * (x + j)
+                            s0 += k[j] * padded[q]; s1 += k[j] * padded[q + 1]; s2 += k[j] * padded[q + 2]
                         }
+                        out[3 * x] = s0; out[3 * x + 1] = s1; out[3 * x + 2] = s2
                     }
                 }
             }
         }
-        return out
     }
 
-    /// Width in samples of the column blocks the vertical passes work on.
+    /// Width in samples of the column blocks the vertical pass works on.
     private static let columnBlock = 192
 
-    /// Runs a vertical filter on blocks of columns in parallel, row by row, so that every read is
-    /// contiguous (a column gathered pixel by pixel strides a whole row per sample and missed the
-    /// cache each time). `filter(rows, state, out)` writes one output row's block; `rows(j)` is the
-    /// block of the input row `j − radius` away from it, edges replicated; `state` is the block's
-    /// own scratch, which `setUp` fills from the first output row's `rows`.
-    private static func verticalPass(_ rgb: [Float], width w: Int, height h: Int, radius: Int, _ c: Compute,
-                                     setUp: (_ rows: (Int) -> UnsafeBufferPointer<Float>, _ state: UnsafeMutableBufferPointer<Float>) -> Void,
-                                     _ filter: (_ rows: (Int) -> UnsafeBufferPointer<Float>, _ state: UnsafeMutableBufferPointer<Float>,
-                                                _ out: UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-        let stride = 3 * w, blocks = (stride + columnBlock - 1) / columnBlock
-        var out = [Float](repeating: 0, count: rgb.count)
-        rgb.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { buffer in
+    /// Each column convolved with `weights` (centred, odd length), edges replicated. It runs down
+    /// blocks of columns in parallel, row by row, so that every read is contiguous (a column
+    /// gathered pixel by pixel strides a whole row per sample and missed the cache each time).
+    private static func verticalConvolution(_ rgb: [Float], width w: Int, height h: Int, _ weights: [Float], _ c: Compute) -> [Float] {
+        let stride = 3 * w, blocks = (stride + columnBlock - 1) / columnBlock, radius = weights.count / 2
+        return [Float](unsafeUninitializedCapacity: rgb.count) { buffer, initialized in
+            let result = UncheckedSendableBuffer(buffer)
+            rgb.withUnsafeBufferPointer { input in
                 let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
-                let result = UncheckedSendableBuffer(buffer)
                 c.parallel(blocks) { block, _ in
                     let start = block * columnBlock, width = min(columnBlock, stride - start)
-                    var state = [Float](repeating: 0, count: width)
-                    state.withUnsafeMutableBufferPointer { state in
-                        var y = 0
-                        let rows = { (j: Int) -> UnsafeBufferPointer<Float> in
-                            let row = min(h - 1, max(0, y + j - radius))
-                            return UnsafeBufferPointer(rebasing: source.buffer[(row * stride + start)..<(row * stride + start + width)])
-                        }
-                        setUp(rows, state)
-                        for row in 0..<h {
-                            y = row
-                            filter(rows, state, UnsafeMutableBufferPointer(rebasing: result.buffer[(row * stride + start)..<(row * stride + start + width)]))
+                    for y in 0..<h {
+                        let out = UnsafeMutableBufferPointer(rebasing: result.buffer[(y * stride + start)..<(y * stride + start + width)])
+                        for x in 0..<width { out[x] = 0 }
+                        for (j, weight) in weights.enumerated() {
+                            let row = (min(h - 1, max(0, y + j - radius)) * stride + start)
+                            for x in 0..<width { out[x] += weight * source.buffer[row + x] }
                         }
                     }
                 }
             }
+            initialized = rgb.count
         }
-        return out
-    }
-
-    private static func convolve(_ padded: UnsafeBufferPointer<Float>, _ count: Int, _ weights: [Float],
-                                 _ out: UnsafeMutableBufferPointer<Float>) {
-        weights.withUnsafeBufferPointer { k in
-            for i in 0..<count {
-                var (s0, s1, s2) = (Float(0), Float(0), Float(0))
-                for j in 0..<k.count {
-                    let q = 3 * (i + j)
-                    s0 += k[j] * padded[q]; s1 += k[j] * padded[q + 1]; s2 += k[j] * padded[q + 2]
-                }
-                out[3 * i] = s0; out[3 * i + 1] = s1; out[3 * i + 2] = s2
-            }
-        }
-    }
-
-    /// Runs `filter` on every row (or column) of interleaved RGB in parallel; it reads the line
-    /// padded by `radius` replicated samples each side and writes the line.
-    private static func pass(_ rgb: [Float], width w: Int, height h: Int, horizontal: Bool, radius: Int, _ c: Compute,
-                             _ filter: (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-        let lines = horizontal ? h : w, count = horizontal ? w : h
-        let (step, lineStep) = horizontal ? (3, 3 * w) : (3 * w, 3)
-        var out = [Float](repeating: 0, count: rgb.count)
-        rgb.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { buffer in
-                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
-                let result = UncheckedSendableBuffer(buffer)
-                c.parallel(lines) { line, _ in
-                    var padded = [Float](repeating: 0, count: 3 * (count + 2 * radius))
-                    var filtered = [Float](repeating: 0, count: 3 * count)
-                    let origin = line * lineStep
-                    padded.withUnsafeMutableBufferPointer { padded in
-                        for i in 0..<(count + 2 * radius) {
-                            let p = origin + min(count - 1, max(0, i - radius)) * step
-                            padded[3 * i] = source.buffer[p]
-                            padded[3 * i + 1] = source.buffer[p + 1]
-                            padded[3 * i + 2] = source.buffer[p + 2]
-                        }
-                        filtered.withUnsafeMutableBufferPointer { filtered in
-                            filter(UnsafeBufferPointer(padded), count, filtered)
-                            for i in 0..<count {
-                                let p = origin + i * step
-                                result.buffer[p] = filtered[3 * i]
-                                result.buffer[p + 1] = filtered[3 * i + 1]
-                                result.buffer[p + 2] = filtered[3 * i + 2]
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out
     }
 }

@@ -332,11 +332,20 @@ enum ColorLUT {
     /// The squared error of each checkerboard half's table (with the affine or the curves prior)
     /// predicting the other half, summed over both.
     static func heldOutError(_ x: [Float], _ y: [Float], width w: Int, height h: Int, curves: Bool) -> Double {
+        heldOutError(x, y, width: w, height: h) { train, before in
+            apply(table(x, y, train, Prior(x, y, train, curves: curves)), to: before, Compute(threads: 1))
+        }
+    }
+
+    /// The squared error of `predict(train, before)` — fitted on one checkerboard half's pixels,
+    /// mapping the other half's before colours (interleaved) — against that half's after, summed
+    /// over both halves.
+    static func heldOutError(_ x: [Float], _ y: [Float], width w: Int, height h: Int,
+                             _ predict: (_ train: [Int], _ before: [Float]) -> [Float]) -> Double {
         let halves = checkerboard(width: w, height: h)
         var e = 0.0
         for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] where !train.isEmpty {
-            let lut = table(x, y, train, Prior(x, y, train, curves: curves))
-            let predicted = apply(lut, to: test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] }, Compute(threads: 1))
+            let predicted = predict(train, test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] })
             for (i, p) in test.enumerated() {
                 for k in 0..<3 { let d = Double(predicted[i * 3 + k] - y[3 * p + k]); e += d * d }
             }

@@ -61,23 +61,18 @@ struct HueShift: Equatable, Sendable {
     /// pixel's hue difference weighted by the square of its chroma (s·v: what a hue error costs in
     /// RGB), pulled toward none by ``ridge``.
     static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> HueShift {
-        let n = hues * saturations.count
-        // Each node couples only with its 3×3 neighbourhood of nodes: the normal equations are
-        // kept as [node][neighbour] and solved by conjugate gradients.
-        let neighbours = (0..<n).map { node -> [Int] in
-            let (i, j) = (node / saturations.count, node % saturations.count)
-            var out: [Int] = []
-            for di in -1...1 {
-                for dj in -1...1 where (0..<saturations.count).contains(j + dj) {
-                    let other = ((i + di + hues) % hues) * saturations.count + j + dj
-                    if !out.contains(other) { out.append(other) }
-                }
-            }
-            return out
+        let n = hues * saturations.count, m = saturations.count
+        // Each node couples only with its 3×3 neighbourhood of nodes (hue circular): the normal
+        // equations are kept as 9 coefficients per node, slot (di + 1)·3 + (dj + 1), and solved
+        // by conjugate gradients. A slot past the saturation range keeps coefficient 0.
+        let neighbour = (0..<(n * 9)).map { index -> Int in
+            let (node, di, dj) = (index / 9, index % 9 / 3 - 1, index % 3 - 1)
+            let (i, j) = (node / m, node % m)
+            return (0..<m).contains(j + dj) ? ((i + di + hues) % hues) * m + j + dj : node
         }
-        var a = [[Double]](repeating: [], count: n)
-        for node in 0..<n { a[node] = [Double](repeating: 0, count: neighbours[node].count) }
-        var b = [Double](repeating: 0, count: n)
+        var a = [Double](repeating: 0, count: n * 9), b = [Double](repeating: 0, count: n)
+        // The four corners' places in the grid relative to the first, as `corners` orders them.
+        let offsets = [(0, 0), (0, 1), (1, 0), (1, 1)]
         for p in pixels {
             let hx = hsv(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
             let hy = hsv(Double(y[3 * p]), Double(y[3 * p + 1]), Double(y[3 * p + 2]))
@@ -89,17 +84,21 @@ struct HueShift: Equatable, Sendable {
             for u in 0..<4 {
                 b[nodes[u]] += w * weights[u] * r
                 for v in 0..<4 {
-                    let column = neighbours[nodes[u]].firstIndex(of: nodes[v])!
-                    a[nodes[u]][column] += w * weights[u] * weights[v]
+                    let slot = (offsets[v].0 - offsets[u].0 + 1) * 3 + offsets[v].1 - offsets[u].1 + 1
+                    a[nodes[u] * 9 + slot] += w * weights[u] * weights[v]
                 }
             }
         }
-        for node in 0..<n { a[node][neighbours[node].firstIndex(of: node)!] += ridge }
+        for node in 0..<n { a[node * 9 + 4] += ridge }
         func product(_ v: [Double]) -> [Double] {
-            (0..<n).map { node in zip(a[node], neighbours[node]).reduce(0) { $0 + $1.0 * v[$1.1] } }
+            (0..<n).map { node -> Double in
+                var sum = 0.0
+                for slot in (node * 9)..<(node * 9 + 9) { sum += a[slot] * v[neighbour[slot]] }
+                return sum
+            }
         }
         // Jacobi-preconditioned conjugate gradients, to a residual far below Float's precision.
-        let diagonal = (0..<n).map { a[$0][neighbours[$0].firstIndex(of: $0)!] }
+        let diagonal = (0..<n).map { a[$0 * 9 + 4] }
         var shift = [Double](repeating: 0, count: n), residual = b
         var z = zip(residual, diagonal).map { $0 / $1 }, direction = z
         var rz = zip(residual, z).reduce(0) { $0 + $1.0 * $1.1 }
@@ -153,12 +152,8 @@ struct HueShift: Equatable, Sendable {
     static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int, tableError: Double? = nil) -> Choice {
         let halves = ColorLUT.checkerboard(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
-        var hue = 0.0
-        for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] {
-            let shifted = fit(x, y, train).apply(to: test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] }, Compute(threads: 1))
-            for (i, p) in test.enumerated() {
-                for k in 0..<3 { let d = Double(shifted[3 * i + k] - y[3 * p + k]); hue += d * d }
-            }
+        let hue = ColorLUT.heldOutError(x, y, width: w, height: h) { train, before in
+            fit(x, y, train).apply(to: before, Compute(threads: 1))
         }
         let table = tableError ?? ColorLUT.heldOutError(x, y, width: w, height: h, curves: false)
         return hue < margin * table ? .hue : .table
@@ -170,8 +165,12 @@ struct ColourFit: Sendable {
     let hue: HueShift
     let table: [Float]
 
-    init(hue: HueShift, table: [Float]) { (self.hue, self.table) = (hue, table) }
+    func apply(to rgb: [Float], _ c: Compute) -> [Float] {
+        ColorLUT.apply(table, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
+    }
+}
 
+extension ColourFit {
     /// Fitted on the exemplar's working copy (`before` already through the spatial filter): the
     /// hue shift with a table of zero offsets, or the table with no hue shift.
     init(_ before: Image, _ after: Image) {
@@ -184,9 +183,5 @@ struct ColourFit: Sendable {
         } else {
             self.init(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
         }
-    }
-
-    func apply(to rgb: [Float], _ c: Compute) -> [Float] {
-        ColorLUT.apply(table, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
     }
 }

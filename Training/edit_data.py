@@ -101,7 +101,7 @@ def shrunk(img, side):
 LUT_SIDE = 17
 
 
-def fit_lut(before, after, n=LUT_SIDE):
+def fit_lut(before, after, n=LUT_SIDE, affine_error=None):
     """A 3D colour lookup table before → after, `[n, n, n, 3]` (indexed r, g, b), as an offset from
     the identity (encode_delta's `color.lut`).
 
@@ -114,7 +114,7 @@ def fit_lut(before, after, n=LUT_SIDE):
     far better than the colour cube, so curves extrapolate gamma, gain or levels where the affine
     map cannot, but they bend a saturation or hue edit's clipping into the wrong colours.
     """
-    curves = choose_prior(before, after) == "curves"
+    curves = choose_prior(before, after, affine_error) == "curves"
     x = before.reshape(3, -1).T.double()
     y = after.reshape(3, -1).T.double()
     return _table(x, y, fit_prior(x, y, curves), n)
@@ -306,26 +306,37 @@ def _prior_weights(x, y, curves):
     return solve(unclipped(y, torch.stack([features[c] @ first[c] for c in range(3)], 1)))
 
 
-def choose_prior(before, after):
-    """"affine" or "curves": which prior's table predicts the other half of a checkerboard of
-    `CV_BLOCKS`² blocks better (summed over both halves), curves only by `CV_MARGIN`."""
+def held_out_error(before, after, predict):
+    """The squared error of `predict(x_train, y_train, x_test)` (colours `[P, 3]`, float64) fitted
+    on one half of a checkerboard of `CV_BLOCKS`² blocks and predicting the other half's after,
+    summed over both halves; None when the image is too small to have both."""
     _, h, w = before.shape
     yy = (torch.arange(h) * CV_BLOCKS // h)[:, None]
     xx = (torch.arange(w) * CV_BLOCKS // w)[None, :]
     half = ((yy + xx) % 2 == 0).reshape(-1)
+    if half.all() or not half.any():
+        return None
     x = before.reshape(3, -1).T.double()
     y = after.reshape(3, -1).T.double()
-    errors = {}
-    for name in ("affine", "curves"):
-        e = 0.0
-        for train in (half, ~half):
-            if train.sum() == 0 or (~train).sum() == 0:
-                continue
-            lut = _table(x[train], y[train], fit_prior(x[train], y[train], name == "curves"), LUT_SIDE)
-            test = x[~train].T.reshape(3, -1, 1).float()
-            e += float(((apply_lut(test, lut).reshape(3, -1).T.double() - y[~train]) ** 2).sum())
-        errors[name] = e
-    return "curves" if errors["curves"] < CV_MARGIN * errors["affine"] else "affine"
+    return sum(float(((predict(x[t], y[t], x[~t]).clamp(0, 1) - y[~t]) ** 2).sum()) for t in (half, ~half))
+
+
+def table_predictor(curves):
+    """`held_out_error`'s predictor for the colour table with the affine or the curves prior."""
+    def predict(x, y, query):
+        lut = _table(x, y, fit_prior(x, y, curves), LUT_SIDE)
+        return apply_lut(query.T.reshape(3, -1, 1).float(), lut).reshape(3, -1).T.double()
+    return predict
+
+
+def choose_prior(before, after, affine_error=None):
+    """"affine" or "curves": which prior's table predicts held-out blocks of the exemplar better
+    (`held_out_error`), curves only by `CV_MARGIN`. `affine_error`: the affine table's, when the
+    caller has it already."""
+    affine = affine_error if affine_error is not None else held_out_error(before, after, table_predictor(False))
+    if affine is None:
+        return "affine"
+    return "curves" if held_out_error(before, after, table_predictor(True)) < CV_MARGIN * affine else "affine"
 
 
 SPATIAL_SIGMAS = tuple(0.003 * 2 ** (i / 4) for i in range(13))  # 0.003 … 0.024 of the shorter side
@@ -441,31 +452,18 @@ def apply_hue(img, shift):
     return edits.hsv_to_rgb(hsv).reshape(shape).to(img.dtype)
 
 
-def choose_colour(before, after):
-    """"table" or "hue": what follows the spatial filter. On a checkerboard as `choose_prior`, each
-    half predicting the other, the hue shift alone is used only if it cuts the table's held-out
-    error by `HUE_MARGIN`. Alone: a table fitted after a hue shift learns the exemplar's colours
-    both ways (a gamma or hue edit's shift where the exemplar has colours, none where it has not),
-    which held out the exemplar's own blocks but not other photos (gamma 61.6 → 44.1 dB on one
+def choose_colour(before, after, table_error=None):
+    """"table" or "hue": what follows the spatial filter. The hue shift alone is used only if it
+    cuts the table's held-out error (`held_out_error`; `table_error` when the caller has it) by
+    `HUE_MARGIN`. Alone: a table fitted after a hue shift learns the exemplar's colours both ways
+    (a gamma or hue edit's shift where the exemplar has colours, none where it has not), which
+    held out the exemplar's own blocks but not other photos (gamma 61.6 → 44.1 dB on one
     benchmark case)."""
-    _, h, w = before.shape
-    yy = (torch.arange(h) * CV_BLOCKS // h)[:, None]
-    xx = (torch.arange(w) * CV_BLOCKS // w)[None, :]
-    half = ((yy + xx) % 2 == 0).reshape(-1)
-    x = before.reshape(3, -1).double()
-    y = after.reshape(3, -1).double()
-    errors = {"table": 0.0, "hue": 0.0}
-    for train in (half, ~half):
-        if train.sum() == 0 or (~train).sum() == 0:
-            return "table"
-        test, truth = x[:, ~train], y[:, ~train]
-        predicted = {"hue": apply_hue(test, fit_hue(x[:, train], y[:, train]))}
-        xs, ys = x[:, train].T, y[:, train].T
-        lut = _table(xs, ys, fit_prior(xs, ys, False), LUT_SIDE)
-        predicted["table"] = apply_lut(test.reshape(3, -1, 1).float(), lut).reshape(3, -1).double()
-        for name in errors:
-            errors[name] += float(((predicted[name].clamp(0, 1) - truth) ** 2).sum())
-    return "hue" if errors["hue"] < HUE_MARGIN * errors["table"] else "table"
+    table = table_error if table_error is not None else held_out_error(before, after, table_predictor(False))
+    if table is None:
+        return "table"
+    hue = held_out_error(before, after, lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T)
+    return "hue" if hue < HUE_MARGIN * table else "table"
 
 
 def fit(before, after):
@@ -475,10 +473,12 @@ def fit(before, after):
     shift zero)."""
     sigma, k = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
     source, target = spatial(shrunk(before, WORKING_SIDE), sigma, k), shrunk(after, WORKING_SIDE)
-    if choose_colour(source, target) == "hue":
+    # The affine table's held-out error decides both the hue shift and the table's own prior.
+    table_error = held_out_error(source, target, table_predictor(False))
+    if choose_colour(source, target, table_error) == "hue":
         shift = fit_hue(source.reshape(3, -1), target.reshape(3, -1))
         return (sigma, k), shift.float(), torch.zeros(LUT_SIDE, LUT_SIDE, LUT_SIDE, 3)
-    return (sigma, k), torch.zeros(HUE_NODES, len(HUE_SATURATIONS)), fit_lut(source, target)
+    return (sigma, k), torch.zeros(HUE_NODES, len(HUE_SATURATIONS)), fit_lut(source, target, affine_error=table_error)
 
 
 def apply_fit(img, fitted):

@@ -546,14 +546,49 @@ class Encoder:
         return F.layer_norm(t, (t.shape[-1],), eps=1e-5)
 
 
-def build(split, exemplars, queries, families, seed, encoder, compose_probability=0.25, size=64, log=print):
-    """The examples of one split: dict of tensors (see module doc)."""
-    rng = np.random.default_rng(seed)
+SHARD = 64  # exemplars per shard: one encoder batch, and the unit of parallel work
+
+
+def build(split, exemplars, queries, families, seed, encoder, compose_probability=0.25, size=64, log=print, workers=1):
+    """The examples of one split: dict of tensors (see module doc). Exemplars are drawn in shards of
+    `SHARD`, shard j from the generator seeded `[seed, j]`, so the data depend on the seed alone,
+    not on how many `workers` (processes, each one thread) build them."""
     pool = photos(split)
     assert len(pool) >= 2, f"the {split} split has {len(pool)} photos"
-    out = {k: [] for k in ("delta", "affine", "change", "b", "b_fit", "b_edited", "region", "family")}
+    shards = [(j, min(SHARD, exemplars - j * SHARD)) for j in range((exemplars + SHARD - 1) // SHARD)]
+    job = (pool, queries, families, seed, encoder, compose_probability, size)
+    parts = []
+    if workers <= 1:
+        for j, count in shards:
+            parts.append(_shard(job, j, count))
+            log(f"  {split}: {j * SHARD + count}/{exemplars} exemplars")
+    else:
+        import multiprocessing
+        global _JOB
+        _JOB = job  # inherited by the forked workers instead of pickled per shard
+        with multiprocessing.get_context("fork").Pool(workers, initializer=torch.set_num_threads, initargs=(1,)) as p:
+            for part in p.imap(_forked_shard, shards):
+                parts.append(part)
+                log(f"  {split}: {sum(len(q['delta']) for q in parts)}/{exemplars} exemplars")
+    data = {k: torch.cat([q[k] for q in parts]) for k in parts[0] if k != "family"}
+    data["family"] = [f for q in parts for f in q["family"]]
+    data["queries"] = queries
+    return data
+
+
+_JOB = None
+
+
+def _forked_shard(shard):
+    return _shard(_JOB, *shard)
+
+
+def _shard(job, j, count):
+    pool, queries, families, seed, encoder, compose_probability, size = job
+    rng = np.random.default_rng([seed, j])
+    out = {k: [] for k in ("affine", "change", "b", "b_fit", "b_edited", "region", "family")}
     batch_a, batch_a2 = [], []
-    for i in range(exemplars):
+    for _ in range(count):
         edit = edits.sample_edit(rng, families, compose_probability)
         ia = int(rng.integers(len(pool)))
         a = resize(random_crop(pool[ia][1], rng), 224, 224)
@@ -573,16 +608,12 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
             out["b_edited"].append(F.avg_pool2d(b2[None], 2)[0])
             out["region"].append(F.avg_pool2d(region[None, None], 2)[0, 0])
             out["family"].append(edits.name(edit))
-        if len(batch_a) == 64 or i == exemplars - 1:
-            before, after = encoder.tokens(batch_a), encoder.tokens(batch_a2)
-            out["delta"].append((after - before).half())
-            batch_a, batch_a2 = [], []
-            log(f"  {split}: {i + 1}/{exemplars} exemplars")
-    data = {k: torch.stack(v) if k not in ("delta", "family") else v for k, v in out.items()}
-    data["delta"] = torch.cat(out["delta"])
+    before, after = encoder.tokens(batch_a), encoder.tokens(batch_a2)
+    data = {k: torch.stack(v) for k, v in out.items() if k != "family"}
+    data["family"] = out["family"]
+    data["delta"] = (after - before).half()
     data["b"] = (data["b"] * 255).round().to(torch.uint8)  # queries are 8-bit photos
     data["b_edited"] = data["b_edited"].half()
     data["b_fit"] = data["b_fit"].half()
     data["region"] = data["region"].half()
-    data["queries"] = queries
     return data

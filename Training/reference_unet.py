@@ -35,7 +35,7 @@ class Config:
 def timestep_embedding(t, dim):
     """Sinusoidal embedding: [cos(t·f_i), sin(t·f_i)], f_i = 10000^(-i/half)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t[:, None].float() * freqs[None]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 

@@ -33,7 +33,7 @@ import safetensors_io  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, ".build-training")
-DATA_VERSION = 8  # 8: the hue shift (alone, or the table); 7: weaker ridges; 6: fits leave out clipped pixels; 5: the structured lean (bundled: v4)
+DATA_VERSION = 8  # 8: the hue shift (alone, or the table), exemplars drawn in seeded shards; 7: weaker ridges; 6: fits leave out clipped pixels; 5: the structured lean (bundled: v4)
 
 
 def log(msg):
@@ -48,26 +48,30 @@ def dataset(args):
     log(f"building the data set ({args.exemplars} exemplars × {args.queries} queries); cached at {path}")
     encoder = edit_data.Encoder()
     data = {
-        "train": edit_data.build("train", args.exemplars, args.queries, edits.SEEN, args.seed, encoder, log=log),
-        "val_seen": edit_data.build("val", 64, 4, edits.SEEN, args.seed + 1, encoder, compose_probability=0, log=log),
-        "val_held_out": edit_data.build("val", 48, 4, edits.HELD_OUT, args.seed + 2, encoder, compose_probability=0, log=log),
+        "train": edit_data.build("train", args.exemplars, args.queries, edits.SEEN, args.seed, encoder, log=log, workers=args.workers),
+        "val_seen": edit_data.build("val", 64, 4, edits.SEEN, args.seed + 1, encoder, compose_probability=0, log=log, workers=args.workers),
+        "val_held_out": edit_data.build("val", 48, 4, edits.HELD_OUT, args.seed + 2, encoder, compose_probability=0, log=log, workers=args.workers),
     }
     torch.save(data, path + ".tmp")
     os.replace(path + ".tmp", path)
     return data
 
 
-def batch_of(data, index):
-    q = data["queries"]
-    ex = index // q
+def batch(data, index):
+    """The examples `index` (a list or index tensor) as one batch, on the device that holds `data`."""
+    index = torch.as_tensor(index, device=data["b"].device)
+    ex = torch.div(index, data["queries"], rounding_mode="floor")
     b = data["b"][index].float() / 255
-    affine, change = data["affine"][ex], data["change"][ex]
-    b_lut = data["b_fit"][index].float()
     return {
-        "delta": data["delta"][ex].float(), "affine": affine, "b": b,
-        "cond": edit_model.make_cond(b[None], b_lut[None], change[None])[0],
-        "b_edited": data["b_edited"][index].float(), "region": data["region"][index].float()[None],
+        "delta": data["delta"][ex].float(), "affine": data["affine"][ex], "b": b,
+        "cond": edit_model.make_cond(b, data["b_fit"][index].float(), data["change"][ex]),
+        "b_edited": data["b_edited"][index].float(), "region": data["region"][index].float()[:, None],
     }
+
+
+def on(device, data):
+    """`data` with its tensors moved to `device` (indexing there beats copying every batch)."""
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in data.items()}
 
 
 FIT_TOLERANCE = 4 / 255
@@ -115,7 +119,7 @@ def evaluate(model, data, steps=2):
     rows = {}
     for start in range(0, len(data["family"]), 64):
         idx = list(range(start, min(start + 64, len(data["family"]))))
-        bt = collate([batch_of(data, i) for i in idx], next(model.parameters()).device)
+        bt = batch(data, idx)
         out, logits, _ = model.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=steps)
         out = out.clamp(0, 1)
         mse = ((out - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10).cpu()
@@ -131,10 +135,6 @@ def evaluate(model, data, steps=2):
     return summary, gain
 
 
-def collate(items, device="cpu"):
-    return {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}
-
-
 def export(model, cfg, data, args):
     os.makedirs(os.path.join(ROOT, "Models"), exist_ok=True)
     weights = {k: v.detach().numpy().astype(np.float16) for k, v in model.state_dict().items()}
@@ -147,7 +147,7 @@ def export(model, cfg, data, args):
     # Parity golden: the exported (F16-rounded) weights on four validation examples.
     model16 = edit_model.EditModel(cfg).eval()
     model16.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()})
-    bt = collate([batch_of(data["val_seen"], i) for i in (0, 5, 9, 13)])
+    bt = batch(on("cpu", data["val_seen"]), [0, 5, 9, 13])
     strength = torch.tensor([1.0, 0.5, 1.0, 1.5])
     with torch.no_grad():
         tokens, g, logits = model16.condition(bt["delta"], bt["affine"], bt["cond"])
@@ -175,14 +175,21 @@ def main():
     p.add_argument("--exemplars", type=int, default=2500)
     p.add_argument("--queries", type=int, default=6)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="processes building the data (the data do not depend on it)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--device", default="auto", help="cpu, cuda, … (auto: cuda when available); the data are built on the CPU")
+    p.add_argument("--anneal-by-time", action="store_true",
+                   help="end the schedule (learning rate to 0) within --minutes even if --steps are not reached: "
+                        "for a run with a fixed time (a lent GPU); a later resume starts from the annealed end")
+    p.add_argument("--data-only", action="store_true", help="build (or find) the data set, then stop")
     p.add_argument("--export-only", action="store_true")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     data = dataset(args)
+    if args.data_only:
+        return
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     cfg = edit_model.Config()
     model = edit_model.EditModel(cfg).to(device)
@@ -209,6 +216,7 @@ def main():
         torch.save(ck, ckpt_path + ".tmp")
         os.replace(ckpt_path + ".tmp", ckpt_path)
 
+    data = {name: on(device, d) for name, d in data.items()}
     train = data["train"]
     n = len(train["family"])
     start = time.time()
@@ -217,11 +225,13 @@ def main():
         losses = []
         while args.step < args.steps and time.time() - start < args.minutes * 60:
             progress = args.step / args.steps
+            if args.anneal_by_time:
+                progress = max(progress, (time.time() - start) / (args.minutes * 60))
             lr = args.lr * min(1, (args.step + 1) / 300) * 0.5 * (1 + np.cos(np.pi * progress))
             for group in opt.param_groups:
                 group["lr"] = lr
             idx = torch.randint(n, (args.batch,), generator=gen).tolist()
-            bt = collate([batch_of(train, i) for i in idx], device)
+            bt = batch(train, idx)
             loss, bridge, mask = loss_of(model, bt, gen, rng, gt_gate_probability=max(0.2, 1 - 1.6 * progress))
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -49,12 +49,8 @@ struct EditQuery {
         let size = cfg.size
         self.size = size
         let twice = photo.resized(width: 2 * size, height: 2 * size).floatSamples()
-        let halved = { (samples: [Float]) in
-            Image(width: 2 * size, height: 2 * size, colorModel: .rgb, samples: samples)
-                .resized(width: size, height: size, filter: .area).floatSamples()
-        }
-        let low = halved(twice)
-        let lowFit = halved(colour.apply(to: self.spatial.apply(to: twice, width: 2 * size, height: 2 * size, c), c))
+        let low = Self.halved(twice, size: size)
+        let lowFit = Self.halved(colour.apply(to: self.spatial.apply(to: twice, width: 2 * size, height: 2 * size, c), c), size: size)
         (self.low, self.lowFit) = (low, lowFit)
         self.delta = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
         self.affine = Tensor(shape: [1, 12], values: affine.values)
@@ -72,6 +68,16 @@ struct EditQuery {
             }
         }
         condition = Tensor(shape: [1, size, size, EditModelConfiguration.conditionChannels], values: cond)
+    }
+
+    /// `image` (RGB) as the model sees it: squeezed to twice `size`, then halved by area.
+    static func small(_ image: Image, size: Int) -> [Float] {
+        halved(image.converted(to: .rgb).resized(width: 2 * size, height: 2 * size).floatSamples(), size: size)
+    }
+
+    private static func halved(_ samples: [Float], size: Int) -> [Float] {
+        Image(width: 2 * size, height: 2 * size, colorModel: .rgb, samples: samples)
+            .resized(width: size, height: size, filter: .area).floatSamples()
     }
 
     /// The photo through the exemplar's fit at full resolution: interleaved RGB.
@@ -173,7 +179,32 @@ struct AdapterEditNode: Node {
         let model = try weights.model()
         let image = try inputs.image("image")
         let c = Compute(threads: context.threads)
-        let query = try EditQuery(image: image, delta: try inputs.delta("delta"), model: model, c)
+        let delta = try inputs.delta("delta")
+        let query = try EditQuery(image: image, delta: delta, model: model, c)
+        guard let trustArray = delta["model.trust"], trustArray.shape == [1] else {
+            throw NodeError("this delta lacks 'model.trust' [1]; compute it with encode_delta")
+        }
+        // encode_delta's verdict on the correction (1: it helped the exemplar itself, 0: the fit
+        // alone did as well); a combined delta carries the weighted sum.
+        let trust = min(1, max(0, trustArray.values[0]))
+        var rgb = query.fullResolutionFit(c)  // within 0…1 already
+        if trust > 0 {
+            try correct(&rgb, query, model, trust: trust, inputs, context, c)
+        }
+        guard image.colorModel.hasAlpha else {
+            let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
+            return ["image": .image(out.converted(to: image.sampleFormat))]
+        }
+        let out = image.converted(to: .rgba).transformingFloatSamples { rgba in
+            for p in 0..<image.pixelCount { for k in 0..<3 { rgba[p * 4 + k] = rgb[p * 3 + k] } }
+        }
+        return ["image": .image(out)]
+    }
+
+    /// Blends the network's correction of the exemplar's fit into `rgb` (the fit at full
+    /// resolution) where its gate is open, weighted by `trust`.
+    private func correct(_ rgb: inout [Float], _ query: EditQuery, _ model: EditModel, trust: Float,
+                         _ inputs: NodeInputs, _ context: NodeContext, _ c: Compute) throws {
         let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
         var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
         let (edited, gateLogits) = model.edit(Tensor(shape: [1, query.size, query.size, 3], values: query.low),
@@ -186,11 +217,10 @@ struct AdapterEditNode: Node {
         // local colour transforms that take the small copy of that fit to the network's output.
         // Where the gate is shut the fit stands exactly.
         let (w, h) = (query.photo.width, query.photo.height)
-        var rgb = query.fullResolutionFit(c)  // within 0…1 already
         // The gate is trained as the probability that the fit misses here; the correction is
         // trusted only where a miss is the likelier (weight 0 at one half, 1 at certainty). Blending
         // wherever the gate was merely unsure cost 4 dB on the seen families of the benchmark.
-        let open = gateLogits.values.map { max(0, (1 / (1 + Foundation.exp(-$0)) - Self.gateThreshold) / (1 - Self.gateThreshold)) }
+        let open = gateLogits.values.map { trust * max(0, (1 / (1 + Foundation.exp(-$0)) - Self.gateThreshold) / (1 - Self.gateThreshold)) }
         // A gate shut everywhere (a point-wise edit the fit gets right) skips the correction's
         // full-resolution passes altogether (bicubic overshoots a maximum by less than a quarter).
         if open.max()! * 1.25 >= Self.gateFloor {
@@ -205,13 +235,5 @@ struct AdapterEditNode: Node {
                 }
             }
         }
-        guard image.colorModel.hasAlpha else {
-            let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
-            return ["image": .image(out.converted(to: image.sampleFormat))]
-        }
-        let out = image.converted(to: .rgba).transformingFloatSamples { rgba in
-            for p in 0..<image.pixelCount { for k in 0..<3 { rgba[p * 4 + k] = rgb[p * 3 + k] } }
-        }
-        return ["image": .image(out)]
     }
 }

@@ -7,7 +7,7 @@ public enum ModelNodes {
     /// loaded on first use, so listing or validating never reads them.
     public static func nodes(modelsDirectory: String) -> [any Node] {
         let edit = EditWeights(directory: modelsDirectory)
-        return [EncodeDeltaNode(weights: EncoderWeights(directory: modelsDirectory)), DeltaCombineNode(), ColorTransferNode(),
+        return [EncodeDeltaNode(weights: EncoderWeights(directory: modelsDirectory), editWeights: edit), DeltaCombineNode(), ColorTransferNode(),
                 PredictMaskNode(weights: edit), AdapterEditNode(weights: edit)]
     }
 

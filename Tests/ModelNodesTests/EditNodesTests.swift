@@ -34,6 +34,22 @@ func edit(_ photo: Image, _ delta: Delta, steps: Int = 2, threads: Int = 2) thro
                                          threads: threads)["image"]))
 }
 
+/// A spotlight: everything outside a centred circle darkened, the circle left as it was — a local
+/// edit no global colour map reproduces.
+func spotlit(_ image: Image) -> Image {
+    let rgb = image.converted(to: .rgb)
+    var s = rgb.floatSamples()
+    let (w, h) = (rgb.width, rgb.height)
+    for y in 0..<h {
+        for x in 0..<w {
+            let d = (Float(x - w / 2) * Float(x - w / 2) + Float(y - h / 2) * Float(y - h / 2)).squareRoot() / Float(min(w, h))
+            let k = 1 - 0.6 * min(1, max(0, (d - 0.3) / 0.15))
+            for c in 0..<3 { s[(y * w + x) * 3 + c] *= k }
+        }
+    }
+    return Image(width: w, height: h, colorModel: .rgb, samples: s)
+}
+
 func predictMask(_ photo: Image, _ delta: Delta, threads: Int = 2) throws -> Image {
     try #require(image(try run(PredictMaskNode(weights: editWeights), ["image": .image(photo), "delta": .delta(delta)],
                                threads: threads)["mask"]))
@@ -256,20 +272,10 @@ struct EditNodesTests {
     @Test("Through Workflows/exemplar-transfer.yaml, pixels outside the predicted region are bit-identical to the input")
     func untouchedOutsideMask() throws {
         try withTemporaryDirectory { root in
-            // A spotlight: everything outside a centred circle darkened, the circle left as it was.
             let exemplar = try example("coffee.png").converted(to: .rgb)
-            var s = exemplar.floatSamples()
-            let (w, h) = (exemplar.width, exemplar.height)
-            for y in 0..<h {
-                for x in 0..<w {
-                    let d = (Float(x - w / 2) * Float(x - w / 2) + Float(y - h / 2) * Float(y - h / 2)).squareRoot() / Float(min(w, h))
-                    let k = 1 - 0.6 * min(1, max(0, (d - 0.3) / 0.15))
-                    for c in 0..<3 { s[(y * w + x) * 3 + c] *= k }
-                }
-            }
             let before = root.appendingPathComponent("before.png").path, after = root.appendingPathComponent("after.png").path
             try ImageFile.write(exemplar.converted(to: .uint8), to: before)
-            try ImageFile.write(Image(width: w, height: h, colorModel: .rgb, samples: s).converted(to: .uint8), to: after)
+            try ImageFile.write(spotlit(exemplar).converted(to: .uint8), to: after)
             let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
             try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
             for name in ["chelsea.png", "rocket.jpg"] {
@@ -295,6 +301,26 @@ struct EditNodesTests {
             #expect(untouched > 0, "the spotlight's centre should be predicted untouched somewhere")
             #expect(total == 0, "\(total) of \(untouched) pixels outside the mask changed")
         }
+    }
+
+    @Test("The models' correction is used for a local edit and left out where the exemplar's fit is exact")
+    func trust() throws {
+        let exemplar = try example("coffee.png"), photo = try example("chelsea.png")
+        let spotlight = try encode(exemplar, spotlit(exemplar))
+        #expect(spotlight["model.trust"]?.values == [1])
+        let spotlightOut = try edit(photo, spotlight)
+        let (gained, identity) = (psnr(spotlightOut, spotlit(photo)), psnr(photo, spotlit(photo)))
+        #expect(gained > identity, "PSNR \(gained) dB against identity's \(identity) dB")
+        // A tone curve the colour table reproduces exactly: the output is the fit alone, bit for bit.
+        let curve = try encode(exemplar, mapped(exemplar) { SIMD3($0.x * $0.x, $0.y * $0.y, $0.z * $0.z) })
+        #expect(curve["model.trust"]?.values == [0])
+        let query = try EditQuery(image: photo, delta: curve, model: try editWeights.model(), Compute(threads: 2))
+        let fit = Image(width: photo.width, height: photo.height, colorModel: .rgb, samples: query.fullResolutionFit(Compute(threads: 2)))
+        #expect(try edit(photo, curve) == fit.converted(to: photo.sampleFormat))
+        // Without the verdict (a delta from before it existed): a clear error.
+        let old = Delta(encoder: curve.encoder, arrays: curve.arrays.filter { $0.key != "model.trust" })
+        let error = #expect(throws: NodeError.self) { try edit(photo, old) }
+        #expect(error?.message.contains("lacks 'model.trust' [1]; compute it with encode_delta") == true)
     }
 
     @Test("Deterministic: the same bytes on 1 and 2 threads")
@@ -335,8 +361,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/8' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/8", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/9' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/9", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride32' [7, 7, 320]") == true)
     }

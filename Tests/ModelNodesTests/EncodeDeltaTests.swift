@@ -37,7 +37,7 @@ func shifted(_ image: Image, dx: Int, dy: Int) -> Image {
     return Image(width: rgb.width, height: rgb.height, colorModel: .rgb, samples: out)
 }
 
-let encoder = EncodeDeltaNode(weights: EncoderWeights(directory: ModelFiles.directory()))
+let encoder = EncodeDeltaNode(weights: EncoderWeights(directory: ModelFiles.directory()), editWeights: EditWeights(directory: ModelFiles.directory()))
 
 func encode(_ before: Image, _ after: Image, threads: Int = 2) throws -> Delta {
     let out = try encoder.run(NodeInputs(["before": .image(before), "after": .image(after)]),
@@ -56,7 +56,7 @@ struct EncodeDeltaTests {
         // A warming grade: red up, blue down, slight lift — affine, and inside 0…1 for most pixels.
         let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
         let delta = try encode(before, after)
-        #expect(delta.encoder == "efficientnet-lite0/8")
+        #expect(delta.encoder == "efficientnet-lite0/9")
         #expect(delta["semantic.stride8"]?.shape == [28, 28, 40])
         #expect(delta["semantic.stride16"]?.shape == [14, 14, 112])
         #expect(delta["semantic.stride32"]?.shape == [7, 7, 320])
@@ -65,6 +65,7 @@ struct EncodeDeltaTests {
         #expect(delta["spatial"]?.values == [0, 0], "a colour edit has no spatial filter")
         #expect(delta["color.lut"]?.shape == [17, 17, 17, 3])
         #expect(delta["color.hue"]?.shape == [72, 8])
+        #expect(delta["model.trust"]?.values == [0], "the fit reproduces an affine grade: no learned correction")
         #expect(delta["color.hue"]?.values.allSatisfy { $0 == 0 } == true, "a warming grade is no one-colour edit")
         let m = try #require(delta["color.affine"]).values
         let expected: [Float] = [-0.1, 0, 0, 0.05, 0, 0, 0, 0, 0, 0, -0.2, 0]   // M − [I | 0]

@@ -24,7 +24,7 @@ import TensorCore
 /// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved;
 /// - `model.trust` `[1]`: 1 if the edit models' correction brings the exemplar's own before closer
 ///   to its after than the fit above alone does (``trust(_:_:_:_:)``), else 0 — `adapter_edit`
-///   weighs the correction by it.
+///   weighs the correction by it. Only where the edit models are installed.
 struct EncodeDeltaNode: Node {
     let weights: EncoderWeights
     let editWeights: EditWeights
@@ -76,8 +76,12 @@ struct EncodeDeltaNode: Node {
         arrays["color.affine"] = Delta.Array(shape: [3, 4], values: ColorLUT.affine(working.before, working.after))
         arrays["change"] = Delta.Array(shape: [Self.changeSide, Self.changeSide, 3],
                                        values: ExemplarPair.changeGrid(working.before, working.after, side: Self.changeSide))
-        let trust = try Self.trust(pair, Delta(encoder: Self.encoderName, arrays: arrays), try editWeights.model(), c)
-        arrays["model.trust"] = Delta.Array(shape: [1], values: [trust ? 1 : 0])
+        // Without the edit models (a colour-only workflow) there is nothing to test; the cache
+        // key then says "missing", so installing them later recomputes the delta with its trust.
+        if editWeights.isPresent {
+            let trust = try Self.trust(pair, Delta(encoder: Self.encoderName, arrays: arrays), try editWeights.model(), c)
+            arrays["model.trust"] = Delta.Array(shape: [1], values: [trust ? 1 : 0])
+        }
         return ["delta": .delta(Delta(encoder: Self.encoderName, arrays: arrays))]
     }
 

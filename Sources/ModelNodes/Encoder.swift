@@ -29,6 +29,9 @@ public final class ModelWeights<Model: Sendable>: Sendable {
         }
     }
 
+    /// Whether the weights file is there (loading it can still fail, with the reason).
+    var isPresent: Bool { (try? ModelFiles.locate(fileName, in: directory)) != nil }
+
     /// A hash of the weights file's bytes ("missing" when there is none: the node then fails
     /// with the file's absence, never with a cache hit from other weights).
     var contentHash: String {

@@ -74,6 +74,14 @@ struct DeltaCacheTests {
             weights[weights.count - 3] ^= 0x01
             try weights.write(to: models.appendingPathComponent(ModelFiles.encoderFileName))
             #expect(try runExemplarWorkflow(root: root, output: "d", models: models.path).outcome == .miss)
+            // That directory has no edit models: the colour-only workflow needs none, and its delta
+            // goes without the models' verdict on their correction.
+            let colourOnly = EncodeDeltaNode(weights: EncoderWeights(directory: models.path), editWeights: EditWeights(directory: models.path))
+            let exemplar = try example("coffee.png")
+            let out = try colourOnly.run(NodeInputs(["before": .image(exemplar), "after": .image(mapped(exemplar) { 1 - $0 })]),
+                                         context: NodeContext(item: nil, seed: 0, threads: 2))
+            guard case .delta(let delta)? = out["delta"] else { throw NodeError("no delta") }
+            #expect(delta["model.trust"] == nil && delta["color.lut"] != nil)
         }
     }
 

@@ -17,7 +17,8 @@ and outside the edit's region, for deltaflow (Workflows/exemplar-transfer.yaml) 
 identity (output = input) and a global 3D colour LUT (17³, trilinear) fitted on A → A′; and, to
 show what the learned part adds, "fit only": deltaflow's model-free exemplar fit (spatial filter
 and colour table, the Python mirror of encode_delta's) applied to the query with no model. Then the
-time per image at 512 px and at 12 MP with a cached exemplar, and its breakdown.
+time per image at 512 px and at 12 MP with a cached exemplar, and its breakdown, for an exemplar
+the fit carries alone and for one that needs the models' correction.
 """
 import argparse
 import json
@@ -193,17 +194,23 @@ def item_seconds(p):
     return float(np.median([e["seconds"] for e in lines if e.get("event") == "item"]))
 
 
+EXEMPLARS = {
+    # A colour edit and a sharpen: the spatial filter runs at full resolution too. The fit is the
+    # whole edit here, so encode_delta's trust is 0 and adapter_edit runs no network.
+    "colour + sharpen": [("temperature", {"temp": 0.15, "tint": 0.02}), ("sharpen", {"sigma": 0.006, "k": 1.0})],
+    # A local edit the fit cannot express: the models' correction runs (trust 1).
+    "spotlight": [("spotlight", {"cx": 0.5, "cy": 0.5, "radius": 0.3, "darken": 0.6})],
+}
+
+
 def timing(args, work):
     """Per-image seconds with a cached exemplar (the CLI's own per-file times, load to save,
-    --jobs 1: one photo at a time on both cores), and the breakdown from partial workflows."""
+    --jobs 1: one photo at a time on both cores), and the breakdown from partial workflows, for
+    each of `EXEMPLARS`."""
     rng = np.random.default_rng(args.seed + 1)
     photos = edit_data.photos("bench", short_side=3000)
-    before, after = os.path.join(work, "t-before.png"), os.path.join(work, "t-after.png")
     a = crop(photos[0][1], rng, 512)
-    save_png(before, a)
-    # A colour edit and a sharpen: the spatial filter runs at full resolution too (the slower case).
-    save_png(after, edits.apply_edit([("temperature", {"temp": 0.15, "tint": 0.02}), ("sharpen", {"sigma": 0.006, "k": 1.0})], a)[0])
-    results = {}
+    inputs = {}
     for label, side, count in (("512 px", 512, 6), ("12 MP", 4000, 3)):
         ind = os.path.join(work, "timing-" + label.replace(" ", ""))
         os.makedirs(ind)
@@ -211,20 +218,28 @@ def timing(args, work):
             p = photos[(i + 1) % len(photos)][1]
             img = edit_data.resize(p, 3000, 4000) if side == 4000 else crop(p, rng, side)
             save_png(os.path.join(ind, f"p{i}.png"), img)
-        t = {}
-        for name in ["workflow"] + list(PARTS):
-            wf = WORKFLOW if name == "workflow" else part_workflow(work, name)
-            cmd = [DELTAFLOW, "run", wf, "--set", f"before={before}", "--set", f"after={after}", "--set", f"input={ind}",
-                   "--log-format", "json", "-q", "--jobs", "1"]
-            out = os.path.join(ind, "out-" + name)
-            subprocess.run(cmd + ["--set", f"output={out}-warm"], capture_output=True, check=True)  # warms the cache and the page cache
-            p = subprocess.run(cmd + ["--set", f"output={out}"], capture_output=True, text=True, check=True)
-            t[name] = item_seconds(p)
-        step = t["edit2"] - t["edit1"]
-        results[label] = {"whole workflow (mask + 2 steps + composite)": t["workflow"],
-                          "load + save alone": t["io"], "predict_mask + composite": t["mask"] - t["io"],
-                          "one denoiser step": step,
-                          "adapter_edit besides its steps (conditioning, upsampling)": t["edit1"] - t["io"] - step}
+        inputs[label] = ind
+    results = {}
+    for exemplar, edit in EXEMPLARS.items():
+        before, after = os.path.join(work, f"t-{len(results)}-before.png"), os.path.join(work, f"t-{len(results)}-after.png")
+        save_png(before, a)
+        save_png(after, edits.apply_edit(edit, a)[0])
+        for label, ind in inputs.items():
+            t = {}
+            for name in ["workflow"] + list(PARTS):
+                wf = WORKFLOW if name == "workflow" else part_workflow(work, name)
+                cmd = [DELTAFLOW, "run", wf, "--set", f"before={before}", "--set", f"after={after}", "--set", f"input={ind}",
+                       "--log-format", "json", "-q", "--jobs", "1"]
+                out = os.path.join(work, f"out-{len(results)}-{label.replace(' ', '')}-{name}")
+                subprocess.run(cmd + ["--set", f"output={out}-warm"], capture_output=True, check=True)  # warms the cache and the page cache
+                p = subprocess.run(cmd + ["--set", f"output={out}"], capture_output=True, text=True, check=True)
+                t[name] = item_seconds(p)
+            step = t["edit2"] - t["edit1"]
+            results[f"{exemplar}, {label}"] = {
+                "whole workflow (mask + 2 steps + composite)": t["workflow"],
+                "load + save alone": t["io"], "predict_mask + composite": t["mask"] - t["io"],
+                "one denoiser step": step,
+                "adapter_edit besides its steps (conditioning, upsampling)": t["edit1"] - t["io"] - step}
     return results
 
 

@@ -91,8 +91,8 @@ struct EncodeDeltaNode: Node {
 
     /// Whether the edit models' correction helps this edit: their 2-step edit of the exemplar's
     /// own before, at their working size, against the exemplar's fit alone, both scored on the
-    /// after. On validation photos (64 seen and 46 held-out exemplars, the models of 2026-12-04, at
-    /// the models' 64 px) the correction cost every family but spotlight 0.8–29 dB on the other
+    /// after. On validation photos (`python3 Training/trust_check.py`: 64 seen and 48 held-out
+    /// exemplars, the models of 2026-12-04, at the models' 64 px) the correction cost every family but spotlight 0.8–29 dB on the other
     /// photos — the fit is exact or close there and the network only adds error — and gained 1.8–6.3
     /// dB on the spotlights this test picked it for (7 of 10, and nothing else); on the other 3 it
     /// changed nothing (≤ 0.3 dB).

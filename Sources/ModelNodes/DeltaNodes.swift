@@ -92,19 +92,17 @@ struct EncodeDeltaNode: Node {
     /// Whether the edit models' correction helps this edit: their 2-step edit of the exemplar's
     /// own before, at their working size, against the exemplar's fit alone, both scored on the
     /// after. On validation photos (`python3 Training/trust_check.py`: 64 seen and 48 held-out
-    /// exemplars, the models of 2026-12-04, at the models' 64 px) the correction cost every family but spotlight 0.8–29 dB on the other
-    /// photos — the fit is exact or close there and the network only adds error — and gained 1.8–6.3
-    /// dB on the spotlights this test picked it for (7 of 10, and nothing else); on the other 3 it
-    /// changed nothing (≤ 0.3 dB).
+    /// exemplars, the models of 2026-12-04, at the models' 64 px) the correction cost every family
+    /// but spotlight 0.8–29 dB on the other photos — the fit is exact or close there and the
+    /// network only adds error — and gained 1.8–6.3 dB on the spotlights this test picked it for
+    /// (7 of 10, and nothing else); on the other 3 it changed nothing (≤ 0.3 dB).
     static func trust(_ pair: ExemplarPair, _ delta: Delta, _ model: EditModel, _ c: Compute) throws(NodeError) -> Bool {
-        let query = try EditQuery(image: pair.before, delta: delta, model: model, c)
-        let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
-        let edited = model.edit(Tensor(shape: [1, query.size, query.size, 3], values: query.low), condition: query.condition,
-                                e, strength: [1], steps: 2, c).image.values
+        let query = EditQuery(image: pair.before, exemplar: try EditDelta(delta, model: model), model: model, c)
+        let edited = query.edited(model, query.conditioned(model, c), strength: 1, steps: 2, c).image
         let after = EditQuery.small(pair.after, size: query.size)
         var modelError: Float = 0, fitError: Float = 0
         for i in after.indices {
-            let m = min(1, max(0, edited[i])) - after[i], f = query.lowFit[i] - after[i]
+            let m = edited[i] - after[i], f = query.lowFit[i] - after[i]
             modelError += m * m
             fitError += f * f
         }

@@ -12,50 +12,70 @@ extension ModelWeights where Model == EditModel {
     }
 }
 
-/// A photo and an exemplar's delta as the edit model reads them: the photo at the working size,
-/// the same through the exemplar's fit (spatial filter, then colour table), and the conditioning
-/// map. As in the training data, both small copies are the photo at twice the working size (where
-/// the fit is applied) halved by area.
-struct EditQuery {
-    let photo: Image           // RGB, full resolution
+/// An exemplar's delta as the edit models read it, checked once: its semantic tokens, colour
+/// transform and change grid for the network, and its model-free fit (spatial filter, then the
+/// hue shift and colour table).
+struct EditDelta {
     let colour: ColourFit      // the hue shift and the colour table
     let spatial: SpatialFilter
-    let low: [Float]           // RGB at size×size
-    let lowFit: [Float]        // the photo through the exemplar's fit, at size×size
-    let size: Int
-    let condition: Tensor      // [1, size, size, 9]
-    let delta: Tensor          // [1, tokens, width]
+    let tokens: Tensor         // [1, tokens, width]
     let affine: Tensor         // [1, 12]
+    let change: Delta.Array    // [_, _, 3]
+    /// encode_delta's verdict on the network's correction (`model.trust`), if the delta has one.
+    let trust: Float?
 
-    static let deltaArray = "semantic.stride32"
+    static let tokensArray = "semantic.stride32"
 
-    init(image: Image, delta: Delta, model: EditModel, _ c: Compute) throws(NodeError) {
+    init(_ delta: Delta, model: EditModel) throws(NodeError) {
         let cfg = model.configuration
         guard delta.encoder == EncodeDeltaNode.encoderName else {
             throw NodeError("this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(EncodeDeltaNode.encoderName)' deltas; compute it with encode_delta")
         }
         let side = Int(Double(cfg.deltaTokens).squareRoot())
-        guard let tokens = delta[Self.deltaArray], tokens.shape == [side, side, cfg.deltaWidth],
+        guard let tokens = delta[Self.tokensArray], tokens.shape == [side, side, cfg.deltaWidth],
               let affine = delta["color.affine"], affine.shape == [3, 4],
               let lut = delta["color.lut"], lut.shape == [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
               let hue = delta["color.hue"], hue.shape == HueShift.shape,
               let spatial = delta["spatial"], spatial.shape == [2],
               let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
-            throw NodeError("this delta lacks '\(Self.deltaArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2] or 'change' [_, _, 3]; compute it with encode_delta")
+            throw NodeError("this delta lacks '\(Self.tokensArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2] or 'change' [_, _, 3]; compute it with encode_delta")
         }
         colour = ColourFit(hue: HueShift(grid: hue.values), table: lut.values)
         self.spatial = SpatialFilter(sigma: Double(spatial.values[0]), k: Double(spatial.values[1]))
+        self.tokens = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
+        self.affine = Tensor(shape: [1, 12], values: affine.values)
+        self.change = change
+        trust = delta["model.trust"].flatMap { $0.shape == [1] ? $0.values[0] : nil }
+    }
+
+    /// Interleaved RGB samples through the exemplar's fit (within 0…1).
+    func fit(_ rgb: [Float], width: Int, height: Int, _ c: Compute) -> [Float] {
+        colour.apply(to: spatial.apply(to: rgb, width: width, height: height, c), c)
+    }
+}
+
+/// A photo as the edit model reads it: at the working size, the same through the exemplar's
+/// fit, and the conditioning map. As in the training data, both small copies are the photo at
+/// twice the working size (where the fit is applied) halved by area.
+struct EditQuery {
+    let photo: Image           // RGB, full resolution
+    let exemplar: EditDelta
+    let low: [Float]           // RGB at size×size
+    let lowFit: [Float]        // the photo through the exemplar's fit, at size×size
+    let size: Int
+    let condition: Tensor      // [1, size, size, 9]
+
+    init(image: Image, exemplar: EditDelta, model: EditModel, _ c: Compute) {
+        self.exemplar = exemplar
         photo = image.converted(to: .rgb)
-        let size = cfg.size
+        let size = model.configuration.size
         self.size = size
         let twice = photo.resized(width: 2 * size, height: 2 * size).floatSamples()
         let low = Self.halved(twice, size: size)
-        let lowFit = Self.halved(colour.apply(to: self.spatial.apply(to: twice, width: 2 * size, height: 2 * size, c), c), size: size)
+        let lowFit = Self.halved(exemplar.fit(twice, width: 2 * size, height: 2 * size, c), size: size)
         (self.low, self.lowFit) = (low, lowFit)
-        self.delta = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
-        self.affine = Tensor(shape: [1, 12], values: affine.values)
         // [photo, photo through the exemplar's fit, change grid (nearest)].
-        let grid = change.values, gh = change.shape[0], gw = change.shape[1]
+        let grid = exemplar.change.values, gh = exemplar.change.shape[0], gw = exemplar.change.shape[1]
         var cond = [Float]()
         cond.reserveCapacity(size * size * 9)
         for y in 0..<size {
@@ -80,9 +100,17 @@ struct EditQuery {
             .resized(width: size, height: size, filter: .area).floatSamples()
     }
 
-    /// The photo through the exemplar's fit at full resolution: interleaved RGB.
-    func fullResolutionFit(_ c: Compute) -> [Float] {
-        colour.apply(to: spatial.apply(to: photo.floatSamples(), width: photo.width, height: photo.height, c), c)
+    /// The adapter's tokens and the mask head's logits for this photo.
+    func conditioned(_ model: EditModel, _ c: Compute) -> EditCondition {
+        model.condition(delta: exemplar.tokens, affine: exemplar.affine, condition: condition, c)
+    }
+
+    /// The network's edit of the small copy (clamped to 0…1) and its last step's gate logits.
+    func edited(_ model: EditModel, _ e: EditCondition, strength: Float, steps: Int,
+                noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute) -> (image: [Float], gate: Tensor) {
+        let (image, gate) = model.edit(Tensor(shape: [1, size, size, 3], values: low), condition: condition, e,
+                                       strength: [strength], steps: steps, noise: noise, c)
+        return (image.values.map { min(1, max(0, $0)) }, gate)
     }
 
     /// The mask probability at the working size: the model's logits (a quarter of it), upsampled
@@ -134,9 +162,9 @@ struct PredictMaskNode: Node {
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let model = try weights.model()
         let c = Compute(threads: context.threads)
-        let query = try EditQuery(image: try inputs.image("image"), delta: try inputs.delta("delta"), model: model, c)
-        let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
-        let probability = query.maskProbability(e.maskLogits)
+        let exemplar = try EditDelta(try inputs.delta("delta"), model: model)
+        let query = EditQuery(image: try inputs.image("image"), exemplar: exemplar, model: model, c)
+        let probability = query.maskProbability(query.conditioned(model, c).maskLogits)
         // Upsampled through local linear models of the photo's colours, so the mask's edges
         // follow the photo's edges instead of a 64-pixel staircase.
         let fit = LocalAffine.fit(guide: query.low, target: probability, outputs: 1, width: query.size, height: query.size)
@@ -179,17 +207,23 @@ struct AdapterEditNode: Node {
         let model = try weights.model()
         let image = try inputs.image("image")
         let c = Compute(threads: context.threads)
-        let delta = try inputs.delta("delta")
-        let query = try EditQuery(image: image, delta: delta, model: model, c)
-        guard let trustArray = delta["model.trust"], trustArray.shape == [1] else {
+        let exemplar = try EditDelta(try inputs.delta("delta"), model: model)
+        guard let verdict = exemplar.trust else {
             throw NodeError("this delta lacks 'model.trust' [1]; compute it with encode_delta")
         }
         // encode_delta's verdict on the correction (1: it helped the exemplar itself, 0: the fit
         // alone did as well); a combined delta carries the weighted sum.
-        let trust = min(1, max(0, trustArray.values[0]))
-        var rgb = query.fullResolutionFit(c)  // within 0…1 already
+        let trust = min(1, max(0, verdict))
+        let photo = image.converted(to: .rgb)
+        var rgb = exemplar.fit(photo.floatSamples(), width: photo.width, height: photo.height, c)
         if trust > 0 {
-            try correct(&rgb, query, model, trust: trust, inputs, context, c)
+            // Only the correction needs the photo's small copies and the network.
+            let query = EditQuery(image: photo, exemplar: exemplar, model: model, c)
+            var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
+            let (target, gate) = query.edited(model, query.conditioned(model, c), strength: Float(try inputs.number("strength")),
+                                              steps: try inputs.integer("steps"),
+                                              noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
+            correct(&rgb, query, target: target, gateLogits: gate, trust: trust, c)
         }
         guard image.colorModel.hasAlpha else {
             let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
@@ -201,17 +235,10 @@ struct AdapterEditNode: Node {
         return ["image": .image(out)]
     }
 
-    /// Blends the network's correction of the exemplar's fit into `rgb` (the fit at full
-    /// resolution) where its gate is open, weighted by `trust`.
-    private func correct(_ rgb: inout [Float], _ query: EditQuery, _ model: EditModel, trust: Float,
-                         _ inputs: NodeInputs, _ context: NodeContext, _ c: Compute) throws {
-        let e = model.condition(delta: query.delta, affine: query.affine, condition: query.condition, c)
-        var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
-        let (edited, gateLogits) = model.edit(Tensor(shape: [1, query.size, query.size, 3], values: query.low),
-                                              condition: query.condition, e,
-                                              strength: [Float(try inputs.number("strength"))], steps: try inputs.integer("steps"),
-                                              noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
-        let target = edited.values.map { min(1, max(0, $0)) }
+    /// Blends the network's correction `target` (its edit of the small copy) into `rgb` (the fit
+    /// at full resolution) where its gate is open, weighted by `trust`.
+    private func correct(_ rgb: inout [Float], _ query: EditQuery, target: [Float], gateLogits: Tensor, trust: Float,
+                         _ c: Compute) {
         // The network sees 64 pixels a side. At full resolution the result is the photo through
         // the exemplar's fit, and where the network's gate says the fit is wrong, through the
         // local colour transforms that take the small copy of that fit to the network's output.

@@ -11,8 +11,10 @@ A training example is pair-of-pairs: an exemplar A → A′ (one photo, an edit 
 by the frozen EfficientNet-Lite0, and the exact part of the edit is fitted on it (`fit`: a spatial
 filter and a colour table, as encode_delta fits them); B is rendered at 128×128, edited and put
 through that fit, and both are area-downsampled to the model's 64×64 (so B′ is what the edit at
-full resolution looks like at 64 px).
+full resolution looks like at 64 px). A itself goes through the same as a query of its own (`a`,
+`a_fit`, `a_edited`: what encode_delta's test of the models' correction reads).
 """
+import contextlib
 import glob
 import hashlib
 import os
@@ -557,19 +559,20 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
     assert len(pool) >= 2, f"the {split} split has {len(pool)} photos"
     shards = [(j, min(SHARD, exemplars - j * SHARD)) for j in range((exemplars + SHARD - 1) // SHARD)]
     job = (pool, queries, families, seed, encoder, compose_probability, size)
-    parts = []
-    if workers <= 1:
-        for j, count in shards:
-            parts.append(_shard(job, j, count))
-            log(f"  {split}: {j * SHARD + count}/{exemplars} exemplars")
-    else:
-        import multiprocessing
-        global _JOB
-        _JOB = job  # inherited by the forked workers instead of pickled per shard
-        with multiprocessing.get_context("fork").Pool(workers, initializer=torch.set_num_threads, initargs=(1,)) as p:
-            for part in p.imap(_forked_shard, shards):
-                parts.append(part)
-                log(f"  {split}: {sum(len(q['delta']) for q in parts)}/{exemplars} exemplars")
+    global _JOB
+    _JOB = job  # read by _job_shard here, and inherited by forked workers instead of pickled per shard
+    parts, done = [], 0
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            import multiprocessing
+            pool_map = stack.enter_context(multiprocessing.get_context("fork").Pool(
+                workers, initializer=torch.set_num_threads, initargs=(1,))).imap
+        else:
+            pool_map = map
+        for part in pool_map(_job_shard, shards):
+            parts.append(part)
+            done += len(part["delta"])
+            log(f"  {split}: {done}/{exemplars} exemplars")
     data = {k: torch.cat([q[k] for q in parts]) for k in parts[0] if k != "family"}
     data["family"] = [f for q in parts for f in q["family"]]
     data["queries"] = queries
@@ -579,14 +582,14 @@ def build(split, exemplars, queries, families, seed, encoder, compose_probabilit
 _JOB = None
 
 
-def _forked_shard(shard):
+def _job_shard(shard):
     return _shard(_JOB, *shard)
 
 
 def _shard(job, j, count):
     pool, queries, families, seed, encoder, compose_probability, size = job
     rng = np.random.default_rng([seed, j])
-    out = {k: [] for k in ("affine", "change", "b", "b_fit", "b_edited", "region", "family")}
+    out = {k: [] for k in ("affine", "change", "a", "a_fit", "a_edited", "b", "b_fit", "b_edited", "region", "family")}
     batch_a, batch_a2 = [], []
     for _ in range(count):
         edit = edits.sample_edit(rng, families, compose_probability)
@@ -598,6 +601,11 @@ def _shard(job, j, count):
         out["affine"].append(color_affine(a, a2))
         fitted = fit(a, a2)
         out["change"].append(change_grid(a, a2))
+        # The exemplar itself as a query (encode_delta's test of the models' correction).
+        small = resize(a, 2 * size, 2 * size)
+        out["a"].append(F.avg_pool2d(small[None], 2)[0])
+        out["a_fit"].append(F.avg_pool2d(apply_fit(small, fitted)[None], 2)[0])
+        out["a_edited"].append(F.avg_pool2d(resize(a2, 2 * size, 2 * size)[None], 2)[0])
         for _ in range(queries):
             ib = int(rng.integers(len(pool) - 1))
             ib += ib >= ia  # another photo than the exemplar's
@@ -612,8 +620,9 @@ def _shard(job, j, count):
     data = {k: torch.stack(v) for k, v in out.items() if k != "family"}
     data["family"] = out["family"]
     data["delta"] = (after - before).half()
-    data["b"] = (data["b"] * 255).round().to(torch.uint8)  # queries are 8-bit photos
-    data["b_edited"] = data["b_edited"].half()
-    data["b_fit"] = data["b_fit"].half()
+    for p in ("a", "b"):
+        data[p] = (data[p] * 255).round().to(torch.uint8)  # queries are 8-bit photos
+        data[f"{p}_edited"] = data[f"{p}_edited"].half()
+        data[f"{p}_fit"] = data[f"{p}_fit"].half()
     data["region"] = data["region"].half()
     return data

@@ -16,10 +16,12 @@ Reads what `encode_delta` computes for an exemplar pair A → A′ and edits a p
 
 Weight names are what Sources/Models/EditModel.swift reads. Layout NCHW here, NHWC there.
 """
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import safetensors_io
 from reference_unet import ResBlock, timestep_embedding
 
 
@@ -267,6 +269,13 @@ class EditModel(nn.Module):
 
 
 GATE_BIAS = -4.0
+
+
+def load(path):
+    """The models exported to `path` (F16 safetensors, `Config()`'s shapes), in F32, for evaluation."""
+    model = EditModel(Config())
+    model.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in safetensors_io.load(path).items()})
+    return model.eval()
 
 
 def make_cond(b, b_lut, change):

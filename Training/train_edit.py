@@ -33,7 +33,7 @@ import safetensors_io  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, ".build-training")
-DATA_VERSION = 8  # 8: the hue shift (alone, or the table), exemplars drawn in seeded shards; 7: weaker ridges; 6: fits leave out clipped pixels; 5: the structured lean (bundled: v4)
+DATA_VERSION = 9  # 9: the exemplar's own pair as a query too (the training examples as in 8); 8: the hue shift (alone, or the table), exemplars drawn in seeded shards; 7: weaker ridges; 6: fits leave out clipped pixels; 5: the structured lean (bundled models: the examples of v8)
 
 
 def log(msg):
@@ -49,24 +49,36 @@ def dataset(args):
     encoder = edit_data.Encoder()
     data = {
         "train": edit_data.build("train", args.exemplars, args.queries, edits.SEEN, args.seed, encoder, log=log, workers=args.workers),
-        "val_seen": edit_data.build("val", 64, 4, edits.SEEN, args.seed + 1, encoder, compose_probability=0, log=log, workers=args.workers),
-        "val_held_out": edit_data.build("val", 48, 4, edits.HELD_OUT, args.seed + 2, encoder, compose_probability=0, log=log, workers=args.workers),
+        **validation(args.seed, encoder, args.workers),
     }
     torch.save(data, path + ".tmp")
     os.replace(path + ".tmp", path)
     return data
 
 
-def batch(data, index):
-    """The examples `index` (a list or index tensor) as one batch, on the device that holds `data`."""
-    index = torch.as_tensor(index, device=data["b"].device)
-    ex = torch.div(index, data["queries"], rounding_mode="floor")
-    b = data["b"][index].float() / 255
+def validation(seed, encoder, workers=1, log=log):
+    """The validation splits: seen and held-out families on the validation photos, one edit each."""
     return {
-        "delta": data["delta"][ex].float(), "affine": data["affine"][ex], "b": b,
-        "cond": edit_model.make_cond(b, data["b_fit"][index].float(), data["change"][ex]),
-        "b_edited": data["b_edited"][index].float(), "region": data["region"][index].float()[:, None],
+        "val_seen": edit_data.build("val", 64, 4, edits.SEEN, seed + 1, encoder, compose_probability=0, log=log, workers=workers),
+        "val_held_out": edit_data.build("val", 48, 4, edits.HELD_OUT, seed + 2, encoder, compose_probability=0, log=log, workers=workers),
     }
+
+
+def batch(data, index, exemplars=False):
+    """The examples `index` (a list or index tensor) as one batch, on the device that holds `data`;
+    with `exemplars`, `index` counts exemplars and each one's own pair is the query (no region)."""
+    index = torch.as_tensor(index, device=data["b"].device)
+    ex = index if exemplars else torch.div(index, data["queries"], rounding_mode="floor")
+    q = "a" if exemplars else "b"
+    b = data[q][index].float() / 255
+    out = {
+        "delta": data["delta"][ex].float(), "affine": data["affine"][ex], "b": b,
+        "cond": edit_model.make_cond(b, data[f"{q}_fit"][index].float(), data["change"][ex]),
+        "b_edited": data[f"{q}_edited"][index].float(),
+    }
+    if not exemplars:
+        out["region"] = data["region"][index].float()[:, None]
+    return out
 
 
 def on(device, data):
@@ -113,25 +125,38 @@ def loss_of(model, bt, gen, rng, gt_gate_probability):
     return bridge + 0.5 * mask + 0.1 * gate_loss, bridge.item(), mask.item()
 
 
+def psnr(x, y):
+    """Per-example PSNR (dB) of `[N, C, H, W]` batches."""
+    return -10 * torch.log10(((x - y) ** 2).mean((1, 2, 3)).clamp_min(1e-10))
+
+
 @torch.no_grad()
+def scores(model, data, steps=2, exemplars=False):
+    """Per example (per exemplar, its own pair, with `exemplars`): PSNR of the `steps`-step edit,
+    of the exemplar's fit alone, of identity, and (queries only) the mask's IoU with the region."""
+    count = len(data["delta"]) if exemplars else len(data["family"])
+    out = {k: [] for k in ("edited", "fit", "identity", "iou")}
+    for start in range(0, count, 64):
+        bt = batch(data, list(range(start, min(start + 64, count))), exemplars)
+        edited, logits, _ = model.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=steps)
+        out["edited"].append(psnr(edited.clamp(0, 1), bt["b_edited"]))
+        out["fit"].append(psnr(bt["cond"][:, 3:6], bt["b_edited"]))
+        out["identity"].append(psnr(bt["b"], bt["b_edited"]))
+        if not exemplars:
+            pred = (edit_model.upsample_mask(logits, 64) > 0).float()
+            inter = (pred * bt["region"]).sum((1, 2, 3))
+            out["iou"].append(inter / ((pred + bt["region"]) > 0).float().sum((1, 2, 3)).clamp_min(1))
+    return {k: torch.cat(v).cpu() for k, v in out.items() if v}
+
+
 def evaluate(model, data, steps=2):
     """PSNR of the 2-step edit, of identity, and mask IoU, per family; and the mean PSNR gain."""
+    s = scores(model, data, steps)
     rows = {}
-    for start in range(0, len(data["family"]), 64):
-        idx = list(range(start, min(start + 64, len(data["family"]))))
-        bt = batch(data, idx)
-        out, logits, _ = model.edit(bt["b"], bt["cond"], bt["delta"], bt["affine"], steps=steps)
-        out = out.clamp(0, 1)
-        mse = ((out - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10).cpu()
-        mse0 = ((bt["b"] - bt["b_edited"]) ** 2).mean((1, 2, 3)).clamp_min(1e-10).cpu()
-        pred = (edit_model.upsample_mask(logits, 64) > 0).float()
-        inter = (pred * bt["region"]).sum((1, 2, 3)).cpu()
-        union = ((pred + bt["region"]) > 0).float().sum((1, 2, 3)).clamp_min(1).cpu()
-        for k, i in enumerate(idx):
-            r = rows.setdefault(data["family"][i], [])
-            r.append((-10 * torch.log10(mse[k]).item(), -10 * torch.log10(mse0[k]).item(), (inter[k] / union[k]).item()))
+    for i, family in enumerate(data["family"]):
+        rows.setdefault(family, []).append((s["edited"][i].item(), s["identity"][i].item(), s["iou"][i].item()))
     summary = {f: tuple(float(np.mean([r[j] for r in v])) for j in range(3)) for f, v in sorted(rows.items())}
-    gain = float(np.mean([s[0] - s[1] for s in summary.values()]))
+    gain = float(np.mean([x[0] - x[1] for x in summary.values()]))
     return summary, gain
 
 
@@ -145,8 +170,7 @@ def export(model, cfg, data, args):
     safetensors_io.save(path, weights, meta)
     log(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
     # Parity golden: the exported (F16-rounded) weights on four validation examples.
-    model16 = edit_model.EditModel(cfg).eval()
-    model16.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in weights.items()})
+    model16 = edit_model.load(path)
     bt = batch(on("cpu", data["val_seen"]), [0, 5, 9, 13])
     strength = torch.tensor([1.0, 0.5, 1.0, 1.5])
     with torch.no_grad():

@@ -220,8 +220,8 @@ def timing(args, work):
             save_png(os.path.join(ind, f"p{i}.png"), img)
         inputs[label] = ind
     results = {}
-    for exemplar, edit in EXEMPLARS.items():
-        before, after = os.path.join(work, f"t-{len(results)}-before.png"), os.path.join(work, f"t-{len(results)}-after.png")
+    for e, (exemplar, edit) in enumerate(EXEMPLARS.items()):
+        before, after = os.path.join(work, f"t{e}-before.png"), os.path.join(work, f"t{e}-after.png")
         save_png(before, a)
         save_png(after, edits.apply_edit(edit, a)[0])
         for label, ind in inputs.items():
@@ -230,7 +230,7 @@ def timing(args, work):
                 wf = WORKFLOW if name == "workflow" else part_workflow(work, name)
                 cmd = [DELTAFLOW, "run", wf, "--set", f"before={before}", "--set", f"after={after}", "--set", f"input={ind}",
                        "--log-format", "json", "-q", "--jobs", "1"]
-                out = os.path.join(work, f"out-{len(results)}-{label.replace(' ', '')}-{name}")
+                out = os.path.join(ind, f"out{e}-{name}")
                 subprocess.run(cmd + ["--set", f"output={out}-warm"], capture_output=True, check=True)  # warms the cache and the page cache
                 p = subprocess.run(cmd + ["--set", f"output={out}"], capture_output=True, text=True, check=True)
                 t[name] = item_seconds(p)

@@ -403,6 +403,13 @@ HUE_NODES = 72                      # every 5° of hue, circular
 HUE_SATURATIONS = (0.0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 1.0)
 HUE_RIDGE = 1.0                     # pixels' worth of weight pulling each node's shift toward none
 HUE_MARGIN = 0.9                    # the hue shift must cut the held-out error by 10% to be used
+# A colour step (table or hue shift) must cut the held-out error of none (the spatial filter alone)
+# to this share, or the colours are left unchanged: a colour edit explains nearly all of its pair (at most 3%
+# left on the validation photos, recolour 20%), while what a sharpen, blur, grain or spotlight
+# leaves is explained 5–60% by a table that then costs other photos up to 20 dB (fit only on the
+# validation photos, 5 exemplars × 3 queries per family: sharpen 39.4 → 50.8 dB, blur 54.5 →
+# 56.6, spotlight 14.2 → 15.1, grain 28.4 → 28.5, no colour family changed; 0.2 lost a recolour).
+COLOUR_GAIN = 0.3
 
 
 def _hue_corners(h, s):
@@ -455,32 +462,43 @@ def apply_hue(img, shift):
 
 
 def choose_colour(before, after, table_error=None):
-    """"table" or "hue": what follows the spatial filter. The hue shift alone is used only if it
-    cuts the table's held-out error (`held_out_error`; `table_error` when the caller has it) by
+    """"table", "hue" or "unchanged": what follows the spatial filter. The hue shift alone is used only if
+    it cuts the table's held-out error (`held_out_error`; `table_error` when the caller has it) by
     `HUE_MARGIN`. Alone: a table fitted after a hue shift learns the exemplar's colours both ways
     (a gamma or hue edit's shift where the exemplar has colours, none where it has not), which
     held out the exemplar's own blocks but not other photos (gamma 61.6 → 44.1 dB on one
-    benchmark case)."""
+    benchmark case). Whichever is chosen is kept only if its held-out error is below `COLOUR_GAIN`
+    times that of the spatial filter alone (`identity_error`); else "unchanged"."""
     table = table_error if table_error is not None else held_out_error(before, after, table_predictor(False))
     if table is None:
         return "table"
     hue = held_out_error(before, after, lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T)
-    return "hue" if hue < HUE_MARGIN * table else "table"
+    choice, error = ("hue", hue) if hue < HUE_MARGIN * table else ("table", table)
+    return choice if error < COLOUR_GAIN * identity_error(before, after) else "unchanged"
+
+
+def identity_error(before, after):
+    """`held_out_error` of predicting no colour change: each half's own before, so the squared
+    difference over the whole pair."""
+    return float(((after.double() - before.double()) ** 2).sum())
 
 
 def fit(before, after):
     """The exemplar's exact part as encode_delta fits it: `(σ, k)` of the spatial filter (on the
-    pair at up to `SPATIAL_FIT_SIDE`), then on the working copy either the hue shift (`fit_hue`,
-    where `choose_colour` picks it; the table's offsets then zero) or the colour table (the hue
-    shift zero)."""
+    pair at up to `SPATIAL_FIT_SIDE`), then on the working copy the hue shift or the colour table,
+    as `choose_colour` picks (the other zero; both zero when "unchanged")."""
     sigma, k = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
     source, target = spatial(shrunk(before, WORKING_SIDE), sigma, k), shrunk(after, WORKING_SIDE)
     # The affine table's held-out error decides both the hue shift and the table's own prior.
     table_error = held_out_error(source, target, table_predictor(False))
-    if choose_colour(source, target, table_error) == "hue":
-        shift = fit_hue(source.reshape(3, -1), target.reshape(3, -1))
-        return (sigma, k), shift.float(), torch.zeros(LUT_SIDE, LUT_SIDE, LUT_SIDE, 3)
-    return (sigma, k), torch.zeros(HUE_NODES, len(HUE_SATURATIONS)), fit_lut(source, target, affine_error=table_error)
+    choice = choose_colour(source, target, table_error)
+    shift = torch.zeros(HUE_NODES, len(HUE_SATURATIONS))
+    lut = torch.zeros(LUT_SIDE, LUT_SIDE, LUT_SIDE, 3)
+    if choice == "hue":
+        shift = fit_hue(source.reshape(3, -1), target.reshape(3, -1)).float()
+    elif choice == "table":
+        lut = fit_lut(source, target, affine_error=table_error)
+    return (sigma, k), shift, lut
 
 
 def apply_fit(img, fitted):

@@ -1,5 +1,5 @@
 """Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, hue shift and
-colour table): Training/edit_data.py's `fit` — the specification the training data used — on five pairs
+colour table): Training/edit_data.py's `fit` — the specification the training data used — on six pairs
 made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ModelNodesTests/Goldens/exemplar-fit.safetensors
@@ -21,6 +21,7 @@ CASES = {
     "sharpen": [("sharpen", {"sigma": 0.006, "k": 1.2})],
     "recolor": [("recolor", {"center": 0.02, "width": 0.06, "shift": 0.3})],
     "recolor_wide": [("recolor", {"center": 0.06, "width": 0.1, "shift": 0.3})],  # every hue coffee has
+    "grain": [("grain", {"sigma": 0.05, "seed": 7})],  # no colour step
 }
 
 
@@ -43,7 +44,7 @@ def main():
         out[f"{name}.after"] = after.permute(1, 2, 0).numpy()
         out[f"{name}.spatial"] = np.array([sigma, k], dtype=np.float32)
         out[f"{name}.curves"] = np.array([1.0 if curves else 0.0], dtype=np.float32)
-        out[f"{name}.choice"] = np.array([("table", "hue").index(choice)], dtype=np.float32)
+        out[f"{name}.choice"] = np.array([("table", "hue", "unchanged").index(choice)], dtype=np.float32)
         out[f"{name}.hue"] = shift.numpy()
         out[f"{name}.lut"] = lut.numpy()
         print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}")

@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/9`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/10`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -20,7 +20,9 @@ import TensorCore
 ///   blocks of the exemplar better than the table;
 /// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
 ///   to the after, minus the identity (``ColorLUT``): a smooth global map — affine, or affine plus
-///   tone curves — and what a hue rotation adds; all zero when the hue shift is used instead;
+///   tone curves — and what a hue rotation adds; all zero when the hue shift is used instead, and
+///   both zero when neither explains the pair clearly better than no colour change
+///   (``HueShift/colourGain``: a sharpen, blur, grain or spotlight);
 /// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved;
 /// - `model.trust` `[1]`: 1 if the edit models' correction brings the exemplar's own before closer
 ///   to its after than the fit above alone does (``trust(_:_:_:_:)``), else 0 — `adapter_edit`
@@ -32,8 +34,8 @@ struct EncodeDeltaNode: Node {
     // /2 added `color.lut`, /3 `spatial` and a table fitted after it, /4 a table whose prior leans
     // toward a structured map, /5 fits that leave out the pixels the edit clipped, /6 weaker
     // ridges toward that map, /7 `color.hue` (then a table after it), /8 the hue shift or the table,
-    // /9 `model.trust`: older cached deltas lack or differ in them, and the name salts the cache key.
-    static let encoderName = "efficientnet-lite0/9"
+    // /9 `model.trust`, /10 no colour step where it barely beats none: older cached deltas lack or differ in them, and the name salts the cache key.
+    static let encoderName = "efficientnet-lite0/10"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(

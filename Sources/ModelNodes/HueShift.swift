@@ -141,14 +141,21 @@ struct HueShift: Equatable, Sendable {
     }
 
     /// What follows the spatial filter in the exemplar fit.
-    enum Choice: Equatable { case table, hue }
+    enum Choice: Equatable { case table, hue, unchanged }
+
+    /// A colour step (table or hue shift) must cut the held-out error of none — the spatial filter
+    /// alone — to this share, or the colours are left unchanged: a colour edit explains nearly all
+    /// of its pair (at most 3% left on the validation photos, a recolour 20%), while what a sharpen,
+    /// blur, grain or spotlight leaves is explained 5–60% by a table that then costs other photos
+    /// up to 20 dB. Same as `COLOUR_GAIN` in Training/edit_data.py, where the measurement is.
+    static let colourGain = 0.3
 
     /// On ``ColorLUT``'s checkerboard, each half predicting the other, the hue shift alone is used
     /// only if it cuts the table's held-out error (`tableError`, the affine prior's
     /// ``ColorLUT/heldOutError(_:_:width:height:curves:)``) by ``margin``. Alone: a table fitted
     /// after a hue shift learns the exemplar's colours both ways (a gamma or hue edit's shift where
     /// the exemplar has colours, none where it has not), which held out the exemplar's own blocks
-    /// but not other photos.
+    /// but not other photos. Either is kept only if it passes ``colourGain``.
     static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int, tableError: Double? = nil) -> Choice {
         let halves = ColorLUT.checkerboard(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
@@ -156,7 +163,10 @@ struct HueShift: Equatable, Sendable {
             fit(x, y, train).apply(to: before, Compute(threads: 1))
         }
         let table = tableError ?? ColorLUT.heldOutError(x, y, width: w, height: h, curves: false)
-        return hue < margin * table ? .hue : .table
+        let (choice, error) = hue < margin * table ? (Choice.hue, hue) : (.table, table)
+        // Predicting no change, each half's own before: the squared difference over the whole pair.
+        let unchanged = zip(x, y).reduce(0.0) { sum, pair in let d = Double(pair.1 - pair.0); return sum + d * d }
+        return error < colourGain * unchanged ? choice : .unchanged
     }
 }
 
@@ -172,16 +182,16 @@ struct ColourFit: Sendable {
 
 extension ColourFit {
     /// Fitted on the exemplar's working copy (`before` already through the spatial filter): the
-    /// hue shift with a table of zero offsets, or the table with no hue shift.
+    /// hue shift with a table of zero offsets, the table with no hue shift, or neither.
     init(_ before: Image, _ after: Image) {
         let (x, y) = (before.floatSamples(), after.floatSamples())
+        let zero = [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3)
         // The table's held-out error decides both the hue shift and the table's own prior.
         let tableError = ColorLUT.heldOutError(x, y, width: before.width, height: before.height, curves: false)
-        if HueShift.choice(x, y, width: before.width, height: before.height, tableError: tableError) == .hue {
-            self.init(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))),
-                      table: [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3))
-        } else {
-            self.init(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
+        switch HueShift.choice(x, y, width: before.width, height: before.height, tableError: tableError) {
+        case .hue: self.init(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: zero)
+        case .table: self.init(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
+        case .unchanged: self.init(hue: .none, table: zero)
         }
     }
 }

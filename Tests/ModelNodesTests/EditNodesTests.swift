@@ -222,13 +222,13 @@ struct SpatialFilterTests {
 }
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — on five pairs made from Examples/coffee.png.
+/// edit models were trained with — on six pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(forResource: "exemplar-fit", withExtension: "safetensors", subdirectory: "Goldens")!.path
 
     @Test("Spatial filter, prior choice, hue shift and colour table as in Python",
-          arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide"])
+          arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain"])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
         func picture(_ key: String) throws -> Image {
@@ -245,7 +245,7 @@ struct ExemplarFitParityTests {
         let curves = ColorLUT.choosesCurves(filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
         #expect(curves == (try io.tensor("\(name).curves").values[0] == 1))
         let choice = HueShift.choice(filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
-        #expect(choice == [HueShift.Choice.table, .hue][Int(try io.tensor("\(name).choice").values[0])])
+        #expect(choice == [HueShift.Choice.table, .hue, .unchanged][Int(try io.tensor("\(name).choice").values[0])])
         let colour = ColourFit(filtered, after)
         let hueError = zip(colour.hue.grid, try io.tensor("\(name).hue").values).map { abs($0 - $1) }.max()!
         #expect(hueError < 1e-4, "hue shift: max |Swift − Python| \(hueError) turns")
@@ -324,6 +324,28 @@ struct EditNodesTests {
         #expect(error?.message.contains("lacks 'model.trust' [1]; compute it with encode_delta") == true)
     }
 
+    @Test("An exemplar whose change is noise, or a sharpen: no colour step, so other photos keep their colours")
+    func noColourStep() throws {
+        let exemplar = try example("coffee.png").converted(to: .rgb), photo = try example("chelsea.png")
+        var random = SeededRandom(seed: 11)
+        let grain = Image(width: exemplar.width, height: exemplar.height, colorModel: .rgb,
+                          samples: exemplar.floatSamples().map { min(1, max(0, $0 + 0.05 * random.nextGaussian())) })
+        let noise = try encode(exemplar, grain)
+        #expect(noise["color.lut"]?.values.allSatisfy { $0 == 0 } == true)
+        #expect(noise["color.hue"]?.values.allSatisfy { $0 == 0 } == true)
+        #expect(noise["spatial"]?.values == [0, 0])
+        // Nothing in the pair transfers: the photo comes back as it was, bit for bit.
+        #expect(noise["model.trust"]?.values == [0])
+        #expect(try edit(photo, noise) == photo)
+        // A sharpen's residual after its filter correlates with the exemplar's colours, but no
+        // colour map carries it to another photo.
+        let filter = SpatialFilter(sigma: 0.006, k: -1.2)
+        let sharpened = SpatialFilterTests.filtered(exemplar, filter)
+        let sharpen = try encode(exemplar, sharpened)
+        #expect(sharpen["color.lut"]?.values.allSatisfy { $0 == 0 } == true)
+        #expect(sharpen["spatial"]?.values[1] ?? 0 < 0)
+    }
+
     @Test("Deterministic: the same bytes on 1 and 2 threads")
     func deterministic() throws {
         let photo = try example("rocket.jpg")
@@ -362,8 +384,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/9' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/9", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/10' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/10", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride32' [7, 7, 320]") == true)
     }

@@ -37,7 +37,9 @@ let package = Package(
 
         // "Did you mean …?" for misspelt names; depends on nothing.
         .target(name: "Spelling"),
-        .target(name: "TensorCore", dependencies: ["CBLAS", "Spelling"]),
+        // AVX2/FMA kernels, compiled per function and chosen at run time (the build stays portable).
+        .target(name: "CTensorKernels"),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CTensorKernels", "Spelling"]),
         .target(name: "ImageCodecs", dependencies: ["CCodecGuards"]),
         // Networks built from TensorCore layers, loaded from safetensors.
         .target(name: "Models", dependencies: ["TensorCore"]),

@@ -4,6 +4,7 @@
 //   tensor-bench unet WEIGHTS INPUTS OUTPUT THREADS RUNS   whole forward + per-op-class profile
 //   tensor-bench ops THREADS RUNS                          layer shapes vs raw cblas_sgemm
 //   tensor-bench encoder WEIGHTS INPUTS OUTPUT THREADS RUNS EfficientNet-Lite0 forward (224², batch 1)
+//   tensor-bench edit WEIGHTS INPUTS OUTPUT THREADS RUNS    the edit models: adapter, mask, 2 denoiser steps (64²)
 //   tensor-bench forkjoin THREADS                          cost of one empty parallel region
 import Foundation
 import Synchronization
@@ -34,7 +35,7 @@ func timeForward(threads: Int, runs: Int, _ forward: (Compute) -> Void) -> (time
 
 let args = CommandLine.arguments
 guard args.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: tensor-bench unet|encoder WEIGHTS INPUTS OUTPUT THREADS RUNS | ops THREADS RUNS | forkjoin THREADS\n".utf8))
+    FileHandle.standardError.write(Data("usage: tensor-bench unet|encoder|edit WEIGHTS INPUTS OUTPUT THREADS RUNS | ops THREADS RUNS | forkjoin THREADS\n".utf8))
     exit(64)
 }
 
@@ -76,6 +77,26 @@ case "ops":
         let flops = 2.0 * Double(size * size * cout * cin * 9)
         rows.append(["op": "conv3x3 \(size)x\(size) \(cin)->\(cout)", "ms": ms, "gflops": flops / ms / 1e6])
     }
+    // The edit models' 3×3 convolutions (few channels) and the reference UNet's smallest, on each
+    // path Conv2D can take: (input H = W, cin, cout, stride).
+    let shapes = [(64, 12, 16, 1), (64, 16, 16, 1), (64, 16, 8, 1), (64, 16, 12, 1), (64, 64, 4, 1), (64, 32, 16, 1), (64, 48, 16, 1), (64, 16, 4, 1), (32, 48, 48, 1),
+                  (32, 96, 48, 1), (16, 96, 96, 1), (64, 16, 48, 2), (32, 48, 96, 2), (64, 9, 32, 2), (16, 64, 64, 1),
+                  (64, 64, 64, 1)]
+    for (size, cin, cout, stride) in shapes {
+        let x = random([1, size, size, cin])
+        var row: [String: Any] = ["op": "conv3x3\(stride == 2 ? "/2" : "") \(size)x\(size) \(cin)->\(cout)"]
+        let out = (size - 1) / stride + 1
+        let flops = 2.0 * Double(out * out * cout * cin * 9)
+        var algorithms: [(String, Conv2D.Algorithm)] = [("automatic", .automatic), ("im2col", .im2col), ("direct", .direct)]
+        if stride == 1 { algorithms.append(("winograd", .winograd)) }
+        for (name, algorithm) in algorithms {
+            let conv = Conv2D(weight: random([cout, cin, 3, 3]), bias: random([cout]), stride: (stride, stride),
+                              padding: (1, 1), groups: 1, algorithm: algorithm)
+            let ms = c.run { best(of: runs) { _ = conv(x, c) } }
+            row["\(name)_gflops"] = flops / ms / 1e6
+        }
+        rows.append(row)
+    }
     // Linear layers vs one raw cblas_sgemm of the same shape (rows, in, out).
     for (m, k, n) in [(1024, 128, 128), (1024, 128, 384), (1024, 128, 512), (1024, 512, 128), (4096, 64, 64), (256, 128, 384)] {
         let layer = Linear(weight: random([n, k]), bias: random([n]))
@@ -107,6 +128,22 @@ case "encoder":
     var logits = x
     let (times, classes) = timeForward(threads: threads, runs: runs) { logits = model.logits(model(x, $0).pooled, $0) }
     try logits.values.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: args[4])) }
+    print(json(["median_ms": median(times), "times_ms": times, "classes_ms": classes]))
+
+case "edit":
+    // What adapter_edit's network costs one photo: the adapter and mask head on the delta, then
+    // two bridge steps of the denoiser at 64×64 (the node's default), batch 1.
+    let (threads, runs) = (Int(args[5])!, Int(args[6])!)
+    let model = try EditModel(path: args[2])
+    let inputs = try SafeTensorsFile(path: args[3])
+    let (delta, affine) = (try inputs.tensor("delta"), try inputs.tensor("affine"))
+    let cond = try inputs.tensor("cond").permuted([0, 2, 3, 1]), photo = try inputs.tensor("b").permuted([0, 2, 3, 1])
+    var edited = photo
+    let (times, classes) = timeForward(threads: threads, runs: runs) { c in
+        let e = model.condition(delta: delta, affine: affine, condition: cond, c)
+        edited = model.edit(photo, condition: cond, e, strength: [1], steps: 2, c).image
+    }
+    try edited.permuted([0, 3, 1, 2]).values.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: args[4])) }
     print(json(["median_ms": median(times), "times_ms": times, "classes_ms": classes]))
 
 case "forkjoin":

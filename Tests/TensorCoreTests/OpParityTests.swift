@@ -68,8 +68,8 @@ struct OpParityTests {
         let b = Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) })
         let x = Tensor(shape: [batch, height, width, cin], values: (0..<(batch * height * width * cin)).map { _ in Float.random(in: -2...2, using: &rng) })
         let residual = Tensor(shape: [batch, height, width, cout], values: (0..<(batch * height * width * cout)).map { _ in Float.random(in: -1...1, using: &rng) })
-        let fast = Conv2D(weight: w, bias: b, stride: (1, 1), padding: (1, 1), groups: 1)
-        let reference = Conv2D(weight: w, bias: b, stride: (1, 1), padding: (1, 1), groups: 1, useWinograd: false)
+        let fast = Conv2D(weight: w, bias: b, stride: (1, 1), padding: (1, 1), groups: 1, algorithm: .winograd)
+        let reference = Conv2D(weight: w, bias: b, stride: (1, 1), padding: (1, 1), groups: 1, algorithm: .im2col)
         #expect(fast.usesWinograd && !reference.usesWinograd)
         let expected = reference(x, Compute(), activation: .silu, residual: residual)
         let one = Compute(threads: 1).run { fast(x, Compute(threads: 1), activation: .silu, residual: residual) }
@@ -78,7 +78,50 @@ struct OpParityTests {
         #expect(one.values == two.values)
     }
 
-    /// (kernel, stride, groups, channels): depthwise, im2col and Winograd paths.
+    /// (kernel, stride, cin, cout, height, width): output channels in whole and partial vectors,
+    /// rows shorter than a block of pixels, strides, asymmetric padding.
+    @Test("The direct path (few channels) agrees with im2col, with and without batch norm folded, on 1 and 2 threads",
+          arguments: [(3, 1, 12, 16, 20, 21), (3, 1, 16, 4, 9, 7), (3, 2, 9, 32, 17, 18), (3, 1, 48, 40, 5, 3),
+                      (5, 2, 3, 24, 11, 30), (3, 1, 7, 1, 6, 13)])
+    func direct(kernel: Int, stride: Int, cin: Int, cout: Int, height: Int, width: Int) {
+        var rng = SeededGenerator(seed: UInt64(cin * 100 + cout))
+        let w = Tensor(shape: [cout, cin, kernel, kernel], values: (0..<(cout * cin * kernel * kernel)).map { _ in Float.random(in: -0.3...0.3, using: &rng) })
+        let b = Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) })
+        let x = Tensor(shape: [2, height, width, cin], values: (0..<(2 * height * width * cin)).map { _ in Float.random(in: -2...2, using: &rng) })
+        var direct = Conv2D(weight: w, bias: b, stride: (stride, stride), padding: (1, 1), groups: 1, paddingEnd: (2, 1), algorithm: .direct)
+        var reference = Conv2D(weight: w, bias: b, stride: (stride, stride), padding: (1, 1), groups: 1, paddingEnd: (2, 1), algorithm: .im2col)
+        // Where the CPU lacks AVX2 and FMA, the direct path is never taken and this compares im2col with itself.
+        #expect(direct.usesDirect == Conv2D.directAvailable && !reference.usesDirect)
+        let (ho, wo) = direct.outputSize(height: height, width: width)
+        let residual = Tensor(shape: [2, ho, wo, cout], values: (0..<(2 * ho * wo * cout)).map { _ in Float.random(in: -1...1, using: &rng) })
+        func check() {
+            let expected = reference(x, Compute(), activation: .silu, residual: residual)
+            let one = Compute(threads: 1).run { direct(x, Compute(threads: 1), activation: .silu, residual: residual) }
+            let two = Compute(threads: 2).run { direct(x, Compute(threads: 2), activation: .silu, residual: residual) }
+            expectClose(one, expected, tolerance: 1e-5)
+            #expect(one.values == two.values)
+        }
+        check()
+        let (gamma, beta) = (Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: 0.5...2, using: &rng) }),
+                             Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) }))
+        let (mean, variance) = (Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) }),
+                                Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: 0.5...2, using: &rng) }))
+        direct.foldBatchNorm(scale: gamma, shift: beta, mean: mean, variance: variance)
+        reference.foldBatchNorm(scale: gamma, shift: beta, mean: mean, variance: variance)
+        check()
+    }
+
+    @Test("Few channels take the direct path where the CPU has it; many take Winograd")
+    func pathChoice() {
+        func conv(_ cin: Int, _ cout: Int) -> Conv2D {
+            Conv2D(weight: Tensor(zeros: [cout, cin, 3, 3]), bias: nil, padding: 1)
+        }
+        #expect(conv(16, 16).usesDirect == Conv2D.directAvailable)
+        #expect(conv(96, 96).usesWinograd && !conv(96, 96).usesDirect)
+    }
+
+    /// (kernel, stride, groups, channels): the depthwise and direct paths (few channels), or im2col
+    /// where the CPU lacks the direct kernel.
     @Test("Asymmetric padding equals convolving an explicitly zero-padded input",
           arguments: [(3, 2, 6, 6), (5, 2, 6, 6), (3, 2, 1, 3), (3, 1, 1, 4), (5, 1, 6, 6)])
     func asymmetricPadding(kernel: Int, stride: Int, groups: Int, channels: Int) {

@@ -1,0 +1,20 @@
+#ifndef DELTAFLOW_TENSOR_KERNELS_H
+#define DELTAFLOW_TENSOR_KERNELS_H
+
+/// Vector kernels the tensor core calls where neither OpenBLAS nor portable Swift is fast enough:
+/// compiled for AVX2 + FMA per function and chosen at run time, so the build stays portable.
+
+/// 1 if this CPU runs the kernels below (x86-64 with AVX2 and FMA), else 0: callers take their
+/// portable path.
+int df_kernels_available(void);
+
+/// One output row of a direct convolution, NHWC, no groups.
+/// - `in`: the zero-padded input at the row's first tap row and column 0; rows `row_stride` floats apart,
+///   pixels `cin` floats apart.
+/// - `weights`: `[kh][kw][cin][cout_padded]`, `cout_padded` a multiple of 8 (zeros past `cout`).
+/// - `bias`: `cout_padded` floats (zeros for none).
+/// - `out`: `wo` pixels of `cout` floats each, overwritten with the sums plus the bias.
+void df_conv_direct_row(const float *in, long row_stride, int cin, int stride_x, int kh, int kw,
+                        const float *weights, const float *bias, int cout_padded, float *out, int wo, int cout);
+
+#endif

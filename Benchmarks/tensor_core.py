@@ -99,11 +99,20 @@ def main():
 
     print("\nLayers, 1 thread (GFLOP/s; 3x3 conv counted as direct convolution FLOPs)")
     report = json.loads(subprocess.run([BENCH, "ops", "1", "7"], check=True, capture_output=True, text=True).stdout)
+    paths = [row for row in report["ops"] if "automatic_gflops" in row]
     for row in report["ops"]:
+        if row in paths:
+            continue
         extra = ""
         if "raw_gflops" in row:
             extra = f"  raw sgemm {row['raw_gflops']:.1f} GFLOP/s -> {row['fraction_of_raw']:.0%} of raw"
         print(f"  {row['op']:<28} {row['ms']:>7.2f} ms {row['gflops']:>7.1f}{extra}")
+    print("\n3x3 convolutions of few channels on each path Conv2D can take (GFLOP/s, 1 thread; automatic = the one it takes)")
+    names = ("automatic", "direct", "winograd", "im2col")
+    print(f"  {'layer':<28} " + " ".join(f"{n:>9}" for n in names))
+    for row in paths:
+        print(f"  {row['op']:<28} " + " ".join(f"{row[n + '_gflops']:>9.1f}" if n + "_gflops" in row else f"{'-':>9}"
+                                               for n in names))
 
 
 if __name__ == "__main__":

@@ -146,9 +146,13 @@ public struct Conv2D: Sendable {
         case .winograd(var w): w.scaleOutputs(factors); path = .winograd(w)
         case .pointwise(var w): w.scaleOutputChannels(by: factors, groups: 1); path = .pointwise(w)
         case .unfolded(var w): w.scaleOutputChannels(by: factors, groups: groups); path = .unfolded(w)
-        case .direct(let w):
-            let padded = w.shape[1]
-            for r in 0..<w.shape[0] { for o in 0..<outChannels { w.storage.pointer[r * padded + o] *= factors[o] } }
+        case .direct(var w):
+            // Rows padded past `cout`, so not `scaleOutputChannels`; through the mutable buffer, so
+            // a copy of this layer sharing the weights keeps its own.
+            let (rows, padded, cout) = (w.shape[0], w.shape[1], outChannels)
+            w.withUnsafeMutableBufferPointer { p in
+                for r in 0..<rows { for o in 0..<cout { p[r * padded + o] *= factors[o] } }
+            }
             path = .direct(w)
         }
         bias = Tensor(shape: [outChannels], values: newBias)

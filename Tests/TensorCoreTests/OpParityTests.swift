@@ -82,7 +82,7 @@ struct OpParityTests {
     /// rows shorter than a block of pixels, strides, asymmetric padding.
     @Test("The direct path (few channels) agrees with im2col, with and without batch norm folded, on 1 and 2 threads",
           arguments: [(3, 1, 12, 16, 20, 21), (3, 1, 16, 4, 9, 7), (3, 2, 9, 32, 17, 18), (3, 1, 48, 40, 5, 3),
-                      (5, 2, 3, 24, 11, 30), (3, 1, 7, 1, 6, 13)])
+                      (5, 2, 3, 24, 11, 30), (3, 1, 7, 1, 6, 13), (3, 1, 8, 12, 7, 9)])
     func direct(kernel: Int, stride: Int, cin: Int, cout: Int, height: Int, width: Int) {
         var rng = SeededGenerator(seed: UInt64(cin * 100 + cout))
         let w = Tensor(shape: [cout, cin, kernel, kernel], values: (0..<(cout * cin * kernel * kernel)).map { _ in Float.random(in: -0.3...0.3, using: &rng) })
@@ -106,9 +106,16 @@ struct OpParityTests {
                              Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) }))
         let (mean, variance) = (Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) }),
                                 Tensor(shape: [cout], values: (0..<cout).map { _ in Float.random(in: 0.5...2, using: &rng) }))
+        // Folded into a copy: the original keeps its own weights.
+        let unfolded = direct, before = direct(x, Compute())
         direct.foldBatchNorm(scale: gamma, shift: beta, mean: mean, variance: variance)
         reference.foldBatchNorm(scale: gamma, shift: beta, mean: mean, variance: variance)
         check()
+        #expect(unfolded(x, Compute()).values == before.values)
+        // No padding: the kernel reads the input itself, not a padded copy.
+        let tight = Conv2D(weight: w, bias: b, stride: (stride, stride), padding: (0, 0), groups: 1, algorithm: .direct)
+        let plain = Conv2D(weight: w, bias: b, stride: (stride, stride), padding: (0, 0), groups: 1, algorithm: .im2col)
+        expectClose(tight(x, Compute(threads: 2)), plain(x, Compute()), tolerance: 1e-5)
     }
 
     @Test("Few channels take the direct path where the CPU has it; many take Winograd")

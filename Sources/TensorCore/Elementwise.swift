@@ -19,7 +19,7 @@ extension Tensor {
                 let pieces = (n + Tensor.elementwisePiece - 1) / Tensor.elementwisePiece
                 c.parallel(pieces) { piece, _ in
                     let start = piece * Tensor.elementwisePiece
-                    mapInPlace(p.value + start, min(Tensor.elementwisePiece, n - start)) { activation.apply($0) }
+                    activation.apply(to: p.value + start, count: min(Tensor.elementwisePiece, n - start))
                 }
             }
         }

@@ -99,10 +99,11 @@ func affineRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, r
     for r in 0..<rows {
         let src = x + r * cols, dst = out + r * cols
         forEachBlock(cols) { j, lanes in
-            let v = load(src + j, lanes: lanes) * load(scale + j, lanes: lanes) + load(shift + j, lanes: lanes)
-            store(activation.apply(v), dst + j, lanes: lanes)
+            store(load(src + j, lanes: lanes) * load(scale + j, lanes: lanes) + load(shift + j, lanes: lanes), dst + j, lanes: lanes)
         }
     }
+    // The rows are contiguous: the activation in one call.
+    activation.apply(to: out, count: rows * cols)
 }
 
 /// Layer normalisation over the last axis (each token on its own), with scale and shift.

@@ -1,3 +1,5 @@
+import CTensorKernels
+
 /// Vectorised elementwise math on Float buffers, eight lanes at a time.
 ///
 /// Every element, including a buffer's ragged tail, goes through the same SIMD code, so a value
@@ -126,6 +128,31 @@ public enum Activation: String, Sendable, CaseIterable {
         case .gelu: return 0.5 * x * (1 + verf(x * 0.7071067811865476))
         }
     }
+
+    /// Whether this CPU runs CTensorKernels' activations (AVX2 and FMA).
+    static let vectorKernels = df_kernels_available() != 0
+
+    /// `count` floats at `p` through the activation, in place. Sigmoid, SiLU and GELU go to
+    /// CTensorKernels where the CPU has AVX2 and FMA: the portable build's eight-lane `vexp` and
+    /// `verf` are pairs of SSE operations without FMA, and a GELU cost 40 ns per eight floats
+    /// (the edit models' 256×96→384 layer spent 0.5 ms of its 0.9 in it).
+    func apply(to p: UnsafeMutablePointer<Float>, count: Int) {
+        let kernel: Int32
+        switch self {
+        case .none: return
+        case .relu, .relu6:
+            forEachBlock(count) { i, lanes in store(apply(load(p + i, lanes: lanes)), p + i, lanes: lanes) }
+            return
+        case .sigmoid: kernel = Int32(DF_ACTIVATION_SIGMOID)
+        case .silu: kernel = Int32(DF_ACTIVATION_SILU)
+        case .gelu: kernel = Int32(DF_ACTIVATION_GELU)
+        }
+        if Self.vectorKernels {
+            df_activate(p, count, kernel)
+        } else {
+            forEachBlock(count) { i, lanes in store(apply(load(p + i, lanes: lanes)), p + i, lanes: lanes) }
+        }
+    }
 }
 
 /// Applies `f` to `count` floats at `p`, in place.
@@ -162,13 +189,14 @@ struct Epilogue {
         if isEmpty { return }
         for r in rows {
             let row = out + r * ldo
-            let res = residual.map { $0 + r * ldo }
-            forEachBlock(cols) { j, lanes in
-                var v = load(row + j, lanes: lanes)
-                if let bias { v += load(bias + j, lanes: lanes) }
-                v = activation.apply(v)
-                if let res { v += load(res + j, lanes: lanes) }
-                store(v, row + j, lanes: lanes)
+            // Bias, activation and residual as three passes over a row in cache, so the
+            // activation runs as one call (``Activation/apply(to:count:)``).
+            if let bias {
+                forEachBlock(cols) { j, lanes in store(load(row + j, lanes: lanes) + load(bias + j, lanes: lanes), row + j, lanes: lanes) }
+            }
+            activation.apply(to: row, count: cols)
+            if let res = residual.map({ $0 + r * ldo }) {
+                forEachBlock(cols) { j, lanes in store(load(row + j, lanes: lanes) + load(res + j, lanes: lanes), row + j, lanes: lanes) }
             }
         }
     }

@@ -192,6 +192,22 @@ struct OpParityTests {
         expectClose(golden("activations.x").activated(a, Compute()), golden("activations.\(a.rawValue)"), tolerance: 2e-6)
     }
 
+    @Test("Activations over a run (the AVX2 kernels where the CPU has them) match the portable eight-lane code, extremes and ragged tail included",
+          arguments: [Activation.silu, .gelu, .sigmoid, .relu6])
+    func activationRun(_ a: Activation) {
+        // -100…100 in uneven steps, then the bounds where exp saturates, ±∞ and NaN; 1,003 values.
+        var values = (0..<990).map { Float($0) * 0.2021 - 100 }
+        values += [-87.4, -87.3, -87.2, 88.2, 88.3, 88.4, 0, -0, .infinity, -.infinity, .nan, 1e-30, -1e-30]
+        var run = values
+        run.withUnsafeMutableBufferPointer { a.apply(to: $0.baseAddress!, count: $0.count) }
+        for (x, y) in zip(values, run) {
+            let expected = a.apply(Vec(repeating: x))[0]
+            if expected.isNaN { #expect(y.isNaN, "\(a)(\(x)) = \(y), expected NaN"); continue }
+            let error = abs(y - expected), scale = max(1, abs(expected))
+            #expect(error <= 1e-6 * scale || (expected.isInfinite && y == expected), "\(a)(\(x)) = \(y), portable \(expected)")
+        }
+    }
+
     @Test("multi-head attention, self and cross", arguments: ["attention_self", "attention_cross"], [1, 2])
     func attention(_ name: String, threads: Int) {
         let c = Compute(threads: threads)

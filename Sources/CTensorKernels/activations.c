@@ -2,6 +2,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 
 // The same approximations as TensorCore's `vexp` and `verf` (VectorMath.swift), eight lanes at a
 // time with FMA: Cephes expf (range reduction by ln 2 in two parts, degree-6 polynomial) and
@@ -84,8 +85,66 @@ void df_activate(float *p, long count, int kind) {
     }
 }
 
+// e^x for x ≤ 0, as TensorCore's `vexpNonPositive`: 2^(x·log₂e) split into 2ⁿ·2ᶠ, f ∈ [−½, ½],
+// and a degree-5 polynomial for 2ᶠ.
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256 exp_nonpositive8(__m256 x) {
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 v = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
+    __m256 y = _mm256_mul_ps(v, _mm256_set1_ps(1.442695040888963f));
+    __m256 shifted = _mm256_add_ps(y, magic);
+    __m256 f = _mm256_sub_ps(y, _mm256_sub_ps(shifted, magic));
+    __m256 p = _mm256_set1_ps(1.3333558146e-3f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.6181291076e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.5504108665e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022650696e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314718056e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
+    __m256i integer = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(integer, _mm256_set1_epi32(127)), 23));
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ), _mm256_mul_ps(p, scale));
+}
+
+__attribute__((target("avx2,fma")))
+void df_exp_rows(float *p, long rows, long cols, long ld, float *sums) {
+    for (long r = 0; r < rows; r++) {
+        float *row = p + r * ld;
+        long j = 0;
+        __m256 mv = _mm256_set1_ps(-INFINITY);
+        for (; j + 8 <= cols; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(row + j));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, mv);
+        float m = -INFINITY;
+        for (int k = 0; k < 8; k++) m = lanes[k] > m ? lanes[k] : m;
+        for (long k = j; k < cols; k++) m = row[k] > m ? row[k] : m;
+        __m256 max = _mm256_set1_ps(m), sum = _mm256_setzero_ps();
+        for (j = 0; j + 8 <= cols; j += 8) {
+            __m256 e = exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(row + j), max));
+            _mm256_storeu_ps(row + j, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        if (j < cols) {
+            // The ragged end padded with −∞, whose exponential is 0 and adds nothing to the sum.
+            float tmp[8];
+            for (int k = 0; k < 8; k++) tmp[k] = j + k < cols ? row[j + k] : -INFINITY;
+            __m256 e = exp_nonpositive8(_mm256_sub_ps(_mm256_loadu_ps(tmp), max));
+            sum = _mm256_add_ps(sum, e);
+            _mm256_storeu_ps(tmp, e);
+            for (long k = j; k < cols; k++) row[k] = tmp[k - j];
+        }
+        _mm256_storeu_ps(lanes, sum);
+        float total = 0;
+        for (int k = 0; k < 8; k++) total += lanes[k];
+        sums[r] = total;
+    }
+}
+
 #else
 
 void df_activate(float *p, long count, int kind) { (void)p; (void)count; (void)kind; }
+
+void df_exp_rows(float *p, long rows, long cols, long ld, float *sums) {
+    (void)p; (void)rows; (void)cols; (void)ld; (void)sums;
+}
 
 #endif

@@ -1,3 +1,5 @@
+import CTensorKernels
+
 extension Tensor {
     /// Element count per piece for elementwise work: big enough to amortise a dispatch.
     static let elementwisePiece = 1 << 16
@@ -49,7 +51,14 @@ extension Tensor {
 
 /// Row-wise `exp(x − max)` of `rows × cols` floats in place (rows `ld` apart), writing each
 /// row's sum to `sums[row]`: a softmax whose division is left to the caller.
+/// CTensorKernels' AVX2/FMA loop where the CPU has it (see ``Activation/apply(to:count:)``).
 func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int, sums: UnsafeMutablePointer<Float>) {
+    if Activation.vectorKernels { return df_exp_rows(p, rows, cols, ld, sums) }
+    exponentiateRowsPortably(p, rows: rows, cols: cols, ld: ld, sums: sums)
+}
+
+/// ``exponentiateRows(_:rows:cols:ld:sums:)`` in portable eight-lane Swift.
+func exponentiateRowsPortably(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int, sums: UnsafeMutablePointer<Float>) {
     for r in 0..<rows {
         let row = p + r * ld
         var m = -Float.infinity

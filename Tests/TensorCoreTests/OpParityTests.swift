@@ -208,6 +208,30 @@ struct OpParityTests {
         }
     }
 
+    @Test("Softmax's row exponentials (the AVX2 kernel where the CPU has it) match the portable code", arguments: [1, 7, 8, 37, 1024])
+    func exponentials(cols: Int) {
+        var rng = SeededGenerator(seed: UInt64(cols))
+        let (rows, ld) = (5, cols + 3)
+        var values = (0..<(rows * ld)).map { _ in Float.random(in: -40...40, using: &rng) }
+        if cols > 1 { values[ld + cols / 2] = -.infinity }  // a masked score (not a whole row)
+        var (fast, portable) = (values, values)
+        var (fastSums, portableSums) = ([Float](repeating: 0, count: rows), [Float](repeating: 0, count: rows))
+        fast.withUnsafeMutableBufferPointer { p in
+            fastSums.withUnsafeMutableBufferPointer { exponentiateRows(p.baseAddress!, rows: rows, cols: cols, ld: ld, sums: $0.baseAddress!) }
+        }
+        portable.withUnsafeMutableBufferPointer { p in
+            portableSums.withUnsafeMutableBufferPointer { exponentiateRowsPortably(p.baseAddress!, rows: rows, cols: cols, ld: ld, sums: $0.baseAddress!) }
+        }
+        for r in 0..<rows {
+            #expect(abs(fastSums[r] - portableSums[r]) <= 1e-5 * portableSums[r], "row \(r): sum \(fastSums[r]) against \(portableSums[r])")
+            for j in 0..<ld {
+                let (a, b) = (fast[r * ld + j], portable[r * ld + j])
+                // Past `cols` the row's padding is left as it was.
+                #expect(j < cols ? abs(a - b) <= 1e-6 : a == values[r * ld + j], "row \(r) column \(j): \(a) against \(b)")
+            }
+        }
+    }
+
     @Test("multi-head attention, self and cross", arguments: ["attention_self", "attention_cross"], [1, 2])
     func attention(_ name: String, threads: Int) {
         let c = Compute(threads: threads)

@@ -24,4 +24,9 @@ enum { DF_ACTIVATION_SIGMOID = 1, DF_ACTIVATION_SILU = 2, DF_ACTIVATION_GELU = 3
 /// of TensorCore's `vexp` and `verf` (relative error of exp below 2e-7, erf's absolute below 1.5e-7).
 void df_activate(float *p, long count, int kind);
 
+/// Row-wise `exp(x − max)` of `rows × cols` floats in place (rows `ld` apart), each row's sum in
+/// `sums[row]`: TensorCore's `exponentiateRows` (softmax without its division), with the
+/// approximation of `vexpNonPositive`.
+void df_exp_rows(float *p, long rows, long cols, long ld, float *sums);
+
 #endif

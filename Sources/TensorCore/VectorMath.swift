@@ -187,15 +187,37 @@ struct Epilogue {
     /// offset to the block's first column.
     func apply(rows: Range<Int>, cols: Int, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
         if isEmpty { return }
-        for r in rows {
-            let row = out + r * ldo
-            // Bias, activation and residual as three passes over a row in cache, so the
-            // activation runs as one call (``Activation/apply(to:count:)``).
-            if let bias {
+        if activation == .none {
+            // Bias and residual in one pass.
+            for r in rows {
+                let row = out + r * ldo
+                let res = residual.map { $0 + r * ldo }
+                forEachBlock(cols) { j, lanes in
+                    var v = load(row + j, lanes: lanes)
+                    if let bias { v += load(bias + j, lanes: lanes) }
+                    if let res { v += load(res + j, lanes: lanes) }
+                    store(v, row + j, lanes: lanes)
+                }
+            }
+            return
+        }
+        // Bias, activation, residual as passes over the block in cache, the activation as one
+        // call (``Activation/apply(to:count:)``) over the block where its rows are contiguous: a
+        // call per row of a 64-column layer cost 20 ns a row (a tenth of a 4096×64→64 layer).
+        if let bias {
+            for r in rows {
+                let row = out + r * ldo
                 forEachBlock(cols) { j, lanes in store(load(row + j, lanes: lanes) + load(bias + j, lanes: lanes), row + j, lanes: lanes) }
             }
-            activation.apply(to: row, count: cols)
-            if let res = residual.map({ $0 + r * ldo }) {
+        }
+        if ldo == cols {
+            activation.apply(to: out + rows.lowerBound * ldo, count: rows.count * cols)
+        } else {
+            for r in rows { activation.apply(to: out + r * ldo, count: cols) }
+        }
+        if let residual {
+            for r in rows {
+                let (row, res) = (out + r * ldo, residual + r * ldo)
                 forEachBlock(cols) { j, lanes in store(load(row + j, lanes: lanes) + load(res + j, lanes: lanes), row + j, lanes: lanes) }
             }
         }

@@ -37,8 +37,9 @@ public struct Conv2D: Sendable {
         case pointwise(Tensor)
         /// `[groups][kh·kw·cin/groups][cout/groups]`.
         case unfolded(Tensor)
-        /// `[kh·kw·cin][cout rounded up to 8]`, zeros past `cout`.
-        case direct(Tensor)
+        /// `[kh·kw·cin][cout rounded up to 8]` and the bias `[cout rounded up to 8]` (the kernel
+        /// starts its sums from it), zeros past `cout`.
+        case direct(Tensor, bias: Tensor)
     }
 
     /// Which path to take; ``automatic`` everywhere but in tests and benchmarks that compare them.
@@ -104,7 +105,7 @@ public struct Conv2D: Sendable {
                     }
                 }
             }
-            path = .direct(packed)
+            path = .direct(packed, bias: Conv2D.padded(bias, outChannels: cout, to: padded))
         } else if winograd && (algorithm == .automatic || algorithm == .winograd) {
             path = .winograd(Winograd(weight: w))
         } else {
@@ -146,14 +147,14 @@ public struct Conv2D: Sendable {
         case .winograd(var w): w.scaleOutputs(factors); path = .winograd(w)
         case .pointwise(var w): w.scaleOutputChannels(by: factors, groups: 1); path = .pointwise(w)
         case .unfolded(var w): w.scaleOutputChannels(by: factors, groups: groups); path = .unfolded(w)
-        case .direct(var w):
+        case .direct(var w, _):
             // Rows padded past `cout`, so not `scaleOutputChannels`; through the mutable buffer, so
             // a copy of this layer sharing the weights keeps its own.
             let (rows, padded, cout) = (w.shape[0], w.shape[1], outChannels)
             w.withUnsafeMutableBufferPointer { p in
                 for r in 0..<rows { for o in 0..<cout { p[r * padded + o] *= factors[o] } }
             }
-            path = .direct(w)
+            path = .direct(w, bias: Conv2D.padded(Tensor(shape: [outChannels], values: newBias), outChannels: cout, to: padded))
         }
         bias = Tensor(shape: [outChannels], values: newBias)
     }
@@ -184,7 +185,7 @@ public struct Conv2D: Sendable {
             case .winograd(let w): w.run(x, into: out, padding: padding, c, epilogue)
             case .pointwise(let w): pointwise(x, w, into: out, c, epilogue)
             case .unfolded(let w): unfolded(x, w, into: out, c, epilogue)
-            case .direct(let w): direct(x, w, into: out, c, epilogue)
+            case .direct(let w, let bias): direct(x, w, bias, into: out, c, epilogue)
             }
         }
         return out
@@ -266,7 +267,14 @@ public struct Conv2D: Sendable {
         cin * cout <= 96 * 48
     }
 
-    private func direct(_ x: Tensor, _ weight: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
+    /// `bias` (or zeros) padded with zeros to `count`: what the direct kernel loads eight lanes at a time.
+    static func padded(_ bias: Tensor?, outChannels cout: Int, to count: Int) -> Tensor {
+        var values = [Float](repeating: 0, count: count)
+        if let bias { for o in 0..<cout { values[o] = bias.storage.pointer[o] } }
+        return Tensor(shape: [count], values: values)
+    }
+
+    private func direct(_ x: Tensor, _ weight: Tensor, _ bias: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
         let (n, h, w, cin) = (x.shape[0], x.shape[1], x.shape[2], inChannels)
         let (ho, wo, cout) = (out.shape[1], out.shape[2], outChannels)
         let (hp, wp) = (h + padding.y + paddingEnd.y, w + padding.x + paddingEnd.x)
@@ -286,22 +294,18 @@ public struct Conv2D: Sendable {
         let padded = weight.shape[1]
         // The kernel starts its sums from the bias; what follows it is elementwise, so it runs over
         // each output row as one run of floats (a few-channel pixel is too short a row for it).
-        var bias = [Float](repeating: 0, count: padded)
-        if let b = self.bias { for o in 0..<cout { bias[o] = b.storage.pointer[o] } }
         let rest = UncheckedSendable(Epilogue(bias: nil, activation: epilogue.activation, residual: epilogue.residual))
         let (sp, wt, op) = (UncheckedSendable(UnsafePointer(source.storage.pointer)),
                             UncheckedSendable(UnsafePointer(weight.storage.pointer)), UncheckedSendable(out.storage.pointer))
+        let bp = UncheckedSendable(UnsafePointer(bias.storage.pointer))
         let (kh, kw) = kernel
         let (sy, sx) = (stride.y, stride.x)
-        bias.withUnsafeBufferPointer { bias in
-            let bp = UncheckedSendable(bias.baseAddress!)
-            // One output row per piece: its sums are the same whichever thread computes it.
-            c.parallel(n * ho) { row, _ in
-                let (b, oy) = (row / ho, row % ho)
-                df_conv_direct_row(sp.value + (b * hp + oy * sy) * wp * cin, wp * cin, Int32(cin), Int32(sx), Int32(kh),
-                                   Int32(kw), wt.value, bp.value, Int32(padded), op.value + row * wo * cout, Int32(wo), Int32(cout))
-                rest.value.apply(rows: row..<(row + 1), cols: wo * cout, op.value, ldo: wo * cout)
-            }
+        // One output row per piece: its sums are the same whichever thread computes it.
+        c.parallel(n * ho) { row, _ in
+            let (b, oy) = (row / ho, row % ho)
+            df_conv_direct_row(sp.value + (b * hp + oy * sy) * wp * cin, wp * cin, Int32(cin), Int32(sx), Int32(kh),
+                               Int32(kw), wt.value, bp.value, Int32(padded), op.value + row * wo * cout, Int32(wo), Int32(cout))
+            rest.value.apply(rows: row..<(row + 1), cols: wo * cout, op.value, ldo: wo * cout)
         }
         withExtendedLifetime(source) {}
     }

@@ -52,8 +52,8 @@ def family_rows(job):
         a2 = quantised(edits.apply_edit(edit, a)[0])
         sigma, k = edit_data.fit_spatial(edit_data.shrunk(a, edit_data.SPATIAL_FIT_SIDE),
                                          edit_data.shrunk(a2, edit_data.SPATIAL_FIT_SIDE))
-        source = edit_data.spatial(edit_data.shrunk(a, edit_data.WORKING_SIDE), sigma, k)
-        target = edit_data.shrunk(a2, edit_data.WORKING_SIDE)
+        source = edit_data.subsampled(edit_data.spatial(a, sigma, k), edit_data.COLOUR_FIT_SIDE)
+        target = edit_data.subsampled(a2, edit_data.COLOUR_FIT_SIDE)
         table_error = edit_data.held_out_error(source, target, edit_data.table_predictor(False))
         hue_error = edit_data.held_out_error(
             source, target, lambda x, y, q: edit_data.apply_hue(q.T, edit_data.fit_hue(x.T, y.T)).T)

@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/10`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/11`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -16,7 +16,8 @@ import TensorCore
 /// - `spatial` `[2]`: σ (relative to the shorter side) and gain k of the spatial filter
 ///   `img + k·(G_σ(img) − img)` fitted on the pair (``SpatialFilter``): a blur or sharpen, or 0, 0;
 /// - `color.hue` `[72,8]`: a shift of hue (turns) per hue and saturation, from the before through
-///   that filter (``HueShift``): a one-colour edit, all zero unless it alone predicts held-out
+///   that filter (``HueShift``; this and the table fitted on the pair subsampled to 512 px,
+///   ``ExemplarPair/subsampled(_:width:height:side:)``): a one-colour edit, all zero unless it alone predicts held-out
 ///   blocks of the exemplar better than the table;
 /// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
 ///   to the after, minus the identity (``ColorLUT``): a smooth global map — affine, or affine plus
@@ -34,8 +35,9 @@ struct EncodeDeltaNode: Node {
     // /2 added `color.lut`, /3 `spatial` and a table fitted after it, /4 a table whose prior leans
     // toward a structured map, /5 fits that leave out the pixels the edit clipped, /6 weaker
     // ridges toward that map, /7 `color.hue` (then a table after it), /8 the hue shift or the table,
-    // /9 `model.trust`, /10 no colour step where it barely beats none: older cached deltas lack or differ in them, and the name salts the cache key.
-    static let encoderName = "efficientnet-lite0/10"
+    // /9 `model.trust`, /10 no colour step where it barely beats none, /11 the colour step fitted
+    // on the pair subsampled rather than the averaged working copy: older cached deltas lack or differ in them, and the name salts the cache key.
+    static let encoderName = "efficientnet-lite0/11"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(
@@ -69,10 +71,11 @@ struct EncodeDeltaNode: Node {
         let working = pair.working
         let spatial = SpatialFilter.fit(pair.before, pair.after, c)
         arrays["spatial"] = Delta.Array(shape: [2], values: [Float(spatial.sigma), Float(spatial.k)])
-        let filtered = Image(width: working.before.width, height: working.before.height, colorModel: .rgb,
-                             samples: spatial.apply(to: working.before.floatSamples(), width: working.before.width,
-                                                    height: working.before.height, c))
-        let colour = ColourFit(filtered, working.after)
+        // The colour step on the pair itself (through the filter), subsampled, not averaged.
+        let (w, h) = (pair.before.width, pair.before.height), side = ExemplarPair.colourFitSide
+        let filtered = spatial == .none ? pair.before.floatSamples() : spatial.apply(to: pair.before.floatSamples(), width: w, height: h, c)
+        let colour = ColourFit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side),
+                               ExemplarPair.subsampled(pair.after.floatSamples(), width: w, height: h, side: side))
         arrays["color.hue"] = Delta.Array(shape: HueShift.shape, values: colour.hue.grid)
         arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3], values: colour.table)
         arrays["color.affine"] = Delta.Array(shape: [3, 4], values: ColorLUT.affine(working.before, working.after))

@@ -50,13 +50,28 @@ func maxAbs(_ a: Delta.Array) -> Float { a.values.map(abs).max() ?? 0 }
 
 @Suite("encode_delta")
 struct EncodeDeltaTests {
+    @Test("The colour fit's pair is every s-th pixel from s/2, s the least that fits 512 (as edit_data.subsampled)")
+    func subsampling() {
+        let (w, h) = (1030, 7)
+        let rgb = (0..<(w * h * 3)).map { Float($0) }
+        let small = ExemplarPair.subsampled(rgb, width: w, height: h, side: 512)
+        // s = 3: columns 1, 4, …, 1027 (343 of them), rows 1 and 4.
+        #expect((small.width, small.height) == (343, 2))
+        let samples = small.floatSamples()
+        #expect(Array(samples[0..<3]) == Array(rgb[((1 * w + 1) * 3)..<((1 * w + 1) * 3 + 3)]))
+        let last = samples.count - 3
+        #expect(Array(samples[last...]) == Array(rgb[((4 * w + 1027) * 3)..<((4 * w + 1027) * 3 + 3)]))
+        // Small enough already: the pair itself.
+        #expect(ExemplarPair.subsampled(rgb, width: w, height: h, side: 2048).floatSamples() == rgb)
+    }
+
     @Test("A known colour edit: the fitted transform recovers it, and every part has its documented shape")
     func knownEdit() throws {
         let before = try example("coffee.png")
         // A warming grade: red up, blue down, slight lift — affine, and inside 0…1 for most pixels.
         let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
         let delta = try encode(before, after)
-        #expect(delta.encoder == "efficientnet-lite0/10")
+        #expect(delta.encoder == "efficientnet-lite0/11")
         #expect(delta["semantic.stride8"]?.shape == [28, 28, 40])
         #expect(delta["semantic.stride16"]?.shape == [14, 14, 112])
         #expect(delta["semantic.stride32"]?.shape == [7, 7, 320])

@@ -145,10 +145,10 @@ struct HueShift: Equatable, Sendable {
 
     /// A colour step (table or hue shift) must cut the held-out error of none — the spatial filter
     /// alone — to this share, or the colours are left unchanged: a colour edit explains nearly all
-    /// of its pair (at most 4% left on the validation photos, a recolour 19–21%), while what a
-    /// sharpen, blur, grain or spotlight leaves is explained in part by a table that then costs
-    /// other photos up to 20 dB. Same as `COLOUR_GAIN` in Training/edit_data.py, where the
-    /// measurement is (`python3 Training/evaluate_fit.py`).
+    /// of its pair (at most 3.4% left on the validation photos), while what a sharpen, blur, grain
+    /// or spotlight leaves is explained in part by a table that then costs other photos up to
+    /// 20 dB. Same as `COLOUR_GAIN` in Training/edit_data.py, where the measurement is
+    /// (`python3 Training/evaluate_fit.py`).
     static let colourGain = 0.3
 
     /// On ``ColorLUT``'s checkerboard, each half predicting the other, the hue shift alone is used

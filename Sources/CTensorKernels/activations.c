@@ -8,6 +8,13 @@
 // time with FMA: Cephes expf (range reduction by ln 2 in two parts, degree-6 polynomial) and
 // Abramowitz & Stegun 7.1.26 for erf.
 
+// 2ⁿ from `shifted` = n + 1.5·2²³ (n in its low mantissa bits), built as a float's exponent.
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256 pow2n(__m256 shifted) {
+    __m256i n = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+}
+
 __attribute__((target("avx2,fma"), always_inline))
 static inline __m256 exp8(__m256 x) {
     const __m256 magic = _mm256_set1_ps(12582912.0f);
@@ -26,9 +33,7 @@ static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     __m256 poly = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i integer = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
-    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(integer, _mm256_set1_epi32(127)), 23));
-    __m256 out = _mm256_mul_ps(poly, scale);
+    __m256 out = _mm256_mul_ps(poly, pow2n(shifted));
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ), out);
 }
 
@@ -100,9 +105,7 @@ static inline __m256 exp_nonpositive8(__m256 x) {
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022650696e-1f));
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314718056e-1f));
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-    __m256i integer = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
-    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(integer, _mm256_set1_epi32(127)), 23));
-    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ), _mm256_mul_ps(p, scale));
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ), _mm256_mul_ps(p, pow2n(shifted)));
 }
 
 __attribute__((target("avx2,fma")))

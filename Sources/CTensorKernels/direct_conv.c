@@ -64,19 +64,6 @@ static inline void columns(const float *in, long row_stride, int cin, int step, 
 }
 
 __attribute__((target("avx2,fma")))
-static void narrow(const float *in, long row_stride, int cin, int step, int kh, int kw, const float *w,
-                   const float *bias, int cop, float *out, int ldo, int lanes, int wo) {
-    // A row shorter than any block: one pixel at a time.
-    for (int x = 0; x < wo; x++) {
-        if (lanes > 8) {
-            block(in + (long)x * step, row_stride, cin, step, kh, kw, w, bias, cop, out + (long)x * ldo, ldo, lanes, 1, 2);
-        } else {
-            block(in + (long)x * step, row_stride, cin, step, kh, kw, w, bias, cop, out + (long)x * ldo, ldo, lanes, 1, 1);
-        }
-    }
-}
-
-__attribute__((target("avx2,fma")))
 void df_conv_direct_row(const float *in, long row_stride, int cin, int stride_x, int kh, int kw,
                         const float *weights, const float *bias, int cout_padded, float *out, int wo, int cout) {
     int step = stride_x * cin;
@@ -84,12 +71,13 @@ void df_conv_direct_row(const float *in, long row_stride, int cin, int stride_x,
         int lanes = cout - c0 < 16 ? cout - c0 : 16;
         const float *w = weights + c0, *b = bias + c0;
         float *o = out + c0;
-        if (lanes > 8 && wo >= 6) {
-            columns(in, row_stride, cin, step, kh, kw, w, b, cout_padded, o, cout, lanes, wo, 6, 2);
-        } else if (lanes <= 8 && wo >= 8) {
-            columns(in, row_stride, cin, step, kh, kw, w, b, cout_padded, o, cout, lanes, wo, 8, 1);
+        // A row shorter than a block goes one pixel at a time.
+        if (lanes > 8) {
+            if (wo >= 6) columns(in, row_stride, cin, step, kh, kw, w, b, cout_padded, o, cout, lanes, wo, 6, 2);
+            else columns(in, row_stride, cin, step, kh, kw, w, b, cout_padded, o, cout, lanes, wo, 1, 2);
         } else {
-            narrow(in, row_stride, cin, step, kh, kw, w, b, cout_padded, o, cout, lanes, wo);
+            if (wo >= 8) columns(in, row_stride, cin, step, kh, kw, w, b, cout_padded, o, cout, lanes, wo, 8, 1);
+            else columns(in, row_stride, cin, step, kh, kw, w, b, cout_padded, o, cout, lanes, wo, 1, 1);
         }
     }
 }

@@ -16,9 +16,9 @@ import TensorCore
 /// - `spatial` `[2]`: σ (relative to the shorter side) and gain k of the spatial filter
 ///   `img + k·(G_σ(img) − img)` fitted on the pair (``SpatialFilter``): a blur or sharpen, or 0, 0;
 /// - `color.hue` `[72,8]`: a shift of hue (turns) per hue and saturation, from the before through
-///   that filter (``HueShift``; this and the table fitted on the pair subsampled to 512 px,
-///   ``ExemplarPair/subsampled(_:width:height:side:)``): a one-colour edit, all zero unless it alone predicts held-out
-///   blocks of the exemplar better than the table;
+///   that filter (``HueShift``; it and the table are fitted on the pair subsampled to 512 px,
+///   ``ExemplarPair/subsampled(_:width:height:side:)``): a one-colour edit, all zero unless it
+///   alone predicts held-out blocks of the exemplar better than the table;
 /// - `color.lut` `[17,17,17,3]`: a 3D colour lookup table from the before (through that filter)
 ///   to the after, minus the identity (``ColorLUT``): a smooth global map — affine, or affine plus
 ///   tone curves — and what a hue rotation adds; all zero when the hue shift is used instead, and
@@ -36,7 +36,8 @@ struct EncodeDeltaNode: Node {
     // toward a structured map, /5 fits that leave out the pixels the edit clipped, /6 weaker
     // ridges toward that map, /7 `color.hue` (then a table after it), /8 the hue shift or the table,
     // /9 `model.trust`, /10 no colour step where it barely beats none, /11 the colour step fitted
-    // on the pair subsampled rather than the averaged working copy: older cached deltas lack or differ in them, and the name salts the cache key.
+    // on the pair subsampled rather than the averaged working copy: older cached deltas lack or
+    // differ in them, and the name salts the cache key.
     static let encoderName = "efficientnet-lite0/11"
     static let changeSide = 32
 
@@ -73,7 +74,7 @@ struct EncodeDeltaNode: Node {
         arrays["spatial"] = Delta.Array(shape: [2], values: [Float(spatial.sigma), Float(spatial.k)])
         // The colour step on the pair itself (through the filter), subsampled, not averaged.
         let (w, h) = (pair.before.width, pair.before.height), side = ExemplarPair.colourFitSide
-        let filtered = spatial == .none ? pair.before.floatSamples() : spatial.apply(to: pair.before.floatSamples(), width: w, height: h, c)
+        let filtered = spatial.apply(to: pair.before.floatSamples(), width: w, height: h, c)
         let colour = ColourFit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side),
                                ExemplarPair.subsampled(pair.after.floatSamples(), width: w, height: h, side: side))
         arrays["color.hue"] = Delta.Array(shape: HueShift.shape, values: colour.hue.grid)

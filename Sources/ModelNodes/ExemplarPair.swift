@@ -106,7 +106,7 @@ struct ExemplarPair {
         return cov / (va * vb).squareRoot()
     }
 
-    /// The longest side the colour step is fitted at (``subsampled(_:side:)``).
+    /// The longest side the colour step is fitted at (``subsampled(_:width:height:side:)``).
     static let colourFitSide = 512
 
     /// Every s-th pixel of an RGB image in both directions, starting at s / 2, with the smallest

@@ -182,8 +182,9 @@ struct ColourFit: Sendable {
 }
 
 extension ColourFit {
-    /// Fitted on the exemplar's working copy (`before` already through the spatial filter): the
-    /// hue shift with a table of zero offsets, the table with no hue shift, or neither.
+    /// Fitted on the exemplar's pair as `encode_delta` gives it (subsampled, `before` already
+    /// through the spatial filter): the hue shift with a table of zero offsets, the table with no
+    /// hue shift, or neither.
     init(_ before: Image, _ after: Image) {
         let (x, y) = (before.floatSamples(), after.floatSamples())
         let zero = [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3)

@@ -87,7 +87,7 @@ public struct Conv2D: Sendable {
         let coutG = cout / groups
         let winograd = kh == 3 && kw == 3 && stride == (1, 1) && groups == 1
             && padding.y <= 2 && padding.x <= 2 && paddingEnd.y <= 2 && paddingEnd.x <= 2
-        let direct = groups == 1 && Conv2D.directAvailable && kh * kw > 1
+        let direct = groups == 1 && vectorKernelsAvailable && kh * kw > 1
         if groups > 1 && cinG == 1 && cout == groups {
             let packed = Tensor(uninitialized: [kh * kw, cout])
             for o in 0..<cout { for t in 0..<(kh * kw) { packed.storage.pointer[t * cout + o] = w.storage.pointer[o * kh * kw + t] } }
@@ -255,9 +255,6 @@ public struct Conv2D: Sendable {
             e.value.apply(rows: p0..<(p0 + m), cols: cout, op.value, ldo: cout)
         }
     }
-
-    /// Whether this CPU runs the direct kernel (AVX2 and FMA).
-    static let directAvailable = df_kernels_available() != 0
 
     /// The direct path where the channel counts are small: on the edit models' and the reference
     /// UNet's 3×3 layers (`tensor-bench ops`, one thread) it ran 75–86 GFLOP/s from 12 → 16 to

@@ -53,7 +53,7 @@ extension Tensor {
 /// row's sum to `sums[row]`: a softmax whose division is left to the caller.
 /// CTensorKernels' AVX2/FMA loop where the CPU has it (see ``Activation/apply(to:count:)``).
 func exponentiateRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int, sums: UnsafeMutablePointer<Float>) {
-    if Activation.vectorKernels { return df_exp_rows(p, rows, cols, ld, sums) }
+    if vectorKernelsAvailable { return df_exp_rows(p, rows, cols, ld, sums) }
     exponentiateRowsPortably(p, rows: rows, cols: cols, ld: ld, sums: sums)
 }
 

@@ -91,7 +91,7 @@ struct OpParityTests {
         var direct = Conv2D(weight: w, bias: b, stride: (stride, stride), padding: (1, 1), groups: 1, paddingEnd: (2, 1), algorithm: .direct)
         var reference = Conv2D(weight: w, bias: b, stride: (stride, stride), padding: (1, 1), groups: 1, paddingEnd: (2, 1), algorithm: .im2col)
         // Where the CPU lacks AVX2 and FMA, the direct path is never taken and this compares im2col with itself.
-        #expect(direct.usesDirect == Conv2D.directAvailable && !reference.usesDirect)
+        #expect(direct.usesDirect == vectorKernelsAvailable && !reference.usesDirect)
         let (ho, wo) = direct.outputSize(height: height, width: width)
         let residual = Tensor(shape: [2, ho, wo, cout], values: (0..<(2 * ho * wo * cout)).map { _ in Float.random(in: -1...1, using: &rng) })
         func check() {
@@ -123,7 +123,7 @@ struct OpParityTests {
         func conv(_ cin: Int, _ cout: Int) -> Conv2D {
             Conv2D(weight: Tensor(zeros: [cout, cin, 3, 3]), bias: nil, padding: 1)
         }
-        #expect(conv(16, 16).usesDirect == Conv2D.directAvailable)
+        #expect(conv(16, 16).usesDirect == vectorKernelsAvailable)
         #expect(conv(96, 96).usesWinograd && !conv(96, 96).usesDirect)
     }
 

@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Training"))
 import edit_model  # noqa: E402
 import safetensors_io  # noqa: E402
-from interleaved import compare_engines  # noqa: E402
+from interleaved import compare_engines, print_comparison  # noqa: E402
 
 BENCH = os.path.join(ROOT, ".build/release/tensor-bench")
 WEIGHTS = os.path.join(ROOT, "Models", "edit-v1.safetensors")
@@ -77,14 +77,7 @@ def main():
           f"torch {torch.__version__}, onnxruntime {ort.__version__}")
     results = compare_engines([BENCH, "edit", WEIGHTS, inputs, out_path], out_path, reference, onnx_path, feed,
                               lambda: model(b, cond, delta, affine), args.rounds, args.runs)
-    print(f"{'threads':>7} {'stat':>8} {'deltaflow':>10} {'ORT':>8} {'PyTorch':>8} {'df/ORT':>7} {'df/PyTorch':>10} {'max|err|':>9}")
-    for threads, (stats, _, err) in results.items():
-        for stat, m in stats.items():
-            print(f"{threads:>7} {stat:>8} {m['deltaflow']:>10.2f} {m['onnxruntime']:>8.2f} {m['pytorch']:>8.2f} "
-                  f"{m['deltaflow'] / m['onnxruntime']:>7.2f} {m['deltaflow'] / m['pytorch']:>10.2f} {err:>9.2e}")
-    print("\ndeltaflow time per op class (ms, 1 thread / 2 threads)")
-    for k in sorted(results[1][1], key=lambda k: -results[1][1][k]):
-        print(f"  {k:>20} {results[1][1][k]:>7.2f} {results[2][1].get(k, 0):>7.2f}")
+    print_comparison(results, "max|err|")
 
 
 if __name__ == "__main__":

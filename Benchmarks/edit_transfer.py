@@ -51,16 +51,7 @@ def load_png(path):
     return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
 
 
-def quantised(img):
-    """What an 8-bit PNG of `img` reads back as: the truth and the inputs live in 8 bits."""
-    return (img.clamp(0, 1) * 255).round() / 255
-
-
-def crop(photo, rng, side):
-    c = edit_data.random_crop(photo, rng, min_scale=0.5)
-    _, h, w = c.shape
-    s = side / max(h, w)
-    return edit_data.resize(c, max(8, round(h * s)), max(8, round(w * s)))
+quantised, crop = edit_data.quantised, edit_data.evaluation_crop
 
 
 def baseline_lut(before, after, n=17):

@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Training"))
 import efficientnet_lite0  # noqa: E402
 import safetensors_io  # noqa: E402
-from interleaved import compare_engines  # noqa: E402
+from interleaved import compare_engines, print_comparison  # noqa: E402
 from convert_efficientnet import OUTPUT_NAME, default_models_dir  # noqa: E402
 
 BENCH = os.path.join(ROOT, ".build/release/tensor-bench")
@@ -57,14 +57,7 @@ def main():
     print(f"EfficientNet-Lite0, 1x3x224x224; torch {torch.__version__}, onnxruntime {ort.__version__}")
     results = compare_engines([BENCH, "encoder", weights, inputs, out_path], out_path, reference, onnx_path,
                               {"x": x.numpy()}, lambda: model(x), args.rounds, args.runs)
-    print(f"{'threads':>7} {'stat':>8} {'deltaflow':>10} {'ORT':>8} {'PyTorch':>8} {'df/ORT':>7} {'df/PyTorch':>10} {'max|err| logits':>16}")
-    for threads, (stats, _, err) in results.items():
-        for stat, m in stats.items():
-            print(f"{threads:>7} {stat:>8} {m['deltaflow']:>10.2f} {m['onnxruntime']:>8.2f} {m['pytorch']:>8.2f} "
-                  f"{m['deltaflow'] / m['onnxruntime']:>7.2f} {m['deltaflow'] / m['pytorch']:>10.2f} {err:>16.2e}")
-    print("\ndeltaflow time per op class (ms, 1 thread / 2 threads)")
-    for k in sorted(results[1][1], key=lambda k: -results[1][1][k]):
-        print(f"  {k:>20} {results[1][1][k]:>7.2f} {results[2][1].get(k, 0):>7.2f}")
+    print_comparison(results, "max|err| logits")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,20 @@ def summaries(times):
     return {name: {engine: f(ms) for engine, ms in times.items()} for name, f in STATISTICS}
 
 
+def print_comparison(results, error_label):
+    """`compare_engines`' results as a table per thread count and statistic, then deltaflow's time
+    per op class; `error_label` heads the column of max |deltaflow − reference|."""
+    print(f"{'threads':>7} {'stat':>8} {'deltaflow':>10} {'ORT':>8} {'PyTorch':>8} {'df/ORT':>7} {'df/PyTorch':>10} "
+          f"{error_label:>16}")
+    for threads, (stats, _, err) in results.items():
+        for stat, m in stats.items():
+            print(f"{threads:>7} {stat:>8} {m['deltaflow']:>10.2f} {m['onnxruntime']:>8.2f} {m['pytorch']:>8.2f} "
+                  f"{m['deltaflow'] / m['onnxruntime']:>7.2f} {m['deltaflow'] / m['pytorch']:>10.2f} {err:>16.2e}")
+    print("\ndeltaflow time per op class (ms, 1 thread / 2 threads)")
+    for k in sorted(results[1][1], key=lambda k: -results[1][1][k]):
+        print(f"  {k:>20} {results[1][1][k]:>7.2f} {results[2][1].get(k, 0):>7.2f}")
+
+
 def compare_engines(bench_command, out_path, reference, onnx_path, ort_feed, torch_call, rounds, runs):
     """At 1 and 2 threads, times deltaflow (`bench_command` + [threads, runs]: tensor-bench, which
     reports its own times and its time per op class, and writes its output to `out_path`), ONNX

@@ -83,6 +83,20 @@ def resize(img, h, w):
     return F.interpolate(img[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
 
 
+def quantised(img):
+    """What an 8-bit PNG of `img` reads back as: exemplars, photos and truths live in 8 bits."""
+    return (img.clamp(0, 1) * 255).round() / 255
+
+
+def evaluation_crop(photo, rng, side):
+    """A random crop of at least half of `photo`, its longer side resized to `side`: the
+    exemplars and queries of Benchmarks/edit_transfer.py and Training/evaluate_fit.py."""
+    c = random_crop(photo, rng, min_scale=0.5)
+    _, h, w = c.shape
+    s = side / max(h, w)
+    return resize(c, max(8, round(h * s)), max(8, round(w * s)))
+
+
 def color_affine(before, after):
     """The affine map `after ≈ M·[r,g,b,1]` (the colour table's affine prior: least squares, leaning
     toward `structured_map` where the pair leaves it undetermined) minus the identity, as `[12]`
@@ -489,8 +503,14 @@ def choose_colour(before, after, table_error=None):
     if table is None:
         return "table"
     hue = held_out_error(before, after, lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T)
+    return colour_step(table, hue, identity_error(before, after))[0]
+
+
+def colour_step(table, hue, unchanged, gain=COLOUR_GAIN):
+    """`choose_colour`'s rule on the three held-out errors: ("table" | "hue" | "unchanged", the
+    chosen step's error); `gain` None keeps the step without testing it against "unchanged"."""
     choice, error = ("hue", hue) if hue < HUE_MARGIN * table else ("table", table)
-    return choice if error < COLOUR_GAIN * identity_error(before, after) else "unchanged"
+    return (choice if gain is None or error < gain * unchanged else "unchanged"), error
 
 
 def identity_error(before, after):

@@ -19,23 +19,10 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import edit_data  # noqa: E402
 import edits  # noqa: E402
+from edit_data import evaluation_crop as crop, quantised  # noqa: E402
+from train_edit import psnr as batch_psnr  # noqa: E402
 
 MARGINS = (None, 1.0, 0.8, 0.5, 0.4, 0.3, 0.2, 0.1)  # None: no test against "unchanged"
-
-
-def quantised(img):
-    return (img.clamp(0, 1) * 255).round() / 255
-
-
-def psnr(a, b):
-    return 10 * np.log10(1 / max(float(((a - b) ** 2).mean()), 1e-10))
-
-
-def crop(photo, rng, side):
-    c = edit_data.random_crop(photo, rng, min_scale=0.5)
-    _, h, w = c.shape
-    s = side / max(h, w)
-    return edit_data.resize(c, max(8, round(h * s)), max(8, round(w * s)))
 
 
 def family_rows(job):
@@ -71,15 +58,15 @@ def family_rows(job):
             b = quantised(crop(photos[ib][1], rng, 512))
             truth = quantised(edits.apply_edit(edit, b)[0])
             for name, fitted in fits.items():
-                scores[name].append(psnr(quantised(edit_data.apply_fit(b, fitted)), truth))
+                scores[name].append(float(batch_psnr(quantised(edit_data.apply_fit(b, fitted))[None], truth[None])))
         rows.append({"table": table_error, "hue": hue_error,
                      "unchanged": edit_data.identity_error(source, target), "psnr": scores})
     return family, rows
 
 
 def choice(row, margin):
-    step, error = ("hue", row["hue"]) if row["hue"] < edit_data.HUE_MARGIN * row["table"] else ("table", row["table"])
-    return step if margin is None or error < margin * row["unchanged"] else "unchanged"
+    """The step the fit takes with `COLOUR_GAIN` = `margin` (None: no test against "unchanged")."""
+    return edit_data.colour_step(row["table"], row["hue"], row["unchanged"], margin)[0]
 
 
 def main():
@@ -103,7 +90,7 @@ def main():
         print(f"{label:>9} {seen:6.2f} {held:6.2f}  " + " ".join(f"{means[f]:6.2f}" for f in edits.ALL))
     print("\nheld-out error of the chosen step / of unchanged, per exemplar:")
     for family, rows in results.items():
-        ratios = [(r["hue"] if r["hue"] < edit_data.HUE_MARGIN * r["table"] else r["table"]) / r["unchanged"]
+        ratios = [edit_data.colour_step(r["table"], r["hue"], r["unchanged"])[1] / r["unchanged"]
                   if r["unchanged"] > 0 else float("nan") for r in rows]
         print(f"  {family:12s} " + " ".join(f"{v:.3f}" for v in ratios))
 

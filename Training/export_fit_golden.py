@@ -25,17 +25,13 @@ CASES = {
 }
 
 
-def quantised(img):
-    return (img.clamp(0, 1) * 255).round() / 255
-
-
 def main():
     with Image.open(os.path.join(ROOT, "Examples", "coffee.png")) as im:
         photo = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
-    before = quantised(edit_data.resize(photo, 107, 160))
+    before = edit_data.quantised(edit_data.resize(photo, 107, 160))
     out = {}
     for name, edit in CASES.items():
-        after = quantised(edits.apply_edit(edit, before)[0])
+        after = edit_data.quantised(edits.apply_edit(edit, before)[0])
         (sigma, k), shift, lut = edit_data.fit(before, after)
         filtered = edit_data.spatial(before, sigma, k)
         choice = edit_data.choose_colour(filtered, after)

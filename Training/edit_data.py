@@ -547,6 +547,93 @@ def apply_fit(img, fitted):
     return apply_lut(img, lut)
 
 
+# Grain: what the fit leaves of the exemplar's change, where it is noise. A grain exemplar's after is
+# its before plus noise independent of everything the output can know, so no colour step or
+# filter explains it (both stay "unchanged"); encode_delta records the noise's colour covariance
+# instead, and adapter_edit draws it anew on each photo or gives its expected value.
+GRAIN_WINDOW = 5          # the residual's local mean over 5×5 is removed: smooth fit errors are not grain
+GRAIN_FLAT_SHARE = 0.25   # measured on the flattest quarter of the before, where fit errors are smallest
+GRAIN_RANGE = (0.15, 0.85)  # ... and unclipped: every channel of the fit's prediction inside this
+GRAIN_MIN_PIXELS = 256
+GRAIN_BLOCK = 32          # the before's detail is regressed out per 32×32 block
+GRAIN_MIN_SIGMA = 0.01    # under 2.5/255: rounding, compression, or an unmodelled edit scaling the photo's texture
+                          # (validation, 6 exemplars per family: grain 0.036-0.067 within 1%, the rest <= 0.0048)
+MAD_SCALE = 1.4826        # a normal sample's standard deviation over its median absolute value
+
+
+def _robust_scale(v):
+    """1.4826 × the lower median of |v| (a robust standard deviation of zero-mean `v`)."""
+    a, _ = v.abs().sort()
+    return MAD_SCALE * float(a[(a.numel() - 1) // 2])
+
+
+def fit_grain(before, after, predicted):
+    """The colour covariance `[3, 3]` of the noise in `after − predicted` (`predicted`: the fit's
+    output for `before`, all `[3, H, W]` at the pair's size), or zeros when it is under
+    `GRAIN_MIN_SIGMA`. The residual less its 5×5 local mean, on interior pixels whose prediction is
+    unclipped, the flattest `GRAIN_FLAT_SHARE` of them by the before's luma gradient (summed over
+    3×3); less, per channel and `GRAIN_BLOCK`² block, its least-squares multiple of the before's
+    own detail (its 5×5 high-pass) — an edit that scales the photo's texture unevenly (a spotlight)
+    leaves that, grain does not; robust (median-based) variances, covariances as
+    (s(a+b)² − s(a−b)²)/4, corrected for the removed mean (a white noise keeps 1 − 1/25 of its variance)."""
+    _, h, w = before.shape
+    zero = torch.zeros(3, 3, dtype=torch.float64)
+    r = GRAIN_WINDOW // 2
+    if h <= 2 * r or w <= 2 * r:
+        return zero
+
+    def high_pass(img):
+        return img[:, r:h - r, r:w - r] - F.avg_pool2d(img[None], GRAIN_WINDOW, stride=1)[0]
+
+    residual = high_pass(after.double() - predicted.double()).reshape(3, -1)
+    detail = high_pass(before.double()).reshape(3, -1)
+    y = (before.double() * edits.LUMA.double()[:, None, None]).sum(0)
+    grad = torch.zeros(h, w, dtype=torch.float64)
+    grad[:, :-1] += (y[:, 1:] - y[:, :-1]).abs()
+    grad[:-1, :] += (y[1:, :] - y[:-1, :]).abs()
+    flatness = F.avg_pool2d(grad[None, None], 3, stride=1)[0, 0][r - 1:h - r - 1, r - 1:w - r - 1] * 9
+    inner = predicted.double()[:, r:h - r, r:w - r]
+    eligible = ((inner >= GRAIN_RANGE[0]) & (inner <= GRAIN_RANGE[1])).all(0).flatten()
+    index = torch.nonzero(eligible).flatten()
+    count = int(-(-index.numel() * GRAIN_FLAT_SHARE // 1))
+    if count < GRAIN_MIN_PIXELS:
+        return zero
+    chosen = index[torch.sort(flatness.flatten()[index], stable=True).indices[:count]]
+    v, d = residual[:, chosen], detail[:, chosen]
+    iw = w - 2 * r
+    blocks = -(-(w) // GRAIN_BLOCK)
+    block = ((chosen // iw + r) // GRAIN_BLOCK) * blocks + (chosen % iw + r) // GRAIN_BLOCK
+    n = int(block.max()) + 1
+    num = torch.zeros(3, n, dtype=torch.float64).index_add_(1, block, v * d)
+    den = torch.zeros(3, n, dtype=torch.float64).index_add_(1, block, d * d)
+    beta = torch.where(den > 1e-12, num / den.clamp_min(1e-12), torch.zeros_like(num))
+    v = v - beta[:, block] * d
+    cov = torch.zeros(3, 3, dtype=torch.float64)
+    for a in range(3):
+        cov[a, a] = _robust_scale(v[a]) ** 2
+        for b in range(a):
+            cov[a, b] = cov[b, a] = (_robust_scale(v[a] + v[b]) ** 2 - _robust_scale(v[a] - v[b]) ** 2) / 4
+    cov /= 1 - 1 / GRAIN_WINDOW ** 2
+    return cov if float(cov.diagonal().max()) >= GRAIN_MIN_SIGMA ** 2 else zero
+
+
+def grain_mean(img, cov):
+    """E[clip(img + n)] for normal n of covariance `cov`, per channel: what a draw of the grain
+    gives on average, and the least squared error any one output can have against a draw."""
+    out = img.double().clone()
+    for c in range(3):
+        s = float(cov[c, c])
+        if s <= 0:
+            continue
+        s = s ** 0.5
+        x = out[c]
+        lo, hi = -x / s, (1 - x) / s
+        cdf = lambda z: 0.5 * (1 + torch.erf(z / 2 ** 0.5))
+        pdf = lambda z: torch.exp(-z * z / 2) / (2 * torch.pi) ** 0.5
+        out[c] = x * (cdf(hi) - cdf(lo)) + s * (pdf(lo) - pdf(hi)) + (1 - cdf(hi))
+    return out.to(img.dtype).clamp(0, 1)
+
+
 def lut_nodes(n, dtype=torch.float32):
     """The colour of every node, `[n, n, n, 3]`."""
     grid = torch.linspace(0, 1, n, dtype=dtype)

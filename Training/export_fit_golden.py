@@ -1,5 +1,5 @@
-"""Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, hue shift and
-colour table): Training/edit_data.py's `fit` — the specification the training data used — on six pairs
+"""Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, hue shift,
+colour table and grain): Training/edit_data.py's `fit` — the specification the training data used — on six pairs
 made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ModelNodesTests/Goldens/exemplar-fit.safetensors
@@ -43,7 +43,9 @@ def main():
         out[f"{name}.choice"] = np.array([("table", "hue", "unchanged").index(choice)], dtype=np.float32)
         out[f"{name}.hue"] = shift.numpy()
         out[f"{name}.lut"] = lut.numpy()
-        print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}")
+        out[f"{name}.grain"] = edit_data.fit_grain(before, after, edit_data.apply_fit(before, ((sigma, k), shift, lut))).numpy()
+        print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}, "
+              f"grain σ {float(out[f'{name}.grain'].diagonal().max()) ** 0.5:.4f}")
     path = os.path.join(ROOT, "Tests", "ModelNodesTests", "Goldens", "exemplar-fit.safetensors")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     safetensors_io.save(path, {k: np.asarray(v, dtype=np.float32) for k, v in out.items()},

@@ -14,10 +14,11 @@ extension ModelWeights where Model == EditModel {
 
 /// An exemplar's delta as the edit models read it, checked once: its semantic tokens, colour
 /// transform and change grid for the network, and its model-free fit (spatial filter, then the
-/// hue shift and colour table).
+/// hue shift and colour table, and the grain the edit adds).
 struct EditDelta {
     let colour: ColourFit      // the hue shift and the colour table
     let spatial: SpatialFilter
+    let grain: Grain
     let tokens: Tensor         // [1, tokens, width]
     let affine: Tensor         // [1, 12]
     let change: Delta.Array    // [_, _, 3]
@@ -37,11 +38,13 @@ struct EditDelta {
               let lut = delta["color.lut"], lut.shape == [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
               let hue = delta["color.hue"], hue.shape == HueShift.shape,
               let spatial = delta["spatial"], spatial.shape == [2],
+              let grain = delta["grain"], grain.shape == [3, 3],
               let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
-            throw NodeError("this delta lacks '\(Self.tokensArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2] or 'change' [_, _, 3]; compute it with encode_delta")
+            throw NodeError("this delta lacks '\(Self.tokensArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2], 'grain' [3, 3] or 'change' [_, _, 3]; compute it with encode_delta")
         }
         colour = ColourFit(hue: HueShift(grid: hue.values), table: lut.values)
         self.spatial = SpatialFilter(sigma: Double(spatial.values[0]), k: Double(spatial.values[1]))
+        self.grain = Grain(covariance: grain.values.map(Double.init))
         self.tokens = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
         self.affine = Tensor(shape: [1, 12], values: affine.values)
         self.change = change
@@ -182,6 +185,8 @@ struct AdapterEditNode: Node {
     static let gateThreshold: Float = 0.5
     /// The correction's weight below this leaves the exemplar's fit exactly as it is.
     static let gateFloor: Float = 0.02
+    /// Salts the seed for the grain, so its draw is not the bridge's random term.
+    static let grainStream: UInt64 = 0x6772_6169_6e00
 
     let descriptor = NodeDescriptor(
         kind: "adapter_edit",
@@ -195,8 +200,10 @@ struct AdapterEditNode: Node {
                      default: .integer(2), range: 1...16),
             PortSpec("noise", .number, doc: "the bridge's random term between steps; 0 is deterministic", default: .number(0),
                      range: 0...0.1),
-            PortSpec("seed", .integer, doc: "seed of that random term; default: derived from the workflow seed and the file",
+            PortSpec("seed", .integer, doc: "seed of that random term and of the grain; default: derived from the workflow seed and the file",
                      optional: true, range: 0...9.007e15),
+            PortSpec("grain", .string, doc: "the film grain or noise the exemplar's edit added (none in most edits): sample draws it anew on each photo (from seed); mean gives its expected value (no visible grain, the least squared error against any one draw); none leaves it out",
+                     default: .string("sample"), choices: ["sample", "mean", "none"]),
         ],
         outputs: [PortSpec("image", .image, doc: "the edited photo: RGB (alpha kept), the photo's bit depth; blend with composite and predict_mask to keep untouched pixels exact")],
         example: """
@@ -216,14 +223,24 @@ struct AdapterEditNode: Node {
         let trust = min(1, max(0, verdict))
         let photo = image.converted(to: .rgb)
         var rgb = exemplar.fit(photo.floatSamples(), width: photo.width, height: photo.height, c)
+        let seed = inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed
         if trust > 0 {
             // Only the correction needs the photo's small copies and the network.
             let query = EditQuery(image: photo, exemplar: exemplar, model: model, c)
-            var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
+            var random = SeededRandom(seed: seed)
             let (target, gate) = query.edited(model, query.conditioned(model, c), strength: Float(try inputs.number("strength")),
                                               steps: try inputs.integer("steps"),
                                               noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
             correct(&rgb, query, target: target, gateLogits: gate, trust: trust, c)
+        }
+        // The grain last, as the exemplar's after has it: on top of everything else the edit did.
+        if !exemplar.grain.isNone {
+            switch try inputs.string("grain") {
+            case "sample": exemplar.grain.sample(&rgb, width: photo.width, height: photo.height,
+                                                 seed: SeededRandom.mix(seed ^ Self.grainStream), c)
+            case "mean": exemplar.grain.mean(&rgb, c)
+            default: break
+            }
         }
         guard image.colorModel.hasAlpha else {
             let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)

@@ -27,10 +27,12 @@ func psnr(_ a: Image, _ b: Image) -> Double {
     return -10 * log10(max(mse, 1e-12))
 }
 
-func edit(_ photo: Image, _ delta: Delta, steps: Int = 2, threads: Int = 2) throws -> Image {
+func edit(_ photo: Image, _ delta: Delta, steps: Int = 2, grain: String = "sample", seed: Int = 0,
+          threads: Int = 2) throws -> Image {
     let node = AdapterEditNode(weights: editWeights)
     return try #require(image(try run(node, ["image": .image(photo), "delta": .delta(delta), "strength": .number(1),
-                                             "steps": .integer(steps), "noise": .number(0), "seed": .integer(0)],
+                                             "steps": .integer(steps), "noise": .number(0), "seed": .integer(seed),
+                                             "grain": .string(grain)],
                                          threads: threads)["image"]))
 }
 
@@ -222,12 +224,12 @@ struct SpatialFilterTests {
 }
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — on six pairs made from Examples/coffee.png.
+/// edit models were trained with — and `fit_grain` on six pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(forResource: "exemplar-fit", withExtension: "safetensors", subdirectory: "Goldens")!.path
 
-    @Test("Spatial filter, prior choice, hue shift and colour table as in Python",
+    @Test("Spatial filter, prior choice, hue shift, colour table and grain as in Python",
           arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain"])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
@@ -251,6 +253,13 @@ struct ExemplarFitParityTests {
         #expect(hueError < 1e-4, "hue shift: max |Swift − Python| \(hueError) turns")
         let error = zip(colour.table, try io.tensor("\(name).lut").values).map { abs($0 - $1) }.max()!
         #expect(error < 2e-3, "colour table: max |Swift − Python| \(error)")
+        let grain = Grain.fit(before: before.floatSamples(), after: after.floatSamples(),
+                              predicted: colour.apply(to: filtered.floatSamples(), Compute(threads: 2)),
+                              width: before.width, height: before.height)
+        let expectedGrain = try io.tensor("\(name).grain").values.map(Double.init)
+        for (swift, python) in zip(grain.covariance, expectedGrain) {
+            #expect(abs(swift - python) <= 0.02 * abs(python) + 1e-7, "grain: Swift \(grain.covariance), Python \(expectedGrain)")
+        }
     }
 }
 
@@ -334,9 +343,9 @@ struct EditNodesTests {
         #expect(noise["color.lut"]?.values.allSatisfy { $0 == 0 } == true)
         #expect(noise["color.hue"]?.values.allSatisfy { $0 == 0 } == true)
         #expect(noise["spatial"]?.values == [0, 0])
-        // Nothing in the pair transfers: the photo comes back as it was, bit for bit.
+        // No colour or correction transfers: without its grain the photo comes back bit for bit.
         #expect(noise["model.trust"]?.values == [0])
-        #expect(try edit(photo, noise) == photo)
+        #expect(try edit(photo, noise, grain: "none") == photo)
         // A sharpen's residual after its filter correlates with the exemplar's colours, but no
         // colour map carries it to another photo.
         let filter = SpatialFilter(sigma: 0.006, k: -1.2)
@@ -344,6 +353,91 @@ struct EditNodesTests {
         let sharpen = try encode(exemplar, sharpened)
         #expect(sharpen["color.lut"]?.values.allSatisfy { $0 == 0 } == true)
         #expect(sharpen["spatial"]?.values[1] ?? 0 < 0)
+    }
+
+    /// A photo plus monochrome grain of σ = 0.04 (one normal draw per pixel, on every channel).
+    static func grained(_ image: Image, sigma: Float = 0.04, seed: UInt64 = 5) -> Image {
+        let rgb = image.converted(to: .rgb)
+        var random = SeededRandom(seed: seed), s = rgb.floatSamples()
+        for p in 0..<rgb.pixelCount {
+            let n = sigma * random.nextGaussian()
+            for k in 0..<3 { s[p * 3 + k] = min(1, max(0, s[p * 3 + k] + n)) }
+        }
+        return Image(width: rgb.width, height: rgb.height, colorModel: .rgb, samples: s).converted(to: .uint8)
+    }
+
+    /// Per channel, the standard deviation of `a − b` over pixels where `b` is within 0.2…0.8
+    /// (clipping leaves the rest), and the correlation of the red and green differences.
+    static func noise(_ a: Image, over b: Image) -> (sigma: [Double], correlation: Double) {
+        let x = a.converted(to: .rgb).floatSamples(), y = b.converted(to: .rgb).floatSamples()
+        var d: [[Double]] = [[], [], []]
+        for p in 0..<(x.count / 3) where (0..<3).allSatisfy({ (0.2...0.8).contains(y[p * 3 + $0]) }) {
+            for k in 0..<3 { d[k].append(Double(x[p * 3 + k] - y[p * 3 + k])) }
+        }
+        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
+        let m = d.map(mean)
+        let sigma = (0..<3).map { k in mean(d[k].map { ($0 - m[k]) * ($0 - m[k]) }).squareRoot() }
+        let covariance = mean(zip(d[0], d[1]).map { ($0 - m[0]) * ($1 - m[1]) })
+        return (sigma, covariance / max(1e-12, sigma[0] * sigma[1]))
+    }
+
+    @Test("A grain exemplar: its covariance measured, and on another photo drawn anew (matching σ and colour), as its expected value, or left out")
+    func grain() throws {
+        let exemplar = try example("coffee.png").converted(to: .rgb).converted(to: .uint8)
+        let photo = try example("chelsea.png")
+        let delta = try encode(exemplar, Self.grained(exemplar))
+        let covariance = try #require(delta["grain"]?.values)
+        // Monochrome grain: every entry of the covariance is σ² = 0.0016.
+        for v in covariance { #expect(abs(v - 0.0016) < 0.0016 * 0.1, "covariance \(covariance)") }
+        let sampled = try edit(photo, delta, grain: "sample")
+        let (sigma, correlation) = Self.noise(sampled, over: photo)
+        for s in sigma { #expect(abs(s - 0.04) < 0.004, "grain σ \(sigma) on the photo, 0.04 on the exemplar") }
+        #expect(correlation > 0.95, "the exemplar's grain is monochrome; the photo's correlates \(correlation)")
+        // Reproducible from the seed, on any thread count; another seed, another draw.
+        #expect(try edit(photo, delta, grain: "sample", seed: 0, threads: 1) == sampled)
+        #expect(try edit(photo, delta, grain: "sample", seed: 1) != sampled)
+        #expect(try edit(photo, delta, grain: "none") == photo.converted(to: .rgb))
+        // The expected value moves only what clipping biases: E[clip(x + n)] by the closed form.
+        let mean = try edit(photo, delta, grain: "mean").converted(to: .rgb).floatSamples()
+        let original = photo.converted(to: .rgb).floatSamples()
+        let s = Double(covariance[0]).squareRoot()
+        func phi(_ z: Double) -> Double { 0.5 * (1 + erf(z / 2.0.squareRoot())) }
+        func density(_ z: Double) -> Double { exp(-z * z / 2) / (2 * Double.pi).squareRoot() }
+        var moved = 0
+        for i in original.indices {
+            let x = Double(original[i]), lo = -x / s, hi = (1 - x) / s
+            let expected = x * (phi(hi) - phi(lo)) + s * (density(lo) - density(hi)) + (1 - phi(hi))
+            #expect(abs(Double(mean[i]) - expected) <= 0.5 / 255 + 1e-4, "sample \(i): \(x) → \(mean[i]), expected \(expected)")
+            if mean[i] != original[i] { moved += 1 }
+        }
+        #expect(moved > 0)
+    }
+
+    @Test("Edits without grain measure none: a colour edit, a sharpen, a spotlight")
+    func noGrain() throws {
+        let exemplar = try example("coffee.png").converted(to: .rgb).converted(to: .uint8)
+        let warm = mapped(exemplar) { SIMD3($0.x * 1.2, $0.y, $0.z * 0.8) }
+        let sharpened = SpatialFilterTests.filtered(exemplar, SpatialFilter(sigma: 0.006, k: -1.2))
+        for after in [warm, sharpened, spotlit(exemplar)] {
+            let covariance = try #require(try encode(exemplar, after.converted(to: .uint8))["grain"]?.values)
+            #expect(covariance.allSatisfy { $0 == 0 }, "covariance \(covariance)")
+        }
+    }
+
+    @Test("The grain's colour: monochrome, colour noise, and a negative weight in delta_combine draw what the covariance allows")
+    func grainCholesky() {
+        let s2 = 0.0016
+        let mono = Grain.cholesky(Array(repeating: s2, count: 9))
+        #expect(abs(mono[0] - 0.04) < 1e-12 && abs(mono[3] - 0.04) < 1e-12 && abs(mono[6] - 0.04) < 1e-12)
+        #expect(abs(mono[4]) < 1e-9 && abs(mono[7]) < 1e-9 && abs(mono[8]) < 1e-9)
+        let colour = Grain.cholesky([s2, 0, 0, 0, 4 * s2, 0, 0, 0, s2])
+        #expect(colour == [0.04, 0, 0, 0, 0.08, 0, 0, 0, 0.04])
+        // Not positive (robust estimates, or −1 × a grain): no channel's draw exceeds its variance.
+        let odd = Grain.cholesky([s2, 2 * s2, 0, 2 * s2, s2, 0, 0, 0, -s2])
+        for row in 0..<3 {
+            let v = (0..<3).map { odd[row * 3 + $0] * odd[row * 3 + $0] }.reduce(0, +)
+            #expect(v <= max(0, [s2, s2, -s2][row]) + 1e-12)
+        }
     }
 
     @Test("Deterministic: the same bytes on 1 and 2 threads")
@@ -384,8 +478,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/11' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/11", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/12' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/12", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride32' [7, 7, 320]") == true)
     }

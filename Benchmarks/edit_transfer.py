@@ -129,7 +129,7 @@ def score(args, work):
             if family == "grain":
                 run_cli(*ex, os.path.join(d, "sampled"))
             lut, fitted = baseline_lut(a, a2), edit_data.fit(a, a2)
-            grain = edit_data.fit_grain(a, a2, edit_data.apply_fit(a, fitted))
+            grain = edit_data.grain_of(a, a2, fitted)
             for q, (b, truth, region) in enumerate(queries):
                 out = load_png(os.path.join(d, "out", f"q{q}.png"))
                 inside = region[None] > 0.5

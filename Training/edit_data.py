@@ -558,6 +558,9 @@ GRAIN_MIN_PIXELS = 256
 GRAIN_BLOCK = 32          # the before's detail is regressed out per 32×32 block
 GRAIN_MIN_SIGMA = 0.01    # under 2.5/255: rounding, compression, or an unmodelled edit scaling the photo's texture
                           # (validation, 6 exemplars per family: grain 0.036-0.067 within 1%, the rest <= 0.0048)
+GRAIN_MAX_SIZE = 2.5      # grain blurred by a gaussian of more than this (pixels) is read as this coarse
+GRAIN_SIZE_STEP = 0.05    # the size is found on a grid of this step
+GRAIN_FIT_SIDE = 1024     # measured on the pair's centre at most this large: plenty of a stationary noise
 MAD_SCALE = 1.4826        # a normal sample's standard deviation over its median absolute value
 
 
@@ -567,17 +570,69 @@ def _robust_scale(v):
     return MAD_SCALE * float(a[(a.numel() - 1) // 2])
 
 
+def grain_kernel(size):
+    """The 1D gaussian of σ `size` pixels (taps to 3σ) that makes white noise into grain of that
+    size, scaled to unit energy (Σk² = 1) so it keeps the noise's variance; `[1]` for size 0."""
+    if size <= 0:
+        return torch.ones(1, dtype=torch.float64)
+    r = int(-(-3 * size // 1))
+    i = torch.arange(-r, r + 1, dtype=torch.float64)
+    k = torch.exp(-i * i / (2 * size * size))
+    return k / k.square().sum().sqrt()
+
+
+def _lag(k, d):
+    """Σ k[j]·k[j + d]: the correlation at lag `d` of noise filtered by `k` (separable, per axis)."""
+    d = abs(d)
+    return float((k[:len(k) - d] * k[d:]).sum()) if d < len(k) else 0.0
+
+
+def _grain_high_pass_share(k):
+    """The share of such noise's variance that the 5×5 local-mean removal keeps."""
+    a = [_lag(k, d) for d in range(-4, 5)]
+    s1 = sum(a[d + 4] for d in range(-2, 3))
+    s2 = sum((5 - abs(d)) * a[d + 4] for d in range(-4, 5))
+    n = GRAIN_WINDOW * GRAIN_WINDOW
+    return 1 - 2 / n * s1 * s1 + s2 * s2 / (n * n)
+
+
+def _size_grid():
+    sizes = [i * GRAIN_SIZE_STEP for i in range(int(round(GRAIN_MAX_SIZE / GRAIN_SIZE_STEP)) + 1)]
+    return sizes, [grain_kernel(x) for x in sizes]
+
+
+def _interpolate(x, xs, ys):
+    """Piecewise linear ys(x) for increasing xs, clamped at the ends."""
+    if x <= xs[0]:
+        return ys[0]
+    for i in range(len(xs) - 1):
+        if x <= xs[i + 1]:
+            t = (x - xs[i]) / (xs[i + 1] - xs[i]) if xs[i + 1] > xs[i] else 0.0
+            return ys[i] + t * (ys[i + 1] - ys[i])
+    return ys[-1]
+
+
+def grain_size(difference_ratio):
+    """The size whose lag-1 over lag-2 difference variances, (1 − a₁)/(1 − a₂), is
+    `difference_ratio`: 1 for white noise, falling toward ¼ as grain coarsens."""
+    sizes, kernels = _size_grid()
+    q = [(1 - _lag(k, 1)) / (1 - _lag(k, 2)) for k in kernels]    # decreasing
+    return _interpolate(-difference_ratio, [-x for x in q], sizes)
+
+
 def fit_grain(before, after, predicted):
-    """The colour covariance `[3, 3]` of the noise in `after − predicted` (`predicted`: the fit's
-    output for `before`, all `[3, H, W]` at the pair's size), or zeros when it is under
-    `GRAIN_MIN_SIGMA`. The residual less its 5×5 local mean, on interior pixels whose prediction is
+    """The colour covariance of the noise in `after − predicted` (`predicted`: the fit's output for
+    `before`, all `[3, H, W]` at the pair's size) at lags 0 and 1 pixel, `[2, 3, 3]`, or zeros
+    when what the high-pass sees of it, read as white noise, is under `GRAIN_MIN_SIGMA`. The grain's size (a gaussian blur of white noise, pixels)
+    comes from the residual's differences at lags 1 and 2 (`grain_size`); the lag-0 covariance from The residual less its 5×5 local mean, on interior pixels whose prediction is
     unclipped, the flattest `GRAIN_FLAT_SHARE` of them by the before's luma gradient (summed over
     3×3); less, per channel and `GRAIN_BLOCK`² block, its least-squares multiple of the before's
     own detail (its 5×5 high-pass) — an edit that scales the photo's texture unevenly (a spotlight)
     leaves that, grain does not; robust (median-based) variances, covariances as
-    (s(a+b)² − s(a−b)²)/4, corrected for the removed mean (a white noise keeps 1 − 1/25 of its variance)."""
+    (s(a+b)² − s(a−b)²)/4, corrected for the removed mean (the share of a noise of that size the
+    high-pass keeps: 1 − 1/25 for white noise); the lag-1 covariance is it times a₁ of that size."""
     _, h, w = before.shape
-    zero = torch.zeros(3, 3, dtype=torch.float64)
+    zero = torch.zeros(2, 3, 3, dtype=torch.float64)
     r = GRAIN_WINDOW // 2
     if h <= 2 * r or w <= 2 * r:
         return zero
@@ -613,16 +668,44 @@ def fit_grain(before, after, predicted):
         cov[a, a] = _robust_scale(v[a]) ** 2
         for b in range(a):
             cov[a, b] = cov[b, a] = (_robust_scale(v[a] + v[b]) ** 2 - _robust_scale(v[a] - v[b]) ** 2) / 4
-    cov /= 1 - 1 / GRAIN_WINDOW ** 2
-    return cov if float(cov.diagonal().max()) >= GRAIN_MIN_SIGMA ** 2 else zero
+    # The size, from the raw residual's differences along both axes at lags 1 and 2.
+    raw = (after.double() - predicted.double()).reshape(3, -1)
+    full = (chosen // iw + r) * w + chosen % iw + r
+
+    def differences(lag):
+        return torch.cat([raw[:, full + lag] - raw[:, full], raw[:, full + lag * w] - raw[:, full]], 1)
+
+    one, two = differences(1), differences(2)
+    v1 = sum(_robust_scale(one[c]) ** 2 for c in range(3))
+    v2 = sum(_robust_scale(two[c]) ** 2 for c in range(3))
+    # Whether there is grain is judged on what the high-pass sees, read as white noise: read with
+    # the size, the smooth fit errors of grainless edits look coarse and loud (up to 0.0073).
+    if float(cov.diagonal().max()) / (1 - 1 / GRAIN_WINDOW ** 2) < GRAIN_MIN_SIGMA ** 2:
+        return zero
+    k = grain_kernel(grain_size(v1 / v2 if v2 > 0 else 1.0))
+    cov /= _grain_high_pass_share(k)
+    return torch.stack([cov, cov * _lag(k, 1)])
 
 
-def grain_mean(img, cov):
-    """E[clip(img + n)] for normal n of covariance `cov`, per channel: what a draw of the grain
+def grain_centre(img):
+    """The centre of `img` `[3, H, W]`, at most `GRAIN_FIT_SIDE` a side: where `fit_grain` reads the pair."""
+    _, h, w = img.shape
+    ch, cw = min(h, GRAIN_FIT_SIDE), min(w, GRAIN_FIT_SIDE)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    return img[:, y0:y0 + ch, x0:x0 + cw]
+
+
+def grain_of(before, after, fitted):
+    """`fit_grain` as encode_delta runs it: on the centre of the pair, against the fit's prediction."""
+    return fit_grain(grain_centre(before), grain_centre(after), grain_centre(apply_fit(before, fitted)))
+
+
+def grain_mean(img, grain):
+    """E[clip(img + n)] for normal n of covariance `grain[0]` (`fit_grain`'s lag 0), per channel: what a draw of the grain
     gives on average, and the least squared error any one output can have against a draw."""
     out = img.double().clone()
     for c in range(3):
-        s = float(cov[c, c])
+        s = float(grain[0, c, c])
         if s <= 0:
             continue
         s = s ** 0.5

@@ -1,6 +1,6 @@
 """Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, hue shift,
-colour table and grain): Training/edit_data.py's `fit` — the specification the training data used — on six pairs
-made from Examples/coffee.png at 160×107.
+colour table and grain): Training/edit_data.py's `fit` — the specification the training data used —
+and `grain_of`, on seven pairs made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ModelNodesTests/Goldens/exemplar-fit.safetensors
 """
@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 import edit_data
@@ -22,7 +23,18 @@ CASES = {
     "recolor": [("recolor", {"center": 0.02, "width": 0.06, "shift": 0.3})],
     "recolor_wide": [("recolor", {"center": 0.06, "width": 0.1, "shift": 0.3})],  # every hue coffee has
     "grain": [("grain", {"sigma": 0.05, "seed": 7})],  # no colour step
+    "coarse_grain": None,  # `coarse_grain`: grain a gaussian blur cannot make, of a size the fit reads
 }
+
+
+def coarse_grain(img, sigma=0.04, seed=7):
+    """`img` plus monochrome noise smoothed by [¼ ½ ¼] along both axes (edges clamped), σ `sigma`."""
+    _, h, w = img.shape
+    n = torch.randn(1, 1, h, w, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    t = torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64) / 0.375 ** 0.5
+    n = F.conv2d(F.pad(n, (1, 1, 0, 0), mode="replicate"), t.view(1, 1, 1, 3))
+    n = F.conv2d(F.pad(n, (0, 0, 1, 1), mode="replicate"), t.view(1, 1, 3, 1))
+    return (img + sigma * n[0].float()).clamp(0, 1)
 
 
 def main():
@@ -31,7 +43,7 @@ def main():
     before = edit_data.quantised(edit_data.resize(photo, 107, 160))
     out = {}
     for name, edit in CASES.items():
-        after = edit_data.quantised(edits.apply_edit(edit, before)[0])
+        after = edit_data.quantised(coarse_grain(before) if edit is None else edits.apply_edit(edit, before)[0])
         (sigma, k), shift, lut = edit_data.fit(before, after)
         filtered = edit_data.spatial(before, sigma, k)
         choice = edit_data.choose_colour(filtered, after)
@@ -43,9 +55,9 @@ def main():
         out[f"{name}.choice"] = np.array([("table", "hue", "unchanged").index(choice)], dtype=np.float32)
         out[f"{name}.hue"] = shift.numpy()
         out[f"{name}.lut"] = lut.numpy()
-        out[f"{name}.grain"] = edit_data.fit_grain(before, after, edit_data.apply_fit(before, ((sigma, k), shift, lut))).numpy()
+        out[f"{name}.grain"] = edit_data.grain_of(before, after, ((sigma, k), shift, lut)).numpy()
         print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}, "
-              f"grain σ {float(out[f'{name}.grain'].diagonal().max()) ** 0.5:.4f}")
+              f"grain σ {float(out[f'{name}.grain'][0].diagonal().max()) ** 0.5:.4f}")
     path = os.path.join(ROOT, "Tests", "ModelNodesTests", "Goldens", "exemplar-fit.safetensors")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     safetensors_io.save(path, {k: np.asarray(v, dtype=np.float32) for k, v in out.items()},

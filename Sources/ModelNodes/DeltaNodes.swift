@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/12`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/13`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -24,9 +24,10 @@ import TensorCore
 ///   tone curves — and what a hue rotation adds; all zero when the hue shift is used instead, and
 ///   both zero when neither explains the pair clearly better than no colour change
 ///   (``HueShift/colourGain``: a sharpen, blur, grain or spotlight);
-/// - `grain` `[3,3]`: the colour covariance of the noise the edit added — what the fit above leaves
-///   of the change, measured on the pair's flattest unclipped quarter (``Grain``): film grain or
-///   noise, all zero when under 2.5/255 (σ);
+/// - `grain` `[2,3,3]`: the colour covariance of the noise the edit added, at one pixel and between
+///   neighbours (their ratio is the grain's size) — what the fit above leaves of the change,
+///   measured on the flattest unclipped quarter of the pair's centre, at most 1024 px a side
+///   (``Grain``): film grain or noise, all zero under σ = 2.5/255;
 /// - `change` `[32,32,3]`: after − before averaged over a 32×32 grid — where, and which way, colours moved;
 /// - `model.trust` `[1]`: 1 if the edit models' correction brings the exemplar's own before closer
 ///   to its after than the fit above alone does (``trust(_:_:_:_:)``), else 0 — `adapter_edit`
@@ -39,9 +40,10 @@ struct EncodeDeltaNode: Node {
     // toward a structured map, /5 fits that leave out the pixels the edit clipped, /6 weaker
     // ridges toward that map, /7 `color.hue` (then a table after it), /8 the hue shift or the table,
     // /9 `model.trust`, /10 no colour step where it barely beats none, /11 the colour step fitted
-    // on the pair subsampled rather than the averaged working copy, /12 `grain`: older cached deltas lack or
-    // differ in them, and the name salts the cache key.
-    static let encoderName = "efficientnet-lite0/12"
+    // on the pair subsampled rather than the averaged working copy, /12 `grain`, /13 with its
+    // neighbours' covariance: older cached deltas lack or differ in them, and the name salts the
+    // cache key.
+    static let encoderName = "efficientnet-lite0/13"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(
@@ -81,9 +83,11 @@ struct EncodeDeltaNode: Node {
         let colour = ColourFit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side),
                                ExemplarPair.subsampled(pair.after.floatSamples(), width: w, height: h, side: side))
         // What the fit leaves that is noise, on the pair at its own size (neighbours matter).
-        let grain = Grain.fit(before: pair.before.floatSamples(), after: pair.after.floatSamples(),
-                              predicted: colour.apply(to: filtered, c), width: w, height: h)
-        arrays["grain"] = Delta.Array(shape: [3, 3], values: grain.covariance.map(Float.init))
+        let centre = Grain.centre(filtered, width: w, height: h)
+        let grain = Grain.fit(before: Grain.centre(pair.before.floatSamples(), width: w, height: h).samples,
+                              after: Grain.centre(pair.after.floatSamples(), width: w, height: h).samples,
+                              predicted: colour.apply(to: centre.samples, c), width: centre.width, height: centre.height)
+        arrays["grain"] = Delta.Array(shape: [2, 3, 3], values: (grain.covariance + grain.neighbours).map(Float.init))
         arrays["color.hue"] = Delta.Array(shape: HueShift.shape, values: colour.hue.grid)
         arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3], values: colour.table)
         arrays["color.affine"] = Delta.Array(shape: [3, 4], values: ColorLUT.affine(working.before, working.after))

@@ -38,13 +38,14 @@ struct EditDelta {
               let lut = delta["color.lut"], lut.shape == [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
               let hue = delta["color.hue"], hue.shape == HueShift.shape,
               let spatial = delta["spatial"], spatial.shape == [2],
-              let grain = delta["grain"], grain.shape == [3, 3],
+              let grain = delta["grain"], grain.shape == [2, 3, 3],
               let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
-            throw NodeError("this delta lacks '\(Self.tokensArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2], 'grain' [3, 3] or 'change' [_, _, 3]; compute it with encode_delta")
+            throw NodeError("this delta lacks '\(Self.tokensArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2], 'grain' [2, 3, 3] or 'change' [_, _, 3]; compute it with encode_delta")
         }
         colour = ColourFit(hue: HueShift(grid: hue.values), table: lut.values)
         self.spatial = SpatialFilter(sigma: Double(spatial.values[0]), k: Double(spatial.values[1]))
-        self.grain = Grain(covariance: grain.values.map(Double.init))
+        let covariances = grain.values.map(Double.init)
+        self.grain = Grain(covariance: Array(covariances[0..<9]), neighbours: Array(covariances[9..<18]))
         self.tokens = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
         self.affine = Tensor(shape: [1, 12], values: affine.values)
         self.change = change

@@ -5,13 +5,19 @@ import TensorCore
 /// The film grain or noise an exemplar's edit adds: after = clip(before + n) with n independent of
 /// anything another photo's output could know, so no colour step or filter explains it. The fit
 /// measures n's colour covariance (monochrome grain: every entry alike; colour noise: a diagonal)
-/// and `adapter_edit` draws it anew on each photo (``sample(_:width:height:seed:_:)``) or gives
-/// its expected value (``mean(_:_:)``). Same fit as `fit_grain` in Training/edit_data.py.
+/// and its size (white noise blurred by a gaussian of σ ``size`` pixels), and `adapter_edit` draws
+/// it anew on each photo (``sample(_:width:height:seed:_:)``) or gives its expected value
+/// (``mean(_:_:)``). Same fit as `fit_grain` in Training/edit_data.py.
+///
+/// Kept as covariances at lags 0 and 1 pixel, so that deltas add and scale as the noises do: a
+/// delta scaled by ½ is grain of the same size with half the variance; two added, both grains.
 struct Grain: Equatable {
     /// Row-major 3×3 covariance of the noise per pixel, in 0…1 sample units; all zero: no grain.
     var covariance: [Double]
+    /// The same between a pixel and its neighbour (either axis).
+    var neighbours: [Double]
 
-    static let none = Grain(covariance: Array(repeating: 0, count: 9))
+    static let none = Grain(covariance: Array(repeating: 0, count: 9), neighbours: Array(repeating: 0, count: 9))
     /// The residual's local mean over this window is removed: smooth fit errors are not grain.
     static let window = 5
     /// Measured on the flattest quarter of the before (by its luma gradient), where fit errors are smallest…
@@ -24,11 +30,76 @@ struct Grain: Equatable {
     /// Under 2.5/255 per channel the residual is rounding, compression, or an edit the fit does not
     /// model scaling the photo's own texture (validation exemplars without grain: at most 0.0048).
     static let minimumSigma = 0.01
+    /// The grain is measured on the pair's centre, at most this many pixels a side: plenty of
+    /// samples of a stationary noise, at a bounded cost for a 12-MP exemplar.
+    static let fitSide = 1024
     /// A normal sample's standard deviation over its median absolute value.
     static let madScale = 1.4826
+    /// Grain coarser than this (σ in pixels) is read as this coarse: the statistics that tell
+    /// sizes apart flatten beyond it.
+    static let maximumSize = 2.5
+    static let sizeStep = 0.05
+    /// Sizes of the grid the fit reads the size on, and their kernels.
+    static let sizes = (0...Int((maximumSize / sizeStep).rounded())).map { Double($0) * sizeStep }
+    static let kernels = sizes.map(kernel(size:))
+    /// (1 − a₁)/(1 − a₂) of each size: the ratio of the noise's difference variances at lags 1 and 2.
+    static let differenceRatios = kernels.map { (1 - lag($0, 1)) / (1 - lag($0, 2)) }
+    static let neighbourCorrelations = kernels.map { lag($0, 1) }
     static let luma: (Double, Double, Double) = (0.299, 0.587, 0.114)
 
     var isNone: Bool { covariance.allSatisfy { $0 == 0 } }
+
+    /// The 1D gaussian of σ `size` pixels (taps to 3σ) that makes white noise into grain of that
+    /// size, scaled to unit energy (Σk² = 1) so it keeps the noise's variance; [1] for size 0.
+    static func kernel(size: Double) -> [Double] {
+        guard size > 0 else { return [1] }
+        let r = Int((3 * size).rounded(.up))
+        let k = (-r...r).map { Foundation.exp(-Double($0 * $0) / (2 * size * size)) }
+        let norm = k.map { $0 * $0 }.reduce(0, +).squareRoot()
+        return k.map { $0 / norm }
+    }
+
+    /// Σ k[j]·k[j + d]: the correlation at lag `d` of noise filtered by `k` (along one axis).
+    static func lag(_ k: [Double], _ d: Int) -> Double {
+        let d = abs(d)
+        guard d < k.count else { return 0 }
+        return (0..<(k.count - d)).map { k[$0] * k[$0 + d] }.reduce(0, +)
+    }
+
+    /// The share of such noise's variance that the ``window``² local-mean removal keeps.
+    static func highPassShare(_ k: [Double]) -> Double {
+        let s1 = (-2...2).map { lag(k, $0) }.reduce(0, +)
+        let s2 = (-4...4).map { Double(5 - abs($0)) * lag(k, $0) }.reduce(0, +)
+        let n = Double(window * window)
+        return 1 - 2 / n * s1 * s1 + s2 * s2 / (n * n)
+    }
+
+    /// Piecewise linear `ys(x)` for increasing `xs`, clamped at the ends.
+    private static func interpolate(_ x: Double, _ xs: [Double], _ ys: [Double]) -> Double {
+        if x <= xs[0] { return ys[0] }
+        for i in 0..<(xs.count - 1) where x <= xs[i + 1] {
+            let t = xs[i + 1] > xs[i] ? (x - xs[i]) / (xs[i + 1] - xs[i]) : 0
+            return ys[i] + t * (ys[i + 1] - ys[i])
+        }
+        return ys[xs.count - 1]
+    }
+
+    /// The size whose (1 − a₁)/(1 − a₂) is `ratio`: 1 for white noise, falling toward ¼ as it coarsens.
+    static func size(differenceRatio ratio: Double) -> Double {
+        interpolate(-ratio, differenceRatios.map { -$0 }, sizes)
+    }
+
+    /// The size whose neighbour correlation a₁ is `correlation`.
+    static func size(neighbourCorrelation correlation: Double) -> Double {
+        interpolate(correlation, neighbourCorrelations, sizes)
+    }
+
+    /// The grain's size in pixels: from its neighbours' correlation, tr(neighbours)/tr(covariance).
+    var size: Double {
+        let variance = (0..<3).map { covariance[$0 * 4] }.reduce(0, +)
+        guard variance > 0 else { return 0 }
+        return Self.size(neighbourCorrelation: (0..<3).map { neighbours[$0 * 4] }.reduce(0, +) / variance)
+    }
 
     /// The noise in `after − predicted` (interleaved RGB of one `width × height` image;
     /// `predicted` is the exemplar's fit applied to `before`), or ``none`` under ``minimumSigma``:
@@ -36,7 +107,9 @@ struct Grain: Equatable {
     /// ``block``² block its least-squares multiple of the before's own detail (its 5×5 high-pass) —
     /// an edit that scales the photo's texture unevenly (a spotlight) leaves that, grain does not.
     /// Robust (median-based) variances, covariances as (s(a+b)² − s(a−b)²)/4, corrected for the
-    /// removed local mean (a white noise keeps 1 − 1/25 of its variance).
+    /// removed local mean by the share of a noise of the grain's size that survives it (1 − 1/25
+    /// for white noise). The size comes from the raw residual's differences at lags 1 and 2; the
+    /// test against ``minimumSigma`` is on the high-passed residual read as white noise.
     static func fit(before: [Float], after: [Float], predicted: [Float], width w: Int, height h: Int) -> Grain {
         let r = window / 2
         guard w > 2 * r, h > 2 * r else { return .none }
@@ -90,18 +163,47 @@ struct Grain: Equatable {
             let sorted = v.map(abs).sorted()
             return madScale * sorted[(sorted.count - 1) / 2]
         }
+        // The size, from the raw residual's differences along both axes at lags 1 and 2.
+        func differenceVariance(_ lag: Int) -> Double {
+            (0..<3).map { k in
+                var d = [Double]()
+                d.reserveCapacity(2 * chosen.count)
+                for p in chosen { d.append(residual[(p + lag) * 3 + k] - residual[p * 3 + k]) }
+                for p in chosen { d.append(residual[(p + lag * w) * 3 + k] - residual[p * 3 + k]) }
+                return Foundation.pow(scale(d), 2)
+            }.reduce(0, +)
+        }
         var covariance = [Double](repeating: 0, count: 9)
-        let kept = 1 - 1 / Double(window * window)
         for a in 0..<3 {
-            covariance[a * 3 + a] = Foundation.pow(scale(v[a]), 2) / kept
+            covariance[a * 3 + a] = Foundation.pow(scale(v[a]), 2)
             for b in 0..<a {
                 let plus = scale(zip(v[a], v[b]).map { $0 + $1 }), minus = scale(zip(v[a], v[b]).map { $0 - $1 })
-                covariance[a * 3 + b] = (plus * plus - minus * minus) / 4 / kept
+                covariance[a * 3 + b] = (plus * plus - minus * minus) / 4
                 covariance[b * 3 + a] = covariance[a * 3 + b]
             }
         }
-        let largest = (0..<3).map { covariance[$0 * 4] }.max()!
-        return largest >= minimumSigma * minimumSigma ? Grain(covariance: covariance) : .none
+        // Whether there is grain is judged on what the high-pass sees, read as white noise: read
+        // with the size, the smooth fit errors of grainless edits look coarse and loud (up to 0.0073).
+        let largest = (0..<3).map { covariance[$0 * 4] }.max()! / (1 - 1 / Double(window * window))
+        guard largest >= minimumSigma * minimumSigma else { return .none }
+        let (v1, v2) = (differenceVariance(1), differenceVariance(2))
+        let shape = kernel(size: size(differenceRatio: v2 > 0 ? v1 / v2 : 1))
+        let kept = highPassShare(shape)
+        covariance = covariance.map { $0 / kept }
+        let a1 = lag(shape, 1)
+        return Grain(covariance: covariance, neighbours: covariance.map { $0 * a1 })
+    }
+
+    /// The centre of interleaved RGB `samples` (`width × height`), at most ``fitSide`` a side:
+    /// the samples, and the crop's width and height.
+    static func centre(_ samples: [Float], width w: Int, height h: Int) -> (samples: [Float], width: Int, height: Int) {
+        let (cw, ch) = (min(w, fitSide), min(h, fitSide))
+        guard cw < w || ch < h else { return (samples, w, h) }
+        let (x0, y0) = ((w - cw) / 2, (h - ch) / 2)
+        var out = [Float]()
+        out.reserveCapacity(cw * ch * 3)
+        for y in y0..<(y0 + ch) { out += samples[((y * w + x0) * 3)..<((y * w + x0 + cw) * 3)] }
+        return (out, cw, ch)
     }
 
     /// Per channel, `values` (interleaved RGB, `width × height`) less its ``window``² mean at each
@@ -171,9 +273,28 @@ struct Grain: Equatable {
     }
 
     /// `rgb` plus a fresh draw of the grain, clamped to 0…1: the same draw for the same `seed` and
-    /// image size on any number of threads (each row has its own stream).
+    /// image size on any number of threads (each row has its own stream). Grain of a size draws
+    /// three white fields and blurs each by ``kernel(size:)`` before mixing them by colour.
     func sample(_ rgb: inout [Float], width w: Int, height h: Int, seed: UInt64, _ c: Compute) {
         let l = Self.cholesky(covariance).map(Float.init)
+        let kernel = Self.kernel(size: size)
+        // Under a 1% neighbour correlation the blur would not show: white noise, streamed.
+        guard Self.lag(kernel, 1) < 0.01 else {
+            let fields = Self.fields(width: w, height: h, seed: seed, kernel: kernel.map(Float.init), c)
+            rgb.withUnsafeMutableBufferPointer { out in
+                let out = UncheckedSendableBuffer(out)
+                c.parallel(h) { y, _ in
+                    for p in (y * w)..<((y + 1) * w) {
+                        let z = (fields[p], fields[w * h + p], fields[2 * w * h + p])
+                        for k in 0..<3 {
+                            let n = l[k * 3] * z.0 + l[k * 3 + 1] * z.1 + l[k * 3 + 2] * z.2
+                            out.buffer[p * 3 + k] = min(1, max(0, out.buffer[p * 3 + k] + n))
+                        }
+                    }
+                }
+            }
+            return
+        }
         rgb.withUnsafeMutableBufferPointer { out in
             let out = UncheckedSendableBuffer(out)
             c.parallel(h) { y, _ in
@@ -187,6 +308,44 @@ struct Grain: Equatable {
                 }
             }
         }
+    }
+
+    /// Three unit-variance noise fields (planar, `3 × height × width`): white draws, per row from
+    /// its own stream, blurred along rows then columns by `kernel` (edges clamped).
+    private static func fields(width w: Int, height h: Int, seed: UInt64, kernel: [Float], _ c: Compute) -> [Float] {
+        let r = kernel.count / 2, plane = w * h
+        var white = [Float](repeating: 0, count: 3 * plane)
+        white.withUnsafeMutableBufferPointer { buffer in
+            let out = UncheckedSendableBuffer(buffer)
+            c.parallel(h) { y, _ in
+                var random = SeededRandom(seed: SeededRandom.mix(seed ^ UInt64(y)))
+                for x in 0..<w { for k in 0..<3 { out.buffer[k * plane + y * w + x] = random.nextGaussian() } }
+            }
+        }
+        var across = [Float](repeating: 0, count: 3 * plane)
+        across.withUnsafeMutableBufferPointer { buffer in
+            let out = UncheckedSendableBuffer(buffer)
+            c.parallel(3 * h) { row, _ in
+                let base = row * w
+                for x in 0..<w {
+                    var sum: Float = 0
+                    for t in -r...r { sum += kernel[t + r] * white[base + min(w - 1, max(0, x + t))] }
+                    out.buffer[base + x] = sum
+                }
+            }
+        }
+        white.withUnsafeMutableBufferPointer { buffer in
+            let out = UncheckedSendableBuffer(buffer)
+            c.parallel(3 * h) { row, _ in
+                let (k, y) = (row / h, row % h)
+                for x in 0..<w {
+                    var sum: Float = 0
+                    for t in -r...r { sum += kernel[t + r] * across[k * plane + min(h - 1, max(0, y + t)) * w + x] }
+                    out.buffer[k * plane + y * w + x] = sum
+                }
+            }
+        }
+        return white
     }
 
     /// The lower-triangular L with L·Lᵀ = `a` (3×3, row-major); a direction in which `a` is not

@@ -230,7 +230,7 @@ struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(forResource: "exemplar-fit", withExtension: "safetensors", subdirectory: "Goldens")!.path
 
     @Test("Spatial filter, prior choice, hue shift, colour table and grain as in Python",
-          arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain"])
+          arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain"])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
         func picture(_ key: String) throws -> Image {
@@ -256,9 +256,11 @@ struct ExemplarFitParityTests {
         let grain = Grain.fit(before: before.floatSamples(), after: after.floatSamples(),
                               predicted: colour.apply(to: filtered.floatSamples(), Compute(threads: 2)),
                               width: before.width, height: before.height)
+        let swiftGrain = grain.covariance + grain.neighbours
         let expectedGrain = try io.tensor("\(name).grain").values.map(Double.init)
-        for (swift, python) in zip(grain.covariance, expectedGrain) {
-            #expect(abs(swift - python) <= 0.02 * abs(python) + 1e-7, "grain: Swift \(grain.covariance), Python \(expectedGrain)")
+        #expect(expectedGrain.count == 18)
+        for (swift, python) in zip(swiftGrain, expectedGrain) {
+            #expect(abs(swift - python) <= 0.02 * abs(python) + 1e-7, "grain: Swift \(swiftGrain), Python \(expectedGrain)")
         }
     }
 }
@@ -355,30 +357,40 @@ struct EditNodesTests {
         #expect(sharpen["spatial"]?.values[1] ?? 0 < 0)
     }
 
-    /// A photo plus monochrome grain of σ = 0.04 (one normal draw per pixel, on every channel).
-    static func grained(_ image: Image, sigma: Float = 0.04, seed: UInt64 = 5) -> Image {
+    /// A photo plus monochrome grain of σ `sigma`: one normal draw per pixel on every channel, or,
+    /// `coarse`, draws smoothed by [¼ ½ ¼] along both axes (rescaled to σ; neighbours correlate by ⅔).
+    static func grained(_ image: Image, sigma: Float = 0.04, coarse: Bool = false, seed: UInt64 = 5) -> Image {
         let rgb = image.converted(to: .rgb)
+        let (w, h) = (rgb.width, rgb.height)
         var random = SeededRandom(seed: seed), s = rgb.floatSamples()
-        for p in 0..<rgb.pixelCount {
-            let n = sigma * random.nextGaussian()
-            for k in 0..<3 { s[p * 3 + k] = min(1, max(0, s[p * 3 + k] + n)) }
+        var n = (0..<(w * h)).map { _ in random.nextGaussian() }
+        if coarse {
+            // Unit energy: 0.25² + 0.5² + 0.25² = 0.375 per axis.
+            let t: [Float] = [0.25, 0.5, 0.25].map { $0 / Float(0.375).squareRoot() }
+            var across = n
+            for y in 0..<h { for x in 0..<w { across[y * w + x] = (-1...1).map { t[$0 + 1] * n[y * w + min(w - 1, max(0, x + $0))] }.reduce(0, +) } }
+            for y in 0..<h { for x in 0..<w { n[y * w + x] = (-1...1).map { t[$0 + 1] * across[min(h - 1, max(0, y + $0)) * w + x] }.reduce(0, +) } }
         }
-        return Image(width: rgb.width, height: rgb.height, colorModel: .rgb, samples: s).converted(to: .uint8)
+        for p in 0..<(w * h) { for k in 0..<3 { s[p * 3 + k] = min(1, max(0, s[p * 3 + k] + sigma * n[p])) } }
+        return Image(width: w, height: h, colorModel: .rgb, samples: s).converted(to: .uint8)
     }
 
-    /// Per channel, the standard deviation of `a − b` over pixels where `b` is within 0.2…0.8
-    /// (clipping leaves the rest), and the correlation of the red and green differences.
-    static func noise(_ a: Image, over b: Image) -> (sigma: [Double], correlation: Double) {
-        let x = a.converted(to: .rgb).floatSamples(), y = b.converted(to: .rgb).floatSamples()
-        var d: [[Double]] = [[], [], []]
-        for p in 0..<(x.count / 3) where (0..<3).allSatisfy({ (0.2...0.8).contains(y[p * 3 + $0]) }) {
+    /// `a − b` where `b` is within 0.2…0.8 (clipping leaves the rest): per channel its standard
+    /// deviation, the correlation of its red and green, and of each pixel's with its right neighbour's.
+    static func noise(_ a: Image, over b: Image) -> (sigma: [Double], correlation: Double, neighbour: Double) {
+        let x = a.converted(to: .rgb).floatSamples(), y = b.converted(to: .rgb).floatSamples(), w = a.width
+        func usable(_ p: Int) -> Bool { (0..<3).allSatisfy { (0.2...0.8).contains(y[p * 3 + $0]) } }
+        var d: [[Double]] = [[], [], []], pairs: [(Double, Double)] = []
+        for p in 0..<(x.count / 3) where usable(p) {
             for k in 0..<3 { d[k].append(Double(x[p * 3 + k] - y[p * 3 + k])) }
+            if (p + 1) % w != 0, usable(p + 1) { pairs.append((Double(x[p * 3] - y[p * 3]), Double(x[p * 3 + 3] - y[p * 3 + 3]))) }
         }
         func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         let m = d.map(mean)
         let sigma = (0..<3).map { k in mean(d[k].map { ($0 - m[k]) * ($0 - m[k]) }).squareRoot() }
         let covariance = mean(zip(d[0], d[1]).map { ($0 - m[0]) * ($1 - m[1]) })
-        return (sigma, covariance / max(1e-12, sigma[0] * sigma[1]))
+        let neighbour = mean(pairs.map { ($0.0 - m[0]) * ($0.1 - m[0]) }) / (sigma[0] * sigma[0])
+        return (sigma, covariance / max(1e-12, sigma[0] * sigma[1]), neighbour)
     }
 
     @Test("A grain exemplar: its covariance measured, and on another photo drawn anew (matching σ and colour), as its expected value, or left out")
@@ -386,13 +398,16 @@ struct EditNodesTests {
         let exemplar = try example("coffee.png").converted(to: .rgb).converted(to: .uint8)
         let photo = try example("chelsea.png")
         let delta = try encode(exemplar, Self.grained(exemplar))
-        let covariance = try #require(delta["grain"]?.values)
-        // Monochrome grain: every entry of the covariance is σ² = 0.0016.
+        let grain = try #require(delta["grain"]?.values)
+        let covariance = Array(grain[0..<9])
+        // Monochrome grain: every entry of the covariance is σ² = 0.0016; white: neighbours uncorrelated.
         for v in covariance { #expect(abs(v - 0.0016) < 0.0016 * 0.1, "covariance \(covariance)") }
+        for v in grain[9..<18] { #expect(abs(v) < 0.0016 * 0.05, "neighbours' covariance \(grain[9...])") }
         let sampled = try edit(photo, delta, grain: "sample")
-        let (sigma, correlation) = Self.noise(sampled, over: photo)
+        let (sigma, correlation, neighbour) = Self.noise(sampled, over: photo)
         for s in sigma { #expect(abs(s - 0.04) < 0.004, "grain σ \(sigma) on the photo, 0.04 on the exemplar") }
         #expect(correlation > 0.95, "the exemplar's grain is monochrome; the photo's correlates \(correlation)")
+        #expect(abs(neighbour) < 0.05, "white grain; neighbours on the photo correlate \(neighbour)")
         // Reproducible from the seed, on any thread count; another seed, another draw.
         #expect(try edit(photo, delta, grain: "sample", seed: 0, threads: 1) == sampled)
         #expect(try edit(photo, delta, grain: "sample", seed: 1) != sampled)
@@ -411,6 +426,51 @@ struct EditNodesTests {
             if mean[i] != original[i] { moved += 1 }
         }
         #expect(moved > 0)
+    }
+
+    @Test("Coarse grain: drawn on another photo with the exemplar's σ and neighbour correlation")
+    func coarseGrain() throws {
+        let exemplar = try example("coffee.png").converted(to: .rgb).converted(to: .uint8)
+        let photo = try example("chelsea.png")
+        let after = Self.grained(exemplar, coarse: true)
+        let measured = Self.noise(after, over: exemplar)
+        let delta = try encode(exemplar, after)
+        let sampled = Self.noise(try edit(photo, delta, grain: "sample"), over: photo)
+        #expect(abs(measured.neighbour - 2.0 / 3) < 0.05, "the exemplar's own grain: neighbours correlate \(measured.neighbour)")
+        for (s, t) in zip(sampled.sigma, measured.sigma) {
+            #expect(abs(s - t) < 0.1 * t, "grain σ \(sampled.sigma) on the photo, \(measured.sigma) on the exemplar")
+        }
+        #expect(abs(sampled.neighbour - measured.neighbour) < 0.08,
+                "neighbours correlate \(sampled.neighbour) on the photo, \(measured.neighbour) on the exemplar")
+        #expect(sampled.correlation > 0.95)
+        // One thread or two, the same draw: each row's stream, then the blur, fixed in order.
+        #expect(try edit(photo, delta, grain: "sample", threads: 1) == edit(photo, delta, grain: "sample", threads: 2))
+    }
+
+    @Test("The grain's size is read back from its statistics for every size on the grid", arguments: [0.0, 0.5, 1.0, 1.7, 2.5])
+    func grainSize(_ size: Double) {
+        let k = Grain.kernel(size: size)
+        #expect(abs(k.map { $0 * $0 }.reduce(0, +) - 1) < 1e-12, "unit energy")
+        let ratio = (1 - Grain.lag(k, 1)) / (1 - Grain.lag(k, 2))
+        #expect(abs(Grain.size(differenceRatio: ratio) - size) < 1e-9)
+        #expect(abs(Grain.size(neighbourCorrelation: Grain.lag(k, 1)) - size) < 1e-9)
+        let grain = Grain(covariance: [1, 0, 0, 0, 2, 0, 0, 0, 1].map { $0 * 1e-3 },
+                          neighbours: [1, 0, 0, 0, 2, 0, 0, 0, 1].map { $0 * 1e-3 * Grain.lag(k, 1) })
+        #expect(abs(grain.size - size) < 1e-9)
+        // White noise keeps 24/25 of its variance through the 5×5 high-pass.
+        if size == 0 { #expect(abs(Grain.highPassShare(k) - 0.96) < 1e-12) }
+    }
+
+    @Test("The grain is read from the pair's centre, at most 1024 px a side (as edit_data.grain_centre)")
+    func grainCentre() {
+        let (w, h) = (1030, 1027)
+        let samples: [Float] = (0..<(w * h)).flatMap { p -> [Float] in [Float(p % w), Float(p / w), 0] }
+        let (crop, cw, ch) = Grain.centre(samples, width: w, height: h)
+        #expect(cw == 1024 && ch == 1024 && crop.count == 1024 * 1024 * 3)
+        #expect(crop[0] == 3 && crop[1] == 1, "first pixel at (3, 1): (w − 1024) / 2, (h − 1024) / 2")
+        #expect(crop[(1024 * 1024 - 1) * 3] == 1026 && crop[(1024 * 1024 - 1) * 3 + 1] == 1024)
+        let small = [Float](repeating: 0.5, count: 30 * 20 * 3)
+        #expect(Grain.centre(small, width: 30, height: 20) == (small, 30, 20))
     }
 
     @Test("Edits without grain measure none: a colour edit, a sharpen, a spotlight")
@@ -478,8 +538,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/12' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/12", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/13' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/13", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride32' [7, 7, 320]") == true)
     }

@@ -79,13 +79,14 @@ struct EncodeDeltaNode: Node {
         arrays["spatial"] = Delta.Array(shape: [2], values: [Float(spatial.sigma), Float(spatial.k)])
         // The colour step on the pair itself (through the filter), subsampled, not averaged.
         let (w, h) = (pair.before.width, pair.before.height), side = ExemplarPair.colourFitSide
-        let filtered = spatial.apply(to: pair.before.floatSamples(), width: w, height: h, c)
+        let (beforeSamples, afterSamples) = (pair.before.floatSamples(), pair.after.floatSamples())
+        let filtered = spatial.apply(to: beforeSamples, width: w, height: h, c)
         let colour = ColourFit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side),
-                               ExemplarPair.subsampled(pair.after.floatSamples(), width: w, height: h, side: side))
+                               ExemplarPair.subsampled(afterSamples, width: w, height: h, side: side))
         // What the fit leaves that is noise, on the pair at its own size (neighbours matter).
         let centre = Grain.centre(filtered, width: w, height: h)
-        let grain = Grain.fit(before: Grain.centre(pair.before.floatSamples(), width: w, height: h).samples,
-                              after: Grain.centre(pair.after.floatSamples(), width: w, height: h).samples,
+        let grain = Grain.fit(before: Grain.centre(beforeSamples, width: w, height: h).samples,
+                              after: Grain.centre(afterSamples, width: w, height: h).samples,
                               predicted: colour.apply(to: centre.samples, c), width: centre.width, height: centre.height)
         arrays["grain"] = Delta.Array(shape: [2, 3, 3], values: (grain.covariance + grain.neighbours).map(Float.init))
         arrays["color.hue"] = Delta.Array(shape: HueShift.shape, values: colour.hue.grid)

@@ -141,8 +141,12 @@ struct Grain: Equatable {
         }
         let count = Int((Double(candidates.count) * flatShare).rounded(.up))
         guard count >= minimumPixels else { return .none }
-        candidates.sort { $0.flatness != $1.flatness ? $0.flatness < $1.flatness : $0.pixel < $1.pixel }
-        let chosen = candidates.prefix(count).map(\.pixel)
+        // The `count` flattest, ties to the lower index (as a stable sort's first `count`): all
+        // below the count-th smallest flatness, then that flatness's first pixels. Every statistic
+        // below is order-free, so the set is all that matters.
+        let threshold = nthSmallest(candidates.map(\.flatness), count - 1)
+        var chosen = candidates.filter { $0.flatness < threshold }.map(\.pixel)
+        for candidate in candidates where candidate.flatness == threshold && chosen.count < count { chosen.append(candidate.pixel) }
         let noise = highPass(residual, width: w, height: h, at: chosen)
         let texture = highPass(detail, width: w, height: h, at: chosen)
         let blocksAcross = (w + block - 1) / block
@@ -159,10 +163,7 @@ struct Grain: Equatable {
                 v[k][i] -= num[blockOf[i]] / den[blockOf[i]] * texture[k][i]
             }
         }
-        func scale(_ v: [Double]) -> Double {
-            let sorted = v.map(abs).sorted()
-            return madScale * sorted[(sorted.count - 1) / 2]
-        }
+        func scale(_ v: [Double]) -> Double { madScale * nthSmallest(v.map(abs), (v.count - 1) / 2) }
         // The size, from the raw residual's differences along both axes at lags 1 and 2.
         func differenceVariance(_ lag: Int) -> Double {
             (0..<3).map { k in
@@ -192,6 +193,24 @@ struct Grain: Equatable {
         covariance = covariance.map { $0 / kept }
         let a1 = lag(shape, 1)
         return Grain(covariance: covariance, neighbours: covariance.map { $0 * a1 })
+    }
+
+    /// The `n`-th smallest of `values` (0-based): the sorted array's element, found by quickselect.
+    static func nthSmallest(_ values: [Double], _ n: Int) -> Double {
+        var v = values, (lo, hi) = (0, values.count - 1)
+        while lo < hi {
+            // Median of three as the pivot, then a three-way partition (ties are common: 8-bit data).
+            let (a, b, c) = (v[lo], v[(lo + hi) / 2], v[hi])
+            let pivot = max(min(a, b), min(max(a, b), c))
+            var (lt, i, gt) = (lo, lo, hi)
+            while i <= gt {
+                if v[i] < pivot { v.swapAt(lt, i); lt += 1; i += 1 }
+                else if v[i] > pivot { v.swapAt(i, gt); gt -= 1 }
+                else { i += 1 }
+            }
+            if n < lt { hi = lt - 1 } else if n > gt { lo = gt + 1 } else { return pivot }
+        }
+        return v[lo]
     }
 
     /// The centre of interleaved RGB `samples` (`width × height`), at most ``fitSide`` a side:
@@ -272,80 +291,87 @@ struct Grain: Equatable {
         }
     }
 
-    /// `rgb` plus a fresh draw of the grain, clamped to 0…1: the same draw for the same `seed` and
-    /// image size on any number of threads (each row has its own stream). Grain of a size draws
-    /// three white fields and blurs each by ``kernel(size:)`` before mixing them by colour.
+    /// `rgb` plus a fresh draw of the grain, clamped to 0…1: three white fields (each row drawn
+    /// from its own stream of `seed`), each blurred along rows and columns by ``kernel(size:)``
+    /// (edges clamped), mixed by colour. Bands of rows run in parallel, each drawing the rows its
+    /// blur reaches, so the draw is the same on any number of threads and memory stays a few rows.
     func sample(_ rgb: inout [Float], width w: Int, height h: Int, seed: UInt64, _ c: Compute) {
         let l = Self.cholesky(covariance).map(Float.init)
-        let kernel = Self.kernel(size: size)
-        // Under a 1% neighbour correlation the blur would not show: white noise, streamed.
-        guard Self.lag(kernel, 1) < 0.01 else {
-            let fields = Self.fields(width: w, height: h, seed: seed, kernel: kernel.map(Float.init), c)
-            rgb.withUnsafeMutableBufferPointer { out in
-                let out = UncheckedSendableBuffer(out)
-                c.parallel(h) { y, _ in
-                    for p in (y * w)..<((y + 1) * w) {
-                        let z = (fields[p], fields[w * h + p], fields[2 * w * h + p])
-                        for k in 0..<3 {
-                            let n = l[k * 3] * z.0 + l[k * 3 + 1] * z.1 + l[k * 3 + 2] * z.2
-                            out.buffer[p * 3 + k] = min(1, max(0, out.buffer[p * 3 + k] + n))
+        // Under a 1% neighbour correlation the blur would not show: white noise.
+        let sized = Self.kernel(size: size)
+        let kernel: [Float] = (Self.lag(sized, 1) < 0.01 ? [1.0] : sized).map { Float($0) }
+        let r = kernel.count / 2, band = 64
+        rgb.withUnsafeMutableBufferPointer { buffer in
+            let out = UncheckedSendableBuffer(buffer)
+            c.parallel((h + band - 1) / band) { piece, _ in
+                let (y0, y1) = (piece * band, min(h, (piece + 1) * band))
+                // The band's rows and the r above and below it (clamped), blurred along the row.
+                let rows = (y1 - y0) + 2 * r, taps = kernel.count
+                var white = [Float](repeating: 0, count: 3 * w), padded = [Float](repeating: 0, count: w + 2 * r)
+                var across = [Float](repeating: 0, count: rows * 3 * w), z = [Float](repeating: 0, count: 3 * w)
+                kernel.withUnsafeBufferPointer { kernel in
+                    padded.withUnsafeMutableBufferPointer { padded in
+                        across.withUnsafeMutableBufferPointer { across in
+                            for i in 0..<rows where taps > 1 {
+                                Self.whiteRow(&white, y: min(h - 1, max(0, y0 - r + i)), seed: seed)
+                                for k in 0..<3 {
+                                    for x in 0..<(w + 2 * r) { padded[x] = white[k * w + min(w - 1, max(0, x - r))] }
+                                    let target = across.baseAddress! + (i * 3 + k) * w
+                                    target.update(repeating: 0, count: w)
+                                    for t in 0..<taps {
+                                        let weight = kernel[t], source = padded.baseAddress! + t
+                                        for x in 0..<w { target[x] += weight * source[x] }
+                                    }
+                                }
+                            }
                         }
                     }
-                }
-            }
-            return
-        }
-        rgb.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedSendableBuffer(out)
-            c.parallel(h) { y, _ in
-                var random = SeededRandom(seed: SeededRandom.mix(seed ^ UInt64(y)))
-                for p in (y * w)..<((y + 1) * w) {
-                    let z = (random.nextGaussian(), random.nextGaussian(), random.nextGaussian())
-                    for k in 0..<3 {
-                        let n = l[k * 3] * z.0 + l[k * 3 + 1] * z.1 + l[k * 3 + 2] * z.2
-                        out.buffer[p * 3 + k] = min(1, max(0, out.buffer[p * 3 + k] + n))
+                    z.withUnsafeMutableBufferPointer { z in
+                        across.withUnsafeBufferPointer { across in
+                            for y in y0..<y1 {
+                                // White noise needs no blur: the row as drawn.
+                                if taps == 1 {
+                                    Self.whiteRow(&white, y: y, seed: seed)
+                                    white.withUnsafeBufferPointer { z.baseAddress!.update(from: $0.baseAddress!, count: 3 * w) }
+                                }
+                                for k in 0..<3 where taps > 1 {
+                                    let target = z.baseAddress! + k * w
+                                    target.update(repeating: 0, count: w)
+                                    for t in 0..<taps {
+                                        let weight = kernel[t], source = across.baseAddress! + ((y - y0 + t) * 3 + k) * w
+                                        for x in 0..<w { target[x] += weight * source[x] }
+                                    }
+                                }
+                                for x in 0..<w {
+                                    let p = (y * w + x) * 3, (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
+                                    for k in 0..<3 {
+                                        let n = l[k * 3] * z0 + l[k * 3 + 1] * z1 + l[k * 3 + 2] * z2
+                                        out.buffer[p + k] = min(1, max(0, out.buffer[p + k] + n))
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Three unit-variance noise fields (planar, `3 × height × width`): white draws, per row from
-    /// its own stream, blurred along rows then columns by `kernel` (edges clamped).
-    private static func fields(width w: Int, height h: Int, seed: UInt64, kernel: [Float], _ c: Compute) -> [Float] {
-        let r = kernel.count / 2, plane = w * h
-        var white = [Float](repeating: 0, count: 3 * plane)
-        white.withUnsafeMutableBufferPointer { buffer in
-            let out = UncheckedSendableBuffer(buffer)
-            c.parallel(h) { y, _ in
-                var random = SeededRandom(seed: SeededRandom.mix(seed ^ UInt64(y)))
-                for x in 0..<w { for k in 0..<3 { out.buffer[k * plane + y * w + x] = random.nextGaussian() } }
-            }
+    /// Row `y` of the three white fields (`3 × width`, channel after channel), from the row's own
+    /// stream: Marsaglia's polar method, both normals of each accepted pair (one logarithm per
+    /// pair and no trigonometry: a third of the time of Box–Muller's).
+    private static func whiteRow(_ row: inout [Float], y: Int, seed: UInt64) {
+        var random = SeededRandom(seed: SeededRandom.mix(seed ^ UInt64(y)))
+        var i = 0
+        while i < row.count {
+            let (u, v) = (2 * random.nextUnit() - 1, 2 * random.nextUnit() - 1)
+            let s = u * u + v * v
+            guard s < 1, s > 0 else { continue }
+            let factor = (-2 * Foundation.log(s) / s).squareRoot()
+            row[i] = u * factor
+            if i + 1 < row.count { row[i + 1] = v * factor }
+            i += 2
         }
-        var across = [Float](repeating: 0, count: 3 * plane)
-        across.withUnsafeMutableBufferPointer { buffer in
-            let out = UncheckedSendableBuffer(buffer)
-            c.parallel(3 * h) { row, _ in
-                let base = row * w
-                for x in 0..<w {
-                    var sum: Float = 0
-                    for t in -r...r { sum += kernel[t + r] * white[base + min(w - 1, max(0, x + t))] }
-                    out.buffer[base + x] = sum
-                }
-            }
-        }
-        white.withUnsafeMutableBufferPointer { buffer in
-            let out = UncheckedSendableBuffer(buffer)
-            c.parallel(3 * h) { row, _ in
-                let (k, y) = (row / h, row % h)
-                for x in 0..<w {
-                    var sum: Float = 0
-                    for t in -r...r { sum += kernel[t + r] * across[k * plane + min(h - 1, max(0, y + t)) * w + x] }
-                    out.buffer[k * plane + y * w + x] = sum
-                }
-            }
-        }
-        return white
     }
 
     /// The lower-triangular L with L·Lᵀ = `a` (3×3, row-major); a direction in which `a` is not

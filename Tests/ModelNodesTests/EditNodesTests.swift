@@ -461,6 +461,16 @@ struct EditNodesTests {
         if size == 0 { #expect(abs(Grain.highPassShare(k) - 0.96) < 1e-12) }
     }
 
+    @Test("Quickselect finds the sorted array's element, ties and all")
+    func nthSmallest() {
+        var random = SeededRandom(seed: 3)
+        for count in [1, 2, 7, 100, 1001] {
+            let values = (0..<count).map { _ in Double(Int(random.nextUnit() * 10)) / 10 }   // many ties
+            let sorted = values.sorted()
+            for n in Set([0, count / 2, (count - 1) / 2, count - 1]) { #expect(Grain.nthSmallest(values, n) == sorted[n]) }
+        }
+    }
+
     @Test("The grain is read from the pair's centre, at most 1024 px a side (as edit_data.grain_centre)")
     func grainCentre() {
         let (w, h) = (1030, 1027)

@@ -597,8 +597,18 @@ def _grain_high_pass_share(k):
 
 
 def _size_grid():
-    sizes = [i * GRAIN_SIZE_STEP for i in range(int(round(GRAIN_MAX_SIZE / GRAIN_SIZE_STEP)) + 1)]
-    return sizes, [grain_kernel(x) for x in sizes]
+    """Sizes every `GRAIN_SIZE_STEP` up to `GRAIN_MAX_SIZE` and their kernels, less those whose
+    difference ratio does not fall below the previous one's (the finest are all white: ratio 1),
+    so that both statistics read back one size."""
+    sizes, kernels, last = [], [], None
+    for i in range(int(round(GRAIN_MAX_SIZE / GRAIN_SIZE_STEP)) + 1):
+        k = grain_kernel(i * GRAIN_SIZE_STEP)
+        q = (1 - _lag(k, 1)) / (1 - _lag(k, 2))
+        if last is None or q < last:
+            sizes.append(i * GRAIN_SIZE_STEP)
+            kernels.append(k)
+            last = q
+    return sizes, kernels
 
 
 def _interpolate(x, xs, ys):
@@ -620,17 +630,31 @@ def grain_size(difference_ratio):
     return _interpolate(-difference_ratio, [-x for x in q], sizes)
 
 
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # as double precision, the values Swift's Grain uses
+GRAIN_CLIP = 5.0  # the size's variances: values beyond 5 robust standard deviations count as that far
+
+
+def _clipped_variance(v):
+    """The mean square of zero-mean `v` with values beyond `GRAIN_CLIP` × its robust scale pulled
+    in to it: an edge's outliers count little, and unlike a median it moves continuously on 8-bit
+    data (medians of whole levels misread grain's size by up to 3.5× in σ)."""
+    c = GRAIN_CLIP * _robust_scale(v)
+    return float((v.clamp(-c, c) if c > 0 else v).square().mean())
+
+
 def fit_grain(before, after, predicted):
     """The colour covariance of the noise in `after − predicted` (`predicted`: the fit's output for
     `before`, all `[3, H, W]` at the pair's size) at lags 0 and 1 pixel, `[2, 3, 3]`, or zeros
-    when what the high-pass sees of it, read as white noise, is under `GRAIN_MIN_SIGMA`. The grain's size (a gaussian blur of white noise, pixels)
-    comes from the residual's differences at lags 1 and 2 (`grain_size`); the lag-0 covariance from The residual less its 5×5 local mean, on interior pixels whose prediction is
-    unclipped, the flattest `GRAIN_FLAT_SHARE` of them by the before's luma gradient (summed over
-    3×3); less, per channel and `GRAIN_BLOCK`² block, its least-squares multiple of the before's
+    when what the high-pass sees of it, read as white noise, is under `GRAIN_MIN_SIGMA`.
+
+    The residual less its 5×5 local mean, on interior pixels whose prediction is unclipped, the
+    flattest `GRAIN_FLAT_SHARE` of them by the before's luma gradient (summed over 3×3); less, per channel and `GRAIN_BLOCK`² block, its least-squares multiple of the before's
     own detail (its 5×5 high-pass) — an edit that scales the photo's texture unevenly (a spotlight)
     leaves that, grain does not; robust (median-based) variances, covariances as
     (s(a+b)² − s(a−b)²)/4, corrected for the removed mean (the share of a noise of that size the
-    high-pass keeps: 1 − 1/25 for white noise); the lag-1 covariance is it times a₁ of that size."""
+    high-pass keeps: 1 − 1/25 for white noise). The size (a gaussian blur of white noise, pixels)
+    comes from the raw residual's differences at lags 1 and 2 on those pixels (`grain_size`, on
+    `_clipped_variance`s); the lag-1 covariance is the lag-0 one times a₁ of that size."""
     _, h, w = before.shape
     zero = torch.zeros(2, 3, 3, dtype=torch.float64)
     r = GRAIN_WINDOW // 2
@@ -642,7 +666,7 @@ def fit_grain(before, after, predicted):
 
     residual = high_pass(after.double() - predicted.double()).reshape(3, -1)
     detail = high_pass(before.double()).reshape(3, -1)
-    y = (before.double() * edits.LUMA.double()[:, None, None]).sum(0)
+    y = (before.double() * torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)[:, None, None]).sum(0)
     grad = torch.zeros(h, w, dtype=torch.float64)
     grad[:, :-1] += (y[:, 1:] - y[:, :-1]).abs()
     grad[:-1, :] += (y[1:, :] - y[:-1, :]).abs()
@@ -676,8 +700,8 @@ def fit_grain(before, after, predicted):
         return torch.cat([raw[:, full + lag] - raw[:, full], raw[:, full + lag * w] - raw[:, full]], 1)
 
     one, two = differences(1), differences(2)
-    v1 = sum(_robust_scale(one[c]) ** 2 for c in range(3))
-    v2 = sum(_robust_scale(two[c]) ** 2 for c in range(3))
+    v1 = sum(_clipped_variance(one[c]) for c in range(3))
+    v2 = sum(_clipped_variance(two[c]) for c in range(3))
     # Whether there is grain is judged on what the high-pass sees, read as white noise: read with
     # the size, the smooth fit errors of grainless edits look coarse and loud (up to 0.0073).
     if float(cov.diagonal().max()) / (1 - 1 / GRAIN_WINDOW ** 2) < GRAIN_MIN_SIGMA ** 2:

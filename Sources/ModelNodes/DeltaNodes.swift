@@ -79,15 +79,19 @@ struct EncodeDeltaNode: Node {
         arrays["spatial"] = Delta.Array(shape: [2], values: [Float(spatial.sigma), Float(spatial.k)])
         // The colour step on the pair itself (through the filter), subsampled, not averaged.
         let (w, h) = (pair.before.width, pair.before.height), side = ExemplarPair.colourFitSide
-        let (beforeSamples, afterSamples) = (pair.before.floatSamples(), pair.after.floatSamples())
-        let filtered = spatial.apply(to: beforeSamples, width: w, height: h, c)
-        let colour = ColourFit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side),
-                               ExemplarPair.subsampled(afterSamples, width: w, height: h, side: side))
+        // Each full-size copy is used at once and let go (a 12-MP one is 144 MB): the after for
+        // the colour fit and the grain, then the before through the filter.
+        let (afterCentre, afterSubsampled) = { (a: [Float]) in
+            (Grain.centre(a, width: w, height: h).samples, ExemplarPair.subsampled(a, width: w, height: h, side: side))
+        }(pair.after.floatSamples())
+        let (beforeCentre, filtered) = { (b: [Float]) in
+            (Grain.centre(b, width: w, height: h).samples, spatial.apply(to: b, width: w, height: h, c))
+        }(pair.before.floatSamples())
+        let colour = ColourFit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side), afterSubsampled)
         // What the fit leaves that is noise, on the pair at its own size (neighbours matter).
         let centre = Grain.centre(filtered, width: w, height: h)
-        let grain = Grain.fit(before: Grain.centre(beforeSamples, width: w, height: h).samples,
-                              after: Grain.centre(afterSamples, width: w, height: h).samples,
-                              predicted: colour.apply(to: centre.samples, c), width: centre.width, height: centre.height)
+        let grain = Grain.fit(before: beforeCentre, after: afterCentre, predicted: colour.apply(to: centre.samples, c),
+                              width: centre.width, height: centre.height)
         arrays["grain"] = Delta.Array(shape: [2, 3, 3], values: (grain.covariance + grain.neighbours).map(Float.init))
         arrays["color.hue"] = Delta.Array(shape: HueShift.shape, values: colour.hue.grid)
         arrays["color.lut"] = Delta.Array(shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3], values: colour.table)

@@ -39,12 +39,22 @@ struct Grain: Equatable {
     /// sizes apart flatten beyond it.
     static let maximumSize = 2.5
     static let sizeStep = 0.05
-    /// Sizes of the grid the fit reads the size on, and their kernels.
-    static let sizes = (0...Int((maximumSize / sizeStep).rounded())).map { Double($0) * sizeStep }
-    static let kernels = sizes.map(kernel(size:))
-    /// (1 − a₁)/(1 − a₂) of each size: the ratio of the noise's difference variances at lags 1 and 2.
-    static let differenceRatios = kernels.map { (1 - lag($0, 1)) / (1 - lag($0, 2)) }
-    static let neighbourCorrelations = kernels.map { lag($0, 1) }
+    /// Values beyond this many robust standard deviations count as that far in the size's variances.
+    static let clip = 5.0
+    /// The grid the size is read on: every ``sizeStep`` up to ``maximumSize``, less those whose
+    /// difference ratio (1 − a₁)/(1 − a₂) — of the noise's difference variances at lags 1 and 2 —
+    /// does not fall below the previous one's (the finest are all white: ratio 1), so that both
+    /// statistics read back one size.
+    static let grid: [(size: Double, ratio: Double, neighbours: Double)] = {
+        var grid: [(size: Double, ratio: Double, neighbours: Double)] = []
+        for i in 0...Int((maximumSize / sizeStep).rounded()) {
+            let k = kernel(size: Double(i) * sizeStep)
+            let ratio = (1 - lag(k, 1)) / (1 - lag(k, 2))
+            if let last = grid.last, ratio >= last.ratio { continue }
+            grid.append((Double(i) * sizeStep, ratio, lag(k, 1)))
+        }
+        return grid
+    }()
     static let luma: (Double, Double, Double) = (0.299, 0.587, 0.114)
 
     var isNone: Bool { covariance.allSatisfy { $0 == 0 } }
@@ -86,12 +96,12 @@ struct Grain: Equatable {
 
     /// The size whose (1 − a₁)/(1 − a₂) is `ratio`: 1 for white noise, falling toward ¼ as it coarsens.
     static func size(differenceRatio ratio: Double) -> Double {
-        interpolate(-ratio, differenceRatios.map { -$0 }, sizes)
+        interpolate(-ratio, grid.map { -$0.ratio }, grid.map(\.size))
     }
 
     /// The size whose neighbour correlation a₁ is `correlation`.
     static func size(neighbourCorrelation correlation: Double) -> Double {
-        interpolate(correlation, neighbourCorrelations, sizes)
+        interpolate(correlation, grid.map(\.neighbours), grid.map(\.size))
     }
 
     /// The grain's size in pixels: from its neighbours' correlation, tr(neighbours)/tr(covariance).
@@ -164,14 +174,20 @@ struct Grain: Equatable {
             }
         }
         func scale(_ v: [Double]) -> Double { madScale * nthSmallest(v.map(abs), (v.count - 1) / 2) }
-        // The size, from the raw residual's differences along both axes at lags 1 and 2.
+        // The size, from the raw residual's differences along both axes at lags 1 and 2. Their
+        // mean squares, clipped at ``clip`` robust deviations: medians of 8-bit data move by
+        // whole levels and misread the size (σ off by up to 3.5×).
+        func clippedVariance(_ v: [Double]) -> Double {
+            let limit = clip * scale(v)
+            return v.map { limit > 0 ? min(limit * limit, $0 * $0) : $0 * $0 }.reduce(0, +) / Double(v.count)
+        }
         func differenceVariance(_ lag: Int) -> Double {
             (0..<3).map { k in
                 var d = [Double]()
                 d.reserveCapacity(2 * chosen.count)
                 for p in chosen { d.append(residual[(p + lag) * 3 + k] - residual[p * 3 + k]) }
                 for p in chosen { d.append(residual[(p + lag * w) * 3 + k] - residual[p * 3 + k]) }
-                return Foundation.pow(scale(d), 2)
+                return clippedVariance(d)
             }.reduce(0, +)
         }
         var covariance = [Double](repeating: 0, count: 9)
@@ -295,12 +311,12 @@ struct Grain: Equatable {
     /// from its own stream of `seed`), each blurred along rows and columns by ``kernel(size:)``
     /// (edges clamped), mixed by colour. Bands of rows run in parallel, each drawing the rows its
     /// blur reaches, so the draw is the same on any number of threads and memory stays a few rows.
-    func sample(_ rgb: inout [Float], width w: Int, height h: Int, seed: UInt64, _ c: Compute) {
+    func sample(_ rgb: inout [Float], width w: Int, height h: Int, seed: UInt64, band: Int = 64, _ c: Compute) {
         let l = Self.cholesky(covariance).map(Float.init)
         // Under a 1% neighbour correlation the blur would not show: white noise.
         let sized = Self.kernel(size: size)
         let kernel: [Float] = (Self.lag(sized, 1) < 0.01 ? [1.0] : sized).map { Float($0) }
-        let r = kernel.count / 2, band = 64
+        let r = kernel.count / 2
         rgb.withUnsafeMutableBufferPointer { buffer in
             let out = UncheckedSendableBuffer(buffer)
             c.parallel((h + band - 1) / band) { piece, _ in
@@ -308,7 +324,7 @@ struct Grain: Equatable {
                 // The band's rows and the r above and below it (clamped), blurred along the row.
                 let rows = (y1 - y0) + 2 * r, taps = kernel.count
                 var white = [Float](repeating: 0, count: 3 * w), padded = [Float](repeating: 0, count: w + 2 * r)
-                var across = [Float](repeating: 0, count: rows * 3 * w), z = [Float](repeating: 0, count: 3 * w)
+                var across = [Float](repeating: 0, count: taps > 1 ? rows * 3 * w : 0), z = [Float](repeating: 0, count: 3 * w)
                 kernel.withUnsafeBufferPointer { kernel in
                     padded.withUnsafeMutableBufferPointer { padded in
                         across.withUnsafeMutableBufferPointer { across in

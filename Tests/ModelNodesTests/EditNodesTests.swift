@@ -224,7 +224,7 @@ struct SpatialFilterTests {
 }
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — and `fit_grain` on six pairs made from Examples/coffee.png.
+/// edit models were trained with — and `grain_of` on seven pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(forResource: "exemplar-fit", withExtension: "safetensors", subdirectory: "Goldens")!.path
@@ -260,7 +260,7 @@ struct ExemplarFitParityTests {
         let expectedGrain = try io.tensor("\(name).grain").values.map(Double.init)
         #expect(expectedGrain.count == 18)
         for (swift, python) in zip(swiftGrain, expectedGrain) {
-            #expect(abs(swift - python) <= 0.02 * abs(python) + 1e-7, "grain: Swift \(swiftGrain), Python \(expectedGrain)")
+            #expect(abs(swift - python) <= 1e-4 * abs(python) + 1e-9, "grain: Swift \(swiftGrain), Python \(expectedGrain)")
         }
     }
 }
@@ -415,11 +415,11 @@ struct EditNodesTests {
         // The expected value moves only what clipping biases: E[clip(x + n)] by the closed form.
         let mean = try edit(photo, delta, grain: "mean").converted(to: .rgb).floatSamples()
         let original = photo.converted(to: .rgb).floatSamples()
-        let s = Double(covariance[0]).squareRoot()
         func phi(_ z: Double) -> Double { 0.5 * (1 + erf(z / 2.0.squareRoot())) }
         func density(_ z: Double) -> Double { exp(-z * z / 2) / (2 * Double.pi).squareRoot() }
         var moved = 0
         for i in original.indices {
+            let s = Double(covariance[i % 3 * 4]).squareRoot()
             let x = Double(original[i]), lo = -x / s, hi = (1 - x) / s
             let expected = x * (phi(hi) - phi(lo)) + s * (density(lo) - density(hi)) + (1 - phi(hi))
             #expect(abs(Double(mean[i]) - expected) <= 0.5 / 255 + 1e-4, "sample \(i): \(x) → \(mean[i]), expected \(expected)")
@@ -445,6 +445,67 @@ struct EditNodesTests {
         #expect(sampled.correlation > 0.95)
         // One thread or two, the same draw: each row's stream, then the blur, fixed in order.
         #expect(try edit(photo, delta, grain: "sample", threads: 1) == edit(photo, delta, grain: "sample", threads: 2))
+    }
+
+    @Test("8-bit exemplars with grain of a size: σ and size read back (medians of whole levels had misread them by up to 3.5×)",
+          arguments: [(0.0, 0.03), (0.7, 0.02), (1.0, 0.02), (1.0, 0.06), (1.5, 0.04), (2.0, 0.06)])
+    func grainOfASize(_ size: Double, _ sigma: Double) throws {
+        let exemplar = try example("chelsea.png").converted(to: .rgb).converted(to: .uint8)
+        let (w, h) = (exemplar.width, exemplar.height)
+        var random = SeededRandom(seed: 9)
+        var n = (0..<(w * h)).map { _ in Double(random.nextGaussian()) }
+        let k = Grain.kernel(size: size), r = k.count / 2
+        // White draws blurred by the size's kernel along rows, then columns (edges clamped).
+        var across = n
+        for y in 0..<h {
+            for x in 0..<w {
+                var sum = 0.0
+                for t in -r...r { sum += k[t + r] * n[y * w + min(w - 1, max(0, x + t))] }
+                across[y * w + x] = sum
+            }
+        }
+        for y in 0..<h {
+            for x in 0..<w {
+                var sum = 0.0
+                for t in -r...r { sum += k[t + r] * across[min(h - 1, max(0, y + t)) * w + x] }
+                n[y * w + x] = sum
+            }
+        }
+        let before = exemplar.floatSamples()
+        let after = Image(width: w, height: h, colorModel: .rgb,
+                          samples: before.indices.map { min(1, max(0, before[$0] + Float(sigma * n[$0 / 3]))) }).converted(to: .uint8)
+        let grain = Grain.fit(before: before, after: after.floatSamples(), predicted: before, width: w, height: h)
+        let measured = grain.covariance[0].squareRoot()
+        #expect(abs(measured - sigma) < 0.05 * sigma, "σ \(measured), drawn with \(sigma) at size \(size)")
+        #expect(abs(grain.size - size) < 0.1, "size \(grain.size), drawn at \(size)")
+    }
+
+    @Test("Drawn grain has the covariance and neighbour correlation of its size, whatever the bands", arguments: [0.0, 1.0, 2.0])
+    func drawnGrain(_ size: Double) {
+        let (w, h) = (300, 200)
+        let k = Grain.kernel(size: size)
+        var a1 = 0.0
+        for j in 0..<(k.count - 1) { a1 += k[j] * k[j + 1] }
+        let grain = Grain(covariance: [4, 0, 0, 0, 1, 0, 0, 0, 2].map { $0 * 1e-4 },
+                          neighbours: [4, 0, 0, 0, 1, 0, 0, 0, 2].map { $0 * 1e-4 * a1 })
+        var drawn = [Float](repeating: 0.5, count: w * h * 3)
+        grain.sample(&drawn, width: w, height: h, seed: 4, Compute(threads: 2))
+        for band in [1, 7, 1000] {
+            var other = [Float](repeating: 0.5, count: w * h * 3)
+            grain.sample(&other, width: w, height: h, seed: 4, band: band, Compute(threads: band == 7 ? 1 : 2))
+            #expect(other == drawn, "bands of \(band) rows draw differently")
+        }
+        for channel in 0..<3 {
+            let v = (0..<(w * h)).map { Double(drawn[$0 * 3 + channel]) - 0.5 }
+            let variance = v.map { $0 * $0 }.reduce(0, +) / Double(v.count)
+            let expected = [4e-4, 1e-4, 2e-4][channel]
+            #expect(abs(variance - expected) < 0.1 * expected, "channel \(channel): variance \(variance), expected \(expected)")
+            var across = 0.0, down = 0.0
+            for y in 0..<(h - 1) { for x in 0..<(w - 1) { across += v[y * w + x] * v[y * w + x + 1]; down += v[y * w + x] * v[(y + 1) * w + x] } }
+            let pairs = Double((w - 1) * (h - 1))
+            #expect(abs(across / pairs / variance - a1) < 0.05 && abs(down / pairs / variance - a1) < 0.05,
+                    "neighbours correlate \(across / pairs / variance) across, \(down / pairs / variance) down; a₁ \(a1)")
+        }
     }
 
     @Test("The grain's size is read back from its statistics for every size on the grid", arguments: [0.0, 0.5, 1.0, 1.7, 2.5])

@@ -597,40 +597,27 @@ def _grain_high_pass_share(k):
 
 
 def _size_grid():
-    """Sizes every `GRAIN_SIZE_STEP` up to `GRAIN_MAX_SIZE` and their kernels, less those whose
-    difference ratio does not fall below the previous one's (the finest are all white: ratio 1),
-    so that both statistics read back one size."""
-    sizes, kernels, last = [], [], None
+    """Sizes every `GRAIN_SIZE_STEP` up to `GRAIN_MAX_SIZE`, each with its difference ratio
+    (1 − a₁)/(1 − a₂) and neighbour correlation a₁, less those whose ratio does not fall below the
+    previous one's (the finest are all white: ratio 1), so that both statistics read back one size."""
+    grid = []
     for i in range(int(round(GRAIN_MAX_SIZE / GRAIN_SIZE_STEP)) + 1):
         k = grain_kernel(i * GRAIN_SIZE_STEP)
         q = (1 - _lag(k, 1)) / (1 - _lag(k, 2))
-        if last is None or q < last:
-            sizes.append(i * GRAIN_SIZE_STEP)
-            kernels.append(k)
-            last = q
-    return sizes, kernels
+        if not grid or q < grid[-1][1]:
+            grid.append((i * GRAIN_SIZE_STEP, q, _lag(k, 1)))
+    return grid
 
 
-def _interpolate(x, xs, ys):
-    """Piecewise linear ys(x) for increasing xs, clamped at the ends."""
-    if x <= xs[0]:
-        return ys[0]
-    for i in range(len(xs) - 1):
-        if x <= xs[i + 1]:
-            t = (x - xs[i]) / (xs[i + 1] - xs[i]) if xs[i + 1] > xs[i] else 0.0
-            return ys[i] + t * (ys[i + 1] - ys[i])
-    return ys[-1]
+GRAIN_SIZES = _size_grid()
 
 
 def grain_size(difference_ratio):
     """The size whose lag-1 over lag-2 difference variances, (1 − a₁)/(1 − a₂), is
     `difference_ratio`: 1 for white noise, falling toward ¼ as grain coarsens."""
-    sizes, kernels = _size_grid()
-    q = [(1 - _lag(k, 1)) / (1 - _lag(k, 2)) for k in kernels]    # decreasing
-    return _interpolate(-difference_ratio, [-x for x in q], sizes)
+    return float(np.interp(-difference_ratio, [-q for _, q, _ in GRAIN_SIZES], [x for x, _, _ in GRAIN_SIZES]))
 
 
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # as double precision, the values Swift's Grain uses
 GRAIN_CLIP = 5.0  # the size's variances: values beyond 5 robust standard deviations count as that far
 
 
@@ -666,7 +653,7 @@ def fit_grain(before, after, predicted):
 
     residual = high_pass(after.double() - predicted.double()).reshape(3, -1)
     detail = high_pass(before.double()).reshape(3, -1)
-    y = (before.double() * torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)[:, None, None]).sum(0)
+    y = (before.double() * edits.LUMA.double()[:, None, None]).sum(0)  # float32 weights, as Swift's lumaWeights
     grad = torch.zeros(h, w, dtype=torch.float64)
     grad[:, :-1] += (y[:, 1:] - y[:, :-1]).abs()
     grad[:-1, :] += (y[1:, :] - y[:-1, :]).abs()
@@ -680,7 +667,7 @@ def fit_grain(before, after, predicted):
     chosen = index[torch.sort(flatness.flatten()[index], stable=True).indices[:count]]
     v, d = residual[:, chosen], detail[:, chosen]
     iw = w - 2 * r
-    blocks = -(-(w) // GRAIN_BLOCK)
+    blocks = -(-w // GRAIN_BLOCK)
     block = ((chosen // iw + r) // GRAIN_BLOCK) * blocks + (chosen % iw + r) // GRAIN_BLOCK
     n = int(block.max()) + 1
     num = torch.zeros(3, n, dtype=torch.float64).index_add_(1, block, v * d)

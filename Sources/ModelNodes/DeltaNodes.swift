@@ -5,7 +5,7 @@ import TensorCore
 
 /// `encode_delta`: what an exemplar's edit looks like, computed once and cached.
 ///
-/// The delta (encoder `efficientnet-lite0/13`) holds, all as after − before or as an offset from
+/// The delta (encoder `efficientnet-lite0/14`) holds, all as after − before or as an offset from
 /// "no edit", so deltas add and scale:
 /// - `semantic.stride8|16|32` `[28,28,40]`, `[14,14,112]`, `[7,7,320]`: per-token layer-normalised
 ///   EfficientNet-Lite0 features of the after minus the before (Delta-Adapter's semantic delta),
@@ -41,9 +41,9 @@ struct EncodeDeltaNode: Node {
     // ridges toward that map, /7 `color.hue` (then a table after it), /8 the hue shift or the table,
     // /9 `model.trust`, /10 no colour step where it barely beats none, /11 the colour step fitted
     // on the pair subsampled rather than the averaged working copy, /12 `grain`, /13 with its
-    // neighbours' covariance: older cached deltas lack or differ in them, and the name salts the
-    // cache key.
-    static let encoderName = "efficientnet-lite0/13"
+    // neighbours' covariance, /14 its flattest pixels chosen by the shared (Float) luma weights:
+    // older cached deltas lack or differ in them, and the name salts the cache key.
+    static let encoderName = "efficientnet-lite0/14"
     static let changeSide = 32
 
     let descriptor = NodeDescriptor(
@@ -81,12 +81,17 @@ struct EncodeDeltaNode: Node {
         let (w, h) = (pair.before.width, pair.before.height), side = ExemplarPair.colourFitSide
         // Each full-size copy is used at once and let go (a 12-MP one is 144 MB): the after for
         // the colour fit and the grain, then the before through the filter.
-        let (afterCentre, afterSubsampled) = { (a: [Float]) in
-            (Grain.centre(a, width: w, height: h).samples, ExemplarPair.subsampled(a, width: w, height: h, side: side))
-        }(pair.after.floatSamples())
-        let (beforeCentre, filtered) = { (b: [Float]) in
-            (Grain.centre(b, width: w, height: h).samples, spatial.apply(to: b, width: w, height: h, c))
-        }(pair.before.floatSamples())
+        let afterCentre: [Float], afterSubsampled: Image, beforeCentre: [Float], filtered: [Float]
+        do {
+            let after = pair.after.floatSamples()
+            afterCentre = Grain.centre(after, width: w, height: h).samples
+            afterSubsampled = ExemplarPair.subsampled(after, width: w, height: h, side: side)
+        }
+        do {
+            let before = pair.before.floatSamples()
+            beforeCentre = Grain.centre(before, width: w, height: h).samples
+            filtered = spatial.apply(to: before, width: w, height: h, c)
+        }
         let colour = ColourFit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side), afterSubsampled)
         // What the fit leaves that is noise, on the pair at its own size (neighbours matter).
         let centre = Grain.centre(filtered, width: w, height: h)

@@ -1,4 +1,5 @@
 import Foundation
+import ImageCodecs
 import NodeKit
 import TensorCore
 
@@ -55,7 +56,6 @@ struct Grain: Equatable {
         }
         return grid
     }()
-    static let luma: (Double, Double, Double) = (0.299, 0.587, 0.114)
 
     var isNone: Bool { covariance.allSatisfy { $0 == 0 } }
 
@@ -126,10 +126,8 @@ struct Grain: Equatable {
         let pixels = w * h
         let residual = (0..<(pixels * 3)).map { Double(after[$0]) - Double(predicted[$0]) }
         let detail = before.map(Double.init)
-        var luma = [Double](repeating: 0, count: pixels)
-        for p in 0..<pixels {
-            luma[p] = Self.luma.0 * detail[p * 3] + Self.luma.1 * detail[p * 3 + 1] + Self.luma.2 * detail[p * 3 + 2]
-        }
+        let (wr, wg, wb) = (Double(lumaWeights.r), Double(lumaWeights.g), Double(lumaWeights.b))
+        let luma = (0..<pixels).map { wr * detail[$0 * 3] + wg * detail[$0 * 3 + 1] + wb * detail[$0 * 3 + 2] }
         var gradient = [Double](repeating: 0, count: pixels)
         for y in 0..<h {
             for x in 0..<w {
@@ -242,35 +240,10 @@ struct Grain: Equatable {
     }
 
     /// Per channel, `values` (interleaved RGB, `width × height`) less its ``window``² mean at each
-    /// of `pixels` (all at least ``window``/2 from the border).
+    /// of `pixels` (all at least ``window``/2 from the border, so the window is whole).
     private static func highPass(_ values: [Double], width w: Int, height h: Int, at pixels: [Int]) -> [[Double]] {
-        let r = window / 2
-        var integral = [Double](repeating: 0, count: (w + 1) * (h + 1) * 3)
-        for y in 0..<h {
-            var row = (0.0, 0.0, 0.0)
-            for x in 0..<w {
-                let p = (y * w + x) * 3
-                row.0 += values[p]
-                row.1 += values[p + 1]
-                row.2 += values[p + 2]
-                let o = ((y + 1) * (w + 1) + x + 1) * 3, above = (y * (w + 1) + x + 1) * 3
-                integral[o] = integral[above] + row.0
-                integral[o + 1] = integral[above + 1] + row.1
-                integral[o + 2] = integral[above + 2] + row.2
-            }
-        }
-        let area = Double(window * window)
-        var out = [[Double]](repeating: [Double](repeating: 0, count: pixels.count), count: 3)
-        for (i, p) in pixels.enumerated() {
-            let (x, y) = (p % w, p / w)
-            let top = (y - r) * (w + 1), bottom = (y + r + 1) * (w + 1)
-            for k in 0..<3 {
-                let sum = integral[(bottom + x + r + 1) * 3 + k] - integral[(bottom + x - r) * 3 + k]
-                    - integral[(top + x + r + 1) * 3 + k] + integral[(top + x - r) * 3 + k]
-                out[k][i] = values[p * 3 + k] - sum / area
-            }
-        }
-        return out
+        let mean = LocalAffine.boxMean(values, channels: 3, width: w, height: h, radius: window / 2)
+        return (0..<3).map { k in pixels.map { values[$0 * 3 + k] - mean[$0 * 3 + k] } }
     }
 
     /// Each channel's E[clip(x + n)] for x in interleaved RGB `rgb`: what a draw of the grain gives
@@ -316,58 +289,60 @@ struct Grain: Equatable {
         // Under a 1% neighbour correlation the blur would not show: white noise.
         let sized = Self.kernel(size: size)
         let kernel: [Float] = (Self.lag(sized, 1) < 0.01 ? [1.0] : sized).map { Float($0) }
-        let r = kernel.count / 2
+        let taps = kernel.count, r = taps / 2
         rgb.withUnsafeMutableBufferPointer { buffer in
             let out = UncheckedSendableBuffer(buffer)
             c.parallel((h + band - 1) / band) { piece, _ in
                 let (y0, y1) = (piece * band, min(h, (piece + 1) * band))
-                // The band's rows and the r above and below it (clamped), blurred along the row.
-                let rows = (y1 - y0) + 2 * r, taps = kernel.count
+                var z = [Float](repeating: 0, count: 3 * w)
+                // Row y of the image plus the fields' row z, mixed by colour.
+                func add(_ z: [Float], y: Int) {
+                    for x in 0..<w {
+                        let p = (y * w + x) * 3, (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
+                        for k in 0..<3 {
+                            let n = l[k * 3] * z0 + l[k * 3 + 1] * z1 + l[k * 3 + 2] * z2
+                            out.buffer[p + k] = min(1, max(0, out.buffer[p + k] + n))
+                        }
+                    }
+                }
+                guard taps > 1 else {
+                    // White noise needs no blur: each row as drawn.
+                    for y in y0..<y1 { Self.whiteRow(&z, y: y, seed: seed); add(z, y: y) }
+                    return
+                }
+                // The band's rows and the r above and below it (clamped), blurred along the row…
+                let rows = (y1 - y0) + 2 * r
                 var white = [Float](repeating: 0, count: 3 * w), padded = [Float](repeating: 0, count: w + 2 * r)
-                var across = [Float](repeating: 0, count: taps > 1 ? rows * 3 * w : 0), z = [Float](repeating: 0, count: 3 * w)
-                kernel.withUnsafeBufferPointer { kernel in
-                    padded.withUnsafeMutableBufferPointer { padded in
-                        across.withUnsafeMutableBufferPointer { across in
-                            for i in 0..<rows where taps > 1 {
-                                Self.whiteRow(&white, y: min(h - 1, max(0, y0 - r + i)), seed: seed)
-                                for k in 0..<3 {
-                                    for x in 0..<(w + 2 * r) { padded[x] = white[k * w + min(w - 1, max(0, x - r))] }
-                                    let target = across.baseAddress! + (i * 3 + k) * w
-                                    target.update(repeating: 0, count: w)
-                                    for t in 0..<taps {
-                                        let weight = kernel[t], source = padded.baseAddress! + t
-                                        for x in 0..<w { target[x] += weight * source[x] }
-                                    }
-                                }
-                            }
-                        }
+                var across = [Float](repeating: 0, count: rows * 3 * w)
+                for i in 0..<rows {
+                    Self.whiteRow(&white, y: min(h - 1, max(0, y0 - r + i)), seed: seed)
+                    for k in 0..<3 {
+                        for x in 0..<(w + 2 * r) { padded[x] = white[k * w + min(w - 1, max(0, x - r))] }
+                        Self.convolve(padded, kernel, into: &across, at: (i * 3 + k) * w, count: w) { $0 }
                     }
-                    z.withUnsafeMutableBufferPointer { z in
-                        across.withUnsafeBufferPointer { across in
-                            for y in y0..<y1 {
-                                // White noise needs no blur: the row as drawn.
-                                if taps == 1 {
-                                    Self.whiteRow(&white, y: y, seed: seed)
-                                    white.withUnsafeBufferPointer { z.baseAddress!.update(from: $0.baseAddress!, count: 3 * w) }
-                                }
-                                for k in 0..<3 where taps > 1 {
-                                    let target = z.baseAddress! + k * w
-                                    target.update(repeating: 0, count: w)
-                                    for t in 0..<taps {
-                                        let weight = kernel[t], source = across.baseAddress! + ((y - y0 + t) * 3 + k) * w
-                                        for x in 0..<w { target[x] += weight * source[x] }
-                                    }
-                                }
-                                for x in 0..<w {
-                                    let p = (y * w + x) * 3, (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
-                                    for k in 0..<3 {
-                                        let n = l[k * 3] * z0 + l[k * 3 + 1] * z1 + l[k * 3 + 2] * z2
-                                        out.buffer[p + k] = min(1, max(0, out.buffer[p + k] + n))
-                                    }
-                                }
-                            }
-                        }
+                }
+                // … then down the columns, a row at a time.
+                for y in y0..<y1 {
+                    for k in 0..<3 {
+                        Self.convolve(across, kernel, into: &z, at: k * w, count: w) { t in ((y - y0 + t) * 3 + k) * w }
                     }
+                    add(z, y: y)
+                }
+            }
+        }
+    }
+
+    /// `target[at ..< at + count] = Σₜ kernel[t] · source[offset(t) + i]`: one output row of a
+    /// separable blur, as whole-row passes the compiler vectorises.
+    private static func convolve(_ source: [Float], _ kernel: [Float], into target: inout [Float], at start: Int, count: Int,
+                                 offset: (Int) -> Int) {
+        source.withUnsafeBufferPointer { source in
+            target.withUnsafeMutableBufferPointer { target in
+                let out = target.baseAddress! + start
+                out.update(repeating: 0, count: count)
+                for (t, weight) in kernel.enumerated() {
+                    let row = source.baseAddress! + offset(t)
+                    for x in 0..<count { out[x] += weight * row[x] }
                 }
             }
         }

@@ -76,7 +76,7 @@ struct LocalAffine {
     }
 
     /// Mean over the (2r+1)² window clipped to the image, per channel, through summed-area tables.
-    private static func boxMean(_ values: [Double], channels: Int, width w: Int, height h: Int, radius r: Int) -> [Double] {
+    static func boxMean(_ values: [Double], channels: Int, width w: Int, height h: Int, radius r: Int) -> [Double] {
         var table = [Double](repeating: 0, count: (w + 1) * (h + 1) * channels)
         for y in 0..<h {
             for x in 0..<w {

@@ -357,22 +357,31 @@ struct EditNodesTests {
         #expect(sharpen["spatial"]?.values[1] ?? 0 < 0)
     }
 
-    /// A photo plus monochrome grain of σ `sigma`: one normal draw per pixel on every channel, or,
-    /// `coarse`, draws smoothed by [¼ ½ ¼] along both axes (rescaled to σ; neighbours correlate by ⅔).
-    static func grained(_ image: Image, sigma: Float = 0.04, coarse: Bool = false, seed: UInt64 = 5) -> Image {
+    /// A photo plus monochrome grain of σ `sigma` (as 8-bit RGB): one normal draw per pixel on
+    /// every channel, blurred by the unit-energy `kernel` along rows, then columns (edges clamped).
+    static func grained(_ image: Image, sigma: Double = 0.04, kernel k: [Double] = [1], seed: UInt64 = 5) -> Image {
         let rgb = image.converted(to: .rgb)
-        let (w, h) = (rgb.width, rgb.height)
-        var random = SeededRandom(seed: seed), s = rgb.floatSamples()
-        var n = (0..<(w * h)).map { _ in random.nextGaussian() }
-        if coarse {
-            // Unit energy: 0.25² + 0.5² + 0.25² = 0.375 per axis.
-            let t: [Float] = [0.25, 0.5, 0.25].map { $0 / Float(0.375).squareRoot() }
-            var across = n
-            for y in 0..<h { for x in 0..<w { across[y * w + x] = (-1...1).map { t[$0 + 1] * n[y * w + min(w - 1, max(0, x + $0))] }.reduce(0, +) } }
-            for y in 0..<h { for x in 0..<w { n[y * w + x] = (-1...1).map { t[$0 + 1] * across[min(h - 1, max(0, y + $0)) * w + x] }.reduce(0, +) } }
+        let (w, h) = (rgb.width, rgb.height), r = k.count / 2
+        var random = SeededRandom(seed: seed)
+        var n = (0..<(w * h)).map { _ in Double(random.nextGaussian()) }
+        var across = n
+        for y in 0..<h {
+            for x in 0..<w {
+                var sum = 0.0
+                for t in -r...r { sum += k[t + r] * n[y * w + min(w - 1, max(0, x + t))] }
+                across[y * w + x] = sum
+            }
         }
-        for p in 0..<(w * h) { for k in 0..<3 { s[p * 3 + k] = min(1, max(0, s[p * 3 + k] + sigma * n[p])) } }
-        return Image(width: w, height: h, colorModel: .rgb, samples: s).converted(to: .uint8)
+        for y in 0..<h {
+            for x in 0..<w {
+                var sum = 0.0
+                for t in -r...r { sum += k[t + r] * across[min(h - 1, max(0, y + t)) * w + x] }
+                n[y * w + x] = sum
+            }
+        }
+        let s = rgb.floatSamples()
+        return Image(width: w, height: h, colorModel: .rgb,
+                     samples: s.indices.map { min(1, max(0, s[$0] + Float(sigma * n[$0 / 3]))) }).converted(to: .uint8)
     }
 
     /// `a − b` where `b` is within 0.2…0.8 (clipping leaves the rest): per channel its standard
@@ -432,7 +441,8 @@ struct EditNodesTests {
     func coarseGrain() throws {
         let exemplar = try example("coffee.png").converted(to: .rgb).converted(to: .uint8)
         let photo = try example("chelsea.png")
-        let after = Self.grained(exemplar, coarse: true)
+        // [¼ ½ ¼] at unit energy (0.375 per axis): neighbours correlate by ⅔.
+        let after = Self.grained(exemplar, kernel: [0.25, 0.5, 0.25].map { $0 / 0.375.squareRoot() })
         let measured = Self.noise(after, over: exemplar)
         let delta = try encode(exemplar, after)
         let sampled = Self.noise(try edit(photo, delta, grain: "sample"), over: photo)
@@ -452,28 +462,8 @@ struct EditNodesTests {
     func grainOfASize(_ size: Double, _ sigma: Double) throws {
         let exemplar = try example("chelsea.png").converted(to: .rgb).converted(to: .uint8)
         let (w, h) = (exemplar.width, exemplar.height)
-        var random = SeededRandom(seed: 9)
-        var n = (0..<(w * h)).map { _ in Double(random.nextGaussian()) }
-        let k = Grain.kernel(size: size), r = k.count / 2
-        // White draws blurred by the size's kernel along rows, then columns (edges clamped).
-        var across = n
-        for y in 0..<h {
-            for x in 0..<w {
-                var sum = 0.0
-                for t in -r...r { sum += k[t + r] * n[y * w + min(w - 1, max(0, x + t))] }
-                across[y * w + x] = sum
-            }
-        }
-        for y in 0..<h {
-            for x in 0..<w {
-                var sum = 0.0
-                for t in -r...r { sum += k[t + r] * across[min(h - 1, max(0, y + t)) * w + x] }
-                n[y * w + x] = sum
-            }
-        }
         let before = exemplar.floatSamples()
-        let after = Image(width: w, height: h, colorModel: .rgb,
-                          samples: before.indices.map { min(1, max(0, before[$0] + Float(sigma * n[$0 / 3]))) }).converted(to: .uint8)
+        let after = Self.grained(exemplar, sigma: sigma, kernel: Grain.kernel(size: size), seed: 9)
         let grain = Grain.fit(before: before, after: after.floatSamples(), predicted: before, width: w, height: h)
         let measured = grain.covariance[0].squareRoot()
         #expect(abs(measured - sigma) < 0.05 * sigma, "σ \(measured), drawn with \(sigma) at size \(size)")
@@ -609,8 +599,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/13' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/13", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/14' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/14", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride32' [7, 7, 320]") == true)
     }

@@ -101,7 +101,7 @@ struct RunningTests {
     /// Deltas cross the ABI as named float arrays and come back intact.
     @Test func deltaRoundTrip() throws {
         let double = try node("test.double_delta", in: try Plugins.test())
-        let delta = Delta(encoder: "efficientnet-lite0/13", arrays: [
+        let delta = Delta(encoder: "efficientnet-lite0/14", arrays: [
             "color.affine": Delta.Array(shape: [3, 4], values: (0..<12).map { Float($0) / 10 }),
             "pooled": Delta.Array(shape: [5], values: [1, -2, 3, -4, 5]),
         ])

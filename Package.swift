@@ -41,13 +41,17 @@ let package = Package(
         .target(name: "CTensorKernels"),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CTensorKernels", "Spelling"]),
         .target(name: "ImageCodecs", dependencies: ["CCodecGuards"]),
-        // Networks built from TensorCore layers, loaded from safetensors.
-        .target(name: "Models", dependencies: ["TensorCore"]),
+        // Networks built from TensorCore layers, loaded from safetensors (weights files found,
+        // loaded once and hashed for cache keys).
+        .target(name: "Models", dependencies: ["TensorCore", "ImageCodecs", "NodeKit"]),
         // What a node is; the engine knows nodes only through this module.
         .target(name: "NodeKit", dependencies: ["ImageCodecs", "Spelling"]),
         .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
-        // Nodes backed by models (encode_delta, …), and the registry the CLI runs with.
-        .target(name: "ModelNodes", dependencies: ["NodeKit", "BuiltinNodes", "ImageCodecs", "Models", "TensorCore"]),
+        // The model-free exemplar fit (spatial filter, colour step, grain) and the typed delta
+        // format it is stored in; no network runs here.
+        .target(name: "ExemplarFit", dependencies: ["NodeKit", "ImageCodecs", "TensorCore"]),
+        // Nodes backed by models and the exemplar fit (encode_delta, adapter_edit, …).
+        .target(name: "ModelNodes", dependencies: ["NodeKit", "ImageCodecs", "Models", "TensorCore", "ExemplarFit"]),
         // The plugin ABI: one C header (plus compile-time layout checks) shared by the host,
         // the Swift SDK and plugins in any language.
         .target(name: "CDeltaflowPlugin"),
@@ -60,13 +64,13 @@ let package = Package(
         .target(
             name: "DeltaflowCLI",
             dependencies: [
-                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling",
+                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling", "ExemplarFit",
                 "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "deltaflow", dependencies: ["DeltaflowCLI"]),
         // The parsers of untrusted input as fuzz targets; Tests/Fuzz/run builds the driver with libFuzzer.
-        .target(name: "FuzzTargets", dependencies: ["Workflow", "ModelNodes", "NodeKit", "ImageCodecs", "TensorCore"]),
+        .target(name: "FuzzTargets", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "NodeKit", "ImageCodecs", "TensorCore"]),
         .target(name: "CLibFuzzer"),
         .executableTarget(name: "deltaflow-fuzz", dependencies: ["FuzzTargets", "CLibFuzzer"]),
         // The worked example of in-process Swift nodes (README, "Custom nodes"); built and run by CLITests.
@@ -79,8 +83,11 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Goldens")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "NodeKit"], resources: [.copy("Goldens")]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "Models", "NodeKit", "ImageCodecs"]),
-        .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"],
+        // Helpers the test targets share (example photos, edits made by hand).
+        .target(name: "TestSupport", dependencies: ["ExemplarFit", "ImageCodecs", "NodeKit", "TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "ExemplarFitTests", dependencies: ["ExemplarFit", "TestSupport", "NodeKit", "ImageCodecs", "TensorCore"],
                     resources: [.copy("Goldens")]),
+        .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "ExemplarFit", "TestSupport", "BuiltinNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"]),
         // Builds the example plugins and misbehaving ones (Fixtures, C) with the system's
         // compilers, then loads them.
         .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"],

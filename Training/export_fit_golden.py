@@ -2,7 +2,7 @@
 colour table and grain): Training/edit_data.py's `fit` — the specification the training data used —
 and `grain_of`, on seven pairs made from Examples/coffee.png at 160×107.
 
-    python3 Training/export_fit_golden.py    # writes Tests/ModelNodesTests/Goldens/exemplar-fit.safetensors
+    python3 Training/export_fit_golden.py    # writes Tests/ExemplarFitTests/Goldens/exemplar-fit.safetensors
 """
 import os
 
@@ -58,7 +58,7 @@ def main():
         out[f"{name}.grain"] = edit_data.grain_of(before, after, ((sigma, k), shift, lut)).numpy()
         print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}, "
               f"grain σ {float(out[f'{name}.grain'][0].diagonal().max()) ** 0.5:.4f}")
-    path = os.path.join(ROOT, "Tests", "ModelNodesTests", "Goldens", "exemplar-fit.safetensors")
+    path = os.path.join(ROOT, "Tests", "ExemplarFitTests", "Goldens", "exemplar-fit.safetensors")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     safetensors_io.save(path, {k: np.asarray(v, dtype=np.float32) for k, v in out.items()},
                         {"command": "python3 Training/export_fit_golden.py", "torch": torch.__version__})

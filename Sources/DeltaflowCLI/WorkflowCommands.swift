@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuiltinNodes
 import ModelNodes
 import Models
 import Foundation
@@ -10,7 +11,8 @@ import Spelling
 /// Built-in and model-backed nodes (model weights are read only when a node runs), plus the
 /// plugins on the search path; a plugin that fails to load is a warning, not the end of the run.
 func standardRegistry(modelsDirectory: String = ModelFiles.directory(), plugins: PluginOptions) -> NodeRegistry {
-    var registry = ModelNodes.registry(modelsDirectory: modelsDirectory)
+    // Built-in kinds are distinct by construction; a clash is a programming error.
+    var registry = try! NodeRegistry(Builtins.nodes + ModelNodes.nodes(modelsDirectory: modelsDirectory))
     for node in DeltaflowCLI.extraNodes.withLock({ $0 }) {
         do {
             try registry.register(node, origin: "this program")

@@ -1,3 +1,4 @@
+import BuiltinNodes
 import Foundation
 import ImageCodecs
 import ModelNodes
@@ -21,7 +22,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// Node kinds as the CLI has them (weights are only read when a node runs, never here).
-    private static let registry = ModelNodes.registry(modelsDirectory: "/nonexistent")
+    private static let registry = try! NodeRegistry(Builtins.nodes + ModelNodes.nodes(modelsDirectory: "/nonexistent"))
 
     private static func workflow(_ bytes: [UInt8]) -> [String] {
         let text = String(decoding: bytes, as: UTF8.self)

@@ -1,60 +1,40 @@
+import ExemplarFit
 import Foundation
 import ImageCodecs
 import Models
 import NodeKit
 import TensorCore
 
-public typealias EditWeights = ModelWeights<EditModel>
-
-extension ModelWeights where Model == EditModel {
-    public convenience init(directory: String) {
-        self.init(directory: directory, fileName: ModelFiles.editModelFileName) { try EditModel(path: $0) }
-    }
-}
-
-/// An exemplar's delta as the edit models read it, checked once: its semantic tokens, colour
-/// transform and change grid for the network, and its model-free fit (spatial filter, then the
-/// hue shift and colour table, and the grain the edit adds).
+/// An exemplar's delta as the edit models read it, checked once: its typed parts, and its
+/// semantic tokens and colour transform as the network's tensors.
 struct EditDelta {
-    let colour: ColourFit      // the hue shift and the colour table
-    let spatial: SpatialFilter
-    let grain: Grain
-    let tokens: Tensor         // [1, tokens, width]
-    let affine: Tensor         // [1, 12]
-    let change: Delta.Array    // [_, _, 3]
-    /// encode_delta's verdict on the network's correction (`model.trust`), if the delta has one.
-    let trust: Float?
-
-    static let tokensArray = "semantic.stride32"
+    let exemplar: ExemplarDelta
+    let tokens: Tensor  // [1, tokens, width]
+    let affine: Tensor  // [1, 12]
 
     init(_ delta: Delta, model: EditModel) throws(NodeError) {
-        let cfg = model.configuration
-        guard delta.encoder == EncodeDeltaNode.encoderName else {
-            throw NodeError("this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(EncodeDeltaNode.encoderName)' deltas; compute it with encode_delta")
-        }
-        let side = Int(Double(cfg.deltaTokens).squareRoot())
-        guard let tokens = delta[Self.tokensArray], tokens.shape == [side, side, cfg.deltaWidth],
-              let affine = delta["color.affine"], affine.shape == [3, 4],
-              let lut = delta["color.lut"], lut.shape == [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3],
-              let hue = delta["color.hue"], hue.shape == HueShift.shape,
-              let spatial = delta["spatial"], spatial.shape == [2],
-              let grain = delta["grain"], grain.shape == [2, 3, 3],
-              let change = delta["change"], change.shape.count == 3, change.shape[2] == 3 else {
-            throw NodeError("this delta lacks '\(Self.tokensArray)' [\(side), \(side), \(cfg.deltaWidth)], 'color.affine' [3, 4], 'color.lut' [17, 17, 17, 3], 'color.hue' [\(HueShift.hues), \(HueShift.saturations.count)], 'spatial' [2], 'grain' [2, 3, 3] or 'change' [_, _, 3]; compute it with encode_delta")
-        }
-        colour = ColourFit(hue: HueShift(grid: hue.values), table: lut.values)
-        self.spatial = SpatialFilter(sigma: Double(spatial.values[0]), k: Double(spatial.values[1]))
-        let covariances = grain.values.map(Double.init)
-        self.grain = Grain(covariance: Array(covariances[0..<9]), neighbours: Array(covariances[9..<18]))
-        self.tokens = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens.values)
-        self.affine = Tensor(shape: [1, 12], values: affine.values)
-        self.change = change
-        trust = delta["model.trust"].flatMap { $0.shape == [1] ? $0.values[0] : nil }
+        try self.init(try ExemplarDelta(delta), model: model)
     }
+
+    init(_ exemplar: ExemplarDelta, model: EditModel) throws(NodeError) {
+        let cfg = model.configuration
+        let tokens = exemplar.semantic.stride32
+        guard tokens.count == cfg.deltaTokens * cfg.deltaWidth else {
+            throw NodeError(
+                "the edit model reads \(cfg.deltaTokens) tokens of \(cfg.deltaWidth) values, but this delta's 'semantic.stride32' holds \(tokens.count) values; retrain or re-export the edit models")
+        }
+        self.exemplar = exemplar
+        self.tokens = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens)
+        self.affine = Tensor(shape: [1, 12], values: exemplar.affine.offset)
+    }
+
+    var fit: ExemplarFit { exemplar.fit }
+    /// encode_delta's verdict on the network's correction (`model.trust`), if the delta has one.
+    var trust: Float? { exemplar.trust?.weight }
 
     /// Interleaved RGB samples through the exemplar's fit (within 0…1).
     func fit(_ rgb: [Float], width: Int, height: Int, _ c: Compute) -> [Float] {
-        colour.apply(to: spatial.apply(to: rgb, width: width, height: height, c), c)
+        exemplar.fit.apply(to: rgb, width: width, height: height, c)
     }
 }
 
@@ -79,7 +59,7 @@ struct EditQuery {
         let lowFit = Self.halved(exemplar.fit(twice, width: 2 * size, height: 2 * size, c), size: size)
         (self.low, self.lowFit) = (low, lowFit)
         // [photo, photo through the exemplar's fit, change grid (nearest)].
-        let grid = exemplar.change.values, gh = exemplar.change.shape[0], gw = exemplar.change.shape[1]
+        let grid = exemplar.exemplar.change.cells, (gh, gw) = (ChangeGrid.side, ChangeGrid.side)
         var cond = [Float]()
         cond.reserveCapacity(size * size * 9)
         for y in 0..<size {
@@ -122,17 +102,12 @@ struct EditQuery {
     func maskProbability(_ logits: Tensor) -> [Float] {
         let n = logits.shape[1]
         let v = logits.values
+        let taps = HalfPixelTap.axis(size, to: n)
         var out = [Float](repeating: 0, count: size * size)
-        let scale = Float(n) / Float(size)
-        func coordinate(_ i: Int) -> (Int, Int, Float) {
-            let s = max(0, (Float(i) + 0.5) * scale - 0.5)
-            let i0 = min(Int(s), n - 1)
-            return (i0, min(i0 + 1, n - 1), s - Float(i0))
-        }
         for y in 0..<size {
-            let (y0, y1, fy) = coordinate(y)
+            let (y0, y1, fy) = (taps[y].lower, taps[y].upper, taps[y].weight)
             for x in 0..<size {
-                let (x0, x1, fx) = coordinate(x)
+                let (x0, x1, fx) = (taps[x].lower, taps[x].upper, taps[x].weight)
                 let top = v[y0 * n + x0] * (1 - fx) + v[y0 * n + x1] * fx
                 let bottom = v[y1 * n + x0] * (1 - fx) + v[y1 * n + x1] * fx
                 let logit: Float = top * (1 - fy) + bottom * fy
@@ -217,7 +192,7 @@ struct AdapterEditNode: Node {
         let c = Compute(threads: context.threads)
         let exemplar = try EditDelta(try inputs.delta("delta"), model: model)
         guard let verdict = exemplar.trust else {
-            throw NodeError("this delta lacks 'model.trust' [1]; compute it with encode_delta")
+            throw NodeError("this delta lacks \(ModelTrust.described.joined(separator: ", ")); compute it with encode_delta")
         }
         // encode_delta's verdict on the correction (1: it helped the exemplar itself, 0: the fit
         // alone did as well); a combined delta carries the weighted sum.
@@ -235,11 +210,11 @@ struct AdapterEditNode: Node {
             correct(&rgb, query, target: target, gateLogits: gate, trust: trust, c)
         }
         // The grain last, as the exemplar's after has it: on top of everything else the edit did.
-        if !exemplar.grain.isNone {
+        if !exemplar.fit.grain.isNone {
             switch try inputs.string("grain") {
-            case "sample": exemplar.grain.sample(&rgb, width: photo.width, height: photo.height,
+            case "sample": exemplar.fit.grain.sample(&rgb, width: photo.width, height: photo.height,
                                                  seed: SeededRandom.mix(seed ^ Self.grainStream), c)
-            case "mean": exemplar.grain.mean(&rgb, c)
+            case "mean": exemplar.fit.grain.mean(&rgb, c)
             default: break
             }
         }

@@ -1,8 +1,10 @@
+import BuiltinNodes
 import Foundation
 import ImageCodecs
 import Models
 import NodeKit
 import Synchronization
+import TestSupport
 import Testing
 @testable import ModelNodes
 @testable import Workflow
@@ -17,7 +19,7 @@ func runExemplarWorkflow(root: URL, output: String, models: String = ModelFiles.
         try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/\(name)"), to: input.appendingPathComponent(name))
     }
     let workflow = try Workflow.load(repository.appendingPathComponent("Workflows/exemplar-color.yaml").path,
-                                     registry: ModelNodes.registry(modelsDirectory: models))
+                                     registry: try! NodeRegistry(Builtins.nodes + ModelNodes.nodes(modelsDirectory: models)))
     let params = try workflow.bindParams([
         "before=\(repository.path)/Examples/astronaut.png", "after=\(repository.path)/Exemplars/astronaut-graded.png",
         "input=\(input.path)", "output=\(root.appendingPathComponent(output).path)",

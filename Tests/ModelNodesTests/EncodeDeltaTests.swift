@@ -2,26 +2,11 @@ import Foundation
 import ImageCodecs
 import Models
 import NodeKit
+import TestSupport
 import Testing
+@testable import ExemplarFit
 @testable import ModelNodes
 @testable import Workflow
-
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-func example(_ name: String) throws -> Image {
-    try ImageFile.read(repository.appendingPathComponent("Examples/\(name)").path)
-}
-
-/// Applies `f` to every RGB pixel (0…1).
-func mapped(_ image: Image, _ f: (SIMD3<Float>) -> SIMD3<Float>) -> Image {
-    let rgb = image.converted(to: .rgb)
-    var s = rgb.floatSamples()
-    for p in 0..<(rgb.width * rgb.height) {
-        let v = f(SIMD3(s[3 * p], s[3 * p + 1], s[3 * p + 2]))
-        for c in 0..<3 { s[3 * p + c] = min(1, max(0, v[c])) }
-    }
-    return Image(width: rgb.width, height: rgb.height, colorModel: .rgb, samples: s)
-}
 
 /// `image` moved right and down by (dx, dy) pixels, edges repeated.
 func shifted(_ image: Image, dx: Int, dy: Int) -> Image {

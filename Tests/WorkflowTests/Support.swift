@@ -7,7 +7,7 @@ import Testing
 @testable import Workflow
 
 /// What the CLI runs with: built-ins and model nodes (whose weights load only when they run).
-let registry = ModelNodes.registry(modelsDirectory: ModelFiles.directory())
+let registry = try! NodeRegistry(Builtins.nodes + ModelNodes.nodes(modelsDirectory: ModelFiles.directory()))
 
 /// The diagnostics validating `yaml` produces (empty when it is valid).
 func diagnose(_ yaml: String) -> [Diagnostic] {

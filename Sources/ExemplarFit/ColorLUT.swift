@@ -122,7 +122,7 @@ enum ColorLUT {
                     for j in 0..<3 {  // the offset's pull toward the structured map
                         rhs[j] += Self.affineRidge * spread * target[c][j]
                     }
-                    solved.append(solveSymmetric(a, rhs, size: size))
+                    solved.append(Cholesky.solve(a, rhs, size: size))
                 }
                 return solved
             }
@@ -246,21 +246,21 @@ enum ColorLUT {
             var perChannel = [[Double]]()
             for c in 0..<3 {
                 let ridge = flatRidge * spread
-                let w = solveSymmetric([sxx[c] / count + ridge, sx[c] / count, sx[c] / count, sn[c] / count],
+                let w = Cholesky.solve([sxx[c] / count + ridge, sx[c] / count, sx[c] / count, sn[c] / count],
                                        [sxy[c] / count, sy[c] / count], size: 2)
                 var row = [0.0, 0, 0, w[1]]
                 row[c] = w[0]
                 perChannel.append(row)
             }
-            let wy = solveSymmetric([luma[0] / count + 1e-9, luma[1] / count, luma[2] / count, luma[3] / count + 1e-9],
+            let wy = Cholesky.solve([luma[0] / count + 1e-9, luma[1] / count, luma[2] / count, luma[3] / count + 1e-9],
                                     lumaRHS.map { $0 / count }, size: 2)
             var a = chroma.map { $0 / count }, rhs = chromaRHS.map { $0 / count }
             for i in 0..<6 { a[i * 6 + i] += i < 2 ? similarityRidge * spread : 1e-9 }
-            let w = solveSymmetric(a, rhs, size: 6)
+            let w = Cholesky.solve(a, rhs, size: 6)
             // M − I = YCC⁻¹ · [[a − 1, 0, 0], [c_b, s − 1, −r], [c_r, r, s − 1]] · YCC, offset
             // YCC⁻¹ · (β, o_b, o_r); the unknowns solved for are a − 1 and s − 1.
             let inner: [SIMD3<Double>] = [SIMD3(wy[0], 0, 0), SIMD3(w[2], w[0], -w[1]), SIMD3(w[3], w[1], w[0])]
-            let back = inverse(ycc), shift = SIMD3(wy[1], w[4], w[5])
+            let back = Matrix3(rows: ycc).inverse.rows, shift = SIMD3(wy[1], w[4], w[5])
             var lumaChroma = [[Double]]()
             for r in 0..<3 {
                 var row = [Double](repeating: 0, count: 4)
@@ -271,18 +271,6 @@ enum ColorLUT {
                 lumaChroma.append(row)
             }
             return (perChannel, lumaChroma)
-        }
-
-        /// The inverse of a 3×3 matrix given by rows (by cofactors).
-        static func inverse(_ m: [SIMD3<Double>]) -> [SIMD3<Double>] {
-            let (a, b, c) = (m[0], m[1], m[2])
-            func cross(_ u: SIMD3<Double>, _ v: SIMD3<Double>) -> SIMD3<Double> {
-                SIMD3(u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
-            }
-            let (bc, ca, ab) = (cross(b, c), cross(c, a), cross(a, b))
-            let det = (a * bc).sum()
-            // Columns of the inverse are the cross products over the determinant.
-            return (0..<3).map { r in SIMD3(bc[r], ca[r], ab[r]) / det }
         }
 
         /// The knot left of `v` and the weight of the one right of it (piecewise-linear hats).
@@ -308,49 +296,21 @@ enum ColorLUT {
         }
     }
 
-    /// Held-out test of the two priors: a 4×4 checkerboard of the exemplar, each half's table
-    /// predicting the other half; curves win only by cutting that error by 10%.
-    static let validationBlocks = 4
+    /// Curves win only by cutting the affine prior's held-out error (``HeldOut``) by 10%.
     static let curvesMargin = 0.9
 
-    /// The pixels of a `validationBlocks`² checkerboard's two halves.
-    static func checkerboard(width w: Int, height h: Int) -> [[Int]] {
-        var halves: [[Int]] = [[], []]
-        for py in 0..<h {
-            for px in 0..<w { halves[(py * validationBlocks / h + px * validationBlocks / w) % 2].append(py * w + px) }
-        }
-        return halves
-    }
-
     static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int, affineError: Double? = nil) -> Bool {
-        let halves = checkerboard(width: w, height: h)
+        let halves = HeldOut.halves(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return false }
         let affine = affineError ?? heldOutError(x, y, width: w, height: h, curves: false)
         return heldOutError(x, y, width: w, height: h, curves: true) < curvesMargin * affine
     }
 
-    /// The squared error of each checkerboard half's table (with the affine or the curves prior)
-    /// predicting the other half, summed over both.
+    /// ``HeldOut/error(_:_:width:height:_:)`` of the table with the affine or the curves prior.
     static func heldOutError(_ x: [Float], _ y: [Float], width w: Int, height h: Int, curves: Bool) -> Double {
-        heldOutError(x, y, width: w, height: h) { train, before in
+        HeldOut.error(x, y, width: w, height: h) { train, before in
             apply(table(x, y, train, Prior(x, y, train, curves: curves)), to: before, Compute(threads: 1))
         }
-    }
-
-    /// The squared error of `predict(train, before)` — fitted on one checkerboard half's pixels,
-    /// mapping the other half's before colours (interleaved) — against that half's after, summed
-    /// over both halves.
-    static func heldOutError(_ x: [Float], _ y: [Float], width w: Int, height h: Int,
-                             _ predict: (_ train: [Int], _ before: [Float]) -> [Float]) -> Double {
-        let halves = checkerboard(width: w, height: h)
-        var e = 0.0
-        for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] where !train.isEmpty {
-            let predicted = predict(train, test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] })
-            for (i, p) in test.enumerated() {
-                for k in 0..<3 { let d = Double(predicted[i * 3 + k] - y[3 * p + k]); e += d * d }
-            }
-        }
-        return e
     }
 
     /// The table from `pixels` of the pair and a prior fitted on them.
@@ -371,7 +331,8 @@ enum ColorLUT {
                 sums[cell * 3 + c] += Double(y[3 * p + c] - x[3 * p + c]) - offset[c]
             }
         }
-        let boxSums = box3(sums, channels: 3), boxCounts = box3(counts, channels: 1)
+        let boxSums = BoxSum(shape: [n, n, n], channels: 3, radius: 1)(sums)
+        let boxCounts = BoxSum(shape: [n, n, n], channels: 1, radius: 1)(counts)
         var table = [Float](repeating: 0, count: n * n * n * 3)
         for i in 0..<n {
             for j in 0..<n {
@@ -389,91 +350,55 @@ enum ColorLUT {
         return table
     }
 
-    /// Solves the symmetric positive-definite `a · x = b` (`size`², row-major) by Cholesky.
-    static func solveSymmetric(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
-        var l = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            for j in 0...i {
-                var s = a[i * n + j]
-                for k in 0..<j { s -= l[i * n + k] * l[j * n + k] }
-                l[i * n + j] = i == j ? max(s, 1e-300).squareRoot() : s / l[j * n + j]
-            }
-        }
-        var z = b
-        for i in 0..<n {
-            for k in 0..<i { z[i] -= l[i * n + k] * z[k] }
-            z[i] /= l[i * n + i]
-        }
-        for i in stride(from: n - 1, through: 0, by: -1) {
-            for k in (i + 1)..<n { z[i] -= l[k * n + i] * z[k] }
-            z[i] /= l[i * n + i]
-        }
-        return z
-    }
-
-    /// Sums over each node's 3×3×3 neighbourhood (itself included), clipped at the cube's faces.
-    private static func box3(_ values: [Double], channels: Int) -> [Double] {
-        let n = side
-        var out = [Double](repeating: 0, count: values.count)
-        for i in 0..<n {
-            for j in 0..<n {
-                for k in 0..<n {
-                    let cell = (i * n + j) * n + k
-                    for a in max(0, i - 1)...min(n - 1, i + 1) {
-                        for b in max(0, j - 1)...min(n - 1, j + 1) {
-                            for d in max(0, k - 1)...min(n - 1, k + 1) {
-                                let other = (a * n + b) * n + d
-                                for c in 0..<channels { out[cell * channels + c] += values[other * channels + c] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
     /// RGB samples (0…1, interleaved) through an offset table, trilinearly, clamped to 0…1.
     static func apply(_ offsets: [Float], to rgb: [Float], _ c: Compute) -> [Float] {
         let n = side, pixels = rgb.count / 3
         // Each node's offset as one 16-byte vector: a corner is one load instead of three.
-        let nodes = (0..<(n * n * n)).map { SIMD4(offsets[3 * $0], offsets[3 * $0 + 1], offsets[3 * $0 + 2], 0) }
-        let piece = 1 << 14
-        return [Float](unsafeUninitializedCapacity: rgb.count) { buffer, initialized in
-            let result = UncheckedSendableBuffer(buffer)
-            rgb.withUnsafeBufferPointer { rgb in
-                nodes.withUnsafeBufferPointer { table in
-                    let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: rgb))
-                    let lut = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: table))
-                    c.parallel((pixels + piece - 1) / piece) { index, _ in
-                        let (rgb, corners, scale) = (source.buffer, lut.buffer, Float(n - 1))
-                        // Steps between the eight corners of a cell, in nodes.
-                        let (dr, dg, db) = (n * n, n, 1)
-                        for p in (index * piece)..<min(pixels, (index + 1) * piece) {
-                            let sr = min(1, max(0, rgb[3 * p])) * scale, sg = min(1, max(0, rgb[3 * p + 1])) * scale
-                            let sb = min(1, max(0, rgb[3 * p + 2])) * scale
-                            let (r0, g0, b0) = (min(n - 2, Int(sr)), min(n - 2, Int(sg)), min(n - 2, Int(sb)))
-                            let (fr, fg, fb) = (sr - Float(r0), sg - Float(g0), sb - Float(b0))
-                            let base = (r0 * n + g0) * n + b0
-                            let (r1, g1, b1) = (1 - fr, 1 - fg, 1 - fb)
-                            // The identity part interpolates to the input itself; only offsets are looked up.
-                            var v = SIMD4(sr / scale, sg / scale, sb / scale, 0)
-                            v += (r1 * g1 * b1) * corners[base]
-                            v += (r1 * g1 * fb) * corners[base + db]
-                            v += (r1 * fg * b1) * corners[base + dg]
-                            v += (r1 * fg * fb) * corners[base + dg + db]
-                            v += (fr * g1 * b1) * corners[base + dr]
-                            v += (fr * g1 * fb) * corners[base + dr + db]
-                            v += (fr * fg * b1) * corners[base + dr + dg]
-                            v += (fr * fg * fb) * corners[base + dr + dg + db]
-                            result.buffer[3 * p] = min(1, max(0, v.x))
-                            result.buffer[3 * p + 1] = min(1, max(0, v.y))
-                            result.buffer[3 * p + 2] = min(1, max(0, v.z))
-                        }
+        let corners = (0..<(n * n * n)).map { SIMD4(offsets[3 * $0], offsets[3 * $0 + 1], offsets[3 * $0 + 2], 0) }
+        return rgb.withUnsafeBufferPointer { rgb in
+            corners.withUnsafeBufferPointer { corners in
+                c.array(rgb.count, runs: pixels, of: 1 << 14) { range, out in
+                    let scale = Float(n - 1)
+                    // Steps between the eight corners of a cell, in nodes.
+                    let (dr, dg, db) = (n * n, n, 1)
+                    for p in range {
+                        let sr = min(1, max(0, rgb[3 * p])) * scale, sg = min(1, max(0, rgb[3 * p + 1])) * scale
+                        let sb = min(1, max(0, rgb[3 * p + 2])) * scale
+                        let (r0, g0, b0) = (min(n - 2, Int(sr)), min(n - 2, Int(sg)), min(n - 2, Int(sb)))
+                        let (fr, fg, fb) = (sr - Float(r0), sg - Float(g0), sb - Float(b0))
+                        let base = (r0 * n + g0) * n + b0
+                        let (r1, g1, b1) = (1 - fr, 1 - fg, 1 - fb)
+                        // The identity part interpolates to the input itself; only offsets are looked up.
+                        var v = SIMD4(sr / scale, sg / scale, sb / scale, 0)
+                        v += (r1 * g1 * b1) * corners[base]
+                        v += (r1 * g1 * fb) * corners[base + db]
+                        v += (r1 * fg * b1) * corners[base + dg]
+                        v += (r1 * fg * fb) * corners[base + dg + db]
+                        v += (fr * g1 * b1) * corners[base + dr]
+                        v += (fr * g1 * fb) * corners[base + dr + db]
+                        v += (fr * fg * b1) * corners[base + dr + dg]
+                        v += (fr * fg * fb) * corners[base + dr + dg + db]
+                        out[3 * p] = min(1, max(0, v.x))
+                        out[3 * p + 1] = min(1, max(0, v.y))
+                        out[3 * p + 2] = min(1, max(0, v.z))
                     }
                 }
             }
-            initialized = rgb.count
         }
     }
+}
+
+/// ``ColorLUT``'s offsets as a part of the delta.
+package struct ColorTable: DeltaComponent {
+    package var offsets: [Float]
+
+    package init(offsets: [Float]) { self.offsets = offsets }
+
+    /// Offsets from the identity, indexed r, g, b; all zero when the hue shift or nothing is used.
+    package static let layout = [(name: "color.lut", shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3])]
+    /// Added; its prior leaning toward a structured map; no table unless it clearly beats none;
+    /// fitted on the pair subsampled.
+    package static let revision = 4
+    package init(values: [[Float]]) { self.init(offsets: values[0]) }
+    package var values: [[Float]] { [offsets] }
 }

@@ -3,16 +3,14 @@ import TensorCore
 
 /// A shift of hue per hue and saturation fitted on an exemplar pair: the selective-colour part of
 /// an edit (one hue band recoloured). The 17³ ``ColorLUT`` is too coarse for it — its cells mix the
-/// band with its neighbours, so it recolours what the edit left alone. Same as `fit_hue`,
-/// `apply_hue` and `choose_colour` in Training/edit_data.py.
-struct HueShift: Equatable, Sendable {
+/// band with its neighbours, so it recolours what the edit left alone. Same as `fit_hue` and
+/// `apply_hue` in Training/edit_data.py.
+package struct HueShift: Equatable, Sendable {
     /// Hue nodes (every 5°, circular) and saturation nodes of the grid; bilinear between them.
     static let hues = 72
     static let saturations: [Double] = [0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 1]
     /// Pixels' worth of weight pulling each node's shift toward none.
     static let ridge = 1.0
-    /// The hue shift must cut the held-out error by 10% to be used (``choice(_:_:width:height:)``).
-    static let margin = 0.9
 
     static var shape: [Int] { [hues, saturations.count] }
 
@@ -121,79 +119,25 @@ struct HueShift: Equatable, Sendable {
 
     /// Interleaved RGB (clamped to 0…1) with each pixel's hue moved by the grid at its hue and saturation.
     func apply(to rgb: [Float], _ c: Compute) -> [Float] {
-        let pixels = rgb.count / 3, piece = 1 << 14
-        var out = [Float](repeating: 0, count: rgb.count)
         let grid = self.grid.map(Double.init)
-        out.withUnsafeMutableBufferPointer { buffer in
-            let result = UncheckedSendableBuffer(buffer)
-            c.parallel((pixels + piece - 1) / piece) { index, _ in
-                for p in (index * piece)..<min(pixels, (index + 1) * piece) {
-                    func sample(_ k: Int) -> Double { Double(min(1, max(0, rgb[3 * p + k]))) }
-                    var colour = Self.hsv(sample(0), sample(1), sample(2))
-                    let (nodes, weights) = Self.corners(hue: colour.x, saturation: colour.y)
-                    for u in 0..<4 { colour.x += grid[nodes[u]] * weights[u] }
-                    let shifted = Self.rgb(colour)
-                    for k in 0..<3 { result.buffer[3 * p + k] = Float(shifted[k]) }
-                }
+        return c.array(rgb.count, runs: rgb.count / 3, of: 1 << 14) { range, out in
+            for p in range {
+                func sample(_ k: Int) -> Double { Double(min(1, max(0, rgb[3 * p + k]))) }
+                var colour = Self.hsv(sample(0), sample(1), sample(2))
+                let (nodes, weights) = Self.corners(hue: colour.x, saturation: colour.y)
+                for u in 0..<4 { colour.x += grid[nodes[u]] * weights[u] }
+                let shifted = Self.rgb(colour)
+                for k in 0..<3 { out[3 * p + k] = Float(shifted[k]) }
             }
         }
-        return out
-    }
-
-    /// What follows the spatial filter in the exemplar fit.
-    enum Choice: Equatable { case table, hue, unchanged }
-
-    /// A colour step (table or hue shift) must cut the held-out error of none — the spatial filter
-    /// alone — to this share, or the colours are left unchanged: a colour edit explains nearly all
-    /// of its pair (at most 3.4% left on the validation photos), while what a sharpen, blur, grain
-    /// or spotlight leaves is explained in part by a table that then costs other photos up to
-    /// 20 dB. Same as `COLOUR_GAIN` in Training/edit_data.py, where the measurement is
-    /// (`python3 Training/evaluate_fit.py`).
-    static let colourGain = 0.3
-
-    /// On ``ColorLUT``'s checkerboard, each half predicting the other, the hue shift alone is used
-    /// only if it cuts the table's held-out error (`tableError`, the affine prior's
-    /// ``ColorLUT/heldOutError(_:_:width:height:curves:)``) by ``margin``. Alone: a table fitted
-    /// after a hue shift learns the exemplar's colours both ways (a gamma or hue edit's shift where
-    /// the exemplar has colours, none where it has not), which held out the exemplar's own blocks
-    /// but not other photos. Either is kept only if it passes ``colourGain``.
-    static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int, tableError: Double? = nil) -> Choice {
-        let halves = ColorLUT.checkerboard(width: w, height: h)
-        guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
-        let hue = ColorLUT.heldOutError(x, y, width: w, height: h) { train, before in
-            fit(x, y, train).apply(to: before, Compute(threads: 1))
-        }
-        let table = tableError ?? ColorLUT.heldOutError(x, y, width: w, height: h, curves: false)
-        let (choice, error) = hue < margin * table ? (Choice.hue, hue) : (.table, table)
-        // Predicting no change, each half's own before: the squared difference over the whole pair.
-        let unchanged = zip(x, y).reduce(0.0) { sum, pair in let d = Double(pair.1 - pair.0); return sum + d * d }
-        return error < colourGain * unchanged ? choice : .unchanged
     }
 }
 
-/// The colour part of an exemplar's fit, after its spatial filter: a hue shift, then a colour table.
-struct ColourFit: Sendable {
-    let hue: HueShift
-    let table: [Float]
-
-    func apply(to rgb: [Float], _ c: Compute) -> [Float] {
-        ColorLUT.apply(table, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
-    }
-}
-
-extension ColourFit {
-    /// Fitted on the exemplar's pair as `encode_delta` gives it (subsampled, `before` already
-    /// through the spatial filter): the hue shift with a table of zero offsets, the table with no
-    /// hue shift, or neither.
-    init(_ before: Image, _ after: Image) {
-        let (x, y) = (before.floatSamples(), after.floatSamples())
-        let zero = [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3)
-        // The table's held-out error decides both the hue shift and the table's own prior.
-        let tableError = ColorLUT.heldOutError(x, y, width: before.width, height: before.height, curves: false)
-        switch HueShift.choice(x, y, width: before.width, height: before.height, tableError: tableError) {
-        case .hue: self.init(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: zero)
-        case .table: self.init(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
-        case .unchanged: self.init(hue: .none, table: zero)
-        }
-    }
+extension HueShift: DeltaComponent {
+    /// The shift in turns per hue and saturation node; all zero unless the colour step chose it.
+    package static let layout = [(name: "color.hue", shape: shape)]
+    /// Added, then made an alternative to the table rather than a step before it.
+    package static let revision = 2
+    package init(values: [[Float]]) { self.init(grid: values[0]) }
+    package var values: [[Float]] { [grid] }
 }

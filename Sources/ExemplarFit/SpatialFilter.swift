@@ -6,11 +6,16 @@ import TensorCore
 /// a gaussian blur for k = 1, an unsharp mask for k < 0, nothing for k = 0. σ is relative to the
 /// image's shorter side, so one exemplar's blur means the same on a photo of any size. Same fit as
 /// `fit_spatial` in Training/edit_data.py.
-struct SpatialFilter: Equatable {
-    var sigma: Double
-    var k: Double
+package struct SpatialFilter: Equatable, Sendable {
+    package var sigma: Double
+    package var k: Double
 
-    static let none = SpatialFilter(sigma: 0, k: 0)
+    package init(sigma: Double, k: Double) {
+        self.sigma = sigma
+        self.k = k
+    }
+
+    package static let none = SpatialFilter(sigma: 0, k: 0)
     /// σ tried by the fit: 0.003 … 0.024 of the shorter side, four per octave.
     static let sigmas = (0..<13).map { 0.003 * Foundation.pow(2, Double($0) / 4) }
     /// A filter is kept only if it halves the colour table's error alone.
@@ -23,7 +28,7 @@ struct SpatialFilter: Equatable {
     static let exactSigmaLimit = 8.0
 
     /// The filter that, followed by a colour table, best explains `before → after` (RGB, same size).
-    static func fit(_ before: Image, _ after: Image, _ c: Compute) -> SpatialFilter {
+    package static func fit(_ before: Image, _ after: Image, _ c: Compute) -> SpatialFilter {
         let (b, a) = (before.resized(within: fitSide), after.resized(within: fitSide))
         let (w, h) = (b.width, b.height)
         let x = b.floatSamples(), y = a.floatSamples(), all = Array(0..<(w * h))
@@ -65,7 +70,7 @@ struct SpatialFilter: Equatable {
     }
 
     /// The filter on interleaved RGB samples of a `width × height` image, clamped to 0…1.
-    func apply(to rgb: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
+    package func apply(to rgb: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
         guard k != 0 else { return rgb }
         return combine(rgb, Self.gaussian(rgb, width: w, height: h, sigma: sigma * Double(min(w, h)), c))
     }
@@ -96,7 +101,7 @@ struct SpatialFilter: Equatable {
             return doubled(blurred, width: lw, height: lh, margin: margin, to: w, h, c)
         }
         let radius = max(1, Int((3 * sigma).rounded(.up)))
-        let kernel = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+        let kernel = gaussianTaps(sigma: sigma, radius: radius)
         let total = kernel.reduce(0, +)
         let weights = kernel.map { Float($0 / total) }
         return verticalConvolution(horizontalConvolution(rgb, width: w, height: h, weights, c), width: w, height: h, weights, c)
@@ -121,16 +126,12 @@ struct SpatialFilter: Equatable {
     /// Back from ``halved(_:width:height:margin:_:)``'s grid to `w × h`: bilinear, half-pixel centres.
     private static func doubled(_ low: [Float], width lw: Int, height lh: Int, margin m: Int, to w: Int, _ h: Int,
                                 _ c: Compute) -> [Float] {
-        func tap(_ i: Int, _ n: Int) -> (Int, Int, Float) {
-            let s = (Float(i) + 0.5) / 2 - 0.5 + Float(m)
-            let i0 = min(Int(s), n - 2)
-            return (i0, i0 + 1, s - Float(i0))
-        }
-        let columns = (0..<w).map { tap($0, lw) }
+        let columns = (0..<w).map { HalfPixelTap($0, numerator: 1, denominator: 2, offset: m, count: lw) }
         return rows(h, width: w, from: low, c) { y, source, out in
-            let (y0, y1, fy) = tap(y, lh)
-            let (upper, lower) = (y0 * lw * 3, y1 * lw * 3)
-            for (x, (x0, x1, fx)) in columns.enumerated() {
+            let tap = HalfPixelTap(y, numerator: 1, denominator: 2, offset: m, count: lh)
+            let (upper, lower, fy) = (tap.lower * lw * 3, tap.upper * lw * 3, tap.weight)
+            for (x, column) in columns.enumerated() {
+                let (x0, x1, fx) = (column.lower, column.upper, column.weight)
                 for k in 0..<3 {
                     let top = source[upper + 3 * x0 + k] * (1 - fx) + source[upper + 3 * x1 + k] * fx
                     let bottom = source[lower + 3 * x0 + k] * (1 - fx) + source[lower + 3 * x1 + k] * fx
@@ -145,15 +146,10 @@ struct SpatialFilter: Equatable {
     private static func rows(_ height: Int, width: Int, from source: [Float], _ c: Compute,
                              _ row: (_ y: Int, _ source: UnsafeBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
         let stride = 3 * width
-        return [Float](unsafeUninitializedCapacity: height * stride) { buffer, initialized in
-            let result = UncheckedSendableBuffer(buffer)
-            source.withUnsafeBufferPointer { input in
-                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
-                c.parallel(height) { y, _ in
-                    row(y, UnsafeBufferPointer(source.buffer), UnsafeMutableBufferPointer(rebasing: result.buffer[(y * stride)..<((y + 1) * stride)]))
-                }
+        return source.withUnsafeBufferPointer { source in
+            c.array(height * stride, runs: height, of: 1) { range, out in
+                for y in range { row(y, source, UnsafeMutableBufferPointer(rebasing: out[(y * stride)..<((y + 1) * stride)])) }
             }
-            initialized = height * stride
         }
     }
 
@@ -190,23 +186,28 @@ struct SpatialFilter: Equatable {
     /// gathered pixel by pixel strides a whole row per sample and missed the cache each time).
     private static func verticalConvolution(_ rgb: [Float], width w: Int, height h: Int, _ weights: [Float], _ c: Compute) -> [Float] {
         let stride = 3 * w, blocks = (stride + columnBlock - 1) / columnBlock, radius = weights.count / 2
-        return [Float](unsafeUninitializedCapacity: rgb.count) { buffer, initialized in
-            let result = UncheckedSendableBuffer(buffer)
-            rgb.withUnsafeBufferPointer { input in
-                let source = UncheckedSendableBuffer(UnsafeMutableBufferPointer(mutating: input))
-                c.parallel(blocks) { block, _ in
+        return rgb.withUnsafeBufferPointer { source in
+            c.array(rgb.count, runs: blocks, of: 1) { range, result in
+                for block in range {
                     let start = block * columnBlock, width = min(columnBlock, stride - start)
                     for y in 0..<h {
-                        let out = UnsafeMutableBufferPointer(rebasing: result.buffer[(y * stride + start)..<(y * stride + start + width)])
+                        let out = UnsafeMutableBufferPointer(rebasing: result[(y * stride + start)..<(y * stride + start + width)])
                         for x in 0..<width { out[x] = 0 }
                         for (j, weight) in weights.enumerated() {
                             let row = (min(h - 1, max(0, y + j - radius)) * stride + start)
-                            for x in 0..<width { out[x] += weight * source.buffer[row + x] }
+                            for x in 0..<width { out[x] += weight * source[row + x] }
                         }
                     }
                 }
             }
-            initialized = rgb.count
         }
     }
+}
+
+extension SpatialFilter: DeltaComponent {
+    /// σ (relative to the shorter side) and the gain k; 0, 0 for none.
+    package static let layout = [(name: "spatial", shape: [2])]
+    package static let revision = 1
+    package init(values: [[Float]]) { self.init(sigma: Double(values[0][0]), k: Double(values[0][1])) }
+    package var values: [[Float]] { [[Float(sigma), Float(k)]] }
 }

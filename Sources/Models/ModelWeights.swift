@@ -1,6 +1,5 @@
 import Foundation
 import ImageCodecs
-import Models
 import NodeKit
 import Synchronization
 import TensorCore
@@ -20,7 +19,7 @@ public final class ModelWeights<Model: Sendable>: Sendable {
     }
 
     /// The network, loading it if needed.
-    func model() throws -> Model {
+    package func model() throws -> Model {
         try state.withLock { state in
             if let model = state.model { return model }
             let model = try load(try ModelFiles.locate(fileName, in: directory))
@@ -30,11 +29,11 @@ public final class ModelWeights<Model: Sendable>: Sendable {
     }
 
     /// Whether the weights file is there (loading it can still fail, with the reason).
-    var isPresent: Bool { (try? ModelFiles.locate(fileName, in: directory)) != nil }
+    package var isPresent: Bool { (try? ModelFiles.locate(fileName, in: directory)) != nil }
 
     /// A hash of the weights file's bytes ("missing" when there is none: the node then fails
     /// with the file's absence, never with a cache hit from other weights).
-    var contentHash: String {
+    package var contentHash: String {
         state.withLock { state in
             if let hash = state.hash { return hash }
             guard let path = try? ModelFiles.locate(fileName, in: directory),
@@ -58,7 +57,7 @@ extension ModelWeights where Model == EfficientNetLite0 {
 
     /// The encoder's input for `image`: RGB squeezed to 224×224 (the whole frame, so an edit
     /// anywhere in it is seen), as 0…255 normalised by ``EfficientNetLite0/normalize(_:)``.
-    static func input(_ images: [Image]) -> Tensor {
+    package static func input(_ images: [Image]) -> Tensor {
         let side = EfficientNetLite0.inputSize
         var values = [Float]()
         values.reserveCapacity(images.count * side * side * 3)
@@ -83,5 +82,13 @@ extension EncoderWeights {
         let total = weights.reduce(0, +)
         return weights.indices.sorted { weights[$0] > weights[$1] }.prefix(top)
             .map { (imageNetClasses[$0], Float(weights[$0] / total)) }
+    }
+}
+
+public typealias EditWeights = ModelWeights<EditModel>
+
+extension ModelWeights where Model == EditModel {
+    public convenience init(directory: String) {
+        self.init(directory: directory, fileName: ModelFiles.editModelFileName) { try EditModel(path: $0) }
     }
 }

@@ -12,13 +12,18 @@ import TensorCore
 ///
 /// Kept as covariances at lags 0 and 1 pixel, so that deltas add and scale as the noises do: a
 /// delta scaled by ½ is grain of the same size with half the variance; two added, both grains.
-struct Grain: Equatable {
+package struct Grain: Equatable, Sendable {
     /// Row-major 3×3 covariance of the noise per pixel, in 0…1 sample units; all zero: no grain.
-    var covariance: [Double]
+    package var covariance: [Double]
     /// The same between a pixel and its neighbour (either axis).
-    var neighbours: [Double]
+    package var neighbours: [Double]
 
-    static let none = Grain(covariance: Array(repeating: 0, count: 9), neighbours: Array(repeating: 0, count: 9))
+    package init(covariance: [Double], neighbours: [Double]) {
+        self.covariance = covariance
+        self.neighbours = neighbours
+    }
+
+    package static let none = Grain(covariance: Array(repeating: 0, count: 9), neighbours: Array(repeating: 0, count: 9))
     /// The residual's local mean over this window is removed: smooth fit errors are not grain.
     static let window = 5
     /// Measured on the flattest quarter of the before (by its luma gradient), where fit errors are smallest…
@@ -57,14 +62,13 @@ struct Grain: Equatable {
         return grid
     }()
 
-    var isNone: Bool { covariance.allSatisfy { $0 == 0 } }
+    package var isNone: Bool { covariance.allSatisfy { $0 == 0 } }
 
     /// The 1D gaussian of σ `size` pixels (taps to 3σ) that makes white noise into grain of that
     /// size, scaled to unit energy (Σk² = 1) so it keeps the noise's variance; [1] for size 0.
     static func kernel(size: Double) -> [Double] {
         guard size > 0 else { return [1] }
-        let r = Int((3 * size).rounded(.up))
-        let k = (-r...r).map { Foundation.exp(-Double($0 * $0) / (2 * size * size)) }
+        let k = gaussianTaps(sigma: size, radius: Int((3 * size).rounded(.up)))
         let norm = k.map { $0 * $0 }.reduce(0, +).squareRoot()
         return k.map { $0 / norm }
     }
@@ -120,7 +124,7 @@ struct Grain: Equatable {
     /// removed local mean by the share of a noise of the grain's size that survives it (1 − 1/25
     /// for white noise). The size comes from the raw residual's differences at lags 1 and 2; the
     /// test against ``minimumSigma`` is on the high-passed residual read as white noise.
-    static func fit(before: [Float], after: [Float], predicted: [Float], width w: Int, height h: Int) -> Grain {
+    package static func fit(before: [Float], after: [Float], predicted: [Float], width w: Int, height h: Int) -> Grain {
         let r = window / 2
         guard w > 2 * r, h > 2 * r else { return .none }
         let pixels = w * h
@@ -229,7 +233,7 @@ struct Grain: Equatable {
 
     /// The centre of interleaved RGB `samples` (`width × height`), at most ``fitSide`` a side:
     /// the samples, and the crop's width and height.
-    static func centre(_ samples: [Float], width w: Int, height h: Int) -> (samples: [Float], width: Int, height: Int) {
+    package static func centre(_ samples: [Float], width w: Int, height h: Int) -> (samples: [Float], width: Int, height: Int) {
         let (cw, ch) = (min(w, fitSide), min(h, fitSide))
         guard cw < w || ch < h else { return (samples, w, h) }
         let (x0, y0) = ((w - cw) / 2, (h - ch) / 2)
@@ -242,13 +246,13 @@ struct Grain: Equatable {
     /// Per channel, `values` (interleaved RGB, `width × height`) less its ``window``² mean at each
     /// of `pixels` (all at least ``window``/2 from the border, so the window is whole).
     private static func highPass(_ values: [Double], width w: Int, height h: Int, at pixels: [Int]) -> [[Double]] {
-        let mean = LocalAffine.boxMean(values, channels: 3, width: w, height: h, radius: window / 2)
+        let mean = BoxSum(shape: [h, w], channels: 3, radius: window / 2)(values, mean: true)
         return (0..<3).map { k in pixels.map { values[$0 * 3 + k] - mean[$0 * 3 + k] } }
     }
 
     /// Each channel's E[clip(x + n)] for x in interleaved RGB `rgb`: what a draw of the grain gives
     /// on average — the least squared error any one output can have against a draw, and no visible grain.
-    func mean(_ rgb: inout [Float], _ c: Compute) {
+    package func mean(_ rgb: inout [Float], _ c: Compute) {
         // Per channel a table over 0…1 (the closed form costs two erf per sample; interpolating
         // it is exact to ~1e-6).
         let knots = 1024
@@ -264,17 +268,13 @@ struct Grain: Equatable {
                 return Float(min(1, max(0, x * (cdf(hi) - cdf(lo)) + s * (pdf(lo) - pdf(hi)) + (1 - cdf(hi)))))
             })
         }
-        let pixels = rgb.count / 3, rows = 1024
-        rgb.withUnsafeMutableBufferPointer { out in
-            let out = UncheckedSendableBuffer(out)
-            c.parallel((pixels + rows - 1) / rows) { piece, _ in
-                for p in (piece * rows)..<min(pixels, (piece + 1) * rows) {
-                    for k in 0..<3 {
-                        guard let table = tables[k] else { continue }
-                        let t = min(1, max(0, out.buffer[p * 3 + k])) * Float(knots)
-                        let i = min(knots - 1, Int(t)), f = t - Float(i)
-                        out.buffer[p * 3 + k] = table[i] + f * (table[i + 1] - table[i])
-                    }
+        c.update(&rgb, runs: rgb.count / 3, of: 1024) { range, out in
+            for p in range {
+                for k in 0..<3 {
+                    guard let table = tables[k] else { continue }
+                    let t = min(1, max(0, out[p * 3 + k])) * Float(knots)
+                    let i = min(knots - 1, Int(t)), f = t - Float(i)
+                    out[p * 3 + k] = table[i] + f * (table[i + 1] - table[i])
                 }
             }
         }
@@ -284,16 +284,14 @@ struct Grain: Equatable {
     /// from its own stream of `seed`), each blurred along rows and columns by ``kernel(size:)``
     /// (edges clamped), mixed by colour. Bands of rows run in parallel, each drawing the rows its
     /// blur reaches, so the draw is the same on any number of threads and memory stays a few rows.
-    func sample(_ rgb: inout [Float], width w: Int, height h: Int, seed: UInt64, band: Int = 64, _ c: Compute) {
+    package func sample(_ rgb: inout [Float], width w: Int, height h: Int, seed: UInt64, band: Int = 64, _ c: Compute) {
         let l = Self.cholesky(covariance).map(Float.init)
         // Under a 1% neighbour correlation the blur would not show: white noise.
         let sized = Self.kernel(size: size)
         let kernel: [Float] = (Self.lag(sized, 1) < 0.01 ? [1.0] : sized).map { Float($0) }
         let taps = kernel.count, r = taps / 2
-        rgb.withUnsafeMutableBufferPointer { buffer in
-            let out = UncheckedSendableBuffer(buffer)
-            c.parallel((h + band - 1) / band) { piece, _ in
-                let (y0, y1) = (piece * band, min(h, (piece + 1) * band))
+        c.update(&rgb, runs: h, of: band) { range, out in
+                let (y0, y1) = (range.lowerBound, range.upperBound)
                 var z = [Float](repeating: 0, count: 3 * w)
                 // Row y of the image plus the fields' row z, mixed by colour.
                 func add(_ z: [Float], y: Int) {
@@ -301,7 +299,7 @@ struct Grain: Equatable {
                         let p = (y * w + x) * 3, (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
                         for k in 0..<3 {
                             let n = l[k * 3] * z0 + l[k * 3 + 1] * z1 + l[k * 3 + 2] * z2
-                            out.buffer[p + k] = min(1, max(0, out.buffer[p + k] + n))
+                            out[p + k] = min(1, max(0, out[p + k] + n))
                         }
                     }
                 }
@@ -328,7 +326,6 @@ struct Grain: Equatable {
                     }
                     add(z, y: y)
                 }
-            }
         }
     }
 
@@ -367,22 +364,17 @@ struct Grain: Equatable {
 
     /// The lower-triangular L with L·Lᵀ = `a` (3×3, row-major); a direction in which `a` is not
     /// positive (a delta combined with a negative weight) contributes nothing.
-    static func cholesky(_ a: [Double]) -> [Double] {
-        var l = [Double](repeating: 0, count: 9)
-        for j in 0..<3 {
-            var d = a[j * 4]
-            for k in 0..<j { d -= l[j * 3 + k] * l[j * 3 + k] }
-            guard d > 1e-12 else { continue }
-            let root = d.squareRoot()
-            l[j * 4] = root
-            for i in (j + 1)..<3 {
-                var s = a[i * 3 + j], used = 0.0
-                for k in 0..<j { s -= l[i * 3 + k] * l[j * 3 + k]; used += l[i * 3 + k] * l[i * 3 + k] }
-                // Robust estimates need not make a positive matrix: no row may exceed its channel's variance.
-                let limit = max(0, a[i * 4] - used).squareRoot()
-                l[i * 3 + j] = min(limit, max(-limit, s / root))
-            }
-        }
-        return l
+    static func cholesky(_ a: [Double]) -> [Double] { Cholesky.factor(a, size: 3, semidefinite: true) }
+}
+
+extension Grain: DeltaComponent {
+    /// The covariance at lag 0, then between neighbours: both 3×3, in 0…1 sample units.
+    package static let layout = [(name: "grain", shape: [2, 3, 3])]
+    /// Added; with its neighbours' covariance (a size); its flattest pixels by the shared luma.
+    package static let revision = 3
+    package init(values: [[Float]]) {
+        let v = values[0].map(Double.init)
+        self.init(covariance: Array(v[0..<9]), neighbours: Array(v[9..<18]))
     }
+    package var values: [[Float]] { [(covariance + neighbours).map(Float.init)] }
 }

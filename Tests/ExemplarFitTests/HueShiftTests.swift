@@ -1,7 +1,8 @@
 import ImageCodecs
 import Testing
 import TensorCore
-@testable import ModelNodes
+@testable import ExemplarFit
+import TestSupport
 
 /// A one-colour edit, as `recolor` in Training/edits.py: hues within `width` of `center` (turns)
 /// rotated by `shift`, fading out over the band's outer half and at low saturation.
@@ -48,7 +49,7 @@ struct HueShiftTests {
         let before = example160()
         let (center, width, shift) = (0.02, 0.06, 0.3)
         let after = recoloured(before, center: center, width: width, shift: shift)
-        let fit = ColourFit(before, after)
+        let fit = ColourStep.fit(before, after)
         #expect(!fit.hue.isNone, "the hue shift is chosen for a one-colour edit")
         let query = wheel(), truth = recoloured(query, center: center, width: width, shift: shift)
         let out = fit.apply(to: query.floatSamples(), Compute(threads: 2))
@@ -80,8 +81,8 @@ struct HueShiftTests {
     func globalEditKeepsTable() {
         let before = example160()
         let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
-        #expect(HueShift.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height) == .table)
-        #expect(ColourFit(before, after).hue.isNone)
+        #expect(ColourStep.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height) == .table)
+        #expect(ColourStep.fit(before, after).hue.isNone)
     }
 
     private func example160() -> Image {

@@ -3,13 +3,13 @@ import NodeKit
 
 /// An exemplar's before and after, brought to one frame and checked to show the same photo, with
 /// the exact facts a pixel-aligned pair gives for free.
-struct ExemplarPair {
+package struct ExemplarPair: Sendable {
     /// RGB, same size.
-    let before: Image
-    let after: Image
+    package let before: Image
+    package let after: Image
     /// Both at the working size (longest side ``workingSide``, aspect kept): what the alignment
     /// check, the colour fit and the change grid read.
-    let working: (before: Image, after: Image)
+    package let working: (before: Image, after: Image)
 
     /// Relative aspect-ratio difference tolerated when the two sides differ in size (an "after"
     /// exported at a smaller size): below it, the larger is resized to the smaller.
@@ -18,7 +18,7 @@ struct ExemplarPair {
     static let workingSide = 256
 
     /// Brings `after` to `before`'s frame, or explains why the two cannot be one photo.
-    init(before: Image, after: Image) throws(NodeError) {
+    package init(before: Image, after: Image) throws(NodeError) {
         var (b, a) = (before.converted(to: .rgb), after.converted(to: .rgb))
         if (b.width, b.height) != (a.width, a.height) {
             let ratio = (Double(b.width) / Double(b.height)) / (Double(a.width) / Double(a.height))
@@ -107,7 +107,7 @@ struct ExemplarPair {
     }
 
     /// The longest side the colour step is fitted at (``subsampled(_:width:height:side:)``).
-    static let colourFitSide = 512
+    package static let colourFitSide = 512
 
     /// Every s-th pixel of an RGB image in both directions, starting at s / 2, with the smallest
     /// s that brings the longer side to at most `side`: a smaller pair whose pixels keep
@@ -115,7 +115,7 @@ struct ExemplarPair {
     /// (fitted on the 256-px working copy instead, exposure transferred at 29.5 dB against 57.5 on
     /// the validation photos, levels 48.9 against 64.4). Same as `subsampled` in
     /// Training/edit_data.py.
-    static func subsampled(_ rgb: [Float], width w: Int, height h: Int, side: Int) -> Image {
+    package static func subsampled(_ rgb: [Float], width w: Int, height h: Int, side: Int) -> Image {
         let s = max(1, (max(w, h) + side - 1) / side)
         let (xs, ys) = (Array(stride(from: s / 2, to: w, by: s)), Array(stride(from: s / 2, to: h, by: s)))
         var out = [Float]()
@@ -128,7 +128,7 @@ struct ExemplarPair {
 
     /// `after − before` averaged over a `side × side` grid of cells: where and how the colours
     /// moved, `[side, side, 3]`.
-    static func changeGrid(_ before: Image, _ after: Image, side: Int) -> [Float] {
+    package static func changeGrid(_ before: Image, _ after: Image, side: Int) -> [Float] {
         let b = before.resized(width: side, height: side, filter: .area).floatSamples()
         let a = after.resized(width: side, height: side, filter: .area).floatSamples()
         return zip(a, b).map { $0 - $1 }

@@ -1,0 +1,70 @@
+import ImageCodecs
+import TensorCore
+
+/// The colour part of an exemplar's fit, after its spatial filter: a hue shift (a one-colour
+/// edit), or a colour table (a global map), or neither (an edit that is not about colour). Same
+/// as `choose_colour` in Training/edit_data.py.
+package struct ColourStep: Equatable, Sendable {
+    package var hue: HueShift
+    /// ``ColorLUT``'s offsets from the identity, `[side, side, side, 3]`.
+    package var table: [Float]
+
+    package static let none = ColourStep(hue: .none, table: zeroTable)
+    static let zeroTable = [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3)
+
+    package init(hue: HueShift, table: [Float]) {
+        self.hue = hue
+        self.table = table
+    }
+
+    /// Which model follows the spatial filter.
+    enum Choice: Equatable { case table, hue, unchanged }
+
+    /// The hue shift must cut the table's held-out error by 10% to be used.
+    static let hueMargin = 0.9
+
+    /// A colour step must cut the held-out error of none — the spatial filter alone — to this
+    /// share, or the colours are left unchanged: a colour edit explains nearly all of its pair,
+    /// while what a sharpen, blur, grain or spotlight leaves is explained in part by a table that
+    /// then costs other photos dearly (Docs/exemplar-fit.md). Same as `COLOUR_GAIN` in
+    /// Training/edit_data.py.
+    static let colourGain = 0.3
+
+    /// On the exemplar's ``HeldOut`` checkerboard, the hue shift alone is used only if it cuts the
+    /// table's held-out error (`tableError`, the affine prior's) by ``hueMargin``: a table fitted
+    /// after a hue shift learns the exemplar's colours both ways, which holds out the exemplar's
+    /// own blocks but not other photos. Either is kept only if it passes ``colourGain``.
+    static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int, tableError: Double? = nil) -> Choice {
+        let halves = HeldOut.halves(width: w, height: h)
+        guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
+        let hue = HeldOut.error(x, y, width: w, height: h) { train, before in
+            HueShift.fit(x, y, train).apply(to: before, Compute(threads: 1))
+        }
+        let table = tableError ?? ColorLUT.heldOutError(x, y, width: w, height: h, curves: false)
+        let (choice, error) = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
+        // Predicting no change, each half's own before: the squared difference over the whole pair.
+        let unchanged = zip(x, y).reduce(0.0) { sum, pair in
+            let d = Double(pair.1 - pair.0)
+            return sum + d * d
+        }
+        return error < colourGain * unchanged ? choice : .unchanged
+    }
+
+    /// Fitted on an exemplar's pair (`before` already through the spatial filter; both
+    /// subsampled, ``ExemplarPair/subsampled(_:width:height:side:)``).
+    package static func fit(_ before: Image, _ after: Image) -> ColourStep {
+        let (x, y) = (before.floatSamples(), after.floatSamples())
+        // The table's held-out error decides both the hue shift and the table's own prior.
+        let tableError = ColorLUT.heldOutError(x, y, width: before.width, height: before.height, curves: false)
+        switch choice(x, y, width: before.width, height: before.height, tableError: tableError) {
+        case .hue: return ColourStep(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: zeroTable)
+        case .table: return ColourStep(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
+        case .unchanged: return .none
+        }
+    }
+
+    /// Interleaved RGB through the hue shift, then the table (clamped to 0…1).
+    package func apply(to rgb: [Float], _ c: Compute) -> [Float] {
+        ColorLUT.apply(table, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
+    }
+}

@@ -1,0 +1,127 @@
+import NodeKit
+
+/// One part of an exemplar's delta, stored as named arrays of a ``Delta`` (the form the engine
+/// caches and plugins see). A part owns its arrays' names and shapes and what `delta_combine`
+/// does with it; ``ExemplarDelta`` is the list of parts.
+package protocol DeltaComponent: Equatable, Sendable {
+    /// Its arrays' names and shapes, as stored.
+    static var layout: [(name: String, shape: [Int])] { get }
+    /// How many times what it stores has changed meaning; ``ExemplarDelta/version`` is the sum,
+    /// so a cached delta from before a change is never read as one after it.
+    static var revision: Int { get }
+    /// From its arrays' values, in ``layout``'s order (their shapes already checked).
+    init(values: [[Float]])
+    /// Its arrays' values, in ``layout``'s order.
+    var values: [[Float]] { get }
+    /// `Σ weightᵢ · partᵢ`: what `delta_combine` gives.
+    static func combination(_ terms: [(part: Self, weight: Double)]) -> Self
+}
+
+extension DeltaComponent {
+    /// Array by array: every part stored so far is an offset from "no edit" (a difference, a
+    /// map minus the identity, a covariance), so weighted sums scale and compose the edits.
+    package static func combination(_ terms: [(part: Self, weight: Double)]) -> Self {
+        Self(values: layout.indices.map { index in
+            var sum = [Float](repeating: 0, count: layout[index].shape.reduce(1, *))
+            for (part, weight) in terms {
+                let w = Float(weight), values = part.values[index]
+                for i in sum.indices { sum[i] += w * values[i] }
+            }
+            return sum
+        })
+    }
+
+    /// Whether `delta` holds every array of this part, with its shape.
+    static func isStored(in delta: Delta) -> Bool { layout.allSatisfy { delta[$0.name]?.shape == $0.shape } }
+
+    /// This part of `delta`, or nil when it lacks one of the arrays.
+    package init?(storedIn delta: Delta) {
+        guard Self.isStored(in: delta) else { return nil }
+        self.init(values: Self.layout.map { delta[$0.name]!.values })
+    }
+
+    /// Its arrays by name.
+    package var arrays: [String: Delta.Array] {
+        Dictionary(uniqueKeysWithValues: zip(Self.layout, values).map { ($0.0.name, Delta.Array(shape: $0.0.shape, values: $0.1)) })
+    }
+
+    /// "'name' [shape]" for each array, for messages.
+    package static var described: [String] { layout.map { "'\($0.name)' \($0.shape)" } }
+}
+
+/// `encode_delta`'s output, typed: the exemplar's edit as the nodes read it. The format is
+/// documented in Docs/delta-format.md; a new part is one new ``DeltaComponent`` type, listed in
+/// ``parts`` and stored here.
+package struct ExemplarDelta: Equatable, Sendable {
+    package var semantic: SemanticDelta
+    package var affine: ColourAffine
+    package var fit: ExemplarFit
+    package var change: ChangeGrid
+    /// encode_delta's verdict on the edit models' correction; only where they were installed.
+    package var trust: ModelTrust?
+
+    /// Every part, in the order the format lists them.
+    static let parts: [any DeltaComponent.Type] = [
+        SemanticDelta.self, ColourAffine.self, SpatialFilter.self, HueShift.self, ColorTable.self, Grain.self,
+        ChangeGrid.self, ModelTrust.self,
+    ]
+
+    /// The format's version: the sum of its parts' revisions.
+    package static let version = parts.reduce(0) { $0 + $1.revision }
+    /// The name the delta is stored under; it also salts the cache key.
+    package static let encoder = "\(SemanticDelta.encoder)/\(version)"
+
+    package init(semantic: SemanticDelta, affine: ColourAffine, fit: ExemplarFit, change: ChangeGrid, trust: ModelTrust?) {
+        self.semantic = semantic
+        self.affine = affine
+        self.fit = fit
+        self.change = change
+        self.trust = trust
+    }
+
+    /// Reads and checks `delta`: from this encoder, with every part (the trust may be absent).
+    package init(_ delta: Delta) throws(NodeError) {
+        guard delta.encoder == Self.encoder else {
+            throw NodeError(
+                "this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(Self.encoder)' deltas; compute it with encode_delta")
+        }
+        let missing = Self.parts.filter { ObjectIdentifier($0) != ObjectIdentifier(ModelTrust.self) && !$0.isStored(in: delta) }
+        guard missing.isEmpty else {
+            let arrays = missing.map { part in part.described.joined(separator: ", ") }
+            throw NodeError("this delta lacks \(arrays.joined(separator: ", ")); compute it with encode_delta")
+        }
+        func part<Part: DeltaComponent>(_: Part.Type) -> Part { Part(storedIn: delta)! }
+        self.init(
+            semantic: part(SemanticDelta.self), affine: part(ColourAffine.self),
+            fit: ExemplarFit(
+                spatial: part(SpatialFilter.self),
+                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self).offsets),
+                grain: part(Grain.self)),
+            change: part(ChangeGrid.self), trust: ModelTrust(storedIn: delta))
+    }
+
+    /// As stored.
+    package var delta: Delta {
+        var arrays = semantic.arrays
+        let parts: [[String: Delta.Array]] = [
+            affine.arrays, fit.spatial.arrays, fit.colour.hue.arrays, ColorTable(offsets: fit.colour.table).arrays,
+            fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
+        ]
+        for part in parts { arrays.merge(part) { first, _ in first } }
+        return Delta(encoder: Self.encoder, arrays: arrays)
+    }
+
+    /// `Σ weightᵢ · deltaᵢ`, part by part (the trust only where every delta has one).
+    package static func combination(_ terms: [(delta: ExemplarDelta, weight: Double)]) -> ExemplarDelta {
+        func combined<Part: DeltaComponent>(_ part: (ExemplarDelta) -> Part) -> Part {
+            Part.combination(terms.map { (part($0.delta), $0.weight) })
+        }
+        let trusts = terms.compactMap { term in term.delta.trust.map { (part: $0, weight: term.weight) } }
+        let colour = ColourStep(
+            hue: combined { $0.fit.colour.hue }, table: combined { ColorTable(offsets: $0.fit.colour.table) }.offsets)
+        return ExemplarDelta(
+            semantic: combined(\.semantic), affine: combined(\.affine),
+            fit: ExemplarFit(spatial: combined(\.fit.spatial), colour: colour, grain: combined(\.fit.grain)),
+            change: combined(\.change), trust: trusts.count == terms.count ? ModelTrust.combination(trusts) : nil)
+    }
+}

@@ -1,0 +1,50 @@
+import ImageCodecs
+import TensorCore
+
+/// The model-free part of an exemplar's edit, fitted on its pair: a spatial filter, then a colour
+/// step, then the grain the edit added. Each part is fitted on what the parts before it leave,
+/// and each is kept only where it explains the pair; an unedited pair fits nothing.
+package struct ExemplarFit: Equatable, Sendable {
+    package var spatial: SpatialFilter
+    package var colour: ColourStep
+    package var grain: Grain
+
+    package static let none = ExemplarFit(spatial: .none, colour: .none, grain: .none)
+
+    package init(spatial: SpatialFilter, colour: ColourStep, grain: Grain) {
+        self.spatial = spatial
+        self.colour = colour
+        self.grain = grain
+    }
+
+    /// Fits every part on `pair`. The colour step reads the pair subsampled (every s-th pixel, so
+    /// that after = f(before) holds exactly), the grain its centre at full resolution (neighbours
+    /// matter); each full-size copy is let go as soon as it has been used (a 12-MP one is 144 MB).
+    package static func fit(_ pair: ExemplarPair, _ c: Compute) -> ExemplarFit {
+        let spatial = SpatialFilter.fit(pair.before, pair.after, c)
+        let (w, h) = (pair.before.width, pair.before.height), side = ExemplarPair.colourFitSide
+        let afterCentre: [Float], afterSubsampled: Image, beforeCentre: [Float], filtered: [Float]
+        do {
+            let after = pair.after.floatSamples()
+            afterCentre = Grain.centre(after, width: w, height: h).samples
+            afterSubsampled = ExemplarPair.subsampled(after, width: w, height: h, side: side)
+        }
+        do {
+            let before = pair.before.floatSamples()
+            beforeCentre = Grain.centre(before, width: w, height: h).samples
+            filtered = spatial.apply(to: before, width: w, height: h, c)
+        }
+        let colour = ColourStep.fit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side), afterSubsampled)
+        let centre = Grain.centre(filtered, width: w, height: h)
+        let grain = Grain.fit(
+            before: beforeCentre, after: afterCentre, predicted: colour.apply(to: centre.samples, c),
+            width: centre.width, height: centre.height)
+        return ExemplarFit(spatial: spatial, colour: colour, grain: grain)
+    }
+
+    /// Interleaved RGB samples (`width × height`) through the spatial filter and the colour step,
+    /// within 0…1; the grain is drawn apart (``Grain/sample(_:width:height:seed:band:_:)``), last.
+    package func apply(to rgb: [Float], width: Int, height: Int, _ c: Compute) -> [Float] {
+        colour.apply(to: spatial.apply(to: rgb, width: width, height: height, c), c)
+    }
+}

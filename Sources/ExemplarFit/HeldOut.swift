@@ -1,0 +1,33 @@
+/// The exemplar's own held-out test: a 4×4 checkerboard of the pair, each half's fit predicting
+/// the other half. Every choice the fit makes between models (curves or not, hue shift or table,
+/// a colour step or none) is decided on it.
+enum HeldOut {
+    static let blocks = 4
+
+    /// The pixels of the checkerboard's two halves.
+    static func halves(width w: Int, height h: Int) -> [[Int]] {
+        var halves: [[Int]] = [[], []]
+        for py in 0..<h {
+            for px in 0..<w { halves[(py * blocks / h + px * blocks / w) % 2].append(py * w + px) }
+        }
+        return halves
+    }
+
+    /// The squared error of `predict(train, before)` — fitted on one half's pixels, mapping the
+    /// other half's before colours (interleaved) — against that half's after, summed over both.
+    static func error(_ x: [Float], _ y: [Float], width w: Int, height h: Int,
+                      _ predict: (_ train: [Int], _ before: [Float]) -> [Float]) -> Double {
+        let halves = halves(width: w, height: h)
+        var e = 0.0
+        for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] where !train.isEmpty {
+            let predicted = predict(train, test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] })
+            for (i, p) in test.enumerated() {
+                for k in 0..<3 {
+                    let d = Double(predicted[i * 3 + k] - y[3 * p + k])
+                    e += d * d
+                }
+            }
+        }
+        return e
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import NodeKit
+import TensorCore
+import TestSupport
+import Testing
+
+@testable import ExemplarFit
+
+@Suite("The typed delta")
+struct ExemplarDeltaTests {
+    /// A delta with every part set to something recognisable (and representable in Float32, as stored).
+    static func sample(trust: Float? = 1) -> ExemplarDelta {
+        var random = SeededRandom(seed: 2)
+        func values(_ shape: [Int]) -> [Float] { (0..<shape.reduce(1, *)).map { _ in random.nextUnit() - 0.5 } }
+        func part<Part: DeltaComponent>(_: Part.Type) -> Part { Part(values: Part.layout.map { values($0.shape) }) }
+        return ExemplarDelta(
+            semantic: part(SemanticDelta.self), affine: part(ColourAffine.self),
+            fit: ExemplarFit(
+                spatial: SpatialFilter(sigma: Double(Float(0.006)), k: -1.25),
+                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self).offsets),
+                grain: Grain(covariance: (0..<9).map { Double($0) / 1024 }, neighbours: (0..<9).map { Double($0) / 4096 })),
+            change: part(ChangeGrid.self), trust: trust.map(ModelTrust.init(weight:)))
+    }
+
+    @Test("Stored and read back exactly, with every array its documented name and shape")
+    func roundTrip() throws {
+        let typed = Self.sample()
+        let stored = typed.delta
+        #expect(stored.encoder == "efficientnet-lite0/14")
+        #expect(Set(stored.arrays.keys) == [
+            "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
+            "color.hue", "color.lut", "grain", "change", "model.trust",
+        ])
+        #expect(stored["color.lut"]?.shape == [17, 17, 17, 3] && stored["grain"]?.shape == [2, 3, 3])
+        #expect(try ExemplarDelta(stored) == typed)
+        // Without the trust (no edit models installed) it reads back without one.
+        #expect(try ExemplarDelta(Self.sample(trust: nil).delta).trust == nil)
+    }
+
+    @Test("The version is the sum of the parts' revisions")
+    func version() {
+        #expect(ExemplarDelta.version == ExemplarDelta.parts.reduce(0) { $0 + $1.revision })
+        #expect(ExemplarDelta.encoder == "\(SemanticDelta.encoder)/\(ExemplarDelta.version)")
+    }
+
+    @Test("A missing or misshapen array is named with the shape it should have")
+    func missing() {
+        var arrays = Self.sample().delta.arrays
+        arrays["grain"] = nil
+        arrays["change"] = Delta.Array(shape: [16, 16, 3], values: [Float](repeating: 0, count: 768))
+        let error = #expect(throws: NodeError.self) { try ExemplarDelta(Delta(encoder: ExemplarDelta.encoder, arrays: arrays)) }
+        #expect(error?.message == "this delta lacks 'grain' [2, 3, 3], 'change' [32, 32, 3]; compute it with encode_delta")
+        let foreign = #expect(throws: NodeError.self) { try ExemplarDelta(Delta(encoder: "clip/1", arrays: arrays)) }
+        #expect(foreign?.message.contains("comes from encoder 'clip/1'") == true)
+    }
+
+    @Test("Combined part by part as weighted sums, as the untyped arrays combine")
+    func combination() throws {
+        let (a, b) = (Self.sample(), Self.sample(trust: 0))
+        let typed = ExemplarDelta.combination([(a, 0.7), (b, -0.3)])
+        let untyped = try Delta.combination([(a.delta, 0.7), (b.delta, -0.3)])
+        #expect(typed.delta == untyped)
+        #expect(typed.trust?.weight == 0.7)
+        #expect(ExemplarDelta.combination([(a, 1), (Self.sample(trust: nil), 1)]).trust == nil)
+    }
+}

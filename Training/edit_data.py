@@ -13,6 +13,7 @@ filter and a colour table, as encode_delta fits them); B is rendered at 128×128
 through that fit, and both are area-downsampled to the model's 64×64 (so B′ is what the edit at
 full resolution looks like at 64 px). A itself goes through the same as a query of its own (`a`,
 `a_fit`, `a_edited`: what encode_delta's test of the models' correction reads).
+The arrays encode_delta stores, and how each is fitted: Docs/delta-format.md, Docs/exemplar-fit.md.
 """
 import contextlib
 import glob

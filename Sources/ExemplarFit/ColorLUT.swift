@@ -48,10 +48,7 @@ enum ColorLUT {
         static let curveRidge = 1e-4
         /// Pulls the 3×3 map toward the structured map, in units of the photo's mean channel
         /// variance: a photo's channels are strongly correlated, so the full map is ill-determined
-        /// across them and would send colours the exemplar lacks anywhere (a sky-filled exemplar
-        /// gave red = 2.2·r − 0.9·g − 0.6·b for a plain sharpen); ten times stronger held a hue
-        /// rotation to the structured map's plain one (fit-only hue 24.9 dB on the validation
-        /// photos against 32.1).
+        /// across them (Docs/exemplar-fit.md has the measurement).
         static let affineRidge = 0.003
         /// Pulls the structured map's colour scale and rotation toward none, same units; only where
         /// the exemplar has no colour texture at all (1e-3 outweighed a tinted gradient's faint one).

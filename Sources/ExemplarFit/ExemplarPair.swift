@@ -112,9 +112,7 @@ package struct ExemplarPair: Sendable {
     /// Every s-th pixel of an RGB image in both directions, starting at s / 2, with the smallest
     /// s that brings the longer side to at most `side`: a smaller pair whose pixels keep
     /// after = f(before) exactly, which averaging breaks wherever an edit is nonlinear or clips
-    /// (fitted on the 256-px working copy instead, exposure transferred at 29.5 dB against 57.5 on
-    /// the validation photos, levels 48.9 against 64.4). Same as `subsampled` in
-    /// Training/edit_data.py.
+    /// (Docs/exemplar-fit.md). Same as `subsampled` in Training/edit_data.py.
     package static func subsampled(_ rgb: [Float], width w: Int, height h: Int, side: Int) -> Image {
         let s = max(1, (max(w, h) + side - 1) / side)
         let (xs, ys) = (Array(stride(from: s / 2, to: w, by: s)), Array(stride(from: s / 2, to: h, by: s)))

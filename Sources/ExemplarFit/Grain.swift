@@ -34,7 +34,7 @@ package struct Grain: Equatable, Sendable {
     /// The before's detail is regressed out of the residual per block of this side.
     static let block = 32
     /// Under 2.5/255 per channel the residual is rounding, compression, or an edit the fit does not
-    /// model scaling the photo's own texture (validation exemplars without grain: at most 0.0048).
+    /// model scaling the photo's own texture (Docs/exemplar-fit.md).
     static let minimumSigma = 0.01
     /// The grain is measured on the pair's centre, at most this many pixels a side: plenty of
     /// samples of a stationary noise, at a bounded cost for a 12-MP exemplar.

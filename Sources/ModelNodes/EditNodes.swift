@@ -238,8 +238,8 @@ struct AdapterEditNode: Node {
         // Where the gate is shut the fit stands exactly.
         let (w, h) = (query.photo.width, query.photo.height)
         // The gate is trained as the probability that the fit misses here; the correction is
-        // trusted only where a miss is the likelier (weight 0 at one half, 1 at certainty). Blending
-        // wherever the gate was merely unsure cost 4 dB on the seen families of the benchmark.
+        // trusted only where a miss is the likelier (weight 0 at one half, 1 at certainty): blending
+        // wherever the gate was merely unsure cost the seen families dearly (Docs/exemplar-fit.md).
         let open = gateLogits.values.map { trust * max(0, (1 / (1 + Foundation.exp(-$0)) - Self.gateThreshold) / (1 - Self.gateThreshold)) }
         // A gate shut everywhere (a point-wise edit the fit gets right) skips the correction's
         // full-resolution passes altogether (bicubic overshoots a maximum by less than a quarter).

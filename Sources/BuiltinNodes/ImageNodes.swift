@@ -71,7 +71,6 @@ struct CompositeNode: Node {
         if let mask, mask.width != base.width || mask.height != base.height {
             throw NodeError("mask is \(mask.width)x\(mask.height) but base is \(base.width)x\(base.height)")
         }
-        let weights = mask.map { $0.converted(to: .gray).floatSamples() }
         let channels = base.channels, colors = base.colorModel.colorChannels
         // The overlay in the base's colours, keeping its alpha as alpha: converting it to an
         // opaque model would flatten it over a background, and the blend would apply alpha twice.
@@ -81,10 +80,13 @@ struct CompositeNode: Node {
         case (_, false): .rgb
         case (_, true): .rgba
         }
-        let over = overlay.converted(to: overlayModel).floatSamples()
         let overChannels = overlayModel.channels
-        let result = base.transformingFloatSamples { out in
-            for p in 0..<base.pixelCount {
+        // Band by band: three full-size Float32 copies of a 12-MP photo would be 430 MB.
+        let result = Image(width: base.width, height: base.height, colorModel: base.colorModel, format: base.sampleFormat) { rows in
+            var out = base.floatSamples(rows: rows)
+            let over = overlay.rows(rows).converted(to: overlayModel).floatSamples()
+            let weights = mask.map { $0.rows(rows).converted(to: .gray).floatSamples() }
+            for p in 0..<(rows.count * base.width) {
                 var w = opacity * (weights?[p] ?? 1)
                 if overlayModel.hasAlpha { w *= over[p * overChannels + colors] }
                 if w <= 0 { continue }  // untouched: the base's samples stay exactly as they were
@@ -94,6 +96,7 @@ struct CompositeNode: Node {
                     out[i] += w * (over[p * overChannels + c] - out[i])
                 }
             }
+            return out
         }
         return ["image": .image(result)]
     }

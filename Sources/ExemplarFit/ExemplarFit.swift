@@ -48,3 +48,13 @@ package struct ExemplarFit: Equatable, Sendable {
         colour.apply(to: spatial.apply(to: rgb, width: width, height: height, c), c)
     }
 }
+
+extension ExemplarFit {
+    /// The fit over a photo (any colour model, made RGB; any sample format) a band of rows at a time: those rows through
+    /// the spatial filter and the colour step, as ``apply(to:width:height:_:)`` gives them, with
+    /// no full-size Float32 copy of the photo.
+    package func bands(of photo: Image, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
+        let filtered = spatial.bands(of: photo, c)
+        return { rows in colour.apply(to: filtered(rows), c) }
+    }
+}

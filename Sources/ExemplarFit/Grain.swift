@@ -285,18 +285,27 @@ package struct Grain: Equatable, Sendable {
     /// (edges clamped), mixed by colour. Bands of rows run in parallel, each drawing the rows its
     /// blur reaches, so the draw is the same on any number of threads and memory stays a few rows.
     package func sample(_ rgb: inout [Float], width w: Int, height h: Int, seed: UInt64, band: Int = 64, _ c: Compute) {
+        sample(&rgb, width: w, rows: 0..<h, of: h, seed: seed, band: band, c)
+    }
+
+    /// The same draw on rows `rows` of a `width × height` image, `rgb` holding just those rows:
+    /// each row's noise is the same whichever rows are drawn together.
+    package func sample(_ rgb: inout [Float], width w: Int, rows: Range<Int>, of h: Int, seed: UInt64, band: Int = 64,
+                        _ c: Compute) {
         let l = Self.cholesky(covariance).map(Float.init)
         // Under a 1% neighbour correlation the blur would not show: white noise.
         let sized = Self.kernel(size: size)
         let kernel: [Float] = (Self.lag(sized, 1) < 0.01 ? [1.0] : sized).map { Float($0) }
         let taps = kernel.count, r = taps / 2
-        c.update(&rgb, runs: h, of: band) { range, out in
-                let (y0, y1) = (range.lowerBound, range.upperBound)
+        c.update(&rgb, runs: rows.count, of: band) { range, band in
+                let (y0, y1) = (rows.lowerBound + range.lowerBound, rows.lowerBound + range.upperBound)
+                // Row y of the image is row y − rows.lowerBound of `rgb`.
+                let out = UnsafeMutableBufferPointer(rebasing: band[(range.lowerBound * 3 * w)...])
                 var z = [Float](repeating: 0, count: 3 * w)
                 // Row y of the image plus the fields' row z, mixed by colour.
                 func add(_ z: [Float], y: Int) {
                     for x in 0..<w {
-                        let p = (y * w + x) * 3, (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
+                        let p = ((y - y0) * w + x) * 3, (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
                         for k in 0..<3 {
                             let n = l[k * 3] * z0 + l[k * 3 + 1] * z1 + l[k * 3 + 2] * z2
                             out[p + k] = min(1, max(0, out[p + k] + n))

@@ -81,10 +81,16 @@ package struct LocalAffine: Sendable {
     /// The models applied to a full-resolution RGB image (`width × height × 3`, row-major), the
     /// coefficients interpolated bilinearly between low-resolution pixel centres.
     package func apply(to rgb: [Float], width fw: Int, height fh: Int, _ c: Compute) -> [Float] {
-        precondition(rgb.count == fw * fh * 3)
+        apply(to: rgb, width: fw, rows: 0..<fh, of: fh, c)
+    }
+
+    /// The same for rows `rows` of a `width × height` image, `rgb` holding just those rows.
+    package func apply(to rgb: [Float], width fw: Int, rows band: Range<Int>, of fh: Int, _ c: Compute) -> [Float] {
+        precondition(rgb.count == fw * band.count * 3)
         let k = outputs, stride = 4 * k
-        let columns = HalfPixelTap.axis(fw, to: width), rows = HalfPixelTap.axis(fh, to: height)
-        return c.array(fw * fh * k, runs: fh, of: 16) { range, out in
+        let columns = HalfPixelTap.axis(fw, to: width)
+        let rows = band.map { HalfPixelTap($0, numerator: height, denominator: fh, count: height) }
+        return c.array(fw * band.count * k, runs: band.count, of: 16) { range, out in
             var blended = [Float](repeating: 0, count: stride)
             for y in range {
                 let (y0, y1, fy) = (rows[y].lower, rows[y].upper, rows[y].weight)

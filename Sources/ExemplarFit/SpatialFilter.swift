@@ -72,83 +72,98 @@ package struct SpatialFilter: Equatable, Sendable {
     /// The filter on interleaved RGB samples of a `width × height` image, clamped to 0…1.
     package func apply(to rgb: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
         guard k != 0 else { return rgb }
-        return combine(rgb, Self.gaussian(rgb, width: w, height: h, sigma: sigma * Double(min(w, h)), c))
+        return bands(of: RGBRows(rgb, width: w, height: h), c)(0..<h)
+    }
+
+    /// The filter over a photo (any colour model, made RGB; any sample format) a band of rows at
+    /// a time: the rows' RGB samples through it, clamped to 0…1, as ``apply(to:width:height:_:)`` gives them, with no
+    /// full-size Float32 copy of the photo.
+    package func bands(of photo: Image, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
+        let source = RGBRows(photo)
+        guard k != 0 else { return source.read }
+        return bands(of: source, c)
+    }
+
+    private func bands(of source: RGBRows, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
+        let blurred = Self.gaussian(source, sigma: sigma * Double(min(source.width, source.height)), c)
+        return { rows in combine(source.read(rows), blurred(rows)) }
     }
 
     private func combine(_ x: [Float], _ blurred: [Float]) -> [Float] {
         let g = Float(k)
-        var out = x
-        out.withUnsafeMutableBufferPointer { o in
-            blurred.withUnsafeBufferPointer { b in
-                for i in 0..<o.count { o[i] = min(1, max(0, o[i] + g * (b[i] - o[i]))) }
-            }
-        }
-        return out
+        return zip(x, blurred).map { min(1, max(0, $0 + g * ($1 - $0))) }
     }
 
-    /// A separable gaussian blur of interleaved RGB, edges replicated: the exact kernel (radius
-    /// ⌈3σ⌉, as Training/edits.py's `gaussian_blur`) up to `limit`; beyond it the image is halved
-    /// by area, blurred by √(σ² − 1)/2 (the halving and the bilinear way back add a variance of
-    /// about one pixel²) and doubled back. The halved copy carries a margin of the image's own edge
-    /// rows and columns, so what the kernel reaches beyond an edge is that edge, as in the exact blur.
+    /// A separable gaussian blur of interleaved RGB, edges replicated (see
+    /// ``gaussian(_:sigma:exactUpTo:_:)``).
     static func gaussian(_ rgb: [Float], width w: Int, height h: Int, sigma: Double,
                          exactUpTo limit: Double = exactSigmaLimit, _ c: Compute) -> [Float] {
-        guard sigma >= 0.2 else { return rgb }
+        gaussian(RGBRows(rgb, width: w, height: h), sigma: sigma, exactUpTo: limit, c)(0..<h)
+    }
+
+    /// A separable gaussian blur of interleaved RGB, edges replicated, as bands of rows: the
+    /// exact kernel (radius ⌈3σ⌉, as Training/edits.py's `gaussian_blur`) up to `limit`, each band
+    /// blurred from its rows and the kernel's reach around them; beyond it the image is halved
+    /// by area, blurred by √(σ² − 1)/2 (the halving and the bilinear way back add a variance of
+    /// about one pixel²) and doubled back band by band. The halved copy carries a margin of the
+    /// image's own edge rows and columns, so what the kernel reaches beyond an edge is that edge,
+    /// as in the exact blur.
+    private static func gaussian(_ source: RGBRows, sigma: Double, exactUpTo limit: Double = exactSigmaLimit,
+                                 _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
+        let (w, h) = (source.width, source.height)
+        guard sigma >= 0.2 else { return source.read }
         if sigma > limit && min(w, h) >= 16 {
             let low = (sigma * sigma - 1).squareRoot() / 2, margin = Int((3 * low).rounded(.up)) + 1
-            let (halved, lw, lh) = Self.halved(rgb, width: w, height: h, margin: margin, c)
+            let (halved, lw, lh) = Self.halved(source, margin: margin, c)
             let blurred = gaussian(halved, width: lw, height: lh, sigma: low, exactUpTo: limit, c)
-            return doubled(blurred, width: lw, height: lh, margin: margin, to: w, h, c)
+            return { rows in doubled(blurred, width: lw, height: lh, margin: margin, to: w, rows, c) }
         }
         let radius = max(1, Int((3 * sigma).rounded(.up)))
         let kernel = gaussianTaps(sigma: sigma, radius: radius)
         let total = kernel.reduce(0, +)
         let weights = kernel.map { Float($0 / total) }
-        return verticalConvolution(horizontalConvolution(rgb, width: w, height: h, weights, c), width: w, height: h, weights, c)
+        return { rows in
+            let reach = max(0, rows.lowerBound - radius)..<min(h, rows.upperBound + radius)
+            let across = horizontalConvolution(source.read(reach), width: w, height: reach.count, weights, c)
+            return verticalConvolution(across, width: w, first: reach.lowerBound, rows: rows, height: h, weights, c)
+        }
     }
 
     /// Interleaved RGB halved by 2×2 area averages of the image with its edges replicated, with
     /// `margin` low-resolution pixels of them on every side.
-    private static func halved(_ rgb: [Float], width w: Int, height h: Int, margin m: Int, _ c: Compute) -> ([Float], Int, Int) {
+    private static func halved(_ source: RGBRows, margin m: Int, _ c: Compute) -> ([Float], Int, Int) {
+        let (w, h) = (source.width, source.height)
         let (lw, lh) = ((w + 1) / 2 + 2 * m, (h + 1) / 2 + 2 * m)
         let columns = (0..<lw).map { x in (min(w - 1, max(0, 2 * (x - m))) * 3, min(w - 1, max(0, 2 * (x - m) + 1)) * 3) }
-        let out = rows(lh, width: lw, from: rgb, c) { y, source, out in
-            let (top, bottom) = (min(h - 1, max(0, 2 * (y - m))) * w * 3, min(h - 1, max(0, 2 * (y - m) + 1)) * w * 3)
-            for (x, (left, right)) in columns.enumerated() {
-                for k in 0..<3 {
-                    out[3 * x + k] = 0.25 * (source[top + left + k] + source[top + right + k] + source[bottom + left + k] + source[bottom + right + k])
+        let out = c.array(lh * lw * 3, runs: lh, of: 1) { range, out in
+            for y in range {
+                let (top, bottom) = (source.read(min(h - 1, max(0, 2 * (y - m))), 1), source.read(min(h - 1, max(0, 2 * (y - m) + 1)), 1))
+                for (x, (left, right)) in columns.enumerated() {
+                    for k in 0..<3 {
+                        out[(y * lw + x) * 3 + k] = 0.25 * (top[left + k] + top[right + k] + bottom[left + k] + bottom[right + k])
+                    }
                 }
             }
         }
         return (out, lw, lh)
     }
 
-    /// Back from ``halved(_:width:height:margin:_:)``'s grid to `w × h`: bilinear, half-pixel centres.
-    private static func doubled(_ low: [Float], width lw: Int, height lh: Int, margin m: Int, to w: Int, _ h: Int,
-                                _ c: Compute) -> [Float] {
+    /// Rows `rows` of `w` pixels from ``halved(_:margin:_:)``'s grid: bilinear, half-pixel centres.
+    private static func doubled(_ low: [Float], width lw: Int, height lh: Int, margin m: Int, to w: Int,
+                                _ rows: Range<Int>, _ c: Compute) -> [Float] {
         let columns = (0..<w).map { HalfPixelTap($0, numerator: 1, denominator: 2, offset: m, count: lw) }
-        return rows(h, width: w, from: low, c) { y, source, out in
-            let tap = HalfPixelTap(y, numerator: 1, denominator: 2, offset: m, count: lh)
-            let (upper, lower, fy) = (tap.lower * lw * 3, tap.upper * lw * 3, tap.weight)
-            for (x, column) in columns.enumerated() {
-                let (x0, x1, fx) = (column.lower, column.upper, column.weight)
-                for k in 0..<3 {
-                    let top = source[upper + 3 * x0 + k] * (1 - fx) + source[upper + 3 * x1 + k] * fx
-                    let bottom = source[lower + 3 * x0 + k] * (1 - fx) + source[lower + 3 * x1 + k] * fx
-                    out[3 * x + k] = top * (1 - fy) + bottom * fy
+        return c.array(rows.count * w * 3, runs: rows.count, of: 1) { range, out in
+            for i in range {
+                let tap = HalfPixelTap(rows.lowerBound + i, numerator: 1, denominator: 2, offset: m, count: lh)
+                let (upper, lower, fy) = (tap.lower * lw * 3, tap.upper * lw * 3, tap.weight)
+                for (x, column) in columns.enumerated() {
+                    let (x0, x1, fx) = (column.lower, column.upper, column.weight)
+                    for k in 0..<3 {
+                        let top = low[upper + 3 * x0 + k] * (1 - fx) + low[upper + 3 * x1 + k] * fx
+                        let bottom = low[lower + 3 * x0 + k] * (1 - fx) + low[lower + 3 * x1 + k] * fx
+                        out[(i * w + x) * 3 + k] = top * (1 - fy) + bottom * fy
+                    }
                 }
-            }
-        }
-    }
-
-    /// An interleaved-RGB image of `height` rows of `width` pixels, its rows written in parallel by
-    /// `row(y, source, out)` from any part of `source`.
-    private static func rows(_ height: Int, width: Int, from source: [Float], _ c: Compute,
-                             _ row: (_ y: Int, _ source: UnsafeBufferPointer<Float>, _ out: UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-        let stride = 3 * width
-        return source.withUnsafeBufferPointer { source in
-            c.array(height * stride, runs: height, of: 1) { range, out in
-                for y in range { row(y, source, UnsafeMutableBufferPointer(rebasing: out[(y * stride)..<((y + 1) * stride)])) }
             }
         }
     }
@@ -156,22 +171,27 @@ package struct SpatialFilter: Equatable, Sendable {
     /// Each row convolved with `weights` (centred, odd length), edges replicated.
     private static func horizontalConvolution(_ rgb: [Float], width w: Int, height h: Int, _ weights: [Float], _ c: Compute) -> [Float] {
         let radius = weights.count / 2
-        return rows(h, width: w, from: rgb, c) { y, source, out in
-            // The row padded by `radius` replicated pixels each side.
-            var padded = [Float](repeating: 0, count: 3 * (w + 2 * radius))
-            for i in 0..<(w + 2 * radius) {
-                let p = (y * w + min(w - 1, max(0, i - radius))) * 3
-                for k in 0..<3 { padded[3 * i + k] = source[p + k] }
-            }
-            padded.withUnsafeBufferPointer { padded in
-                weights.withUnsafeBufferPointer { k in
-                    for x in 0..<w {
-                        var (s0, s1, s2) = (Float(0), Float(0), Float(0))
-                        for j in 0..<k.count {
-                            let q = 3 * (x + j)
-                            s0 += k[j] * padded[q]; s1 += k[j] * padded[q + 1]; s2 += k[j] * padded[q + 2]
+        return rgb.withUnsafeBufferPointer { source in
+            c.array(h * w * 3, runs: h, of: 1) { range, out in
+                // The row padded by `radius` replicated pixels each side.
+                var padded = [Float](repeating: 0, count: 3 * (w + 2 * radius))
+                for y in range {
+                    for i in 0..<(w + 2 * radius) {
+                        let p = (y * w + min(w - 1, max(0, i - radius))) * 3
+                        for k in 0..<3 { padded[3 * i + k] = source[p + k] }
+                    }
+                    padded.withUnsafeBufferPointer { padded in
+                        weights.withUnsafeBufferPointer { k in
+                            for x in 0..<w {
+                                var (s0, s1, s2) = (Float(0), Float(0), Float(0))
+                                for j in 0..<k.count {
+                                    let q = 3 * (x + j)
+                                    s0 += k[j] * padded[q]; s1 += k[j] * padded[q + 1]; s2 += k[j] * padded[q + 2]
+                                }
+                                let o = (y * w + x) * 3
+                                out[o] = s0; out[o + 1] = s1; out[o + 2] = s2
+                            }
                         }
-                        out[3 * x] = s0; out[3 * x + 1] = s1; out[3 * x + 2] = s2
                     }
                 }
             }
@@ -181,20 +201,23 @@ package struct SpatialFilter: Equatable, Sendable {
     /// Width in samples of the column blocks the vertical pass works on.
     private static let columnBlock = 192
 
-    /// Each column convolved with `weights` (centred, odd length), edges replicated. It runs down
-    /// blocks of columns in parallel, row by row, so that every read is contiguous (a column
-    /// gathered pixel by pixel strides a whole row per sample and missed the cache each time).
-    private static func verticalConvolution(_ rgb: [Float], width w: Int, height h: Int, _ weights: [Float], _ c: Compute) -> [Float] {
+    /// Rows `rows` of the columns of a `height`-row image convolved with `weights` (centred, odd
+    /// length), edges replicated, from `rgb`: its rows `first ..< first + rgb.count / (3w)`, which
+    /// hold every row the kernel reaches. It runs down blocks of columns in parallel, row by row,
+    /// so that every read is contiguous (a column gathered pixel by pixel strides a whole row per
+    /// sample and missed the cache each time).
+    private static func verticalConvolution(_ rgb: [Float], width w: Int, first: Int, rows: Range<Int>, height h: Int,
+                                            _ weights: [Float], _ c: Compute) -> [Float] {
         let stride = 3 * w, blocks = (stride + columnBlock - 1) / columnBlock, radius = weights.count / 2
         return rgb.withUnsafeBufferPointer { source in
-            c.array(rgb.count, runs: blocks, of: 1) { range, result in
+            c.array(rows.count * stride, runs: blocks, of: 1) { range, result in
                 for block in range {
                     let start = block * columnBlock, width = min(columnBlock, stride - start)
-                    for y in 0..<h {
-                        let out = UnsafeMutableBufferPointer(rebasing: result[(y * stride + start)..<(y * stride + start + width)])
+                    for (i, y) in rows.enumerated() {
+                        let out = UnsafeMutableBufferPointer(rebasing: result[(i * stride + start)..<(i * stride + start + width)])
                         for x in 0..<width { out[x] = 0 }
                         for (j, weight) in weights.enumerated() {
-                            let row = (min(h - 1, max(0, y + j - radius)) * stride + start)
+                            let row = (min(h - 1, max(0, y + j - radius)) - first) * stride + start
                             for x in 0..<width { out[x] += weight * source[row + x] }
                         }
                     }
@@ -202,6 +225,28 @@ package struct SpatialFilter: Equatable, Sendable {
             }
         }
     }
+}
+
+/// An RGB image's rows as Float32 samples: from an array in memory, or converted from a photo a
+/// band at a time.
+struct RGBRows: Sendable {
+    let width: Int, height: Int
+    let read: @Sendable (_ rows: Range<Int>) -> [Float]
+
+    init(_ rgb: [Float], width: Int, height: Int) {
+        (self.width, self.height) = (width, height)
+        let stride = 3 * width
+        read = { rows in rows.count == height ? rgb : Array(rgb[(rows.lowerBound * stride)..<(rows.upperBound * stride)]) }
+    }
+
+    /// A photo in any colour model, made RGB a band at a time.
+    init(_ photo: Image) {
+        (width, height) = (photo.width, photo.height)
+        read = { rows in photo.colorModel == .rgb ? photo.floatSamples(rows: rows) : photo.rows(rows).converted(to: .rgb).floatSamples() }
+    }
+
+    /// `count` rows from `row`.
+    func read(_ row: Int, _ count: Int) -> [Float] { read(row..<(row + count)) }
 }
 
 extension SpatialFilter: DeltaComponent {

@@ -13,46 +13,49 @@ extension Image {
     public func converted(to model: ColorModel, background: Float = 1) -> Image {
         if model == colorModel { return self }
         let source = (!model.hasAlpha && colorModel.hasAlpha) ? flattened(background: background) : self
-        let input = source.floatSamples()
         let inChannels = source.channels, outChannels = model.channels
         let inColors = source.colorModel.colorChannels, outColors = model.colorChannels
         let (wr, wg, wb) = lumaWeights
-        let output = [Float](unsafeUninitializedCapacity: pixelCount * outChannels) { out, initialized in
-            for p in 0..<pixelCount {
-                let s = p * inChannels, d = p * outChannels
-                switch (inColors, outColors) {
-                case (1, 3):
-                    out[d] = input[s]; out[d + 1] = input[s]; out[d + 2] = input[s]
-                case (3, 1):
-                    out[d] = wr * input[s] + wg * input[s + 1] + wb * input[s + 2]
-                default:
-                    for c in 0..<outColors { out[d + c] = input[s + c] }
+        // Band by band: a 12-MP gray photo made RGB would otherwise pass through 190 MB of floats.
+        return Image(width: width, height: height, colorModel: model, format: sampleFormat) { rows in
+            let input = source.floatSamples(rows: rows), pixels = rows.count * width
+            return [Float](unsafeUninitializedCapacity: pixels * outChannels) { out, initialized in
+                for p in 0..<pixels {
+                    let s = p * inChannels, d = p * outChannels
+                    switch (inColors, outColors) {
+                    case (1, 3):
+                        out[d] = input[s]; out[d + 1] = input[s]; out[d + 2] = input[s]
+                    case (3, 1):
+                        out[d] = wr * input[s] + wg * input[s + 1] + wb * input[s + 2]
+                    default:
+                        for c in 0..<outColors { out[d + c] = input[s + c] }
+                    }
+                    if model.hasAlpha {
+                        out[d + outColors] = source.colorModel.hasAlpha ? input[s + inColors] : 1
+                    }
                 }
-                if model.hasAlpha {
-                    out[d + outColors] = source.colorModel.hasAlpha ? input[s + inColors] : 1
-                }
+                initialized = pixels * outChannels
             }
-            initialized = pixelCount * outChannels
         }
-        return replacingSamples(output, colorModel: model, format: sampleFormat)
     }
 
     /// The colour composited over a uniform `background` gray level, alpha removed; the
     /// sample format is kept.
     public func flattened(background: Float = 1) -> Image {
         guard colorModel.hasAlpha else { return self }
-        let input = floatSamples()
         let colors = colorModel.colorChannels, channels = self.channels
-        let output = [Float](unsafeUninitializedCapacity: pixelCount * colors) { out, initialized in
-            for p in 0..<pixelCount {
-                let alpha = input[p * channels + colors]
-                for c in 0..<colors {
-                    out[p * colors + c] = input[p * channels + c] * alpha + background * (1 - alpha)
+        return Image(width: width, height: height, colorModel: colors == 1 ? .gray : .rgb, format: sampleFormat) { rows in
+            let input = floatSamples(rows: rows), pixels = rows.count * width
+            return [Float](unsafeUninitializedCapacity: pixels * colors) { out, initialized in
+                for p in 0..<pixels {
+                    let alpha = input[p * channels + colors]
+                    for c in 0..<colors {
+                        out[p * colors + c] = input[p * channels + c] * alpha + background * (1 - alpha)
+                    }
                 }
+                initialized = pixels * colors
             }
-            initialized = pixelCount * colors
         }
-        return replacingSamples(output, colorModel: colors == 1 ? .gray : .rgb, format: sampleFormat)
     }
 
     /// Colour multiplied by alpha, as Float32 so no precision is lost (unchanged when there

@@ -6,22 +6,31 @@ private let unitFrom8Bit: [Float] = (0..<256).map { Float($0) / 255 }
 extension Image {
     /// All samples as Float32 on the 0...1 scale, interleaved (a copy unless already float).
     public func floatSamples() -> [Float] {
-        switch storage {
-        case .float32(let samples):
-            return samples
-        case .uint8(let samples):
-            return [Float](unsafeUninitializedCapacity: samples.count) { out, initialized in
+        if case .float32(let samples) = storage { return samples }
+        return floatSamples(rows: 0..<height)
+    }
+
+    /// Float32 samples on the 0...1 scale of rows `rows` only, interleaved: what a band of a
+    /// large image needs, without a Float32 copy of the whole (a 12-MP photo's is 144 MB).
+    public func floatSamples(rows: Range<Int>) -> [Float] {
+        let stride = width * channels, start = rows.lowerBound * stride, count = rows.count * stride
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            switch storage {
+            case .float32(let samples):
+                for i in 0..<count { out[i] = samples[start + i] }
+            case .uint8(let samples):
                 unitFrom8Bit.withUnsafeBufferPointer { table in
-                    for i in 0..<samples.count { out[i] = table[Int(samples[i])] }
+                    samples.withUnsafeBufferPointer { samples in
+                        for i in 0..<count { out[i] = table[Int(samples[start + i])] }
+                    }
                 }
-                initialized = samples.count
+            case .uint16(let samples):
+                // Divide rather than multiply by 1/65535, so v/65535 is exact and 16-bit round-trips.
+                samples.withUnsafeBufferPointer { samples in
+                    for i in 0..<count { out[i] = Float(samples[start + i]) / 65535 }
+                }
             }
-        case .uint16(let samples):
-            // Divide rather than multiply by 1/65535, so v/65535 is exact and 16-bit round-trips.
-            return [Float](unsafeUninitializedCapacity: samples.count) { out, initialized in
-                for i in 0..<samples.count { out[i] = Float(samples[i]) / 65535 }
-                initialized = samples.count
-            }
+            initialized = count
         }
     }
 
@@ -50,11 +59,6 @@ extension Image {
             preconditionFailure("unreachable: \(sampleFormat) to \(format)")
         }
         return Image(width: width, height: height, colorModel: colorModel, storage: storage)
-    }
-
-    /// The same geometry over new Float32 samples in `model`, stored back in `format`.
-    func replacingSamples(_ samples: [Float], colorModel model: ColorModel, format: SampleFormat) -> Image {
-        Image(width: width, height: height, colorModel: model, samples: samples).converted(to: format)
     }
 }
 

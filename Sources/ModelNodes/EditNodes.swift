@@ -147,9 +147,13 @@ struct PredictMaskNode: Node {
         // Upsampled through local linear models of the photo's colours, so the mask's edges
         // follow the photo's edges instead of a 64-pixel staircase.
         let fit = LocalAffine.fit(guide: query.low, target: probability, outputs: 1, width: query.size, height: query.size)
-        var mask = fit.apply(to: query.photo.floatSamples(), width: query.photo.width, height: query.photo.height, c)
-        for i in mask.indices { mask[i] = mask[i] < Self.floor ? 0 : mask[i] > 1 - Self.floor ? 1 : mask[i] }
-        return ["mask": .mask(Image(width: query.photo.width, height: query.photo.height, colorModel: .gray, samples: mask))]
+        let (w, h) = (query.photo.width, query.photo.height)
+        let mask = Image(width: w, height: h, colorModel: .gray, format: .float32) { rows in
+            var mask = fit.apply(to: query.photo.floatSamples(rows: rows), width: w, rows: rows, of: h, c)
+            for i in mask.indices { mask[i] = mask[i] < Self.floor ? 0 : mask[i] > 1 - Self.floor ? 1 : mask[i] }
+            return mask
+        }
+        return ["mask": .mask(mask)]
     }
 }
 
@@ -197,61 +201,77 @@ struct AdapterEditNode: Node {
         // encode_delta's verdict on the correction (1: it helped the exemplar itself, 0: the fit
         // alone did as well); a combined delta carries the weighted sum.
         let trust = min(1, max(0, verdict))
-        let photo = image.converted(to: .rgb)
-        var rgb = exemplar.fit(photo.floatSamples(), width: photo.width, height: photo.height, c)
+        let (w, h) = (image.width, image.height)
         let seed = inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed
+        // Only the correction needs the photo's small copies and the network.
+        var correction: Correction?
         if trust > 0 {
-            // Only the correction needs the photo's small copies and the network.
-            let query = EditQuery(image: photo, exemplar: exemplar, model: model, c)
+            let query = EditQuery(image: image, exemplar: exemplar, model: model, c)
             var random = SeededRandom(seed: seed)
-            let (target, gate) = query.edited(model, query.conditioned(model, c), strength: Float(try inputs.number("strength")),
-                                              steps: try inputs.integer("steps"),
-                                              noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
-            correct(&rgb, query, target: target, gateLogits: gate, trust: trust, c)
+            let (target, gate) = query.edited(
+                model, query.conditioned(model, c), strength: Float(try inputs.number("strength")),
+                steps: try inputs.integer("steps"), noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
+            correction = Correction(query, target: target, gateLogits: gate, trust: trust)
         }
-        // The grain last, as the exemplar's after has it: on top of everything else the edit did.
-        if !exemplar.fit.grain.isNone {
-            switch try inputs.string("grain") {
-            case "sample": exemplar.fit.grain.sample(&rgb, width: photo.width, height: photo.height,
-                                                 seed: SeededRandom.mix(seed ^ Self.grainStream), c)
+        let grain = exemplar.fit.grain.isNone ? "none" : try inputs.string("grain")
+        let fitted = exemplar.fit.bands(of: image, c)
+        let alpha = image.colorModel.hasAlpha
+        // Band by band, so a full-size Float32 copy of the photo never exists.
+        let out = Image(width: w, height: h, colorModel: alpha ? .rgba : .rgb, format: image.sampleFormat) { rows in
+            var rgb = fitted(rows)
+            correction?.apply(&rgb, rows: rows, c)
+            // The grain last, as the exemplar's after has it: on top of everything else the edit did.
+            switch grain {
+            case "sample":
+                exemplar.fit.grain.sample(&rgb, width: w, rows: rows, of: h, seed: SeededRandom.mix(seed ^ Self.grainStream), c)
             case "mean": exemplar.fit.grain.mean(&rgb, c)
             default: break
             }
-        }
-        guard image.colorModel.hasAlpha else {
-            let out = Image(width: image.width, height: image.height, colorModel: .rgb, samples: rgb)
-            return ["image": .image(out.converted(to: image.sampleFormat))]
-        }
-        let out = image.converted(to: .rgba).transformingFloatSamples { rgba in
-            for p in 0..<image.pixelCount { for k in 0..<3 { rgba[p * 4 + k] = rgb[p * 3 + k] } }
+            guard alpha else { return rgb }
+            var rgba = image.rows(rows).converted(to: .rgba).floatSamples()
+            for p in 0..<(rows.count * w) { for k in 0..<3 { rgba[p * 4 + k] = rgb[p * 3 + k] } }
+            return rgba
         }
         return ["image": .image(out)]
     }
 
-    /// Blends the network's correction `target` (its edit of the small copy) into `rgb` (the fit
-    /// at full resolution) where its gate is open, weighted by `trust`.
-    private func correct(_ rgb: inout [Float], _ query: EditQuery, target: [Float], gateLogits: Tensor, trust: Float,
-                         _ c: Compute) {
-        // The network sees 64 pixels a side. At full resolution the result is the photo through
-        // the exemplar's fit, and where the network's gate says the fit is wrong, through the
-        // local colour transforms that take the small copy of that fit to the network's output.
-        // Where the gate is shut the fit stands exactly.
-        let (w, h) = (query.photo.width, query.photo.height)
-        // The gate is trained as the probability that the fit misses here; the correction is
-        // trusted only where a miss is the likelier (weight 0 at one half, 1 at certainty): blending
-        // wherever the gate was merely unsure cost the seen families dearly (Docs/exemplar-fit.md).
-        let open = gateLogits.values.map { trust * max(0, (1 / (1 + Foundation.exp(-$0)) - Self.gateThreshold) / (1 - Self.gateThreshold)) }
-        // A gate shut everywhere (a point-wise edit the fit gets right) skips the correction's
-        // full-resolution passes altogether (bicubic overshoots a maximum by less than a quarter).
-        if open.max()! * 1.25 >= Self.gateFloor {
-            let gate = Image(width: query.size, height: query.size, colorModel: .gray, samples: open)
-                .resized(width: w, height: h, filter: .bicubic).floatSamples()
-            let fit = LocalAffine.fit(guide: query.lowFit, target: target, outputs: 3, width: query.size, height: query.size)
-            let corrected = fit.apply(to: rgb, width: w, height: h, c)
-            for p in 0..<(w * h) where gate[p] >= Self.gateFloor {
+    /// The network's correction `target` (its edit of the small copy) where its gate is open,
+    /// weighted by `trust`: at full resolution, the local colour transforms that take the small
+    /// copy of the exemplar's fit to the network's output. Where the gate is shut the fit stands
+    /// exactly.
+    struct Correction {
+        let fit: LocalAffine
+        /// The gate at full resolution, or nil when it is shut everywhere (a point-wise edit the
+        /// fit gets right): then the full-resolution passes are skipped altogether.
+        let gate: [Float]?
+        let width: Int, height: Int
+
+        init(_ query: EditQuery, target: [Float], gateLogits: Tensor, trust: Float) {
+            (width, height) = (query.photo.width, query.photo.height)
+            // The gate is trained as the probability that the fit misses here; the correction is
+            // trusted only where a miss is the likelier (weight 0 at one half, 1 at certainty):
+            // blending wherever the gate was merely unsure cost the seen families dearly
+            // (Docs/exemplar-fit.md).
+            let open = gateLogits.values.map {
+                trust * max(0, (1 / (1 + Foundation.exp(-$0)) - AdapterEditNode.gateThreshold) / (1 - AdapterEditNode.gateThreshold))
+            }
+            fit = LocalAffine.fit(guide: query.lowFit, target: target, outputs: 3, width: query.size, height: query.size)
+            // Bicubic overshoots a maximum by less than a quarter.
+            gate = open.max()! * 1.25 >= AdapterEditNode.gateFloor
+                ? Image(width: query.size, height: query.size, colorModel: .gray, samples: open)
+                    .resized(width: width, height: height, filter: .bicubic).floatSamples()
+                : nil
+        }
+
+        /// Blends the correction into `rgb`, rows `rows` of the fit at full resolution.
+        func apply(_ rgb: inout [Float], rows: Range<Int>, _ c: Compute) {
+            guard let gate else { return }
+            let corrected = fit.apply(to: rgb, width: width, rows: rows, of: height, c)
+            let first = rows.lowerBound * width
+            for p in 0..<(rows.count * width) where gate[first + p] >= AdapterEditNode.gateFloor {
                 for k in 0..<3 {
                     let i = p * 3 + k
-                    rgb[i] = min(1, max(0, rgb[i] + gate[p] * (corrected[i] - rgb[i])))
+                    rgb[i] = min(1, max(0, rgb[i] + gate[first + p] * (corrected[i] - rgb[i])))
                 }
             }
         }

@@ -11,6 +11,8 @@ struct LoadNode: Node {
             PortSpec("path", .path, doc: "the image file; supplied per file when the node iterates with 'each'"),
             PortSpec("max_pixels", .integer, doc: "refuse images with more pixels than this",
                      default: .integer(DecodeOptions.defaultMaxPixels), range: 1...1e12),
+            PortSpec("max_file_bytes", .integer, doc: "refuse files larger than this many bytes",
+                     default: .integer(DecodeOptions.defaultMaxFileBytes), range: 1...1e15),
         ],
         outputs: [
             PortSpec("image", .image, doc: "the decoded image, in the file's own bit depth"),
@@ -25,8 +27,8 @@ struct LoadNode: Node {
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let path = try inputs.string("path")
-        let limit = try inputs.integer("max_pixels")
-        let image = try ImageFile.read(path, options: DecodeOptions(maxPixels: limit))
+        let options = DecodeOptions(maxPixels: try inputs.integer("max_pixels"), maxFileBytes: try inputs.integer("max_file_bytes"))
+        let image = try ImageFile.read(path, options: options)
         return ["image": .image(image), "path": .path(path), "width": .integer(image.width), "height": .integer(image.height)]
     }
 }

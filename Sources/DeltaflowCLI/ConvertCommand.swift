@@ -1,17 +1,22 @@
 import ArgumentParser
-import Dispatch
+import BuiltinNodes
 import Foundation
 import ImageCodecs
-import Synchronization
+import NodeKit
+import Workflow
 
+/// `convert`: the load → resize → save workflow, written for the user and run by the engine, so
+/// it has everything `run` has (interrupts, manifest and `--resume`, full-disk stop, the run
+/// log) instead of a batch loop of its own.
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Decode images, optionally shrink them, and write them to a directory.",
         discussion: """
-            Inputs may be files or directories (their *.png, *.jpg and *.jpeg files, sorted by \
-            name). Each output is written atomically as OUTPUT/<name>.<format>; an input file is \
-            never overwritten. A file that fails is reported and the rest are still converted.
+            Inputs may be files or directories (their *.png, *.jpg and *.jpeg files). Each output \
+            is written atomically as OUTPUT/<name>.<format>; an input file is never overwritten. A \
+            file that fails is reported and the rest are still converted. The same as running \
+            Workflows/resize-batch.yaml, which shows the graph to copy and change.
             """)
 
     @Argument(help: "Image files or directories of images.")
@@ -30,9 +35,7 @@ struct ConvertCommand: ParsableCommand {
     var quality: Int = 92
 
     @OptionGroup var limits: DecodeLimitOptions
-
-    @Option(help: "Images converted at the same time; the default is the number of cores.")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {
         if let maxSide, maxSide < 1 { throw ValidationError("--max-side must be at least 1, not \(maxSide)") }
@@ -40,75 +43,90 @@ struct ConvertCommand: ParsableCommand {
             throw ValidationError("--format must be png or jpeg, not '\(format)'")
         }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1 to 100, not \(quality)") }
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
     }
 
     func run() throws {
-        let files = try collectInputs()
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let outputDirectory = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath()
-        // Every input, not just the file being converted: b.jpg → b.png must not replace an
-        // input b.png that another worker may be reading.
-        let inputPaths = Set(files.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path })
-        let failures = Mutex<[(Int, String)]>([])
-        let started = Date()
-        let workers = min(jobs, max(files.count, 1))
-        // Each worker takes every `workers`-th file: no shared queue, and the order of
-        // outputs never depends on scheduling.
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in stride(from: worker, to: files.count, by: workers) {
-                do {
-                    try convert(files[index], into: outputDirectory, inputs: inputPaths)
-                } catch {
-                    failures.withLock { $0.append((index, "\(error)")) }
-                }
+        // One run per directory: a named file runs with its directory and a pattern naming it.
+        let registry = try! NodeRegistry(Builtins.nodes)
+        var failed: ExitCode?
+        for (directory, patterns) in try batches() {
+            let workflow: Workflow
+            do {
+                workflow = try Workflow.parse(source(patterns: patterns), file: "deltaflow convert", registry: registry)
+            } catch {
+                preconditionFailure("convert's own workflow is invalid: \(error)")
+            }
+            do {
+                try execution.run(workflow, params: try bindParams(workflow, ["input=\(directory)", "output=\(output)"]))
+            } catch let code as ExitCode where code == someItemsFailed {
+                failed = code  // the other directories still run
             }
         }
-        let failed = failures.withLock { $0.sorted { $0.0 < $1.0 } }
-        for (_, message) in failed { printError("error: \(message)") }
-        let seconds = Date().timeIntervalSince(started)
-        print("converted \(files.count - failed.count) of \(files.count) images into \(output) "
-              + "in \(String(format: "%.2f", seconds)) s" + (failed.isEmpty ? "" : "; \(failed.count) failed"))
-        if !failed.isEmpty { throw someItemsFailed }
+        if let failed { throw failed }
     }
 
-    private func convert(_ input: String, into directory: URL, inputs: Set<String>) throws {
-        var image = try ImageFile.read(input, options: limits.decodeOptions)
-        if let maxSide { image = image.fitting(maxSide: maxSide) }
-        let source = URL(fileURLWithPath: input)
-        let chosen = format.flatMap(ImageFormat.init(pathExtension:))
-            ?? ImageFormat(pathExtension: source.pathExtension) ?? .png
-        let options: EncodeOptions = switch chosen {
-        case .png: .png(PNGOptions())
-        case .jpeg: .jpeg(JPEGOptions(quality: quality))
+    /// The workflow, as a user would write it.
+    func source(patterns: [String]) -> String {
+        func quoted(_ text: String) -> String {
+            String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
         }
-        let name = source.deletingPathExtension().lastPathComponent + (chosen == .png ? ".png" : ".jpg")
-        let destination = directory.appendingPathComponent(name)
-        if inputs.contains(destination.path) {
-            throw ImageError(.writeFailed, "refusing to overwrite the input file", path: input,
-                             hint: "choose an output directory other than the input's")
+        let extensionTemplate = switch format.flatMap(ImageFormat.init(pathExtension:)) {
+        case .png?: "png"
+        case .jpeg?: "jpg"
+        case nil: "{ext}"
         }
-        try ImageFile.write(image, to: destination.path, options: options)
+        var nodes = [
+            "photo: {node: load, each: $input, pattern: [\(patterns.map(quoted).joined(separator: ", "))], "
+                + "max_pixels: \(limits.maxPixels), max_file_bytes: \(limits.maxFileBytes)}"
+        ]
+        var image = "$photo.image"
+        if let maxSide {
+            nodes.append("small: {node: resize, image: $photo.image, max_side: \(maxSide)}")
+            image = "$small.image"
+        }
+        nodes.append("out: {node: save, image: \(image), dir: $output, name: \"{stem}.\(extensionTemplate)\", quality: \(quality)}")
+        return """
+            version: 1
+            name: convert
+            params:
+              input: {type: dir}
+              output: {type: dir}
+            nodes:
+            \(nodes.map { "  " + $0 }.joined(separator: "\n"))
+
+            """
     }
 
-    private func collectInputs() throws -> [String] {
-        var files: [String] = []
+    /// Each directory to read, and the patterns of the files to read there.
+    private func batches() throws -> [(directory: String, patterns: [String])] {
+        var batches: [(directory: String, patterns: [String])] = []
         for input in inputs {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
                 throw ValidationError("no such file or directory: \(input)")
             }
-            guard isDirectory.boolValue else {
-                files.append(input)
+            if isDirectory.boolValue {
+                batches.append((input, ["*.{jpg,jpeg,png}"]))
                 continue
             }
-            let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
-            files += names.filter { name in
-                !name.hasPrefix(".") && ImageFormat(pathExtension: (name as NSString).pathExtension) != nil
-            }.map { (input as NSString).appendingPathComponent($0) }
+            let url = URL(fileURLWithPath: input)
+            let name = url.lastPathComponent
+            guard !name.contains("{"), !name.contains("}") else {
+                throw ValidationError("\(input): a file name with braces cannot be named alone; give its directory")
+            }
+            // The name, matched literally.
+            let pattern = name.reduce(into: "") { pattern, character in
+                if "\\*?[]".contains(character) { pattern.append("\\") }
+                pattern.append(character)
+            }
+            let directory = url.deletingLastPathComponent().path
+            if let index = batches.firstIndex(where: { $0.directory == directory && $0.patterns.first != "*.{jpg,jpeg,png}" }) {
+                batches[index].patterns.append(pattern)
+            } else {
+                batches.append((directory, [pattern]))
+            }
         }
-        if files.isEmpty { throw ValidationError("no PNG or JPEG files found in \(inputs.joined(separator: ", "))") }
-        return files
+        return batches
     }
 }
 

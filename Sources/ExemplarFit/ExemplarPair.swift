@@ -38,7 +38,7 @@ package struct ExemplarPair: Sendable {
         }
         self.before = b
         self.after = a
-        working = (b.resized(within: Self.workingSide), a.resized(within: Self.workingSide))
+        working = (b.fitting(maxSide: Self.workingSide), a.fitting(maxSide: Self.workingSide))
         let scale = Double(working.before.width) / Double(b.width)
         if let shift = Self.misalignment(working.before, working.after) {
             let (dx, dy) = (Int((Double(shift.dx) / scale).rounded()), Int((Double(shift.dy) / scale).rounded()))

@@ -29,7 +29,7 @@ package struct SpatialFilter: Equatable, Sendable {
 
     /// The filter that, followed by a colour table, best explains `before → after` (RGB, same size).
     package static func fit(_ before: Image, _ after: Image, _ c: Compute) -> SpatialFilter {
-        let (b, a) = (before.resized(within: fitSide), after.resized(within: fitSide))
+        let (b, a) = (before.fitting(maxSide: fitSide), after.fitting(maxSide: fitSide))
         let (w, h) = (b.width, b.height)
         let x = b.floatSamples(), y = a.floatSamples(), all = Array(0..<(w * h))
         func colourError(_ source: [Float]) -> Double {

@@ -14,14 +14,6 @@ public enum ResizeFilter: String, Sendable, CaseIterable {
 }
 
 extension Image {
-    /// This image with its longer side at most `side` (aspect kept, sizes rounded; never enlarged).
-    public func resized(within side: Int, filter: ResizeFilter = .automatic) -> Image {
-        let scale = min(1, Double(side) / Double(max(width, height)))
-        guard scale < 1 else { return self }
-        return resized(width: max(1, Int((Double(width) * scale).rounded())),
-                       height: max(1, Int((Double(height) * scale).rounded())), filter: filter)
-    }
-
     /// This image at `width` × `height`, in the same sample format. Colour is filtered
     /// premultiplied by alpha, so transparent pixels don't bleed their (invisible) colour into
     /// their neighbours. Lanczos and cubic overshoot is clamped to [0, 1].

@@ -117,8 +117,8 @@ struct ConvertCommandTests {
                                          to: input.appendingPathComponent("c.png"))
         let result = try deltaflow(["convert", input.path, "--output", output.path])
         #expect(result.status == 3)
-        #expect(result.stderr.contains("b.jpg: truncated JPEG data"), "\(result.stderr)")
-        #expect(result.stdout.contains("converted 2 of 3 images"))
+        #expect(result.stdout.contains("b.jpg: truncated JPEG data"), "\(result.stdout)")
+        #expect(result.stdout.contains("done 2, failed 1"), "\(result.stdout)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).sorted() == ["a.jpg", "c.png"])
     }
 
@@ -131,7 +131,7 @@ struct ConvertCommandTests {
         let before = try Data(contentsOf: photo)
         let result = try deltaflow(["convert", directory.path, "--output", directory.path])
         #expect(result.status == 3)
-        #expect(result.stderr.contains("refusing to overwrite the input file"))
+        #expect(result.stdout.contains("it is one of this run's input files"), "\(result.stdout)")
         #expect(try Data(contentsOf: photo) == before)
     }
 
@@ -146,8 +146,29 @@ struct ConvertCommandTests {
         let before = try Data(contentsOf: png)
         let result = try deltaflow(["convert", directory.path, "--output", directory.path, "--format", "png"])
         #expect(result.status == 3)
-        #expect(result.stderr.contains("b.jpg: refusing to overwrite the input file"))
+        #expect(result.stdout.contains("refusing to write \(png.path): it is one of this run's input files"), "\(result.stdout)")
         #expect(try Data(contentsOf: png) == before)
+    }
+
+    @Test("Named files from two directories, only those; on the engine, so --resume skips what a run finished")
+    func namedFilesAndResume() throws {
+        let other = try temporaryDirectory(), output = try temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: other)
+            try? FileManager.default.removeItem(at: output)
+        }
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/chelsea.png"),
+                                         to: other.appendingPathComponent("cat [1].png"))
+        let arguments = ["convert", repository.appendingPathComponent("Examples/rocket.jpg").path,
+                         repository.appendingPathComponent("Examples/coffee.png").path,
+                         other.appendingPathComponent("cat [1].png").path,
+                         "--output", output.path, "--max-side", "32", "--format", "jpeg"]
+        let first = try deltaflow(arguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).sorted() == ["cat [1].jpg", "coffee.jpg", "rocket.jpg"])
+        let again = try deltaflow(arguments + ["--resume"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("already done"), "\(again.stdout)")
     }
 
     @Test("Bad arguments are usage errors naming the option")

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import NodeKit
+import Workflow
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workflow over its inputs.",
+        discussion: """
+            Nodes that do not depend on the iterated files run once; the rest run once per file, \
+            --jobs files at a time. A file that fails is reported with the node and the reason, and \
+            the others still run (unless --fail-fast). Outputs are written atomically and never over \
+            an input file.
+            """)
+
+    @Argument(help: "The workflow file.")
+    var file: String
+
+    @Option(name: .customLong("set"), help: "Set a param: NAME=VALUE (repeatable).")
+    var overrides: [String] = []
+
+    @OptionGroup var execution: ExecutionOptions
+
+    @Option(help: ArgumentHelp(
+        "Process only shard INDEX/COUNT of the files (INDEX from 0), to split one batch over COUNT workers.",
+        discussion: "Every worker runs the same command with its own INDEX; each file belongs to exactly one shard, "
+            + "chosen by a stable hash of its relative path. Share --cache-dir so the exemplar is encoded once. "
+            + "See Examples/cluster for Kubernetes and Slurm.",
+        valueName: "INDEX/COUNT"))
+    var shard: String?
+
+    @Flag(help: "Compute every result; neither read nor write cached results.")
+    var noCache = false
+
+    @Flag(help: "Print the plan — what runs once, what runs per file, how many files — and stop.")
+    var dryRun = false
+
+    @OptionGroup var models: ModelDirectoryOption
+    @OptionGroup var plugins: PluginOptions
+
+    func validate() throws {
+        _ = try parsedShard()
+    }
+
+    private func parsedShard() throws -> Shard? {
+        do {
+            return try shard.map { try Shard(parsing: $0) }
+        } catch {
+            throw ValidationError("--shard: \(error)")
+        }
+    }
+
+    func run() throws {
+        let workflow = try loadWorkflow(file, registry: standardRegistry(modelsDirectory: models.directory, plugins: plugins),
+                                        plugins: plugins)
+        let params = try bindParams(workflow, overrides)
+        let shard = try parsedShard()
+        if dryRun {
+            let cache = noCache ? nil : ResultCache(directory: CacheDirectory.resolve(execution.cacheDir))
+            try printPlan(workflow, Executor(workflow: workflow, params: params,
+                                             options: RunOptions(jobs: execution.jobs, cache: cache, shard: shard)))
+            return
+        }
+        try execution.run(workflow, params: params, shard: shard, cacheResults: !noCache)
+    }
+
+    private func printPlan(_ workflow: Workflow, _ executor: Executor) throws {
+        let plan: Plan
+        do {
+            plan = try executor.plan()
+        } catch {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+        print("workflow \(workflow.name) (\(file)); dry run: no file is written, nothing costly is computed")
+        for (node, step) in plan.steps {
+            let what: String = switch step {
+            case .once: "once"
+            case .cached(let key): "once — cached result \(key.prefix(12)) will be reused"
+            case .willCompute(let reason): "once — will be computed (\(reason))"
+            case .perItem: "per file" + (node.iteration.map {
+                " — iterates over files matching \($0.patterns.joined(separator: ", "))\($0.recursive ? ", recursively" : "")"
+            } ?? "")
+            }
+            print("  \(node.name) (\(node.kind)): \(what)")
+        }
+        if let count = plan.itemCount {
+            print("\(count) file\(count == 1 ? "" : "s") to process")
+        } else {
+            print("the files to process are known only once the nodes above have run")
+        }
+    }
+}
+
+/// How a batch runs, for every command that runs one (`run`, `convert`): the engine's pool,
+/// failure policy, manifest and `--resume`, interrupts, full-disk stop and run log.
+struct ExecutionOptions: ParsableArguments {
+    @Option(help: "Files processed at the same time; the default is the number of cores.")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Stop at the first file that fails.")
+    var failFast = false
+
+    @Flag(help: "Skip files that an earlier, interrupted run of the same workflow and params finished.")
+    var resume = false
+
+    @Option(help: "Where run manifests (and cached results) are kept; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
+    var cacheDir: String?
+
+    @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
+    var quiet = false
+
+    @Option(help: "text for people, json for one JSON object per line.")
+    var logFormat: RunLog.Format = .text
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
+    }
+
+    /// Runs `workflow` to its end and throws the exit code its outcome calls for.
+    func run(_ workflow: Workflow, params: [String: Value], shard: Shard? = nil, cacheResults: Bool = true) throws {
+        let cacheRoot = CacheDirectory.resolve(cacheDir)
+        let manifest: RunManifest
+        do {
+            manifest = try RunManifest(directory: cacheRoot,
+                                       runID: RunManifest.runID(workflow: workflow, params: params,
+                                                                engineVersion: DeltaflowCommand.configuration.version),
+                                       shard: shard, resume: resume)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode.failure
+        }
+        let interrupts = Interrupts()
+        let executor = Executor(workflow: workflow, params: params,
+                                options: RunOptions(jobs: jobs, failFast: failFast, manifest: manifest,
+                                                    cache: cacheResults ? ResultCache(directory: cacheRoot) : nil,
+                                                    shard: shard, cancellation: interrupts.cancellation))
+        let log = RunLog(format: logFormat, quiet: quiet)
+        let summary: RunSummary
+        do {
+            summary = try executor.run { log.record($0) }
+        } catch {
+            printError(error.description)
+            if let signal = interrupts.received {
+                printError("to run it, use: \(resumeCommand())")
+                throw ExitCode(128 + signal)
+            }
+            throw ExitCode.failure
+        }
+        // After --fail-fast, resuming would only meet the same failure again.
+        let resumable = summary.stopped.map { $0 != .failFast } ?? false
+        log.finish(summary, manifest: manifest.path, resume: resumable ? resumeCommand() : nil)
+        if let signal = interrupts.received, summary.stopped == .interrupted { throw ExitCode(128 + signal) }
+        if case .storage? = summary.stopped { throw storageStopped }
+        if !summary.failed.isEmpty || summary.skipped > 0 { throw someItemsFailed }
+    }
+}

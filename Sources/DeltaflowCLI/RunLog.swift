@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import NodeKit
+import Synchronization
+import Workflow
+
+/// Prints run events: a live progress line on a terminal, one line per file otherwise, or JSON
+/// for machines. Thread-safe.
+final class RunLog: Sendable {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    private let format: Format
+    private let quiet: Bool
+    /// Standard output is a terminal: redraw one progress line instead of printing a line per file.
+    private let live: Bool
+    /// Completion times of the latest files, for a rate (and ETA) that follows recent speed.
+    private let recent = Mutex<[Date]>([])
+    private let lock = Mutex(())
+    private let started = Date()
+
+    init(format: Format, quiet: Bool) {
+        self.format = format
+        self.quiet = quiet
+        self.live = format == .text && !quiet && isatty(STDOUT_FILENO) == 1
+    }
+
+    /// Files per second over the last 20 completions (or since the start, before that).
+    private func rate(now: Date) -> Double {
+        recent.withLock { times in
+            times.append(now)
+            if times.count > 21 { times.removeFirst(times.count - 21) }
+            let span = now.timeIntervalSince(times.count > 1 ? times[0] : started)
+            return Double(max(times.count - 1, 1)) / max(span, 1e-9)
+        }
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+            : String(format: "%d:%02d", total / 60, total % 60)
+    }
+
+    func record(_ event: RunEvent) {
+        lock.withLock { _ in
+            switch (format, event) {
+            case (.json, .sharedNodeFinished(let name, let seconds)):
+                emit(["event": "node_done", "node": name, "seconds": seconds])
+            case (.json, .cache(let node, let item, let outcome, let key, let detail)):
+                var object: [String: Any] = ["event": "cache", "node": node, "outcome": outcome.rawValue, "key": key]
+                if let item { object["path"] = item }
+                if let detail { object["detail"] = detail }
+                emit(object)
+            case (.text, .cache(let node, let item, let outcome, let key, let detail)):
+                let subject = "\(node)" + (item.map { " (\($0))" } ?? "")
+                switch outcome {
+                case .hit: if !quiet { print("\(subject): reused cached result \(key.prefix(12))") }
+                case .miss: if !quiet { print("\(subject): computed and cached as \(key.prefix(12))") }
+                case .corrupt: printError("warning: \(subject): cached result \(key.prefix(12)) was damaged (\(detail ?? "")); recomputed")
+                }
+            case (.json, .itemsFound(let count)):
+                emit(["event": "items", "count": count])
+            case (.json, .itemFinished(let result, let completed, let total)):
+                var object: [String: Any] = ["event": "item", "status": result.status.rawValue,
+                                             "path": result.item.relativePath, "seconds": result.seconds,
+                                             "completed": completed, "total": total]
+                if let node = result.failedNode { object["node"] = node }
+                if let message = result.message { object["error"] = message }
+                emit(object)
+            case (.text, .sharedNodeFinished(let name, let seconds)):
+                if !quiet { print("ran \(name) once (\(String(format: "%.2f", seconds)) s)") }
+            case (.text, .itemsFound(let count)):
+                if !quiet { print("\(count) file\(count == 1 ? "" : "s") to process") }
+            case (.text, .itemFinished(let result, let completed, let total)):
+                let perSecond = rate(now: Date())
+                let eta = clock(Double(total - completed) / max(perSecond, 1e-9))
+                if result.status == .failed {
+                    if live { print("\r\u{1B}[K", terminator: "") }
+                    printError("failed \(result.item.relativePath): node '\(result.failedNode ?? "?")': \(result.message ?? "")")
+                }
+                if live {
+                    let line = "[\(completed)/\(total)] \(String(format: "%.1f", perSecond)) files/s, ETA \(eta)  \(result.item.relativePath)"
+                    print("\r\u{1B}[K" + String(line.prefix(120)), terminator: "")
+                    fflush(nil)  // all streams: naming `stdout` is not concurrency-safe in Swift 6
+                } else if !quiet && result.status != .failed {
+                    let what = result.status == .alreadyDone ? "already done" : String(format: "%.2f s", result.seconds)
+                    print("[\(completed)/\(total)] \(result.item.relativePath) \(what) (\(String(format: "%.1f", perSecond)) files/s, ETA \(eta))")
+                }
+            }
+        }
+    }
+
+    /// Prints the summary; `resume` is the command that finishes a run that stopped early.
+    func finish(_ summary: RunSummary, manifest: String, resume: String?) {
+        lock.withLock { _ in
+            if format == .json {
+                var object: [String: Any] = ["event": "summary", "done": summary.done, "failed": summary.failed.count,
+                                             "skipped": summary.skipped, "already_done": summary.alreadyDone,
+                                             "seconds": summary.seconds, "manifest": manifest]
+                if let stopped = summary.stopped { object["stopped"] = stopped.description }
+                if let resume { object["resume"] = resume }
+                emit(object)
+                return
+            }
+            if live { print("\r\u{1B}[K", terminator: "") }
+            var line = "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped)"
+                + (summary.alreadyDone > 0 ? ", already done \(summary.alreadyDone)" : "")
+                + " in \(String(format: "%.2f", summary.seconds)) s"
+            if summary.skipped > 0 || !summary.failed.isEmpty {
+                line += "\nper-file record: \(manifest)"
+            }
+            if !summary.failed.isEmpty {
+                line += "\nfailed files:"
+                for failure in summary.failed {
+                    line += "\n  \(failure.item.path): node '\(failure.failedNode ?? "?")': \(failure.message ?? "")"
+                }
+            }
+            if let stopped = summary.stopped {
+                line += "\n\(stopped); \(summary.skipped) file\(summary.skipped == 1 ? "" : "s") not run"
+            }
+            if let resume { line += "\nto finish the rest, run: \(resume)" }
+            print(line)
+        }
+    }
+
+    private func emit(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a workflow without running it; report every problem with its line and column.")
+
+    @Argument(help: "The workflow file.")
+    var file: String
+
+    @Option(name: .customLong("set"), help: "Also check a param value: NAME=VALUE (repeatable).")
+    var overrides: [String] = []
+
+    @OptionGroup var plugins: PluginOptions
+
+    func run() throws {
+        let workflow = try loadWorkflow(file, registry: standardRegistry(plugins: plugins), plugins: plugins)
+        if !overrides.isEmpty { _ = try bindParams(workflow, overrides) }
+        let once = workflow.nodes.filter { $0.scope == .once }.count
+        print("\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")
+    }
+}

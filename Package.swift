@@ -37,15 +37,17 @@ let package = Package(
 
         // "Did you mean …?" for misspelt names; depends on nothing.
         .target(name: "Spelling"),
+        // The one shape of a user-facing error (what, where, how to fix); depends on nothing.
+        .target(name: "UserFacing"),
         // AVX2/FMA kernels, compiled per function and chosen at run time (the build stays portable).
         .target(name: "CTensorKernels"),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CTensorKernels", "Spelling"]),
-        .target(name: "ImageCodecs", dependencies: ["CCodecGuards"]),
+        .target(name: "ImageCodecs", dependencies: ["CCodecGuards", "UserFacing"]),
         // Networks built from TensorCore layers, loaded from safetensors (weights files found,
         // loaded once and hashed for cache keys).
         .target(name: "Models", dependencies: ["TensorCore", "ImageCodecs", "NodeKit"]),
         // What a node is; the engine knows nodes only through this module.
-        .target(name: "NodeKit", dependencies: ["ImageCodecs", "Spelling"]),
+        .target(name: "NodeKit", dependencies: ["ImageCodecs", "Spelling", "UserFacing"]),
         .target(name: "BuiltinNodes", dependencies: ["NodeKit", "ImageCodecs"]),
         // The model-free exemplar fit (spatial filter, colour step, grain) and the typed delta
         // format it is stored in; no network runs here.
@@ -57,7 +59,7 @@ let package = Package(
         .target(name: "CDeltaflowPlugin"),
         .target(name: "DeltaflowPluginSDK", dependencies: ["CDeltaflowPlugin"]),
         // Loads plugin libraries with dlopen and turns their nodes into NodeKit nodes.
-        .target(name: "PluginHost", dependencies: ["CDeltaflowPlugin", "NodeKit", "ImageCodecs"]),
+        .target(name: "PluginHost", dependencies: ["CDeltaflowPlugin", "NodeKit", "ImageCodecs", "UserFacing"]),
         .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "Spelling", .product(name: "Yams", package: "Yams")]),
         // The command line as a library: a program of your own adds Swift nodes and calls
         // DeltaflowCLI.main(nodes:). The deltaflow executable is exactly that, with no extras.

@@ -37,7 +37,7 @@ struct PluginsCommand: ParsableCommand {
         }
         if report.loaded.isEmpty && report.failures.isEmpty { print("no plugins found") }
         for failure in report.failures {
-            printError("error: \(failure.path): \(failure.message)" + (failure.help.map { "\n  help: \($0)" } ?? ""))
+            printError("error: \(failure.path): \(failure.reason)" + (failure.help.map { "\n  help: \($0)" } ?? ""))
         }
         if !report.failures.isEmpty { throw ExitCode.failure }
     }

@@ -139,7 +139,7 @@ public enum AtomicFile {
         if mkdir(path, 0o755) != 0, errno != EEXIST {
             let code = errno
             throw ImageError(.writeFailed, "cannot create the directory: \(String(cString: strerror(code)))", path: path,
-                             hint: hint(code), systemError: code)
+                             help: help(code), systemError: code)
         }
     }
 
@@ -151,10 +151,10 @@ public enum AtomicFile {
 
     static func failure(_ code: Int32, writing path: String) -> ImageError {
         ImageError(.writeFailed, "cannot write the file: \(String(cString: strerror(code)))",
-                   path: path, hint: hint(code), systemError: code)
+                   path: path, help: help(code), systemError: code)
     }
 
-    private static func hint(_ code: Int32) -> String? {
+    private static func help(_ code: Int32) -> String? {
         switch code {
         case ENOENT: "the output directory does not exist; create it first"
         case EACCES, EPERM: "no permission to write there; choose another output directory"

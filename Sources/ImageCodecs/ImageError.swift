@@ -1,8 +1,10 @@
+import UserFacing
+
 /// Why an image could not be read or written: what went wrong, which file, and what to do.
 ///
 /// A public struct over a closed set of codes, so new codes never break callers that switch
 /// on `code` with a default.
-public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ImageError: UserFacingError, Equatable {
     public enum Code: String, Sendable {
         case fileNotFound = "file_not_found"
         case unreadable = "unreadable"
@@ -22,26 +24,22 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file concerned, when there is one.
     public let path: String?
     /// What the user can do about it.
-    public let hint: String?
+    public let help: String?
     /// The `errno` of a failed system call, when that is the cause (ENOSPC: the disk is full).
     public let systemError: Int32?
 
-    public init(_ code: Code, _ reason: String, path: String? = nil, hint: String? = nil, systemError: Int32? = nil) {
+    public init(_ code: Code, _ reason: String, path: String? = nil, help: String? = nil, systemError: Int32? = nil) {
         self.code = code
         self.reason = reason
         self.path = path
-        self.hint = hint
+        self.help = help
         self.systemError = systemError
     }
 
     /// The same error, attributed to `path` (decoders work on bytes and learn the path later).
     public func at(_ path: String) -> ImageError {
-        ImageError(code, reason, path: path, hint: hint, systemError: systemError)
+        ImageError(code, reason, path: path, help: help, systemError: systemError)
     }
 
-    public var description: String {
-        var text = path.map { "\($0): \(reason)" } ?? reason
-        if let hint { text += " (\(hint))" }
-        return text
-    }
+    public var location: String? { path }
 }

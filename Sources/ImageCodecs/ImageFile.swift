@@ -45,7 +45,7 @@ public enum ImageFile {
             } ?? ""
             guard let format = ImageFormat(pathExtension: ext) else {
                 throw ImageError(.invalidArgument, "cannot tell the output format from the file name",
-                                 path: path, hint: "end the name in .png, .jpg or .jpeg")
+                                 path: path, help: "end the name in .png, .jpg or .jpeg")
             }
             chosen = EncodeOptions(format: format)
         }
@@ -72,10 +72,10 @@ public enum ImageFile {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw ImageError(.unreadable, "not a regular file", path: path,
-                             hint: "point deltaflow at image files, not devices or pipes")
+                             help: "point deltaflow at image files, not devices or pipes")
         }
         let size = Int(info.st_size)
-        if size == 0 { throw ImageError(.empty, "empty file", path: path, hint: "the file has 0 bytes") }
+        if size == 0 { throw ImageError(.empty, "empty file", path: path, help: "the file has 0 bytes") }
         var head = [UInt8](repeating: 0, count: min(size, 16))
         let headCount = head.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress!, $0.count, 0) }
         if headCount > 0 {
@@ -87,7 +87,7 @@ public enum ImageFile {
         }
         guard size <= maxBytes else {
             throw ImageError(.tooLarge, "file is \(size) bytes, above the limit of \(maxBytes) bytes", path: path,
-                             hint: "raise the limit with --max-file-bytes if the file is trusted")
+                             help: "raise the limit with --max-file-bytes if the file is trusted")
         }
         // Uninitialised: a 1 GiB file should not be zero-filled just to be read over.
         let bytes = try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
@@ -108,7 +108,7 @@ public enum ImageFile {
         switch code {
         case ENOENT: ImageError(.fileNotFound, "no such file", path: path)
         case EACCES, EPERM: ImageError(.unreadable, "permission denied", path: path,
-                                       hint: "make the file readable, or run as a user who can read it")
+                                       help: "make the file readable, or run as a user who can read it")
         case ELOOP: ImageError(.unreadable, "too many levels of symbolic links", path: path)
         default: ImageError(.unreadable, "cannot read the file: \(String(cString: strerror(code)))", path: path)
         }

@@ -15,7 +15,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
     /// The format of encoded bytes, judged by their signature, never by a file name.
     /// - Throws: `ImageError` naming what the bytes look like when they are no PNG or JPEG.
     public static func sniff(_ bytes: UnsafeRawBufferPointer) throws -> ImageFormat {
-        if bytes.isEmpty { throw ImageError(.empty, "empty file", hint: "the file has 0 bytes") }
+        if bytes.isEmpty { throw ImageError(.empty, "empty file", help: "the file has 0 bytes") }
         func starts(with signature: [UInt8]) -> Bool {
             bytes.count >= signature.count && zip(bytes, signature).allSatisfy { $0 == $1 }
         }
@@ -38,11 +38,11 @@ public enum ImageFormat: String, Sendable, CaseIterable {
             throw unsupported("HEIF/AVIF")
         }
         throw ImageError(.notAnImage, "not a PNG or JPEG file",
-                         hint: "deltaflow reads PNG and JPEG; the file's first bytes match neither")
+                         help: "deltaflow reads PNG and JPEG; the file's first bytes match neither")
     }
 
     private static func unsupported(_ name: String) -> ImageError {
         ImageError(.unsupportedFormat, "\(name) images are not supported",
-                   hint: "convert it to PNG or JPEG first")
+                   help: "convert it to PNG or JPEG first")
     }
 }

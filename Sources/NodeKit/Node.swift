@@ -1,4 +1,5 @@
 import ImageCodecs
+import UserFacing
 
 /// A kind of node: its descriptor and what it computes. Nodes are synchronous and hold no
 /// per-run state; the executor owns threads and calls `run` from any of them.
@@ -149,8 +150,17 @@ public struct NodeContext: Sendable {
 }
 
 /// A node's failure, as the user should read it.
-public struct NodeError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct NodeError: UserFacingError, Equatable {
     public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    public let location: String?
+    public let help: String?
+
+    /// `message` says what went wrong; `location`, the file it concerns; `help`, how to fix it.
+    public init(_ message: String, location: String? = nil, help: String? = nil) {
+        self.message = message
+        self.location = location
+        self.help = help
+    }
+
+    public var reason: String { message }
 }

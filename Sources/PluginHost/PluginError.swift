@@ -1,5 +1,7 @@
+import UserFacing
+
 /// Why a plugin could not be loaded: what went wrong, with which file, and what to do.
-public struct PluginError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct PluginError: UserFacingError, Equatable {
     public enum Code: String, Sendable {
         /// No file at the path, or nothing by that name on the plugin search path.
         case notFound = "plugin_not_found"
@@ -20,17 +22,16 @@ public struct PluginError: Error, Sendable, CustomStringConvertible, Equatable {
     public let code: Code
     /// The library's path.
     public let path: String
-    public let message: String
+    /// What went wrong.
+    public let reason: String
     public let help: String?
 
     public init(_ code: Code, path: String, _ message: String, help: String? = nil) {
         self.code = code
         self.path = path
-        self.message = message
+        self.reason = message
         self.help = help
     }
 
-    public var description: String {
-        "\(path): \(message)" + (help.map { " (\($0))" } ?? "")
-    }
+    public var location: String? { path }
 }

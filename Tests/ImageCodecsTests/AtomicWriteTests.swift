@@ -70,12 +70,12 @@ struct AtomicWriteTests {
         let image = syntheticImage(width: 3, height: 3, model: .rgb)
         #expect(throws: ImageError(.writeFailed, "cannot write the file: No such file or directory",
                                    path: "/nonexistent-dir/x.png",
-                                   hint: "the output directory does not exist; create it first", systemError: ENOENT)) {
+                                   help: "the output directory does not exist; create it first", systemError: ENOENT)) {
             try ImageFile.write(image, to: "/nonexistent-dir/x.png")
         }
         try withTemporaryDirectory { directory throws in
             #expect(throws: ImageError(.invalidArgument, "cannot tell the output format from the file name",
-                                       path: directory + "/x.tiff", hint: "end the name in .png, .jpg or .jpeg")) {
+                                       path: directory + "/x.tiff", help: "end the name in .png, .jpg or .jpeg")) {
                 try ImageFile.write(image, to: directory + "/x.tiff")
             }
             try FileManager.default.createDirectory(atPath: directory + "/taken.png", withIntermediateDirectories: false)

@@ -67,7 +67,7 @@ struct BrokenFileTests {
             let fifo = directory + "/pipe.png"
             #expect(mkfifo(fifo, 0o600) == 0)
             #expect(throws: ImageError(.unreadable, "not a regular file", path: fifo,
-                                       hint: "point deltaflow at image files, not devices or pipes")) {
+                                       help: "point deltaflow at image files, not devices or pipes")) {
                 try ImageFile.read(fifo)
             }
         }
@@ -81,7 +81,7 @@ struct PixelLimitTests {
         let path = fixture("png/rgb8.png")  // 37 × 23 = 851 pixels
         #expect(try ImageFile.read(path, options: DecodeOptions(maxPixels: 851)).pixelCount == 851)
         #expect(throws: ImageError(.tooLarge, "image is 37 x 23 pixels, above the limit of 850 pixels",
-                                   path: path, hint: "raise the limit with --max-pixels if the file is trusted")) {
+                                   path: path, help: "raise the limit with --max-pixels if the file is trusted")) {
             try ImageFile.read(path, options: DecodeOptions(maxPixels: 850))
         }
         let jpeg = fixture("jpeg/baseline.jpg")  // 97 × 61 = 5917 pixels
@@ -93,13 +93,13 @@ struct PixelLimitTests {
     func fileSizeLimit() throws {
         let path = fixture("jpeg/baseline.jpg")  // 2889 bytes
         #expect(throws: ImageError(.tooLarge, "file is 2889 bytes, above the limit of 2000 bytes", path: path,
-                                   hint: "raise the limit with --max-file-bytes if the file is trusted")) {
+                                   help: "raise the limit with --max-file-bytes if the file is trusted")) {
             try ImageFile.read(path, options: DecodeOptions(maxFileBytes: 2000))
         }
         // A file that is no image is named as such, whatever its size.
         let text = fixture("broken/random.bin")
         #expect(throws: ImageError(.notAnImage, "not a PNG or JPEG file", path: text,
-                                   hint: "deltaflow reads PNG and JPEG; the file's first bytes match neither")) {
+                                   help: "deltaflow reads PNG and JPEG; the file's first bytes match neither")) {
             try ImageFile.read(text, options: DecodeOptions(maxFileBytes: 10))
         }
     }

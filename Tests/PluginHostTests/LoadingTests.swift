@@ -63,7 +63,7 @@ struct LoadingTests {
         let path = try Plugins.test(variant)
         let error = #expect(throws: PluginError.self) { try PluginLibrary.load(path) }
         #expect(error?.code == code)
-        #expect(error?.message == message)
+        #expect(error?.reason == message)
         #expect(error?.path.hasSuffix("libtest_\(variant.lowercased()).so") == true)
     }
 
@@ -73,7 +73,7 @@ struct LoadingTests {
         try "these are notes, not code".write(toFile: path, atomically: true, encoding: .utf8)
         let error = #expect(throws: PluginError.self) { try PluginLibrary.load(path) }
         #expect(error?.code == .notALibrary)
-        #expect(error?.message.hasPrefix("cannot load the library: ") == true)
+        #expect(error?.reason.hasPrefix("cannot load the library: ") == true)
         let missing = #expect(throws: PluginError.self) { try PluginLibrary.load(directory.appendingPathComponent("nope.so").path) }
         #expect(missing?.code == .notFound)
     }
@@ -91,8 +91,8 @@ struct LoadingTests {
         let report = PluginSearchPath(directories: [directory.path, "/no/such/dir"], environment: [:]).load(into: &registry)
         #expect(report.loaded.map(\.name) == ["examples-c", "examples-swift"])
         #expect(report.failures.map(\.code) == [.abiMismatch, .duplicateKind, .notFound])
-        #expect(report.failures[1].message.contains("node kind 'examples.box_blur' from plugin 'test-plugin' 0.1 ("))
-        #expect(report.failures[1].message.contains("is already provided by plugin 'examples-c' 1.0.0"))
+        #expect(report.failures[1].reason.contains("node kind 'examples.box_blur' from plugin 'test-plugin' 0.1 ("))
+        #expect(report.failures[1].reason.contains("is already provided by plugin 'examples-c' 1.0.0"))
         #expect(registry.kinds.contains("examples.tone_curve"))
         #expect(!registry.kinds.contains("test.fail"), "a clashing plugin is not half-registered")
     }
@@ -109,6 +109,6 @@ struct LoadingTests {
         #expect(registry.kinds == ["examples.box_blur", "examples.posterize"])
         #expect(try search.resolve("blur", relativeTo: "/") == directory.appendingPathComponent("libblur.so").path)
         let error = #expect(throws: PluginError.self) { try search.resolve("sharpen", relativeTo: "/") }
-        #expect(error?.message == "no plugin named 'sharpen' (searched /missing, \(directory.path))")
+        #expect(error?.reason == "no plugin named 'sharpen' (searched /missing, \(directory.path))")
     }
 }

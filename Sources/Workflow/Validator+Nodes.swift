@@ -1,0 +1,287 @@
+import Foundation
+import NodeKit
+import Spelling
+
+/// The `nodes:` section: each node built, its references resolved and type-checked, the graph
+/// ordered, and what runs once told from what runs per item.
+extension Validator {
+    struct Draft {
+        let name: String
+        let kind: String
+        let node: any Node
+        var inputs: [String: Expression]
+        var iteration: WorkflowNode.Iteration?
+        let location: SourcePosition
+        var dependencies: [String] = []
+    }
+
+    mutating func buildNodes(_ entries: [SyntaxEntry], params: [WorkflowParam]) -> [WorkflowNode] {
+        let paramNames = Set(params.map(\.name))
+        var drafts: [Draft] = []
+        for entry in entries {
+            checkName(entry, of: "node")
+            if paramNames.contains(entry.key) {
+                error("name_clash", "node '\(entry.key)' has the same name as a param", at: entry.keyLocation,
+                      help: "rename one of them: '$\(entry.key)' must mean one thing")
+            }
+            guard case .mapping(let fields, _) = entry.value else {
+                error("bad_value", "node '\(entry.key)' must be a mapping like {node: load, path: photo.jpg}",
+                      at: entry.value.location)
+                continue
+            }
+            guard let kindEntry = fields["node"] else {
+                error("missing_key", "node '\(entry.key)' does not say which kind it is", at: entry.keyLocation,
+                      help: "add 'node: KIND'; 'deltaflow nodes' lists the kinds")
+                continue
+            }
+            guard let kind = kindEntry.value.stringValue, let node = registry[kind] else {
+                let written = kindEntry.value.displayText
+                error("unknown_node_kind", "unknown node kind '\(written)'", at: kindEntry.value.location,
+                      help: didYouMean(written, registry.kinds) ?? "'deltaflow nodes' lists the kinds")
+                continue
+            }
+            if let draft = buildDraft(entry.key, kind: kind, node: node, fields: fields, location: entry.keyLocation) {
+                drafts.append(draft)
+            }
+        }
+        let iterators = drafts.filter { $0.iteration != nil }
+        for extra in iterators.dropFirst() {
+            error("multiple_iterators", "node '\(extra.name)' iterates with 'each', but node '\(iterators[0].name)' already does",
+                  at: extra.location, help: "a workflow iterates over one directory; the nodes after it run once per file")
+        }
+        resolveReferences(&drafts, params: params)
+        guard let order = topologicalOrder(drafts) else { return [] }
+        return finish(order.map { drafts[$0] })
+    }
+
+    private mutating func buildDraft(_ name: String, kind: String, node: any Node, fields: [SyntaxEntry],
+                                     location: SourcePosition) -> Draft? {
+        let descriptor = node.descriptor
+        var inputs: [String: Expression] = [:]
+        var misspelled = Set<String>()
+        for field in fields where field.key != "node" && !Workflow.iterationKeys.contains(field.key) {
+            guard descriptor.input(field.key) != nil else {
+                let guess = closestMatch(to: field.key, in: descriptor.inputs.map(\.name) + Workflow.iterationKeys)
+                if let guess { misspelled.insert(guess) }
+                error("unknown_port", "unknown port '\(field.key)' on node '\(name)' (\(kind))", at: field.keyLocation,
+                      help: guess.map { "did you mean '\($0)'?" }
+                          ?? "\(kind) takes \(descriptor.inputs.map(\.name).joined(separator: ", "))")
+                continue
+            }
+            do {
+                inputs[field.key] = try Expression.parse(field.value, placeholders: descriptor.placeholders)
+            } catch {
+                self.error("bad_expression", error.message, at: error.location, help: error.help)
+                misspelled.insert(field.key)  // set, just wrongly: not also "missing"
+            }
+        }
+        var iteration: WorkflowNode.Iteration?
+        if let each = fields["each"] {
+            iteration = buildIteration(name, descriptor: descriptor, each: each, fields: fields, inputs: inputs)
+        } else {
+            for key in ["pattern", "recursive"] {
+                if let field = fields[key] {
+                    error("orphan_key", "'\(key)' only applies with 'each'", at: field.keyLocation,
+                          help: "add 'each: $dir' to iterate, or remove '\(key)'")
+                }
+            }
+        }
+        // A required input that is only misspelled, or whose value failed to parse, was reported above.
+        for spec in descriptor.inputs where spec.isRequired && inputs[spec.name] == nil && iteration?.input != spec.name
+            && !misspelled.contains(spec.name) {
+            error("missing_input", "node '\(name)' (\(kind)) is missing required input '\(spec.name)'", at: location,
+                  help: "add '\(spec.name): …' (\(spec.type): \(spec.doc))")
+        }
+        return Draft(name: name, kind: kind, node: node, inputs: inputs, iteration: iteration, location: location)
+    }
+
+    private mutating func buildIteration(_ name: String, descriptor: NodeDescriptor, each: SyntaxEntry,
+                                         fields: [SyntaxEntry], inputs: [String: Expression]) -> WorkflowNode.Iteration? {
+        guard let input = descriptor.iterationInput else {
+            error("cannot_iterate", "node kind '\(descriptor.kind)' cannot iterate with 'each'", at: each.keyLocation,
+                  help: "iterate with a node that reads files, such as 'load', and connect this node to it")
+            return nil
+        }
+        if inputs[input] != nil, let field = fields[input] {
+            error("conflicting_inputs", "node '\(name)' sets '\(input)' and also iterates with 'each'",
+                  at: field.keyLocation, help: "'each' supplies '\(input)' for every file; remove one of them")
+        }
+        let directory: Expression
+        do {
+            directory = try Expression.parse(each.value)
+        } catch {
+            self.error("bad_expression", error.message, at: error.location, help: error.help)
+            return nil
+        }
+        var patterns = ["*"]
+        if let field = fields["pattern"] {
+            switch field.value {
+            case .string(let text, _):
+                patterns = expandBraces(text)
+            case .sequence(let items, _) where items.allSatisfy({ $0.stringValue != nil }):
+                patterns = items.flatMap { expandBraces($0.stringValue!) }
+            default:
+                error("bad_value", "'pattern' must be a glob like \"*.{jpg,png}\" or a list of them",
+                      at: field.value.location)
+            }
+        }
+        var recursive = false
+        if let field = fields["recursive"] {
+            if case .bool(let b, _) = field.value { recursive = b } else {
+                error("bad_value", "'recursive' must be true or false", at: field.value.location)
+            }
+        }
+        return WorkflowNode.Iteration(directory: directory, patterns: patterns, recursive: recursive, input: input)
+    }
+
+    /// Checks every reference and every input's type, and records who depends on whom.
+    private mutating func resolveReferences(_ drafts: inout [Draft], params: [WorkflowParam]) {
+        let byName = Dictionary(drafts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let paramsByName = Dictionary(params.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for index in drafts.indices {
+            let draft = drafts[index]
+            var dependencies: [String] = []
+            var expressions = draft.inputs.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
+            if let iteration = draft.iteration { expressions.append(("each", iteration.directory)) }
+            for (port, expression) in expressions {
+                var resolved = true
+                for reference in expression.references {
+                    if let target = byName[reference.name] {
+                        dependencies.append(target.name)
+                        guard let portName = reference.port else {
+                            error("missing_port", "\(reference.text) refers to node '\(target.name)' without saying which output",
+                                  at: reference.location,
+                                  help: "write $\(target.name).\(target.node.descriptor.outputs.first?.name ?? "PORT")")
+                            resolved = false
+                            continue
+                        }
+                        if target.node.descriptor.output(portName) == nil {
+                            let outputs = target.node.descriptor.outputs.map(\.name)
+                            error("unknown_output", "node '\(target.name)' (\(target.kind)) has no output '\(portName)'",
+                                  at: reference.location,
+                                  help: didYouMean(portName, outputs) ?? "its outputs are \(outputs.joined(separator: ", "))")
+                            resolved = false
+                        }
+                    } else if paramsByName[reference.name] != nil {
+                        if reference.port != nil {
+                            error("param_has_no_port", "\(reference.text): '\(reference.name)' is a param, which has no ports",
+                                  at: reference.location, help: "write $\(reference.name)")
+                            resolved = false
+                        }
+                    } else {
+                        error("undefined_reference", "\(reference.text) refers to no node or param", at: reference.location,
+                              help: closestMatch(to: reference.name, in: Array(byName.keys) + Array(paramsByName.keys))
+                                  .map { "did you mean '$\($0)'?" }
+                                  ?? "declare it under 'params', or add a node of that name")
+                        resolved = false
+                    }
+                }
+                guard resolved else { continue }
+                checkType(of: expression, port: port, in: draft, nodes: byName, params: paramsByName)
+            }
+            drafts[index].dependencies = Array(Set(dependencies)).sorted()
+        }
+    }
+
+    private mutating func checkType(of expression: Expression, port: String, in draft: Draft,
+                                    nodes: [String: Draft], params: [String: WorkflowParam]) {
+        let expected: PortType = port == "each" ? .path : draft.node.descriptor.input(port)!.type
+        let inferred: PortType
+        do {
+            inferred = try expression.inferType { reference in
+                if let node = nodes[reference.name], let port = reference.port {
+                    return node.node.descriptor.output(port)?.type
+                }
+                return params[reference.name]?.type
+            }
+        } catch {
+            self.error("type_mismatch", error.message, at: error.location, help: error.help)
+            return
+        }
+        // An expression that computes a number may feed an integer input if it is whole at run time.
+        let computed: Bool = if case .literal = expression { false } else if case .reference = expression { false } else { true }
+        let acceptable = expected.accepts(inferred) || (computed && expected == .integer && inferred == .number)
+        if !acceptable {
+            let subject = if case .reference(let r) = expression { r.text } else { "this value" }
+            error("type_mismatch",
+                  "port '\(port)' of node '\(draft.name)' (\(draft.kind)) expects \(expected), but \(subject) is \(inferred)",
+                  at: expression.location)
+            return
+        }
+        if case .literal(let value, let location) = expression, let spec = draft.node.descriptor.input(port),
+           let coerced = value.coerced(to: expected) {
+            checkConstraints(coerced, range: spec.range, choices: spec.choices,
+                             subject: "port '\(port)' of node '\(draft.name)'", at: location)
+        }
+    }
+
+    /// Kahn's algorithm, taking ready nodes in file order so the plan reads like the file.
+    /// On a cycle, reports its path and returns nil.
+    private mutating func topologicalOrder(_ drafts: [Draft]) -> [Int]? {
+        let index = Dictionary(drafts.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let remaining = drafts.map { Set($0.dependencies.compactMap { index[$0] }) }
+        var order: [Int] = []
+        var done = Set<Int>()
+        while order.count < drafts.count {
+            guard let next = drafts.indices.first(where: { !done.contains($0) && remaining[$0].isSubset(of: done) }) else {
+                reportCycle(drafts, index: index, stuck: drafts.indices.filter { !done.contains($0) })
+                return nil
+            }
+            order.append(next)
+            done.insert(next)
+        }
+        return order
+    }
+
+    private mutating func reportCycle(_ drafts: [Draft], index: [String: Int], stuck: [Int]) {
+        // Walk dependencies from the first stuck node until a node repeats: that loop is a cycle.
+        var path: [Int] = []
+        var current = stuck[0]
+        let stuckSet = Set(stuck)
+        while !path.contains(current) {
+            path.append(current)
+            guard let next = drafts[current].dependencies.compactMap({ index[$0] }).first(where: stuckSet.contains) else { break }
+            current = next
+        }
+        // Dependencies point against the data flow; reverse to read "a feeds b feeds a", and
+        // start from the cycle's earliest node in the file, which is where the caret points.
+        var cycle = Array(Array(path[path.firstIndex(of: current)!...]).reversed())
+        let first = cycle.min()!
+        cycle = Array(cycle[cycle.firstIndex(of: first)!...] + cycle[..<cycle.firstIndex(of: first)!])
+        let names = cycle.map { drafts[$0].name }
+        error("cycle", "cycle: \((names + [names[0]]).joined(separator: " -> "))", at: drafts[first].location,
+              help: "a node cannot depend, directly or not, on its own output")
+    }
+
+    /// Assigns scopes, checks item variables are used only per item, and prunes unused nodes.
+    private mutating func finish(_ ordered: [Draft]) -> [WorkflowNode] {
+        var perItem = Set<String>()
+        for draft in ordered where draft.iteration != nil || draft.dependencies.contains(where: perItem.contains) {
+            perItem.insert(draft.name)
+        }
+        for draft in ordered where !perItem.contains(draft.name) {
+            for (name, location) in draft.inputs.values.flatMap(\.itemVariables) {
+                error("item_variable_outside_iteration",
+                      "'\(name)' describes the current file, but node '\(draft.name)' runs once, not per file",
+                      at: location, help: "connect this node to the node that iterates with 'each'")
+            }
+        }
+        // Keep what a side-effecting node needs; warn about the rest.
+        var needed = Set(ordered.filter { $0.node.descriptor.hasSideEffects }.map(\.name))
+        for draft in ordered.reversed() where needed.contains(draft.name) {
+            needed.formUnion(draft.dependencies)
+        }
+        // With errors present, "unused" is mostly an echo of a broken reference: say nothing.
+        let hasErrors = diagnostics.contains { $0.severity == .error }
+        for draft in ordered where !needed.contains(draft.name) && !hasErrors {
+            diagnostics.append(Diagnostic("unused_node", "node '\(draft.name)' is never used, so it will not run",
+                                          at: draft.location, help: "connect its outputs to a node that saves a result",
+                                          severity: .warning))
+        }
+        return ordered.filter { needed.contains($0.name) }.map { draft in
+            WorkflowNode(name: draft.name, kind: draft.kind, node: draft.node, inputs: draft.inputs,
+                         scope: perItem.contains(draft.name) ? .perItem : .once, iteration: draft.iteration,
+                         location: draft.location, dependencies: draft.dependencies)
+        }
+    }
+}

@@ -33,7 +33,8 @@ let package = Package(
             providers: [.apt(["libjpeg-dev"])]),
         // libpng and libjpeg report errors with longjmp; this C target keeps every setjmp
         // and every longjmp inside C frames so no Swift frame is ever jumped over.
-        .target(name: "CCodecGuards", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("z")]),  // zlib: libpng-dev depends on zlib1g-dev
+        // zlib: libpng-dev depends on zlib1g-dev.
+        .target(name: "CCodecGuards", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("z")]),
 
         // "Did you mean …?" for misspelt names; depends on nothing.
         .target(name: "Spelling"),
@@ -60,43 +61,65 @@ let package = Package(
         .target(name: "DeltaflowPluginSDK", dependencies: ["CDeltaflowPlugin"]),
         // Loads plugin libraries with dlopen and turns their nodes into NodeKit nodes.
         .target(name: "PluginHost", dependencies: ["CDeltaflowPlugin", "NodeKit", "ImageCodecs", "UserFacing"]),
-        .target(name: "Workflow", dependencies: ["NodeKit", "ImageCodecs", "Spelling", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "Workflow",
+            dependencies: ["NodeKit", "ImageCodecs", "Spelling", .product(name: "Yams", package: "Yams")]),
         // The command line as a library: a program of your own adds Swift nodes and calls
         // DeltaflowCLI.main(nodes:). The deltaflow executable is exactly that, with no extras.
         .target(
             name: "DeltaflowCLI",
             dependencies: [
-                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling", "ExemplarFit",
+                "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling",
+                "ExemplarFit",
                 "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "deltaflow", dependencies: ["DeltaflowCLI"]),
         // The parsers of untrusted input as fuzz targets; Tests/Fuzz/run builds the driver with libFuzzer.
-        .target(name: "FuzzTargets", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "NodeKit", "ImageCodecs", "TensorCore"]),
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "NodeKit", "ImageCodecs", "TensorCore"]),
         .target(name: "CLibFuzzer"),
         .executableTarget(name: "deltaflow-fuzz", dependencies: ["FuzzTargets", "CLibFuzzer"]),
         // The worked example of in-process Swift nodes (README, "Custom nodes"); built and run by CLITests.
-        .executableTarget(name: "deltaflow-custom-example", dependencies: ["DeltaflowCLI", "NodeKit", "ImageCodecs"],
-                          path: "Plugins/in-process"),
+        .executableTarget(
+            name: "deltaflow-custom-example", dependencies: ["DeltaflowCLI", "NodeKit", "ImageCodecs"],
+            path: "Plugins/in-process"),
 
         .testTarget(
             name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"], resources: [.copy("Goldens")]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "NodeKit"], resources: [.copy("Goldens")]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "Models", "NodeKit", "ImageCodecs"]),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "TensorCore", "NodeKit"], resources: [.copy("Goldens")]),
+        .testTarget(
+            name: "WorkflowTests",
+            dependencies: ["Workflow", "BuiltinNodes", "ModelNodes", "Models", "NodeKit", "ImageCodecs"]),
         // Helpers the test targets share (example photos, edits made by hand).
-        .target(name: "TestSupport", dependencies: ["ExemplarFit", "ImageCodecs", "NodeKit", "TensorCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "ExemplarFitTests", dependencies: ["ExemplarFit", "TestSupport", "NodeKit", "ImageCodecs", "TensorCore"],
-                    resources: [.copy("Goldens")]),
-        .testTarget(name: "ModelNodesTests", dependencies: ["ModelNodes", "ExemplarFit", "TestSupport", "BuiltinNodes", "Models", "Workflow", "NodeKit", "ImageCodecs"]),
+        .target(
+            name: "TestSupport", dependencies: ["ExemplarFit", "ImageCodecs", "NodeKit", "TensorCore"],
+            path: "Tests/TestSupport"),
+        .testTarget(
+            name: "ExemplarFitTests",
+            dependencies: ["ExemplarFit", "TestSupport", "NodeKit", "ImageCodecs", "TensorCore"],
+            resources: [.copy("Goldens")]),
+        .testTarget(
+            name: "ModelNodesTests",
+            dependencies: [
+                "ModelNodes", "ExemplarFit", "TestSupport", "BuiltinNodes", "Models", "Workflow", "NodeKit",
+                "ImageCodecs",
+            ]),
         // Builds the example plugins and misbehaving ones (Fixtures, C) with the system's
         // compilers, then loads them.
-        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["PluginHost", "Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"],
+            exclude: ["Fixtures"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
         .testTarget(name: "CLITests", dependencies: ["deltaflow", "deltaflow-custom-example"]),
-        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"], path: "Tests/Fuzz", exclude: ["Corpus", "run", "README.md", "toolset.json", "workflow.dict", "png.dict"]),
+        .testTarget(
+            name: "FuzzTests", dependencies: ["FuzzTargets"], path: "Tests/Fuzz",
+            exclude: ["Corpus", "run", "README.md", "toolset.json", "workflow.dict", "png.dict"]),
 
         .executableTarget(
             name: "codec-bench", dependencies: ["ImageCodecs"],

@@ -26,11 +26,13 @@ var encodeTimes: [Double] = []
 var encodedSize = 0
 for _ in 0..<iterations {
     decodeTimes.append(try milliseconds { image = try ImageFile.decode(bytes) })
-    encodeTimes.append(try milliseconds {
-        encodedSize = try ImageFile.encode(image, options: options).count
-    })
+    encodeTimes.append(
+        try milliseconds {
+            encodedSize = try ImageFile.encode(image, options: options).count
+        })
 }
-print("""
+print(
+    """
     {"width": \(image.width), "height": \(image.height), "decode_ms": \(decodeTimes), \
     "encode_ms": \(encodeTimes), "encoded_bytes": \(encodedSize)}
     """)

@@ -31,7 +31,8 @@ struct FrameNode: Node {
         let colour = image.colorModel.colorChannels
         let framed = image.transformingFloatSamples { samples in
             for y in 0..<image.height {
-                for x in 0..<image.width where x < width || y < width || x >= image.width - width || y >= image.height - width {
+                for x in 0..<image.width
+                where x < width || y < width || x >= image.width - width || y >= image.height - width {
                     let base = (y * image.width + x) * image.channels
                     for c in 0..<colour { samples[base + c] = level }
                 }

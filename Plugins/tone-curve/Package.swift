@@ -8,13 +8,13 @@ let package = Package(
     name: "tone-curve",
     products: [
         // A dynamic library: deltaflow loads it at run time with dlopen.
-        .library(name: "ToneCurvePlugin", type: .dynamic, targets: ["ToneCurvePlugin"]),
+        .library(name: "ToneCurvePlugin", type: .dynamic, targets: ["ToneCurvePlugin"])
     ],
     dependencies: [
         // A plugin elsewhere would name deltaflow's repository here instead of a path.
-        .package(name: "deltaflow", path: "../.."),
+        .package(name: "deltaflow", path: "../..")
     ],
     targets: [
-        .target(name: "ToneCurvePlugin", dependencies: [.product(name: "DeltaflowPluginSDK", package: "deltaflow")]),
+        .target(name: "ToneCurvePlugin", dependencies: [.product(name: "DeltaflowPluginSDK", package: "deltaflow")])
     ]
 )

@@ -11,33 +11,43 @@ public struct ExecNode: Node {
 
     public let descriptor = NodeDescriptor(
         kind: "exec",
-        summary: "Run an external program on each image: {input} is the image as a file, {output} the file it writes back.",
+        summary:
+            "Run an external program on each image: {input} is the image as a file, {output} the file it writes back.",
         inputs: [
-            PortSpec("command", .strings,
-                     doc: "the program and its arguments, as a list; {input} and {output} become file paths"),
+            PortSpec(
+                "command", .strings,
+                doc: "the program and its arguments, as a list; {input} and {output} become file paths"),
             PortSpec("image", .image, doc: "written to {input} before the program runs", optional: true),
-            PortSpec("input_format", .string, doc: "the format of {input}", default: .string("png"), choices: ["png", "jpg"]),
-            PortSpec("output_format", .string, doc: "the format the program writes to {output} (sets its extension)",
-                     default: .string("png"), choices: ["png", "jpg"]),
-            PortSpec("timeout", .number, doc: "seconds before the program is stopped and the item fails",
-                     default: .number(600), range: 0.1...86_400),
-            PortSpec("shell", .bool,
-                     doc: "run the one-element command as a /bin/sh script, with {input} and {output} as \"$1\" and \"$2\"",
-                     default: .bool(false)),
+            PortSpec(
+                "input_format", .string, doc: "the format of {input}", default: .string("png"), choices: ["png", "jpg"]),
+            PortSpec(
+                "output_format", .string, doc: "the format the program writes to {output} (sets its extension)",
+                default: .string("png"), choices: ["png", "jpg"]),
+            PortSpec(
+                "timeout", .number, doc: "seconds before the program is stopped and the item fails",
+                default: .number(600), range: 0.1...86_400),
+            PortSpec(
+                "shell", .bool,
+                doc: "run the one-element command as a /bin/sh script, with {input} and {output} as \"$1\" and \"$2\"",
+                default: .bool(false)),
         ],
         outputs: [
-            PortSpec("image", .image, doc: "the image the program wrote to {output}; without {output}, the input image"),
+            PortSpec(
+                "image", .image, doc: "the image the program wrote to {output}; without {output}, the input image"),
             PortSpec("stdout", .string, doc: "what the program printed (at most 1 MB, without the final newline)"),
         ],
         // The program may do anything (upload, notify): it runs even when nothing reads its outputs.
         hasSideEffects: true,
-        example: "sharp: {node: exec, image: $photo.image, command: [magick, \"{input}\", -unsharp, 0x1, \"{output}\"]}",
+        example:
+            "sharp: {node: exec, image: $photo.image, command: [magick, \"{input}\", -unsharp, 0x1, \"{output}\"]}",
         placeholders: ["input", "output"])
 
     public func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let command = try inputs.strings("command")
         guard let program = command.first, !program.isEmpty else {
-            throw NodeError("exec: 'command' is empty; give the program and its arguments, e.g. [magick, \"{input}\", \"{output}\"]")
+            throw NodeError(
+                "exec: 'command' is empty; give the program and its arguments, e.g. [magick, \"{input}\", \"{output}\"]"
+            )
         }
         let shell = try inputs.bool("shell")
         if shell && command.count != 1 {
@@ -50,7 +60,9 @@ public struct ExecNode: Node {
             throw NodeError("exec: the command uses {input} but the node has no 'image' to write there")
         }
         if !usesOutput && image == nil {
-            throw NodeError("exec: nothing to output: put {output} in the command (a file the program writes), or give it an 'image' to pass on")
+            throw NodeError(
+                "exec: nothing to output: put {output} in the command (a file the program writes), or give it an 'image' to pass on"
+            )
         }
 
         let workspace = FileManager.default.temporaryDirectory
@@ -60,7 +72,8 @@ public struct ExecNode: Node {
         let inputPath = workspace.appendingPathComponent("input." + (try inputs.string("input_format"))).path
         let outputPath = workspace.appendingPathComponent("output." + (try inputs.string("output_format"))).path
         if let image, usesInput {
-            let options: EncodeOptions = inputPath.hasSuffix(".jpg")
+            let options: EncodeOptions =
+                inputPath.hasSuffix(".jpg")
                 ? .jpeg(JPEGOptions(quality: 95))
                 : .png(PNGOptions(bitDepth: image.bitDepth == 8 ? 8 : 16, compressionLevel: 1))
             try ImageFile.write(image, to: inputPath, options: options)
@@ -83,7 +96,8 @@ public struct ExecNode: Node {
         } else {
             executable = try Self.locate(program)
             arguments = command.dropFirst().map {
-                $0.replacingOccurrences(of: "{input}", with: inputPath).replacingOccurrences(of: "{output}", with: outputPath)
+                $0.replacingOccurrences(of: "{input}", with: inputPath).replacingOccurrences(
+                    of: "{output}", with: outputPath)
             }
         }
         var environment = ProcessInfo.processInfo.environment
@@ -92,8 +106,9 @@ public struct ExecNode: Node {
             environment["DELTAFLOW_ITEM_PATH"] = item.path
             environment["DELTAFLOW_ITEM_RELPATH"] = item.relativePath
         }
-        let result = try ChildProcess.run(executable, arguments, environment: environment, workspace: workspace,
-                                          timeout: try inputs.number("timeout"))
+        let result = try ChildProcess.run(
+            executable, arguments, environment: environment, workspace: workspace,
+            timeout: try inputs.number("timeout"))
         let name = shell ? "shell script" : "command '\(program)'"
         switch result.ending {
         case .exited(0):
@@ -103,7 +118,9 @@ public struct ExecNode: Node {
         case .signalled(let signal):
             throw NodeError("exec: \(name) was killed by signal \(signal)\(Self.tail(result.stderr))")
         case .timedOut(let seconds):
-            throw NodeError("exec: \(name) did not finish within \(formatNumber(seconds)) s and was stopped; raise 'timeout' if it needs longer")
+            throw NodeError(
+                "exec: \(name) did not finish within \(formatNumber(seconds)) s and was stopped; raise 'timeout' if it needs longer"
+            )
         }
         var stdout = result.stdout
         if stdout.hasSuffix("\n") { stdout.removeLast() }
@@ -152,8 +169,10 @@ enum ChildProcess {
 
     static let outputLimit = 1 << 20
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String], workspace: URL,
-                    timeout: Double) throws -> (ending: Ending, stdout: String, stderr: String) {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], workspace: URL,
+        timeout: Double
+    ) throws -> (ending: Ending, stdout: String, stderr: String) {
         let stdoutURL = workspace.appendingPathComponent("stdout.txt")
         let stderrURL = workspace.appendingPathComponent("stderr.txt")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
@@ -187,7 +206,8 @@ enum ChildProcess {
             }
             ending = .timedOut(timeout)
         } else {
-            ending = process.terminationReason == .uncaughtSignal
+            ending =
+                process.terminationReason == .uncaughtSignal
                 ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
         }
         func read(_ url: URL) -> String {

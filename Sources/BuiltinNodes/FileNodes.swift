@@ -9,10 +9,12 @@ struct LoadNode: Node {
         summary: "Read a PNG or JPEG file (turned upright by its EXIF orientation).",
         inputs: [
             PortSpec("path", .path, doc: "the image file; supplied per file when the node iterates with 'each'"),
-            PortSpec("max_pixels", .integer, doc: "refuse images with more pixels than this",
-                     default: .integer(DecodeOptions.defaultMaxPixels), range: 1...1e12),
-            PortSpec("max_file_bytes", .integer, doc: "refuse files larger than this many bytes",
-                     default: .integer(DecodeOptions.defaultMaxFileBytes), range: 1...1e15),
+            PortSpec(
+                "max_pixels", .integer, doc: "refuse images with more pixels than this",
+                default: .integer(DecodeOptions.defaultMaxPixels), range: 1...1e12),
+            PortSpec(
+                "max_file_bytes", .integer, doc: "refuse files larger than this many bytes",
+                default: .integer(DecodeOptions.defaultMaxFileBytes), range: 1...1e15),
         ],
         outputs: [
             PortSpec("image", .image, doc: "the decoded image, in the file's own bit depth"),
@@ -27,9 +29,13 @@ struct LoadNode: Node {
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let path = try inputs.string("path")
-        let options = DecodeOptions(maxPixels: try inputs.integer("max_pixels"), maxFileBytes: try inputs.integer("max_file_bytes"))
+        let options = DecodeOptions(
+            maxPixels: try inputs.integer("max_pixels"), maxFileBytes: try inputs.integer("max_file_bytes"))
         let image = try ImageFile.read(path, options: options)
-        return ["image": .image(image), "path": .path(path), "width": .integer(image.width), "height": .integer(image.height)]
+        return [
+            "image": .image(image), "path": .path(path), "width": .integer(image.width),
+            "height": .integer(image.height),
+        ]
     }
 }
 
@@ -41,16 +47,21 @@ struct SaveNode: Node {
         inputs: [
             PortSpec("image", .image, doc: "what to write"),
             PortSpec("dir", .path, doc: "output directory; created if missing"),
-            PortSpec("name", .string, doc: "file name, may hold {stem}, {relpath}, {index}…; default {relpath}.png",
-                     optional: true),
-            PortSpec("format", .string, doc: "png or jpeg; default: from the name's extension", optional: true,
-                     choices: ["png", "jpeg"]),
+            PortSpec(
+                "name", .string, doc: "file name, may hold {stem}, {relpath}, {index}…; default {relpath}.png",
+                optional: true),
+            PortSpec(
+                "format", .string, doc: "png or jpeg; default: from the name's extension", optional: true,
+                choices: ["png", "jpeg"]),
             PortSpec("quality", .integer, doc: "JPEG quality", default: .integer(92), range: 1...100),
-            PortSpec("bit_depth", .integer, doc: "PNG bits per sample, 8 or 16; default: the image's own",
-                     optional: true, range: 8...16),
-            PortSpec("compression", .integer,
-                     doc: "PNG zlib level, 0 (none) to 9 (smallest), for images that compress like graphics; photos are written run-length at any level but 0 (as small, 2-3x faster)",
-                     default: .integer(PNGOptions.defaultCompressionLevel), range: 0...9),
+            PortSpec(
+                "bit_depth", .integer, doc: "PNG bits per sample, 8 or 16; default: the image's own",
+                optional: true, range: 8...16),
+            PortSpec(
+                "compression", .integer,
+                doc:
+                    "PNG zlib level, 0 (none) to 9 (smallest), for images that compress like graphics; photos are written run-length at any level but 0 (as small, 2-3x faster)",
+                default: .integer(PNGOptions.defaultCompressionLevel), range: 0...9),
         ],
         outputs: [PortSpec("path", .path, doc: "the file written")],
         hasSideEffects: true,
@@ -89,11 +100,15 @@ struct SaveNode: Node {
             throw NodeError("refusing to write \(path): it is one of this run's input files")
         }
         try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        let options: EncodeOptions = switch format {
-        case .png: .png(PNGOptions(bitDepth: inputs.optionalInteger("bit_depth"),
-                                   compressionLevel: try inputs.integer("compression")))
-        case .jpeg: .jpeg(JPEGOptions(quality: try inputs.integer("quality")))
-        }
+        let options: EncodeOptions =
+            switch format {
+            case .png:
+                .png(
+                    PNGOptions(
+                        bitDepth: inputs.optionalInteger("bit_depth"),
+                        compressionLevel: try inputs.integer("compression")))
+            case .jpeg: .jpeg(JPEGOptions(quality: try inputs.integer("quality")))
+            }
         try ImageFile.write(image, to: path, options: options)
         return ["path": .path(path)]
     }

@@ -8,15 +8,19 @@ struct ResizeNode: Node {
         summary: "Change an image's size: to a width and/or height, a longest side, or a scale.",
         inputs: [
             PortSpec("image", .image, doc: "the image to resize"),
-            PortSpec("width", .integer, doc: "new width; with only a height, keeps the aspect ratio", optional: true,
-                     range: 1...100_000),
-            PortSpec("height", .integer, doc: "new height; with only a width, keeps the aspect ratio", optional: true,
-                     range: 1...100_000),
-            PortSpec("max_side", .integer, doc: "shrink so the longer side is at most this (never enlarges)",
-                     optional: true, range: 1...100_000),
+            PortSpec(
+                "width", .integer, doc: "new width; with only a height, keeps the aspect ratio", optional: true,
+                range: 1...100_000),
+            PortSpec(
+                "height", .integer, doc: "new height; with only a width, keeps the aspect ratio", optional: true,
+                range: 1...100_000),
+            PortSpec(
+                "max_side", .integer, doc: "shrink so the longer side is at most this (never enlarges)",
+                optional: true, range: 1...100_000),
             PortSpec("scale", .number, doc: "multiply both sides by this", optional: true, range: 0.001...100),
-            PortSpec("filter", .string, doc: "resampling filter", default: .string("automatic"),
-                     choices: ResizeFilter.allCases.map(\.rawValue)),
+            PortSpec(
+                "filter", .string, doc: "resampling filter", default: .string("automatic"),
+                choices: ResizeFilter.allCases.map(\.rawValue)),
         ],
         outputs: [PortSpec("image", .image, doc: "the resized image")],
         example: """
@@ -26,8 +30,10 @@ struct ResizeNode: Node {
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let image = try inputs.image("image")
         let filter = ResizeFilter(rawValue: try inputs.string("filter")) ?? .automatic
-        let width = inputs.optionalInteger("width"), height = inputs.optionalInteger("height")
-        let maxSide = inputs.optionalInteger("max_side"), scale = inputs.optionalNumber("scale")
+        let width = inputs.optionalInteger("width")
+        let height = inputs.optionalInteger("height")
+        let maxSide = inputs.optionalInteger("max_side")
+        let scale = inputs.optionalNumber("scale")
         let ways = [width != nil || height != nil, maxSide != nil, scale != nil].filter { $0 }.count
         guard ways == 1 else {
             throw NodeError("give exactly one of width/height, max_side or scale")
@@ -52,7 +58,8 @@ struct CompositeNode: Node {
         inputs: [
             PortSpec("base", .image, doc: "the image underneath"),
             PortSpec("overlay", .image, doc: "the image on top; same size as the base (its alpha is honoured)"),
-            PortSpec("mask", .mask, doc: "how much of the overlay shows, per pixel; default everywhere", optional: true),
+            PortSpec(
+                "mask", .mask, doc: "how much of the overlay shows, per pixel; default everywhere", optional: true),
             PortSpec("opacity", .number, doc: "scales the mask", default: .number(1), range: 0...1),
         ],
         outputs: [PortSpec("image", .image, doc: "the blend, in the base's colour model and bit depth")],
@@ -64,25 +71,31 @@ struct CompositeNode: Node {
         let base = try inputs.image("base")
         let overlay = try inputs.image("overlay")
         guard overlay.width == base.width && overlay.height == base.height else {
-            throw NodeError("overlay is \(overlay.width)x\(overlay.height) but base is \(base.width)x\(base.height); resize one first")
+            throw NodeError(
+                "overlay is \(overlay.width)x\(overlay.height) but base is \(base.width)x\(base.height); resize one first"
+            )
         }
         let opacity = Float(try inputs.number("opacity"))
         let mask = inputs.optionalImage("mask")
         if let mask, mask.width != base.width || mask.height != base.height {
             throw NodeError("mask is \(mask.width)x\(mask.height) but base is \(base.width)x\(base.height)")
         }
-        let channels = base.channels, colors = base.colorModel.colorChannels
+        let channels = base.channels
+        let colors = base.colorModel.colorChannels
         // The overlay in the base's colours, keeping its alpha as alpha: converting it to an
         // opaque model would flatten it over a background, and the blend would apply alpha twice.
-        let overlayModel: ColorModel = switch (colors, overlay.colorModel.hasAlpha) {
-        case (1, false): .gray
-        case (1, true): .grayAlpha
-        case (_, false): .rgb
-        case (_, true): .rgba
-        }
+        let overlayModel: ColorModel =
+            switch (colors, overlay.colorModel.hasAlpha) {
+            case (1, false): .gray
+            case (1, true): .grayAlpha
+            case (_, false): .rgb
+            case (_, true): .rgba
+            }
         let overChannels = overlayModel.channels
         // Band by band: three full-size Float32 copies of a 12-MP photo would be 430 MB.
-        let result = Image(width: base.width, height: base.height, colorModel: base.colorModel, format: base.sampleFormat) { rows in
+        let result = Image(
+            width: base.width, height: base.height, colorModel: base.colorModel, format: base.sampleFormat
+        ) { rows in
             var out = base.floatSamples(rows: rows)
             let over = overlay.rows(rows).converted(to: overlayModel).floatSamples()
             let weights = mask.map { $0.rows(rows).converted(to: .gray).floatSamples() }
@@ -111,7 +124,8 @@ struct AdjustNode: Node {
             PortSpec("exposure", .number, doc: "stops; +1 doubles the light", default: .number(0), range: -8...8),
             PortSpec("contrast", .number, doc: "around mid-gray; 1 leaves it", default: .number(1), range: 0...4),
             PortSpec("saturation", .number, doc: "0 is gray, 1 leaves it", default: .number(1), range: 0...4),
-            PortSpec("gamma", .number, doc: "output = input^(1/gamma); 1 leaves it", default: .number(1), range: 0.1...10),
+            PortSpec(
+                "gamma", .number, doc: "output = input^(1/gamma); 1 leaves it", default: .number(1), range: 0.1...10),
         ],
         outputs: [PortSpec("image", .image, doc: "the adjusted image, in the input's bit depth")],
         example: """
@@ -124,7 +138,8 @@ struct AdjustNode: Node {
         let contrast = Float(try inputs.number("contrast"))
         let saturation = Float(try inputs.number("saturation"))
         let inverseGamma = Float(1 / (try inputs.number("gamma")))
-        let channels = image.channels, colors = image.colorModel.colorChannels
+        let channels = image.channels
+        let colors = image.colorModel.colorChannels
         let (wr, wg, wb) = lumaWeights
         let result = image.transformingFloatSamples { samples in
             for p in 0..<image.pixelCount {
@@ -166,8 +181,9 @@ struct FlipNode: Node {
         summary: "Mirror an image left-right or top-bottom.",
         inputs: [
             PortSpec("image", .image, doc: "the image to mirror"),
-            PortSpec("direction", .string, doc: "which way", default: .string("horizontal"),
-                     choices: ["horizontal", "vertical"]),
+            PortSpec(
+                "direction", .string, doc: "which way", default: .string("horizontal"),
+                choices: ["horizontal", "vertical"]),
         ],
         outputs: [PortSpec("image", .image, doc: "the mirrored image")],
         example: """
@@ -189,10 +205,12 @@ struct GrainNode: Node {
         summary: "Add film grain (Gaussian noise), reproducible from the seed.",
         inputs: [
             PortSpec("image", .image, doc: "the image to add grain to"),
-            PortSpec("amount", .number, doc: "standard deviation, as a fraction of full scale", default: .number(0.04),
-                     range: 0...1),
-            PortSpec("seed", .integer, doc: "fixes the grain; default: derived from the workflow seed and the file",
-                     optional: true, range: 0...9.007e15),
+            PortSpec(
+                "amount", .number, doc: "standard deviation, as a fraction of full scale", default: .number(0.04),
+                range: 0...1),
+            PortSpec(
+                "seed", .integer, doc: "fixes the grain; default: derived from the workflow seed and the file",
+                optional: true, range: 0...9.007e15),
         ],
         outputs: [PortSpec("image", .image, doc: "the image with grain")],
         example: """
@@ -203,7 +221,8 @@ struct GrainNode: Node {
         let image = try inputs.image("image")
         let amount = Float(try inputs.number("amount"))
         var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
-        let channels = image.channels, colors = image.colorModel.colorChannels
+        let channels = image.channels
+        let colors = image.colorModel.colorChannels
         let result = image.transformingFloatSamples { samples in
             for p in 0..<image.pixelCount {
                 // One noise value per pixel, shared by its colour channels: grain, not colour speckle.

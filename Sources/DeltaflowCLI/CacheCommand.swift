@@ -23,8 +23,9 @@ struct CacheCommand: ParsableCommand {
             let (entries, bytes) = cache.usage()
             let runs = (try? FileManager.default.contentsOfDirectory(atPath: root + "/runs"))?.count ?? 0
             print("cache directory: \(root)")
-            print("cached results: \(entries) (\(ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)); "
-                  + "limit \(ByteCountFormatter.string(fromByteCount: Int64(cache.maxBytes), countStyle: .file)))")
+            print(
+                "cached results: \(entries) (\(ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)); "
+                    + "limit \(ByteCountFormatter.string(fromByteCount: Int64(cache.maxBytes), countStyle: .file)))")
             print("run manifests: \(runs)")
         }
     }

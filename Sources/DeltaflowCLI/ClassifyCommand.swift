@@ -31,7 +31,10 @@ struct ClassifyCommand: ParsableCommand {
             do {
                 let image = try ImageFile.read(path, options: limits.decodeOptions)
                 let classes = try weights.classify(image, top: top, threads: 2)
-                print("\(path): " + classes.map { "\($0.name) \(String(format: "%.1f%%", $0.probability * 100))" }.joined(separator: ", "))
+                print(
+                    "\(path): "
+                        + classes.map { "\($0.name) \(String(format: "%.1f%%", $0.probability * 100))" }.joined(
+                            separator: ", "))
             } catch let error as ModelFileError {
                 printError("error: \(error)")
                 throw ExitCode(1)

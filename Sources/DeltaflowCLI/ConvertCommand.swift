@@ -57,7 +57,8 @@ struct ConvertCommand: ParsableCommand {
                 preconditionFailure("convert's own workflow is invalid: \(error)")
             }
             do {
-                try execution.run(workflow, params: try bindParams(workflow, ["input=\(directory)", "output=\(output)"]))
+                try execution.run(
+                    workflow, params: try bindParams(workflow, ["input=\(directory)", "output=\(output)"]))
             } catch let code as ExitCode where code == someItemsFailed {
                 failed = code  // the other directories still run
             }
@@ -70,11 +71,12 @@ struct ConvertCommand: ParsableCommand {
         func quoted(_ text: String) -> String {
             String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
         }
-        let extensionTemplate = switch format.flatMap(ImageFormat.init(pathExtension:)) {
-        case .png?: "png"
-        case .jpeg?: "jpg"
-        case nil: "{ext}"
-        }
+        let extensionTemplate =
+            switch format.flatMap(ImageFormat.init(pathExtension:)) {
+            case .png?: "png"
+            case .jpeg?: "jpg"
+            case nil: "{ext}"
+            }
         var nodes = [
             "photo: {node: load, each: $input, pattern: [\(patterns.map(quoted).joined(separator: ", "))], "
                 + "max_pixels: \(limits.maxPixels), max_file_bytes: \(limits.maxFileBytes)}"
@@ -84,7 +86,9 @@ struct ConvertCommand: ParsableCommand {
             nodes.append("small: {node: resize, image: $photo.image, max_side: \(maxSide)}")
             image = "$small.image"
         }
-        nodes.append("out: {node: save, image: \(image), dir: $output, name: \"{stem}.\(extensionTemplate)\", quality: \(quality)}")
+        nodes.append(
+            "out: {node: save, image: \(image), dir: $output, name: \"{stem}.\(extensionTemplate)\", quality: \(quality)}"
+        )
         return """
             version: 1
             name: convert
@@ -120,7 +124,9 @@ struct ConvertCommand: ParsableCommand {
                 pattern.append(character)
             }
             let directory = url.deletingLastPathComponent().path
-            if let index = batches.firstIndex(where: { $0.directory == directory && $0.patterns.first != "*.{jpg,jpeg,png}" }) {
+            if let index = batches.firstIndex(where: {
+                $0.directory == directory && $0.patterns.first != "*.{jpg,jpeg,png}"
+            }) {
                 batches[index].patterns.append(pattern)
             } else {
                 batches.append((directory, [pattern]))

@@ -35,8 +35,10 @@ struct DeltaflowCommand: ParsableCommand {
             interrupted by SIGINT or SIGTERM (finish with --resume).
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ValidateCommand.self, NodesCommand.self, SchemaCommand.self, CacheCommand.self,
-                      ConvertCommand.self, InfoCommand.self, ClassifyCommand.self, PluginsCommand.self]
+        subcommands: [
+            RunCommand.self, ValidateCommand.self, NodesCommand.self, SchemaCommand.self, CacheCommand.self,
+            ConvertCommand.self, InfoCommand.self, ClassifyCommand.self, PluginsCommand.self,
+        ]
     )
 }
 

@@ -26,10 +26,13 @@ final class Interrupts: @unchecked Sendable {
             source.setEventHandler { [self] in
                 if first.compareExchange(expected: 0, desired: number, ordering: .relaxed).exchanged {
                     cancellation.cancel()
-                    printError("\n\(Interrupts.name(number)): finishing the files in progress; no new file starts. "
-                               + "Press Ctrl-C again to abandon them (nothing partial is written either way).")
+                    printError(
+                        "\n\(Interrupts.name(number)): finishing the files in progress; no new file starts. "
+                            + "Press Ctrl-C again to abandon them (nothing partial is written either way).")
                 } else {
-                    printError("\n\(Interrupts.name(number)), a second signal: abandoning the files in progress; nothing partial is left behind")
+                    printError(
+                        "\n\(Interrupts.name(number)), a second signal: abandoning the files in progress; nothing partial is left behind"
+                    )
                     AtomicFile.exitRemovingTemporaries(status: 128 + number)
                 }
             }
@@ -61,8 +64,10 @@ func resumeCommand() -> String {
 }
 
 private func shellQuoted(_ argument: String) -> String {
-    let plain = !argument.isEmpty && argument.unicodeScalars.allSatisfy {
-        CharacterSet.alphanumerics.contains($0) || "-_./=:,+@%".unicodeScalars.contains($0)
-    }
+    let plain =
+        !argument.isEmpty
+        && argument.unicodeScalars.allSatisfy {
+            CharacterSet.alphanumerics.contains($0) || "-_./=:,+@%".unicodeScalars.contains($0)
+        }
     return plain ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

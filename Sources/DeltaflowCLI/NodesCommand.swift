@@ -34,15 +34,23 @@ struct NodesCommand: ParsableCommand {
         var lines = ["\(d.kind) (version \(d.version)): \(d.summary)", "", "inputs:"]
         for port in d.inputs {
             var facts = [port.type.rawValue]
-            if let value = port.defaultValue { facts.append("default \(value)") }
-            else if port.optional { facts.append("optional") }
-            else { facts.append("required") }
-            if let range = port.range { facts.append("\(formatNumber(range.lowerBound))...\(formatNumber(range.upperBound))") }
+            if let value = port.defaultValue {
+                facts.append("default \(value)")
+            } else if port.optional {
+                facts.append("optional")
+            } else {
+                facts.append("required")
+            }
+            if let range = port.range {
+                facts.append("\(formatNumber(range.lowerBound))...\(formatNumber(range.upperBound))")
+            }
             if let choices = port.choices { facts.append("one of " + choices.joined(separator: ", ")) }
             lines.append("  \(port.name) (\(facts.joined(separator: ", "))): \(port.doc)")
         }
         if let input = d.iterationInput {
-            lines.append("  with 'each: DIR' (and optional 'pattern', 'recursive') the node runs once per file, as its '\(input)'")
+            lines.append(
+                "  with 'each: DIR' (and optional 'pattern', 'recursive') the node runs once per file, as its '\(input)'"
+            )
         }
         lines.append("outputs:")
         for port in d.outputs { lines.append("  \(port.name) (\(port.type.rawValue)): \(port.doc)") }

@@ -28,11 +28,14 @@ struct PluginsCommand: ParsableCommand {
             print("\(library.name) \(library.version)  \(library.path)")
             if !library.summary.isEmpty { print("  \(library.summary)") }
             for node in library.nodes {
-                let traits = [node.isThreadSafe ? nil : "one call at a time",
-                              node.descriptor.cacheable ? "cacheable" : nil,
-                              node.descriptor.hasSideEffects ? "side effects" : nil].compactMap { $0 }
-                print("  \(node.descriptor.kind)  \(node.descriptor.summary)"
-                      + (traits.isEmpty ? "" : " [\(traits.joined(separator: ", "))]"))
+                let traits = [
+                    node.isThreadSafe ? nil : "one call at a time",
+                    node.descriptor.cacheable ? "cacheable" : nil,
+                    node.descriptor.hasSideEffects ? "side effects" : nil,
+                ].compactMap { $0 }
+                print(
+                    "  \(node.descriptor.kind)  \(node.descriptor.summary)"
+                        + (traits.isEmpty ? "" : " [\(traits.joined(separator: ", "))]"))
             }
         }
         if report.loaded.isEmpty && report.failures.isEmpty { print("no plugins found") }

@@ -22,12 +22,14 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var execution: ExecutionOptions
 
-    @Option(help: ArgumentHelp(
-        "Process only shard INDEX/COUNT of the files (INDEX from 0), to split one batch over COUNT workers.",
-        discussion: "Every worker runs the same command with its own INDEX; each file belongs to exactly one shard, "
-            + "chosen by a stable hash of its relative path. Share --cache-dir so the exemplar is encoded once. "
-            + "See Examples/cluster for Kubernetes and Slurm.",
-        valueName: "INDEX/COUNT"))
+    @Option(
+        help: ArgumentHelp(
+            "Process only shard INDEX/COUNT of the files (INDEX from 0), to split one batch over COUNT workers.",
+            discussion:
+                "Every worker runs the same command with its own INDEX; each file belongs to exactly one shard, "
+                + "chosen by a stable hash of its relative path. Share --cache-dir so the exemplar is encoded once. "
+                + "See Examples/cluster for Kubernetes and Slurm.",
+            valueName: "INDEX/COUNT"))
     var shard: String?
 
     @Flag(help: "Compute every result; neither read nor write cached results.")
@@ -52,14 +54,18 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let workflow = try loadWorkflow(file, registry: standardRegistry(modelsDirectory: models.directory, plugins: plugins),
-                                        plugins: plugins)
+        let workflow = try loadWorkflow(
+            file, registry: standardRegistry(modelsDirectory: models.directory, plugins: plugins),
+            plugins: plugins)
         let params = try bindParams(workflow, overrides)
         let shard = try parsedShard()
         if dryRun {
             let cache = noCache ? nil : ResultCache(directory: CacheDirectory.resolve(execution.cacheDir))
-            try printPlan(workflow, Executor(workflow: workflow, params: params,
-                                             options: RunOptions(jobs: execution.jobs, cache: cache, shard: shard)))
+            try printPlan(
+                workflow,
+                Executor(
+                    workflow: workflow, params: params,
+                    options: RunOptions(jobs: execution.jobs, cache: cache, shard: shard)))
             return
         }
         try execution.run(workflow, params: params, shard: shard, cacheResults: !noCache)
@@ -75,14 +81,17 @@ struct RunCommand: ParsableCommand {
         }
         print("workflow \(workflow.name) (\(file)); dry run: no file is written, nothing costly is computed")
         for (node, step) in plan.steps {
-            let what: String = switch step {
-            case .once: "once"
-            case .cached(let key): "once — cached result \(key.prefix(12)) will be reused"
-            case .willCompute(let reason): "once — will be computed (\(reason))"
-            case .perItem: "per file" + (node.iteration.map {
-                " — iterates over files matching \($0.patterns.joined(separator: ", "))\($0.recursive ? ", recursively" : "")"
-            } ?? "")
-            }
+            let what: String =
+                switch step {
+                case .once: "once"
+                case .cached(let key): "once — cached result \(key.prefix(12)) will be reused"
+                case .willCompute(let reason): "once — will be computed (\(reason))"
+                case .perItem:
+                    "per file"
+                        + (node.iteration.map {
+                            " — iterates over files matching \($0.patterns.joined(separator: ", "))\($0.recursive ? ", recursively" : "")"
+                        } ?? "")
+                }
             print("  \(node.name) (\(node.kind)): \(what)")
         }
         if let count = plan.itemCount {
@@ -105,7 +114,8 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Skip files that an earlier, interrupted run of the same workflow and params finished.")
     var resume = false
 
-    @Option(help: "Where run manifests (and cached results) are kept; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
+    @Option(
+        help: "Where run manifests (and cached results) are kept; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
     var cacheDir: String?
 
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
@@ -123,19 +133,23 @@ struct ExecutionOptions: ParsableArguments {
         let cacheRoot = CacheDirectory.resolve(cacheDir)
         let manifest: RunManifest
         do {
-            manifest = try RunManifest(directory: cacheRoot,
-                                       runID: RunManifest.runID(workflow: workflow, params: params,
-                                                                engineVersion: DeltaflowCommand.configuration.version),
-                                       shard: shard, resume: resume)
+            manifest = try RunManifest(
+                directory: cacheRoot,
+                runID: RunManifest.runID(
+                    workflow: workflow, params: params,
+                    engineVersion: DeltaflowCommand.configuration.version),
+                shard: shard, resume: resume)
         } catch {
             printError("error: \(error)")
             throw ExitCode.failure
         }
         let interrupts = Interrupts()
-        let executor = Executor(workflow: workflow, params: params,
-                                options: RunOptions(jobs: jobs, failFast: failFast, manifest: manifest,
-                                                    cache: cacheResults ? ResultCache(directory: cacheRoot) : nil,
-                                                    shard: shard, cancellation: interrupts.cancellation))
+        let executor = Executor(
+            workflow: workflow, params: params,
+            options: RunOptions(
+                jobs: jobs, failFast: failFast, manifest: manifest,
+                cache: cacheResults ? ResultCache(directory: cacheRoot) : nil,
+                shard: shard, cancellation: interrupts.cancellation))
         let log = RunLog(format: logFormat, quiet: quiet)
         let summary: RunSummary
         do {

@@ -36,7 +36,8 @@ final class RunLog: Sendable {
 
     private func clock(_ seconds: Double) -> String {
         let total = Int(seconds.rounded())
-        return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+        return total >= 3600
+            ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
             : String(format: "%d:%02d", total / 60, total % 60)
     }
 
@@ -55,14 +56,19 @@ final class RunLog: Sendable {
                 switch outcome {
                 case .hit: if !quiet { print("\(subject): reused cached result \(key.prefix(12))") }
                 case .miss: if !quiet { print("\(subject): computed and cached as \(key.prefix(12))") }
-                case .corrupt: printError("warning: \(subject): cached result \(key.prefix(12)) was damaged (\(detail ?? "")); recomputed")
+                case .corrupt:
+                    printError(
+                        "warning: \(subject): cached result \(key.prefix(12)) was damaged (\(detail ?? "")); recomputed"
+                    )
                 }
             case (.json, .itemsFound(let count)):
                 emit(["event": "items", "count": count])
             case (.json, .itemFinished(let result, let completed, let total)):
-                var object: [String: Any] = ["event": "item", "status": result.status.rawValue,
-                                             "path": result.item.relativePath, "seconds": result.seconds,
-                                             "completed": completed, "total": total]
+                var object: [String: Any] = [
+                    "event": "item", "status": result.status.rawValue,
+                    "path": result.item.relativePath, "seconds": result.seconds,
+                    "completed": completed, "total": total,
+                ]
                 if let node = result.failedNode { object["node"] = node }
                 if let message = result.message { object["error"] = message }
                 emit(object)
@@ -75,15 +81,20 @@ final class RunLog: Sendable {
                 let eta = clock(Double(total - completed) / max(perSecond, 1e-9))
                 if result.status == .failed {
                     if live { print("\r\u{1B}[K", terminator: "") }
-                    printError("failed \(result.item.relativePath): node '\(result.failedNode ?? "?")': \(result.message ?? "")")
+                    printError(
+                        "failed \(result.item.relativePath): node '\(result.failedNode ?? "?")': \(result.message ?? "")"
+                    )
                 }
                 if live {
-                    let line = "[\(completed)/\(total)] \(String(format: "%.1f", perSecond)) files/s, ETA \(eta)  \(result.item.relativePath)"
+                    let line =
+                        "[\(completed)/\(total)] \(String(format: "%.1f", perSecond)) files/s, ETA \(eta)  \(result.item.relativePath)"
                     print("\r\u{1B}[K" + String(line.prefix(120)), terminator: "")
                     fflush(nil)  // all streams: naming `stdout` is not concurrency-safe in Swift 6
                 } else if !quiet && result.status != .failed {
                     let what = result.status == .alreadyDone ? "already done" : String(format: "%.2f s", result.seconds)
-                    print("[\(completed)/\(total)] \(result.item.relativePath) \(what) (\(String(format: "%.1f", perSecond)) files/s, ETA \(eta))")
+                    print(
+                        "[\(completed)/\(total)] \(result.item.relativePath) \(what) (\(String(format: "%.1f", perSecond)) files/s, ETA \(eta))"
+                    )
                 }
             }
         }
@@ -93,16 +104,19 @@ final class RunLog: Sendable {
     func finish(_ summary: RunSummary, manifest: String, resume: String?) {
         lock.withLock { _ in
             if format == .json {
-                var object: [String: Any] = ["event": "summary", "done": summary.done, "failed": summary.failed.count,
-                                             "skipped": summary.skipped, "already_done": summary.alreadyDone,
-                                             "seconds": summary.seconds, "manifest": manifest]
+                var object: [String: Any] = [
+                    "event": "summary", "done": summary.done, "failed": summary.failed.count,
+                    "skipped": summary.skipped, "already_done": summary.alreadyDone,
+                    "seconds": summary.seconds, "manifest": manifest,
+                ]
                 if let stopped = summary.stopped { object["stopped"] = stopped.description }
                 if let resume { object["resume"] = resume }
                 emit(object)
                 return
             }
             if live { print("\r\u{1B}[K", terminator: "") }
-            var line = "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped)"
+            var line =
+                "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped)"
                 + (summary.alreadyDone > 0 ? ", already done \(summary.alreadyDone)" : "")
                 + " in \(String(format: "%.2f", summary.seconds)) s"
             if summary.skipped > 0 || !summary.failed.isEmpty {

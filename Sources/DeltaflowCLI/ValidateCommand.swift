@@ -17,6 +17,7 @@ struct ValidateCommand: ParsableCommand {
         let workflow = try loadWorkflow(file, registry: standardRegistry(plugins: plugins), plugins: plugins)
         if !overrides.isEmpty { _ = try bindParams(workflow, overrides) }
         let once = workflow.nodes.filter { $0.scope == .once }.count
-        print("\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")
+        print(
+            "\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")
     }
 }

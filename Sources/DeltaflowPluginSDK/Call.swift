@@ -75,8 +75,10 @@ public struct Call {
     }
 
     /// Allocates the image (or mask, `channels` 1) for output `name`; fill it before returning.
-    public func outputImage(_ name: String, width: Int, height: Int, channels: Int,
-                            eightBit: Bool = false) throws -> MutableImageView {
+    public func outputImage(
+        _ name: String, width: Int, height: Int, channels: Int,
+        eightBit: Bool = false
+    ) throws -> MutableImageView {
         let image = raw.pointee.host.pointee.output_image(
             raw, try outputIndex(name), Int32(width), Int32(height), Int32(channels),
             Int32(eightBit ? DF_SAMPLES_UINT8 : DF_SAMPLES_FLOAT32))
@@ -129,7 +131,9 @@ public struct ImageLayout {
     @inline(__always) func index(_ x: Int, _ y: Int, _ channel: Int) -> Int { y * rowStride + x * channels + channel }
 
     @inline(__always) func read(_ data: UnsafeRawPointer, _ i: Int) -> Float {
-        isEightBit ? Float(data.load(fromByteOffset: i, as: UInt8.self)) / 255 : data.load(fromByteOffset: i * 4, as: Float.self)
+        isEightBit
+            ? Float(data.load(fromByteOffset: i, as: UInt8.self)) / 255
+            : data.load(fromByteOffset: i * 4, as: Float.self)
     }
 }
 
@@ -153,12 +157,14 @@ public struct ImageView {
 
     /// Float samples (nil for 8-bit images).
     public var floats: UnsafeBufferPointer<Float>? {
-        layout.isEightBit ? nil : UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: layout.count)
+        layout.isEightBit
+            ? nil : UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: layout.count)
     }
 
     /// 8-bit samples (nil for float images).
     public var bytes: UnsafeBufferPointer<UInt8>? {
-        layout.isEightBit ? UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: layout.count) : nil
+        layout.isEightBit
+            ? UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: layout.count) : nil
     }
 }
 
@@ -189,10 +195,12 @@ public struct MutableImageView {
     }
 
     public var floats: UnsafeMutableBufferPointer<Float>? {
-        layout.isEightBit ? nil : UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: layout.count)
+        layout.isEightBit
+            ? nil : UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: layout.count)
     }
 
     public var bytes: UnsafeMutableBufferPointer<UInt8>? {
-        layout.isEightBit ? UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: layout.count) : nil
+        layout.isEightBit
+            ? UnsafeMutableBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: layout.count) : nil
     }
 }

@@ -1,8 +1,9 @@
 @_exported import CDeltaflowPlugin
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writing a deltaflow plugin in Swift: describe nodes with ``NodeDefinition`` and ``Port``,
@@ -50,14 +51,17 @@ public final class Plugin: @unchecked Sendable {
             if node.cacheable { flags |= UInt32(DF_NODE_CACHEABLE) }
             if node.sideEffects { flags |= UInt32(DF_NODE_SIDE_EFFECTS) }
             cNodes[i] = df_node(
-                kind: permanent(node.kind), version: Int32(node.version), flags: flags, summary: permanent(node.summary),
+                kind: permanent(node.kind), version: Int32(node.version), flags: flags,
+                summary: permanent(node.summary),
                 example: node.example.map(permanent), inputs: ports(node.inputs), input_count: Int32(node.inputs.count),
                 outputs: ports(node.outputs), output_count: Int32(node.outputs.count), process: trampoline, data: box)
         }
         let plugin = UnsafeMutablePointer<df_plugin>.allocate(capacity: 1)
-        plugin.initialize(to: df_plugin(
-            abi_version: DF_ABI_VERSION, struct_size: UInt32(MemoryLayout<df_plugin>.size), name: permanent(name),
-            version: permanent(version), summary: permanent(summary), nodes: cNodes, node_count: Int32(nodes.count)))
+        plugin.initialize(
+            to: df_plugin(
+                abi_version: DF_ABI_VERSION, struct_size: UInt32(MemoryLayout<df_plugin>.size), name: permanent(name),
+                version: permanent(version), summary: permanent(summary), nodes: cNodes, node_count: Int32(nodes.count))
+        )
         return UnsafePointer(plugin)
     }
 
@@ -130,9 +134,11 @@ public struct NodeDefinition: Sendable {
     public var sideEffects: Bool
     public var process: @Sendable (Call) throws -> Void
 
-    public init(kind: String, version: Int = 1, summary: String, example: String? = nil, inputs: [Port],
-                outputs: [Port], threadSafe: Bool = true, cacheable: Bool = false, sideEffects: Bool = false,
-                process: @escaping @Sendable (Call) throws -> Void) {
+    public init(
+        kind: String, version: Int = 1, summary: String, example: String? = nil, inputs: [Port],
+        outputs: [Port], threadSafe: Bool = true, cacheable: Bool = false, sideEffects: Bool = false,
+        process: @escaping @Sendable (Call) throws -> Void
+    ) {
         self.kind = kind
         self.version = version
         self.summary = summary
@@ -193,16 +199,20 @@ public struct Port: Sendable {
         Port(name, .mask, doc, optional: optional)
     }
 
-    public static func number(_ name: String, _ doc: String, default value: Double? = nil,
-                              range: ClosedRange<Double>? = nil, optional: Bool = false) -> Port {
+    public static func number(
+        _ name: String, _ doc: String, default value: Double? = nil,
+        range: ClosedRange<Double>? = nil, optional: Bool = false
+    ) -> Port {
         var port = Port(name, .number, doc, optional: optional)
         port.setDefault(value)
         port.setRange(range)
         return port
     }
 
-    public static func integer(_ name: String, _ doc: String, default value: Int? = nil,
-                               range: ClosedRange<Int>? = nil, optional: Bool = false) -> Port {
+    public static func integer(
+        _ name: String, _ doc: String, default value: Int? = nil,
+        range: ClosedRange<Int>? = nil, optional: Bool = false
+    ) -> Port {
         var port = Port(name, .integer, doc, optional: optional)
         port.setDefault(value.map(Double.init))
         port.setRange(range.map { Double($0.lowerBound)...Double($0.upperBound) })
@@ -215,15 +225,18 @@ public struct Port: Sendable {
         return port
     }
 
-    public static func string(_ name: String, _ doc: String, default value: String? = nil,
-                              choices: [String]? = nil, optional: Bool = false) -> Port {
+    public static func string(
+        _ name: String, _ doc: String, default value: String? = nil,
+        choices: [String]? = nil, optional: Bool = false
+    ) -> Port {
         var port = Port(name, .string, doc, optional: optional)
         port.setDefault(value)
         port.choices = choices
         return port
     }
 
-    public static func path(_ name: String, _ doc: String, default value: String? = nil, optional: Bool = false) -> Port {
+    public static func path(_ name: String, _ doc: String, default value: String? = nil, optional: Bool = false) -> Port
+    {
         var port = Port(name, .path, doc, optional: optional)
         port.setDefault(value)
         return port

@@ -23,7 +23,8 @@ enum ColorLUT {
     /// `affineError`: ``heldOutError(_:_:width:height:curves:)`` of the affine prior, when the
     /// caller has it already.
     static func fit(_ before: Image, _ after: Image, affineError: Double? = nil) -> [Float] {
-        let x = before.floatSamples(), y = after.floatSamples()
+        let x = before.floatSamples()
+        let y = after.floatSamples()
         let all = Array(0..<(before.width * before.height))
         let curves = choosesCurves(x, y, width: before.width, height: before.height, affineError: affineError)
         return table(x, y, all, Prior(x, y, all, curves: curves))
@@ -34,7 +35,9 @@ enum ColorLUT {
     /// table's affine prior, `encode_delta`'s `color.affine`.
     static func affine(_ before: Image, _ after: Image) -> [Float] {
         let all = Array(0..<(before.width * before.height))
-        return Prior(before.floatSamples(), after.floatSamples(), all, curves: false).weights.flatMap { $0.map(Float.init) }
+        return Prior(before.floatSamples(), after.floatSamples(), all, curves: false).weights.flatMap {
+            $0.map(Float.init)
+        }
     }
 
     /// The least-squares map `y_c ≈ M_c · [r, g, b, 1] (+ φ_c(x_c))`, φ_c a piecewise-linear curve
@@ -66,7 +69,8 @@ enum ColorLUT {
 
         init(_ x: [Float], _ y: [Float], _ pixels: [Int], curves: Bool) {
             self.curves = curves
-            let n = curves ? Self.knots : 0, size = 4 + n
+            let n = curves ? Self.knots : 0
+            let size = 4 + n
             let count = Double(max(1, pixels.count))
             let spread = Self.spread(x, pixels)
             var regulariser = [Double](repeating: 0, count: size * size)
@@ -84,7 +88,8 @@ enum ColorLUT {
             func solve(_ free: [SIMD3<Double>]) -> [[Double]] {
                 var solved = [[Double]]()
                 for c in 0..<3 {
-                    var a = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
+                    var a = [Double](repeating: 0, count: size * size)
+                    var rhs = [Double](repeating: 0, count: size)
                     x.withUnsafeBufferPointer { x in
                         y.withUnsafeBufferPointer { y in
                             a.withUnsafeMutableBufferPointer { a in
@@ -98,10 +103,13 @@ enum ColorLUT {
                                         }
                                         guard curves else { continue }
                                         let (k0, w1) = Self.hat(f[c])
-                                        let w0 = 1 - w1, k1 = k0 + 1
+                                        let w0 = 1 - w1
+                                        let k1 = k0 + 1
                                         for i in 0..<4 {
-                                            a[i * size + 4 + k0] += f[i] * w0; a[(4 + k0) * size + i] += f[i] * w0
-                                            a[i * size + 4 + k1] += f[i] * w1; a[(4 + k1) * size + i] += f[i] * w1
+                                            a[i * size + 4 + k0] += f[i] * w0
+                                            a[(4 + k0) * size + i] += f[i] * w0
+                                            a[i * size + 4 + k1] += f[i] * w1
+                                            a[(4 + k1) * size + i] += f[i] * w1
                                         }
                                         rhs[4 + k0] += w0 * target
                                         rhs[4 + k1] += w1 * target
@@ -126,10 +134,11 @@ enum ColorLUT {
             // Fitted on the pixels the edit did not clip, then again with those clipped pixels the
             // first map falls short of put back (see ``unclipped(_:_:predicted:)``).
             let first = Prior(curves: curves, weights: solve(Self.unclipped(y, pixels)))
-            weights = solve(Self.unclipped(y, pixels) { p in
-                first(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
-                    + SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
-            })
+            weights = solve(
+                Self.unclipped(y, pixels) { p in
+                    first(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+                        + SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
+                })
         }
 
         private init(curves: Bool, weights: [[Double]]) {
@@ -146,8 +155,10 @@ enum ColorLUT {
         /// unless `predicted` (the colour a first map gives pixel p) falls short of that bound. A
         /// channel clipped almost everywhere keeps all its pixels. Same as `unclipped` in
         /// edit_data.py.
-        static func unclipped(_ y: [Float], _ pixels: [Int],
-                              predicted: ((Int) -> SIMD3<Double>)? = nil) -> [SIMD3<Double>] {
+        static func unclipped(
+            _ y: [Float], _ pixels: [Int],
+            predicted: ((Int) -> SIMD3<Double>)? = nil
+        ) -> [SIMD3<Double>] {
             var free = [SIMD3<Double>](repeating: SIMD3(), count: pixels.count)
             var share = SIMD3<Double>()
             for (index, p) in pixels.enumerated() {
@@ -155,7 +166,10 @@ enum ColorLUT {
                 for c in 0..<3 {
                     let clip = clipped(y[3 * p + c])
                     let counts = clip == 0 || guess.map { clip > 0 ? $0[c] < 1 : $0[c] > 0 } ?? false
-                    if counts { free[index][c] = 1; share[c] += 1 }
+                    if counts {
+                        free[index][c] = 1
+                        share[c] += 1
+                    }
                 }
             }
             for c in 0..<3 where share[c] < clipMinShare * Double(pixels.count) {
@@ -172,15 +186,19 @@ enum ColorLUT {
             var (sx, sxx) = (SIMD3<Double>(), SIMD3<Double>())
             for p in pixels {
                 let u = SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
-                sx += u; sxx += u * u
+                sx += u
+                sxx += u * u
             }
-            let count = Double(max(1, pixels.count)), mean = sx / count
+            let count = Double(max(1, pixels.count))
+            let mean = sx / count
             return (sxx / count - mean * mean).sum() / 3 + 1e-6
         }
 
         /// Luma and two colour differences (rows), the coordinates in which saturation, grayscale,
         /// hue and sepia edits are simple.
-        static let ycc: [SIMD3<Double>] = [SIMD3(0.299, 0.587, 0.114), SIMD3(-0.299, -0.587, 0.886), SIMD3(0.701, -0.587, -0.114)]
+        static let ycc: [SIMD3<Double>] = [
+            SIMD3(0.299, 0.587, 0.114), SIMD3(-0.299, -0.587, 0.886), SIMD3(0.701, -0.587, -0.114),
+        ]
 
         /// The map that colours the exemplar lacks should follow, as the offset `M − [I | 0]` (3×4,
         /// rows per output channel; solved as offsets, so an unedited pair gives exactly zero): one
@@ -201,7 +219,9 @@ enum ColorLUT {
             func error(_ m: [[Double]]) -> Double {  // as applied: clamped
                 var e = 0.0
                 for p in pixels {
-                    let d = mapped(m, p).clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1)) - colour(y, p)
+                    let d =
+                        mapped(m, p).clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
+                        - colour(y, p)
                     e += (d * d).sum()
                 }
                 return e
@@ -216,24 +236,40 @@ enum ColorLUT {
 
         /// Both structured maps on the pixels `free` says count (per channel for the per-channel
         /// map, in every channel for the luma/colour-difference one).
-        private static func fits(_ x: [Float], _ y: [Float], _ pixels: [Int],
-                                 _ free: [SIMD3<Double>]) -> (perChannel: [[Double]], lumaChroma: [[Double]]) {
-            let count = Double(max(1, pixels.count)), spread = spread(x, pixels)
+        private static func fits(
+            _ x: [Float], _ y: [Float], _ pixels: [Int],
+            _ free: [SIMD3<Double>]
+        ) -> (perChannel: [[Double]], lumaChroma: [[Double]]) {
+            let count = Double(max(1, pixels.count))
+            let spread = spread(x, pixels)
             // Per channel, from the sums of x, y − x, x², x·(y − x) and the pixel count.
-            var (sx, sy, sxx, sxy, sn) = (SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>())
+            var (sx, sy, sxx, sxy, sn) = (
+                SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>(), SIMD3<Double>()
+            )
             // Luma: [Y, 1]ᵀ[Y, 1] and [Y, 1]ᵀ(Y' − Y); colour differences: the 6×6 normal equations
             // of b' − b = (s − 1)·b − r·r_ + c_b·Y + o_b and r_' − r_ = r·b + (s − 1)·r_ + c_r·Y + o_r.
             var (luma, lumaRHS) = ([Double](repeating: 0, count: 4), [Double](repeating: 0, count: 2))
             var (chroma, chromaRHS) = ([Double](repeating: 0, count: 36), [Double](repeating: 0, count: 6))
             for (index, p) in pixels.enumerated() {
                 let (u, v, w) = (colour(x, p), colour(y, p) - colour(x, p), free[index])
-                sx += w * u; sy += w * v; sxx += w * u * u; sxy += w * u * v; sn += w
+                sx += w * u
+                sy += w * v
+                sxx += w * u * u
+                sxy += w * u * v
+                sn += w
                 guard w[0] * w[1] * w[2] != 0 else { continue }
                 let lu = SIMD3((ycc[0] * u).sum(), (ycc[1] * u).sum(), (ycc[2] * u).sum())
                 let lv = SIMD3((ycc[0] * v).sum(), (ycc[1] * v).sum(), (ycc[2] * v).sum())
-                luma[0] += lu[0] * lu[0]; luma[1] += lu[0]; luma[2] += lu[0]; luma[3] += 1
-                lumaRHS[0] += lu[0] * lv[0]; lumaRHS[1] += lv[0]
-                for (row, t) in [(SIMD8(lu[1], -lu[2], lu[0], 0, 1, 0, 0, 0), lv[1]), (SIMD8(lu[2], lu[1], 0, lu[0], 0, 1, 0, 0), lv[2])] {
+                luma[0] += lu[0] * lu[0]
+                luma[1] += lu[0]
+                luma[2] += lu[0]
+                luma[3] += 1
+                lumaRHS[0] += lu[0] * lv[0]
+                lumaRHS[1] += lv[0]
+                for (row, t) in [
+                    (SIMD8(lu[1], -lu[2], lu[0], 0, 1, 0, 0, 0), lv[1]),
+                    (SIMD8(lu[2], lu[1], 0, lu[0], 0, 1, 0, 0), lv[2]),
+                ] {
                     for i in 0..<6 {
                         for j in 0..<6 { chroma[i * 6 + j] += row[i] * row[j] }
                         chromaRHS[i] += row[i] * t
@@ -243,21 +279,25 @@ enum ColorLUT {
             var perChannel = [[Double]]()
             for c in 0..<3 {
                 let ridge = flatRidge * spread
-                let w = Cholesky.solve([sxx[c] / count + ridge, sx[c] / count, sx[c] / count, sn[c] / count],
-                                       [sxy[c] / count, sy[c] / count], size: 2)
+                let w = Cholesky.solve(
+                    [sxx[c] / count + ridge, sx[c] / count, sx[c] / count, sn[c] / count],
+                    [sxy[c] / count, sy[c] / count], size: 2)
                 var row = [0.0, 0, 0, w[1]]
                 row[c] = w[0]
                 perChannel.append(row)
             }
-            let wy = Cholesky.solve([luma[0] / count + 1e-9, luma[1] / count, luma[2] / count, luma[3] / count + 1e-9],
-                                    lumaRHS.map { $0 / count }, size: 2)
-            var a = chroma.map { $0 / count }, rhs = chromaRHS.map { $0 / count }
+            let wy = Cholesky.solve(
+                [luma[0] / count + 1e-9, luma[1] / count, luma[2] / count, luma[3] / count + 1e-9],
+                lumaRHS.map { $0 / count }, size: 2)
+            var a = chroma.map { $0 / count }
+            let rhs = chromaRHS.map { $0 / count }
             for i in 0..<6 { a[i * 6 + i] += i < 2 ? similarityRidge * spread : 1e-9 }
             let w = Cholesky.solve(a, rhs, size: 6)
             // M − I = YCC⁻¹ · [[a − 1, 0, 0], [c_b, s − 1, −r], [c_r, r, s − 1]] · YCC, offset
             // YCC⁻¹ · (β, o_b, o_r); the unknowns solved for are a − 1 and s − 1.
             let inner: [SIMD3<Double>] = [SIMD3(wy[0], 0, 0), SIMD3(w[2], w[0], -w[1]), SIMD3(w[3], w[1], w[0])]
-            let back = Matrix3(rows: ycc).inverse.rows, shift = SIMD3(wy[1], w[4], w[5])
+            let back = Matrix3(rows: ycc).inverse.rows
+            let shift = SIMD3(wy[1], w[4], w[5])
             var lumaChroma = [[Double]]()
             for r in 0..<3 {
                 var row = [Double](repeating: 0, count: 4)
@@ -296,7 +336,9 @@ enum ColorLUT {
     /// Curves win only by cutting the affine prior's held-out error (``HeldOut``) by 10%.
     static let curvesMargin = 0.9
 
-    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int, affineError: Double? = nil) -> Bool {
+    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int, affineError: Double? = nil)
+        -> Bool
+    {
         let halves = HeldOut.halves(width: w, height: h)
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return false }
         let affine = affineError ?? heldOutError(x, y, width: w, height: h, curves: false)
@@ -314,7 +356,8 @@ enum ColorLUT {
     static func table(_ x: [Float], _ y: [Float], _ pixels: [Int], _ prior: Prior) -> [Float] {
         let n = side
         func node(_ v: Float) -> Int { min(n - 1, max(0, Int((v * Float(n - 1)).rounded()))) }
-        var sums = [Double](repeating: 0, count: n * n * n * 3), counts = [Double](repeating: 0, count: n * n * n)
+        var sums = [Double](repeating: 0, count: n * n * n * 3)
+        var counts = [Double](repeating: 0, count: n * n * n)
         for p in pixels {
             let (r, g, b) = (x[3 * p], x[3 * p + 1], x[3 * p + 2])
             let cell = (node(r) * n + node(g)) * n + node(b)
@@ -323,7 +366,8 @@ enum ColorLUT {
             for c in 0..<3 {
                 // Not where the exemplar sits at a bound the prior overshoots: the clamp gives that
                 // pixel its value, and its cell keeps the prior's slope (as `censored_residual`).
-                let clip = Prior.clipped(y[3 * p + c]), predicted = Double(x[3 * p + c]) + offset[c]
+                let clip = Prior.clipped(y[3 * p + c])
+                let predicted = Double(x[3 * p + c]) + offset[c]
                 if (clip > 0 && predicted > 1) || (clip < 0 && predicted < 0) { continue }
                 sums[cell * 3 + c] += Double(y[3 * p + c] - x[3 * p + c]) - offset[c]
             }
@@ -349,7 +393,8 @@ enum ColorLUT {
 
     /// RGB samples (0…1, interleaved) through an offset table, trilinearly, clamped to 0…1.
     static func apply(_ offsets: [Float], to rgb: [Float], _ c: Compute) -> [Float] {
-        let n = side, pixels = rgb.count / 3
+        let n = side
+        let pixels = rgb.count / 3
         // Each node's offset as one 16-byte vector: a corner is one load instead of three.
         let corners = (0..<(n * n * n)).map { SIMD4(offsets[3 * $0], offsets[3 * $0 + 1], offsets[3 * $0 + 2], 0) }
         return rgb.withUnsafeBufferPointer { rgb in
@@ -359,7 +404,8 @@ enum ColorLUT {
                     // Steps between the eight corners of a cell, in nodes.
                     let (dr, dg, db) = (n * n, n, 1)
                     for p in range {
-                        let sr = min(1, max(0, rgb[3 * p])) * scale, sg = min(1, max(0, rgb[3 * p + 1])) * scale
+                        let sr = min(1, max(0, rgb[3 * p])) * scale
+                        let sg = min(1, max(0, rgb[3 * p + 1])) * scale
                         let sb = min(1, max(0, rgb[3 * p + 2])) * scale
                         let (r0, g0, b0) = (min(n - 2, Int(sr)), min(n - 2, Int(sg)), min(n - 2, Int(sb)))
                         let (fr, fg, fb) = (sr - Float(r0), sg - Float(g0), sb - Float(b0))

@@ -57,7 +57,8 @@ package struct ColourStep: Equatable, Sendable {
         // The table's held-out error decides both the hue shift and the table's own prior.
         let tableError = ColorLUT.heldOutError(x, y, width: before.width, height: before.height, curves: false)
         switch choice(x, y, width: before.width, height: before.height, tableError: tableError) {
-        case .hue: return ColourStep(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: zeroTable)
+        case .hue:
+            return ColourStep(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: zeroTable)
         case .table: return ColourStep(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
         case .unchanged: return .none
         }

@@ -12,7 +12,9 @@ package struct SemanticDelta: DeltaComponent {
         (name: "semantic.stride32", shape: [7, 7, 320]), (name: "pooled", shape: [1280]),
     ]
     package static let revision = 1
-    package init(values: [[Float]]) { (stride8, stride16, stride32, pooled) = (values[0], values[1], values[2], values[3]) }
+    package init(values: [[Float]]) {
+        (stride8, stride16, stride32, pooled) = (values[0], values[1], values[2], values[3])
+    }
     package var values: [[Float]] { [stride8, stride16, stride32, pooled] }
 }
 

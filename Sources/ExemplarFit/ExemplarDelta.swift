@@ -21,14 +21,16 @@ extension DeltaComponent {
     /// Array by array: every part stored so far is an offset from "no edit" (a difference, a
     /// map minus the identity, a covariance), so weighted sums scale and compose the edits.
     package static func combination(_ terms: [(part: Self, weight: Double)]) -> Self {
-        Self(values: layout.indices.map { index in
-            var sum = [Float](repeating: 0, count: layout[index].shape.reduce(1, *))
-            for (part, weight) in terms {
-                let w = Float(weight), values = part.values[index]
-                for i in sum.indices { sum[i] += w * values[i] }
-            }
-            return sum
-        })
+        Self(
+            values: layout.indices.map { index in
+                var sum = [Float](repeating: 0, count: layout[index].shape.reduce(1, *))
+                for (part, weight) in terms {
+                    let w = Float(weight)
+                    let values = part.values[index]
+                    for i in sum.indices { sum[i] += w * values[i] }
+                }
+                return sum
+            })
     }
 
     /// Whether `delta` holds every array of this part, with its shape.
@@ -42,7 +44,10 @@ extension DeltaComponent {
 
     /// Its arrays by name.
     package var arrays: [String: Delta.Array] {
-        Dictionary(uniqueKeysWithValues: zip(Self.layout, values).map { ($0.0.name, Delta.Array(shape: $0.0.shape, values: $0.1)) })
+        Dictionary(
+            uniqueKeysWithValues: zip(Self.layout, values).map {
+                ($0.0.name, Delta.Array(shape: $0.0.shape, values: $0.1))
+            })
     }
 
     /// "'name' [shape]" for each array, for messages.
@@ -71,7 +76,9 @@ package struct ExemplarDelta: Equatable, Sendable {
     /// The name the delta is stored under; it also salts the cache key.
     package static let encoder = "\(SemanticDelta.encoder)/\(version)"
 
-    package init(semantic: SemanticDelta, affine: ColourAffine, fit: ExemplarFit, change: ChangeGrid, trust: ModelTrust?) {
+    package init(
+        semantic: SemanticDelta, affine: ColourAffine, fit: ExemplarFit, change: ChangeGrid, trust: ModelTrust?
+    ) {
         self.semantic = semantic
         self.affine = affine
         self.fit = fit
@@ -83,9 +90,12 @@ package struct ExemplarDelta: Equatable, Sendable {
     package init(_ delta: Delta) throws(NodeError) {
         guard delta.encoder == Self.encoder else {
             throw NodeError(
-                "this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(Self.encoder)' deltas; compute it with encode_delta")
+                "this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(Self.encoder)' deltas; compute it with encode_delta"
+            )
         }
-        let missing = Self.parts.filter { ObjectIdentifier($0) != ObjectIdentifier(ModelTrust.self) && !$0.isStored(in: delta) }
+        let missing = Self.parts.filter {
+            ObjectIdentifier($0) != ObjectIdentifier(ModelTrust.self) && !$0.isStored(in: delta)
+        }
         guard missing.isEmpty else {
             let arrays = missing.map { part in part.described.joined(separator: ", ") }
             throw NodeError("this delta lacks \(arrays.joined(separator: ", ")); compute it with encode_delta")

@@ -22,8 +22,12 @@ package struct ExemplarFit: Equatable, Sendable {
     /// matter); each full-size copy is let go as soon as it has been used (a 12-MP one is 144 MB).
     package static func fit(_ pair: ExemplarPair, _ c: Compute) -> ExemplarFit {
         let spatial = SpatialFilter.fit(pair.before, pair.after, c)
-        let (w, h) = (pair.before.width, pair.before.height), side = ExemplarPair.colourFitSide
-        let afterCentre: [Float], afterSubsampled: Image, beforeCentre: [Float], filtered: [Float]
+        let (w, h) = (pair.before.width, pair.before.height)
+        let side = ExemplarPair.colourFitSide
+        let afterCentre: [Float]
+        let afterSubsampled: Image
+        let beforeCentre: [Float]
+        let filtered: [Float]
         do {
             let after = pair.after.floatSamples()
             afterCentre = Grain.centre(after, width: w, height: h).samples

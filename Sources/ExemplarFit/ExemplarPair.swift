@@ -23,7 +23,8 @@ package struct ExemplarPair: Sendable {
         if (b.width, b.height) != (a.width, a.height) {
             let ratio = (Double(b.width) / Double(b.height)) / (Double(a.width) / Double(a.height))
             guard abs(ratio - 1) <= Self.aspectTolerance else {
-                throw NodeError("""
+                throw NodeError(
+                    """
                     the exemplar's before is \(b.width)x\(b.height) but its after is \(a.width)x\(a.height): \
                     an exemplar is one photo before and after an edit, so both must show the same frame \
                     (crop or resize one to match the other)
@@ -42,7 +43,8 @@ package struct ExemplarPair: Sendable {
         let scale = Double(working.before.width) / Double(b.width)
         if let shift = Self.misalignment(working.before, working.after) {
             let (dx, dy) = (Int((Double(shift.dx) / scale).rounded()), Int((Double(shift.dy) / scale).rounded()))
-            throw NodeError("""
+            throw NodeError(
+                """
                 the exemplar's after looks shifted against its before by about (\(dx), \(dy)) pixels: \
                 an exemplar must be pixel-aligned — the same photo, edited in place (undo any crop, \
                 rotation or re-framing in the after, or re-export both from the same source)
@@ -79,11 +81,14 @@ package struct ExemplarPair: Sendable {
         let s = image.floatSamples()
         let (w, h) = (image.width, image.height)
         var luma = [Float](repeating: 0, count: w * h)
-        for p in 0..<(w * h) { luma[p] = lumaWeights.r * s[3 * p] + lumaWeights.g * s[3 * p + 1] + lumaWeights.b * s[3 * p + 2] }
+        for p in 0..<(w * h) {
+            luma[p] = lumaWeights.r * s[3 * p] + lumaWeights.g * s[3 * p + 1] + lumaWeights.b * s[3 * p + 2]
+        }
         var g = [Float](repeating: 0, count: w * h)
         for y in 1..<(h - 1) {
             for x in 1..<(w - 1) {
-                let gx = luma[y * w + x + 1] - luma[y * w + x - 1], gy = luma[(y + 1) * w + x] - luma[(y - 1) * w + x]
+                let gx = luma[y * w + x + 1] - luma[y * w + x - 1]
+                let gy = luma[(y + 1) * w + x] - luma[(y - 1) * w + x]
                 g[y * w + x] = (gx * gx + gy * gy).squareRoot()
             }
         }
@@ -91,17 +96,25 @@ package struct ExemplarPair: Sendable {
     }
 
     /// Normalised cross-correlation of `a` and `b` shifted by (dx, dy), over the interior.
-    private static func correlation(_ a: [Float], _ b: [Float], w: Int, h: Int, dx: Int, dy: Int, margin: Int) -> Double {
+    private static func correlation(_ a: [Float], _ b: [Float], w: Int, h: Int, dx: Int, dy: Int, margin: Int) -> Double
+    {
         var (sa, sb, saa, sbb, sab, n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         for y in (margin + 1)..<(h - margin - 1) {
             for x in (margin + 1)..<(w - margin - 1) {
-                let u = Double(a[y * w + x]), v = Double(b[(y + dy) * w + x + dx])
-                sa += u; sb += v; saa += u * u; sbb += v * v; sab += u * v; n += 1
+                let u = Double(a[y * w + x])
+                let v = Double(b[(y + dy) * w + x + dx])
+                sa += u
+                sb += v
+                saa += u * u
+                sbb += v * v
+                sab += u * v
+                n += 1
             }
         }
         guard n > 0 else { return 0 }
         let cov = sab / n - sa / n * sb / n
-        let va = saa / n - sa / n * sa / n, vb = sbb / n - sb / n * sb / n
+        let va = saa / n - sa / n * sa / n
+        let vb = sbb / n - sb / n * sb / n
         guard va > 1e-12 && vb > 1e-12 else { return 0 }
         return cov / (va * vb).squareRoot()
     }

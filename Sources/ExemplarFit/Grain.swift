@@ -23,7 +23,8 @@ package struct Grain: Equatable, Sendable {
         self.neighbours = neighbours
     }
 
-    package static let none = Grain(covariance: Array(repeating: 0, count: 9), neighbours: Array(repeating: 0, count: 9))
+    package static let none = Grain(
+        covariance: Array(repeating: 0, count: 9), neighbours: Array(repeating: 0, count: 9))
     /// The residual's local mean over this window is removed: smooth fit errors are not grain.
     static let window = 5
     /// Measured on the flattest quarter of the before (by its luma gradient), where fit errors are smallest…
@@ -158,7 +159,9 @@ package struct Grain: Equatable, Sendable {
         // below is order-free, so the set is all that matters.
         let threshold = nthSmallest(candidates.map(\.flatness), count - 1)
         var chosen = candidates.filter { $0.flatness < threshold }.map(\.pixel)
-        for candidate in candidates where candidate.flatness == threshold && chosen.count < count { chosen.append(candidate.pixel) }
+        for candidate in candidates where candidate.flatness == threshold && chosen.count < count {
+            chosen.append(candidate.pixel)
+        }
         let noise = highPass(residual, width: w, height: h, at: chosen)
         let texture = highPass(detail, width: w, height: h, at: chosen)
         let blocksAcross = (w + block - 1) / block
@@ -166,7 +169,8 @@ package struct Grain: Equatable, Sendable {
         let blocks = (blockOf.max() ?? 0) + 1
         var v = noise
         for k in 0..<3 {
-            var num = [Double](repeating: 0, count: blocks), den = num
+            var num = [Double](repeating: 0, count: blocks)
+            var den = num
             for i in chosen.indices {
                 num[blockOf[i]] += noise[k][i] * texture[k][i]
                 den[blockOf[i]] += texture[k][i] * texture[k][i]
@@ -196,7 +200,8 @@ package struct Grain: Equatable, Sendable {
         for a in 0..<3 {
             covariance[a * 3 + a] = Foundation.pow(scale(v[a]), 2)
             for b in 0..<a {
-                let plus = scale(zip(v[a], v[b]).map { $0 + $1 }), minus = scale(zip(v[a], v[b]).map { $0 - $1 })
+                let plus = scale(zip(v[a], v[b]).map { $0 + $1 })
+                let minus = scale(zip(v[a], v[b]).map { $0 - $1 })
                 covariance[a * 3 + b] = (plus * plus - minus * minus) / 4
                 covariance[b * 3 + a] = covariance[a * 3 + b]
             }
@@ -215,16 +220,24 @@ package struct Grain: Equatable, Sendable {
 
     /// The `n`-th smallest of `values` (0-based): the sorted array's element, found by quickselect.
     static func nthSmallest(_ values: [Double], _ n: Int) -> Double {
-        var v = values, (lo, hi) = (0, values.count - 1)
+        var v = values
+        var (lo, hi) = (0, values.count - 1)
         while lo < hi {
             // Median of three as the pivot, then a three-way partition (ties are common: 8-bit data).
             let (a, b, c) = (v[lo], v[(lo + hi) / 2], v[hi])
             let pivot = max(min(a, b), min(max(a, b), c))
             var (lt, i, gt) = (lo, lo, hi)
             while i <= gt {
-                if v[i] < pivot { v.swapAt(lt, i); lt += 1; i += 1 }
-                else if v[i] > pivot { v.swapAt(i, gt); gt -= 1 }
-                else { i += 1 }
+                if v[i] < pivot {
+                    v.swapAt(lt, i)
+                    lt += 1
+                    i += 1
+                } else if v[i] > pivot {
+                    v.swapAt(i, gt)
+                    gt -= 1
+                } else {
+                    i += 1
+                }
             }
             if n < lt { hi = lt - 1 } else if n > gt { lo = gt + 1 } else { return pivot }
         }
@@ -233,7 +246,9 @@ package struct Grain: Equatable, Sendable {
 
     /// The centre of interleaved RGB `samples` (`width × height`), at most ``fitSide`` a side:
     /// the samples, and the crop's width and height.
-    package static func centre(_ samples: [Float], width w: Int, height h: Int) -> (samples: [Float], width: Int, height: Int) {
+    package static func centre(_ samples: [Float], width w: Int, height h: Int) -> (
+        samples: [Float], width: Int, height: Int
+    ) {
         let (cw, ch) = (min(w, fitSide), min(h, fitSide))
         guard cw < w || ch < h else { return (samples, w, h) }
         let (x0, y0) = ((w - cw) / 2, (h - ch) / 2)
@@ -259,21 +274,28 @@ package struct Grain: Equatable, Sendable {
         var tables: [[Float]?] = []
         for k in 0..<3 {
             let variance = covariance[k * 4]
-            guard variance > 0 else { tables.append(nil); continue }
+            guard variance > 0 else {
+                tables.append(nil)
+                continue
+            }
             let s = variance.squareRoot()
             func cdf(_ z: Double) -> Double { 0.5 * (1 + erf(z / 2.0.squareRoot())) }
             func pdf(_ z: Double) -> Double { Foundation.exp(-z * z / 2) / (2 * Double.pi).squareRoot() }
-            tables.append((0...knots).map { i in
-                let x = Double(i) / Double(knots), lo = -x / s, hi = (1 - x) / s
-                return Float(min(1, max(0, x * (cdf(hi) - cdf(lo)) + s * (pdf(lo) - pdf(hi)) + (1 - cdf(hi)))))
-            })
+            tables.append(
+                (0...knots).map { i in
+                    let x = Double(i) / Double(knots)
+                    let lo = -x / s
+                    let hi = (1 - x) / s
+                    return Float(min(1, max(0, x * (cdf(hi) - cdf(lo)) + s * (pdf(lo) - pdf(hi)) + (1 - cdf(hi)))))
+                })
         }
         c.update(&rgb, runs: rgb.count / 3, of: 1024) { range, out in
             for p in range {
                 for k in 0..<3 {
                     guard let table = tables[k] else { continue }
                     let t = min(1, max(0, out[p * 3 + k])) * Float(knots)
-                    let i = min(knots - 1, Int(t)), f = t - Float(i)
+                    let i = min(knots - 1, Int(t))
+                    let f = t - Float(i)
                     out[p * 3 + k] = table[i] + f * (table[i + 1] - table[i])
                 }
             }
@@ -290,58 +312,68 @@ package struct Grain: Equatable, Sendable {
 
     /// The same draw on rows `rows` of a `width × height` image, `rgb` holding just those rows:
     /// each row's noise is the same whichever rows are drawn together.
-    package func sample(_ rgb: inout [Float], width w: Int, rows: Range<Int>, of h: Int, seed: UInt64, band: Int = 64,
-                        _ c: Compute) {
+    package func sample(
+        _ rgb: inout [Float], width w: Int, rows: Range<Int>, of h: Int, seed: UInt64, band: Int = 64,
+        _ c: Compute
+    ) {
         let l = Self.cholesky(covariance).map(Float.init)
         // Under a 1% neighbour correlation the blur would not show: white noise.
         let sized = Self.kernel(size: size)
         let kernel: [Float] = (Self.lag(sized, 1) < 0.01 ? [1.0] : sized).map { Float($0) }
-        let taps = kernel.count, r = taps / 2
+        let taps = kernel.count
+        let r = taps / 2
         c.update(&rgb, runs: rows.count, of: band) { range, band in
-                let (y0, y1) = (rows.lowerBound + range.lowerBound, rows.lowerBound + range.upperBound)
-                // Row y of the image is row y − rows.lowerBound of `rgb`.
-                let out = UnsafeMutableBufferPointer(rebasing: band[(range.lowerBound * 3 * w)...])
-                var z = [Float](repeating: 0, count: 3 * w)
-                // Row y of the image plus the fields' row z, mixed by colour.
-                func add(_ z: [Float], y: Int) {
-                    for x in 0..<w {
-                        let p = ((y - y0) * w + x) * 3, (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
-                        for k in 0..<3 {
-                            let n = l[k * 3] * z0 + l[k * 3 + 1] * z1 + l[k * 3 + 2] * z2
-                            out[p + k] = min(1, max(0, out[p + k] + n))
-                        }
-                    }
-                }
-                guard taps > 1 else {
-                    // White noise needs no blur: each row as drawn.
-                    for y in y0..<y1 { Self.whiteRow(&z, y: y, seed: seed); add(z, y: y) }
-                    return
-                }
-                // The band's rows and the r above and below it (clamped), blurred along the row…
-                let rows = (y1 - y0) + 2 * r
-                var white = [Float](repeating: 0, count: 3 * w), padded = [Float](repeating: 0, count: w + 2 * r)
-                var across = [Float](repeating: 0, count: rows * 3 * w)
-                for i in 0..<rows {
-                    Self.whiteRow(&white, y: min(h - 1, max(0, y0 - r + i)), seed: seed)
+            let (y0, y1) = (rows.lowerBound + range.lowerBound, rows.lowerBound + range.upperBound)
+            // Row y of the image is row y − rows.lowerBound of `rgb`.
+            let out = UnsafeMutableBufferPointer(rebasing: band[(range.lowerBound * 3 * w)...])
+            var z = [Float](repeating: 0, count: 3 * w)
+            // Row y of the image plus the fields' row z, mixed by colour.
+            func add(_ z: [Float], y: Int) {
+                for x in 0..<w {
+                    let p = ((y - y0) * w + x) * 3
+                    let (z0, z1, z2) = (z[x], z[w + x], z[2 * w + x])
                     for k in 0..<3 {
-                        for x in 0..<(w + 2 * r) { padded[x] = white[k * w + min(w - 1, max(0, x - r))] }
-                        Self.convolve(padded, kernel, into: &across, at: (i * 3 + k) * w, count: w) { $0 }
+                        let n = l[k * 3] * z0 + l[k * 3 + 1] * z1 + l[k * 3 + 2] * z2
+                        out[p + k] = min(1, max(0, out[p + k] + n))
                     }
                 }
-                // … then down the columns, a row at a time.
+            }
+            guard taps > 1 else {
+                // White noise needs no blur: each row as drawn.
                 for y in y0..<y1 {
-                    for k in 0..<3 {
-                        Self.convolve(across, kernel, into: &z, at: k * w, count: w) { t in ((y - y0 + t) * 3 + k) * w }
-                    }
+                    Self.whiteRow(&z, y: y, seed: seed)
                     add(z, y: y)
                 }
+                return
+            }
+            // The band's rows and the r above and below it (clamped), blurred along the row…
+            let rows = (y1 - y0) + 2 * r
+            var white = [Float](repeating: 0, count: 3 * w)
+            var padded = [Float](repeating: 0, count: w + 2 * r)
+            var across = [Float](repeating: 0, count: rows * 3 * w)
+            for i in 0..<rows {
+                Self.whiteRow(&white, y: min(h - 1, max(0, y0 - r + i)), seed: seed)
+                for k in 0..<3 {
+                    for x in 0..<(w + 2 * r) { padded[x] = white[k * w + min(w - 1, max(0, x - r))] }
+                    Self.convolve(padded, kernel, into: &across, at: (i * 3 + k) * w, count: w) { $0 }
+                }
+            }
+            // … then down the columns, a row at a time.
+            for y in y0..<y1 {
+                for k in 0..<3 {
+                    Self.convolve(across, kernel, into: &z, at: k * w, count: w) { t in ((y - y0 + t) * 3 + k) * w }
+                }
+                add(z, y: y)
+            }
         }
     }
 
     /// `target[at ..< at + count] = Σₜ kernel[t] · source[offset(t) + i]`: one output row of a
     /// separable blur, as whole-row passes the compiler vectorises.
-    private static func convolve(_ source: [Float], _ kernel: [Float], into target: inout [Float], at start: Int, count: Int,
-                                 offset: (Int) -> Int) {
+    private static func convolve(
+        _ source: [Float], _ kernel: [Float], into target: inout [Float], at start: Int, count: Int,
+        offset: (Int) -> Int
+    ) {
         source.withUnsafeBufferPointer { source in
             target.withUnsafeMutableBufferPointer { target in
                 let out = target.baseAddress! + start

@@ -15,8 +15,10 @@ enum HeldOut {
 
     /// The squared error of `predict(train, before)` — fitted on one half's pixels, mapping the
     /// other half's before colours (interleaved) — against that half's after, summed over both.
-    static func error(_ x: [Float], _ y: [Float], width w: Int, height h: Int,
-                      _ predict: (_ train: [Int], _ before: [Float]) -> [Float]) -> Double {
+    static func error(
+        _ x: [Float], _ y: [Float], width w: Int, height h: Int,
+        _ predict: (_ train: [Int], _ before: [Float]) -> [Float]
+    ) -> Double {
         let halves = halves(width: w, height: h)
         var e = 0.0
         for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] where !train.isEmpty {

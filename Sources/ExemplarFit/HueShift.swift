@@ -22,7 +22,8 @@ package struct HueShift: Equatable, Sendable {
 
     /// sRGB (0…1) → hue (turns, 0..<1), saturation, value; as `edits.rgb_to_hsv`, ties to red, then green.
     static func hsv(_ r: Double, _ g: Double, _ b: Double) -> SIMD3<Double> {
-        let mx = max(r, g, b), d = mx - min(r, g, b)
+        let mx = max(r, g, b)
+        let d = mx - min(r, g, b)
         guard d > 0 else { return SIMD3(0, 0, mx) }
         var h = mx == r ? (g - b) / d : mx == g ? (b - r) / d + 2 : (r - g) / d + 4
         h -= 6 * (h / 6).rounded(.down)
@@ -32,7 +33,8 @@ package struct HueShift: Equatable, Sendable {
 
     /// Hue, saturation, value → sRGB; as `edits.hsv_to_rgb`.
     static func rgb(_ hsv: SIMD3<Double>) -> SIMD3<Double> {
-        let h = hsv.x - hsv.x.rounded(.down), (s, v) = (hsv.y, hsv.z)
+        let h = hsv.x - hsv.x.rounded(.down)
+        let (s, v) = (hsv.y, hsv.z)
         func channel(_ n: Double) -> Double {
             var k = n + h * 6
             k -= 6 * (k / 6).rounded(.down)
@@ -43,23 +45,29 @@ package struct HueShift: Equatable, Sendable {
 
     /// A colour's four grid nodes and their bilinear weights.
     static func corners(hue: Double, saturation: Double) -> (nodes: SIMD4<Int>, weights: SIMD4<Double>) {
-        let scaled = hue * Double(hues), floor = scaled.rounded(.down)
-        let i0 = ((Int(floor) % hues) + hues) % hues, i1 = (i0 + 1) % hues, fh = scaled - floor
+        let scaled = hue * Double(hues)
+        let floor = scaled.rounded(.down)
+        let i0 = ((Int(floor) % hues) + hues) % hues
+        let i1 = (i0 + 1) % hues
+        let fh = scaled - floor
         let s = min(1, max(0, saturation))
         var j1 = 1
         while j1 < saturations.count - 1 && saturations[j1] <= s { j1 += 1 }
         let j0 = j1 - 1
         let fs = min(1, max(0, (saturation - saturations[j0]) / (saturations[j1] - saturations[j0])))
         let m = saturations.count
-        return (SIMD4(i0 * m + j0, i0 * m + j1, i1 * m + j0, i1 * m + j1),
-                SIMD4((1 - fh) * (1 - fs), (1 - fh) * fs, fh * (1 - fs), fh * fs))
+        return (
+            SIMD4(i0 * m + j0, i0 * m + j1, i1 * m + j0, i1 * m + j1),
+            SIMD4((1 - fh) * (1 - fs), (1 - fh) * fs, fh * (1 - fs), fh * fs)
+        )
     }
 
     /// The least-squares shift from `pixels` of before `x` to after `y` (interleaved RGB): each
     /// pixel's hue difference weighted by the square of its chroma (s·v: what a hue error costs in
     /// RGB), pulled toward none by ``ridge``.
     static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> HueShift {
-        let n = hues * saturations.count, m = saturations.count
+        let n = hues * saturations.count
+        let m = saturations.count
         // Each node couples only with its 3×3 neighbourhood of nodes (hue circular): the normal
         // equations are kept as 9 coefficients per node, slot (di + 1)·3 + (dj + 1), and solved
         // by conjugate gradients. A slot past the saturation range keeps coefficient 0.
@@ -68,7 +76,8 @@ package struct HueShift: Equatable, Sendable {
             let (i, j) = (node / m, node % m)
             return (0..<m).contains(j + dj) ? ((i + di + hues) % hues) * m + j + dj : node
         }
-        var a = [Double](repeating: 0, count: n * 9), b = [Double](repeating: 0, count: n)
+        var a = [Double](repeating: 0, count: n * 9)
+        var b = [Double](repeating: 0, count: n)
         // The four corners' places in the grid relative to the first, as `corners` orders them.
         let offsets = [(0, 0), (0, 1), (1, 0), (1, 1)]
         for p in pixels {
@@ -76,7 +85,8 @@ package struct HueShift: Equatable, Sendable {
             let hy = hsv(Double(y[3 * p]), Double(y[3 * p + 1]), Double(y[3 * p + 2]))
             var r = hy.x - hx.x + 0.5
             r = r - r.rounded(.down) - 0.5
-            let chroma = min(hx.y, hy.y) * min(hx.z, hy.z), w = chroma * chroma
+            let chroma = min(hx.y, hy.y) * min(hx.z, hy.z)
+            let w = chroma * chroma
             guard w > 0 else { continue }
             let (nodes, weights) = corners(hue: hx.x, saturation: hx.y)
             for u in 0..<4 {
@@ -97,8 +107,10 @@ package struct HueShift: Equatable, Sendable {
         }
         // Jacobi-preconditioned conjugate gradients, to a residual far below Float's precision.
         let diagonal = (0..<n).map { a[$0 * 9 + 4] }
-        var shift = [Double](repeating: 0, count: n), residual = b
-        var z = zip(residual, diagonal).map { $0 / $1 }, direction = z
+        var shift = [Double](repeating: 0, count: n)
+        var residual = b
+        var z = zip(residual, diagonal).map { $0 / $1 }
+        var direction = z
         var rz = zip(residual, z).reduce(0) { $0 + $1.0 * $1.1 }
         let target = 1e-24 * max(b.reduce(0) { $0 + $1 * $1 }, 1e-300)
         for _ in 0..<(4 * n) {

@@ -15,8 +15,10 @@ package struct LocalAffine: Sendable {
     /// Per low-resolution pixel and output: a_r, a_g, a_b, b.
     let coefficients: [Float]
 
-    package static func fit(guide: [Float], target: [Float], outputs k: Int, width w: Int, height h: Int,
-                    radius: Int = 2, epsilon: Double = 1e-3) -> LocalAffine {
+    package static func fit(
+        guide: [Float], target: [Float], outputs k: Int, width w: Int, height h: Int,
+        radius: Int = 2, epsilon: Double = 1e-3
+    ) -> LocalAffine {
         precondition(guide.count == w * h * 3 && target.count == w * h * k)
         // Per pixel: r g b, the six products rr rg rb gg gb bb, p_k, and r·p_k g·p_k b·p_k.
         let stats = 9 + 4 * k
@@ -60,7 +62,9 @@ package struct LocalAffine: Sendable {
             var v = [m[base + 1] - mu[0] * mp, m[base + 2] - mu[1] * mp, m[base + 3] - mu[2] * mp]
             if let prior { for j in 0..<3 { v[j] += epsilon * prior[4 * o + j] } }
             let a = (0..<3).map { r in (c[r][0] * v[0] + c[r][1] * v[1] + c[r][2] * v[2]) / det }
-            out[4 * o] = a[0]; out[4 * o + 1] = a[1]; out[4 * o + 2] = a[2]
+            out[4 * o] = a[0]
+            out[4 * o + 1] = a[1]
+            out[4 * o + 2] = a[2]
             out[4 * o + 3] = mp - a[0] * mu[0] - a[1] * mu[1] - a[2] * mu[2]
         }
         return out
@@ -87,7 +91,8 @@ package struct LocalAffine: Sendable {
     /// The same for rows `rows` of a `width × height` image, `rgb` holding just those rows.
     package func apply(to rgb: [Float], width fw: Int, rows band: Range<Int>, of fh: Int, _ c: Compute) -> [Float] {
         precondition(rgb.count == fw * band.count * 3)
-        let k = outputs, stride = 4 * k
+        let k = outputs
+        let stride = 4 * k
         let columns = HalfPixelTap.axis(fw, to: width)
         let rows = band.map { HalfPixelTap($0, numerator: height, denominator: fh, count: height) }
         return c.array(fw * band.count * k, runs: band.count, of: 16) { range, out in
@@ -96,17 +101,24 @@ package struct LocalAffine: Sendable {
                 let (y0, y1, fy) = (rows[y].lower, rows[y].upper, rows[y].weight)
                 for x in 0..<fw {
                     let (x0, x1, fx) = (columns[x].lower, columns[x].upper, columns[x].weight)
-                    let i00 = (y0 * width + x0) * stride, i01 = (y0 * width + x1) * stride
-                    let i10 = (y1 * width + x0) * stride, i11 = (y1 * width + x1) * stride
-                    let w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy
+                    let i00 = (y0 * width + x0) * stride
+                    let i01 = (y0 * width + x1) * stride
+                    let i10 = (y1 * width + x0) * stride
+                    let i11 = (y1 * width + x1) * stride
+                    let w00 = (1 - fx) * (1 - fy)
+                    let w01 = fx * (1 - fy)
+                    let w10 = (1 - fx) * fy
+                    let w11 = fx * fy
                     for j in 0..<stride {
-                        blended[j] = w00 * coefficients[i00 + j] + w01 * coefficients[i01 + j]
+                        blended[j] =
+                            w00 * coefficients[i00 + j] + w01 * coefficients[i01 + j]
                             + w10 * coefficients[i10 + j] + w11 * coefficients[i11 + j]
                     }
                     let p = y * fw + x
                     let (r, g, b) = (rgb[p * 3], rgb[p * 3 + 1], rgb[p * 3 + 2])
                     for o in 0..<k {
-                        out[p * k + o] = blended[4 * o] * r + blended[4 * o + 1] * g + blended[4 * o + 2] * b + blended[4 * o + 3]
+                        out[p * k + o] =
+                            blended[4 * o] * r + blended[4 * o + 1] * g + blended[4 * o + 2] * b + blended[4 * o + 3]
                     }
                 }
             }

@@ -31,12 +31,17 @@ package struct SpatialFilter: Equatable, Sendable {
     package static func fit(_ before: Image, _ after: Image, _ c: Compute) -> SpatialFilter {
         let (b, a) = (before.fitting(maxSide: fitSide), after.fitting(maxSide: fitSide))
         let (w, h) = (b.width, b.height)
-        let x = b.floatSamples(), y = a.floatSamples(), all = Array(0..<(w * h))
+        let x = b.floatSamples()
+        let y = a.floatSamples()
+        let all = Array(0..<(w * h))
         func colourError(_ source: [Float]) -> Double {
             let lut = ColorLUT.table(source, y, all, ColorLUT.Prior(source, y, all, curves: false))
             let predicted = ColorLUT.apply(lut, to: source, c)
             var e = 0.0
-            for i in predicted.indices { let d = Double(predicted[i] - y[i]); e += d * d }
+            for i in predicted.indices {
+                let d = Double(predicted[i] - y[i])
+                e += d * d
+            }
             return e / Double(predicted.count)
         }
         let plain = colourError(x)
@@ -44,7 +49,8 @@ package struct SpatialFilter: Equatable, Sendable {
         let side = Double(min(w, h))
         for sigma in sigmas {
             let blurred = gaussian(x, width: w, height: h, sigma: sigma * side, c)
-            var num = 0.0, energy = 0.0
+            var num = 0.0
+            var energy = 0.0
             for i in x.indices {
                 let d = Double(blurred[i] - x[i])
                 num += Double(y[i] - x[i]) * d
@@ -63,7 +69,10 @@ package struct SpatialFilter: Equatable, Sendable {
             for factor in [1.15, 1.3, 1.5, 1.75] {
                 let filter = SpatialFilter(sigma: found.sigma, k: max(-3, found.k * factor))
                 let e = colourError(filter.combine(x, best.blurred))
-                if e < best.error { best.error = e; best.filter = filter }
+                if e < best.error {
+                    best.error = e
+                    best.filter = filter
+                }
             }
         }
         return best.error < requiredGain * plain ? best.filter : .none
@@ -96,8 +105,10 @@ package struct SpatialFilter: Equatable, Sendable {
 
     /// A separable gaussian blur of interleaved RGB, edges replicated (see
     /// ``gaussian(_:sigma:exactUpTo:_:)``).
-    static func gaussian(_ rgb: [Float], width w: Int, height h: Int, sigma: Double,
-                         exactUpTo limit: Double = exactSigmaLimit, _ c: Compute) -> [Float] {
+    static func gaussian(
+        _ rgb: [Float], width w: Int, height h: Int, sigma: Double,
+        exactUpTo limit: Double = exactSigmaLimit, _ c: Compute
+    ) -> [Float] {
         gaussian(RGBRows(rgb, width: w, height: h), sigma: sigma, exactUpTo: limit, c)(0..<h)
     }
 
@@ -108,12 +119,15 @@ package struct SpatialFilter: Equatable, Sendable {
     /// about one pixel²) and doubled back band by band. The halved copy carries a margin of the
     /// image's own edge rows and columns, so what the kernel reaches beyond an edge is that edge,
     /// as in the exact blur.
-    private static func gaussian(_ source: RGBRows, sigma: Double, exactUpTo limit: Double = exactSigmaLimit,
-                                 _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
+    private static func gaussian(
+        _ source: RGBRows, sigma: Double, exactUpTo limit: Double = exactSigmaLimit,
+        _ c: Compute
+    ) -> (_ rows: Range<Int>) -> [Float] {
         let (w, h) = (source.width, source.height)
         guard sigma >= 0.2 else { return source.read }
         if sigma > limit && min(w, h) >= 16 {
-            let low = (sigma * sigma - 1).squareRoot() / 2, margin = Int((3 * low).rounded(.up)) + 1
+            let low = (sigma * sigma - 1).squareRoot() / 2
+            let margin = Int((3 * low).rounded(.up)) + 1
             let (halved, lw, lh) = Self.halved(source, margin: margin, c)
             let blurred = gaussian(halved, width: lw, height: lh, sigma: low, exactUpTo: limit, c)
             return { rows in doubled(blurred, width: lw, height: lh, margin: margin, to: w, rows, c) }
@@ -134,13 +148,17 @@ package struct SpatialFilter: Equatable, Sendable {
     private static func halved(_ source: RGBRows, margin m: Int, _ c: Compute) -> ([Float], Int, Int) {
         let (w, h) = (source.width, source.height)
         let (lw, lh) = ((w + 1) / 2 + 2 * m, (h + 1) / 2 + 2 * m)
-        let columns = (0..<lw).map { x in (min(w - 1, max(0, 2 * (x - m))) * 3, min(w - 1, max(0, 2 * (x - m) + 1)) * 3) }
+        let columns = (0..<lw).map { x in (min(w - 1, max(0, 2 * (x - m))) * 3, min(w - 1, max(0, 2 * (x - m) + 1)) * 3)
+        }
         let out = c.array(lh * lw * 3, runs: lh, of: 1) { range, out in
             for y in range {
-                let (top, bottom) = (source.read(min(h - 1, max(0, 2 * (y - m))), 1), source.read(min(h - 1, max(0, 2 * (y - m) + 1)), 1))
+                let (top, bottom) = (
+                    source.read(min(h - 1, max(0, 2 * (y - m))), 1), source.read(min(h - 1, max(0, 2 * (y - m) + 1)), 1)
+                )
                 for (x, (left, right)) in columns.enumerated() {
                     for k in 0..<3 {
-                        out[(y * lw + x) * 3 + k] = 0.25 * (top[left + k] + top[right + k] + bottom[left + k] + bottom[right + k])
+                        out[(y * lw + x) * 3 + k] =
+                            0.25 * (top[left + k] + top[right + k] + bottom[left + k] + bottom[right + k])
                     }
                 }
             }
@@ -149,8 +167,10 @@ package struct SpatialFilter: Equatable, Sendable {
     }
 
     /// Rows `rows` of `w` pixels from ``halved(_:margin:_:)``'s grid: bilinear, half-pixel centres.
-    private static func doubled(_ low: [Float], width lw: Int, height lh: Int, margin m: Int, to w: Int,
-                                _ rows: Range<Int>, _ c: Compute) -> [Float] {
+    private static func doubled(
+        _ low: [Float], width lw: Int, height lh: Int, margin m: Int, to w: Int,
+        _ rows: Range<Int>, _ c: Compute
+    ) -> [Float] {
         let columns = (0..<w).map { HalfPixelTap($0, numerator: 1, denominator: 2, offset: m, count: lw) }
         return c.array(rows.count * w * 3, runs: rows.count, of: 1) { range, out in
             for i in range {
@@ -169,7 +189,9 @@ package struct SpatialFilter: Equatable, Sendable {
     }
 
     /// Each row convolved with `weights` (centred, odd length), edges replicated.
-    private static func horizontalConvolution(_ rgb: [Float], width w: Int, height h: Int, _ weights: [Float], _ c: Compute) -> [Float] {
+    private static func horizontalConvolution(
+        _ rgb: [Float], width w: Int, height h: Int, _ weights: [Float], _ c: Compute
+    ) -> [Float] {
         let radius = weights.count / 2
         return rgb.withUnsafeBufferPointer { source in
             c.array(h * w * 3, runs: h, of: 1) { range, out in
@@ -186,10 +208,14 @@ package struct SpatialFilter: Equatable, Sendable {
                                 var (s0, s1, s2) = (Float(0), Float(0), Float(0))
                                 for j in 0..<k.count {
                                     let q = 3 * (x + j)
-                                    s0 += k[j] * padded[q]; s1 += k[j] * padded[q + 1]; s2 += k[j] * padded[q + 2]
+                                    s0 += k[j] * padded[q]
+                                    s1 += k[j] * padded[q + 1]
+                                    s2 += k[j] * padded[q + 2]
                                 }
                                 let o = (y * w + x) * 3
-                                out[o] = s0; out[o + 1] = s1; out[o + 2] = s2
+                                out[o] = s0
+                                out[o + 1] = s1
+                                out[o + 2] = s2
                             }
                         }
                     }
@@ -206,15 +232,21 @@ package struct SpatialFilter: Equatable, Sendable {
     /// hold every row the kernel reaches. It runs down blocks of columns in parallel, row by row,
     /// so that every read is contiguous (a column gathered pixel by pixel strides a whole row per
     /// sample and missed the cache each time).
-    private static func verticalConvolution(_ rgb: [Float], width w: Int, first: Int, rows: Range<Int>, height h: Int,
-                                            _ weights: [Float], _ c: Compute) -> [Float] {
-        let stride = 3 * w, blocks = (stride + columnBlock - 1) / columnBlock, radius = weights.count / 2
+    private static func verticalConvolution(
+        _ rgb: [Float], width w: Int, first: Int, rows: Range<Int>, height h: Int,
+        _ weights: [Float], _ c: Compute
+    ) -> [Float] {
+        let stride = 3 * w
+        let blocks = (stride + columnBlock - 1) / columnBlock
+        let radius = weights.count / 2
         return rgb.withUnsafeBufferPointer { source in
             c.array(rows.count * stride, runs: blocks, of: 1) { range, result in
                 for block in range {
-                    let start = block * columnBlock, width = min(columnBlock, stride - start)
+                    let start = block * columnBlock
+                    let width = min(columnBlock, stride - start)
                     for (i, y) in rows.enumerated() {
-                        let out = UnsafeMutableBufferPointer(rebasing: result[(i * stride + start)..<(i * stride + start + width)])
+                        let out = UnsafeMutableBufferPointer(
+                            rebasing: result[(i * stride + start)..<(i * stride + start + width)])
                         for x in 0..<width { out[x] = 0 }
                         for (j, weight) in weights.enumerated() {
                             let row = (min(h - 1, max(0, y + j - radius)) - first) * stride + start
@@ -236,13 +268,18 @@ struct RGBRows: Sendable {
     init(_ rgb: [Float], width: Int, height: Int) {
         (self.width, self.height) = (width, height)
         let stride = 3 * width
-        read = { rows in rows.count == height ? rgb : Array(rgb[(rows.lowerBound * stride)..<(rows.upperBound * stride)]) }
+        read = { rows in
+            rows.count == height ? rgb : Array(rgb[(rows.lowerBound * stride)..<(rows.upperBound * stride)])
+        }
     }
 
     /// A photo in any colour model, made RGB a band at a time.
     init(_ photo: Image) {
         (width, height) = (photo.width, photo.height)
-        read = { rows in photo.colorModel == .rgb ? photo.floatSamples(rows: rows) : photo.rows(rows).converted(to: .rgb).floatSamples() }
+        read = { rows in
+            photo.colorModel == .rgb
+                ? photo.floatSamples(rows: rows) : photo.rows(rows).converted(to: .rgb).floatSamples()
+        }
     }
 
     /// `count` rows from `row`.

@@ -35,8 +35,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let lineCount = text.sourceLines.count
             for diagnostic in error.diagnostics {
                 _ = diagnostic.rendered(source: text)
-                if let location = diagnostic.location, location.line < 1 || location.line > lineCount || location.column < 1 {
-                    return ["diagnostic '\(diagnostic.code)' points outside the text: \(location.line):\(location.column)"]
+                if let location = diagnostic.location,
+                    location.line < 1 || location.line > lineCount || location.column < 1
+                {
+                    return [
+                        "diagnostic '\(diagnostic.code)' points outside the text: \(location.line):\(location.column)"
+                    ]
                 }
             }
         }
@@ -60,8 +64,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         do {
             let png = try ImageFile.decode(try ImageFile.encode(image, options: .png(PNGOptions())), options: options)
             if png != image { return ["a decoded \(format) image does not survive a PNG round trip"] }
-            let jpeg = try ImageFile.decode(try ImageFile.encode(image, options: .jpeg(JPEGOptions())), options: options)
-            if jpeg.width != image.width || jpeg.height != image.height { return ["a JPEG round trip changed the size"] }
+            let jpeg = try ImageFile.decode(
+                try ImageFile.encode(image, options: .jpeg(JPEGOptions())), options: options)
+            if jpeg.width != image.width || jpeg.height != image.height {
+                return ["a JPEG round trip changed the size"]
+            }
         } catch {
             return ["re-encoding a decoded image failed: \(error)"]
         }
@@ -78,7 +85,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let entry = file.entries[name], entry.range.count <= 1 << 22 else { continue }
             do {
                 let tensor = try file.tensor(name)
-                if tensor.shape != entry.shape { return ["tensor '\(name)' has shape \(tensor.shape), header says \(entry.shape)"] }
+                if tensor.shape != entry.shape {
+                    return ["tensor '\(name)' has shape \(tensor.shape), header says \(entry.shape)"]
+                }
             } catch {
                 return ["tensor '\(name)' was listed but cannot be read: \(error)"]
             }

@@ -108,7 +108,9 @@ public enum AtomicFile {
             defer { closedir(stream) }
             var stale: [String] = []
             while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+                }
                 guard let original = temporaryOriginal(name), written.contains(original) else { continue }
                 stale.append(name)
             }
@@ -138,8 +140,9 @@ public enum AtomicFile {
         if parent != path, parent != "." { try createDirectories(parent) }
         if mkdir(path, 0o755) != 0, errno != EEXIST {
             let code = errno
-            throw ImageError(.writeFailed, "cannot create the directory: \(String(cString: strerror(code)))", path: path,
-                             help: help(code), systemError: code)
+            throw ImageError(
+                .writeFailed, "cannot create the directory: \(String(cString: strerror(code)))", path: path,
+                help: help(code), systemError: code)
         }
     }
 
@@ -150,8 +153,9 @@ public enum AtomicFile {
     }
 
     static func failure(_ code: Int32, writing path: String) -> ImageError {
-        ImageError(.writeFailed, "cannot write the file: \(String(cString: strerror(code)))",
-                   path: path, help: help(code), systemError: code)
+        ImageError(
+            .writeFailed, "cannot write the file: \(String(cString: strerror(code)))",
+            path: path, help: help(code), systemError: code)
     }
 
     private static func help(_ code: Int32) -> String? {

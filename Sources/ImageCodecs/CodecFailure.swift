@@ -4,18 +4,21 @@ import CCodecGuards
 func codecFailure(_ status: Int32, message: String, format: String, maxPixels: Int) -> ImageError {
     switch status {
     case Int32(DF_ERR_TRUNCATED):
-        return ImageError(.truncated, "truncated \(format) data",
-                          help: "the file ends before the image does; copy or export it again")
+        return ImageError(
+            .truncated, "truncated \(format) data",
+            help: "the file ends before the image does; copy or export it again")
     case Int32(DF_ERR_TOO_LARGE):
-        return ImageError(.tooLarge, "image is \(message), above the limit of \(describePixelCount(maxPixels))",
-                          help: "raise the limit with --max-pixels if the file is trusted")
+        return ImageError(
+            .tooLarge, "image is \(message), above the limit of \(describePixelCount(maxPixels))",
+            help: "raise the limit with --max-pixels if the file is trusted")
     case Int32(DF_ERR_NO_MEMORY):
         return ImageError(.corrupt, "out of memory while decoding \(format) data")
     case Int32(DF_ERR_UNSUPPORTED):
         return ImageError(.unsupportedFormat, message)
     default:
-        return ImageError(.corrupt, "corrupt \(format) data: \(message)",
-                          help: "the file is damaged; open it in an image editor and save it again")
+        return ImageError(
+            .corrupt, "corrupt \(format) data: \(message)",
+            help: "the file is damaged; open it in an image editor and save it again")
     }
 }
 

@@ -13,18 +13,24 @@ extension Image {
     public func converted(to model: ColorModel, background: Float = 1) -> Image {
         if model == colorModel { return self }
         let source = (!model.hasAlpha && colorModel.hasAlpha) ? flattened(background: background) : self
-        let inChannels = source.channels, outChannels = model.channels
-        let inColors = source.colorModel.colorChannels, outColors = model.colorChannels
+        let inChannels = source.channels
+        let outChannels = model.channels
+        let inColors = source.colorModel.colorChannels
+        let outColors = model.colorChannels
         let (wr, wg, wb) = lumaWeights
         // Band by band: a 12-MP gray photo made RGB would otherwise pass through 190 MB of floats.
         return Image(width: width, height: height, colorModel: model, format: sampleFormat) { rows in
-            let input = source.floatSamples(rows: rows), pixels = rows.count * width
+            let input = source.floatSamples(rows: rows)
+            let pixels = rows.count * width
             return [Float](unsafeUninitializedCapacity: pixels * outChannels) { out, initialized in
                 for p in 0..<pixels {
-                    let s = p * inChannels, d = p * outChannels
+                    let s = p * inChannels
+                    let d = p * outChannels
                     switch (inColors, outColors) {
                     case (1, 3):
-                        out[d] = input[s]; out[d + 1] = input[s]; out[d + 2] = input[s]
+                        out[d] = input[s]
+                        out[d + 1] = input[s]
+                        out[d + 2] = input[s]
                     case (3, 1):
                         out[d] = wr * input[s] + wg * input[s + 1] + wb * input[s + 2]
                     default:
@@ -43,9 +49,12 @@ extension Image {
     /// sample format is kept.
     public func flattened(background: Float = 1) -> Image {
         guard colorModel.hasAlpha else { return self }
-        let colors = colorModel.colorChannels, channels = self.channels
-        return Image(width: width, height: height, colorModel: colors == 1 ? .gray : .rgb, format: sampleFormat) { rows in
-            let input = floatSamples(rows: rows), pixels = rows.count * width
+        let colors = colorModel.colorChannels
+        let channels = self.channels
+        return Image(width: width, height: height, colorModel: colors == 1 ? .gray : .rgb, format: sampleFormat) {
+            rows in
+            let input = floatSamples(rows: rows)
+            let pixels = rows.count * width
             return [Float](unsafeUninitializedCapacity: pixels * colors) { out, initialized in
                 for p in 0..<pixels {
                     let alpha = input[p * channels + colors]
@@ -73,7 +82,8 @@ extension Image {
 
     private func scalingColor(_ combine: (Float, Float) -> Float) -> Image {
         var samples = floatSamples()
-        let colors = colorModel.colorChannels, channels = self.channels
+        let colors = colorModel.colorChannels
+        let channels = self.channels
         samples.withUnsafeMutableBufferPointer { buffer in
             for p in 0..<pixelCount {
                 let alpha = buffer[p * channels + colors]
@@ -93,7 +103,8 @@ extension Image {
     /// `transform` applied to every colour sample, alpha untouched, as Float32.
     public func mappingColor(_ transform: (Float) -> Float) -> Image {
         var samples = floatSamples()
-        let colors = colorModel.colorChannels, channels = self.channels
+        let colors = colorModel.colorChannels
+        let channels = self.channels
         samples.withUnsafeMutableBufferPointer { buffer in
             for p in 0..<pixelCount {
                 for c in 0..<colors { buffer[p * channels + c] = transform(buffer[p * channels + c]) }

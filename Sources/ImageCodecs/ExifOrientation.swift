@@ -5,9 +5,9 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
     case down = 3
     case downMirrored = 4
     case leftMirrored = 5  // transpose
-    case right = 6         // stored rotated; display turns it 90° clockwise
-    case rightMirrored = 7 // transverse
-    case left = 8          // display turns it 90° counter-clockwise
+    case right = 6  // stored rotated; display turns it 90° clockwise
+    case rightMirrored = 7  // transverse
+    case left = 8  // display turns it 90° counter-clockwise
 
     /// Whether the upright picture's width is the stored height.
     public var swapsDimensions: Bool { rawValue >= 5 }
@@ -26,7 +26,8 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
         }
         func u16(_ at: Int) -> Int? {
             guard at >= 0, at + 2 <= bytes.count else { return nil }
-            let a = Int(bytes[at]), b = Int(bytes[at + 1])
+            let a = Int(bytes[at])
+            let b = Int(bytes[at + 1])
             return littleEndian ? a | b << 8 : a << 8 | b
         }
         func u32(_ at: Int) -> Int? {
@@ -62,29 +63,33 @@ extension Image {
         if orientation == .up { return self }
         let outWidth = orientation.swapsDimensions ? height : width
         let outHeight = orientation.swapsDimensions ? width : height
-        let storage: PixelStorage = switch self.storage {
-        case .uint8(let s): .uint8(reoriented(s, orientation))
-        case .uint16(let s): .uint16(reoriented(s, orientation))
-        case .float32(let s): .float32(reoriented(s, orientation))
-        }
+        let storage: PixelStorage =
+            switch self.storage {
+            case .uint8(let s): .uint8(reoriented(s, orientation))
+            case .uint16(let s): .uint16(reoriented(s, orientation))
+            case .float32(let s): .float32(reoriented(s, orientation))
+            }
         return Image(width: outWidth, height: outHeight, colorModel: colorModel, storage: storage)
     }
 
     private func reoriented<Sample>(_ samples: [Sample], _ orientation: ExifOrientation) -> [Sample] {
-        let w = width, h = height, channels = self.channels
+        let w = width
+        let h = height
+        let channels = self.channels
         let outWidth = orientation.swapsDimensions ? h : w
         let outHeight = orientation.swapsDimensions ? w : h
         // For each upright pixel (x, y): the index of the stored pixel it shows.
-        let source: (Int, Int) -> Int = switch orientation {
-        case .up: { x, y in y * w + x }
-        case .upMirrored: { x, y in y * w + (w - 1 - x) }
-        case .down: { x, y in (h - 1 - y) * w + (w - 1 - x) }
-        case .downMirrored: { x, y in (h - 1 - y) * w + x }
-        case .leftMirrored: { x, y in x * w + y }
-        case .right: { x, y in (h - 1 - x) * w + y }
-        case .rightMirrored: { x, y in (h - 1 - x) * w + (w - 1 - y) }
-        case .left: { x, y in x * w + (w - 1 - y) }
-        }
+        let source: (Int, Int) -> Int =
+            switch orientation {
+            case .up: { x, y in y * w + x }
+            case .upMirrored: { x, y in y * w + (w - 1 - x) }
+            case .down: { x, y in (h - 1 - y) * w + (w - 1 - x) }
+            case .downMirrored: { x, y in (h - 1 - y) * w + x }
+            case .leftMirrored: { x, y in x * w + y }
+            case .right: { x, y in (h - 1 - x) * w + y }
+            case .rightMirrored: { x, y in (h - 1 - x) * w + (w - 1 - y) }
+            case .left: { x, y in x * w + (w - 1 - y) }
+            }
         return [Sample](unsafeUninitializedCapacity: samples.count) { out, initialized in
             samples.withUnsafeBufferPointer { src in
                 var d = 0

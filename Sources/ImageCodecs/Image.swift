@@ -98,8 +98,9 @@ public struct Image: Sendable, Equatable {
     /// An image over existing interleaved samples; the count must be `width × height × channels`.
     public init(width: Int, height: Int, colorModel: ColorModel, storage: PixelStorage) {
         precondition(width >= 0 && height >= 0, "image dimensions must not be negative")
-        precondition(storage.count == width * height * colorModel.channels,
-                     "expected \(width * height * colorModel.channels) samples, got \(storage.count)")
+        precondition(
+            storage.count == width * height * colorModel.channels,
+            "expected \(width * height * colorModel.channels) samples, got \(storage.count)")
         self.width = width
         self.height = height
         self.colorModel = colorModel
@@ -109,11 +110,12 @@ public struct Image: Sendable, Equatable {
     /// An image with every sample set to `value` (on the 0...1 scale).
     public init(width: Int, height: Int, colorModel: ColorModel, format: SampleFormat = .float32, value: Float = 0) {
         let count = width * height * colorModel.channels
-        let storage: PixelStorage = switch format {
-        case .uint8: .uint8([UInt8](repeating: quantize8(value), count: count))
-        case .uint16: .uint16([UInt16](repeating: quantize16(value), count: count))
-        case .float32: .float32([Float](repeating: value, count: count))
-        }
+        let storage: PixelStorage =
+            switch format {
+            case .uint8: .uint8([UInt8](repeating: quantize8(value), count: count))
+            case .uint16: .uint16([UInt16](repeating: quantize16(value), count: count))
+            case .float32: .float32([Float](repeating: value, count: count))
+            }
         self.init(width: width, height: height, colorModel: colorModel, storage: storage)
     }
 

@@ -40,12 +40,14 @@ public enum ImageFile {
         if let options {
             chosen = options
         } else {
-            let ext = path.split(separator: "/").last.flatMap { name in
-                name.contains(".") ? name.split(separator: ".").last.map(String.init) : nil
-            } ?? ""
+            let ext =
+                path.split(separator: "/").last.flatMap { name in
+                    name.contains(".") ? name.split(separator: ".").last.map(String.init) : nil
+                } ?? ""
             guard let format = ImageFormat(pathExtension: ext) else {
-                throw ImageError(.invalidArgument, "cannot tell the output format from the file name",
-                                 path: path, help: "end the name in .png, .jpg or .jpeg")
+                throw ImageError(
+                    .invalidArgument, "cannot tell the output format from the file name",
+                    path: path, help: "end the name in .png, .jpg or .jpeg")
             }
             chosen = EncodeOptions(format: format)
         }
@@ -71,8 +73,9 @@ public enum ImageFile {
             throw ImageError(.unreadable, "is a directory, not an image file", path: path)
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw ImageError(.unreadable, "not a regular file", path: path,
-                             help: "point deltaflow at image files, not devices or pipes")
+            throw ImageError(
+                .unreadable, "not a regular file", path: path,
+                help: "point deltaflow at image files, not devices or pipes")
         }
         let size = Int(info.st_size)
         if size == 0 { throw ImageError(.empty, "empty file", path: path, help: "the file has 0 bytes") }
@@ -86,8 +89,9 @@ public enum ImageFile {
             }
         }
         guard size <= maxBytes else {
-            throw ImageError(.tooLarge, "file is \(size) bytes, above the limit of \(maxBytes) bytes", path: path,
-                             help: "raise the limit with --max-file-bytes if the file is trusted")
+            throw ImageError(
+                .tooLarge, "file is \(size) bytes, above the limit of \(maxBytes) bytes", path: path,
+                help: "raise the limit with --max-file-bytes if the file is trusted")
         }
         // Uninitialised: a 1 GiB file should not be zero-filled just to be read over.
         let bytes = try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
@@ -107,8 +111,10 @@ public enum ImageFile {
     private static func openFailure(_ code: Int32, _ path: String) -> ImageError {
         switch code {
         case ENOENT: ImageError(.fileNotFound, "no such file", path: path)
-        case EACCES, EPERM: ImageError(.unreadable, "permission denied", path: path,
-                                       help: "make the file readable, or run as a user who can read it")
+        case EACCES, EPERM:
+            ImageError(
+                .unreadable, "permission denied", path: path,
+                help: "make the file readable, or run as a user who can read it")
         case ELOOP: ImageError(.unreadable, "too many levels of symbolic links", path: path)
         default: ImageError(.unreadable, "cannot read the file: \(String(cString: strerror(code)))", path: path)
         }

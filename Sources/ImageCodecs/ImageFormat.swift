@@ -31,18 +31,21 @@ public enum ImageFormat: String, Sendable, CaseIterable {
             throw unsupported(other.name)
         }
         if bytes.count >= 12, starts(with: Array("RIFF".utf8)),
-           Array(bytes[8..<12]) == Array("WEBP".utf8) {
+            Array(bytes[8..<12]) == Array("WEBP".utf8)
+        {
             throw unsupported("WebP")
         }
         if bytes.count >= 12, Array(bytes[4..<8]) == Array("ftyp".utf8) {
             throw unsupported("HEIF/AVIF")
         }
-        throw ImageError(.notAnImage, "not a PNG or JPEG file",
-                         help: "deltaflow reads PNG and JPEG; the file's first bytes match neither")
+        throw ImageError(
+            .notAnImage, "not a PNG or JPEG file",
+            help: "deltaflow reads PNG and JPEG; the file's first bytes match neither")
     }
 
     private static func unsupported(_ name: String) -> ImageError {
-        ImageError(.unsupportedFormat, "\(name) images are not supported",
-                   help: "convert it to PNG or JPEG first")
+        ImageError(
+            .unsupportedFormat, "\(name) images are not supported",
+            help: "convert it to PNG or JPEG first")
     }
 }

@@ -29,17 +29,23 @@ final class JPEGCodec {
         // Read now: the EXIF payload lives in libjpeg's per-image memory, which reading the
         // pixels (jpeg_finish_decompress) frees. (Parsing it afterwards was a use-after-free,
         // found by fuzzing under AddressSanitizer.)
-        let orientation = options.applyOrientation
-            ? info.exif.flatMap { ExifOrientation.parse(exifPayload: UnsafeRawBufferPointer(start: $0, count: info.exif_size)) }
+        let orientation =
+            options.applyOrientation
+            ? info.exif.flatMap {
+                ExifOrientation.parse(exifPayload: UnsafeRawBufferPointer(start: $0, count: info.exif_size))
+            }
             : nil
-        let width = Int(info.width), height = Int(info.height), channels = Int(info.channels)
+        let width = Int(info.width)
+        let height = Int(info.height)
+        let channels = Int(info.channels)
         let count = width * height * channels
         let raw = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             let status = df_jpeg_read_pixels(handle, buffer.baseAddress!)
             guard status == DF_OK else { throw codec.failure(status, options) }
             initialized = count
         }
-        var image = info.cmyk != 0
+        var image =
+            info.cmyk != 0
             ? Image(cmyk: raw, width: width, height: height, inverted: info.adobe_inverted != 0)
             : Image(width: width, height: height, colorModel: channels == 1 ? .gray : .rgb, storage: .uint8(raw))
         if let orientation { image = image.applying(orientation) }
@@ -62,9 +68,10 @@ final class JPEGCodec {
         defer { df_buffer_free(&output) }
         var message = [CChar](repeating: 0, count: Int(DF_MESSAGE_CAPACITY))
         let status = samples.withUnsafeBufferPointer {
-            df_jpeg_write($0.baseAddress!, UInt32(opaque.width), UInt32(opaque.height), Int32(opaque.channels),
-                          Int32(options.quality), options.progressive ? 1 : 0,
-                          Int32(options.chromaSubsampling.rawValue), &output, &message)
+            df_jpeg_write(
+                $0.baseAddress!, UInt32(opaque.width), UInt32(opaque.height), Int32(opaque.channels),
+                Int32(options.quality), options.progressive ? 1 : 0,
+                Int32(options.chromaSubsampling.rawValue), &output, &message)
         }
         guard status == DF_OK else {
             throw ImageError(.writeFailed, "JPEG encoding failed: \(messageText(message))")

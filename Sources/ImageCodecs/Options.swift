@@ -13,9 +13,11 @@ public struct DecodeOptions: Sendable, Equatable {
     /// compresses to well under this), small enough to keep a stray disk image out of memory.
     public static let defaultMaxFileBytes = 1 << 30
 
-    public init(maxPixels: Int = DecodeOptions.defaultMaxPixels,
-                maxFileBytes: Int = DecodeOptions.defaultMaxFileBytes,
-                applyOrientation: Bool = true) {
+    public init(
+        maxPixels: Int = DecodeOptions.defaultMaxPixels,
+        maxFileBytes: Int = DecodeOptions.defaultMaxFileBytes,
+        applyOrientation: Bool = true
+    ) {
         self.maxPixels = maxPixels
         self.maxFileBytes = maxFileBytes
         self.applyOrientation = applyOrientation
@@ -45,9 +47,9 @@ public struct PNGOptions: Sendable, Equatable {
 /// How to write a JPEG.
 public struct JPEGOptions: Sendable, Equatable {
     public enum ChromaSubsampling: Int, Sendable {
-        case none = 0      // 4:4:4
-        case horizontal = 1 // 4:2:2
-        case both = 2      // 4:2:0, what cameras and most encoders write
+        case none = 0  // 4:4:4
+        case horizontal = 1  // 4:2:2
+        case both = 2  // 4:2:0, what cameras and most encoders write
     }
 
     /// 1 (smallest) to 100 (best).
@@ -57,8 +59,10 @@ public struct JPEGOptions: Sendable, Equatable {
     /// JPEG has no alpha: transparent images are flattened over this gray level (0...1).
     public var background: Float
 
-    public init(quality: Int = 92, progressive: Bool = false,
-                chromaSubsampling: ChromaSubsampling = .both, background: Float = 1) {
+    public init(
+        quality: Int = 92, progressive: Bool = false,
+        chromaSubsampling: ChromaSubsampling = .both, background: Float = 1
+    ) {
         self.quality = quality
         self.progressive = progressive
         self.chromaSubsampling = chromaSubsampling

@@ -22,7 +22,8 @@ final class PNGCodec {
         if header != DF_OK {
             throw codecFailure(header, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
         }
-        let width = Int(info.width), height = Int(info.height)
+        let width = Int(info.width)
+        let height = Int(info.height)
         guard let model = ColorModel(channels: Int(info.channels)) else {
             throw ImageError(.unsupportedFormat, "PNG with \(info.channels) channels")
         }
@@ -30,22 +31,25 @@ final class PNGCodec {
         let rowBytes = width * model.channels * Int(info.bit_depth) / 8
         let storage: PixelStorage
         if info.bit_depth == 16 {
-            storage = .uint16(try [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-                let status = df_png_read_pixels(
-                    handle, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self), rowBytes)
-                guard status == DF_OK else {
-                    throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
-                }
-                initialized = count
-            })
+            storage = .uint16(
+                try [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    let status = df_png_read_pixels(
+                        handle, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                        rowBytes)
+                    guard status == DF_OK else {
+                        throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
+                    }
+                    initialized = count
+                })
         } else {
-            storage = .uint8(try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                let status = df_png_read_pixels(handle, buffer.baseAddress!, rowBytes)
-                guard status == DF_OK else {
-                    throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
-                }
-                initialized = count
-            })
+            storage = .uint8(
+                try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    let status = df_png_read_pixels(handle, buffer.baseAddress!, rowBytes)
+                    guard status == DF_OK else {
+                        throw codecFailure(status, message: codec.message, format: "PNG", maxPixels: options.maxPixels)
+                    }
+                    initialized = count
+                })
         }
         return Image(width: width, height: height, colorModel: model, storage: storage)
     }
@@ -58,8 +62,9 @@ final class PNGCodec {
             throw ImageError(.invalidArgument, "PNG bit depth must be 8 or 16, not \(depth)")
         }
         guard (0...9).contains(options.compressionLevel) else {
-            throw ImageError(.invalidArgument,
-                             "PNG compression level must be 0 to 9, not \(options.compressionLevel)")
+            throw ImageError(
+                .invalidArgument,
+                "PNG compression level must be 0 to 9, not \(options.compressionLevel)")
         }
         guard image.width > 0, image.height > 0 else {
             throw ImageError(.invalidArgument, "cannot write an empty \(image.width)x\(image.height) image")
@@ -71,15 +76,17 @@ final class PNGCodec {
         switch image.converted(to: depth == 16 ? .uint16 : .uint8).storage {
         case .uint16(let samples):
             status = samples.withUnsafeBytes { raw in
-                df_png_write(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width),
-                             UInt32(image.height), Int32(image.channels), 16, image.width * image.channels * 2,
-                             Int32(options.compressionLevel), &output, &message)
+                df_png_write(
+                    raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width),
+                    UInt32(image.height), Int32(image.channels), 16, image.width * image.channels * 2,
+                    Int32(options.compressionLevel), &output, &message)
             }
         case .uint8(let samples):
             status = samples.withUnsafeBufferPointer { raw in
-                df_png_write(raw.baseAddress!, UInt32(image.width), UInt32(image.height),
-                             Int32(image.channels), 8, image.width * image.channels,
-                             Int32(options.compressionLevel), &output, &message)
+                df_png_write(
+                    raw.baseAddress!, UInt32(image.width), UInt32(image.height),
+                    Int32(image.channels), 8, image.width * image.channels,
+                    Int32(options.compressionLevel), &output, &message)
             }
         case .float32:
             preconditionFailure("converted to an integer format above")

@@ -88,7 +88,8 @@ struct ResampleWeights {
                 contributions = [(j, 1)]
             case .area:
                 // Output pixel i covers [i·s, (i+1)·s) of the input; weight = overlap length.
-                let lo = Double(i) * scale, hi = Double(i + 1) * scale
+                let lo = Double(i) * scale
+                let hi = Double(i + 1) * scale
                 var j = Int(lo.rounded(.down))
                 while Double(j) < hi && j < inSize {
                     let overlap = min(hi, Double(j + 1)) - max(lo, Double(j))
@@ -139,7 +140,8 @@ struct ResampleWeights {
 }
 
 private func cubic(_ t: Double) -> Double {
-    let a = -0.5, x = abs(t)
+    let a = -0.5
+    let x = abs(t)
     if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
     if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
     return 0

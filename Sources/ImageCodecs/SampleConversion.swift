@@ -13,7 +13,9 @@ extension Image {
     /// Float32 samples on the 0...1 scale of rows `rows` only, interleaved: what a band of a
     /// large image needs, without a Float32 copy of the whole (a 12-MP photo's is 144 MB).
     public func floatSamples(rows: Range<Int>) -> [Float] {
-        let stride = width * channels, start = rows.lowerBound * stride, count = rows.count * stride
+        let stride = width * channels
+        let start = rows.lowerBound * stride
+        let count = rows.count * stride
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             switch storage {
             case .float32(let samples):
@@ -46,15 +48,17 @@ extension Image {
         case (_, .float32):
             storage = .float32(floatSamples())
         case (.float32(let s), .uint8):
-            storage = .uint8([UInt8](unsafeUninitializedCapacity: s.count) { out, initialized in
-                for i in 0..<s.count { out[i] = quantize8(s[i]) }
-                initialized = s.count
-            })
+            storage = .uint8(
+                [UInt8](unsafeUninitializedCapacity: s.count) { out, initialized in
+                    for i in 0..<s.count { out[i] = quantize8(s[i]) }
+                    initialized = s.count
+                })
         case (.float32(let s), .uint16):
-            storage = .uint16([UInt16](unsafeUninitializedCapacity: s.count) { out, initialized in
-                for i in 0..<s.count { out[i] = quantize16(s[i]) }
-                initialized = s.count
-            })
+            storage = .uint16(
+                [UInt16](unsafeUninitializedCapacity: s.count) { out, initialized in
+                    for i in 0..<s.count { out[i] = quantize16(s[i]) }
+                    initialized = s.count
+                })
         default:
             preconditionFailure("unreachable: \(sampleFormat) to \(format)")
         }

@@ -12,12 +12,23 @@ struct EncodeDeltaNode: Node {
 
     let descriptor = NodeDescriptor(
         kind: "encode_delta",
-        summary: "Describe an exemplar's edit (before → after) for the edit models; computed once per exemplar and cached.",
+        summary:
+            "Describe an exemplar's edit (before → after) for the edit models; computed once per exemplar and cached.",
         inputs: [
             PortSpec("before", .image, doc: "the exemplar photo before the edit"),
-            PortSpec("after", .image, doc: "the same photo after the edit: same frame, pixel-aligned (a smaller export of it is resized to match)"),
+            PortSpec(
+                "after", .image,
+                doc:
+                    "the same photo after the edit: same frame, pixel-aligned (a smaller export of it is resized to match)"
+            ),
         ],
-        outputs: [PortSpec("delta", .delta, doc: "semantic feature deltas at strides 8/16/32, pooled-embedding delta, fitted colour transform and lookup table, change grid")],
+        outputs: [
+            PortSpec(
+                "delta", .delta,
+                doc:
+                    "semantic feature deltas at strides 8/16/32, pooled-embedding delta, fitted colour transform and lookup table, change grid"
+            )
+        ],
         cacheable: true,
         example: """
             delta: {node: encode_delta, before: $photo.image, after: $graded.image}
@@ -31,7 +42,8 @@ struct EncodeDeltaNode: Node {
         let c = Compute(threads: context.threads)
         // One image per forward, not a batch of two: work pieces never straddle the two, so
         // an unedited after gives exactly the before's features and a delta of exactly zero.
-        let before = model(EncoderWeights.input([pair.before]), c), after = model(EncoderWeights.input([pair.after]), c)
+        let before = model(EncoderWeights.input([pair.before]), c)
+        let after = model(EncoderWeights.input([pair.after]), c)
         let semantic = SemanticDelta(values: [
             Self.tokenDelta(before: before.stride8, after: after.stride8, c),
             Self.tokenDelta(before: before.stride16, after: after.stride16, c),
@@ -44,7 +56,8 @@ struct EncodeDeltaNode: Node {
         // Without the edit models (a colour-only workflow) there is nothing to test; the cache
         // key then says "missing", so installing them later recomputes the delta with its trust.
         if editWeights.isPresent {
-            let trusted = try Self.trust(pair, EditDelta(exemplar, model: try editWeights.model()), try editWeights.model(), c)
+            let trusted = try Self.trust(
+                pair, EditDelta(exemplar, model: try editWeights.model()), try editWeights.model(), c)
             exemplar.trust = ModelTrust(weight: trusted ? 1 : 0)
         }
         return ["delta": .delta(exemplar.delta)]
@@ -62,9 +75,11 @@ struct EncodeDeltaNode: Node {
         let query = EditQuery(image: pair.before, exemplar: exemplar, model: model, c)
         let edited = query.edited(model, query.conditioned(model, c), strength: 1, steps: 2, c).image
         let after = EditQuery.small(pair.after, size: query.size)
-        var modelError: Float = 0, fitError: Float = 0
+        var modelError: Float = 0
+        var fitError: Float = 0
         for i in after.indices {
-            let m = edited[i] - after[i], f = query.lowFit[i] - after[i]
+            let m = edited[i] - after[i]
+            let f = query.lowFit[i] - after[i]
             modelError += m * m
             fitError += f * f
         }
@@ -86,8 +101,9 @@ struct DeltaCombineNode: Node {
         summary: "Scale a delta, or add two: weight_a·a + weight_b·b (edit strength, compositional edits).",
         inputs: [
             PortSpec("a", .delta, doc: "a delta"),
-            PortSpec("weight_a", .number, doc: "a's weight: 0.5 is half the edit, 1.5 overshoots it", default: .number(1),
-                     range: -4...4),
+            PortSpec(
+                "weight_a", .number, doc: "a's weight: 0.5 is half the edit, 1.5 overshoots it", default: .number(1),
+                range: -4...4),
             PortSpec("b", .delta, doc: "a second delta, from the same encoder", optional: true),
             PortSpec("weight_b", .number, doc: "b's weight", default: .number(1), range: -4...4),
         ],
@@ -117,8 +133,9 @@ struct ColorTransferNode: Node {
         inputs: [
             PortSpec("image", .image, doc: "the photo to recolour"),
             PortSpec("delta", .delta, doc: "from encode_delta (or delta_combine)"),
-            PortSpec("strength", .number, doc: "0 leaves the photo as it is, 1 applies the exemplar's transform",
-                     default: .number(1), range: 0...4),
+            PortSpec(
+                "strength", .number, doc: "0 leaves the photo as it is, 1 applies the exemplar's transform",
+                default: .number(1), range: 0...4),
         ],
         outputs: [PortSpec("image", .image, doc: "the recoloured photo, in its own colour model and bit depth")],
         example: """
@@ -133,7 +150,8 @@ struct ColorTransferNode: Node {
         }
         let s = Float(try inputs.number("strength"))
         let d = affine.offset.map { $0 * s }
-        let colors = image.colorModel.colorChannels, channels = image.channels
+        let colors = image.colorModel.colorChannels
+        let channels = image.channels
         var samples = image.floatSamples()
         let pixels = image.width * image.height
         if colors == 3 {
@@ -141,7 +159,9 @@ struct ColorTransferNode: Node {
                 let base = p * channels
                 let (r, g, b) = (samples[base], samples[base + 1], samples[base + 2])
                 for c in 0..<3 {
-                    let v = (c == 0 ? r : c == 1 ? g : b) + d[c * 4] * r + d[c * 4 + 1] * g + d[c * 4 + 2] * b + d[c * 4 + 3]
+                    let v =
+                        (c == 0 ? r : c == 1 ? g : b) + d[c * 4] * r + d[c * 4 + 1] * g + d[c * 4 + 2] * b
+                        + d[c * 4 + 3]
                     samples[base + c] = min(1, max(0, v))
                 }
             }

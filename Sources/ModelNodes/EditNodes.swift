@@ -21,7 +21,8 @@ struct EditDelta {
         let tokens = exemplar.semantic.stride32
         guard tokens.count == cfg.deltaTokens * cfg.deltaWidth else {
             throw NodeError(
-                "the edit model reads \(cfg.deltaTokens) tokens of \(cfg.deltaWidth) values, but this delta's 'semantic.stride32' holds \(tokens.count) values; retrain or re-export the edit models")
+                "the edit model reads \(cfg.deltaTokens) tokens of \(cfg.deltaWidth) values, but this delta's 'semantic.stride32' holds \(tokens.count) values; retrain or re-export the edit models"
+            )
         }
         self.exemplar = exemplar
         self.tokens = Tensor(shape: [1, cfg.deltaTokens, cfg.deltaWidth], values: tokens)
@@ -42,12 +43,12 @@ struct EditDelta {
 /// fit, and the conditioning map. As in the training data, both small copies are the photo at
 /// twice the working size (where the fit is applied) halved by area.
 struct EditQuery {
-    let photo: Image           // RGB, full resolution
+    let photo: Image  // RGB, full resolution
     let exemplar: EditDelta
-    let low: [Float]           // RGB at size×size
-    let lowFit: [Float]        // the photo through the exemplar's fit, at size×size
+    let low: [Float]  // RGB at size×size
+    let lowFit: [Float]  // the photo through the exemplar's fit, at size×size
     let size: Int
-    let condition: Tensor      // [1, size, size, 9]
+    let condition: Tensor  // [1, size, size, 9]
 
     init(image: Image, exemplar: EditDelta, model: EditModel, _ c: Compute) {
         self.exemplar = exemplar
@@ -59,7 +60,8 @@ struct EditQuery {
         let lowFit = Self.halved(exemplar.fit(twice, width: 2 * size, height: 2 * size, c), size: size)
         (self.low, self.lowFit) = (low, lowFit)
         // [photo, photo through the exemplar's fit, change grid (nearest)].
-        let grid = exemplar.exemplar.change.cells, (gh, gw) = (ChangeGrid.side, ChangeGrid.side)
+        let grid = exemplar.exemplar.change.cells
+        let (gh, gw) = (ChangeGrid.side, ChangeGrid.side)
         var cond = [Float]()
         cond.reserveCapacity(size * size * 9)
         for y in 0..<size {
@@ -90,10 +92,13 @@ struct EditQuery {
     }
 
     /// The network's edit of the small copy (clamped to 0…1) and its last step's gate logits.
-    func edited(_ model: EditModel, _ e: EditCondition, strength: Float, steps: Int,
-                noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute) -> (image: [Float], gate: Tensor) {
-        let (image, gate) = model.edit(Tensor(shape: [1, size, size, 3], values: low), condition: condition, e,
-                                       strength: [strength], steps: steps, noise: noise, c)
+    func edited(
+        _ model: EditModel, _ e: EditCondition, strength: Float, steps: Int,
+        noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute
+    ) -> (image: [Float], gate: Tensor) {
+        let (image, gate) = model.edit(
+            Tensor(shape: [1, size, size, 3], values: low), condition: condition, e,
+            strength: [strength], steps: steps, noise: noise, c)
         return (image.values.map { min(1, max(0, $0)) }, gate)
     }
 
@@ -128,12 +133,19 @@ struct PredictMaskNode: Node {
 
     let descriptor = NodeDescriptor(
         kind: "predict_mask",
-        summary: "Predict where an exemplar's edit applies on a photo: a soft mask at the photo's resolution, 0 where it stays untouched.",
+        summary:
+            "Predict where an exemplar's edit applies on a photo: a soft mask at the photo's resolution, 0 where it stays untouched.",
         inputs: [
             PortSpec("image", .image, doc: "the photo to edit"),
             PortSpec("delta", .delta, doc: "the exemplar's edit, from encode_delta"),
         ],
-        outputs: [PortSpec("mask", .mask, doc: "1 where the edit applies fully, 0 (exactly) where the photo stays as it is; edges follow the photo's own edges")],
+        outputs: [
+            PortSpec(
+                "mask", .mask,
+                doc:
+                    "1 where the edit applies fully, 0 (exactly) where the photo stays as it is; edges follow the photo's own edges"
+            )
+        ],
         example: """
             where: {node: predict_mask, image: $photo.image, delta: $warm.delta}
             """)
@@ -146,7 +158,8 @@ struct PredictMaskNode: Node {
         let probability = query.maskProbability(query.conditioned(model, c).maskLogits)
         // Upsampled through local linear models of the photo's colours, so the mask's edges
         // follow the photo's edges instead of a 64-pixel staircase.
-        let fit = LocalAffine.fit(guide: query.low, target: probability, outputs: 1, width: query.size, height: query.size)
+        let fit = LocalAffine.fit(
+            guide: query.low, target: probability, outputs: 1, width: query.size, height: query.size)
         let (w, h) = (query.photo.width, query.photo.height)
         let mask = Image(width: w, height: h, colorModel: .gray, format: .float32) { rows in
             var mask = fit.apply(to: query.photo.floatSamples(rows: rows), width: w, rows: rows, of: h, c)
@@ -170,22 +183,40 @@ struct AdapterEditNode: Node {
 
     let descriptor = NodeDescriptor(
         kind: "adapter_edit",
-        summary: "Apply an exemplar's edit to a photo with the edit models; the result has the photo's resolution and detail.",
+        summary:
+            "Apply an exemplar's edit to a photo with the edit models; the result has the photo's resolution and detail.",
         inputs: [
             PortSpec("image", .image, doc: "the photo to edit"),
             PortSpec("delta", .delta, doc: "the exemplar's edit, from encode_delta"),
-            PortSpec("strength", .number, doc: "weight α of the adapter's attention (the learned part of the edit); 1 as trained",
-                     default: .number(1), range: 0...2),
-            PortSpec("steps", .integer, doc: "denoiser steps from the photo to the edit; more is slower and rarely better than 2",
-                     default: .integer(2), range: 1...16),
-            PortSpec("noise", .number, doc: "the bridge's random term between steps; 0 is deterministic", default: .number(0),
-                     range: 0...0.1),
-            PortSpec("seed", .integer, doc: "seed of that random term and of the grain; default: derived from the workflow seed and the file",
-                     optional: true, range: 0...9.007e15),
-            PortSpec("grain", .string, doc: "the film grain or noise the exemplar's edit added (none in most edits): sample draws it anew on each photo (from seed); mean gives its expected value (no visible grain, the least squared error against any one draw); none leaves it out",
-                     default: .string("sample"), choices: ["sample", "mean", "none"]),
+            PortSpec(
+                "strength", .number,
+                doc: "weight α of the adapter's attention (the learned part of the edit); 1 as trained",
+                default: .number(1), range: 0...2),
+            PortSpec(
+                "steps", .integer,
+                doc: "denoiser steps from the photo to the edit; more is slower and rarely better than 2",
+                default: .integer(2), range: 1...16),
+            PortSpec(
+                "noise", .number, doc: "the bridge's random term between steps; 0 is deterministic",
+                default: .number(0),
+                range: 0...0.1),
+            PortSpec(
+                "seed", .integer,
+                doc: "seed of that random term and of the grain; default: derived from the workflow seed and the file",
+                optional: true, range: 0...9.007e15),
+            PortSpec(
+                "grain", .string,
+                doc:
+                    "the film grain or noise the exemplar's edit added (none in most edits): sample draws it anew on each photo (from seed); mean gives its expected value (no visible grain, the least squared error against any one draw); none leaves it out",
+                default: .string("sample"), choices: ["sample", "mean", "none"]),
         ],
-        outputs: [PortSpec("image", .image, doc: "the edited photo: RGB (alpha kept), the photo's bit depth; blend with composite and predict_mask to keep untouched pixels exact")],
+        outputs: [
+            PortSpec(
+                "image", .image,
+                doc:
+                    "the edited photo: RGB (alpha kept), the photo's bit depth; blend with composite and predict_mask to keep untouched pixels exact"
+            )
+        ],
         example: """
             edited: {node: adapter_edit, image: $photo.image, delta: $warm.delta, steps: 2}
             """)
@@ -196,7 +227,8 @@ struct AdapterEditNode: Node {
         let c = Compute(threads: context.threads)
         let exemplar = try EditDelta(try inputs.delta("delta"), model: model)
         guard let verdict = exemplar.trust else {
-            throw NodeError("this delta lacks \(ModelTrust.described.joined(separator: ", ")); compute it with encode_delta")
+            throw NodeError(
+                "this delta lacks \(ModelTrust.described.joined(separator: ", ")); compute it with encode_delta")
         }
         // encode_delta's verdict on the correction (1: it helped the exemplar itself, 0: the fit
         // alone did as well); a combined delta carries the weighted sum.
@@ -210,7 +242,8 @@ struct AdapterEditNode: Node {
             var random = SeededRandom(seed: seed)
             let (target, gate) = query.edited(
                 model, query.conditioned(model, c), strength: Float(try inputs.number("strength")),
-                steps: try inputs.integer("steps"), noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
+                steps: try inputs.integer("steps"),
+                noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
             correction = Correction(query, target: target, gateLogits: gate, trust: trust)
         }
         let grain = exemplar.fit.grain.isNone ? "none" : try inputs.string("grain")
@@ -223,7 +256,8 @@ struct AdapterEditNode: Node {
             // The grain last, as the exemplar's after has it: on top of everything else the edit did.
             switch grain {
             case "sample":
-                exemplar.fit.grain.sample(&rgb, width: w, rows: rows, of: h, seed: SeededRandom.mix(seed ^ Self.grainStream), c)
+                exemplar.fit.grain.sample(
+                    &rgb, width: w, rows: rows, of: h, seed: SeededRandom.mix(seed ^ Self.grainStream), c)
             case "mean": exemplar.fit.grain.mean(&rgb, c)
             default: break
             }
@@ -253,11 +287,17 @@ struct AdapterEditNode: Node {
             // blending wherever the gate was merely unsure cost the seen families dearly
             // (Docs/exemplar-fit.md).
             let open = gateLogits.values.map {
-                trust * max(0, (1 / (1 + Foundation.exp(-$0)) - AdapterEditNode.gateThreshold) / (1 - AdapterEditNode.gateThreshold))
+                trust
+                    * max(
+                        0,
+                        (1 / (1 + Foundation.exp(-$0)) - AdapterEditNode.gateThreshold)
+                            / (1 - AdapterEditNode.gateThreshold))
             }
-            fit = LocalAffine.fit(guide: query.lowFit, target: target, outputs: 3, width: query.size, height: query.size)
+            fit = LocalAffine.fit(
+                guide: query.lowFit, target: target, outputs: 3, width: query.size, height: query.size)
             // Bicubic overshoots a maximum by less than a quarter.
-            gate = open.max()! * 1.25 >= AdapterEditNode.gateFloor
+            gate =
+                open.max()! * 1.25 >= AdapterEditNode.gateFloor
                 ? Image(width: query.size, height: query.size, colorModel: .gray, samples: open)
                     .resized(width: width, height: height, filter: .bicubic).floatSamples()
                 : nil

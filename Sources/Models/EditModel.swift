@@ -24,8 +24,11 @@ public struct EditModelConfiguration: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case size, channels, groups, heads, width, latents
-        case deltaWidth = "delta_width", deltaTokens = "delta_tokens", resamplerDepth = "resampler_depth"
-        case timeDimension = "time_dim", maskChannels = "mask_channels"
+        case deltaWidth = "delta_width"
+        case deltaTokens = "delta_tokens"
+        case resamplerDepth = "resampler_depth"
+        case timeDimension = "time_dim"
+        case maskChannels = "mask_channels"
     }
 }
 
@@ -65,8 +68,9 @@ public struct EditModel: Sendable {
             do {
                 cfg = try JSONDecoder().decode(EditModelConfiguration.self, from: Data(json.utf8))
             } catch {
-                throw WeightsError(path: path, "the 'config' metadata is not an edit model configuration: \(error)",
-                                   hint: "re-export the model with `python3 Training/train_edit.py --export-only`")
+                throw WeightsError(
+                    path: path, "the 'config' metadata is not an edit model configuration: \(error)",
+                    hint: "re-export the model with `python3 Training/train_edit.py --export-only`")
             }
         }
         try self.init(weights: store, configuration: cfg)
@@ -86,12 +90,16 @@ public struct EditModel: Sendable {
     /// filter and colour table, the condition's channels 3…5) plus the network's correction times
     /// σ(gate) — the gate is open only where the fit is wrong, so where it is shut the result is
     /// the fit exactly.
-    public func estimate(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
-                         _ c: Compute) -> (estimate: Tensor, gate: Tensor) {
+    public func estimate(
+        _ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
+        _ c: Compute
+    ) -> (estimate: Tensor, gate: Tensor) {
         c.run {
             let out = denoiser(x, t: t, cond, e, strength: strength, c)
-            let channels = cond.shape[3], pixels = x.count / 3
-            var x0 = [Float](repeating: 0, count: pixels * 3), gate = [Float](repeating: 0, count: pixels)
+            let channels = cond.shape[3]
+            let pixels = x.count / 3
+            var x0 = [Float](repeating: 0, count: pixels * 3)
+            var gate = [Float](repeating: 0, count: pixels)
             cond.withUnsafeBufferPointer { condition in
                 out.withUnsafeBufferPointer { o in
                     for p in 0..<pixels {
@@ -107,15 +115,21 @@ public struct EditModel: Sendable {
     }
 
     /// The bridge velocity (x − x̂₀)/t: `B − B′` on the straight path from the edit (t = 0) to the photo.
-    public func velocity(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
-                         _ c: Compute) -> Tensor {
+    public func velocity(
+        _ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
+        _ c: Compute
+    ) -> Tensor {
         velocityAndGate(x, t: t, condition: cond, e, strength: strength, c).velocity
     }
 
-    private func velocityAndGate(_ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
-                                 _ c: Compute) -> (velocity: Tensor, gate: Tensor) {
+    private func velocityAndGate(
+        _ x: Tensor, t: [Float], condition cond: Tensor, _ e: EditCondition, strength: [Float],
+        _ c: Compute
+    ) -> (velocity: Tensor, gate: Tensor) {
         let (estimate, gate) = self.estimate(x, t: t, condition: cond, e, strength: strength, c)
-        let xv = x.values, x0 = estimate.values, perItem = x.count / x.shape[0]
+        let xv = x.values
+        let x0 = estimate.values
+        let perItem = x.count / x.shape[0]
         return (Tensor(shape: x.shape, values: xv.indices.map { (xv[$0] - x0[$0]) / t[$0 / perItem] }), gate)
     }
 
@@ -123,16 +137,20 @@ public struct EditModel: Sendable {
     /// bridge's Brownian term `amount·√(t(1−t))·ε` between steps, ε drawn from `normal` (the
     /// caller's seeded generator, so results are reproducible). Returns the edit and the last
     /// step's gate logits (where the correction of the exemplar's fit applies).
-    public func edit(_ photo: Tensor, condition cond: Tensor, _ e: EditCondition, strength: [Float], steps: Int,
-                     noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute) -> (image: Tensor, gate: Tensor) {
+    public func edit(
+        _ photo: Tensor, condition cond: Tensor, _ e: EditCondition, strength: [Float], steps: Int,
+        noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute
+    ) -> (image: Tensor, gate: Tensor) {
         precondition(steps >= 1, "at least one step")
         let n = photo.shape[0]
         var x = photo.values
         var gate: Tensor?
         for i in 0..<steps {
-            let t = 1 - Float(i) / Float(steps), next = 1 - Float(i + 1) / Float(steps)
-            let step = velocityAndGate(Tensor(shape: photo.shape, values: x), t: Array(repeating: t, count: n),
-                                       condition: cond, e, strength: strength, c)
+            let t = 1 - Float(i) / Float(steps)
+            let next = 1 - Float(i + 1) / Float(steps)
+            let step = velocityAndGate(
+                Tensor(shape: photo.shape, values: x), t: Array(repeating: t, count: n),
+                condition: cond, e, strength: strength, c)
             let v = step.velocity.values
             gate = step.gate
             let dt = t - next
@@ -149,7 +167,8 @@ public struct EditModel: Sendable {
 /// `[N, T₁, C]` and `[N, T₂, C]` → `[N, T₁+T₂, C]`.
 func concatenatingTokens(_ a: Tensor, _ b: Tensor) -> Tensor {
     let (n, ta, tb, ch) = (a.shape[0], a.shape[1], b.shape[1], a.shape[2])
-    let av = a.values, bv = b.values
+    let av = a.values
+    let bv = b.values
     var out = [Float]()
     out.reserveCapacity((ta + tb) * ch * n)
     for i in 0..<n {
@@ -159,8 +178,10 @@ func concatenatingTokens(_ a: Tensor, _ b: Tensor) -> Tensor {
     return Tensor(shape: [n, ta + tb, ch], values: out)
 }
 
-func attention(_ w: WeightStore, _ p: String, channels: Int, contextWidth: Int, heads: Int,
-               outputBias: Bool = true) throws -> MultiHeadAttention {
+func attention(
+    _ w: WeightStore, _ p: String, channels: Int, contextWidth: Int, heads: Int,
+    outputBias: Bool = true
+) throws -> MultiHeadAttention {
     MultiHeadAttention(
         heads: heads,
         query: try w.linear("\(p).to_q", in: channels, out: channels, bias: false),
@@ -192,11 +213,12 @@ struct Adapter: Sendable {
         latents = try w.tensor("adapter.latents", shape: [cfg.latents, d])
         layers = try (0..<cfg.resamplerDepth).map { i in
             let p = "adapter.layers.\(i)"
-            return Layer(normX: try w.layerNorm("\(p).norm_x", features: d),
-                         normLatents: try w.layerNorm("\(p).norm_latents", features: d),
-                         attention: try attention(w, p, channels: d, contextWidth: d, heads: cfg.heads, outputBias: false),
-                         ffNorm: try w.layerNorm("\(p).ff_norm", features: d),
-                         ff1: try w.linear("\(p).ff1", in: d, out: 4 * d), ff2: try w.linear("\(p).ff2", in: 4 * d, out: d))
+            return Layer(
+                normX: try w.layerNorm("\(p).norm_x", features: d),
+                normLatents: try w.layerNorm("\(p).norm_latents", features: d),
+                attention: try attention(w, p, channels: d, contextWidth: d, heads: cfg.heads, outputBias: false),
+                ffNorm: try w.layerNorm("\(p).ff_norm", features: d),
+                ff1: try w.linear("\(p).ff1", in: d, out: 4 * d), ff2: try w.linear("\(p).ff2", in: 4 * d, out: d))
         }
         projOut = try w.linear("adapter.proj_out", in: d, out: d)
         normOut = try w.layerNorm("adapter.norm_out", features: d)
@@ -205,11 +227,13 @@ struct Adapter: Sendable {
     }
 
     func callAsFunction(_ delta: Tensor, _ affine: Tensor, _ c: Compute) -> (tokens: Tensor, global: Tensor) {
-        let n = delta.shape[0], tokens = delta.shape[1]
+        let n = delta.shape[0]
+        let tokens = delta.shape[1]
         var x = projIn(delta, c)
         let refined = refine2(refine1(refineNorm(x, c), c, activation: .gelu), c).values
         x = Tensor(shape: x.shape, values: zip(x.values, refined).map { $0 + refineGate * $1 })
-        var lat = Tensor(shape: [n] + latents.shape, values: Array([[Float]](repeating: latents.values, count: n).joined()))
+        var lat = Tensor(
+            shape: [n] + latents.shape, values: Array([[Float]](repeating: latents.values, count: n).joined()))
         for layer in layers {
             let normed = layer.normLatents(lat, c)
             let kv = concatenatingTokens(layer.normX(x, c), normed)
@@ -218,7 +242,9 @@ struct Adapter: Sendable {
         }
         let out = normOut(projOut(lat, c), c)
         // The global vector reads the mean refined delta token and the fitted colour map.
-        let d = x.shape[2], xv = x.values, av = affine.values
+        let d = x.shape[2]
+        let xv = x.values
+        let av = affine.values
         var pooled = [Float]()
         for i in 0..<n {
             var mean = [Float](repeating: 0, count: d)
@@ -233,7 +259,9 @@ struct Adapter: Sendable {
 
 /// Scales and shifts each channel by a per-batch vector `[N, 2C]` (scale, shift), then SiLU.
 func filmSiLU(_ h: Tensor, _ film: Tensor) -> Tensor {
-    let n = h.shape[0], ch = h.shape[3], pixels = h.count / n / ch
+    let n = h.shape[0]
+    let ch = h.shape[3]
+    let pixels = h.count / n / ch
     var v = h.values
     let f = film.values
     for i in 0..<n {
@@ -255,7 +283,8 @@ struct MaskHead: Sendable {
 
     init(_ w: WeightStore, _ cfg: EditModelConfiguration) throws {
         let (c1, c2) = (cfg.maskChannels[0], cfg.maskChannels[1])
-        conv1 = try w.conv("mask.conv1", in: EditModelConfiguration.conditionChannels, out: c1, kernel: 3, stride: 2, padding: 1)
+        conv1 = try w.conv(
+            "mask.conv1", in: EditModelConfiguration.conditionChannels, out: c1, kernel: 3, stride: 2, padding: 1)
         conv2 = try w.conv("mask.conv2", in: c1, out: c2, kernel: 3, stride: 2, padding: 1)
         film = try w.linear("mask.film", in: cfg.timeDimension, out: 2 * c2)
         norm = try w.layerNorm("mask.attn.norm", features: c2)
@@ -294,7 +323,8 @@ struct AdapterBlock: Sendable {
         adapterAttention = MultiHeadAttention(
             heads: cfg.heads, query: query, key: try w.linear("\(p).adapter_k", in: cfg.width, out: ch, bias: false),
             value: try w.linear("\(p).adapter_v", in: cfg.width, out: ch, bias: false),
-            output: Linear(weight: try w.tensor("\(p).to_out.weight", shape: [ch, ch]), bias: nil), isSelfAttention: false)
+            output: Linear(weight: try w.tensor("\(p).to_out.weight", shape: [ch, ch]), bias: nil),
+            isSelfAttention: false)
         gateWeight = try w.tensor("\(p).gate.weight", shape: [1, ch + 1]).values
         gateBias = try w.tensor("\(p).gate.bias", shape: [1]).values[0]
         norm2 = try w.layerNorm("\(p).norm2", features: ch)
@@ -312,7 +342,8 @@ struct AdapterBlock: Sendable {
         let normed = norm1(t, c)
         var mixed = selfAttention(normed, c, residual: t).values
         let adapter = adapterAttention(normed, context: tokens, c).values
-        let hv = normed.values, m = maskLogits.values
+        let hv = normed.values
+        let m = maskLogits.values
         for i in 0..<n {
             for p in 0..<positions {
                 let row = (i * positions + p) * ch
@@ -338,14 +369,16 @@ struct Denoiser: Sendable {
 
     init(_ w: WeightStore, _ cfg: EditModelConfiguration) throws {
         let (c0, c1, c2) = (cfg.channels[0], cfg.channels[1], cfg.channels[2])
-        let td = cfg.timeDimension, g = cfg.groups
+        let td = cfg.timeDimension
+        let g = cfg.groups
         func res(_ name: String, _ cin: Int, _ cout: Int) throws -> ResidualBlock {
             try ResidualBlock(w, "denoiser.\(name)", in: cin, out: cout, groups: g, timeDimension: td)
         }
         embeddingWidth = c0
         time1 = try w.linear("denoiser.time1", in: c0, out: td)
         time2 = try w.linear("denoiser.time2", in: td, out: td)
-        convIn = try w.conv("denoiser.conv_in", in: 3 + EditModelConfiguration.conditionChannels, out: c0, kernel: 3, padding: 1)
+        convIn = try w.conv(
+            "denoiser.conv_in", in: 3 + EditModelConfiguration.conditionChannels, out: c0, kernel: 3, padding: 1)
         res0 = try res("res0", c0, c0)
         down0 = try w.conv("denoiser.down0", in: c0, out: c1, kernel: 3, stride: 2, padding: 1)
         res1 = try res("res1", c1, c1)
@@ -362,10 +395,14 @@ struct Denoiser: Sendable {
         convOut = try w.conv("denoiser.conv_out", in: c0, out: 4, kernel: 3, padding: 1)
     }
 
-    func callAsFunction(_ x: Tensor, t: [Float], _ cond: Tensor, _ e: EditCondition, strength: [Float],
-                        _ c: Compute) -> Tensor {
-        var temb = time2(time1(Tensor.timestepEmbedding(t.map { $0 * 1000 }, dimension: embeddingWidth), c,
-                               activation: .silu), c)
+    func callAsFunction(
+        _ x: Tensor, t: [Float], _ cond: Tensor, _ e: EditCondition, strength: [Float],
+        _ c: Compute
+    ) -> Tensor {
+        var temb = time2(
+            time1(
+                Tensor.timestepEmbedding(t.map { $0 * 1000 }, dimension: embeddingWidth), c,
+                activation: .silu), c)
         temb = Tensor(shape: temb.shape, values: zip(temb.values, e.global.values).map { $0 + $1 })
         let st = temb.activated(.silu, c)  // every residual block reads SiLU(temb)
         let h0 = res0(convIn(Tensor.concatenatingChannels([x, cond], c), c), st, c)

@@ -18,8 +18,10 @@ public struct EfficientNetLite0: Sendable {
 
     /// (repeats, kernel, stride, expansion, input channels, output channels) per stage:
     /// EfficientNet-B0's table, which Lite0 shares.
-    static let stages = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-                         (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
+    static let stages = [
+        (1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
+        (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320),
+    ]
     /// Blocks whose outputs are the stride-8, -16 and -32 features.
     static let featureBlocks = (stride8: 4, stride16: 10, stride32: 15)
     /// TensorFlow's batch-norm epsilon, which the checkpoint was trained with.
@@ -58,16 +60,23 @@ public struct EfficientNetLite0: Sendable {
         var blocks: [Block] = []
         for (repeats, kernel, stride, expansion, cin, cout) in Self.stages {
             for r in 0..<repeats {
-                let i = blocks.count, input = r == 0 ? cin : cout, s = r == 0 ? stride : 1
+                let i = blocks.count
+                let input = r == 0 ? cin : cout
+                let s = r == 0 ? stride : 1
                 let mid = input * expansion
                 let p = "_blocks.\(i)"
-                blocks.append(Block(
-                    expand: expansion == 1 ? nil
-                        : try Self.convBN(w, conv: "\(p)._expand_conv", bn: "\(p)._bn0", in: input, out: mid, kernel: 1),
-                    depthwise: try Self.convBN(w, conv: "\(p)._depthwise_conv", bn: "\(p)._bn1", in: mid, out: mid,
-                                               kernel: kernel, stride: s, groups: mid),
-                    project: try Self.convBN(w, conv: "\(p)._project_conv", bn: "\(p)._bn2", in: mid, out: cout, kernel: 1),
-                    skip: s == 1 && input == cout))
+                blocks.append(
+                    Block(
+                        expand: expansion == 1
+                            ? nil
+                            : try Self.convBN(
+                                w, conv: "\(p)._expand_conv", bn: "\(p)._bn0", in: input, out: mid, kernel: 1),
+                        depthwise: try Self.convBN(
+                            w, conv: "\(p)._depthwise_conv", bn: "\(p)._bn1", in: mid, out: mid,
+                            kernel: kernel, stride: s, groups: mid),
+                        project: try Self.convBN(
+                            w, conv: "\(p)._project_conv", bn: "\(p)._bn2", in: mid, out: cout, kernel: 1),
+                        skip: s == 1 && input == cout))
             }
         }
         self.blocks = blocks
@@ -78,17 +87,21 @@ public struct EfficientNetLite0: Sendable {
 
     /// A bias-free convolution followed by batch norm, folded into one convolution, padded like
     /// TensorFlow's SAME on even inputs.
-    static func convBN(_ w: WeightStore, conv: String, bn: String, in cin: Int, out cout: Int, kernel: Int,
-                       stride: Int = 1, groups: Int = 1) throws -> Conv2D {
+    static func convBN(
+        _ w: WeightStore, conv: String, bn: String, in cin: Int, out cout: Int, kernel: Int,
+        stride: Int = 1, groups: Int = 1
+    ) throws -> Conv2D {
         let total = stride == 1 ? kernel - 1 : kernel - stride
-        var layer = Conv2D(weight: try w.tensor("\(conv).weight", shape: [cout, cin / groups, kernel, kernel]),
-                           bias: nil, stride: (stride, stride), padding: (total / 2, total / 2), groups: groups,
-                           paddingEnd: (total - total / 2, total - total / 2))
-        layer.foldBatchNorm(scale: try w.tensor("\(bn).weight", shape: [cout]),
-                            shift: try w.tensor("\(bn).bias", shape: [cout]),
-                            mean: try w.tensor("\(bn).running_mean", shape: [cout]),
-                            variance: try w.tensor("\(bn).running_var", shape: [cout]),
-                            epsilon: batchNormEpsilon)
+        var layer = Conv2D(
+            weight: try w.tensor("\(conv).weight", shape: [cout, cin / groups, kernel, kernel]),
+            bias: nil, stride: (stride, stride), padding: (total / 2, total / 2), groups: groups,
+            paddingEnd: (total - total / 2, total - total / 2))
+        layer.foldBatchNorm(
+            scale: try w.tensor("\(bn).weight", shape: [cout]),
+            shift: try w.tensor("\(bn).bias", shape: [cout]),
+            mean: try w.tensor("\(bn).running_mean", shape: [cout]),
+            variance: try w.tensor("\(bn).running_var", shape: [cout]),
+            epsilon: batchNormEpsilon)
         return layer
     }
 
@@ -96,20 +109,24 @@ public struct EfficientNetLite0: Sendable {
     /// multiples of 32).
     public func callAsFunction(_ x: Tensor, _ c: Compute) -> Output {
         precondition(x.rank == 4 && x.shape[3] == 3, "EfficientNet-Lite0 expects [N, H, W, 3], got \(x.shape)")
-        precondition(x.shape[1] % 32 == 0 && x.shape[2] % 32 == 0,
-                     "EfficientNet-Lite0 input sides must be multiples of 32, got \(x.shape[1])×\(x.shape[2])")
+        precondition(
+            x.shape[1] % 32 == 0 && x.shape[2] % 32 == 0,
+            "EfficientNet-Lite0 input sides must be multiples of 32, got \(x.shape[1])×\(x.shape[2])")
         return c.run {
             var h = stem(x, c, activation: .relu6)
             var features: [Tensor] = []
             for (i, block) in blocks.enumerated() {
                 h = block(h, c)
-                if i == Self.featureBlocks.stride8 || i == Self.featureBlocks.stride16 || i == Self.featureBlocks.stride32 {
+                if i == Self.featureBlocks.stride8 || i == Self.featureBlocks.stride16
+                    || i == Self.featureBlocks.stride32
+                {
                     features.append(h)
                 }
             }
             let top = head(h, c, activation: .relu6)
-            return Output(stride8: features[0], stride16: features[1], stride32: features[2],
-                          pooled: top.globalAveragePooled(c).reshaped([x.shape[0], Self.embeddingWidth]))
+            return Output(
+                stride8: features[0], stride16: features[1], stride32: features[2],
+                pooled: top.globalAveragePooled(c).reshaped([x.shape[0], Self.embeddingWidth]))
         }
     }
 

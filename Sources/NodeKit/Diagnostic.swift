@@ -27,8 +27,10 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     /// How to fix it, when there is something specific to say.
     public let help: String?
 
-    public init(_ code: String, _ message: String, at location: SourcePosition?, help: String? = nil,
-                severity: Severity = .error) {
+    public init(
+        _ code: String, _ message: String, at location: SourcePosition?, help: String? = nil,
+        severity: Severity = .error
+    ) {
         self.code = code
         self.severity = severity
         self.message = message

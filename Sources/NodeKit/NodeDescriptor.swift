@@ -13,8 +13,10 @@ public struct PortSpec: Sendable {
     /// The allowed values of a string input.
     public let choices: [String]?
 
-    public init(_ name: String, _ type: PortType, doc: String, default defaultValue: Value? = nil,
-                optional: Bool = false, range: ClosedRange<Double>? = nil, choices: [String]? = nil) {
+    public init(
+        _ name: String, _ type: PortType, doc: String, default defaultValue: Value? = nil,
+        optional: Bool = false, range: ClosedRange<Double>? = nil, choices: [String]? = nil
+    ) {
         self.name = name
         self.type = type
         self.doc = doc
@@ -52,9 +54,11 @@ public struct NodeDescriptor: Sendable {
     /// `{output}`): the engine passes them through instead of treating them as item placeholders.
     public let placeholders: [String]
 
-    public init(kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
-                hasSideEffects: Bool = false, iterationInput: String? = nil, cacheable: Bool = false,
-                example: String, placeholders: [String] = []) {
+    public init(
+        kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
+        hasSideEffects: Bool = false, iterationInput: String? = nil, cacheable: Bool = false,
+        example: String, placeholders: [String] = []
+    ) {
         self.kind = kind
         self.version = version
         self.summary = summary

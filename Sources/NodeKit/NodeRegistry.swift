@@ -18,9 +18,10 @@ public struct NodeRegistry: Sendable {
     public mutating func register(_ node: any Node, origin: String = NodeRegistry.builtIn) throws(NodeError) {
         let kind = node.descriptor.kind
         if let existing = origins[kind] {
-            throw NodeError(existing == origin
-                ? "node kind '\(kind)' is registered twice by \(origin)"
-                : "node kind '\(kind)' from \(origin) is already provided by \(existing)")
+            throw NodeError(
+                existing == origin
+                    ? "node kind '\(kind)' is registered twice by \(origin)"
+                    : "node kind '\(kind)' from \(origin) is already provided by \(existing)")
         }
         nodes[kind] = node
         origins[kind] = origin

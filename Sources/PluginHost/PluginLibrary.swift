@@ -2,10 +2,11 @@ import CDeltaflowPlugin
 import Foundation
 import NodeKit
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One loaded plugin: the shared library, what it says about itself, and its nodes.
@@ -41,8 +42,9 @@ public final class PluginLibrary: Sendable {
     /// Loads the plugin at `path`, or returns the one already loaded from that file.
     public static func load(_ path: String) throws(PluginError) -> PluginLibrary {
         guard let real = realpath(path, nil) else {
-            throw PluginError(.notFound, path: path, "no plugin file here",
-                              help: "check the path; plugins are shared libraries (.so)")
+            throw PluginError(
+                .notFound, path: path, "no plugin file here",
+                help: "check the path; plugins are shared libraries (.so)")
         }
         let resolved = String(cString: real)
         free(real)
@@ -63,17 +65,20 @@ public final class PluginLibrary: Sendable {
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             var reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
             if reason.hasPrefix(path + ": ") { reason.removeFirst(path.count + 2) }  // the path is said once already
-            throw PluginError(.notALibrary, path: path, "cannot load the library: \(reason)",
-                              help: "a plugin is a shared library built for this machine, e.g. 'cc -shared -fPIC …'")
+            throw PluginError(
+                .notALibrary, path: path, "cannot load the library: \(reason)",
+                help: "a plugin is a shared library built for this machine, e.g. 'cc -shared -fPIC …'")
         }
         guard let symbol = dlsym(handle, DF_ENTRY_POINT) else {
-            throw PluginError(.notAPlugin, path: path, "not a deltaflow plugin: it exports no '\(DF_ENTRY_POINT)' function",
-                              help: "a plugin defines 'const df_plugin *\(DF_ENTRY_POINT)(uint32_t)' from deltaflow_plugin.h")
+            throw PluginError(
+                .notAPlugin, path: path, "not a deltaflow plugin: it exports no '\(DF_ENTRY_POINT)' function",
+                help: "a plugin defines 'const df_plugin *\(DF_ENTRY_POINT)(uint32_t)' from deltaflow_plugin.h")
         }
         let entry = unsafeBitCast(symbol, to: df_entry_fn.self)
         guard let plugin = entry(DF_ABI_VERSION) else {
-            throw PluginError(.declined, path: path, "the plugin declined to load into this deltaflow (plugin ABI \(DF_ABI_VERSION))",
-                              help: "it may need a newer or older deltaflow; ask its author")
+            throw PluginError(
+                .declined, path: path, "the plugin declined to load into this deltaflow (plugin ABI \(DF_ABI_VERSION))",
+                help: "it may need a newer or older deltaflow; ask its author")
         }
         let description = try PluginDescription.read(plugin, path: path)
         // Rebuilding the library must invalidate cached results and resumable runs even when nobody

@@ -133,7 +133,8 @@ final class CallState {
     func output(_ index: Int32, setter: String, accepts: (PortType) -> Bool) -> Int? {
         guard misuse == nil else { return nil }
         guard (0..<outputs.count).contains(Int(index)) else {
-            misuse = "\(setter) was given output index \(index), but the node declares \(outputs.count) output\(outputs.count == 1 ? "" : "s")"
+            misuse =
+                "\(setter) was given output index \(index), but the node declares \(outputs.count) output\(outputs.count == 1 ? "" : "s")"
             return nil
         }
         let port = descriptor.outputs[Int(index)]
@@ -147,22 +148,28 @@ final class CallState {
     func finish(status: Int32, kind: String) throws -> [String: Value] {
         if let misuse { throw NodeError("plugin node '\(kind)' misused the host API: \(misuse)") }
         guard status == 0 else {
-            throw NodeError(failure.map { "\(kind): \($0)" }
-                ?? "plugin node '\(kind)' failed (it returned \(status)) without saying why")
+            throw NodeError(
+                failure.map { "\(kind): \($0)" }
+                    ?? "plugin node '\(kind)' failed (it returned \(status)) without saying why")
         }
         for (index, image) in pending {
             let count = image.width * image.height * image.channels
-            let storage: PixelStorage = image.uint8
-                ? .uint8(Array(UnsafeBufferPointer(start: image.buffer.assumingMemoryBound(to: UInt8.self), count: count)))
-                : .float32(Array(UnsafeBufferPointer(start: image.buffer.assumingMemoryBound(to: Float.self), count: count)))
-            let result = Image(width: image.width, height: image.height, colorModel: ColorModel(channels: image.channels)!,
-                               storage: storage)
+            let storage: PixelStorage =
+                image.uint8
+                ? .uint8(
+                    Array(UnsafeBufferPointer(start: image.buffer.assumingMemoryBound(to: UInt8.self), count: count)))
+                : .float32(
+                    Array(UnsafeBufferPointer(start: image.buffer.assumingMemoryBound(to: Float.self), count: count)))
+            let result = Image(
+                width: image.width, height: image.height, colorModel: ColorModel(channels: image.channels)!,
+                storage: storage)
             outputs[index] = descriptor.outputs[index].type == .mask ? .mask(result) : .image(result)
         }
         var result: [String: Value] = [:]
         for (index, port) in descriptor.outputs.enumerated() {
             guard let value = outputs[index] else {
-                throw NodeError("plugin node '\(kind)' returned success without setting its output '\(port.name)' (\(port.type))")
+                throw NodeError(
+                    "plugin node '\(kind)' returned success without setting its output '\(port.name)' (\(port.type))")
             }
             result[port.name] = value
         }

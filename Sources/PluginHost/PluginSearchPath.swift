@@ -6,9 +6,9 @@ import NodeKit
 public struct PluginSearchPath: Sendable, PluginResolver {
     public static let environmentVariable = "DELTAFLOW_PLUGIN_PATH"
     #if os(macOS)
-    static let libraryExtensions = ["dylib", "so"]
+        static let libraryExtensions = ["dylib", "so"]
     #else
-    static let libraryExtensions = ["so"]
+        static let libraryExtensions = ["so"]
     #endif
 
     /// Directories given explicitly; a missing one is an error worth reporting.
@@ -33,8 +33,10 @@ public struct PluginSearchPath: Sendable, PluginResolver {
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                 if explicit.contains(directory) {
-                    report.failures.append(PluginError(.notFound, path: directory, "no such plugin directory",
-                                                       help: "check the --plugins path"))
+                    report.failures.append(
+                        PluginError(
+                            .notFound, path: directory, "no such plugin directory",
+                            help: "check the --plugins path"))
                 }
                 continue
             }
@@ -53,8 +55,10 @@ public struct PluginSearchPath: Sendable, PluginResolver {
                     try registry.register(all: library.nodes, origin: library.origin)
                     report.loaded.append(library)
                 } catch {
-                    report.failures.append(PluginError(.duplicateKind, path: path, error.message,
-                                                       help: "remove one of the two plugins from the search path, or rename the kind"))
+                    report.failures.append(
+                        PluginError(
+                            .duplicateKind, path: path, error.message,
+                            help: "remove one of the two plugins from the search path, or rename the kind"))
                 }
             }
         }
@@ -66,12 +70,14 @@ public struct PluginSearchPath: Sendable, PluginResolver {
     /// `libx.so` or `x.so` in the search directories.
     public func resolve(_ reference: String, relativeTo directory: String) throws(PluginError) -> String {
         let expanded = (reference as NSString).expandingTildeInPath
-        let looksLikePath = expanded.contains("/") || Self.libraryExtensions.contains((expanded as NSString).pathExtension)
+        let looksLikePath =
+            expanded.contains("/") || Self.libraryExtensions.contains((expanded as NSString).pathExtension)
         if looksLikePath {
             let path = expanded.hasPrefix("/") ? expanded : (directory as NSString).appendingPathComponent(expanded)
             guard FileManager.default.fileExists(atPath: path) else {
-                throw PluginError(.notFound, path: path, "no plugin file here",
-                                  help: "paths in 'plugins:' are relative to the workflow file's folder")
+                throw PluginError(
+                    .notFound, path: path, "no plugin file here",
+                    help: "paths in 'plugins:' are relative to the workflow file's folder")
             }
             return path
         }
@@ -82,12 +88,15 @@ public struct PluginSearchPath: Sendable, PluginResolver {
                 if FileManager.default.fileExists(atPath: path) { return path }
             }
         }
-        let searched = directories.isEmpty ? "no plugin directories are set" : "searched \(directories.joined(separator: ", "))"
-        throw PluginError(.notFound, path: reference, "no plugin named '\(reference)' (\(searched))",
-                          help: "pass --plugins DIR or set \(Self.environmentVariable), or write the library's path")
+        let searched =
+            directories.isEmpty ? "no plugin directories are set" : "searched \(directories.joined(separator: ", "))"
+        throw PluginError(
+            .notFound, path: reference, "no plugin named '\(reference)' (\(searched))",
+            help: "pass --plugins DIR or set \(Self.environmentVariable), or write the library's path")
     }
 
-    public func plugin(_ reference: String, relativeTo directory: String) throws -> (origin: String, nodes: [any Node]) {
+    public func plugin(_ reference: String, relativeTo directory: String) throws -> (origin: String, nodes: [any Node])
+    {
         let library = try PluginLibrary.load(try resolve(reference, relativeTo: directory))
         return (library.origin, library.nodes)
     }

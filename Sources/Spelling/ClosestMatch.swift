@@ -17,7 +17,8 @@ public func closestMatch(to word: String, in candidates: some Sequence<String>) 
 
 /// Levenshtein distance, with an adjacent transposition counting as one edit.
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
     var previous2 = [Int](repeating: 0, count: b.count + 1)

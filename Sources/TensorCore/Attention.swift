@@ -24,19 +24,22 @@ public struct MultiHeadAttention: Sendable {
     /// - Parameters: PyTorch-layout (`[out, in]`) projections; `isSelfAttention` fuses q, k, v.
     public init(heads: Int, query: Linear, key: Linear, value: Linear, output: Linear, isSelfAttention: Bool) {
         precondition(query.outFeatures % heads == 0, "\(query.outFeatures) channels do not split into \(heads) heads")
-        precondition(key.outFeatures == query.outFeatures && value.outFeatures == query.outFeatures,
-                     "query, key and value widths differ")
+        precondition(
+            key.outFeatures == query.outFeatures && value.outFeatures == query.outFeatures,
+            "query, key and value widths differ")
         self.heads = heads
         channels = query.outFeatures
         self.output = output
-        projection = isSelfAttention
+        projection =
+            isSelfAttention
             ? .fused(queryKeyValue: Linear(concatenating: [query, key, value]))
             : .separate(query: query, keyValue: Linear(concatenating: [key, value]))
     }
 
     /// `output(attention(q(x), k(context), v(context))) + residual`; context defaults to `x`.
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, _ c: Compute, residual: Tensor? = nil) -> Tensor {
-        let batch = x.shape[0], tokens = x.shape[1]
+        let batch = x.shape[0]
+        let tokens = x.shape[1]
         let attended: Tensor
         switch projection {
         case .fused(let queryKeyValue):
@@ -59,31 +62,38 @@ public struct MultiHeadAttention: Sendable {
 
     /// softmax(Q·Kᵀ/√d)·V for every head; Q, K, V are column ranges (at the offsets) of the
     /// given row-major `[batch, rows, width]` tensors.
-    static func attend(q: Tensor, qOffset: Int, k: Tensor, kOffset: Int, v: Tensor, vOffset: Int,
-                       batch: Int, tokens: Int, keys: Int, heads: Int, channels: Int, _ c: Compute) -> Tensor {
+    static func attend(
+        q: Tensor, qOffset: Int, k: Tensor, kOffset: Int, v: Tensor, vOffset: Int,
+        batch: Int, tokens: Int, keys: Int, heads: Int, channels: Int, _ c: Compute
+    ) -> Tensor {
         let d = channels / heads
         let (ldq, ldk, ldv) = (q.shape.last!, k.shape.last!, v.shape.last!)
         let out = Tensor(uninitialized: [batch, tokens, channels])
         let blocks = (tokens + blockRows - 1) / blockRows
         let pieces = batch * heads * blocks
         let scratch = Tensor(uninitialized: [c.workers(for: pieces), blockRows * (keys + 1)])
-        let (qp, kp, vp, op, sp) = (UncheckedSendable(UnsafePointer(q.storage.pointer)),
-                                    UncheckedSendable(UnsafePointer(k.storage.pointer)),
-                                    UncheckedSendable(UnsafePointer(v.storage.pointer)),
-                                    UncheckedSendable(out.storage.pointer),
-                                    UncheckedSendable(scratch.storage.pointer))
+        let (qp, kp, vp, op, sp) = (
+            UncheckedSendable(UnsafePointer(q.storage.pointer)),
+            UncheckedSendable(UnsafePointer(k.storage.pointer)),
+            UncheckedSendable(UnsafePointer(v.storage.pointer)),
+            UncheckedSendable(out.storage.pointer),
+            UncheckedSendable(scratch.storage.pointer)
+        )
         let scale = 1 / Float(d).squareRoot()
         c.timed(.attention) {
             c.parallel(pieces) { piece, worker in
-                let b = piece / (heads * blocks), h = (piece / blocks) % heads, block = piece % blocks
+                let b = piece / (heads * blocks)
+                let h = (piece / blocks) % heads
+                let block = piece % blocks
                 let r0 = block * blockRows
                 let m = min(blockRows, tokens - r0)
                 let scores = sp.value + worker * blockRows * (keys + 1)
                 let qBlock = qp.value + (b * tokens + r0) * ldq + qOffset + h * d
                 let kHead = kp.value + b * keys * ldk + kOffset + h * d
                 let vHead = vp.value + b * keys * ldv + vOffset + h * d
-                BLAS.gemm(m: m, n: keys, k: d, qBlock, lda: ldq, kHead, ldb: ldk, transposeB: true,
-                          into: scores, ldc: keys, alpha: scale)
+                BLAS.gemm(
+                    m: m, n: keys, k: d, qBlock, lda: ldq, kHead, ldb: ldk, transposeB: true,
+                    into: scores, ldc: keys, alpha: scale)
                 // Normalising after P·V touches m × d values instead of m × keys.
                 let sums = scores + blockRows * keys
                 exponentiateRows(scores, rows: m, cols: keys, ld: keys, sums: sums)

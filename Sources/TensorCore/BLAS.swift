@@ -22,9 +22,10 @@ public enum BLAS {
         alpha: Float = 1, beta: Float = 0
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must not be negative")
-        gemm(m: m, n: n, k: k, a, lda: transposeA ? m : k, transposeA: transposeA,
-             b, ldb: transposeB ? k : n, transposeB: transposeB,
-             into: c, ldc: n, alpha: alpha, beta: beta)
+        gemm(
+            m: m, n: n, k: k, a, lda: transposeA ? m : k, transposeA: transposeA,
+            b, ldb: transposeB ? k : n, transposeB: transposeB,
+            into: c, ldc: n, alpha: alpha, beta: beta)
     }
 
     /// The same product on sub-matrices: each operand's rows are `ld…` floats apart, which lets
@@ -43,24 +44,28 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        cblas_sgemm(CblasRowMajor,
-                    transposeA ? CblasTrans : CblasNoTrans,
-                    transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda), b, Int32(ldb),
-                    beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor,
+            transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha,
+            a, Int32(lda), b, Int32(ldb),
+            beta, c, Int32(ldc))
     }
 
     /// The same product over Swift arrays; returns C.
-    public static func gemm(m: Int, n: Int, k: Int, _ a: [Float], transposeA: Bool = false,
-                            _ b: [Float], transposeB: Bool = false) -> [Float] {
+    public static func gemm(
+        m: Int, n: Int, k: Int, _ a: [Float], transposeA: Bool = false,
+        _ b: [Float], transposeB: Bool = false
+    ) -> [Float] {
         precondition(a.count == m * k && b.count == k * n, "operand sizes do not match m, n, k")
         var c = [Float](repeating: 0, count: m * n)
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    gemm(m: m, n: n, k: k, pa.baseAddress!, transposeA: transposeA,
-                         pb.baseAddress!, transposeB: transposeB, into: pc.baseAddress!)
+                    gemm(
+                        m: m, n: n, k: k, pa.baseAddress!, transposeA: transposeA,
+                        pb.baseAddress!, transposeB: transposeB, into: pc.baseAddress!)
                 }
             }
         }

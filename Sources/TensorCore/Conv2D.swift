@@ -67,13 +67,17 @@ public struct Conv2D: Sendable {
     ///   - paddingEnd: zeros after the last row/column; nil pads both ends by `padding`.
     ///   - algorithm: the path to take where it applies (tests and benchmarks compare them);
     ///     im2col applies everywhere but to depthwise layers.
-    public init(weight w: Tensor, bias: Tensor?, stride: (y: Int, x: Int), padding: (y: Int, x: Int), groups: Int,
-                paddingEnd: (y: Int, x: Int)? = nil, algorithm: Algorithm = .automatic) {
+    public init(
+        weight w: Tensor, bias: Tensor?, stride: (y: Int, x: Int), padding: (y: Int, x: Int), groups: Int,
+        paddingEnd: (y: Int, x: Int)? = nil, algorithm: Algorithm = .automatic
+    ) {
         precondition(w.rank == 4, "a conv weight is [out, in/groups, kh, kw], got \(w.shape)")
-        precondition(groups >= 1 && w.shape[0] % groups == 0, "\(w.shape[0]) outputs do not split into \(groups) groups")
+        precondition(
+            groups >= 1 && w.shape[0] % groups == 0, "\(w.shape[0]) outputs do not split into \(groups) groups")
         let paddingEnd = paddingEnd ?? padding
-        precondition(stride.y >= 1 && stride.x >= 1 && padding.y >= 0 && padding.x >= 0
-                     && paddingEnd.y >= 0 && paddingEnd.x >= 0, "bad stride or padding")
+        precondition(
+            stride.y >= 1 && stride.x >= 1 && padding.y >= 0 && padding.x >= 0
+                && paddingEnd.y >= 0 && paddingEnd.x >= 0, "bad stride or padding")
         let (cout, cinG, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         inChannels = cinG * groups
         outChannels = cout
@@ -85,22 +89,29 @@ public struct Conv2D: Sendable {
         if let bias { precondition(bias.shape == [cout], "bias \(bias.shape) for \(cout) outputs") }
         self.bias = bias
         let coutG = cout / groups
-        let winograd = kh == 3 && kw == 3 && stride == (1, 1) && groups == 1
+        let winograd =
+            kh == 3 && kw == 3 && stride == (1, 1) && groups == 1
             && padding.y <= 2 && padding.x <= 2 && paddingEnd.y <= 2 && paddingEnd.x <= 2
         let direct = groups == 1 && vectorKernelsAvailable && kh * kw > 1
         if groups > 1 && cinG == 1 && cout == groups {
             let packed = Tensor(uninitialized: [kh * kw, cout])
-            for o in 0..<cout { for t in 0..<(kh * kw) { packed.storage.pointer[t * cout + o] = w.storage.pointer[o * kh * kw + t] } }
+            for o in 0..<cout {
+                for t in 0..<(kh * kw) { packed.storage.pointer[t * cout + o] = w.storage.pointer[o * kh * kw + t] }
+            }
             path = .depthwise(packed)
-        } else if direct && (algorithm == .direct
-                             || algorithm == .automatic && Conv2D.prefersDirect(inChannels: cinG, outChannels: cout)) {
-            let padded = (cout + 7) / 8 * 8, rows = kh * kw * cinG
+        } else if direct
+            && (algorithm == .direct
+                || algorithm == .automatic && Conv2D.prefersDirect(inChannels: cinG, outChannels: cout))
+        {
+            let padded = (cout + 7) / 8 * 8
+            let rows = kh * kw * cinG
             let packed = Tensor(zeros: [rows, padded])
             for o in 0..<cout {
                 for i in 0..<cinG {
                     for y in 0..<kh {
                         for x in 0..<kw {
-                            packed.storage.pointer[((y * kw + x) * cinG + i) * padded + o] = w.storage.pointer[((o * cinG + i) * kh + y) * kw + x]
+                            packed.storage.pointer[((y * kw + x) * cinG + i) * padded + o] =
+                                w.storage.pointer[((o * cinG + i) * kh + y) * kw + x]
                         }
                     }
                 }
@@ -124,17 +135,21 @@ public struct Conv2D: Sendable {
                     }
                 }
             }
-            let pointwise = kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) && paddingEnd == (0, 0)
+            let pointwise =
+                kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) && paddingEnd == (0, 0)
                 && groups == 1
             path = pointwise ? .pointwise(packed) : .unfolded(packed)
         }
     }
 
     /// Folds an inference-mode batch norm that follows this convolution into its weight and bias.
-    public mutating func foldBatchNorm(scale gamma: Tensor, shift beta: Tensor, mean: Tensor, variance: Tensor,
-                                       epsilon: Float = 1e-5) {
-        precondition([gamma, beta, mean, variance].allSatisfy { $0.shape == [outChannels] },
-                     "batch norm parameters must be [\(outChannels)]")
+    public mutating func foldBatchNorm(
+        scale gamma: Tensor, shift beta: Tensor, mean: Tensor, variance: Tensor,
+        epsilon: Float = 1e-5
+    ) {
+        precondition(
+            [gamma, beta, mean, variance].allSatisfy { $0.shape == [outChannels] },
+            "batch norm parameters must be [\(outChannels)]")
         var factors = [Float](repeating: 0, count: outChannels)
         var newBias = [Float](repeating: 0, count: outChannels)
         for o in 0..<outChannels {
@@ -143,10 +158,18 @@ public struct Conv2D: Sendable {
             newBias[o] = beta.storage.pointer[o] + ((bias?.storage.pointer[o] ?? 0) - mean.storage.pointer[o]) * f
         }
         switch path {
-        case .depthwise(var w): w.scaleOutputChannels(by: factors, groups: 1); path = .depthwise(w)
-        case .winograd(var w): w.scaleOutputs(factors); path = .winograd(w)
-        case .pointwise(var w): w.scaleOutputChannels(by: factors, groups: 1); path = .pointwise(w)
-        case .unfolded(var w): w.scaleOutputChannels(by: factors, groups: groups); path = .unfolded(w)
+        case .depthwise(var w):
+            w.scaleOutputChannels(by: factors, groups: 1)
+            path = .depthwise(w)
+        case .winograd(var w):
+            w.scaleOutputs(factors)
+            path = .winograd(w)
+        case .pointwise(var w):
+            w.scaleOutputChannels(by: factors, groups: 1)
+            path = .pointwise(w)
+        case .unfolded(var w):
+            w.scaleOutputChannels(by: factors, groups: groups)
+            path = .unfolded(w)
         case .direct(var w, _):
             // Rows padded past `cout`, so not `scaleOutputChannels`; through the mutable buffer, so
             // a copy of this layer sharing the weights keeps its own.
@@ -154,30 +177,37 @@ public struct Conv2D: Sendable {
             w.withUnsafeMutableBufferPointer { p in
                 for r in 0..<rows { for o in 0..<cout { p[r * padded + o] *= factors[o] } }
             }
-            path = .direct(w, bias: Conv2D.padded(Tensor(shape: [outChannels], values: newBias), outChannels: cout, to: padded))
+            path = .direct(
+                w, bias: Conv2D.padded(Tensor(shape: [outChannels], values: newBias), outChannels: cout, to: padded))
         }
         bias = Tensor(shape: [outChannels], values: newBias)
     }
 
     /// Output size for an input of `height × width`.
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        ((height + padding.y + paddingEnd.y - kernel.height) / stride.y + 1,
-         (width + padding.x + paddingEnd.x - kernel.width) / stride.x + 1)
+        (
+            (height + padding.y + paddingEnd.y - kernel.height) / stride.y + 1,
+            (width + padding.x + paddingEnd.x - kernel.width) / stride.x + 1
+        )
     }
 
     /// Convolves `x` (`[N, H, W, inChannels]`); returns `activation(conv(x) + bias) + residual`.
-    public func callAsFunction(_ x: Tensor, _ c: Compute, activation: Activation = .none,
-                               residual: Tensor? = nil) -> Tensor {
-        precondition(x.rank == 4 && x.shape[3] == inChannels,
-                     "convolution expects [N, H, W, \(inChannels)], got \(x.shape)")
+    public func callAsFunction(
+        _ x: Tensor, _ c: Compute, activation: Activation = .none,
+        residual: Tensor? = nil
+    ) -> Tensor {
+        precondition(
+            x.rank == 4 && x.shape[3] == inChannels,
+            "convolution expects [N, H, W, \(inChannels)], got \(x.shape)")
         let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let (ho, wo) = outputSize(height: h, width: w)
         precondition(ho > 0 && wo > 0, "input \(h)×\(w) is smaller than the \(kernel) kernel")
         let outShape = [n, ho, wo, outChannels]
         if let residual { precondition(residual.shape == outShape, "residual \(residual.shape) ≠ \(outShape)") }
         let out = Tensor(uninitialized: outShape)
-        let epilogue = Epilogue(bias: bias.map { UnsafePointer($0.storage.pointer) }, activation: activation,
-                                residual: residual.map { UnsafePointer($0.storage.pointer) })
+        let epilogue = Epilogue(
+            bias: bias.map { UnsafePointer($0.storage.pointer) }, activation: activation,
+            residual: residual.map { UnsafePointer($0.storage.pointer) })
         let kind: OpKind = kernel == (3, 3) ? .conv3x3 : .convOther
         c.timed(kind) {
             switch path {
@@ -194,16 +224,19 @@ public struct Conv2D: Sendable {
     private func pointwise(_ x: Tensor, _ weight: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
         let pixels = x.count / inChannels
         let (k, nOut) = (inChannels, outChannels)
-        let (xp, wp, op) = (UncheckedSendable(UnsafePointer(x.storage.pointer)),
-                            UncheckedSendable(UnsafePointer(weight.storage.pointer)),
-                            UncheckedSendable(out.storage.pointer))
+        let (xp, wp, op) = (
+            UncheckedSendable(UnsafePointer(x.storage.pointer)),
+            UncheckedSendable(UnsafePointer(weight.storage.pointer)),
+            UncheckedSendable(out.storage.pointer)
+        )
         let e = UncheckedSendable(epilogue)
         let tiles = (pixels + Conv2D.tilePixels - 1) / Conv2D.tilePixels
         c.parallel(tiles) { tile, _ in
             let p0 = tile * Conv2D.tilePixels
             let m = min(Conv2D.tilePixels, pixels - p0)
-            BLAS.gemm(m: m, n: nOut, k: k, xp.value + p0 * k, lda: k, wp.value, ldb: nOut,
-                      into: op.value + p0 * nOut, ldc: nOut)
+            BLAS.gemm(
+                m: m, n: nOut, k: k, xp.value + p0 * k, lda: k, wp.value, ldb: nOut,
+                into: op.value + p0 * nOut, ldc: nOut)
             e.value.apply(rows: p0..<(p0 + m), cols: nOut, op.value, ldo: nOut)
         }
     }
@@ -212,16 +245,21 @@ public struct Conv2D: Sendable {
         let (n, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let (ho, wo) = (out.shape[1], out.shape[2])
         let pixels = n * ho * wo
-        let cin = inChannels, cinG = inChannels / groups, coutG = outChannels / groups, cout = outChannels
+        let cin = inChannels
+        let cinG = inChannels / groups
+        let coutG = outChannels / groups
+        let cout = outChannels
         let (kh, kw) = kernel
         let k = kh * kw * cinG
         let tiles = (pixels + Conv2D.tilePixels - 1) / Conv2D.tilePixels
         let workers = c.workers(for: tiles)
         let scratch = Tensor(uninitialized: [workers, Conv2D.tilePixels * k])
-        let (xp, wp, op, sp) = (UncheckedSendable(UnsafePointer(x.storage.pointer)),
-                                UncheckedSendable(UnsafePointer(weight.storage.pointer)),
-                                UncheckedSendable(out.storage.pointer),
-                                UncheckedSendable(scratch.storage.pointer))
+        let (xp, wp, op, sp) = (
+            UncheckedSendable(UnsafePointer(x.storage.pointer)),
+            UncheckedSendable(UnsafePointer(weight.storage.pointer)),
+            UncheckedSendable(out.storage.pointer),
+            UncheckedSendable(scratch.storage.pointer)
+        )
         let e = UncheckedSendable(epilogue)
         let (sy, sx, py, px) = (stride.y, stride.x, padding.y, padding.x)
         let groups = self.groups
@@ -234,7 +272,9 @@ public struct Conv2D: Sendable {
                 // the kernel centred on output pixel p0 + r (zeros outside the image).
                 for r in 0..<m {
                     let p = p0 + r
-                    let b = p / (ho * wo), oy = (p / wo) % ho, ox = p % wo
+                    let b = p / (ho * wo)
+                    let oy = (p / wo) % ho
+                    let ox = p % wo
                     var dst = col + r * k
                     for ky in 0..<kh {
                         let iy = oy * sy - py + ky
@@ -249,8 +289,9 @@ public struct Conv2D: Sendable {
                         }
                     }
                 }
-                BLAS.gemm(m: m, n: coutG, k: k, col, lda: k, wp.value + g * k * coutG, ldb: coutG,
-                          into: op.value + p0 * cout + g * coutG, ldc: cout)
+                BLAS.gemm(
+                    m: m, n: coutG, k: k, col, lda: k, wp.value + g * k * coutG, ldb: coutG,
+                    into: op.value + p0 * cout + g * coutG, ldc: cout)
             }
             e.value.apply(rows: p0..<(p0 + m), cols: cout, op.value, ldo: cout)
         }
@@ -271,7 +312,9 @@ public struct Conv2D: Sendable {
         return Tensor(shape: [count], values: values)
     }
 
-    private func direct(_ x: Tensor, _ weight: Tensor, _ bias: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue) {
+    private func direct(
+        _ x: Tensor, _ weight: Tensor, _ bias: Tensor, into out: Tensor, _ c: Compute, _ epilogue: Epilogue
+    ) {
         let (n, h, w, cin) = (x.shape[0], x.shape[1], x.shape[2], inChannels)
         let (ho, wo, cout) = (out.shape[1], out.shape[2], outChannels)
         let (hp, wp) = (h + padding.y + paddingEnd.y, w + padding.x + paddingEnd.x)
@@ -292,16 +335,19 @@ public struct Conv2D: Sendable {
         // The kernel starts its sums from the bias; what follows it is elementwise, so it runs over
         // each output row as one run of floats (a few-channel pixel is too short a row for it).
         let rest = UncheckedSendable(Epilogue(bias: nil, activation: epilogue.activation, residual: epilogue.residual))
-        let (sp, wt, op) = (UncheckedSendable(UnsafePointer(source.storage.pointer)),
-                            UncheckedSendable(UnsafePointer(weight.storage.pointer)), UncheckedSendable(out.storage.pointer))
+        let (sp, wt, op) = (
+            UncheckedSendable(UnsafePointer(source.storage.pointer)),
+            UncheckedSendable(UnsafePointer(weight.storage.pointer)), UncheckedSendable(out.storage.pointer)
+        )
         let bp = UncheckedSendable(UnsafePointer(bias.storage.pointer))
         let (kh, kw) = kernel
         let (sy, sx) = (stride.y, stride.x)
         // One output row per piece: its sums are the same whichever thread computes it.
         c.parallel(n * ho) { row, _ in
             let (b, oy) = (row / ho, row % ho)
-            df_conv_direct_row(sp.value + (b * hp + oy * sy) * wp * cin, wp * cin, Int32(cin), Int32(sx), Int32(kh),
-                               Int32(kw), wt.value, bp.value, Int32(padded), op.value + row * wo * cout, Int32(wo), Int32(cout))
+            df_conv_direct_row(
+                sp.value + (b * hp + oy * sy) * wp * cin, wp * cin, Int32(cin), Int32(sx), Int32(kh),
+                Int32(kw), wt.value, bp.value, Int32(padded), op.value + row * wo * cout, Int32(wo), Int32(cout))
             rest.value.apply(rows: row..<(row + 1), cols: wo * cout, op.value, ldo: wo * cout)
         }
         withExtendedLifetime(source) {}
@@ -311,20 +357,24 @@ public struct Conv2D: Sendable {
         let (n, h, w, ch) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (ho, wo) = (out.shape[1], out.shape[2])
         let (kh, kw) = kernel
-        let (xp, wp, op) = (UncheckedSendable(UnsafePointer(x.storage.pointer)),
-                            UncheckedSendable(UnsafePointer(weight.storage.pointer)),
-                            UncheckedSendable(out.storage.pointer))
+        let (xp, wp, op) = (
+            UncheckedSendable(UnsafePointer(x.storage.pointer)),
+            UncheckedSendable(UnsafePointer(weight.storage.pointer)),
+            UncheckedSendable(out.storage.pointer)
+        )
         let e = UncheckedSendable(epilogue)
         let (sy, sx, py, px) = (stride.y, stride.x, padding.y, padding.x)
         // One piece per output row. Each pixel's valid taps are found once (not tested tap by
         // tap), and channels go sixteen at a time in two accumulators: per tap, two input and
         // two weight loads feed two independent multiply-adds.
         c.parallel(n * ho) { row, _ in
-            let b = row / ho, oy = row % ho
+            let b = row / ho
+            let oy = row % ho
             let iy0 = oy * sy - py
             let (ky0, ky1) = (max(0, -iy0), min(kh, h - iy0))
             let dstRow = op.value + row * wo * ch
-            let x = xp.value, wt = wp.value
+            let x = xp.value
+            let wt = wp.value
             for ox in 0..<wo {
                 let ix0 = ox * sx - px
                 let (kx0, kx1) = (max(0, -ix0), min(kw, w - ix0))
@@ -336,7 +386,8 @@ public struct Conv2D: Sendable {
                     var (a0, a1) = (Vec(), Vec())
                     for ky in ky0..<ky1 {
                         for kx in kx0..<kx1 {
-                            let src = x + base + (ky * w + kx) * ch + j, tap = wt + (ky * kw + kx) * ch + j
+                            let src = x + base + (ky * w + kx) * ch + j
+                            let tap = wt + (ky * kw + kx) * ch + j
                             a0 += load(src) * load(tap)
                             a1 += load(src + 8) * load(tap + 8)
                         }
@@ -350,7 +401,9 @@ public struct Conv2D: Sendable {
                     var acc = Vec()
                     for ky in ky0..<ky1 {
                         for kx in kx0..<kx1 {
-                            acc += load(x + base + (ky * w + kx) * ch + j, lanes: lanes) * load(wt + (ky * kw + kx) * ch + j, lanes: lanes)
+                            acc +=
+                                load(x + base + (ky * w + kx) * ch + j, lanes: lanes)
+                                * load(wt + (ky * kw + kx) * ch + j, lanes: lanes)
                         }
                     }
                     store(acc, dst + j, lanes: lanes)

@@ -25,8 +25,9 @@ extension Tensor {
     /// Concatenation along the last axis (channels of NHWC maps, features of tokens).
     public static func concatenatingChannels(_ parts: [Tensor], _ c: Compute) -> Tensor {
         let rows = parts[0].count / parts[0].shape.last!
-        precondition(parts.allSatisfy { Array($0.shape.dropLast()) == Array(parts[0].shape.dropLast()) },
-                     "concatenated tensors must agree on all but the last axis: \(parts.map(\.shape))")
+        precondition(
+            parts.allSatisfy { Array($0.shape.dropLast()) == Array(parts[0].shape.dropLast()) },
+            "concatenated tensors must agree on all but the last axis: \(parts.map(\.shape))")
         let widths = parts.map { $0.shape.last! }
         let total = widths.reduce(0, +)
         let out = Tensor(uninitialized: Array(parts[0].shape.dropLast()) + [total])
@@ -51,12 +52,14 @@ extension Tensor {
     public func pooled(_ kind: PoolKind, kernel: Int, stride: Int, padding: Int = 0, _ c: Compute) -> Tensor {
         precondition(rank == 4, "pooling needs [N, H, W, C], got \(shape)")
         let (n, h, w, ch) = (shape[0], shape[1], shape[2], shape[3])
-        let ho = (h + 2 * padding - kernel) / stride + 1, wo = (w + 2 * padding - kernel) / stride + 1
+        let ho = (h + 2 * padding - kernel) / stride + 1
+        let wo = (w + 2 * padding - kernel) / stride + 1
         let out = Tensor(uninitialized: [n, ho, wo, ch])
         let (xp, op) = (UncheckedSendable(UnsafePointer(storage.pointer)), UncheckedSendable(out.storage.pointer))
         c.timed(.data) {
             c.parallel(n * ho) { row, _ in
-                let b = row / ho, oy = row % ho
+                let b = row / ho
+                let oy = row % ho
                 for ox in 0..<wo {
                     let dst = op.value + (row * wo + ox) * ch
                     dst.update(repeating: kind == .max ? -.infinity : 0, count: ch)
@@ -72,7 +75,10 @@ extension Tensor {
                             for j in 0..<ch { dst[j] = kind == .max ? max(dst[j], src[j]) : dst[j] + src[j] }
                         }
                     }
-                    if kind == .average { let inv = 1 / Float(max(1, cells)); for j in 0..<ch { dst[j] *= inv } }
+                    if kind == .average {
+                        let inv = 1 / Float(max(1, cells))
+                        for j in 0..<ch { dst[j] *= inv }
+                    }
                 }
             }
         }

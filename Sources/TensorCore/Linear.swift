@@ -38,7 +38,8 @@ public struct Linear: Sendable {
         for layer in layers {
             for r in 0..<input {
                 for j in 0..<layer.outFeatures {
-                    w.storage.pointer[r * outFeatures + column + j] = layer.weight.storage.pointer[r * layer.outFeatures + j]
+                    w.storage.pointer[r * outFeatures + column + j] =
+                        layer.weight.storage.pointer[r * layer.outFeatures + j]
                 }
             }
             column += layer.outFeatures
@@ -54,17 +55,21 @@ public struct Linear: Sendable {
     }
 
     /// Applies the layer to `x` (`[..., in]`), returning `[..., out]`.
-    public func callAsFunction(_ x: Tensor, _ c: Compute, activation: Activation = .none,
-                               residual: Tensor? = nil) -> Tensor {
+    public func callAsFunction(
+        _ x: Tensor, _ c: Compute, activation: Activation = .none,
+        residual: Tensor? = nil
+    ) -> Tensor {
         precondition(x.shape.last == inFeatures, "linear layer expects \(inFeatures) features, got \(x.shape)")
         let rows = x.count / inFeatures
         var outShape = x.shape
         outShape[outShape.count - 1] = outFeatures
         if let residual { precondition(residual.shape == outShape, "residual \(residual.shape) ≠ \(outShape)") }
         let out = Tensor(uninitialized: outShape)
-        let (xp, wp, op) = (UncheckedSendable(UnsafePointer(x.storage.pointer)),
-                            UncheckedSendable(UnsafePointer(weight.storage.pointer)),
-                            UncheckedSendable(out.storage.pointer))
+        let (xp, wp, op) = (
+            UncheckedSendable(UnsafePointer(x.storage.pointer)),
+            UncheckedSendable(UnsafePointer(weight.storage.pointer)),
+            UncheckedSendable(out.storage.pointer)
+        )
         let bp = UncheckedSendable(bias.map { UnsafePointer($0.storage.pointer) })
         let rp = UncheckedSendable(residual.map { UnsafePointer($0.storage.pointer) })
         let (n, k) = (outFeatures, inFeatures)
@@ -76,13 +81,18 @@ public struct Linear: Sendable {
         let columnBlocks = (n + columnBlock - 1) / columnBlock
         c.timed(.linear) {
             c.parallel(rowTiles * columnBlocks) { piece, _ in
-                let r0 = (piece / columnBlocks) * Linear.tileRows, j0 = (piece % columnBlocks) * columnBlock
-                let m = min(Linear.tileRows, rows - r0), width = min(columnBlock, n - j0)
-                BLAS.gemm(m: m, n: width, k: k, xp.value + r0 * k, lda: k, wp.value + j0, ldb: n,
-                          into: op.value + r0 * n + j0, ldc: n)
-                Epilogue(bias: bp.value.map { $0 + j0 }, activation: activation,
-                         residual: rp.value.map { $0 + j0 })
-                    .apply(rows: r0..<(r0 + m), cols: width, op.value + j0, ldo: n)
+                let r0 = (piece / columnBlocks) * Linear.tileRows
+                let j0 = (piece % columnBlocks) * columnBlock
+                let m = min(Linear.tileRows, rows - r0)
+                let width = min(columnBlock, n - j0)
+                BLAS.gemm(
+                    m: m, n: width, k: k, xp.value + r0 * k, lda: k, wp.value + j0, ldb: n,
+                    into: op.value + r0 * n + j0, ldc: n)
+                Epilogue(
+                    bias: bp.value.map { $0 + j0 }, activation: activation,
+                    residual: rp.value.map { $0 + j0 }
+                )
+                .apply(rows: r0..<(r0 + m), cols: width, op.value + j0, ldo: n)
             }
         }
         return out

@@ -33,14 +33,18 @@ public struct GroupNorm: Sendable {
         let ch = channels
         let partial = Tensor(uninitialized: [batch * chunks, 2, ch])
         let out = Tensor(uninitialized: x.shape)
-        let (xp, pp, op) = (UncheckedSendable(UnsafePointer(x.storage.pointer)),
-                            UncheckedSendable(partial.storage.pointer), UncheckedSendable(out.storage.pointer))
+        let (xp, pp, op) = (
+            UncheckedSendable(UnsafePointer(x.storage.pointer)),
+            UncheckedSendable(partial.storage.pointer), UncheckedSendable(out.storage.pointer)
+        )
         c.timed(.normalization) {
             c.parallel(batch * chunks) { piece, _ in
-                let b = piece / chunks, chunk = piece % chunks
+                let b = piece / chunks
+                let chunk = piece % chunks
                 let first = chunk * GroupNorm.chunkPixels
                 let count = min(GroupNorm.chunkPixels, pixels - first)
-                let sums = pp.value + piece * 2 * ch, squares = sums + ch
+                let sums = pp.value + piece * 2 * ch
+                let squares = sums + ch
                 sums.update(repeating: 0, count: 2 * ch)
                 for p in 0..<count {
                     let row = xp.value + (b * pixels + first + p) * ch
@@ -57,7 +61,8 @@ public struct GroupNorm: Sendable {
             let n = Double(pixels * perGroup)
             for b in 0..<batch {
                 for g in 0..<groups {
-                    var s = 0.0, q = 0.0
+                    var s = 0.0
+                    var q = 0.0
                     for chunk in 0..<chunks {
                         let sums = pp.value + (b * chunks + chunk) * 2 * ch
                         for j in (g * perGroup)..<((g + 1) * perGroup) {
@@ -78,12 +83,14 @@ public struct GroupNorm: Sendable {
                 shift.withUnsafeBufferPointer { sh in
                     let (scp, shp) = (UncheckedSendable(sc.baseAddress!), UncheckedSendable(sh.baseAddress!))
                     c.parallel(batch * chunks) { piece, _ in
-                        let b = piece / chunks, chunk = piece % chunks
+                        let b = piece / chunks
+                        let chunk = piece % chunks
                         let first = chunk * GroupNorm.chunkPixels
                         let count = min(GroupNorm.chunkPixels, pixels - first)
                         let base = (b * pixels + first) * ch
-                        affineRows(xp.value + base, op.value + base, rows: count, cols: ch,
-                                   scale: scp.value + b * ch, shift: shp.value + b * ch, activation: activation)
+                        affineRows(
+                            xp.value + base, op.value + base, rows: count, cols: ch,
+                            scale: scp.value + b * ch, shift: shp.value + b * ch, activation: activation)
                     }
                 }
             }
@@ -94,12 +101,17 @@ public struct GroupNorm: Sendable {
 
 /// `out = activation(x·scale + shift)` per row, with per-column scale and shift.
 @inline(__always)
-func affineRows(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
-                scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, activation: Activation) {
+func affineRows(
+    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
+    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, activation: Activation
+) {
     for r in 0..<rows {
-        let src = x + r * cols, dst = out + r * cols
+        let src = x + r * cols
+        let dst = out + r * cols
         forEachBlock(cols) { j, lanes in
-            store(load(src + j, lanes: lanes) * load(scale + j, lanes: lanes) + load(shift + j, lanes: lanes), dst + j, lanes: lanes)
+            store(
+                load(src + j, lanes: lanes) * load(scale + j, lanes: lanes) + load(shift + j, lanes: lanes), dst + j,
+                lanes: lanes)
         }
     }
     // The rows are contiguous: the activation in one call.
@@ -134,14 +146,17 @@ public struct LayerNorm: Sendable {
         let out = Tensor(uninitialized: x.shape)
         let n = features
         let (xp, op) = (UncheckedSendable(UnsafePointer(x.storage.pointer)), UncheckedSendable(out.storage.pointer))
-        let (gp, bp) = (UncheckedSendable(UnsafePointer(gamma.storage.pointer)),
-                        UncheckedSendable(UnsafePointer(beta.storage.pointer)))
+        let (gp, bp) = (
+            UncheckedSendable(UnsafePointer(gamma.storage.pointer)),
+            UncheckedSendable(UnsafePointer(beta.storage.pointer))
+        )
         let eps = epsilon
         c.timed(.normalization) {
             let pieces = (rows + LayerNorm.chunkRows - 1) / LayerNorm.chunkRows
             c.parallel(pieces) { piece, _ in
                 for r in (piece * LayerNorm.chunkRows)..<min(rows, (piece + 1) * LayerNorm.chunkRows) {
-                    let src = xp.value + r * n, dst = op.value + r * n
+                    let src = xp.value + r * n
+                    let dst = op.value + r * n
                     let mean = rowSum(src, n) { $0 } / Float(n)
                     let variance = rowSum(src, n) { ($0 - mean) * ($0 - mean) } / Float(n)
                     let inv = 1 / (variance + eps).squareRoot()

@@ -2,7 +2,7 @@ import Foundation
 import Spelling
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A problem with a weights file, naming the file, the tensor, what is wrong and what to do.
@@ -37,7 +37,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     public enum DType: String, Sendable {
-        case f32 = "F32", f16 = "F16", bf16 = "BF16"
+        case f32 = "F32"
+        case f16 = "F16"
+        case bf16 = "BF16"
         var size: Int { self == .f32 ? 4 : 2 }
     }
 
@@ -55,8 +57,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         self.path = path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
-            throw WeightsError(path: path, "cannot open weights file: \(String(cString: strerror(errno)))",
-                               hint: "check the path, or run the set-up command that converts the model")
+            throw WeightsError(
+                path: path, "cannot open weights file: \(String(cString: strerror(errno)))",
+                hint: "check the path, or run the set-up command that converts the model")
         }
         defer { close(fd) }
         var info = stat()
@@ -64,7 +67,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw WeightsError(path: path, "not a regular file")
         }
         let size = Int(info.st_size)
-        guard size >= 8 else { throw WeightsError(path: path, "file is \(size) bytes; a safetensors file starts with an 8-byte header length") }
+        guard size >= 8 else {
+            throw WeightsError(
+                path: path, "file is \(size) bytes; a safetensors file starts with an 8-byte header length")
+        }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
             throw WeightsError(path: path, "cannot map file: \(String(cString: strerror(errno)))")
         }
@@ -81,11 +87,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
 
     private static func parseHeader(_ base: UnsafeRawPointer, size: Int, path: String) throws
-        -> ([String: Entry], [String: String], Int) {
+        -> ([String: Entry], [String: String], Int)
+    {
         let headerLength = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(min(maxHeaderBytes, size - 8)) else {
-            throw WeightsError(path: path, "header claims \(headerLength) bytes but the file has \(size - 8) after the length field",
-                               hint: "the file is truncated or is not a safetensors file")
+            throw WeightsError(
+                path: path, "header claims \(headerLength) bytes but the file has \(size - 8) after the length field",
+                hint: "the file is truncated or is not a safetensors file")
         }
         let n = Int(headerLength)
         let json = Data(bytes: base + 8, count: n)
@@ -97,26 +105,41 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var metadata: [String: String] = [:]
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw WeightsError(path: path, "__metadata__ is not an object") }
+                guard let m = value as? [String: Any] else {
+                    throw WeightsError(path: path, "__metadata__ is not an object")
+                }
                 for (k, v) in m {
-                    guard let s = v as? String else { throw WeightsError(path: path, "metadata '\(k)' is not a string") }
+                    guard let s = v as? String else {
+                        throw WeightsError(path: path, "metadata '\(k)' is not a string")
+                    }
                     metadata[k] = s
                 }
                 continue
             }
-            guard let fields = value as? [String: Any] else { throw WeightsError(path: path, "tensor '\(name)': entry is not an object") }
-            guard let dtypeName = fields["dtype"] as? String else { throw WeightsError(path: path, "tensor '\(name)': missing dtype") }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                throw WeightsError(path: path, "tensor '\(name)': dtype \(dtypeName) is not supported",
-                                   hint: "export the weights as F32, F16 or BF16")
+            guard let fields = value as? [String: Any] else {
+                throw WeightsError(path: path, "tensor '\(name)': entry is not an object")
             }
-            guard let shapeValues = fields["shape"] as? [Any], let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 }) else {
+            guard let dtypeName = fields["dtype"] as? String else {
+                throw WeightsError(path: path, "tensor '\(name)': missing dtype")
+            }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw WeightsError(
+                    path: path, "tensor '\(name)': dtype \(dtypeName) is not supported",
+                    hint: "export the weights as F32, F16 or BF16")
+            }
+            guard let shapeValues = fields["shape"] as? [Any], let shape = integers(shapeValues),
+                shape.allSatisfy({ $0 >= 0 })
+            else {
                 throw WeightsError(path: path, "tensor '\(name)': shape must be a list of non-negative integers")
             }
-            guard let offsetValues = fields["data_offsets"] as? [Any], let offsets = integers(offsetValues), offsets.count == 2,
-                  offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize else {
-                throw WeightsError(path: path, "tensor '\(name)': data_offsets must be [begin, end] within the \(dataSize)-byte data section",
-                                   hint: "the file is truncated or its header is corrupt")
+            guard let offsetValues = fields["data_offsets"] as? [Any], let offsets = integers(offsetValues),
+                offsets.count == 2,
+                offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize
+            else {
+                throw WeightsError(
+                    path: path,
+                    "tensor '\(name)': data_offsets must be [begin, end] within the \(dataSize)-byte data section",
+                    hint: "the file is truncated or its header is corrupt")
             }
             var elements = 1
             for d in shape {
@@ -126,22 +149,30 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
             guard !overflow, bytes == offsets[1] - offsets[0] else {
-                throw WeightsError(path: path, "tensor '\(name)': shape \(shape) of \(dtypeName) needs \(overflow ? "too many" : String(bytes)) bytes but data_offsets give \(offsets[1] - offsets[0])")
+                throw WeightsError(
+                    path: path,
+                    "tensor '\(name)': shape \(shape) of \(dtypeName) needs \(overflow ? "too many" : String(bytes)) bytes but data_offsets give \(offsets[1] - offsets[0])"
+                )
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
         }
         // The format requires the tensors to tile the data section exactly: no overlaps, no holes.
         var position = 0
-        for entry in entries.values.sorted(by: { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }) {
+        for entry in entries.values.sorted(by: {
+            ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound)
+        }) {
             guard entry.range.lowerBound == position else {
-                throw WeightsError(path: path, entry.range.lowerBound < position
-                                   ? "tensor data overlaps at byte \(entry.range.lowerBound)"
-                                   : "gap in tensor data at byte \(position)")
+                throw WeightsError(
+                    path: path,
+                    entry.range.lowerBound < position
+                        ? "tensor data overlaps at byte \(entry.range.lowerBound)"
+                        : "gap in tensor data at byte \(position)")
             }
             position = entry.range.upperBound
         }
         guard position == dataSize else {
-            throw WeightsError(path: path, "\(dataSize - position) bytes after the last tensor", hint: "the file is corrupt")
+            throw WeightsError(
+                path: path, "\(dataSize - position) bytes after the last tensor", hint: "the file is corrupt")
         }
         return (entries, metadata, 8 + n)
     }
@@ -150,7 +181,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var out = [Int]()
         for v in values {
             guard let number = v as? NSNumber, number.doubleValue.magnitude < 9e15,
-                  let i = Int(exactly: number.doubleValue) else { return nil }
+                let i = Int(exactly: number.doubleValue)
+            else { return nil }
             out.append(i)
         }
         return out
@@ -171,11 +203,20 @@ public final class SafeTensorsFile: @unchecked Sendable {
         switch entry.dtype {
         case .f32:
             UnsafeMutableRawPointer(out.storage.pointer).copyMemory(from: src, byteCount: n * 4)
-            for i in 0..<n { out.storage.pointer[i] = Float(bitPattern: UInt32(littleEndian: out.storage.pointer[i].bitPattern)) }
+            for i in 0..<n {
+                out.storage.pointer[i] = Float(bitPattern: UInt32(littleEndian: out.storage.pointer[i].bitPattern))
+            }
         case .f16:
-            for i in 0..<n { out.storage.pointer[i] = floatFromHalf(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            for i in 0..<n {
+                out.storage.pointer[i] = floatFromHalf(
+                    UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
         case .bf16:
-            for i in 0..<n { out.storage.pointer[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            for i in 0..<n {
+                out.storage.pointer[i] = Float(
+                    bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        << 16)
+            }
         }
         return out
     }

@@ -1,9 +1,9 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A dense Float32 tensor: a shape and a contiguous, 64-byte-aligned buffer.
@@ -41,8 +41,9 @@ public struct Tensor: @unchecked Sendable {
     }
 
     public init(shape: [Int], values: [Float]) {
-        precondition(Tensor.elementCount(shape) == values.count,
-                     "\(values.count) values do not fill shape \(shape)")
+        precondition(
+            Tensor.elementCount(shape) == values.count,
+            "\(values.count) values do not fill shape \(shape)")
         self.init(uninitialized: shape)
         values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
     }
@@ -59,8 +60,9 @@ public struct Tensor: @unchecked Sendable {
 
     /// The same elements seen through another shape with the same element count.
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        precondition(Tensor.elementCount(newShape) == count,
-                     "cannot view \(shape) (\(count) elements) as \(newShape)")
+        precondition(
+            Tensor.elementCount(newShape) == count,
+            "cannot view \(shape) (\(count) elements) as \(newShape)")
         var copy = self
         copy.shape = newShape
         return copy
@@ -178,6 +180,6 @@ public final class BufferPool: Sendable {
             s.heldBytes = 0
             return buffers
         }
-        all.forEach { free($0.pointer) }
+        for buffer in all { free(buffer.pointer) }
     }
 }

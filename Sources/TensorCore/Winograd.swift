@@ -19,7 +19,7 @@ struct Winograd: Sendable {
         inChannels = cin
         outChannels = cout
         let u = Tensor(uninitialized: [16, cin, cout])
-        let g: InlineArray<12, Float> = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]   // G, 4×3
+        let g: InlineArray<12, Float> = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]  // G, 4×3
         for o in 0..<cout {
             for i in 0..<cin {
                 let k = w.storage.pointer + (o * cin + i) * 9
@@ -57,8 +57,10 @@ struct Winograd: Sendable {
             let scratch = Tensor(uninitialized: [c.workers(for: chunks), perChunk])
             let sp = UncheckedSendable(scratch.storage.pointer)
             c.parallel(chunks) { piece, worker in
-                let t0 = piece * chunk, m = min(chunk, geometry.tiles - t0)
-                let v = sp.value + worker * perChunk, prod = v + 16 * chunk * cin
+                let t0 = piece * chunk
+                let m = min(chunk, geometry.tiles - t0)
+                let v = sp.value + worker * perChunk
+                let prod = v + 16 * chunk * cin
                 geometry.transformInput(tiles: t0..<(t0 + m), chunkStart: t0, m: m, into: v)
                 for q in 0..<16 { multiply(q, tiles: m, v, into: prod) }
                 geometry.transformOutput(tiles: t0..<(t0 + m), chunkStart: t0, m: m, from: prod, epilogue: e.value)
@@ -70,7 +72,8 @@ struct Winograd: Sendable {
             let prod = UncheckedSendable(scratch.storage.pointer + 16 * chunk * cin)
             let group = 16
             for piece in 0..<chunks {
-                let t0 = piece * chunk, m = min(chunk, geometry.tiles - t0)
+                let t0 = piece * chunk
+                let m = min(chunk, geometry.tiles - t0)
                 let groups = (m + group - 1) / group
                 c.parallel(groups) { g, _ in
                     let a = t0 + g * group
@@ -79,8 +82,9 @@ struct Winograd: Sendable {
                 c.parallel(16) { q, _ in multiply(q, tiles: m, v.value, into: prod.value) }
                 c.parallel(groups) { g, _ in
                     let a = t0 + g * group
-                    geometry.transformOutput(tiles: a..<min(t0 + m, a + group), chunkStart: t0, m: m,
-                                             from: prod.value, epilogue: e.value)
+                    geometry.transformOutput(
+                        tiles: a..<min(t0 + m, a + group), chunkStart: t0, m: m,
+                        from: prod.value, epilogue: e.value)
                 }
             }
         }
@@ -88,9 +92,10 @@ struct Winograd: Sendable {
 
     /// Product `q` of the 16 for a chunk of `m` tiles: `[m × cin]·U_q → [m × cout]`.
     private func multiply(_ q: Int, tiles m: Int, _ v: UnsafePointer<Float>, into prod: UnsafeMutablePointer<Float>) {
-        BLAS.gemm(m: m, n: outChannels, k: inChannels, v + q * m * inChannels, lda: inChannels,
-                  weight.storage.pointer + q * inChannels * outChannels, ldb: outChannels,
-                  into: prod + q * m * outChannels, ldc: outChannels)
+        BLAS.gemm(
+            m: m, n: outChannels, k: inChannels, v + q * m * inChannels, lda: inChannels,
+            weight.storage.pointer + q * inChannels * outChannels, ldb: outChannels,
+            into: prod + q * m * outChannels, ldc: outChannels)
     }
 
     /// Where tiles are, and the two transforms.
@@ -114,8 +119,11 @@ struct Winograd: Sendable {
         func transformInput(tiles range: Range<Int>, chunkStart t0: Int, m: Int, into v: UnsafeMutablePointer<Float>) {
             for tile in range {
                 let t = tile - t0
-                let b = tile / (tilesY * tilesX), ty = (tile / tilesX) % tilesY, tx = tile % tilesX
-                let y0 = 2 * ty - py, x0 = 2 * tx - px
+                let b = tile / (tilesY * tilesX)
+                let ty = (tile / tilesX) % tilesY
+                let tx = tile % tilesX
+                let y0 = 2 * ty - py
+                let x0 = 2 * tx - px
                 let interior = y0 >= 0 && y0 + 4 <= h && x0 >= 0 && x0 + 4 <= w
                 let origin = xp + ((b * h + max(0, y0)) * w + max(0, x0)) * cin
                 forEachBlock(cin) { j, lanes in
@@ -140,8 +148,10 @@ struct Winograd: Sendable {
                         bd[12 + s] = d[4 + s] - d[12 + s]
                     }
                     for r in 0..<4 {
-                        let row: InlineArray<4, Vec> = [bd[r * 4] - bd[r * 4 + 2], bd[r * 4 + 1] + bd[r * 4 + 2],
-                                                        bd[r * 4 + 2] - bd[r * 4 + 1], bd[r * 4 + 1] - bd[r * 4 + 3]]
+                        let row: InlineArray<4, Vec> = [
+                            bd[r * 4] - bd[r * 4 + 2], bd[r * 4 + 1] + bd[r * 4 + 2],
+                            bd[r * 4 + 2] - bd[r * 4 + 1], bd[r * 4 + 1] - bd[r * 4 + 3],
+                        ]
                         for s in 0..<4 {
                             let dst = v + ((r * 4 + s) * m + t) * cin + j
                             store(row[s], dst, lanes: lanes)
@@ -153,11 +163,15 @@ struct Winograd: Sendable {
 
         /// `Aᵀ M A` for each tile from `prod` (`[16][m][cout]`), then the epilogue, written to
         /// the tile's in-bounds output pixels.
-        func transformOutput(tiles range: Range<Int>, chunkStart t0: Int, m: Int, from prod: UnsafePointer<Float>,
-                             epilogue: Epilogue) {
+        func transformOutput(
+            tiles range: Range<Int>, chunkStart t0: Int, m: Int, from prod: UnsafePointer<Float>,
+            epilogue: Epilogue
+        ) {
             for tile in range {
                 let t = tile - t0
-                let b = tile / (tilesY * tilesX), ty = (tile / tilesX) % tilesY, tx = tile % tilesX
+                let b = tile / (tilesY * tilesX)
+                let ty = (tile / tilesX) % tilesY
+                let tx = tile % tilesX
                 forEachBlock(cout) { j, lanes in
                     var mm = InlineArray<16, Vec>(repeating: Vec())
                     for q in 0..<16 {
@@ -170,8 +184,10 @@ struct Winograd: Sendable {
                         am[4 + s] = mm[4 + s] - mm[8 + s] - mm[12 + s]
                     }
                     for r in 0..<2 where 2 * ty + r < ho {
-                        let pair: InlineArray<2, Vec> = [am[r * 4] + am[r * 4 + 1] + am[r * 4 + 2],
-                                                         am[r * 4 + 1] - am[r * 4 + 2] - am[r * 4 + 3]]
+                        let pair: InlineArray<2, Vec> = [
+                            am[r * 4] + am[r * 4 + 1] + am[r * 4 + 2],
+                            am[r * 4 + 1] - am[r * 4 + 2] - am[r * 4 + 3],
+                        ]
                         for s in 0..<2 where 2 * tx + s < wo {
                             let dst = op + ((b * ho + 2 * ty + r) * wo + 2 * tx + s) * cout + j
                             store(pair[s], dst, lanes: lanes)

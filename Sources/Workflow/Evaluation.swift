@@ -8,7 +8,9 @@ extension Expression {
         case .literal(let value, _):
             return value.type
         case .reference(let r):
-            guard let type = typeOf(r) else { throw ExpressionError(message: "unresolved \(r.text)", location: r.location) }
+            guard let type = typeOf(r) else {
+                throw ExpressionError(message: "unresolved \(r.text)", location: r.location)
+            }
             return type
         case .itemVariable(let name, _):
             return name == "index" ? .integer : .string
@@ -21,10 +23,14 @@ extension Expression {
         case .unary(let op, let operand, let at):
             let type = try operand.scalarType(typeOf)
             if op == "!" {
-                guard type == .bool else { throw ExpressionError(message: "'!' needs a boolean, not \(type)", location: at) }
+                guard type == .bool else {
+                    throw ExpressionError(message: "'!' needs a boolean, not \(type)", location: at)
+                }
                 return .bool
             }
-            guard type.isNumeric else { throw ExpressionError(message: "'-' needs a number, not \(type)", location: at) }
+            guard type.isNumeric else {
+                throw ExpressionError(message: "'-' needs a number, not \(type)", location: at)
+            }
             return type
         case .binary(let op, let a, let b, let at):
             let (x, y) = (try a.scalarType(typeOf), try b.scalarType(typeOf))
@@ -48,14 +54,16 @@ extension Expression {
                 return .string
             default:
                 guard x.isNumeric && y.isNumeric else {
-                    throw ExpressionError(message: "'\(op)' needs numbers, not \(x) and \(y)", location: at,
-                                          help: op == "+" ? "'+' joins strings when either side is a string" : nil)
+                    throw ExpressionError(
+                        message: "'\(op)' needs numbers, not \(x) and \(y)", location: at,
+                        help: op == "+" ? "'+' joins strings when either side is a string" : nil)
                 }
                 return (x == .integer && y == .integer && op != "/") ? .integer : .number
             }
         case .conditional(let condition, let a, let b):
             guard try condition.scalarType(typeOf) == .bool else {
-                throw ExpressionError(message: "the condition before '?' must be a boolean", location: condition.location)
+                throw ExpressionError(
+                    message: "the condition before '?' must be a boolean", location: condition.location)
             }
             let (x, y) = (try a.inferType(typeOf), try b.inferType(typeOf))
             if x == y { return x }
@@ -66,7 +74,10 @@ extension Expression {
             let types = try arguments.map { (e: Expression) throws(ExpressionError) in try e.scalarType(typeOf) }
             func need(_ count: ClosedRange<Int>) throws(ExpressionError) {
                 guard count.contains(arguments.count) else {
-                    throw ExpressionError(message: "\(name) takes \(count.lowerBound == count.upperBound ? "\(count.lowerBound)" : "\(count.lowerBound) or more") argument\(count.upperBound == 1 ? "" : "s"), not \(arguments.count)", location: at)
+                    throw ExpressionError(
+                        message:
+                            "\(name) takes \(count.lowerBound == count.upperBound ? "\(count.lowerBound)" : "\(count.lowerBound) or more") argument\(count.upperBound == 1 ? "" : "s"), not \(arguments.count)",
+                        location: at)
                 }
             }
             func numeric() throws(ExpressionError) {
@@ -79,16 +90,20 @@ extension Expression {
                 try need(1...1)
                 return .string
             case "round", "floor", "ceil":
-                try need(1...1); try numeric()
+                try need(1...1)
+                try numeric()
                 return .integer
             case "abs":
-                try need(1...1); try numeric()
+                try need(1...1)
+                try numeric()
                 return types[0]
             case "clamp":
-                try need(3...3); try numeric()
+                try need(3...3)
+                try numeric()
                 return types.allSatisfy { $0 == .integer } ? .integer : .number
             default:  // min, max
-                try need(1...Int.max); try numeric()
+                try need(1...Int.max)
+                try numeric()
                 return types.allSatisfy { $0 == .integer } ? .integer : .number
             }
         }
@@ -98,8 +113,9 @@ extension Expression {
     private func scalarType(_ typeOf: (Reference) -> PortType?) throws(ExpressionError) -> PortType {
         let type = try inferType(typeOf)
         if type == .image || type == .mask || type == .strings {
-            throw ExpressionError(message: "\(type) values cannot be used inside an expression", location: location,
-                                  help: "pass the \(type) on its own, as '$node.port'")
+            throw ExpressionError(
+                message: "\(type) values cannot be used inside an expression", location: location,
+                help: "pass the \(type) on its own, as '$node.port'")
         }
         return type
     }
@@ -118,7 +134,8 @@ extension Expression {
             case "ext": return .string(item.ext)
             case "name": return .string(item.name)
             case "index": return .integer(item.index)
-            case "relpath": return .string(item.relativeDirectory.isEmpty ? item.stem : item.relativeDirectory + "/" + item.stem)
+            case "relpath":
+                return .string(item.relativeDirectory.isEmpty ? item.stem : item.relativeDirectory + "/" + item.stem)
             default: return .string(item.relativeDirectory)
             }
         case .template(let parts, _):

@@ -19,9 +19,11 @@ public struct RunOptions: Sendable {
     /// Once cancelled, no new item starts; items in progress finish and are recorded.
     public var cancellation: Cancellation?
 
-    public init(jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
-                manifest: RunManifest? = nil, cache: ResultCache? = nil, shard: Shard? = nil,
-                cancellation: Cancellation? = nil) {
+    public init(
+        jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
+        manifest: RunManifest? = nil, cache: ResultCache? = nil, shard: Shard? = nil,
+        cancellation: Cancellation? = nil
+    ) {
         self.jobs = max(1, jobs)
         self.failFast = failFast
         self.manifest = manifest
@@ -132,7 +134,8 @@ public struct Executor: Sendable {
         guard let iterator = workflow.iterator, let iteration = iterator.iteration else { return [] }
         let directory: String
         do {
-            directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil).text
+            directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil)
+                .text
         } catch {
             throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
         }
@@ -149,12 +152,14 @@ public struct Executor: Sendable {
         var inputFiles = Set<String>()
         for node in workflow.nodes where node.scope == .once {
             if options.cancellation?.isCancelled == true {
-                throw RunError(message: "interrupted before node '\(node.name)' ran; no file was processed", location: nil)
+                throw RunError(
+                    message: "interrupted before node '\(node.name)' ran; no file was processed", location: nil)
             }
             let started = Date()
             do {
-                let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
-                                          threads: options.jobs)
+                let context = NodeContext(
+                    item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
+                    threads: options.jobs)
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 // A node's iteration input names the file it reads (load's path): never an output.
                 if let input = node.node.descriptor.iterationInput, case .path(let p)? = inputs[input] {
@@ -203,16 +208,21 @@ public struct Executor: Sendable {
                 let result: ItemResult
                 var reason: StopReason?
                 if let manifest = options.manifest, manifest.alreadyDone(items[index].relativePath) {
-                    result = ItemResult(item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
+                    result = ItemResult(
+                        item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
                 } else {
                     let written: [String]
-                    (result, written, reason) = process(items[index], nodes: perItem, prepared: prepared,
-                                                        threads: max(1, options.jobs / workers), onEvent: onEvent)
+                    (result, written, reason) = process(
+                        items[index], nodes: perItem, prepared: prepared,
+                        threads: max(1, options.jobs / workers), onEvent: onEvent)
                     writtenByRun.withLock { $0 += written }
                     do {
-                        try options.manifest?.append(result, seed: Seeds.itemSeed(workflow: workflow.seed,
-                                                                                  relativePath: items[index].relativePath),
-                                                     outputs: written)
+                        try options.manifest?.append(
+                            result,
+                            seed: Seeds.itemSeed(
+                                workflow: workflow.seed,
+                                relativePath: items[index].relativePath),
+                            outputs: written)
                     } catch {
                         // Unrecorded work would be redone by --resume, and everything after it too.
                         reason = reason ?? .storage("cannot record progress in the run manifest: \(error)")
@@ -230,18 +240,23 @@ public struct Executor: Sendable {
         let stopped = stop.withLock { $0 }
         let final = results.withLock { results in
             results.enumerated().map { index, result in
-                result ?? ItemResult(item: items[index], status: .skipped, failedNode: nil,
-                                     message: "not run: \(stopped ?? .interrupted)", seconds: 0)
+                result
+                    ?? ItemResult(
+                        item: items[index], status: .skipped, failedNode: nil,
+                        message: "not run: \(stopped ?? .interrupted)", seconds: 0)
             }
         }
-        return RunSummary(items: final, seconds: Date().timeIntervalSince(started),
-                          stopped: final.contains { $0.status == .skipped } ? stopped : nil)
+        return RunSummary(
+            items: final, seconds: Date().timeIntervalSince(started),
+            stopped: final.contains { $0.status == .skipped } ? stopped : nil)
     }
 
     /// Runs one item; returns its result, the files it wrote (the path outputs of nodes with
     /// side effects), and why the whole run must stop, if its failure means that.
-    private func process(_ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
-                         onEvent: @Sendable (RunEvent) -> Void) -> (ItemResult, written: [String], stop: StopReason?) {
+    private func process(
+        _ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
+        onEvent: @Sendable (RunEvent) -> Void
+    ) -> (ItemResult, written: [String], stop: StopReason?) {
         let started = Date()
         var local: [String: [String: Value]] = [:]
         var written: [String] = []
@@ -249,25 +264,34 @@ public struct Executor: Sendable {
             do {
                 var inputs = try evaluateInputs(of: node, item: item, shared: prepared.shared, local: local)
                 if let iteration = node.iteration { inputs[iteration.input] = .path(item.path) }
-                let context = NodeContext(item: item,
-                                          seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
-                                          inputFiles: prepared.inputFiles, threads: threads)
+                let context = NodeContext(
+                    item: item,
+                    seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
+                    inputFiles: prepared.inputFiles, threads: threads)
                 let outputs = try invoke(node, inputs, context, onEvent: onEvent)
                 if node.node.descriptor.hasSideEffects {
                     for case .path(let path) in outputs.values { written.append(path) }
                 }
                 local[node.name] = outputs
             } catch {
-                return (ItemResult(item: item, status: .failed, failedNode: node.name, message: "\(error)",
-                                   seconds: Date().timeIntervalSince(started)), written, StorageFailure.stopReason(error))
+                return (
+                    ItemResult(
+                        item: item, status: .failed, failedNode: node.name, message: "\(error)",
+                        seconds: Date().timeIntervalSince(started)), written, StorageFailure.stopReason(error)
+                )
             }
         }
-        return (ItemResult(item: item, status: .done, failedNode: nil, message: nil,
-                           seconds: Date().timeIntervalSince(started)), written.sorted(), nil)
+        return (
+            ItemResult(
+                item: item, status: .done, failedNode: nil, message: nil,
+                seconds: Date().timeIntervalSince(started)), written.sorted(), nil
+        )
     }
 
-    func resolve(_ reference: Reference, shared: [String: [String: Value]],
-                         local: [String: [String: Value]]) throws -> Value {
+    func resolve(
+        _ reference: Reference, shared: [String: [String: Value]],
+        local: [String: [String: Value]]
+    ) throws -> Value {
         if let port = reference.port {
             guard let value = (local[reference.name] ?? shared[reference.name])?[port] else {
                 throw NodeError("\(reference.text) has no value")
@@ -279,8 +303,10 @@ public struct Executor: Sendable {
     }
 
     /// The node's inputs: its expressions evaluated, defaults filled in, types and ranges checked.
-    func evaluateInputs(of node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
-                                local: [String: [String: Value]]) throws -> [String: Value] {
+    func evaluateInputs(
+        of node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
+        local: [String: [String: Value]]
+    ) throws -> [String: Value] {
         var values: [String: Value] = [:]
         for spec in node.node.descriptor.inputs {
             guard let expression = node.inputs[spec.name] else {
@@ -303,8 +329,10 @@ public struct Executor: Sendable {
 
     /// Runs one node — or reuses its cached result — and checks it returned what its
     /// descriptor promises.
-    private func invoke(_ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext,
-                        onEvent: @Sendable (RunEvent) -> Void) throws -> [String: Value] {
+    private func invoke(
+        _ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext,
+        onEvent: @Sendable (RunEvent) -> Void
+    ) throws -> [String: Value] {
         guard node.node.descriptor.cacheable, let cache = options.cache else {
             return try checked(node, try node.node.run(NodeInputs(values), context: context))
         }
@@ -320,11 +348,12 @@ public struct Executor: Sendable {
         return try cache.withLock(key) {
             // Looked up again under the lock: another worker may have computed it meanwhile.
             if case .miss = first, let valid = reused(cache.load(key)) { return valid }
-            var (outcome, detail): (RunEvent.CacheOutcome, String?) = switch first {
-            case .corrupt(let reason): (.corrupt, reason)
-            case .hit: (.corrupt, "the stored outputs do not match the node's ports")
-            case .miss: (.miss, nil)
-            }
+            var (outcome, detail): (RunEvent.CacheOutcome, String?) =
+                switch first {
+                case .corrupt(let reason): (.corrupt, reason)
+                case .hit: (.corrupt, "the stored outputs do not match the node's ports")
+                case .miss: (.miss, nil)
+                }
             let outputs = try checked(node, try node.node.run(NodeInputs(values), context: context))
             do {
                 try cache.store(key, outputs)

@@ -30,7 +30,8 @@ indirect enum Expression: Sendable {
     var location: SourcePosition {
         switch self {
         case .literal(_, let l), .itemVariable(_, let l), .unary(_, _, let l), .binary(_, _, _, let l),
-             .call(_, _, let l), .template(_, let l), .list(_, let l): l
+            .call(_, _, let l), .template(_, let l), .list(_, let l):
+            l
         case .reference(let r): r.location
         case .conditional(let c, _, _): c.location
         }
@@ -85,7 +86,9 @@ extension Expression {
         case .sequence(let elements, let l):
             var parsed: [Expression] = []
             for element in elements {
-                if case .sequence(_, let at) = element { throw ExpressionError(message: "a list cannot hold a list", location: at) }
+                if case .sequence(_, let at) = element {
+                    throw ExpressionError(message: "a list cannot hold a list", location: at)
+                }
                 parsed.append(try parse(element, placeholders: placeholders))
             }
             return .list(parsed, l)
@@ -95,8 +98,10 @@ extension Expression {
     }
 
     /// A whole `$ref`, or a string with `{item}` placeholders and `${expression}` parts.
-    static func parseString(_ text: String, at location: SourcePosition,
-                            placeholders: [String] = []) throws(ExpressionError) -> Expression {
+    static func parseString(
+        _ text: String, at location: SourcePosition,
+        placeholders: [String] = []
+    ) throws(ExpressionError) -> Expression {
         let scalars = Array(text.unicodeScalars)
         if let reference = wholeReference(scalars, at: location) { return .reference(reference) }
         var parts: [Expression] = []
@@ -106,27 +111,34 @@ extension Expression {
             SourcePosition(file: location.file, line: location.line, column: location.column + offset)
         }
         func flush() {
-            if !literal.isEmpty { parts.append(.literal(.string(literal), location)); literal = "" }
+            if !literal.isEmpty {
+                parts.append(.literal(.string(literal), location))
+                literal = ""
+            }
         }
         while i < scalars.count {
             let c = scalars[i]
             let next = i + 1 < scalars.count ? scalars[i + 1] : nil
             if c == "$" && next == "{" {
                 guard let close = matchingBrace(scalars, from: i + 1) else {
-                    throw ExpressionError(message: "'${' is never closed", location: at(i), help: "end the expression with '}'")
+                    throw ExpressionError(
+                        message: "'${' is never closed", location: at(i), help: "end the expression with '}'")
                 }
                 flush()
                 var parser = ExpressionParser(Array(scalars[(i + 2)..<close]), origin: at(i + 2))
                 parts.append(try parser.parseAll())
                 i = close + 1
             } else if c == "{" && next == "{" {
-                literal += "{"; i += 2
+                literal += "{"
+                i += 2
             } else if c == "}" && next == "}" {
-                literal += "}"; i += 2
+                literal += "}"
+                i += 2
             } else if c == "{" {
                 guard let close = scalars[i...].firstIndex(of: "}") else {
-                    throw ExpressionError(message: "'{' is never closed", location: at(i),
-                                          help: "write '{{' for a literal brace")
+                    throw ExpressionError(
+                        message: "'{' is never closed", location: at(i),
+                        help: "write '{{' for a literal brace")
                 }
                 let name = String(String.UnicodeScalarView(scalars[(i + 1)..<close]))
                 if placeholders.contains(name) {
@@ -140,13 +152,15 @@ extension Expression {
                     throw ExpressionError(
                         message: "unknown placeholder '{\(name)}'", location: at(i),
                         help: guess.map { "did you mean '{\($0)}'?" }
-                            ?? "placeholders are \(known.map { "{\($0)}" }.joined(separator: ", ")); write '{{' for a literal brace")
+                            ?? "placeholders are \(known.map { "{\($0)}" }.joined(separator: ", ")); write '{{' for a literal brace"
+                    )
                 }
                 flush()
                 parts.append(.itemVariable(name, at(i)))
                 i = close + 1
             } else {
-                literal.unicodeScalars.append(c); i += 1
+                literal.unicodeScalars.append(c)
+                i += 1
             }
         }
         flush()
@@ -237,7 +251,9 @@ struct ExpressionParser {
         return .conditional(condition, a, b)
     }
 
-    private static let levels: [[String]] = [["||"], ["&&"], ["==", "!=", "<=", ">=", "<", ">"], ["+", "-"], ["*", "/", "%"]]
+    private static let levels: [[String]] = [
+        ["||"], ["&&"], ["==", "!=", "<=", ">=", "<", ">"], ["+", "-"], ["*", "/", "%"],
+    ]
 
     private mutating func parseBinary(level: Int) throws(ExpressionError) -> Expression {
         if level == Self.levels.count { return try parseUnary() }
@@ -273,14 +289,19 @@ struct ExpressionParser {
         if c == "'" || c == "\"" {
             i += 1
             var text = ""
-            while i < s.count, s[i] != c { text.unicodeScalars.append(s[i]); i += 1 }
+            while i < s.count, s[i] != c {
+                text.unicodeScalars.append(s[i])
+                i += 1
+            }
             guard i < s.count else { throw ExpressionError(message: "string is never closed", location: at(start)) }
             i += 1
             return .literal(.string(text), at(start))
         }
         if ("0"..."9").contains(c) || c == "." {
-            while i < s.count, ("0"..."9").contains(s[i]) || s[i] == "." || s[i] == "e"
-                || ((s[i] == "-" || s[i] == "+") && i > start && s[i - 1] == "e") { i += 1 }
+            while i < s.count,
+                ("0"..."9").contains(s[i]) || s[i] == "." || s[i] == "e"
+                    || ((s[i] == "-" || s[i] == "+") && i > start && s[i - 1] == "e")
+            { i += 1 }
             let text = String(String.UnicodeScalarView(s[start..<i]))
             if let integer = Int(text) { return .literal(.integer(integer), at(start)) }
             guard let number = Double(text) else {
@@ -306,9 +327,10 @@ struct ExpressionParser {
         if name == "false" { return .literal(.bool(false), at(start)) }
         if eat("(") {
             guard functionNames.contains(name) else {
-                throw ExpressionError(message: "unknown function '\(name)'", location: at(start),
-                                      help: closestMatch(to: name, in: functionNames).map { "did you mean '\($0)'?" }
-                                          ?? "functions are \(functionNames.joined(separator: ", "))")
+                throw ExpressionError(
+                    message: "unknown function '\(name)'", location: at(start),
+                    help: closestMatch(to: name, in: functionNames).map { "did you mean '\($0)'?" }
+                        ?? "functions are \(functionNames.joined(separator: ", "))")
             }
             var arguments: [Expression] = []
             if !eat(")") {
@@ -318,8 +340,11 @@ struct ExpressionParser {
             return .call(name, arguments, at(start))
         }
         guard itemVariableNames.contains(name) else {
-            throw ExpressionError(message: "unknown name '\(name)'", location: at(start),
-                                  help: "params and node outputs are written with '$' ($\(name)); item facts are \(itemVariableNames.joined(separator: ", "))")
+            throw ExpressionError(
+                message: "unknown name '\(name)'", location: at(start),
+                help:
+                    "params and node outputs are written with '$' ($\(name)); item facts are \(itemVariableNames.joined(separator: ", "))"
+            )
         }
         return .itemVariable(name, at(start))
     }

@@ -12,7 +12,9 @@ enum ItemEnumerator {
     static func items(in directory: String, patterns: [String], recursive: Bool) throws(Failure) -> [NodeContext.Item] {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.path
         var info = stat()
-        guard stat(root, &info) == 0 else { throw Failure(message: "cannot read directory \(directory): no such directory") }
+        guard stat(root, &info) == 0 else {
+            throw Failure(message: "cannot read directory \(directory): no such directory")
+        }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw Failure(message: "\(directory) is not a directory") }
         var found: [String] = []
         var visited: Set<[UInt64]> = [[UInt64(info.st_dev), UInt64(info.st_ino)]]
@@ -24,8 +26,10 @@ enum ItemEnumerator {
         }
     }
 
-    private static func walk(_ directory: String, relative: String, patterns: [String], recursive: Bool,
-                             visited: inout Set<[UInt64]>, into found: inout [String]) {
+    private static func walk(
+        _ directory: String, relative: String, patterns: [String], recursive: Bool,
+        visited: inout Set<[UInt64]>, into found: inout [String]
+    ) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names where !name.hasPrefix(".") {
             let path = directory + "/" + name
@@ -40,7 +44,9 @@ enum ItemEnumerator {
             if (info.st_mode & S_IFMT) == S_IFDIR {
                 // A directory reached twice (a symlink loop) is walked once.
                 if recursive, visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted {
-                    walk(path, relative: relativePath, patterns: patterns, recursive: true, visited: &visited, into: &found)
+                    walk(
+                        path, relative: relativePath, patterns: patterns, recursive: true, visited: &visited,
+                        into: &found)
                 }
             } else if matches(name, relativePath, patterns) {
                 found.append(relativePath)

@@ -13,23 +13,33 @@ extension Workflow {
                 diagnostics.append(Diagnostic("bad_set", "--set \(override): expected NAME=VALUE", at: nil))
                 continue
             }
-            let name = String(override[..<equals]), text = String(override[override.index(after: equals)...])
+            let name = String(override[..<equals])
+            let text = String(override[override.index(after: equals)...])
             guard let param = byName[name] else {
-                let help = closestMatch(to: name, in: byName.keys).map { "did you mean '\($0)'?" }
-                    ?? (params.isEmpty ? "this workflow declares no params"
+                let help =
+                    closestMatch(to: name, in: byName.keys).map { "did you mean '\($0)'?" }
+                    ?? (params.isEmpty
+                        ? "this workflow declares no params"
                         : "its params are \(params.map(\.name).joined(separator: ", "))")
-                diagnostics.append(Diagnostic("undeclared_param", "--set \(override): the workflow has no param '\(name)'",
-                                              at: nil, help: help))
+                diagnostics.append(
+                    Diagnostic(
+                        "undeclared_param", "--set \(override): the workflow has no param '\(name)'",
+                        at: nil, help: help))
                 continue
             }
             guard let value = Self.parse(text, as: param.type) else {
-                diagnostics.append(Diagnostic("bad_set", "--set \(override): '\(text)' is not \(param.type == .integer ? "an integer" : "a \(param.typeName)")",
-                                              at: nil, help: param.type == .bool ? "write true or false" : nil))
+                diagnostics.append(
+                    Diagnostic(
+                        "bad_set",
+                        "--set \(override): '\(text)' is not \(param.type == .integer ? "an integer" : "a \(param.typeName)")",
+                        at: nil, help: param.type == .bool ? "write true or false" : nil))
                 continue
             }
             if let violation = ConstraintViolation.check(value, range: param.range, choices: param.choices) {
-                diagnostics.append(Diagnostic(violation.code, "--set \(override): '\(name)' \(violation.requirement)",
-                                              at: nil, help: violation.suggestion.map { "did you mean '\($0)'?" }))
+                diagnostics.append(
+                    Diagnostic(
+                        violation.code, "--set \(override): '\(name)' \(violation.requirement)",
+                        at: nil, help: violation.suggestion.map { "did you mean '\($0)'?" }))
                 continue
             }
             values[name] = value
@@ -38,8 +48,10 @@ extension Workflow {
             if let value = param.defaultValue {
                 values[param.name] = value
             } else if !diagnostics.contains(where: { $0.message.hasPrefix("--set \(param.name)=") }) {
-                diagnostics.append(Diagnostic("missing_param", "param '\(param.name)' has no value", at: param.location,
-                                              help: "pass --set \(param.name)=… (\(param.typeName)\(param.doc.map { ": \($0)" } ?? ""))"))
+                diagnostics.append(
+                    Diagnostic(
+                        "missing_param", "param '\(param.name)' has no value", at: param.location,
+                        help: "pass --set \(param.name)=… (\(param.typeName)\(param.doc.map { ": \($0)" } ?? ""))"))
             }
         }
         if !diagnostics.isEmpty { throw ValidationFailure(diagnostics, source: source) }

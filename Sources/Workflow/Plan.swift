@@ -44,15 +44,18 @@ extension Executor {
                 if node.node.descriptor.cacheable {
                     let key = ResultCache.key(for: node.node, inputs: inputs)
                     if let cache = options.cache, case .hit(let stored) = cache.load(key, readOnly: true),
-                       let values = try? checked(node, stored) {
+                        let values = try? checked(node, stored)
+                    {
                         shared[node.name] = values
                         steps.append((node, .cached(key: key)))
                     } else {
-                        steps.append((node, .willCompute(reason: options.cache == nil ? "cache disabled" : "not in the cache")))
+                        steps.append(
+                            (node, .willCompute(reason: options.cache == nil ? "cache disabled" : "not in the cache")))
                     }
                     continue
                 }
-                let context = NodeContext(item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name))
+                let context = NodeContext(
+                    item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name))
                 shared[node.name] = try checked(node, try node.node.run(NodeInputs(inputs), context: context))
                 steps.append((node, .once))
             } catch {
@@ -60,8 +63,12 @@ extension Executor {
             }
         }
         // The directory may come from a node that the plan did not run; then the count is unknown.
-        let known = workflow.iterator?.iteration?.directory.references
+        let known =
+            workflow.iterator?.iteration?.directory.references
             .allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
-        return Plan(steps: steps, itemCount: known ? try listItems(shared: shared).filter { options.shard?.contains($0.relativePath) ?? true }.count : nil)
+        return Plan(
+            steps: steps,
+            itemCount: known
+                ? try listItems(shared: shared).filter { options.shard?.contains($0.relativePath) ?? true }.count : nil)
     }
 }

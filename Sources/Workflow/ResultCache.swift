@@ -118,7 +118,9 @@ public struct ResultCache: Sendable {
             if relative.hasSuffix(".dfc") {
                 found.append((full, attributes?[.size] as? Int ?? 0, modified))
             } else if let cutoff, modified < cutoff,
-                      AtomicFile.temporaryOriginal(String(relative.split(separator: "/").last ?? ""))?.hasSuffix(".dfc") == true {
+                AtomicFile.temporaryOriginal(String(relative.split(separator: "/").last ?? ""))?.hasSuffix(".dfc")
+                    == true
+            {
                 try? FileManager.default.removeItem(atPath: full)
             }
         }
@@ -168,15 +170,31 @@ enum CacheEntry {
                 out.append(values[name]!.type == .image ? 0 : 1)
                 for n in [image.width, image.height, image.channels] { appendInteger(&out, n) }
                 switch image.storage {
-                case .uint8(let s): out.append(0); appendBytes(&out, s)
-                case .uint16(let s): out.append(1); appendBytes(&out, s)
-                case .float32(let s): out.append(2); appendBytes(&out, s)
+                case .uint8(let s):
+                    out.append(0)
+                    appendBytes(&out, s)
+                case .uint16(let s):
+                    out.append(1)
+                    appendBytes(&out, s)
+                case .float32(let s):
+                    out.append(2)
+                    appendBytes(&out, s)
                 }
-            case .number(let n): out.append(2); appendInteger(&out, Int(bitPattern: UInt(n.bitPattern)))
-            case .integer(let i): out.append(3); appendInteger(&out, i)
-            case .string(let s): out.append(4); appendString(&out, s)
-            case .path(let p): out.append(5); appendString(&out, p)
-            case .bool(let b): out.append(6); out.append(b ? 1 : 0)
+            case .number(let n):
+                out.append(2)
+                appendInteger(&out, Int(bitPattern: UInt(n.bitPattern)))
+            case .integer(let i):
+                out.append(3)
+                appendInteger(&out, i)
+            case .string(let s):
+                out.append(4)
+                appendString(&out, s)
+            case .path(let p):
+                out.append(5)
+                appendString(&out, p)
+            case .bool(let b):
+                out.append(6)
+                out.append(b ? 1 : 0)
             case .delta(let delta):
                 out.append(7)
                 appendString(&out, delta.encoder)
@@ -216,14 +234,18 @@ enum CacheEntry {
             let name = try reader.string()
             switch try reader.byte() {
             case let tag where tag <= 1:
-                let width = try reader.integer(limit: 1 << 20), height = try reader.integer(limit: 1 << 20)
-                guard let model = ColorModel(channels: try reader.integer(limit: 4)) else { throw Corrupt(description: "bad channels") }
-                let count = width * height * model.channels
-                let storage: PixelStorage = switch try reader.byte() {
-                case 0: .uint8(try reader.array(count))
-                case 1: .uint16(try reader.array(count))
-                default: .float32(try reader.array(count))
+                let width = try reader.integer(limit: 1 << 20)
+                let height = try reader.integer(limit: 1 << 20)
+                guard let model = ColorModel(channels: try reader.integer(limit: 4)) else {
+                    throw Corrupt(description: "bad channels")
                 }
+                let count = width * height * model.channels
+                let storage: PixelStorage =
+                    switch try reader.byte() {
+                    case 0: .uint8(try reader.array(count))
+                    case 1: .uint16(try reader.array(count))
+                    default: .float32(try reader.array(count))
+                    }
                 let image = Image(width: width, height: height, colorModel: model, storage: storage)
                 values[name] = tag == 0 ? .image(image) : .mask(image)
             case 2: values[name] = .number(Double(bitPattern: UInt64(UInt(bitPattern: try reader.integer(limit: nil)))))

@@ -52,14 +52,18 @@ public final class RunManifest: Sendable {
         if resume, let data = FileManager.default.contents(atPath: path) {
             for line in data.split(separator: UInt8(ascii: "\n")) {
                 guard let record = try? JSONDecoder().decode(Record.self, from: Data(line)) else { continue }
-                if record.status == ItemResult.Status.done.rawValue { finished[record.key] = record.outputs }
-                else { finished[record.key] = nil }
+                if record.status == ItemResult.Status.done.rawValue {
+                    finished[record.key] = record.outputs
+                } else {
+                    finished[record.key] = nil
+                }
             }
         }
         self.finished = finished
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0o644)
         guard descriptor >= 0 else {
-            throw RunError(message: "cannot write the run manifest \(path): \(String(cString: strerror(errno)))", location: nil)
+            throw RunError(
+                message: "cannot write the run manifest \(path): \(String(cString: strerror(errno)))", location: nil)
         }
         self.descriptor = Mutex(descriptor)
     }
@@ -81,8 +85,9 @@ public final class RunManifest: Sendable {
         let files = outputs.map { path in
             Output(path: path, bytes: ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1)
         }
-        let record = Record(key: result.item.relativePath, status: result.status.rawValue, seed: seed,
-                            seconds: result.seconds, outputs: files, node: result.failedNode, error: result.message)
+        let record = Record(
+            key: result.item.relativePath, status: result.status.rawValue, seed: seed,
+            seconds: result.seconds, outputs: files, node: result.failedNode, error: result.message)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(record)

@@ -19,8 +19,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public init(index: Int, count: Int) throws(Invalid) {
         guard count >= 1 else { throw Invalid(description: "the shard count must be at least 1, not \(count)") }
         guard (0..<count).contains(index) else {
-            throw Invalid(description: "shard \(index) does not exist: with \(count) shards the index is 0 to \(count - 1) "
-                          + "(JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID from --array=0-\(count - 1) count from 0)")
+            throw Invalid(
+                description: "shard \(index) does not exist: with \(count) shards the index is 0 to \(count - 1) "
+                    + "(JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID from --array=0-\(count - 1) count from 0)")
         }
         self.index = index
         self.count = count
@@ -30,8 +31,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(Invalid) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2,
-              let index = Int(parts[0].trimmingCharacters(in: .whitespaces)),
-              let count = Int(parts[1].trimmingCharacters(in: .whitespaces)) else {
+            let index = Int(parts[0].trimmingCharacters(in: .whitespaces)),
+            let count = Int(parts[1].trimmingCharacters(in: .whitespaces))
+        else {
             throw Invalid(description: "'\(text)' is not a shard; write INDEX/COUNT with INDEX from 0, e.g. 0/4")
         }
         try self.init(index: index, count: count)

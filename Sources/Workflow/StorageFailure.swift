@@ -7,7 +7,9 @@ enum StorageFailure {
     static let fatalErrors: Set<Int32> = [ENOSPC, EDQUOT, EROFS]
 
     static func stopReason(_ error: any Error) -> StopReason? {
-        guard let error = error as? ImageError, let code = error.systemError, fatalErrors.contains(code) else { return nil }
+        guard let error = error as? ImageError, let code = error.systemError, fatalErrors.contains(code) else {
+            return nil
+        }
         return .storage(error.description)
     }
 }

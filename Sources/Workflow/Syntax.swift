@@ -14,7 +14,8 @@ indirect enum SyntaxValue: Sendable {
     var location: SourcePosition {
         switch self {
         case .null(let l), .bool(_, let l), .integer(_, let l), .number(_, let l), .string(_, let l),
-             .sequence(_, let l), .mapping(_, let l): l
+            .sequence(_, let l), .mapping(_, let l):
+            l
         }
     }
 
@@ -60,10 +61,14 @@ enum SyntaxParser {
             throw ValidationFailure([Diagnostic("yaml_syntax", "invalid YAML: \(error)", at: nil)], source: text)
         }
         guard let root else {
-            throw ValidationFailure([Diagnostic("empty_workflow", "the workflow file is empty",
-                                                at: SourcePosition(file: file, line: 1, column: 1),
-                                                help: "start with 'version: 1' and a 'nodes:' mapping")],
-                                    source: text)
+            throw ValidationFailure(
+                [
+                    Diagnostic(
+                        "empty_workflow", "the workflow file is empty",
+                        at: SourcePosition(file: file, line: 1, column: 1),
+                        help: "start with 'version: 1' and a 'nodes:' mapping")
+                ],
+                source: text)
         }
         return convert(root, file: file)
     }
@@ -84,14 +89,17 @@ enum SyntaxParser {
             }
             // Point quoted strings at their first character, so positions inside them line up.
             let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
-            return .string(scalar.string, quoted ? SourcePosition(file: file, line: at.line, column: at.column + 1) : at)
+            return .string(
+                scalar.string, quoted ? SourcePosition(file: file, line: at.line, column: at.column + 1) : at)
         case .sequence(let sequence):
             return .sequence(sequence.map { convert($0, file: file) }, at)
         case .mapping(let mapping):
-            return .mapping(mapping.map { key, value in
-                SyntaxEntry(key: key.string ?? "\(key)", keyLocation: location(key.mark, file),
-                            value: convert(value, file: file))
-            }, at)
+            return .mapping(
+                mapping.map { key, value in
+                    SyntaxEntry(
+                        key: key.string ?? "\(key)", keyLocation: location(key.mark, file),
+                        value: convert(value, file: file))
+                }, at)
         case .alias:
             return .null(at)  // aliases are resolved by compose; an unresolved one carries nothing
         }
@@ -104,11 +112,12 @@ enum SyntaxParser {
             let key = duplicates.first ?? "?"
             let first = context.mark
             let repeatAt = findRepeat(of: key, after: first, in: text) ?? (first.line, first.column)
-            return Diagnostic("duplicate_key", "duplicate key '\(key)'",
-                              at: SourcePosition(file: file, line: repeatAt.line, column: repeatAt.column),
-                              help: "'\(key)' is already defined at line \(first.line); keep one of them")
+            return Diagnostic(
+                "duplicate_key", "duplicate key '\(key)'",
+                at: SourcePosition(file: file, line: repeatAt.line, column: repeatAt.column),
+                help: "'\(key)' is already defined at line \(first.line); keep one of them")
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             var message = "invalid YAML: \(problem)"
             if let context { message += " \(context.text)" }
             var (line, column) = (mark.line, mark.column)
@@ -118,10 +127,12 @@ enum SyntaxParser {
             if line > lines.count, let last = lines.last {
                 (line, column) = (lines.count, last.unicodeScalars.count + 1)
             }
-            return Diagnostic("yaml_syntax", message, at: SourcePosition(file: file, line: line, column: column),
-                              help: "check indentation, colons and quotes around this point")
+            return Diagnostic(
+                "yaml_syntax", message, at: SourcePosition(file: file, line: line, column: column),
+                help: "check indentation, colons and quotes around this point")
         default:
-            return Diagnostic("yaml_syntax", "invalid YAML: \(error)", at: SourcePosition(file: file, line: 1, column: 1))
+            return Diagnostic(
+                "yaml_syntax", "invalid YAML: \(error)", at: SourcePosition(file: file, line: 1, column: 1))
         }
     }
 
@@ -139,7 +150,8 @@ enum SyntaxParser {
                 var after = column + key.unicodeScalars.count
                 while after < scalars.count && scalars[after] == " " { after += 1 }
                 if candidate == key, " {,\t".unicodeScalars.contains(before),
-                   after < scalars.count, scalars[after] == ":" {
+                    after < scalars.count, scalars[after] == ":"
+                {
                     return (lineIndex + 1, column + 1)
                 }
                 column += 1

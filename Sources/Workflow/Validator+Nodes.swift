@@ -21,23 +21,27 @@ extension Validator {
         for entry in entries {
             checkName(entry, of: "node")
             if paramNames.contains(entry.key) {
-                error("name_clash", "node '\(entry.key)' has the same name as a param", at: entry.keyLocation,
-                      help: "rename one of them: '$\(entry.key)' must mean one thing")
+                error(
+                    "name_clash", "node '\(entry.key)' has the same name as a param", at: entry.keyLocation,
+                    help: "rename one of them: '$\(entry.key)' must mean one thing")
             }
             guard case .mapping(let fields, _) = entry.value else {
-                error("bad_value", "node '\(entry.key)' must be a mapping like {node: load, path: photo.jpg}",
-                      at: entry.value.location)
+                error(
+                    "bad_value", "node '\(entry.key)' must be a mapping like {node: load, path: photo.jpg}",
+                    at: entry.value.location)
                 continue
             }
             guard let kindEntry = fields["node"] else {
-                error("missing_key", "node '\(entry.key)' does not say which kind it is", at: entry.keyLocation,
-                      help: "add 'node: KIND'; 'deltaflow nodes' lists the kinds")
+                error(
+                    "missing_key", "node '\(entry.key)' does not say which kind it is", at: entry.keyLocation,
+                    help: "add 'node: KIND'; 'deltaflow nodes' lists the kinds")
                 continue
             }
             guard let kind = kindEntry.value.stringValue, let node = registry[kind] else {
                 let written = kindEntry.value.displayText
-                error("unknown_node_kind", "unknown node kind '\(written)'", at: kindEntry.value.location,
-                      help: didYouMean(written, registry.kinds) ?? "'deltaflow nodes' lists the kinds")
+                error(
+                    "unknown_node_kind", "unknown node kind '\(written)'", at: kindEntry.value.location,
+                    help: didYouMean(written, registry.kinds) ?? "'deltaflow nodes' lists the kinds")
                 continue
             }
             if let draft = buildDraft(entry.key, kind: kind, node: node, fields: fields, location: entry.keyLocation) {
@@ -46,16 +50,21 @@ extension Validator {
         }
         let iterators = drafts.filter { $0.iteration != nil }
         for extra in iterators.dropFirst() {
-            error("multiple_iterators", "node '\(extra.name)' iterates with 'each', but node '\(iterators[0].name)' already does",
-                  at: extra.location, help: "a workflow iterates over one directory; the nodes after it run once per file")
+            error(
+                "multiple_iterators",
+                "node '\(extra.name)' iterates with 'each', but node '\(iterators[0].name)' already does",
+                at: extra.location, help: "a workflow iterates over one directory; the nodes after it run once per file"
+            )
         }
         resolveReferences(&drafts, params: params)
         guard let order = topologicalOrder(drafts) else { return [] }
         return finish(order.map { drafts[$0] })
     }
 
-    private mutating func buildDraft(_ name: String, kind: String, node: any Node, fields: [SyntaxEntry],
-                                     location: SourcePosition) -> Draft? {
+    private mutating func buildDraft(
+        _ name: String, kind: String, node: any Node, fields: [SyntaxEntry],
+        location: SourcePosition
+    ) -> Draft? {
         let descriptor = node.descriptor
         var inputs: [String: Expression] = [:]
         var misspelled = Set<String>()
@@ -63,9 +72,10 @@ extension Validator {
             guard descriptor.input(field.key) != nil else {
                 let guess = closestMatch(to: field.key, in: descriptor.inputs.map(\.name) + Workflow.iterationKeys)
                 if let guess { misspelled.insert(guess) }
-                error("unknown_port", "unknown port '\(field.key)' on node '\(name)' (\(kind))", at: field.keyLocation,
-                      help: guess.map { "did you mean '\($0)'?" }
-                          ?? "\(kind) takes \(descriptor.inputs.map(\.name).joined(separator: ", "))")
+                error(
+                    "unknown_port", "unknown port '\(field.key)' on node '\(name)' (\(kind))", at: field.keyLocation,
+                    help: guess.map { "did you mean '\($0)'?" }
+                        ?? "\(kind) takes \(descriptor.inputs.map(\.name).joined(separator: ", "))")
                 continue
             }
             do {
@@ -81,30 +91,38 @@ extension Validator {
         } else {
             for key in ["pattern", "recursive"] {
                 if let field = fields[key] {
-                    error("orphan_key", "'\(key)' only applies with 'each'", at: field.keyLocation,
-                          help: "add 'each: $dir' to iterate, or remove '\(key)'")
+                    error(
+                        "orphan_key", "'\(key)' only applies with 'each'", at: field.keyLocation,
+                        help: "add 'each: $dir' to iterate, or remove '\(key)'")
                 }
             }
         }
         // A required input that is only misspelled, or whose value failed to parse, was reported above.
-        for spec in descriptor.inputs where spec.isRequired && inputs[spec.name] == nil && iteration?.input != spec.name
-            && !misspelled.contains(spec.name) {
-            error("missing_input", "node '\(name)' (\(kind)) is missing required input '\(spec.name)'", at: location,
-                  help: "add '\(spec.name): …' (\(spec.type): \(spec.doc))")
+        for spec in descriptor.inputs
+        where spec.isRequired && inputs[spec.name] == nil && iteration?.input != spec.name
+            && !misspelled.contains(spec.name)
+        {
+            error(
+                "missing_input", "node '\(name)' (\(kind)) is missing required input '\(spec.name)'", at: location,
+                help: "add '\(spec.name): …' (\(spec.type): \(spec.doc))")
         }
         return Draft(name: name, kind: kind, node: node, inputs: inputs, iteration: iteration, location: location)
     }
 
-    private mutating func buildIteration(_ name: String, descriptor: NodeDescriptor, each: SyntaxEntry,
-                                         fields: [SyntaxEntry], inputs: [String: Expression]) -> WorkflowNode.Iteration? {
+    private mutating func buildIteration(
+        _ name: String, descriptor: NodeDescriptor, each: SyntaxEntry,
+        fields: [SyntaxEntry], inputs: [String: Expression]
+    ) -> WorkflowNode.Iteration? {
         guard let input = descriptor.iterationInput else {
-            error("cannot_iterate", "node kind '\(descriptor.kind)' cannot iterate with 'each'", at: each.keyLocation,
-                  help: "iterate with a node that reads files, such as 'load', and connect this node to it")
+            error(
+                "cannot_iterate", "node kind '\(descriptor.kind)' cannot iterate with 'each'", at: each.keyLocation,
+                help: "iterate with a node that reads files, such as 'load', and connect this node to it")
             return nil
         }
         if inputs[input] != nil, let field = fields[input] {
-            error("conflicting_inputs", "node '\(name)' sets '\(input)' and also iterates with 'each'",
-                  at: field.keyLocation, help: "'each' supplies '\(input)' for every file; remove one of them")
+            error(
+                "conflicting_inputs", "node '\(name)' sets '\(input)' and also iterates with 'each'",
+                at: field.keyLocation, help: "'each' supplies '\(input)' for every file; remove one of them")
         }
         let directory: Expression
         do {
@@ -121,13 +139,16 @@ extension Validator {
             case .sequence(let items, _) where items.allSatisfy({ $0.stringValue != nil }):
                 patterns = items.flatMap { expandBraces($0.stringValue!) }
             default:
-                error("bad_value", "'pattern' must be a glob like \"*.{jpg,png}\" or a list of them",
-                      at: field.value.location)
+                error(
+                    "bad_value", "'pattern' must be a glob like \"*.{jpg,png}\" or a list of them",
+                    at: field.value.location)
             }
         }
         var recursive = false
         if let field = fields["recursive"] {
-            if case .bool(let b, _) = field.value { recursive = b } else {
+            if case .bool(let b, _) = field.value {
+                recursive = b
+            } else {
                 error("bad_value", "'recursive' must be true or false", at: field.value.location)
             }
         }
@@ -149,30 +170,38 @@ extension Validator {
                     if let target = byName[reference.name] {
                         dependencies.append(target.name)
                         guard let portName = reference.port else {
-                            error("missing_port", "\(reference.text) refers to node '\(target.name)' without saying which output",
-                                  at: reference.location,
-                                  help: "write $\(target.name).\(target.node.descriptor.outputs.first?.name ?? "PORT")")
+                            error(
+                                "missing_port",
+                                "\(reference.text) refers to node '\(target.name)' without saying which output",
+                                at: reference.location,
+                                help: "write $\(target.name).\(target.node.descriptor.outputs.first?.name ?? "PORT")")
                             resolved = false
                             continue
                         }
                         if target.node.descriptor.output(portName) == nil {
                             let outputs = target.node.descriptor.outputs.map(\.name)
-                            error("unknown_output", "node '\(target.name)' (\(target.kind)) has no output '\(portName)'",
-                                  at: reference.location,
-                                  help: didYouMean(portName, outputs) ?? "its outputs are \(outputs.joined(separator: ", "))")
+                            error(
+                                "unknown_output", "node '\(target.name)' (\(target.kind)) has no output '\(portName)'",
+                                at: reference.location,
+                                help: didYouMean(portName, outputs)
+                                    ?? "its outputs are \(outputs.joined(separator: ", "))")
                             resolved = false
                         }
                     } else if paramsByName[reference.name] != nil {
                         if reference.port != nil {
-                            error("param_has_no_port", "\(reference.text): '\(reference.name)' is a param, which has no ports",
-                                  at: reference.location, help: "write $\(reference.name)")
+                            error(
+                                "param_has_no_port",
+                                "\(reference.text): '\(reference.name)' is a param, which has no ports",
+                                at: reference.location, help: "write $\(reference.name)")
                             resolved = false
                         }
                     } else {
-                        error("undefined_reference", "\(reference.text) refers to no node or param", at: reference.location,
-                              help: closestMatch(to: reference.name, in: Array(byName.keys) + Array(paramsByName.keys))
-                                  .map { "did you mean '$\($0)'?" }
-                                  ?? "declare it under 'params', or add a node of that name")
+                        error(
+                            "undefined_reference", "\(reference.text) refers to no node or param",
+                            at: reference.location,
+                            help: closestMatch(to: reference.name, in: Array(byName.keys) + Array(paramsByName.keys))
+                                .map { "did you mean '$\($0)'?" }
+                                ?? "declare it under 'params', or add a node of that name")
                         resolved = false
                     }
                 }
@@ -183,8 +212,10 @@ extension Validator {
         }
     }
 
-    private mutating func checkType(of expression: Expression, port: String, in draft: Draft,
-                                    nodes: [String: Draft], params: [String: WorkflowParam]) {
+    private mutating func checkType(
+        of expression: Expression, port: String, in draft: Draft,
+        nodes: [String: Draft], params: [String: WorkflowParam]
+    ) {
         let expected: PortType = port == "each" ? .path : draft.node.descriptor.input(port)!.type
         let inferred: PortType
         do {
@@ -199,19 +230,23 @@ extension Validator {
             return
         }
         // An expression that computes a number may feed an integer input if it is whole at run time.
-        let computed: Bool = if case .literal = expression { false } else if case .reference = expression { false } else { true }
+        let computed: Bool =
+            if case .literal = expression { false } else if case .reference = expression { false } else { true }
         let acceptable = expected.accepts(inferred) || (computed && expected == .integer && inferred == .number)
         if !acceptable {
             let subject = if case .reference(let r) = expression { r.text } else { "this value" }
-            error("type_mismatch",
-                  "port '\(port)' of node '\(draft.name)' (\(draft.kind)) expects \(expected), but \(subject) is \(inferred)",
-                  at: expression.location)
+            error(
+                "type_mismatch",
+                "port '\(port)' of node '\(draft.name)' (\(draft.kind)) expects \(expected), but \(subject) is \(inferred)",
+                at: expression.location)
             return
         }
         if case .literal(let value, let location) = expression, let spec = draft.node.descriptor.input(port),
-           let coerced = value.coerced(to: expected) {
-            checkConstraints(coerced, range: spec.range, choices: spec.choices,
-                             subject: "port '\(port)' of node '\(draft.name)'", at: location)
+            let coerced = value.coerced(to: expected)
+        {
+            checkConstraints(
+                coerced, range: spec.range, choices: spec.choices,
+                subject: "port '\(port)' of node '\(draft.name)'", at: location)
         }
     }
 
@@ -223,7 +258,8 @@ extension Validator {
         var order: [Int] = []
         var done = Set<Int>()
         while order.count < drafts.count {
-            guard let next = drafts.indices.first(where: { !done.contains($0) && remaining[$0].isSubset(of: done) }) else {
+            guard let next = drafts.indices.first(where: { !done.contains($0) && remaining[$0].isSubset(of: done) })
+            else {
                 reportCycle(drafts, index: index, stuck: drafts.indices.filter { !done.contains($0) })
                 return nil
             }
@@ -240,7 +276,8 @@ extension Validator {
         let stuckSet = Set(stuck)
         while !path.contains(current) {
             path.append(current)
-            guard let next = drafts[current].dependencies.compactMap({ index[$0] }).first(where: stuckSet.contains) else { break }
+            guard let next = drafts[current].dependencies.compactMap({ index[$0] }).first(where: stuckSet.contains)
+            else { break }
             current = next
         }
         // Dependencies point against the data flow; reverse to read "a feeds b feeds a", and
@@ -249,8 +286,9 @@ extension Validator {
         let first = cycle.min()!
         cycle = Array(cycle[cycle.firstIndex(of: first)!...] + cycle[..<cycle.firstIndex(of: first)!])
         let names = cycle.map { drafts[$0].name }
-        error("cycle", "cycle: \((names + [names[0]]).joined(separator: " -> "))", at: drafts[first].location,
-              help: "a node cannot depend, directly or not, on its own output")
+        error(
+            "cycle", "cycle: \((names + [names[0]]).joined(separator: " -> "))", at: drafts[first].location,
+            help: "a node cannot depend, directly or not, on its own output")
     }
 
     /// Assigns scopes, checks item variables are used only per item, and prunes unused nodes.
@@ -261,9 +299,10 @@ extension Validator {
         }
         for draft in ordered where !perItem.contains(draft.name) {
             for (name, location) in draft.inputs.values.flatMap(\.itemVariables) {
-                error("item_variable_outside_iteration",
-                      "'\(name)' describes the current file, but node '\(draft.name)' runs once, not per file",
-                      at: location, help: "connect this node to the node that iterates with 'each'")
+                error(
+                    "item_variable_outside_iteration",
+                    "'\(name)' describes the current file, but node '\(draft.name)' runs once, not per file",
+                    at: location, help: "connect this node to the node that iterates with 'each'")
             }
         }
         // Keep what a side-effecting node needs; warn about the rest.
@@ -274,14 +313,17 @@ extension Validator {
         // With errors present, "unused" is mostly an echo of a broken reference: say nothing.
         let hasErrors = diagnostics.contains { $0.severity == .error }
         for draft in ordered where !needed.contains(draft.name) && !hasErrors {
-            diagnostics.append(Diagnostic("unused_node", "node '\(draft.name)' is never used, so it will not run",
-                                          at: draft.location, help: "connect its outputs to a node that saves a result",
-                                          severity: .warning))
+            diagnostics.append(
+                Diagnostic(
+                    "unused_node", "node '\(draft.name)' is never used, so it will not run",
+                    at: draft.location, help: "connect its outputs to a node that saves a result",
+                    severity: .warning))
         }
         return ordered.filter { needed.contains($0.name) }.map { draft in
-            WorkflowNode(name: draft.name, kind: draft.kind, node: draft.node, inputs: draft.inputs,
-                         scope: perItem.contains(draft.name) ? .perItem : .once, iteration: draft.iteration,
-                         location: draft.location, dependencies: draft.dependencies)
+            WorkflowNode(
+                name: draft.name, kind: draft.kind, node: draft.node, inputs: draft.inputs,
+                scope: perItem.contains(draft.name) ? .perItem : .once, iteration: draft.iteration,
+                location: draft.location, dependencies: draft.dependencies)
         }
     }
 }

@@ -8,13 +8,15 @@ extension Validator {
     mutating func loadPlugins(_ entry: SyntaxEntry?) {
         guard let entry else { return }
         guard case .sequence(let items, _) = entry.value else {
-            error("bad_value", "'plugins' must be a list of plugin libraries, e.g. [plugins/libstudio.so]",
-                  at: entry.value.location)
+            error(
+                "bad_value", "'plugins' must be a list of plugin libraries, e.g. [plugins/libstudio.so]",
+                at: entry.value.location)
             return
         }
         guard let plugins else {
-            error("plugins_unavailable", "this program does not load plugins", at: entry.keyLocation,
-                  help: "run the workflow with the deltaflow command")
+            error(
+                "plugins_unavailable", "this program does not load plugins", at: entry.keyLocation,
+                help: "run the workflow with the deltaflow command")
             return
         }
         let directory = (file as NSString).deletingLastPathComponent
@@ -27,8 +29,9 @@ extension Validator {
             do {
                 loaded = try plugins.plugin(reference, relativeTo: directory.isEmpty ? "." : directory)
             } catch {
-                self.error("plugin_load_failed", "cannot load plugin '\(reference)': \(error)", at: item.location,
-                           help: "'deltaflow plugins --plugins DIR' lists what loads and why the rest does not")
+                self.error(
+                    "plugin_load_failed", "cannot load plugin '\(reference)': \(error)", at: item.location,
+                    help: "'deltaflow plugins --plugins DIR' lists what loads and why the rest does not")
                 continue
             }
             // Already loaded (from --plugins or an earlier entry): nothing new to add.
@@ -36,8 +39,9 @@ extension Validator {
             do {
                 try registry.register(all: loaded.nodes, origin: loaded.origin)
             } catch {
-                self.error("duplicate_node_kind", "plugin '\(reference)' cannot be used: \(error.message)", at: item.location,
-                           help: "two plugins provide the same node kind; keep one of them")
+                self.error(
+                    "duplicate_node_kind", "plugin '\(reference)' cannot be used: \(error.message)", at: item.location,
+                    help: "two plugins provide the same node kind; keep one of them")
             }
         }
     }

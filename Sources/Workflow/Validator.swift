@@ -30,51 +30,61 @@ struct Validator {
 
     mutating func validate(_ root: SyntaxValue, source: String) -> Workflow? {
         guard case .mapping(let top, _) = root else {
-            error("not_a_mapping", "a workflow must be a mapping with 'version' and 'nodes', not \(root.kindName)",
-                  at: root.location)
+            error(
+                "not_a_mapping", "a workflow must be a mapping with 'version' and 'nodes', not \(root.kindName)",
+                at: root.location)
             return nil
         }
         for entry in top where !Workflow.topLevelKeys.contains(entry.key) {
-            error("unknown_key", "unknown top-level key '\(entry.key)'", at: entry.keyLocation,
-                  help: didYouMean(entry.key, Workflow.topLevelKeys)
-                      ?? "top-level keys are \(Workflow.topLevelKeys.joined(separator: ", "))")
+            error(
+                "unknown_key", "unknown top-level key '\(entry.key)'", at: entry.keyLocation,
+                help: didYouMean(entry.key, Workflow.topLevelKeys)
+                    ?? "top-level keys are \(Workflow.topLevelKeys.joined(separator: ", "))")
         }
         checkVersion(top)
-        let name = top["name"]?.value.stringValue ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let name =
+            top["name"]?.value.stringValue ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         var seed: UInt64 = 0
         if let entry = top["seed"] {
-            if case .integer(let s, _) = entry.value, s >= 0 { seed = UInt64(s) } else {
+            if case .integer(let s, _) = entry.value, s >= 0 {
+                seed = UInt64(s)
+            } else {
                 error("bad_value", "'seed' must be a whole number of at least 0", at: entry.value.location)
             }
         }
         loadPlugins(top["plugins"])
         let params = parseParams(top["params"])
         guard let nodesEntry = top["nodes"] else {
-            error("missing_key", "the workflow has no 'nodes'", at: SourcePosition(file: file, line: 1, column: 1),
-                  help: "add a 'nodes:' mapping, e.g. 'photo: {node: load, path: in.jpg}'")
+            error(
+                "missing_key", "the workflow has no 'nodes'", at: SourcePosition(file: file, line: 1, column: 1),
+                help: "add a 'nodes:' mapping, e.g. 'photo: {node: load, path: in.jpg}'")
             return nil
         }
         guard case .mapping(let nodeEntries, _) = nodesEntry.value else {
-            error("bad_value", "'nodes' must be a mapping of node names to nodes, not \(nodesEntry.value.kindName)",
-                  at: nodesEntry.value.location)
+            error(
+                "bad_value", "'nodes' must be a mapping of node names to nodes, not \(nodesEntry.value.kindName)",
+                at: nodesEntry.value.location)
             return nil
         }
         let nodes = buildNodes(nodeEntries, params: params)
         var origins: [String: String] = [:]
         for node in nodes { origins[node.kind] = registry.origin(of: node.kind) }
-        return Workflow(file: file, source: source, name: name, seed: seed, params: params, nodes: nodes,
-                        warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
+        return Workflow(
+            file: file, source: source, name: name, seed: seed, params: params, nodes: nodes,
+            warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
     }
 
     private mutating func checkVersion(_ top: [SyntaxEntry]) {
         guard let entry = top["version"] else {
-            error("missing_key", "the workflow has no 'version'", at: SourcePosition(file: file, line: 1, column: 1),
-                  help: "add 'version: \(Workflow.supportedVersion)' as the first line")
+            error(
+                "missing_key", "the workflow has no 'version'", at: SourcePosition(file: file, line: 1, column: 1),
+                help: "add 'version: \(Workflow.supportedVersion)' as the first line")
             return
         }
         guard case .integer(let version, _) = entry.value, version == Workflow.supportedVersion else {
-            error("unsupported_version", "unsupported workflow version \(entry.value.displayText)",
-                  at: entry.value.location, help: "this deltaflow reads 'version: \(Workflow.supportedVersion)'")
+            error(
+                "unsupported_version", "unsupported workflow version \(entry.value.displayText)",
+                at: entry.value.location, help: "this deltaflow reads 'version: \(Workflow.supportedVersion)'")
             return
         }
     }
@@ -91,24 +101,28 @@ struct Validator {
         for declaration in entries {
             checkName(declaration, of: "param")
             guard case .mapping(let fields, _) = declaration.value else {
-                error("bad_value", "param '\(declaration.key)' must be a mapping like {type: path}",
-                      at: declaration.value.location)
+                error(
+                    "bad_value", "param '\(declaration.key)' must be a mapping like {type: path}",
+                    at: declaration.value.location)
                 continue
             }
             for field in fields where !Workflow.paramKeys.contains(field.key) {
-                error("unknown_key", "unknown key '\(field.key)' in param '\(declaration.key)'", at: field.keyLocation,
-                      help: didYouMean(field.key, Workflow.paramKeys)
-                          ?? "param keys are \(Workflow.paramKeys.joined(separator: ", "))")
+                error(
+                    "unknown_key", "unknown key '\(field.key)' in param '\(declaration.key)'", at: field.keyLocation,
+                    help: didYouMean(field.key, Workflow.paramKeys)
+                        ?? "param keys are \(Workflow.paramKeys.joined(separator: ", "))")
             }
             guard let typeEntry = fields["type"], let typeName = typeEntry.value.stringValue else {
-                error("missing_key", "param '\(declaration.key)' has no 'type'", at: declaration.keyLocation,
-                      help: "types are \(Workflow.paramTypes.joined(separator: ", "))")
+                error(
+                    "missing_key", "param '\(declaration.key)' has no 'type'", at: declaration.keyLocation,
+                    help: "types are \(Workflow.paramTypes.joined(separator: ", "))")
                 continue
             }
             guard Workflow.paramTypes.contains(typeName) else {
-                error("unknown_type", "unknown param type '\(typeName)'", at: typeEntry.value.location,
-                      help: didYouMean(typeName, Workflow.paramTypes)
-                          ?? "types are \(Workflow.paramTypes.joined(separator: ", "))")
+                error(
+                    "unknown_type", "unknown param type '\(typeName)'", at: typeEntry.value.location,
+                    help: didYouMean(typeName, Workflow.paramTypes)
+                        ?? "types are \(Workflow.paramTypes.joined(separator: ", "))")
                 continue
             }
             let type = typeName == "dir" ? PortType.path : PortType(rawValue: typeName)!
@@ -117,11 +131,14 @@ struct Validator {
             let high = fields["max"].flatMap { numberValue($0.value) }
             if low?.isNaN == true || high?.isNaN == true {
                 // A range that cannot be built is a mistake to report, never a trap.
-                error("invalid_range", "param '\(declaration.key)' has a min or max that is not a number",
-                      at: (low?.isNaN == true ? fields["min"] : fields["max"])!.value.location)
+                error(
+                    "invalid_range", "param '\(declaration.key)' has a min or max that is not a number",
+                    at: (low?.isNaN == true ? fields["min"] : fields["max"])!.value.location)
             } else if let low, let high, low > high {
-                error("invalid_range", "param '\(declaration.key)' has min \(formatNumber(low)) above max \(formatNumber(high))",
-                      at: fields["min"]!.value.location, help: "swap them, or remove one")
+                error(
+                    "invalid_range",
+                    "param '\(declaration.key)' has min \(formatNumber(low)) above max \(formatNumber(high))",
+                    at: fields["min"]!.value.location, help: "swap them, or remove one")
             } else if low != nil || high != nil {
                 range = (low ?? -.infinity)...(high ?? .infinity)
             }
@@ -133,16 +150,21 @@ struct Validator {
             if let entry = fields["default"] {
                 defaultValue = constant(entry.value, as: type)
                 if defaultValue == nil {
-                    error("type_mismatch", "the default of param '\(declaration.key)' must be \(typeName), not \(entry.value.kindName)",
-                          at: entry.value.location)
+                    error(
+                        "type_mismatch",
+                        "the default of param '\(declaration.key)' must be \(typeName), not \(entry.value.kindName)",
+                        at: entry.value.location)
                 } else if let defaultValue {
-                    checkConstraints(defaultValue, range: range, choices: choices,
-                                     subject: "the default of param '\(declaration.key)'", at: entry.value.location)
+                    checkConstraints(
+                        defaultValue, range: range, choices: choices,
+                        subject: "the default of param '\(declaration.key)'", at: entry.value.location)
                 }
             }
-            params.append(WorkflowParam(name: declaration.key, type: type, isDirectory: typeName == "dir",
-                                        defaultValue: defaultValue, range: range, choices: choices,
-                                        doc: fields["doc"]?.value.stringValue, location: declaration.keyLocation))
+            params.append(
+                WorkflowParam(
+                    name: declaration.key, type: type, isDirectory: typeName == "dir",
+                    defaultValue: defaultValue, range: range, choices: choices,
+                    doc: fields["doc"]?.value.stringValue, location: declaration.keyLocation))
         }
         return params
     }
@@ -150,8 +172,9 @@ struct Validator {
     /// Names are referenced as `$name`, so they must be identifiers.
     mutating func checkName(_ entry: SyntaxEntry, of what: String) {
         if !isIdentifier(entry.key) {
-            error("bad_name", "'\(entry.key)' is not a valid \(what) name", at: entry.keyLocation,
-                  help: "use letters, digits and '_', starting with a letter")
+            error(
+                "bad_name", "'\(entry.key)' is not a valid \(what) name", at: entry.keyLocation,
+                help: "use letters, digits and '_', starting with a letter")
         }
     }
 
@@ -176,10 +199,13 @@ struct Validator {
         return literal.coerced(to: type)
     }
 
-    mutating func checkConstraints(_ value: Value, range: ClosedRange<Double>?, choices: [String]?, subject: String,
-                                   at location: SourcePosition) {
+    mutating func checkConstraints(
+        _ value: Value, range: ClosedRange<Double>?, choices: [String]?, subject: String,
+        at location: SourcePosition
+    ) {
         guard let violation = ConstraintViolation.check(value, range: range, choices: choices) else { return }
-        error(violation.code, "\(subject) \(violation.requirement), \(violation.found)", at: location,
-              help: violation.suggestion.map { "did you mean '\($0)'?" })
+        error(
+            violation.code, "\(subject) \(violation.requirement), \(violation.found)", at: location,
+            help: violation.suggestion.map { "did you mean '\($0)'?" })
     }
 }

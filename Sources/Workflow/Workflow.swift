@@ -75,23 +75,31 @@ public struct Workflow: Sendable {
     public var iterator: WorkflowNode? { nodes.first { $0.iteration != nil } }
 
     /// Reads and validates the workflow at `path`; `plugins` loads what its `plugins:` list names.
-    public static func load(_ path: String, registry: NodeRegistry,
-                            plugins: (any PluginResolver)? = nil) throws(ValidationFailure) -> Workflow {
+    public static func load(
+        _ path: String, registry: NodeRegistry,
+        plugins: (any PluginResolver)? = nil
+    ) throws(ValidationFailure) -> Workflow {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ValidationFailure([Diagnostic("unreadable_workflow", "cannot read the workflow file",
-                                                at: SourcePosition(file: path, line: 1, column: 1),
-                                                help: "check that the file exists and is UTF-8 text")], source: nil)
+            throw ValidationFailure(
+                [
+                    Diagnostic(
+                        "unreadable_workflow", "cannot read the workflow file",
+                        at: SourcePosition(file: path, line: 1, column: 1),
+                        help: "check that the file exists and is UTF-8 text")
+                ], source: nil)
         }
         return try parse(text, file: path, registry: registry, plugins: plugins)
     }
 
     /// Validates workflow text; `file` is the name diagnostics use, and the folder that
     /// relative paths under `plugins:` start from.
-    public static func parse(_ text: String, file: String, registry: NodeRegistry,
-                             plugins: (any PluginResolver)? = nil) throws(ValidationFailure) -> Workflow {
+    public static func parse(
+        _ text: String, file: String, registry: NodeRegistry,
+        plugins: (any PluginResolver)? = nil
+    ) throws(ValidationFailure) -> Workflow {
         let root = try SyntaxParser.parse(text, file: file)
         var validator = Validator(file: file, registry: registry, plugins: plugins)
         let workflow = validator.validate(root, source: text)
@@ -121,7 +129,8 @@ func expandBraces(_ pattern: String) -> [String] {
         if close != nil { break }
     }
     guard let close else { return [pattern] }
-    let prefix = pattern[..<open], suffix = pattern[pattern.index(after: close)...]
+    let prefix = pattern[..<open]
+    let suffix = pattern[pattern.index(after: close)...]
     var alternatives: [Substring] = []
     var start = pattern.index(after: open)
     for comma in commas + [close] {

@@ -6,16 +6,19 @@ import NodeKit
 /// complete node kinds and ports and to show their documentation.
 public enum WorkflowSchema {
     public static func json(for registry: NodeRegistry) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: schema(for: registry),
-                                               options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try! JSONSerialization.data(
+            withJSONObject: schema(for: registry),
+            options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     /// References (`$node.port`), templates and expressions are strings wherever a value goes.
-    private static var dynamic: [String: Any] { [
-        "type": "string", "pattern": "[$]|[{]",
-        "description": "a reference ($param, $node.port), a template ({stem}) or an expression (${…})",
-    ] }
+    private static var dynamic: [String: Any] {
+        [
+            "type": "string", "pattern": "[$]|[{]",
+            "description": "a reference ($param, $node.port), a template ({stem}) or an expression (${…})",
+        ]
+    }
 
     private static func valueSchema(_ port: PortSpec) -> [String: Any] {
         var literal: [String: Any]
@@ -25,9 +28,12 @@ public enum WorkflowSchema {
         case .bool: literal = ["type": "boolean"]
         case .string, .path: literal = ["type": "string"]
         case .strings:
-            return ["anyOf": [["type": "array", "items": ["type": ["string", "number", "integer", "boolean"]]], dynamic],
-                    "description": "\(port.type): \(port.doc)"]
-        case .image, .mask, .delta: return ["type": "string", "pattern": "^[$]", "description": "\(port.type): \(port.doc)"]
+            return [
+                "anyOf": [["type": "array", "items": ["type": ["string", "number", "integer", "boolean"]]], dynamic],
+                "description": "\(port.type): \(port.doc)",
+            ]
+        case .image, .mask, .delta:
+            return ["type": "string", "pattern": "^[$]", "description": "\(port.type): \(port.doc)"]
         }
         if let range = port.range {
             if range.lowerBound.isFinite { literal["minimum"] = range.lowerBound }
@@ -43,12 +49,17 @@ public enum WorkflowSchema {
             var properties: [String: Any] = ["node": ["const": descriptor.kind]]
             for port in descriptor.inputs { properties[port.name] = valueSchema(port) }
             if descriptor.iterationInput != nil {
-                properties["each"] = ["type": "string", "description": "directory to iterate: the node runs once per matching file"]
-                properties["pattern"] = ["anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]],
-                                         "description": "glob(s) matched against file names, e.g. \"*.{jpg,png}\""]
+                properties["each"] = [
+                    "type": "string", "description": "directory to iterate: the node runs once per matching file",
+                ]
+                properties["pattern"] = [
+                    "anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]],
+                    "description": "glob(s) matched against file names, e.g. \"*.{jpg,png}\"",
+                ]
                 properties["recursive"] = ["type": "boolean", "description": "also iterate subdirectories"]
             }
-            let required = descriptor.inputs.filter { $0.isRequired && $0.name != descriptor.iterationInput }.map(\.name)
+            let required = descriptor.inputs.filter { $0.isRequired && $0.name != descriptor.iterationInput }.map(
+                \.name)
             return [
                 "if": ["properties": ["node": ["const": descriptor.kind]], "required": ["node"]],
                 "then": ["properties": properties, "required": required, "additionalProperties": false],
@@ -57,8 +68,12 @@ public enum WorkflowSchema {
         let node: [String: Any] = [
             "type": "object",
             "required": ["node"],
-            "properties": ["node": ["enum": kinds.map(\.kind),
-                                    "description": kinds.map { "\($0.kind): \($0.summary)" }.joined(separator: "\n")]],
+            "properties": [
+                "node": [
+                    "enum": kinds.map(\.kind),
+                    "description": kinds.map { "\($0.kind): \($0.summary)" }.joined(separator: "\n"),
+                ]
+            ],
             "allOf": perKind,
         ]
         let param: [String: Any] = [
@@ -84,8 +99,10 @@ public enum WorkflowSchema {
                 "name": ["type": "string"],
                 "description": ["type": "string"],
                 "seed": ["type": "integer", "minimum": 0, "description": "base of every random seed in the run"],
-                "plugins": ["type": "array", "items": ["type": "string"],
-                            "description": "plugin libraries: paths relative to this file, or names on the plugin search path"],
+                "plugins": [
+                    "type": "array", "items": ["type": "string"],
+                    "description": "plugin libraries: paths relative to this file, or names on the plugin search path",
+                ],
                 "params": ["type": "object", "additionalProperties": ["$ref": "#/definitions/param"]],
                 "nodes": ["type": "object", "additionalProperties": ["$ref": "#/definitions/node"]],
             ],

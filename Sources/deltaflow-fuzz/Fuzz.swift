@@ -1,7 +1,8 @@
-import FuzzTargets
 import Foundation
+import FuzzTargets
+
 #if FUZZING
-import CLibFuzzer
+    import CLibFuzzer
 #endif
 
 /// Built two ways. With `-sanitize=fuzzer -DFUZZING` (Tests/Fuzz/run) it is a libFuzzer program:
@@ -11,9 +12,9 @@ import CLibFuzzer
 struct FuzzDriver {
     static func main() {
         #if FUZZING
-        fuzz()
+            fuzz()
         #else
-        replay()
+            replay()
         #endif
     }
 
@@ -40,23 +41,28 @@ struct FuzzDriver {
     }
 
     #if FUZZING
-    /// The target for the C callback, which cannot capture context.
-    nonisolated(unsafe) static var target = FuzzTarget.workflow
+        /// The target for the C callback, which cannot capture context.
+        nonisolated(unsafe) static var target = FuzzTarget.workflow
 
-    private static func fuzz() {
-        let name = ProcessInfo.processInfo.environment["DELTAFLOW_FUZZ_TARGET"] ?? ""
-        guard let chosen = FuzzTarget(rawValue: name) else {
-            print("set DELTAFLOW_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))")
-            exit(64)
+        private static func fuzz() {
+            let name = ProcessInfo.processInfo.environment["DELTAFLOW_FUZZ_TARGET"] ?? ""
+            guard let chosen = FuzzTarget(rawValue: name) else {
+                print(
+                    "set DELTAFLOW_FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+                exit(64)
+            }
+            target = chosen
+            var argc = CommandLine.argc
+            var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+            exit(
+                LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+                    let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+                    if let violation = FuzzDriver.target.run(bytes).first {
+                        fatalError("property broken: \(violation)")
+                    }
+                    return 0
+                })
         }
-        target = chosen
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
-            if let violation = FuzzDriver.target.run(bytes).first { fatalError("property broken: \(violation)") }
-            return 0
-        })
-    }
     #endif
 }

@@ -8,8 +8,10 @@ struct ClassifyCommandTests {
 
     @Test("The installed encoder recognises the bundled photos: espresso, Egyptian cat, tripod")
     func recognises() throws {
-        let result = try deltaflow(["classify", "--top", "1"] + ["coffee.png", "chelsea.png", "camera.png"]
-            .map { Self.examples.appendingPathComponent($0).path })
+        let result = try deltaflow(
+            ["classify", "--top", "1"]
+                + ["coffee.png", "chelsea.png", "camera.png"]
+                .map { Self.examples.appendingPathComponent($0).path })
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
@@ -20,7 +22,9 @@ struct ClassifyCommandTests {
 
     @Test("No weights: exit 1 with the path looked at and how to install them")
     func missingWeights() throws {
-        let result = try deltaflow(["classify", "--models", "/nonexistent/models", Self.examples.appendingPathComponent("coffee.png").path])
+        let result = try deltaflow([
+            "classify", "--models", "/nonexistent/models", Self.examples.appendingPathComponent("coffee.png").path,
+        ])
         #expect(result.status == 1)
         #expect(result.stderr.contains("/nonexistent/models/efficientnet-lite0.safetensors: model weights not found"))
         #expect(result.stderr.contains("bash .ci/install"))

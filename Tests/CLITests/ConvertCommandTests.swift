@@ -7,8 +7,10 @@ struct ConvertCommandTests {
     func examples() throws {
         let output = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: output) }
-        let result = try deltaflow(["convert", repository.appendingPathComponent("Examples").path,
-                                    "--output", output.path, "--max-side", "64", "--format", "png"])
+        let result = try deltaflow([
+            "convert", repository.appendingPathComponent("Examples").path,
+            "--output", output.path, "--max-side", "64", "--format", "png",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
         #expect(names == ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.png"])
@@ -18,17 +20,20 @@ struct ConvertCommandTests {
 
     @Test("A broken file is reported by path and reason; the others are still converted; exit 3")
     func brokenFileInBatch() throws {
-        let input = try temporaryDirectory(), output = try temporaryDirectory()
+        let input = try temporaryDirectory()
+        let output = try temporaryDirectory()
         defer {
             try? FileManager.default.removeItem(at: input)
             try? FileManager.default.removeItem(at: output)
         }
-        try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/rocket.jpg"),
-                                         to: input.appendingPathComponent("a.jpg"))
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/rocket.jpg"),
+            to: input.appendingPathComponent("a.jpg"))
         let rocket = try Data(contentsOf: repository.appendingPathComponent("Examples/rocket.jpg"))
         try rocket.prefix(rocket.count / 2).write(to: input.appendingPathComponent("b.jpg"))
-        try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/chelsea.png"),
-                                         to: input.appendingPathComponent("c.png"))
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/chelsea.png"),
+            to: input.appendingPathComponent("c.png"))
         let result = try deltaflow(["convert", input.path, "--output", output.path])
         #expect(result.status == 3)
         #expect(result.stdout.contains("b.jpg: truncated JPEG data"), "\(result.stdout)")
@@ -53,33 +58,43 @@ struct ConvertCommandTests {
     func refusesToOverwriteOtherInput() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/rocket.jpg"),
-                                         to: directory.appendingPathComponent("b.jpg"))
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/rocket.jpg"),
+            to: directory.appendingPathComponent("b.jpg"))
         let png = directory.appendingPathComponent("b.png")
         try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/coffee.png"), to: png)
         let before = try Data(contentsOf: png)
         let result = try deltaflow(["convert", directory.path, "--output", directory.path, "--format", "png"])
         #expect(result.status == 3)
-        #expect(result.stdout.contains("refusing to write \(png.path): it is one of this run's input files"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("refusing to write \(png.path): it is one of this run's input files"),
+            "\(result.stdout)")
         #expect(try Data(contentsOf: png) == before)
     }
 
     @Test("Named files from two directories, only those; on the engine, so --resume skips what a run finished")
     func namedFilesAndResume() throws {
-        let other = try temporaryDirectory(), output = try temporaryDirectory()
+        let other = try temporaryDirectory()
+        let output = try temporaryDirectory()
         defer {
             try? FileManager.default.removeItem(at: other)
             try? FileManager.default.removeItem(at: output)
         }
-        try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/chelsea.png"),
-                                         to: other.appendingPathComponent("cat [1].png"))
-        let arguments = ["convert", repository.appendingPathComponent("Examples/rocket.jpg").path,
-                         repository.appendingPathComponent("Examples/coffee.png").path,
-                         other.appendingPathComponent("cat [1].png").path,
-                         "--output", output.path, "--max-side", "32", "--format", "jpeg"]
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/chelsea.png"),
+            to: other.appendingPathComponent("cat [1].png"))
+        let arguments = [
+            "convert", repository.appendingPathComponent("Examples/rocket.jpg").path,
+            repository.appendingPathComponent("Examples/coffee.png").path,
+            other.appendingPathComponent("cat [1].png").path,
+            "--output", output.path, "--max-side", "32", "--format", "jpeg",
+        ]
         let first = try deltaflow(arguments)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).sorted() == ["cat [1].jpg", "coffee.jpg", "rocket.jpg"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: output.path).sorted() == [
+                "cat [1].jpg", "coffee.jpg", "rocket.jpg",
+            ])
         let again = try deltaflow(arguments + ["--resume"])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("already done"), "\(again.stdout)")

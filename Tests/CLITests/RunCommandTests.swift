@@ -7,8 +7,10 @@ struct WorkflowCommandTests {
     func runWorkflow() throws {
         let output = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: output) }
-        let result = try deltaflow(["run", repository.appendingPathComponent("Workflows/color-grade.yaml").path,
-                                    "--set", "input=\(repository.path)/Examples", "--set", "output=\(output.path)", "--quiet"])
+        let result = try deltaflow([
+            "run", repository.appendingPathComponent("Workflows/color-grade.yaml").path,
+            "--set", "input=\(repository.path)/Examples", "--set", "output=\(output.path)", "--quiet",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("done 5, failed 0, skipped 0 in "))
         #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).count == 5)
@@ -23,17 +25,24 @@ struct WorkflowCommandTests {
             .write(to: file, atomically: true, encoding: .utf8)
         let result = try deltaflow(["validate", file.path])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("\(file.path):3:17: error: unknown node kind 'lod'\n 3 |   photo: {node: lod, path: a.jpg}\n   |                 ^\n  help: did you mean 'load'?"))
+        #expect(
+            result.stderr.contains(
+                "\(file.path):3:17: error: unknown node kind 'lod'\n 3 |   photo: {node: lod, path: a.jpg}\n   |                 ^\n  help: did you mean 'load'?"
+            ))
         #expect(result.stderr.contains("\(file.path):4:28: error: $phto.image refers to no node or param"))
         #expect(result.stderr.hasSuffix("2 errors\n"))
     }
 
     @Test("A --set for an undeclared param is refused before anything runs")
     func undeclaredParam() throws {
-        let result = try deltaflow(["run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
-                                    "--set", "inptu=x", "--set", "output=/tmp/never"])
+        let result = try deltaflow([
+            "run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
+            "--set", "inptu=x", "--set", "output=/tmp/never",
+        ])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("deltaflow: error: --set inptu=x: the workflow has no param 'inptu'\n  help: did you mean 'input'?"))
+        #expect(
+            result.stderr.contains(
+                "deltaflow: error: --set inptu=x: the workflow has no param 'inptu'\n  help: did you mean 'input'?"))
     }
 
     @Test("nodes lists every kind and describes one")
@@ -43,7 +52,9 @@ struct WorkflowCommandTests {
             #expect(list.stdout.contains("\n\(kind) ") || list.stdout.hasPrefix("\(kind) "), "\(kind)")
         }
         let resize = try deltaflow(["nodes", "resize"])
-        #expect(resize.stdout.contains("filter (string, default 'automatic', one of automatic, area, bicubic, lanczos3, nearest)"))
+        #expect(
+            resize.stdout.contains(
+                "filter (string, default 'automatic', one of automatic, area, bicubic, lanczos3, nearest)"))
         let typo = try deltaflow(["nodes", "resise"])
         #expect(typo.status == 1 && typo.stderr.contains("did you mean 'resize'?"))
     }

@@ -14,7 +14,8 @@ func deltaflowBinary(_ name: String = "deltaflow") -> URL {
 /// An environment whose cache directory is a scratch folder, so tests never touch ~/.cache.
 let testEnvironment: [String: String] = {
     var environment = ProcessInfo.processInfo.environment
-    environment["DELTAFLOW_CACHE_DIR"] = FileManager.default.temporaryDirectory
+    environment["DELTAFLOW_CACHE_DIR"] =
+        FileManager.default.temporaryDirectory
         .appendingPathComponent("deltaflow-cli-cache-\(ProcessInfo.processInfo.processIdentifier)").path
     return environment
 }()
@@ -47,9 +48,11 @@ struct ProgramRun {
             try? FileManager.default.removeItem(at: stdout)
             try? FileManager.default.removeItem(at: stderr)
         }
-        return (process.terminationStatus,
-                (try? String(contentsOf: stdout, encoding: .utf8)) ?? "",
-                (try? String(contentsOf: stderr, encoding: .utf8)) ?? "")
+        return (
+            process.terminationStatus,
+            (try? String(contentsOf: stdout, encoding: .utf8)) ?? "",
+            (try? String(contentsOf: stderr, encoding: .utf8)) ?? ""
+        )
     }
 
     /// `deltaflow ARGUMENTS`, started in the background.
@@ -68,13 +71,17 @@ struct ProgramRun {
 }
 
 /// Runs a program to its end; returns its exit status, standard output and error.
-func runProgram(_ executable: String, _ arguments: [String],
-                environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+func runProgram(
+    _ executable: String, _ arguments: [String],
+    environment: [String: String] = [:]
+) throws -> (status: Int32, stdout: String, stderr: String) {
     try ProgramRun(executable, arguments, environment: environment).finish()
 }
 
 /// Runs the built `deltaflow` executable; returns its exit status, standard output and error.
-func deltaflow(_ arguments: [String], binary: String = "deltaflow") throws -> (status: Int32, stdout: String, stderr: String) {
+func deltaflow(_ arguments: [String], binary: String = "deltaflow") throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     try runProgram(deltaflowBinary(binary).path, arguments)
 }
 

@@ -4,13 +4,15 @@ import NodeKit
 import TensorCore
 import TestSupport
 import Testing
+
 @testable import ExemplarFit
 
 @Suite("Colour lookup table")
 struct ColorLUTTests {
     static func lutApplied(_ lut: [Float], _ photo: Image) -> Image {
-        Image(width: photo.width, height: photo.height, colorModel: .rgb,
-              samples: ColorLUT.apply(lut, to: photo.floatSamples(), Compute(threads: 2)))
+        Image(
+            width: photo.width, height: photo.height, colorModel: .rgb,
+            samples: ColorLUT.apply(lut, to: photo.floatSamples(), Compute(threads: 2)))
     }
 
     @Test("Fitted on one photo's curve, it applies the curve to another photo; an unedited pair gives the identity")
@@ -20,13 +22,17 @@ struct ColorLUTTests {
         let after = mapped(before, curve)
         let lut = ColorLUT.fit(before, after)
         let photo = try example("astronaut.png").converted(to: .rgb)
-        let (fitted, identity) = (psnr(Self.lutApplied(lut, photo), mapped(photo, curve)), psnr(photo, mapped(photo, curve)))
+        let (fitted, identity) = (
+            psnr(Self.lutApplied(lut, photo), mapped(photo, curve)), psnr(photo, mapped(photo, curve))
+        )
         #expect(fitted > identity + 15, "PSNR \(fitted) dB, identity \(identity) dB")
         let same = ColorLUT.fit(before, before)
         #expect(same.map(abs).max()! < 1e-5)
     }
 
-    @Test("Per-channel curves are chosen for a gamma edit and carry it to colours the exemplar lacks; the affine prior for a saturation edit")
+    @Test(
+        "Per-channel curves are chosen for a gamma edit and carry it to colours the exemplar lacks; the affine prior for a saturation edit"
+    )
     func priorChoice() throws {
         let before = try example("coffee.png").converted(to: .rgb).resized(width: 256, height: 171)
         let x = before.floatSamples()
@@ -34,16 +40,20 @@ struct ColorLUTTests {
         #expect(ColorLUT.choosesCurves(x, mapped(before, gamma).floatSamples(), width: 256, height: 171))
         let saturate: (SIMD3<Float>) -> SIMD3<Float> = {
             let y = 0.299 * $0.x + 0.587 * $0.y + 0.114 * $0.z
-            return (SIMD3(repeating: y) + 0.4 * ($0 - SIMD3(repeating: y))).clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
+            return (SIMD3(repeating: y) + 0.4 * ($0 - SIMD3(repeating: y))).clamped(
+                lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
         }
         #expect(!ColorLUT.choosesCurves(x, mapped(before, saturate).floatSamples(), width: 256, height: 171))
         // A photo with colours coffee.png lacks (sky blue, greens): the gamma still transfers closely.
         let photo = try example("rocket.jpg").converted(to: .rgb)
-        let transferred = psnr(Self.lutApplied(ColorLUT.fit(before, mapped(before, gamma)), photo), mapped(photo, gamma))
+        let transferred = psnr(
+            Self.lutApplied(ColorLUT.fit(before, mapped(before, gamma)), photo), mapped(photo, gamma))
         #expect(transferred > 33, "PSNR \(transferred) dB")
     }
 
-    @Test("An exemplar whose colours vary along one direction only: grayscale and a per-channel gain still carry to other hues", arguments: ["gray", "gain"])
+    @Test(
+        "An exemplar whose colours vary along one direction only: grayscale and a per-channel gain still carry to other hues",
+        arguments: ["gray", "gain"])
     func narrowExemplar(_ edit: String) throws {
         // coffee.png's luma, with colour only along a blue–yellow axis (like a sky-filled photo).
         let coffee = try example("coffee.png").converted(to: .rgb).resized(width: 256, height: 171)
@@ -75,7 +85,8 @@ struct ColorLUTTests {
         let before = mapped(coffee) { v in
             let y: Float = 0.299 * v.x + 0.587 * v.y + 0.114 * v.z
             let tint = SIMD3<Float>(0.1, 0.2, 0.3) + y * SIMD3<Float>(0.6, 0.6, 0.55)
-            return (tint + 0.05 * (v - SIMD3(repeating: y))).clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
+            return (tint + 0.05 * (v - SIMD3(repeating: y))).clamped(
+                lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
         }
         let gray: (SIMD3<Float>) -> SIMD3<Float> = { v in
             SIMD3(repeating: 0.299 * v.x + 0.587 * v.y + 0.114 * v.z)

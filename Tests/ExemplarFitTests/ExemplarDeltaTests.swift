@@ -18,7 +18,8 @@ struct ExemplarDeltaTests {
             fit: ExemplarFit(
                 spatial: SpatialFilter(sigma: Double(Float(0.006)), k: -1.25),
                 colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self).offsets),
-                grain: Grain(covariance: (0..<9).map { Double($0) / 1024 }, neighbours: (0..<9).map { Double($0) / 4096 })),
+                grain: Grain(
+                    covariance: (0..<9).map { Double($0) / 1024 }, neighbours: (0..<9).map { Double($0) / 4096 })),
             change: part(ChangeGrid.self), trust: trust.map(ModelTrust.init(weight:)))
     }
 
@@ -27,10 +28,11 @@ struct ExemplarDeltaTests {
         let typed = Self.sample()
         let stored = typed.delta
         #expect(stored.encoder == "efficientnet-lite0/14")
-        #expect(Set(stored.arrays.keys) == [
-            "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
-            "color.hue", "color.lut", "grain", "change", "model.trust",
-        ])
+        #expect(
+            Set(stored.arrays.keys) == [
+                "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
+                "color.hue", "color.lut", "grain", "change", "model.trust",
+            ])
         #expect(stored["color.lut"]?.shape == [17, 17, 17, 3] && stored["grain"]?.shape == [2, 3, 3])
         #expect(try ExemplarDelta(stored) == typed)
         // Without the trust (no edit models installed) it reads back without one.
@@ -48,8 +50,11 @@ struct ExemplarDeltaTests {
         var arrays = Self.sample().delta.arrays
         arrays["grain"] = nil
         arrays["change"] = Delta.Array(shape: [16, 16, 3], values: [Float](repeating: 0, count: 768))
-        let error = #expect(throws: NodeError.self) { try ExemplarDelta(Delta(encoder: ExemplarDelta.encoder, arrays: arrays)) }
-        #expect(error?.message == "this delta lacks 'grain' [2, 3, 3], 'change' [32, 32, 3]; compute it with encode_delta")
+        let error = #expect(throws: NodeError.self) {
+            try ExemplarDelta(Delta(encoder: ExemplarDelta.encoder, arrays: arrays))
+        }
+        #expect(
+            error?.message == "this delta lacks 'grain' [2, 3, 3], 'change' [32, 32, 3]; compute it with encode_delta")
         let foreign = #expect(throws: NodeError.self) { try ExemplarDelta(Delta(encoder: "clip/1", arrays: arrays)) }
         #expect(foreign?.message.contains("comes from encoder 'clip/1'") == true)
     }

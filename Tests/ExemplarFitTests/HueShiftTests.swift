@@ -1,8 +1,9 @@
 import ImageCodecs
-import Testing
 import TensorCore
-@testable import ExemplarFit
 import TestSupport
+import Testing
+
+@testable import ExemplarFit
 
 /// A one-colour edit, as `recolor` in Training/edits.py: hues within `width` of `center` (turns)
 /// rotated by `shift`, fading out over the band's outer half and at low saturation.
@@ -26,7 +27,8 @@ private func wheel(width: Int = 180, height: Int = 40) -> Image {
     var s = [Float]()
     for y in 0..<height {
         for x in 0..<width {
-            let rgb = HueShift.rgb(SIMD3((Double(x) + 0.5) / Double(width), 0.1 + 0.9 * Double(y) / Double(height - 1), 0.8))
+            let rgb = HueShift.rgb(
+                SIMD3((Double(x) + 0.5) / Double(width), 0.1 + 0.9 * Double(y) / Double(height - 1), 0.8))
             s += [Float(rgb.x), Float(rgb.y), Float(rgb.z)]
         }
     }
@@ -37,7 +39,9 @@ private func wheel(width: Int = 180, height: Int = 40) -> Image {
 struct HueShiftTests {
     @Test("HSV round trip")
     func roundTrip() {
-        for rgb in [SIMD3(0.9, 0.2, 0.1), SIMD3(0.1, 0.8, 0.3), SIMD3(0.2, 0.3, 0.95), SIMD3(0.5, 0.5, 0.5), SIMD3(1, 0, 1)] {
+        for rgb in [
+            SIMD3(0.9, 0.2, 0.1), SIMD3(0.1, 0.8, 0.3), SIMD3(0.2, 0.3, 0.95), SIMD3(0.5, 0.5, 0.5), SIMD3(1, 0, 1),
+        ] {
             let back = HueShift.rgb(HueShift.hsv(rgb.x, rgb.y, rgb.z))
             let e = back - rgb
             #expect(max(abs(e.x), abs(e.y), abs(e.z)) < 1e-12, "\(rgb) → \(back)")
@@ -51,9 +55,11 @@ struct HueShiftTests {
         let after = recoloured(before, center: center, width: width, shift: shift)
         let fit = ColourStep.fit(before, after)
         #expect(!fit.hue.isNone, "the hue shift is chosen for a one-colour edit")
-        let query = wheel(), truth = recoloured(query, center: center, width: width, shift: shift)
+        let query = wheel()
+        let truth = recoloured(query, center: center, width: width, shift: shift)
         let out = fit.apply(to: query.floatSamples(), Compute(threads: 2))
-        let x = query.floatSamples(), t = truth.floatSamples()
+        let x = query.floatSamples()
+        let t = truth.floatSamples()
         // The table alone, as before the hue shift existed: its cells mix the band with its neighbours.
         let tableOnly = ColorLUT.apply(ColorLUT.fit(before, after), to: x, Compute(threads: 2))
         var (outside, outsideTable, inside, insideIdentity) = (Float(0), Float(0), 0.0, 0.0)
@@ -66,7 +72,8 @@ struct HueShiftTests {
                 if d > width + 0.03 {
                     outside = max(outside, abs(out[i] - x[i]))
                     outsideTable = max(outsideTable, abs(tableOnly[i] - x[i]))
-                } else if d < width / 2 && hsv.x < 0.06 && hsv.y > 0.3 {  // the band's core, in the hues the exemplar shows
+                } else if d < width / 2 && hsv.x < 0.06 && hsv.y > 0.3 {
+                    // The band's core, in the hues the exemplar shows.
                     inside += Double((out[i] - t[i]) * (out[i] - t[i]))
                     insideIdentity += Double((x[i] - t[i]) * (x[i] - t[i]))
                 }
@@ -81,7 +88,9 @@ struct HueShiftTests {
     func globalEditKeepsTable() {
         let before = example160()
         let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
-        #expect(ColourStep.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height) == .table)
+        #expect(
+            ColourStep.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
+                == .table)
         #expect(ColourStep.fit(before, after).hue.isNone)
     }
 

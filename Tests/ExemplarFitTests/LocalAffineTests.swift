@@ -4,6 +4,7 @@ import NodeKit
 import TensorCore
 import TestSupport
 import Testing
+
 @testable import ExemplarFit
 
 @Suite("Local affine upsampling")
@@ -25,7 +26,8 @@ struct LocalAffineTests {
     func globalTransform() {
         let (w, h) = (300, 200)
         let full = Self.detailed(width: w, height: h)
-        let small = Image(width: w, height: h, colorModel: .rgb, samples: full).resized(width: 64, height: 64).floatSamples()
+        let small = Image(width: w, height: h, colorModel: .rgb, samples: full).resized(width: 64, height: 64)
+            .floatSamples()
         func transform(_ p: [Float], _ i: Int) -> [Float] {
             let (r, g, b) = (p[i], p[i + 1], p[i + 2])
             return [0.8 * r + 0.1 * g + 0.05, 0.9 * g + 0.1 * b, 0.2 * r + 0.7 * b + 0.1]
@@ -41,8 +43,11 @@ struct LocalAffineTests {
     @Test("The same result on 1 and 2 threads")
     func threads() {
         let full = Self.detailed(width: 97, height: 61)
-        let small = Image(width: 97, height: 61, colorModel: .rgb, samples: full).resized(width: 64, height: 64).floatSamples()
+        let small = Image(width: 97, height: 61, colorModel: .rgb, samples: full).resized(width: 64, height: 64)
+            .floatSamples()
         let fit = LocalAffine.fit(guide: small, target: small.map { $0 * $0 }, outputs: 3, width: 64, height: 64)
-        #expect(fit.apply(to: full, width: 97, height: 61, Compute(threads: 1)) == fit.apply(to: full, width: 97, height: 61, Compute(threads: 2)))
+        #expect(
+            fit.apply(to: full, width: 97, height: 61, Compute(threads: 1))
+                == fit.apply(to: full, width: 97, height: 61, Compute(threads: 2)))
     }
 }

@@ -11,7 +11,10 @@ struct MathsTests {
         let cells = shape.reduce(1, *)
         func index(_ cell: Int) -> [Int] {
             var rest = cell
-            return shape.reversed().map { n in defer { rest /= n }; return rest % n }.reversed()
+            return shape.reversed().map { n in
+                defer { rest /= n }
+                return rest % n
+            }.reversed()
         }
         var out = [Double](repeating: 0, count: values.count)
         for cell in 0..<cells {
@@ -23,9 +26,11 @@ struct MathsTests {
         return out
     }
 
-    @Test("Box sums match brute force in 1, 2 and 3 dimensions, clipped at the faces", arguments: [
-        ([13], 2), ([7, 9], 1), ([5, 11], 3), ([4, 5, 6], 1),
-    ])
+    @Test(
+        "Box sums match brute force in 1, 2 and 3 dimensions, clipped at the faces",
+        arguments: [
+            ([13], 2), ([7, 9], 1), ([5, 11], 3), ([4, 5, 6], 1),
+        ])
     func boxSums(_ shape: [Int], _ radius: Int) {
         var random = SeededRandom(seed: 7)
         let channels = 2
@@ -36,7 +41,10 @@ struct MathsTests {
         }
         // The mean divides by the window's cells: a constant stays itself, edges included.
         let ones = [Double](repeating: 3, count: values.count)
-        #expect(BoxSum(shape: shape, channels: channels, radius: radius)(ones, mean: true).allSatisfy { abs($0 - 3) < 1e-12 })
+        #expect(
+            BoxSum(shape: shape, channels: channels, radius: radius)(ones, mean: true).allSatisfy {
+                abs($0 - 3) < 1e-12
+            })
     }
 
     @Test("Cholesky solves a positive-definite system; the semidefinite factor keeps what it can")
@@ -80,10 +88,13 @@ struct MathsTests {
     @Test("Half-pixel taps: centres line up, the ends clamp, and weight 1 lands on the upper sample")
     func halfPixel() {
         // 4 → 2: index 1 lands between the first two samples (0.25 of the way), index 3 past the last.
-        #expect(HalfPixelTap.axis(4, to: 2) == [
-            HalfPixelTap(0, numerator: 2, denominator: 4, count: 2), HalfPixelTap(1, numerator: 2, denominator: 4, count: 2),
-            HalfPixelTap(2, numerator: 2, denominator: 4, count: 2), HalfPixelTap(3, numerator: 2, denominator: 4, count: 2),
-        ])
+        #expect(
+            HalfPixelTap.axis(4, to: 2) == [
+                HalfPixelTap(0, numerator: 2, denominator: 4, count: 2),
+                HalfPixelTap(1, numerator: 2, denominator: 4, count: 2),
+                HalfPixelTap(2, numerator: 2, denominator: 4, count: 2),
+                HalfPixelTap(3, numerator: 2, denominator: 4, count: 2),
+            ])
         let taps = HalfPixelTap.axis(4, to: 2)
         #expect((taps[0].lower, taps[0].upper, taps[0].weight) == (0, 1, 0))
         #expect((taps[1].lower, taps[1].upper, taps[1].weight) == (0, 1, 0.25))

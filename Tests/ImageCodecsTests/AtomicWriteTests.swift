@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ImageCodecs
 
 private struct SimulatedCrash: Error {}
@@ -68,19 +69,29 @@ struct AtomicWriteTests {
     @Test("Errors name the path and say how to fix it")
     func errors() throws {
         let image = syntheticImage(width: 3, height: 3, model: .rgb)
-        #expect(throws: ImageError(.writeFailed, "cannot write the file: No such file or directory",
-                                   path: "/nonexistent-dir/x.png",
-                                   help: "the output directory does not exist; create it first", systemError: ENOENT)) {
+        #expect(
+            throws: ImageError(
+                .writeFailed, "cannot write the file: No such file or directory",
+                path: "/nonexistent-dir/x.png",
+                help: "the output directory does not exist; create it first", systemError: ENOENT)
+        ) {
             try ImageFile.write(image, to: "/nonexistent-dir/x.png")
         }
         try withTemporaryDirectory { directory throws in
-            #expect(throws: ImageError(.invalidArgument, "cannot tell the output format from the file name",
-                                       path: directory + "/x.tiff", help: "end the name in .png, .jpg or .jpeg")) {
+            #expect(
+                throws: ImageError(
+                    .invalidArgument, "cannot tell the output format from the file name",
+                    path: directory + "/x.tiff", help: "end the name in .png, .jpg or .jpeg")
+            ) {
                 try ImageFile.write(image, to: directory + "/x.tiff")
             }
-            try FileManager.default.createDirectory(atPath: directory + "/taken.png", withIntermediateDirectories: false)
-            #expect(throws: ImageError(.writeFailed, "cannot write the file: a directory has this name",
-                                       path: directory + "/taken.png")) {
+            try FileManager.default.createDirectory(
+                atPath: directory + "/taken.png", withIntermediateDirectories: false)
+            #expect(
+                throws: ImageError(
+                    .writeFailed, "cannot write the file: a directory has this name",
+                    path: directory + "/taken.png")
+            ) {
                 try ImageFile.write(image, to: directory + "/taken.png")
             }
         }

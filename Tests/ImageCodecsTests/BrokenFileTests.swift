@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ImageCodecs
 
 @Suite("Broken and hostile files")
@@ -23,10 +24,12 @@ struct BrokenFileTests {
         Case(file: "bad_crc.png", code: .corrupt, reason: "corrupt PNG data: IDAT: "),
         Case(file: "corrupt_scan.jpg", code: .corrupt, reason: "corrupt JPEG data: "),
         Case(file: "random_after_soi.jpg", code: .corrupt, reason: "corrupt JPEG data: "),
-        Case(file: "bomb.png", code: .tooLarge,
-             reason: "image is 100000 x 100000 pixels, above the limit of 100 megapixels"),
-        Case(file: "bomb.jpg", code: .tooLarge,
-             reason: "image is 60000 x 60000 pixels, above the limit of 100 megapixels"),
+        Case(
+            file: "bomb.png", code: .tooLarge,
+            reason: "image is 100000 x 100000 pixels, above the limit of 100 megapixels"),
+        Case(
+            file: "bomb.jpg", code: .tooLarge,
+            reason: "image is 60000 x 60000 pixels, above the limit of 100 megapixels"),
     ]
 
     @Test("Each broken file gives its own error naming the file, never a crash", arguments: corpus)
@@ -66,8 +69,11 @@ struct BrokenFileTests {
             }
             let fifo = directory + "/pipe.png"
             #expect(mkfifo(fifo, 0o600) == 0)
-            #expect(throws: ImageError(.unreadable, "not a regular file", path: fifo,
-                                       help: "point deltaflow at image files, not devices or pipes")) {
+            #expect(
+                throws: ImageError(
+                    .unreadable, "not a regular file", path: fifo,
+                    help: "point deltaflow at image files, not devices or pipes")
+            ) {
                 try ImageFile.read(fifo)
             }
         }
@@ -80,8 +86,11 @@ struct PixelLimitTests {
     func limit() throws {
         let path = fixture("png/rgb8.png")  // 37 × 23 = 851 pixels
         #expect(try ImageFile.read(path, options: DecodeOptions(maxPixels: 851)).pixelCount == 851)
-        #expect(throws: ImageError(.tooLarge, "image is 37 x 23 pixels, above the limit of 850 pixels",
-                                   path: path, help: "raise the limit with --max-pixels if the file is trusted")) {
+        #expect(
+            throws: ImageError(
+                .tooLarge, "image is 37 x 23 pixels, above the limit of 850 pixels",
+                path: path, help: "raise the limit with --max-pixels if the file is trusted")
+        ) {
             try ImageFile.read(path, options: DecodeOptions(maxPixels: 850))
         }
         let jpeg = fixture("jpeg/baseline.jpg")  // 97 × 61 = 5917 pixels
@@ -92,14 +101,20 @@ struct PixelLimitTests {
     @Test("Files above the byte limit are refused before they are read; non-images even sooner")
     func fileSizeLimit() throws {
         let path = fixture("jpeg/baseline.jpg")  // 2889 bytes
-        #expect(throws: ImageError(.tooLarge, "file is 2889 bytes, above the limit of 2000 bytes", path: path,
-                                   help: "raise the limit with --max-file-bytes if the file is trusted")) {
+        #expect(
+            throws: ImageError(
+                .tooLarge, "file is 2889 bytes, above the limit of 2000 bytes", path: path,
+                help: "raise the limit with --max-file-bytes if the file is trusted")
+        ) {
             try ImageFile.read(path, options: DecodeOptions(maxFileBytes: 2000))
         }
         // A file that is no image is named as such, whatever its size.
         let text = fixture("broken/random.bin")
-        #expect(throws: ImageError(.notAnImage, "not a PNG or JPEG file", path: text,
-                                   help: "deltaflow reads PNG and JPEG; the file's first bytes match neither")) {
+        #expect(
+            throws: ImageError(
+                .notAnImage, "not a PNG or JPEG file", path: text,
+                help: "deltaflow reads PNG and JPEG; the file's first bytes match neither")
+        ) {
             try ImageFile.read(text, options: DecodeOptions(maxFileBytes: 10))
         }
     }

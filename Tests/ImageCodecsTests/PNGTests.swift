@@ -1,15 +1,19 @@
 import Testing
+
 @testable import ImageCodecs
 
 /// The pattern `Fixtures/make_fixtures.py` writes: 37×23 pixels.
-private let width = 37, height = 23
+private let width = 37
+private let height = 23
 private func v8(_ x: Int, _ y: Int, _ c: Int) -> Float { Float((x * 7 + y * 13 + c * 61 + 5) % 256) / 255 }
 private func v16(_ x: Int, _ y: Int, _ c: Int) -> Float {
     Float((x * 1031 + y * 2053 + c * 16411 + 7) % 65536) / 65535
 }
 
-private func expectPixels(_ image: Image, model: ColorModel, depth: Int, _ expected: (Int, Int, Int) -> Float,
-                          sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectPixels(
+    _ image: Image, model: ColorModel, depth: Int, _ expected: (Int, Int, Int) -> Float,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(image.width == width && image.height == height, sourceLocation: sourceLocation)
     #expect(image.colorModel == model, sourceLocation: sourceLocation)
     #expect(image.bitDepth == depth, sourceLocation: sourceLocation)
@@ -24,8 +28,9 @@ private func expectPixels(_ image: Image, model: ColorModel, depth: Int, _ expec
 
 @Suite("PNG decoding")
 struct PNGDecodingTests {
-    @Test("8- and 16-bit gray, gray+alpha, RGB and RGBA decode exactly",
-          arguments: [("gray", ColorModel.gray), ("graya", .grayAlpha), ("rgb", .rgb), ("rgba", .rgba)], [8, 16])
+    @Test(
+        "8- and 16-bit gray, gray+alpha, RGB and RGBA decode exactly",
+        arguments: [("gray", ColorModel.gray), ("graya", .grayAlpha), ("rgb", .rgb), ("rgba", .rgba)], [8, 16])
     func layouts(name: (String, ColorModel), depth: Int) throws {
         let image = try ImageFile.read(fixture("png/\(name.0)\(depth).png"))
         expectPixels(image, model: name.1, depth: depth, depth == 8 ? v8 : v16)
@@ -42,7 +47,9 @@ struct PNGDecodingTests {
 
     @Test("1-, 2- and 4-bit gray expand to full 8-bit range")
     func lowBitDepths() throws {
-        expectPixels(try ImageFile.read(fixture("png/gray1.png")), model: .gray, depth: 8) { x, y, _ in Float((x ^ y) & 1) }
+        expectPixels(try ImageFile.read(fixture("png/gray1.png")), model: .gray, depth: 8) { x, y, _ in
+            Float((x ^ y) & 1)
+        }
         expectPixels(try ImageFile.read(fixture("png/gray2.png")), model: .gray, depth: 8) { x, y, _ in
             Float((x + y) % 4 * 85) / 255
         }
@@ -73,8 +80,9 @@ struct PNGDecodingTests {
 
 @Suite("PNG encoding")
 struct PNGEncodingTests {
-    @Test("Every colour model round-trips pixel-exactly at 8 and 16 bits",
-          arguments: ColorModel.allCases, [8, 16])
+    @Test(
+        "Every colour model round-trips pixel-exactly at 8 and 16 bits",
+        arguments: ColorModel.allCases, [8, 16])
     func roundTrip(model: ColorModel, depth: Int) throws {
         let original = syntheticImage(width: 41, height: 17, model: model, bitDepth: depth)
         let bytes = try ImageFile.encode(original, options: .png(PNGOptions(bitDepth: depth)))
@@ -99,8 +107,9 @@ struct PNGEncodingTests {
         #expect(again == photo)
     }
 
-    @Test("A photo round-trips exactly at every effort and at 16 bits (written run-length over Paeth rows)",
-          arguments: [0, 1, 4, 9], [8, 16])
+    @Test(
+        "A photo round-trips exactly at every effort and at 16 bits (written run-length over Paeth rows)",
+        arguments: [0, 1, 4, 9], [8, 16])
     func photoAtEveryLevel(level: Int, depth: Int) throws {
         let photo = try ImageFile.read(example("chelsea.png"))
         let bytes = try ImageFile.encode(photo, options: .png(PNGOptions(bitDepth: depth, compressionLevel: level)))

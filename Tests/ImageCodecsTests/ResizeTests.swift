@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ImageCodecs
 
 @Suite("Resizing")
@@ -9,14 +10,16 @@ struct ResizeTests {
         let small = image.resized(width: 4, height: 3, filter: .area)
         for y in 0..<3 {
             for x in 0..<4 {
-                let mean = (image[2 * x, 2 * y, 0] + image[2 * x + 1, 2 * y, 0]
-                    + image[2 * x, 2 * y + 1, 0] + image[2 * x + 1, 2 * y + 1, 0]) / 4
+                let mean =
+                    (image[2 * x, 2 * y, 0] + image[2 * x + 1, 2 * y, 0]
+                        + image[2 * x, 2 * y + 1, 0] + image[2 * x + 1, 2 * y + 1, 0]) / 4
                 #expect(abs(small[x, y, 0] - mean) < 1e-6)
             }
         }
     }
 
-    @Test("Area downscaling by a fractional factor preserves the mean", arguments: [(37, 23, 10, 7), (100, 80, 33, 31)])
+    @Test(
+        "Area downscaling by a fractional factor preserves the mean", arguments: [(37, 23, 10, 7), (100, 80, 33, 31)])
     func areaPreservesMean(sizes: (Int, Int, Int, Int)) {
         let image = syntheticImage(width: sizes.0, height: sizes.1, model: .rgb).converted(to: .float32)
         let small = image.resized(width: sizes.2, height: sizes.3, filter: .area)
@@ -59,8 +62,14 @@ struct ResizeTests {
     @Test("Transparent pixels do not bleed their colour into visible ones")
     func premultipliedFiltering() {
         var image = Image(width: 4, height: 1, colorModel: .rgba)
-        for x in 0..<2 { image[x, 0, 0] = 1; image[x, 0, 3] = 1 }  // opaque red
-        for x in 2..<4 { image[x, 0, 1] = 1; image[x, 0, 3] = 0 }  // invisible green
+        for x in 0..<2 {
+            image[x, 0, 0] = 1
+            image[x, 0, 3] = 1
+        }  // opaque red
+        for x in 2..<4 {
+            image[x, 0, 1] = 1
+            image[x, 0, 3] = 0
+        }  // invisible green
         let small = image.resized(width: 2, height: 1, filter: .area)
         #expect(small[1, 0, 3] == 0)
         let mixed = image.resized(width: 1, height: 1, filter: .area)
@@ -82,7 +91,9 @@ struct ColorTests {
     @Test("RGB to gray uses Rec. 601 luma; gray to RGB replicates")
     func grayConversions() {
         var image = Image(width: 1, height: 1, colorModel: .rgb)
-        image[0, 0, 0] = 1; image[0, 0, 1] = 0.5; image[0, 0, 2] = 0
+        image[0, 0, 0] = 1
+        image[0, 0, 1] = 0.5
+        image[0, 0, 2] = 0
         let gray = image.converted(to: .gray)
         #expect(abs(gray[0, 0, 0] - (0.299 + 0.587 * 0.5)) < 1e-6)
         let back = gray.converted(to: .rgb)
@@ -96,7 +107,8 @@ struct ColorTests {
         #expect((0..<6).allSatisfy { withAlpha[$0 % 3, $0 / 3, 3] == 1 })
         #expect(withAlpha.converted(to: .rgb) == image)
         var half = Image(width: 1, height: 1, colorModel: .grayAlpha)
-        half[0, 0, 0] = 0; half[0, 0, 1] = 0.5
+        half[0, 0, 0] = 0
+        half[0, 0, 1] = 0.5
         #expect(half.converted(to: .gray, background: 1)[0, 0, 0] == 0.5)
         #expect(half.converted(to: .rgb, background: 0)[0, 0, 2] == 0)
     }
@@ -137,7 +149,8 @@ struct SampleFormatTests {
         let values: [Float] = [.nan, .infinity, -.infinity, -0.2, 1.7, 0, 1, 0.5, 0.25, 0.75]
         let image = Image(width: values.count, height: 1, colorModel: .gray, samples: values)
         #expect(image.converted(to: .uint8).storage == .uint8([0, 255, 0, 0, 255, 0, 255, 128, 64, 191]))
-        #expect(image.converted(to: .uint16).storage == .uint16([0, 65535, 0, 0, 65535, 0, 65535, 32768, 16384, 49151]))
+        #expect(
+            image.converted(to: .uint16).storage == .uint16([0, 65535, 0, 0, 65535, 0, 65535, 32768, 16384, 49151]))
         // Every level of both depths survives a trip through Float.
         let all8 = Image(width: 256, height: 1, colorModel: .gray, samples: (0..<256).map { Float($0) / 255 })
         #expect(all8.converted(to: .uint8).storage == .uint8((0..<256).map { UInt8($0) }))

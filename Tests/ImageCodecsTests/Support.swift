@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ImageCodecs
 
 /// Path of a committed fixture, e.g. `fixture("png/rgb8.png")`.
@@ -25,9 +26,10 @@ func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
 
 /// Largest absolute difference between two images' samples, in 8-bit steps.
 func maxDifference(_ a: Image, _ b: Image, sourceLocation: SourceLocation = #_sourceLocation) -> Float {
-    #expect(a.width == b.width && a.height == b.height && a.colorModel == b.colorModel,
-            "\(a.width)x\(a.height) \(a.colorModel) vs \(b.width)x\(b.height) \(b.colorModel)",
-            sourceLocation: sourceLocation)
+    #expect(
+        a.width == b.width && a.height == b.height && a.colorModel == b.colorModel,
+        "\(a.width)x\(a.height) \(a.colorModel) vs \(b.width)x\(b.height) \(b.colorModel)",
+        sourceLocation: sourceLocation)
     let (x, y) = (a.floatSamples(), b.floatSamples())
     guard x.count == y.count else { return .infinity }
     return zip(x, y).reduce(0) { max($0, abs($1.0 - $1.1)) } * 255

@@ -6,6 +6,7 @@ import NodeKit
 import TensorCore
 import TestSupport
 import Testing
+
 @testable import ExemplarFit
 @testable import ModelNodes
 @testable import Workflow
@@ -23,13 +24,21 @@ func image(_ value: Value?) -> Image? {
     }
 }
 
-func edit(_ photo: Image, _ delta: Delta, steps: Int = 2, grain: String = "sample", seed: Int = 0,
-          threads: Int = 2) throws -> Image {
+func edit(
+    _ photo: Image, _ delta: Delta, steps: Int = 2, grain: String = "sample", seed: Int = 0,
+    threads: Int = 2
+) throws -> Image {
     let node = AdapterEditNode(weights: editWeights)
-    return try #require(image(try run(node, ["image": .image(photo), "delta": .delta(delta), "strength": .number(1),
-                                             "steps": .integer(steps), "noise": .number(0), "seed": .integer(seed),
-                                             "grain": .string(grain)],
-                                         threads: threads)["image"]))
+    return try #require(
+        image(
+            try run(
+                node,
+                [
+                    "image": .image(photo), "delta": .delta(delta), "strength": .number(1),
+                    "steps": .integer(steps), "noise": .number(0), "seed": .integer(seed),
+                    "grain": .string(grain),
+                ],
+                threads: threads)["image"]))
 }
 
 /// A spotlight: everything outside a centred circle darkened, the circle left as it was — a local
@@ -40,7 +49,9 @@ func spotlit(_ image: Image) -> Image {
     let (w, h) = (rgb.width, rgb.height)
     for y in 0..<h {
         for x in 0..<w {
-            let d = (Float(x - w / 2) * Float(x - w / 2) + Float(y - h / 2) * Float(y - h / 2)).squareRoot() / Float(min(w, h))
+            let d =
+                (Float(x - w / 2) * Float(x - w / 2) + Float(y - h / 2) * Float(y - h / 2)).squareRoot()
+                / Float(min(w, h))
             let k = 1 - 0.6 * min(1, max(0, (d - 0.3) / 0.15))
             for c in 0..<3 { s[(y * w + x) * 3 + c] *= k }
         }
@@ -49,15 +60,19 @@ func spotlit(_ image: Image) -> Image {
 }
 
 func predictMask(_ photo: Image, _ delta: Delta, threads: Int = 2) throws -> Image {
-    try #require(image(try run(PredictMaskNode(weights: editWeights), ["image": .image(photo), "delta": .delta(delta)],
-                               threads: threads)["mask"]))
+    try #require(
+        image(
+            try run(
+                PredictMaskNode(weights: editWeights), ["image": .image(photo), "delta": .delta(delta)],
+                threads: threads)["mask"]))
 }
 
 @Suite("adapter_edit and predict_mask")
 struct EditNodesTests {
     @Test("An exemplar's edit transfers to another photo: closer to the truth than the photo itself")
     func transfers() throws {
-        let exemplar = try example("coffee.png"), photo = try example("chelsea.png")
+        let exemplar = try example("coffee.png")
+        let photo = try example("chelsea.png")
         // Inverting, a seen edit whose result no photo is near: the model must carry it over.
         let invert: (SIMD3<Float>) -> SIMD3<Float> = { 1 - $0 }
         let delta = try encode(exemplar, mapped(exemplar, invert))
@@ -68,30 +83,39 @@ struct EditNodesTests {
         #expect(gained > identity + 10, "PSNR \(gained) dB against identity's \(identity) dB")
     }
 
-    @Test("Through Workflows/exemplar-transfer.yaml, pixels outside the predicted region are bit-identical to the input")
+    @Test(
+        "Through Workflows/exemplar-transfer.yaml, pixels outside the predicted region are bit-identical to the input")
     func untouchedOutsideMask() throws {
         try withTemporaryDirectory { root in
             let exemplar = try example("coffee.png").converted(to: .rgb)
-            let before = root.appendingPathComponent("before.png").path, after = root.appendingPathComponent("after.png").path
+            let before = root.appendingPathComponent("before.png").path
+            let after = root.appendingPathComponent("after.png").path
             try ImageFile.write(exemplar.converted(to: .uint8), to: before)
             try ImageFile.write(spotlit(exemplar).converted(to: .uint8), to: after)
-            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            let input = root.appendingPathComponent("in")
+            let output = root.appendingPathComponent("out")
             try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
             for name in ["chelsea.png", "rocket.jpg"] {
-                try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/\(name)"), to: input.appendingPathComponent(name))
+                try FileManager.default.copyItem(
+                    at: repository.appendingPathComponent("Examples/\(name)"), to: input.appendingPathComponent(name))
             }
-            let workflow = try Workflow.load(repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path,
-                                             registry: try! NodeRegistry(Builtins.nodes + ModelNodes.nodes(modelsDirectory: ModelFiles.directory())))
-            let params = try workflow.bindParams(["before=\(before)", "after=\(after)", "input=\(input.path)", "output=\(output.path)"])
+            let workflow = try Workflow.load(
+                repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path,
+                registry: try! NodeRegistry(Builtins.nodes + ModelNodes.nodes(modelsDirectory: ModelFiles.directory())))
+            let params = try workflow.bindParams([
+                "before=\(before)", "after=\(after)", "input=\(input.path)", "output=\(output.path)",
+            ])
             let summary = try Executor(workflow: workflow, params: params, options: RunOptions(jobs: 2)).run()
             #expect(summary.done == 2 && summary.failed.isEmpty)
             let delta = try encode(try ImageFile.read(before), try ImageFile.read(after))
-            var untouched = 0, total = 0
+            var untouched = 0
+            var total = 0
             for (name, stem) in [("chelsea.png", "chelsea"), ("rocket.jpg", "rocket")] {
                 let photo = try ImageFile.read(input.appendingPathComponent(name).path)
                 let mask = try predictMask(photo, delta).floatSamples()
                 let original = photo.converted(to: .rgb).converted(to: .uint8).floatSamples()
-                let result = try ImageFile.read(output.appendingPathComponent("\(stem).png").path).converted(to: .rgb).floatSamples()
+                let result = try ImageFile.read(output.appendingPathComponent("\(stem).png").path).converted(to: .rgb)
+                    .floatSamples()
                 for p in mask.indices where mask[p] == 0 {
                     untouched += 1
                     if (0..<3).contains(where: { original[p * 3 + $0] != result[p * 3 + $0] }) { total += 1 }
@@ -104,7 +128,8 @@ struct EditNodesTests {
 
     @Test("The models' correction is used for a local edit and left out where the exemplar's fit is exact")
     func trust() throws {
-        let exemplar = try example("coffee.png"), photo = try example("chelsea.png")
+        let exemplar = try example("coffee.png")
+        let photo = try example("chelsea.png")
         let spotlight = try encode(exemplar, spotlit(exemplar))
         #expect(spotlight["model.trust"]?.values == [1])
         let spotlightOut = try edit(photo, spotlight)
@@ -114,7 +139,8 @@ struct EditNodesTests {
         let curve = try encode(exemplar, mapped(exemplar) { SIMD3($0.x * $0.x, $0.y * $0.y, $0.z * $0.z) })
         #expect(curve["model.trust"]?.values == [0])
         let rgb = photo.converted(to: .rgb)
-        let fitted = try EditDelta(curve, model: try editWeights.model()).fit(rgb.floatSamples(), width: rgb.width, height: rgb.height, Compute(threads: 2))
+        let fitted = try EditDelta(curve, model: try editWeights.model()).fit(
+            rgb.floatSamples(), width: rgb.width, height: rgb.height, Compute(threads: 2))
         let fit = Image(width: photo.width, height: photo.height, colorModel: .rgb, samples: fitted)
         #expect(try edit(photo, curve) == fit.converted(to: photo.sampleFormat))
         // Without the verdict (a delta from before it existed): a clear error.
@@ -125,10 +151,12 @@ struct EditNodesTests {
 
     @Test("An exemplar whose change is noise, or a sharpen: no colour step, so other photos keep their colours")
     func noColourStep() throws {
-        let exemplar = try example("coffee.png").converted(to: .rgb), photo = try example("chelsea.png")
+        let exemplar = try example("coffee.png").converted(to: .rgb)
+        let photo = try example("chelsea.png")
         var random = SeededRandom(seed: 11)
-        let grain = Image(width: exemplar.width, height: exemplar.height, colorModel: .rgb,
-                          samples: exemplar.floatSamples().map { min(1, max(0, $0 + 0.05 * random.nextGaussian())) })
+        let grain = Image(
+            width: exemplar.width, height: exemplar.height, colorModel: .rgb,
+            samples: exemplar.floatSamples().map { min(1, max(0, $0 + 0.05 * random.nextGaussian())) })
         let noise = try encode(exemplar, grain)
         #expect(noise["color.lut"]?.values.allSatisfy { $0 == 0 } == true)
         #expect(noise["color.hue"]?.values.allSatisfy { $0 == 0 } == true)
@@ -148,12 +176,17 @@ struct EditNodesTests {
     /// `a − b` where `b` is within 0.2…0.8 (clipping leaves the rest): per channel its standard
     /// deviation, the correlation of its red and green, and of each pixel's with its right neighbour's.
     static func noise(_ a: Image, over b: Image) -> (sigma: [Double], correlation: Double, neighbour: Double) {
-        let x = a.converted(to: .rgb).floatSamples(), y = b.converted(to: .rgb).floatSamples(), w = a.width
+        let x = a.converted(to: .rgb).floatSamples()
+        let y = b.converted(to: .rgb).floatSamples()
+        let w = a.width
         func usable(_ p: Int) -> Bool { (0..<3).allSatisfy { (0.2...0.8).contains(y[p * 3 + $0]) } }
-        var d: [[Double]] = [[], [], []], pairs: [(Double, Double)] = []
+        var d: [[Double]] = [[], [], []]
+        var pairs: [(Double, Double)] = []
         for p in 0..<(x.count / 3) where usable(p) {
             for k in 0..<3 { d[k].append(Double(x[p * 3 + k] - y[p * 3 + k])) }
-            if (p + 1) % w != 0, usable(p + 1) { pairs.append((Double(x[p * 3] - y[p * 3]), Double(x[p * 3 + 3] - y[p * 3 + 3]))) }
+            if (p + 1) % w != 0, usable(p + 1) {
+                pairs.append((Double(x[p * 3] - y[p * 3]), Double(x[p * 3 + 3] - y[p * 3 + 3])))
+            }
         }
         func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         let m = d.map(mean)
@@ -163,7 +196,9 @@ struct EditNodesTests {
         return (sigma, covariance / max(1e-12, sigma[0] * sigma[1]), neighbour)
     }
 
-    @Test("A grain exemplar: its covariance measured, and on another photo drawn anew (matching σ and colour), as its expected value, or left out")
+    @Test(
+        "A grain exemplar: its covariance measured, and on another photo drawn anew (matching σ and colour), as its expected value, or left out"
+    )
     func grain() throws {
         let exemplar = try example("coffee.png").converted(to: .rgb).converted(to: .uint8)
         let photo = try example("chelsea.png")
@@ -190,9 +225,13 @@ struct EditNodesTests {
         var moved = 0
         for i in original.indices {
             let s = Double(covariance[i % 3 * 4]).squareRoot()
-            let x = Double(original[i]), lo = -x / s, hi = (1 - x) / s
+            let x = Double(original[i])
+            let lo = -x / s
+            let hi = (1 - x) / s
             let expected = x * (phi(hi) - phi(lo)) + s * (density(lo) - density(hi)) + (1 - phi(hi))
-            #expect(abs(Double(mean[i]) - expected) <= 0.5 / 255 + 1e-4, "sample \(i): \(x) → \(mean[i]), expected \(expected)")
+            #expect(
+                abs(Double(mean[i]) - expected) <= 0.5 / 255 + 1e-4,
+                "sample \(i): \(x) → \(mean[i]), expected \(expected)")
             if mean[i] != original[i] { moved += 1 }
         }
         #expect(moved > 0)
@@ -207,12 +246,15 @@ struct EditNodesTests {
         let measured = Self.noise(after, over: exemplar)
         let delta = try encode(exemplar, after)
         let sampled = Self.noise(try edit(photo, delta, grain: "sample"), over: photo)
-        #expect(abs(measured.neighbour - 2.0 / 3) < 0.05, "the exemplar's own grain: neighbours correlate \(measured.neighbour)")
+        #expect(
+            abs(measured.neighbour - 2.0 / 3) < 0.05,
+            "the exemplar's own grain: neighbours correlate \(measured.neighbour)")
         for (s, t) in zip(sampled.sigma, measured.sigma) {
             #expect(abs(s - t) < 0.1 * t, "grain σ \(sampled.sigma) on the photo, \(measured.sigma) on the exemplar")
         }
-        #expect(abs(sampled.neighbour - measured.neighbour) < 0.08,
-                "neighbours correlate \(sampled.neighbour) on the photo, \(measured.neighbour) on the exemplar")
+        #expect(
+            abs(sampled.neighbour - measured.neighbour) < 0.08,
+            "neighbours correlate \(sampled.neighbour) on the photo, \(measured.neighbour) on the exemplar")
         #expect(sampled.correlation > 0.95)
         // One thread or two, the same draw: each row's stream, then the blur, fixed in order.
         #expect(try edit(photo, delta, grain: "sample", threads: 1) == edit(photo, delta, grain: "sample", threads: 2))
@@ -279,7 +321,8 @@ struct EditNodesTests {
     func missingWeights() throws {
         let node = AdapterEditNode(weights: EditWeights(directory: "/nonexistent/models"))
         let error = #expect(throws: ModelFileError.self) {
-            try run(node, ["image": .image(try example("camera.png")), "delta": .delta(Delta(encoder: "x", arrays: [:]))])
+            try run(
+                node, ["image": .image(try example("camera.png")), "delta": .delta(Delta(encoder: "x", arrays: [:]))])
         }
         #expect(error?.description.contains("/nonexistent/models/edit-v1.safetensors: model weights not found") == true)
         #expect(error?.description.contains("cp Models/edit-v1.safetensors /nonexistent/models/") == true)

@@ -4,6 +4,7 @@ import Models
 import NodeKit
 import TestSupport
 import Testing
+
 @testable import ExemplarFit
 @testable import ModelNodes
 @testable import Workflow
@@ -15,18 +16,22 @@ func shifted(_ image: Image, dx: Int, dy: Int) -> Image {
     var out = s
     for y in 0..<rgb.height {
         for x in 0..<rgb.width {
-            let sx = min(rgb.width - 1, max(0, x - dx)), sy = min(rgb.height - 1, max(0, y - dy))
+            let sx = min(rgb.width - 1, max(0, x - dx))
+            let sy = min(rgb.height - 1, max(0, y - dy))
             for c in 0..<3 { out[(y * rgb.width + x) * 3 + c] = s[(sy * rgb.width + sx) * 3 + c] }
         }
     }
     return Image(width: rgb.width, height: rgb.height, colorModel: .rgb, samples: out)
 }
 
-let encoder = EncodeDeltaNode(weights: EncoderWeights(directory: ModelFiles.directory()), editWeights: EditWeights(directory: ModelFiles.directory()))
+let encoder = EncodeDeltaNode(
+    weights: EncoderWeights(directory: ModelFiles.directory()),
+    editWeights: EditWeights(directory: ModelFiles.directory()))
 
 func encode(_ before: Image, _ after: Image, threads: Int = 2) throws -> Delta {
-    let out = try encoder.run(NodeInputs(["before": .image(before), "after": .image(after)]),
-                              context: NodeContext(item: nil, seed: 0, threads: threads))
+    let out = try encoder.run(
+        NodeInputs(["before": .image(before), "after": .image(after)]),
+        context: NodeContext(item: nil, seed: 0, threads: threads))
     guard case .delta(let d)? = out["delta"] else { throw NodeError("no delta") }
     return d
 }
@@ -69,7 +74,7 @@ struct EncodeDeltaTests {
         #expect(delta["model.trust"]?.values == [0], "the fit reproduces an affine grade: no learned correction")
         #expect(delta["color.hue"]?.values.allSatisfy { $0 == 0 } == true, "a warming grade is no one-colour edit")
         let m = try #require(delta["color.affine"]).values
-        let expected: [Float] = [-0.1, 0, 0, 0.05, 0, 0, 0, 0, 0, 0, -0.2, 0]   // M − [I | 0]
+        let expected: [Float] = [-0.1, 0, 0, 0.05, 0, 0, 0, 0, 0, 0, -0.2, 0]  // M − [I | 0]
         for i in 0..<12 { #expect(abs(m[i] - expected[i]) < 0.02, "affine[\(i)] = \(m[i]), expected \(expected[i])") }
         let change = try #require(delta["change"]).values
         let meanBlue = stride(from: 2, to: change.count, by: 3).map { change[$0] }.reduce(0, +) / 1024
@@ -120,7 +125,10 @@ struct EncodeDeltaTests {
         let before = try example("chelsea.png")
         let after = before.resized(width: before.width, height: before.height / 2)
         let error = #expect(throws: NodeError.self) { try encode(before, after) }
-        #expect(error?.message.contains("the exemplar's before is \(before.width)x\(before.height) but its after is \(before.width)x\(before.height / 2)") == true)
+        #expect(
+            error?.message.contains(
+                "the exemplar's before is \(before.width)x\(before.height) but its after is \(before.width)x\(before.height / 2)"
+            ) == true)
         #expect(error?.message.contains("crop or resize one to match the other") == true)
     }
 
@@ -134,12 +142,15 @@ struct EncodeDeltaTests {
     @Test("Strong in-place edits are not mistaken for a shift", arguments: ["invert", "gray", "dark", "blur"])
     func inPlaceEdits(edit: String) throws {
         let before = try example("astronaut.png")
-        let after: Image = switch edit {
-        case "invert": mapped(before) { 1 - $0 }
-        case "gray": mapped(before) { v in SIMD3(repeating: 0.3 * v.x + 0.59 * v.y + 0.11 * v.z) }
-        case "dark": mapped(before) { $0 * $0 * 0.5 }
-        default: before.resized(width: before.width / 6, height: before.height / 6).resized(width: before.width, height: before.height)
-        }
+        let after: Image =
+            switch edit {
+            case "invert": mapped(before) { 1 - $0 }
+            case "gray": mapped(before) { v in SIMD3(repeating: 0.3 * v.x + 0.59 * v.y + 0.11 * v.z) }
+            case "dark": mapped(before) { $0 * $0 * 0.5 }
+            default:
+                before.resized(width: before.width / 6, height: before.height / 6).resized(
+                    width: before.width, height: before.height)
+            }
         _ = try encode(before, after)
     }
 }
@@ -151,21 +162,29 @@ struct DeltaCombineTests {
     }
 
     func combine(_ inputs: [String: Value]) throws -> Delta {
-        guard case .delta(let d)? = try DeltaCombineNode().run(NodeInputs(inputs), context: NodeContext(item: nil, seed: 0))["delta"]
+        guard
+            case .delta(let d)? = try DeltaCombineNode().run(
+                NodeInputs(inputs), context: NodeContext(item: nil, seed: 0))["delta"]
         else { throw NodeError("no delta") }
         return d
     }
 
     @Test("Scaling and adding, array by array")
     func arithmetic() throws {
-        let a = Self.delta([1, -2, 4]), b = Self.delta([0.5, 0.5, 0.5])
-        #expect(try combine(["a": .delta(a), "weight_a": .number(0.5), "weight_b": .number(1)]) == Self.delta([0.5, -1, 2]))
-        #expect(try combine(["a": .delta(a), "weight_a": .number(1), "b": .delta(b), "weight_b": .number(-2)]) == Self.delta([0, -3, 3]))
+        let a = Self.delta([1, -2, 4])
+        let b = Self.delta([0.5, 0.5, 0.5])
+        #expect(
+            try combine(["a": .delta(a), "weight_a": .number(0.5), "weight_b": .number(1)]) == Self.delta([0.5, -1, 2]))
+        #expect(
+            try combine(["a": .delta(a), "weight_a": .number(1), "b": .delta(b), "weight_b": .number(-2)])
+                == Self.delta([0, -3, 3]))
     }
 
     @Test("Deltas from different encoders or shapes do not combine")
     func mismatch() throws {
-        let a = Self.delta([1]), other = Self.delta([1], encoder: "f"), longer = Self.delta([1, 2])
+        let a = Self.delta([1])
+        let other = Self.delta([1], encoder: "f")
+        let longer = Self.delta([1, 2])
         let e1 = #expect(throws: NodeError.self) {
             try combine(["a": .delta(a), "weight_a": .number(1), "b": .delta(other), "weight_b": .number(1)])
         }
@@ -180,7 +199,9 @@ struct DeltaCombineTests {
         let photo = try example("coffee.png")
         let redder = try encode(photo, mapped(photo) { v in SIMD3(v.x * 1.1, v.y, v.z) })
         let bluer = try encode(photo, mapped(photo) { v in SIMD3(v.x, v.y, v.z * 0.9) })
-        let both = try combine(["a": .delta(redder), "weight_a": .number(1), "b": .delta(bluer), "weight_b": .number(1)])
+        let both = try combine([
+            "a": .delta(redder), "weight_a": .number(1), "b": .delta(bluer), "weight_b": .number(1),
+        ])
         let m = try #require(both["color.affine"]).values
         #expect(abs(m[0] - 0.1) < 0.03 && abs(m[10] + 0.1) < 0.03, "\(m)")
     }

@@ -1,7 +1,8 @@
 import Foundation
 import NodeKit
-import Testing
 import TensorCore
+import Testing
+
 @testable import Models
 
 /// Golden from PyTorch 2.13 (CPU), written with the bundled weights by
@@ -14,14 +15,18 @@ import TensorCore
 struct EditModelTests {
     static let weights = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Models/edit-v1.safetensors").standardizedFileURL.path
-    static let golden = Bundle.module.url(forResource: "edit-model", withExtension: "safetensors", subdirectory: "Goldens")!.path
+    static let golden = Bundle.module.url(
+        forResource: "edit-model", withExtension: "safetensors", subdirectory: "Goldens")!.path
 
-    static func check(_ actual: Tensor, _ expected: Tensor, _ name: String, tolerance: Float = 1e-3,
-                      sourceLocation: SourceLocation = #_sourceLocation) {
+    static func check(
+        _ actual: Tensor, _ expected: Tensor, _ name: String, tolerance: Float = 1e-3,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(actual.shape == expected.shape, "\(name) shape", sourceLocation: sourceLocation)
         let error = actual.maxAbsDifference(expected)
-        #expect(error <= tolerance * max(1, expected.maxAbs), "\(name): max |error| \(error), scale \(expected.maxAbs)",
-                sourceLocation: sourceLocation)
+        #expect(
+            error <= tolerance * max(1, expected.maxAbs), "\(name): max |error| \(error), scale \(expected.maxAbs)",
+            sourceLocation: sourceLocation)
     }
 
     @Test("Adapter, mask head, denoiser and a 2-step edit match PyTorch on 1 and 2 threads", arguments: [1, 2])
@@ -30,7 +35,8 @@ struct EditModelTests {
         let io = try SafeTensorsFile(path: Self.golden)
         let c = Compute(threads: threads)
         let strength = try io.tensor("strength").values
-        let photo = try io.tensor("b"), cond = try io.tensor("cond")
+        let photo = try io.tensor("b")
+        let cond = try io.tensor("cond")
         let e = model.condition(delta: try io.tensor("delta"), affine: try io.tensor("affine"), condition: cond, c)
         Self.check(e.tokens, try io.tensor("tokens"), "tokens")
         Self.check(e.global, try io.tensor("global"), "global")
@@ -47,12 +53,15 @@ struct EditModelTests {
         let model = try EditModel(path: Self.weights)
         let io = try SafeTensorsFile(path: Self.golden)
         let c = Compute(threads: 2)
-        let photo = try io.tensor("b"), cond = try io.tensor("cond")
+        let photo = try io.tensor("b")
+        let cond = try io.tensor("cond")
         let e = model.condition(delta: try io.tensor("delta"), affine: try io.tensor("affine"), condition: cond, c)
         let strength = try io.tensor("strength").values
         func run(_ seed: UInt64) -> [Float] {
             var random = SeededRandom(seed: seed)
-            return model.edit(photo, condition: cond, e, strength: strength, steps: 4, noise: (0.05, { random.nextGaussian() }), c).image.values
+            return model.edit(
+                photo, condition: cond, e, strength: strength, steps: 4, noise: (0.05, { random.nextGaussian() }), c
+            ).image.values
         }
         #expect(run(7) == run(7))
         #expect(run(7) != run(8))
@@ -62,7 +71,9 @@ struct EditModelTests {
     func mismatch() throws {
         var cfg = EditModelConfiguration()
         cfg.width = 64
-        let error = #expect(throws: WeightsError.self) { try EditModel(weights: WeightStore(path: Self.weights), configuration: cfg) }
+        let error = #expect(throws: WeightsError.self) {
+            try EditModel(weights: WeightStore(path: Self.weights), configuration: cfg)
+        }
         #expect(error?.message.contains("adapter.proj_in.weight") == true)
     }
 }

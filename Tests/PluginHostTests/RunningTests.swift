@@ -4,6 +4,7 @@ import ImageCodecs
 import NodeKit
 import Testing
 import Workflow
+
 @testable import PluginHost
 
 /// A small image whose every sample differs, so misplaced pixels show.
@@ -31,7 +32,10 @@ struct RunningTests {
         let blur = try node("examples.box_blur", in: try Plugins.boxBlur())
         let image = pattern()
         let out = try blur.run(NodeInputs(["image": .image(image), "radius": .integer(radius)]), context: context)
-        guard case .image(let result)? = out["image"] else { Issue.record("no image"); return }
+        guard case .image(let result)? = out["image"] else {
+            Issue.record("no image")
+            return
+        }
         #expect(result.width == 9 && result.height == 6 && result.colorModel == .rgb && result.sampleFormat == .float32)
         var worst: Float = 0
         for y in 0..<6 {
@@ -56,7 +60,10 @@ struct RunningTests {
         let poster = try node("examples.posterize", in: try Plugins.boxBlur())
         let image = pattern(model: .rgba)
         let out = try poster.run(NodeInputs(["image": .image(image), "levels": .integer(2)]), context: context)
-        guard case .image(let result)? = out["image"] else { Issue.record("no image"); return }
+        guard case .image(let result)? = out["image"] else {
+            Issue.record("no image")
+            return
+        }
         #expect(result.sampleFormat == .uint8 && result.colorModel == .rgba)
         let source = image.converted(to: .uint8)
         for y in 0..<6 {
@@ -70,9 +77,14 @@ struct RunningTests {
     @Test func swiftToneCurve() throws {
         let curve = try node("examples.tone_curve", in: try Plugins.toneCurve())
         let image = pattern(model: .grayAlpha).converted(to: .uint16)
-        let inputs: [String: Value] = ["image": .image(image), "black": .number(0.1), "white": .number(0.8), "gamma": .number(2)]
+        let inputs: [String: Value] = [
+            "image": .image(image), "black": .number(0.1), "white": .number(0.8), "gamma": .number(2),
+        ]
         let out = try curve.run(NodeInputs(inputs), context: context)
-        guard case .image(let result)? = out["image"] else { Issue.record("no image"); return }
+        guard case .image(let result)? = out["image"] else {
+            Issue.record("no image")
+            return
+        }
         for y in 0..<6 {
             for x in 0..<9 {
                 let expected = pow(min(max((image[x, y, 0] - 0.1) / 0.7, 0), 1), 0.5)
@@ -81,8 +93,9 @@ struct RunningTests {
             }
         }
         let error = #expect(throws: NodeError.self) {
-            try curve.run(NodeInputs(["image": .image(image), "black": .number(0.6), "white": .number(0.4), "gamma": .number(1)]),
-                          context: context)
+            try curve.run(
+                NodeInputs(["image": .image(image), "black": .number(0.6), "white": .number(0.4), "gamma": .number(1)]),
+                context: context)
         }
         #expect(error?.message == "examples.tone_curve: white (0.4) must be above black (0.6)")
     }
@@ -90,10 +103,11 @@ struct RunningTests {
     /// Every input type reaches the plugin, defaults included; outputs come back typed.
     @Test func marshalling() throws {
         let describe = try node("test.describe", in: try Plugins.test())
-        let out = try describe.run(NodeInputs([
-            "mode": .string("exact"), "count": .integer(7), "words": .strings(["héllo wörld", "b"]),
-            "gain": .number(2.5), "flag": .bool(false),
-        ]), context: context)
+        let out = try describe.run(
+            NodeInputs([
+                "mode": .string("exact"), "count": .integer(7), "words": .strings(["héllo wörld", "b"]),
+                "gain": .number(2.5), "flag": .bool(false),
+            ]), context: context)
         #expect(out["text"] == .string("exact|7|2.5|0|2|héllo wörld|0"))
         #expect(out["seed"] == .integer(42))
     }
@@ -101,10 +115,12 @@ struct RunningTests {
     /// Deltas cross the ABI as named float arrays and come back intact.
     @Test func deltaRoundTrip() throws {
         let double = try node("test.double_delta", in: try Plugins.test())
-        let delta = Delta(encoder: "efficientnet-lite0/14", arrays: [
-            "color.affine": Delta.Array(shape: [3, 4], values: (0..<12).map { Float($0) / 10 }),
-            "pooled": Delta.Array(shape: [5], values: [1, -2, 3, -4, 5]),
-        ])
+        let delta = Delta(
+            encoder: "efficientnet-lite0/14",
+            arrays: [
+                "color.affine": Delta.Array(shape: [3, 4], values: (0..<12).map { Float($0) / 10 }),
+                "pooled": Delta.Array(shape: [5], values: [1, -2, 3, -4, 5]),
+            ])
         let out = try double.run(NodeInputs(["delta": .delta(delta)]), context: context)
         #expect(out["delta"] == .delta(try Delta.combination([(delta, 2)])))
     }
@@ -113,7 +129,10 @@ struct RunningTests {
         let threshold = try node("test.threshold", in: try Plugins.test())
         let image = pattern()
         let out = try threshold.run(NodeInputs(["image": .image(image)]), context: context)
-        guard case .mask(let mask)? = out["mask"] else { Issue.record("no mask"); return }
+        guard case .mask(let mask)? = out["mask"] else {
+            Issue.record("no mask")
+            return
+        }
         #expect(mask.colorModel == .gray && mask.sampleFormat == .uint8)
         for y in 0..<6 { for x in 0..<9 { #expect(mask[x, y, 0] == (image[x, y, 0] >= 0.5 ? 1 : 0)) } }
     }
@@ -122,8 +141,14 @@ struct RunningTests {
     @Test(arguments: [
         ("test.fail", "test.fail: cannot process (no item): the test plugin always refuses"),
         ("test.fail_silently", "plugin node 'test.fail_silently' failed (it returned 7) without saying why"),
-        ("test.forget_output", "plugin node 'test.forget_output' returned success without setting its output 'image' (image)"),
-        ("test.wrong_setter", "plugin node 'test.wrong_setter' misused the host API: output_number was used for output 'image', which is declared image"),
+        (
+            "test.forget_output",
+            "plugin node 'test.forget_output' returned success without setting its output 'image' (image)"
+        ),
+        (
+            "test.wrong_setter",
+            "plugin node 'test.wrong_setter' misused the host API: output_number was used for output 'image', which is declared image"
+        ),
     ])
     func failures(kind: String, message: String) throws {
         let failing = try node(kind, in: try Plugins.test())

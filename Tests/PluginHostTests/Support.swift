@@ -68,8 +68,10 @@ enum Plugins {
     static func c(_ source: String, defines: [String] = [], name: String) throws -> String {
         try once("c:\(name)") {
             let output = directory.appendingPathComponent("lib\(name).so").path
-            try run(cCompiler, ["-shared", "-fPIC", "-O2", "-std=c99", "-Wall", "-Werror", "-I", pluginHeaders]
-                + defines.map { "-D\($0)" } + [repository.appendingPathComponent(source).path, "-o", output])
+            try run(
+                cCompiler,
+                ["-shared", "-fPIC", "-O2", "-std=c99", "-Wall", "-Werror", "-I", pluginHeaders]
+                    + defines.map { "-D\($0)" } + [repository.appendingPathComponent(source).path, "-o", output])
             return output
         }
     }
@@ -79,8 +81,9 @@ enum Plugins {
 
     /// The misbehaving test plugin, in one of its variants.
     static func test(_ variant: String? = nil) throws -> String {
-        try c("Tests/PluginHostTests/Fixtures/test_plugin.c", defines: variant.map { ["VARIANT_\($0)"] } ?? [],
-              name: "test_\(variant?.lowercased() ?? "plugin")")
+        try c(
+            "Tests/PluginHostTests/Fixtures/test_plugin.c", defines: variant.map { ["VARIANT_\($0)"] } ?? [],
+            name: "test_\(variant?.lowercased() ?? "plugin")")
     }
 
     /// The example Swift plugin (Plugins/tone-curve), built with swiftc the way SwiftPM would:
@@ -90,14 +93,22 @@ enum Plugins {
             let sdk = directory.appendingPathComponent("sdk")
             try FileManager.default.createDirectory(at: sdk, withIntermediateDirectories: true)
             let sdkSources = try swiftFiles(in: "Sources/DeltaflowPluginSDK")
-            try run("swiftc", ["-parse-as-library", "-emit-library", "-static", "-emit-module",
-                               "-module-name", "DeltaflowPluginSDK", "-I", pluginHeaders,
-                               "-emit-module-path", sdk.appendingPathComponent("DeltaflowPluginSDK.swiftmodule").path,
-                               "-o", sdk.appendingPathComponent("libDeltaflowPluginSDK.a").path] + sdkSources)
+            try run(
+                "swiftc",
+                [
+                    "-parse-as-library", "-emit-library", "-static", "-emit-module",
+                    "-module-name", "DeltaflowPluginSDK", "-I", pluginHeaders,
+                    "-emit-module-path", sdk.appendingPathComponent("DeltaflowPluginSDK.swiftmodule").path,
+                    "-o", sdk.appendingPathComponent("libDeltaflowPluginSDK.a").path,
+                ] + sdkSources)
             let output = directory.appendingPathComponent("libtone_curve.so").path
-            try run("swiftc", ["-emit-library", "-module-name", "ToneCurvePlugin", "-I", sdk.path, "-I", pluginHeaders,
-                               "-L", sdk.path, "-lDeltaflowPluginSDK", "-o", output]
-                + (try swiftFiles(in: "Plugins/tone-curve/Sources/ToneCurvePlugin")))
+            try run(
+                "swiftc",
+                [
+                    "-emit-library", "-module-name", "ToneCurvePlugin", "-I", sdk.path, "-I", pluginHeaders,
+                    "-L", sdk.path, "-lDeltaflowPluginSDK", "-o", output,
+                ]
+                    + (try swiftFiles(in: "Plugins/tone-curve/Sources/ToneCurvePlugin")))
             return output
         }
     }

@@ -5,6 +5,7 @@ import NodeKit
 import Synchronization
 import Testing
 import Workflow
+
 @testable import PluginHost
 
 /// A folder holding a workflow file, the plugins it names, and some photos.
@@ -15,13 +16,17 @@ private struct Project {
         root = try temporaryDirectory("project")
         let fm = FileManager.default
         try fm.createDirectory(at: root.appendingPathComponent("plugins"), withIntermediateDirectories: true)
-        try fm.copyItem(atPath: try Plugins.boxBlur(), toPath: root.appendingPathComponent("plugins/libbox_blur.so").path)
-        try fm.copyItem(atPath: try Plugins.toneCurve(), toPath: root.appendingPathComponent("plugins/libtone_curve.so").path)
+        try fm.copyItem(
+            atPath: try Plugins.boxBlur(), toPath: root.appendingPathComponent("plugins/libbox_blur.so").path)
+        try fm.copyItem(
+            atPath: try Plugins.toneCurve(), toPath: root.appendingPathComponent("plugins/libtone_curve.so").path)
         try fm.copyItem(atPath: try Plugins.test(), toPath: root.appendingPathComponent("plugins/libtest.so").path)
-        try fm.copyItem(atPath: try Plugins.test("DUPLICATE"), toPath: root.appendingPathComponent("plugins/libclash.so").path)
+        try fm.copyItem(
+            atPath: try Plugins.test("DUPLICATE"), toPath: root.appendingPathComponent("plugins/libclash.so").path)
         try fm.createDirectory(at: root.appendingPathComponent("in"), withIntermediateDirectories: true)
         for (i, size) in [(0, 12), (1, 16), (2, 9), (3, 20)] {
-            try ImageFile.write(pattern(width: size, height: size - 3), to: root.appendingPathComponent("in/p\(i).png").path)
+            try ImageFile.write(
+                pattern(width: size, height: size - 3), to: root.appendingPathComponent("in/p\(i).png").path)
         }
     }
 
@@ -34,8 +39,9 @@ private struct Project {
     /// Validates `yaml` with plugins resolved against the project (and `search` dirs).
     func load(_ yaml: String, search: [String] = []) throws(ValidationFailure) -> Workflow {
         let path = try! write(yaml)
-        return try Workflow.load(path, registry: Builtins.registry(),
-                                 plugins: PluginSearchPath(directories: search, environment: [:]))
+        return try Workflow.load(
+            path, registry: Builtins.registry(),
+            plugins: PluginSearchPath(directories: search, environment: [:]))
     }
 
     func diagnostics(_ yaml: String, search: [String] = []) -> [Diagnostic] {
@@ -49,7 +55,8 @@ private struct Project {
 
     /// A workflow over `in/` into `out/` using the test plugin, with these `nodes` lines.
     func testPluginWorkflow(_ nodes: String) throws -> Workflow {
-        try load("""
+        try load(
+            """
             version: 1
             plugins: [plugins/libtest.so]
             params:
@@ -60,10 +67,13 @@ private struct Project {
             """)
     }
 
-    func run(_ workflow: Workflow, jobs: Int = 2, cache: ResultCache? = nil,
-             onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws -> RunSummary {
+    func run(
+        _ workflow: Workflow, jobs: Int = 2, cache: ResultCache? = nil,
+        onEvent: @Sendable (RunEvent) -> Void = { _ in }
+    ) throws -> RunSummary {
         let params = try workflow.bindParams(["input=\(root.path)/in", "output=\(root.path)/out"])
-        return try Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, cache: cache)).run(onEvent: onEvent)
+        return try Executor(workflow: workflow, params: params, options: RunOptions(jobs: jobs, cache: cache)).run(
+            onEvent: onEvent)
     }
 }
 
@@ -71,7 +81,8 @@ private struct Project {
 struct WorkflowPluginTests {
     @Test func runsPluginNodesFromTheWorkflowsList() throws {
         let project = try Project()
-        let workflow = try project.load("""
+        let workflow = try project.load(
+            """
             version: 1
             plugins: [plugins/libbox_blur.so, tone_curve]
             params:
@@ -88,14 +99,16 @@ struct WorkflowPluginTests {
         #expect(workflow.plugins[0].hasPrefix("plugin 'examples-c' 1.0.0 ("))
         let summary = try project.run(workflow)
         #expect(summary.done == 4)
-        let written = try FileManager.default.contentsOfDirectory(atPath: project.root.appendingPathComponent("out").path)
+        let written = try FileManager.default.contentsOfDirectory(
+            atPath: project.root.appendingPathComponent("out").path)
         #expect(written.sorted() == ["p0.png", "p1.png", "p2.png", "p3.png"])
     }
 
     /// A plugin node fed the wrong type is caught before anything runs, at its line and column.
     @Test func wrongPortType() throws {
         let project = try Project()
-        let found = project.diagnostics("""
+        let found = project.diagnostics(
+            """
             version: 1
             plugins: [plugins/libbox_blur.so, plugins/libtone_curve.so]
             nodes:
@@ -112,7 +125,8 @@ struct WorkflowPluginTests {
 
     @Test func pluginProblemsAreDiagnosedAtTheirEntry() throws {
         let project = try Project()
-        let found = project.diagnostics("""
+        let found = project.diagnostics(
+            """
             version: 1
             plugins:
               - plugins/libbox_blur.so
@@ -127,8 +141,13 @@ struct WorkflowPluginTests {
         #expect(found.map { $0.location?.column ?? 0 } == [5, 5, 5])
         #expect(found[0].message.contains("node kind 'examples.box_blur' from plugin 'test-plugin' 0.1"))
         #expect(found[0].message.contains("is already provided by plugin 'examples-c' 1.0.0"))
-        #expect(found[1].message.hasSuffix("missing.so: no plugin file here (paths in 'plugins:' are relative to the workflow file's folder)"))
-        #expect(found[2].message == "cannot load plugin 'sharpen': sharpen: no plugin named 'sharpen' (no plugin directories are set) (pass --plugins DIR or set DELTAFLOW_PLUGIN_PATH, or write the library's path)")
+        #expect(
+            found[1].message.hasSuffix(
+                "missing.so: no plugin file here (paths in 'plugins:' are relative to the workflow file's folder)"))
+        #expect(
+            found[2].message
+                == "cannot load plugin 'sharpen': sharpen: no plugin named 'sharpen' (no plugin directories are set) (pass --plugins DIR or set DELTAFLOW_PLUGIN_PATH, or write the library's path)"
+        )
     }
 
     /// Listing a plugin that is also on the search path is not a clash with itself.
@@ -138,7 +157,8 @@ struct WorkflowPluginTests {
         var registry = Builtins.registry()
         let report = PluginSearchPath(directories: [plugins], environment: [:]).load(into: &registry)
         #expect(report.loaded.count == 3)  // the clashing copy is refused
-        let path = try project.write("""
+        let path = try project.write(
+            """
             version: 1
             plugins: [plugins/libbox_blur.so]
             nodes:
@@ -152,7 +172,8 @@ struct WorkflowPluginTests {
     /// the run goes on.
     @Test func failingItems() throws {
         let project = try Project()
-        let workflow = try project.testPluginWorkflow("""
+        let workflow = try project.testPluginWorkflow(
+            """
               photo: {node: load, each: $input}
               bad:   {node: test.fail, image: $photo.image}
               out:   {node: save, image: $bad.image, dir: $output}
@@ -167,7 +188,8 @@ struct WorkflowPluginTests {
     /// (the node itself fails if calls overlap).
     @Test func serialisesNodesThatAreNotThreadSafe() throws {
         let project = try Project()
-        let workflow = try project.testPluginWorkflow("""
+        let workflow = try project.testPluginWorkflow(
+            """
               photo: {node: load, each: $input}
               one:   {node: test.exclusive, image: $photo.image}
               out:   {node: save, image: $one.image, dir: $output}
@@ -181,7 +203,8 @@ struct WorkflowPluginTests {
     /// A cacheable plugin node's results are reused, keyed on the library's contents.
     @Test func cacheablePluginNode() throws {
         let project = try Project()
-        let workflow = try project.testPluginWorkflow("""
+        let workflow = try project.testPluginWorkflow(
+            """
               ex:    {node: load, path: "\(project.root.path)/in/p1.png"}
               copy:  {node: test.copy, image: $ex.image}
               photo: {node: load, each: $input}

@@ -1,8 +1,11 @@
 import Testing
+
 @testable import TensorCore
 
 /// Reference product by the definition, in Double.
-private func naiveProduct(m: Int, n: Int, k: Int, _ a: [Float], transposeA: Bool, _ b: [Float], transposeB: Bool) -> [Float] {
+private func naiveProduct(m: Int, n: Int, k: Int, _ a: [Float], transposeA: Bool, _ b: [Float], transposeB: Bool)
+    -> [Float]
+{
     var c = [Float](repeating: 0, count: m * n)
     for i in 0..<m {
         for j in 0..<n {
@@ -20,8 +23,9 @@ private func naiveProduct(m: Int, n: Int, k: Int, _ a: [Float], transposeA: Bool
 
 @Suite("BLAS")
 struct BLASTests {
-    @Test("sgemm matches the definition for every transpose combination",
-          arguments: [false, true], [false, true])
+    @Test(
+        "sgemm matches the definition for every transpose combination",
+        arguments: [false, true], [false, true])
     func gemm(transposeA: Bool, transposeB: Bool) {
         let (m, n, k) = (7, 5, 11)
         let a = (0..<m * k).map { Float(($0 * 37) % 19) / 19 - 0.5 }

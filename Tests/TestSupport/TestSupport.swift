@@ -26,7 +26,8 @@ public func mapped(_ image: Image, _ f: (SIMD3<Float>) -> SIMD3<Float>) -> Image
 
 /// Mean squared error → PSNR (dB) between two RGB images of one size.
 public func psnr(_ a: Image, _ b: Image) -> Double {
-    let x = a.converted(to: .rgb).floatSamples(), y = b.converted(to: .rgb).floatSamples()
+    let x = a.converted(to: .rgb).floatSamples()
+    let y = b.converted(to: .rgb).floatSamples()
     let mse = zip(x, y).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(x.count)
     return -10 * log10(max(mse, 1e-12))
 }
@@ -42,7 +43,8 @@ package func filtered(_ image: Image, _ filter: SpatialFilter) -> Image {
 /// every channel, blurred by the unit-energy `kernel` along rows, then columns (edges clamped).
 public func grained(_ image: Image, sigma: Double = 0.04, kernel k: [Double] = [1], seed: UInt64 = 5) -> Image {
     let rgb = image.converted(to: .rgb)
-    let (w, h) = (rgb.width, rgb.height), r = k.count / 2
+    let (w, h) = (rgb.width, rgb.height)
+    let r = k.count / 2
     var random = SeededRandom(seed: seed)
     var n = (0..<(w * h)).map { _ in Double(random.nextGaussian()) }
     var across = n

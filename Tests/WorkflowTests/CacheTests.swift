@@ -4,6 +4,7 @@ import ImageCodecs
 import NodeKit
 import Synchronization
 import Testing
+
 @testable import Workflow
 
 /// Counts how often a node really ran.
@@ -18,7 +19,8 @@ struct CountingEmbedNode: Node {
     let counter: Counter
     let salt: String
     let descriptor = NodeDescriptor(
-        kind: "count_embed", summary: "test node", inputs: [
+        kind: "count_embed", summary: "test node",
+        inputs: [
             PortSpec("image", .image, doc: "input"),
             PortSpec("strength", .number, doc: "scales the result", default: .number(1)),
         ],
@@ -32,8 +34,10 @@ struct CountingEmbedNode: Node {
         let image = try inputs.image("image").resized(width: 32, height: 24).converted(to: .float32)
         let strength = Float(try inputs.number("strength"))
         let samples = image.floatSamples().map { $0 * strength }
-        return ["image": .image(Image(width: 32, height: 24, colorModel: image.colorModel, samples: samples)),
-                "mean": .number(Double(samples.reduce(0, +) / Float(samples.count)))]
+        return [
+            "image": .image(Image(width: 32, height: 24, colorModel: image.colorModel, samples: samples)),
+            "mean": .number(Double(samples.reduce(0, +) / Float(samples.count))),
+        ]
     }
 }
 
@@ -59,7 +63,8 @@ private struct Harness {
     var salt = "weights-v1"
 
     func run(exemplar: String = "chelsea.png", strength: Double = 1, output: String = "out")
-        throws -> (summary: RunSummary, cache: [RunEvent.CacheOutcome]) {
+        throws -> (summary: RunSummary, cache: [RunEvent.CacheOutcome])
+    {
         var registry = Builtins.registry()
         try registry.register(CountingEmbedNode(counter: counter, salt: salt))
         let workflow = try Workflow.parse(workflowText, file: "wf.yaml", registry: registry)
@@ -69,7 +74,8 @@ private struct Harness {
         ])
         let outcomes = Mutex<[RunEvent.CacheOutcome]>([])
         let cache = ResultCache(directory: root.appendingPathComponent("cache").path)
-        let summary = try Executor(workflow: workflow, params: params, options: RunOptions(jobs: 2, cache: cache)).run { event in
+        let summary = try Executor(workflow: workflow, params: params, options: RunOptions(jobs: 2, cache: cache)).run {
+            event in
             if case .cache(_, _, let outcome, _, _) = event { outcomes.withLock { $0.append(outcome) } }
         }
         return (summary, outcomes.withLock { $0 })
@@ -88,7 +94,8 @@ private struct Harness {
 
     var entries: [URL] {
         let directory = root.appendingPathComponent("cache/results")
-        return (FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
+        return
+            (FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
             .filter { $0.pathExtension == "dfc" }
     }
 }
@@ -104,7 +111,9 @@ struct CacheTests {
             #expect(first.cache == [.miss] && harness.counter.count == 1 && first.summary.done == 2)
             let second = try harness.run(output: "out2")
             #expect(second.cache == [.hit] && harness.counter.count == 1)
-            #expect(try contents(of: root.appendingPathComponent("out1")) == contents(of: root.appendingPathComponent("out2")))
+            #expect(
+                try contents(of: root.appendingPathComponent("out1"))
+                    == contents(of: root.appendingPathComponent("out2")))
         }
     }
 
@@ -134,7 +143,9 @@ struct CacheTests {
             try bytes.write(to: entry)
             let damaged = try harness.run(output: "after")
             #expect(damaged.cache == [.corrupt] && harness.counter.count == 2)
-            #expect(try contents(of: root.appendingPathComponent("good")) == contents(of: root.appendingPathComponent("after")))
+            #expect(
+                try contents(of: root.appendingPathComponent("good"))
+                    == contents(of: root.appendingPathComponent("after")))
             #expect(try harness.run(output: "again").cache == [.hit])
         }
     }
@@ -145,13 +156,19 @@ struct CacheTests {
             try copyExamples(["a.png": "coffee.png", "b.png": "chelsea.png"], into: root.appendingPathComponent("in"))
             let harness = Harness(root: root)
             let before = try harness.plan()
-            #expect(before.steps.map(\.step) == [.once, .willCompute(reason: "not in the cache"), .perItem, .perItem,
-                                                  .perItem, .perItem])
+            #expect(
+                before.steps.map(\.step) == [
+                    .once, .willCompute(reason: "not in the cache"), .perItem, .perItem,
+                    .perItem, .perItem,
+                ])
             #expect(before.itemCount == 2 && harness.counter.count == 0)
             #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out").path))
             _ = try harness.run()
             let after = try harness.plan()
-            guard case .cached = after.steps[1].step else { Issue.record("expected a cached step"); return }
+            guard case .cached = after.steps[1].step else {
+                Issue.record("expected a cached step")
+                return
+            }
             #expect(harness.counter.count == 1)
         }
     }
@@ -168,14 +185,18 @@ struct CacheTests {
         for length in [0, 4, 20, bytes.count / 2, bytes.count - 1] {
             #expect(throws: (any Error).self) { try CacheEntry.decode(Array(bytes.prefix(length))) }
         }
-        #expect(throws: (any Error).self) { try CacheEntry.decode(Array("DFC1".utf8) + [UInt8](repeating: 0xAB, count: 64)) }
+        #expect(throws: (any Error).self) {
+            try CacheEntry.decode(Array("DFC1".utf8) + [UInt8](repeating: 0xAB, count: 64))
+        }
     }
 
     @Test("Eviction removes least recently used entries beyond the size limit; clear empties it")
     func evictionAndClear() throws {
         try withTemporaryDirectory { root in
             let cache = ResultCache(directory: root.path, maxBytes: 2600)  // each entry is about 1,260 bytes
-            let payload: [String: Value] = ["image": .image(Image(width: 20, height: 20, colorModel: .rgb, format: .uint8))]
+            let payload: [String: Value] = [
+                "image": .image(Image(width: 20, height: 20, colorModel: .rgb, format: .uint8))
+            ]
             for key in ["aa01", "aa02", "aa03"] {
                 try cache.store(key, payload)
                 usleep(20_000)  // distinct modification times
@@ -183,8 +204,14 @@ struct CacheTests {
             _ = cache.load("aa01")  // used recently: survives
             #expect(cache.usage().entries == 3)
             #expect(cache.evict() == 1)
-            guard case .hit = cache.load("aa01") else { Issue.record("recently used entry was evicted"); return }
-            guard case .miss = cache.load("aa02") else { Issue.record("oldest entry survived"); return }
+            guard case .hit = cache.load("aa01") else {
+                Issue.record("recently used entry was evicted")
+                return
+            }
+            guard case .miss = cache.load("aa02") else {
+                Issue.record("oldest entry survived")
+                return
+            }
             try cache.clear()
             #expect(cache.usage().entries == 0)
         }

@@ -1,12 +1,14 @@
 import NodeKit
 import Testing
+
 @testable import Workflow
 
 @Suite("Workflow diagnostics")
 struct DiagnosticTests {
     @Test("Unknown node kind, with a suggestion")
     func unknownKind() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: lod, path: a.jpg}
@@ -20,20 +22,24 @@ struct DiagnosticTests {
         let found = diagnose(yaml)
         #expect(found.count == 1)
         let rendered = try #require(found.first).rendered(source: yaml)
-        #expect(rendered.hasSuffix(" 3 |   photo: {node: lod, path: a.jpg}\n   |                 ^\n  help: did you mean 'load'?"),
-                "\(rendered)")
+        #expect(
+            rendered.hasSuffix(
+                " 3 |   photo: {node: lod, path: a.jpg}\n   |                 ^\n  help: did you mean 'load'?"),
+            "\(rendered)")
     }
 
     @Test("A syntax error at the end of a file without a final newline points at its last line (found by fuzzing)")
     func syntaxErrorAtEnd() {
-        expectSingle("version: 1\nnodes: {a: {node: load", code: "yaml_syntax",
-                     message: "invalid YAML: did not find expected ',' or '}' while parsing a flow mapping", line: 2, column: 23,
-                     help: "check indentation, colons and quotes around this point")
+        expectSingle(
+            "version: 1\nnodes: {a: {node: load", code: "yaml_syntax",
+            message: "invalid YAML: did not find expected ',' or '}' while parsing a flow mapping", line: 2, column: 23,
+            help: "check indentation, colons and quotes around this point")
     }
 
     @Test("A param with min above max is reported, not a crash (found by fuzzing)")
     func invertedRange() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             params:
               strength: {type: number, default: 1, min: 2, max: 0.5}
@@ -41,18 +47,21 @@ struct DiagnosticTests {
               photo: {node: load, path: a.jpg}
             """, code: "invalid_range", message: "param 'strength' has min 2 above max 0.5", line: 3, column: 45,
             help: "swap them, or remove one")
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             params:
               strength: {type: number, max: .nan}
             nodes:
               photo: {node: load, path: a.jpg}
-            """, code: "invalid_range", message: "param 'strength' has a min or max that is not a number", line: 3, column: 33)
+            """, code: "invalid_range", message: "param 'strength' has a min or max that is not a number", line: 3,
+            column: 33)
     }
 
     @Test("Unknown port, with a suggestion (and no second error for the input it misspells)")
     func unknownPort() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
@@ -64,18 +73,21 @@ struct DiagnosticTests {
 
     @Test("Missing required input")
     func missingInput() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
               out: {node: save, image: $photo.image}
-            """, code: "missing_input", message: "node 'out' (save) is missing required input 'dir'", line: 4, column: 3,
+            """, code: "missing_input", message: "node 'out' (save) is missing required input 'dir'", line: 4,
+            column: 3,
             help: "add 'dir: …' (path: output directory; created if missing)")
     }
 
     @Test("Type mismatch names both types")
     func typeMismatch() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
@@ -86,7 +98,8 @@ struct DiagnosticTests {
 
     @Test("Reference to an undefined node or param")
     func undefinedReference() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
@@ -97,7 +110,8 @@ struct DiagnosticTests {
 
     @Test("Unknown output of a node")
     func unknownOutput() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
@@ -108,7 +122,8 @@ struct DiagnosticTests {
 
     @Test("A cycle is printed with its path")
     func cycle() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               a: {node: adjust, image: $c.image}
@@ -121,28 +136,33 @@ struct DiagnosticTests {
 
     @Test("Out-of-range and not-in-list values")
     func badValues() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
               small: {node: resize, image: $photo.image, scale: 500}
               out: {node: save, image: $small.image, dir: out, name: a.png}
-            """, code: "value_out_of_range", message: "port 'scale' of node 'small' must be between 0.001 and 100, not 500",
+            """, code: "value_out_of_range",
+            message: "port 'scale' of node 'small' must be between 0.001 and 100, not 500",
             line: 4, column: 53)
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
               small: {node: resize, image: $photo.image, scale: 0.5, filter: bicubik}
               out: {node: save, image: $small.image, dir: out, name: a.png}
             """, code: "value_not_in_list",
-            message: "port 'filter' of node 'small' must be one of automatic, area, bicubic, lanczos3, nearest, not 'bicubik'",
+            message:
+                "port 'filter' of node 'small' must be one of automatic, area, bicubic, lanczos3, nearest, not 'bicubik'",
             line: 4, column: 66, help: "did you mean 'bicubic'?")
     }
 
     @Test("Duplicate keys point at the repeat")
     func duplicateKey() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
@@ -162,24 +182,29 @@ struct DiagnosticTests {
 
     @Test("Unknown top-level keys, missing and unsupported versions")
     func topLevel() {
-        expectSingle("version: 1\nnodez: {}\nnodes: {}\n", code: "unknown_key", message: "unknown top-level key 'nodez'",
-                     line: 2, column: 1, help: "did you mean 'nodes'?")
-        expectSingle("version: 2\nnodes: {}\n", code: "unsupported_version", message: "unsupported workflow version 2",
-                     line: 1, column: 10, help: "this deltaflow reads 'version: 1'")
-        expectSingle("nodes: {}\n", code: "missing_key", message: "the workflow has no 'version'", line: 1, column: 1,
-                     help: "add 'version: 1' as the first line")
+        expectSingle(
+            "version: 1\nnodez: {}\nnodes: {}\n", code: "unknown_key", message: "unknown top-level key 'nodez'",
+            line: 2, column: 1, help: "did you mean 'nodes'?")
+        expectSingle(
+            "version: 2\nnodes: {}\n", code: "unsupported_version", message: "unsupported workflow version 2",
+            line: 1, column: 10, help: "this deltaflow reads 'version: 1'")
+        expectSingle(
+            "nodes: {}\n", code: "missing_key", message: "the workflow has no 'version'", line: 1, column: 1,
+            help: "add 'version: 1' as the first line")
     }
 
     @Test("Params: unknown type, default out of range")
     func params() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             params:
               size: {type: integr}
             nodes: {}
             """, code: "unknown_type", message: "unknown param type 'integr'", line: 3, column: 16,
             help: "did you mean 'integer'?")
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             params:
               strength: {type: number, default: 3, min: 0, max: 2}
@@ -190,7 +215,8 @@ struct DiagnosticTests {
 
     @Test("Item placeholders in a node that runs once")
     func itemVariableOutsideIteration() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.jpg}
@@ -202,14 +228,16 @@ struct DiagnosticTests {
 
     @Test("Unknown placeholders and bad expressions")
     func expressions() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, each: in}
               out: {node: save, image: $photo.image, dir: out, name: "{stme}.png"}
             """, code: "bad_expression", message: "unknown placeholder '{stme}'", line: 4, column: 59,
             help: "did you mean '{stem}'?")
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, each: in}
@@ -220,15 +248,18 @@ struct DiagnosticTests {
 
     @Test("Only nodes that read files can iterate, and only one")
     func iteration() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, each: in}
               gray: {node: grayscale, image: $photo.image, each: in}
               out: {node: save, image: $gray.image, dir: out}
-            """, code: "cannot_iterate", message: "node kind 'grayscale' cannot iterate with 'each'", line: 4, column: 48,
+            """, code: "cannot_iterate", message: "node kind 'grayscale' cannot iterate with 'each'", line: 4,
+            column: 48,
             help: "iterate with a node that reads files, such as 'load', and connect this node to it")
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               a: {node: load, each: in}
@@ -241,31 +272,37 @@ struct DiagnosticTests {
 
     @Test("Every problem is reported in one pass, in source order")
     func allAtOnce() {
-        let found = diagnose("""
+        let found = diagnose(
+            """
             version: 1
             nodes:
               photo: {node: lod, path: a.jpg}
               small: {node: resize, imgae: $photo.image, max_side: 0}
               out: {node: save, image: $smal.image, dir: out, name: "{stme}.png"}
             """)
-        #expect(found.map(\.code) == ["unknown_node_kind", "unknown_port", "value_out_of_range", "undefined_reference",
-                                      "bad_expression"], "\(found.map(\.description))")
+        #expect(
+            found.map(\.code) == [
+                "unknown_node_kind", "unknown_port", "value_out_of_range", "undefined_reference",
+                "bad_expression",
+            ], "\(found.map(\.description))")
     }
 
     @Test("Diagnostics render like a compiler: headline, source line, caret, help")
     func rendering() {
         let diagnostic = diagnose("version: 1\nnodes:\n  photo: {node: lod, path: a.jpg}\n")[0]
-        #expect(diagnostic.rendered(source: "version: 1\nnodes:\n  photo: {node: lod, path: a.jpg}\n") == """
-            wf.yaml:3:17: error: unknown node kind 'lod'
-             3 |   photo: {node: lod, path: a.jpg}
-               |                 ^
-              help: did you mean 'load'?
-            """)
+        #expect(
+            diagnostic.rendered(source: "version: 1\nnodes:\n  photo: {node: lod, path: a.jpg}\n") == """
+                wf.yaml:3:17: error: unknown node kind 'lod'
+                 3 |   photo: {node: lod, path: a.jpg}
+                   |                 ^
+                  help: did you mean 'load'?
+                """)
     }
 
     @Test("An unused node is a warning, and it does not run")
     func unusedNode() throws {
-        let workflow = try Workflow.parse("""
+        let workflow = try Workflow.parse(
+            """
             version: 1
             nodes:
               photo: {node: load, each: in}
@@ -279,7 +316,8 @@ struct DiagnosticTests {
 
 @Suite("--set")
 struct ParamBindingTests {
-    let workflow = try! Workflow.parse("""
+    let workflow = try! Workflow.parse(
+        """
         version: 1
         params:
           input: {type: dir}
@@ -300,15 +338,17 @@ struct ParamBindingTests {
             _ = try workflow.bindParams(["strenght=1", "strength=9", "mode=bets"])
             Issue.record("expected a failure")
         } catch {
-            #expect(error.diagnostics.map(\.message) == [
-                "--set strenght=1: the workflow has no param 'strenght'",
-                "--set strength=9: 'strength' must be between 0 and 2",
-                "--set mode=bets: 'mode' must be one of fast, best",
-                "param 'input' has no value",
-            ])
-            #expect(error.diagnostics.map(\.help) == [
-                "did you mean 'strength'?", nil, "did you mean 'best'?", "pass --set input=… (dir)",
-            ])
+            #expect(
+                error.diagnostics.map(\.message) == [
+                    "--set strenght=1: the workflow has no param 'strenght'",
+                    "--set strength=9: 'strength' must be between 0 and 2",
+                    "--set mode=bets: 'mode' must be one of fast, best",
+                    "param 'input' has no value",
+                ])
+            #expect(
+                error.diagnostics.map(\.help) == [
+                    "did you mean 'strength'?", nil, "did you mean 'best'?", "pass --set input=… (dir)",
+                ])
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import ImageCodecs
 import NodeKit
 import Testing
+
 @testable import Workflow
 
 private func gradient() -> Image {
@@ -12,10 +13,14 @@ private func gradient() -> Image {
 }
 
 /// Runs the exec node directly with these inputs over its defaults.
-private func exec(_ command: [String], image: Image? = gradient(), _ extra: [String: Value] = [:],
-                  item: NodeContext.Item? = nil) throws -> [String: Value] {
-    var values: [String: Value] = ["command": .strings(command), "input_format": .string("png"),
-                                   "output_format": .string("png"), "timeout": .number(30), "shell": .bool(false)]
+private func exec(
+    _ command: [String], image: Image? = gradient(), _ extra: [String: Value] = [:],
+    item: NodeContext.Item? = nil
+) throws -> [String: Value] {
+    var values: [String: Value] = [
+        "command": .strings(command), "input_format": .string("png"),
+        "output_format": .string("png"), "timeout": .number(30), "shell": .bool(false),
+    ]
     if let image { values["image"] = .image(image) }
     values.merge(extra) { $1 }
     return try ExecNode().run(NodeInputs(values), context: NodeContext(item: item, seed: 7))
@@ -32,15 +37,19 @@ struct ExecNodeTests {
     /// Arguments reach the program exactly as written, one each, whatever characters they hold.
     @Test func argumentsAreNeverSplitOrInterpreted() throws {
         let out = try exec(["printf", "[%s]", "a b", "x; touch /tmp/pwned", "$HOME", "'q'", "{input}"])
-        guard case .string(let printed)? = out["stdout"] else { Issue.record("no stdout"); return }
+        guard case .string(let printed)? = out["stdout"] else {
+            Issue.record("no stdout")
+            return
+        }
         #expect(printed.hasPrefix("[a b][x; touch /tmp/pwned][$HOME]['q'][/"))
         #expect(printed.hasSuffix("/input.png]"))
     }
 
     @Test func shellWhenAskedWithPathsAsParameters() throws {
         let item = NodeContext.Item(path: "/photos/it's a photo.png", relativePath: "it's a photo.png", index: 0)
-        let out = try exec(["cp '{input}' \"{output}\" && printf '%s|%s' \"$DELTAFLOW_ITEM_RELPATH\" \"$DELTAFLOW_SEED\""],
-                           ["shell": .bool(true)], item: item)
+        let out = try exec(
+            ["cp '{input}' \"{output}\" && printf '%s|%s' \"$DELTAFLOW_ITEM_RELPATH\" \"$DELTAFLOW_SEED\""],
+            ["shell": .bool(true)], item: item)
         #expect(out["image"] == .image(gradient()))
         #expect(out["stdout"] == .string("it's a photo.png|7"))
     }
@@ -53,12 +62,19 @@ struct ExecNodeTests {
     }
 
     @Test(arguments: [
-        (["sh", "-c", "echo first >&2; echo 'disk is full' >&2; exit 3"],
-         "exec: command 'sh' exited with status 3: first / disk is full"),
-        (["no-such-tool-xyz", "{input}"], "exec: program 'no-such-tool-xyz' is not on PATH; install it or give its full path"),
+        (
+            ["sh", "-c", "echo first >&2; echo 'disk is full' >&2; exit 3"],
+            "exec: command 'sh' exited with status 3: first / disk is full"
+        ),
+        (
+            ["no-such-tool-xyz", "{input}"],
+            "exec: program 'no-such-tool-xyz' is not on PATH; install it or give its full path"
+        ),
         (["true", "{output}"], "exec: command 'true' succeeded but wrote nothing to {output}"),
-        (["sh", "-c", "echo hi > \"$0\"", "{output}"],
-         "exec: command 'sh' wrote {output}, but it is not a readable image: "),
+        (
+            ["sh", "-c", "echo hi > \"$0\"", "{output}"],
+            "exec: command 'sh' wrote {output}, but it is not a readable image: "
+        ),
         (["sh", "-c", "kill -9 $$"], "exec: command 'sh' was killed by signal 9"),
         ([], "exec: 'command' is empty; give the program and its arguments, e.g. [magick, \"{input}\", \"{output}\"]"),
     ])
@@ -69,7 +85,10 @@ struct ExecNodeTests {
 
     @Test func timeout() throws {
         let error = #expect(throws: NodeError.self) { try exec(["sleep", "30"], ["timeout": .number(0.2)]) }
-        #expect(error?.message == "exec: command 'sleep' did not finish within 0.2 s and was stopped; raise 'timeout' if it needs longer")
+        #expect(
+            error?.message
+                == "exec: command 'sleep' did not finish within 0.2 s and was stopped; raise 'timeout' if it needs longer"
+        )
     }
 
     @Test func needsAnImageForInput() throws {
@@ -82,7 +101,8 @@ struct ExecNodeTests {
     @Test func inAWorkflow() throws {
         try withTemporaryDirectory { dir in
             try copyExamples(["in/cat one.png": "chelsea.png", "in/coffee.png": "coffee.png"], into: dir)
-            let summary = try run("""
+            let summary = try run(
+                """
                 version: 1
                 params:
                   input: {type: dir}
@@ -96,7 +116,8 @@ struct ExecNodeTests {
                   out:   {node: save, image: $note.image, dir: $output, name: "${$note.stdout}.png"}
                 """, ["input=\(dir.path)/in", "output=\(dir.path)/out"])
             #expect(summary.done == 2, "\(summary.failed.map(\.message))")
-            let written = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path).sorted()
+            let written = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path)
+                .sorted()
             #expect(written == ["cat one=64.png", "coffee=64.png"])
             let image = try ImageFile.read(dir.appendingPathComponent("out/coffee=64.png").path)
             #expect(image.width == 32)
@@ -104,7 +125,8 @@ struct ExecNodeTests {
     }
 
     @Test func placeholderTypo() {
-        expectSingle("""
+        expectSingle(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.png}
@@ -114,7 +136,8 @@ struct ExecNodeTests {
     }
 
     @Test func commandMustBeAList() {
-        let found = diagnose("""
+        let found = diagnose(
+            """
             version: 1
             nodes:
               photo: {node: load, path: a.png}

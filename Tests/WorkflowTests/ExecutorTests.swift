@@ -1,7 +1,9 @@
 import Foundation
 import ImageCodecs
 import NodeKit
+import Synchronization
 import Testing
+
 @testable import Workflow
 
 private let batch = """
@@ -21,9 +23,13 @@ struct ExecutorTests {
     @Test("Each file is processed once, mirroring subdirectories in the output")
     func batchIteration() throws {
         try withTemporaryDirectory { root in
-            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
-            try copyExamples(["a.png": "chelsea.png", "trip/b.JPG": "rocket.jpg", "trip/deep/c.png": "coffee.png",
-                              "notes.txt": "LICENSES.md", ".hidden.png": "camera.png"], into: input)
+            let input = root.appendingPathComponent("in")
+            let output = root.appendingPathComponent("out")
+            try copyExamples(
+                [
+                    "a.png": "chelsea.png", "trip/b.JPG": "rocket.jpg", "trip/deep/c.png": "coffee.png",
+                    "notes.txt": "LICENSES.md", ".hidden.png": "camera.png",
+                ], into: input)
             let summary = try run(batch, ["input=\(input.path)", "output=\(output.path)"])
             #expect(summary.done == 3 && summary.failed.isEmpty)
             #expect(summary.items.map(\.item.relativePath) == ["a.png", "trip/b.JPG", "trip/deep/c.png"])
@@ -37,8 +43,11 @@ struct ExecutorTests {
     func determinism() throws {
         try withTemporaryDirectory { root in
             let input = root.appendingPathComponent("in")
-            try copyExamples(["1.png": "chelsea.png", "2.jpg": "rocket.jpg", "3.png": "coffee.png", "4.png": "astronaut.png",
-                              "5.png": "camera.png"], into: input)
+            try copyExamples(
+                [
+                    "1.png": "chelsea.png", "2.jpg": "rocket.jpg", "3.png": "coffee.png", "4.png": "astronaut.png",
+                    "5.png": "camera.png",
+                ], into: input)
             var results: [[String: Data]] = []
             for (index, jobs) in [1, 4, 4].enumerated() {
                 let output = root.appendingPathComponent("out\(index)")
@@ -69,7 +78,8 @@ struct ExecutorTests {
     @Test("A corrupt file fails alone, with its path and reason; the rest complete")
     func perItemFailure() throws {
         try withTemporaryDirectory { root in
-            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            let input = root.appendingPathComponent("in")
+            let output = root.appendingPathComponent("out")
             try copyExamples(["a.png": "chelsea.png", "c.png": "coffee.png"], into: input)
             let rocket = try Data(contentsOf: repository.appendingPathComponent("Examples/rocket.jpg"))
             try rocket.prefix(2000).write(to: input.appendingPathComponent("b.jpg"))
@@ -78,7 +88,10 @@ struct ExecutorTests {
             let failure = try #require(summary.failed.first)
             #expect(summary.failed.count == 1)
             #expect(failure.item.relativePath == "b.jpg" && failure.failedNode == "photo")
-            #expect(failure.message == "\(input.path)/b.jpg: truncated JPEG data (the file ends before the image does; copy or export it again)")
+            #expect(
+                failure.message
+                    == "\(input.path)/b.jpg: truncated JPEG data (the file ends before the image does; copy or export it again)"
+            )
             #expect(try contents(of: output).keys.sorted() == ["a.png", "c.png"])
         }
     }
@@ -86,7 +99,8 @@ struct ExecutorTests {
     @Test("--fail-fast stops taking new files after the first failure")
     func failFast() throws {
         try withTemporaryDirectory { root in
-            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            let input = root.appendingPathComponent("in")
+            let output = root.appendingPathComponent("out")
             try copyExamples(["1.png": "chelsea.png", "2.png": "coffee.png", "3.png": "camera.png"], into: input)
             try Data("not an image".utf8).write(to: input.appendingPathComponent("0.png"))
             let summary = try run(batch, ["input=\(input.path)", "output=\(output.path)"], jobs: 1, failFast: true)
@@ -108,13 +122,18 @@ struct ExecutorTests {
     @Test("Nodes that do not depend on the files run once; their results are shared")
     func sharedNodes() throws {
         try withTemporaryDirectory { root in
-            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            let input = root.appendingPathComponent("in")
+            let output = root.appendingPathComponent("out")
             try copyExamples(["a.png": "chelsea.png", "b.jpg": "rocket.jpg"], into: input)
-            let workflow = try Workflow.parse(try String(contentsOf: repository.appendingPathComponent("Workflows/blend-overlay.yaml"),
-                                                         encoding: .utf8), file: "blend.yaml", registry: registry)
+            let workflow = try Workflow.parse(
+                try String(
+                    contentsOf: repository.appendingPathComponent("Workflows/blend-overlay.yaml"),
+                    encoding: .utf8), file: "blend.yaml", registry: registry)
             #expect(workflow.nodes.filter { $0.scope == .once }.map(\.name) == ["layer"])
-            let params = try workflow.bindParams(["input=\(input.path)", "output=\(output.path)",
-                                                  "overlay=\(repository.path)/Examples/astronaut.png"])
+            let params = try workflow.bindParams([
+                "input=\(input.path)", "output=\(output.path)",
+                "overlay=\(repository.path)/Examples/astronaut.png",
+            ])
             let events = Mutex<[String]>([])
             let summary = try Executor(workflow: workflow, params: params).run { event in
                 if case .sharedNodeFinished(let name, _) = event { events.withLock { $0.append(name) } }
@@ -137,12 +156,15 @@ struct ExecutorTests {
     @Test("Symlink loops are walked once and broken links are reported, not skipped")
     func hostileDirectory() throws {
         try withTemporaryDirectory { root in
-            let input = root.appendingPathComponent("in"), output = root.appendingPathComponent("out")
+            let input = root.appendingPathComponent("in")
+            let output = root.appendingPathComponent("out")
             try copyExamples(["sub/a.png": "chelsea.png"], into: input)
-            try FileManager.default.createSymbolicLink(atPath: input.appendingPathComponent("sub/loop").path,
-                                                       withDestinationPath: input.path)
-            try FileManager.default.createSymbolicLink(atPath: input.appendingPathComponent("gone.png").path,
-                                                       withDestinationPath: "/nonexistent.png")
+            try FileManager.default.createSymbolicLink(
+                atPath: input.appendingPathComponent("sub/loop").path,
+                withDestinationPath: input.path)
+            try FileManager.default.createSymbolicLink(
+                atPath: input.appendingPathComponent("gone.png").path,
+                withDestinationPath: "/nonexistent.png")
             let summary = try run(batch, ["input=\(input.path)", "output=\(output.path)"])
             #expect(summary.items.map(\.item.relativePath) == ["gone.png", "sub/a.png"])
             #expect(summary.failed.map(\.item.relativePath) == ["gone.png"])
@@ -151,11 +173,10 @@ struct ExecutorTests {
     }
 }
 
-import Synchronization
-
 @Suite("Workflows/ folder")
 struct ExampleWorkflowTests {
-    static let files = (try? FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent("Workflows").path))?
+    static let files =
+        (try? FileManager.default.contentsOfDirectory(atPath: repository.appendingPathComponent("Workflows").path))?
         .filter { $0.hasSuffix(".yaml") }.sorted() ?? []
 
     @Test("There are at least three example workflows")
@@ -164,7 +185,8 @@ struct ExampleWorkflowTests {
     @Test("Every workflow validates and runs on Examples/", arguments: files)
     func runs(file: String) throws {
         try withTemporaryDirectory { output in
-            let workflow = try Workflow.load(repository.appendingPathComponent("Workflows/\(file)").path, registry: registry)
+            let workflow = try Workflow.load(
+                repository.appendingPathComponent("Workflows/\(file)").path, registry: registry)
             #expect(workflow.warnings.isEmpty)
             var overrides = ["input=\(repository.path)/Examples", "output=\(output.path)"]
             if workflow.params.contains(where: { $0.name == "overlay" }) {
@@ -188,9 +210,12 @@ struct ExampleWorkflowTests {
                   warm: {node: encode_delta, before: $photo.image, after: $graded.image}
                   bright: {node: encode_delta, before: $photo.image, after: $graded.image}
 
-                """ + "  " + descriptor.example.replacingOccurrences(of: "$input", with: "in")
+                """ + "  "
+                + descriptor.example.replacingOccurrences(of: "$input", with: "in")
                 .replacingOccurrences(of: "$output", with: "out").replacingOccurrences(of: "\n", with: "\n  ") + "\n"
-            let problems = diagnose(yaml).filter { $0.severity == .error && $0.code != "multiple_iterators" && $0.code != "duplicate_key" }
+            let problems = diagnose(yaml).filter {
+                $0.severity == .error && $0.code != "multiple_iterators" && $0.code != "duplicate_key"
+            }
             #expect(problems.isEmpty, "\(descriptor.kind): \(problems.map(\.description))")
         }
     }
@@ -200,14 +225,17 @@ struct ExampleWorkflowTests {
 struct SchemaTests {
     @Test("Workflows/workflow.schema.json is what 'deltaflow schema' generates from the registry")
     func committedSchemaIsCurrent() throws {
-        let committed = try String(contentsOf: repository.appendingPathComponent("Workflows/workflow.schema.json"), encoding: .utf8)
-        #expect(committed == WorkflowSchema.json(for: registry),
-                "regenerate it: swift run deltaflow schema > Workflows/workflow.schema.json")
+        let committed = try String(
+            contentsOf: repository.appendingPathComponent("Workflows/workflow.schema.json"), encoding: .utf8)
+        #expect(
+            committed == WorkflowSchema.json(for: registry),
+            "regenerate it: swift run deltaflow schema > Workflows/workflow.schema.json")
     }
 
     @Test("The schema lists every node kind and, per kind, exactly its ports")
     func coversRegistry() throws {
-        let schema = try #require(try JSONSerialization.jsonObject(with: Data(WorkflowSchema.json(for: registry).utf8)) as? [String: Any])
+        let schema = try #require(
+            try JSONSerialization.jsonObject(with: Data(WorkflowSchema.json(for: registry).utf8)) as? [String: Any])
         let node = ((schema["definitions"] as? [String: Any])?["node"] as? [String: Any])
         let kinds = ((node?["properties"] as? [String: Any])?["node"] as? [String: Any])?["enum"] as? [String]
         #expect(kinds == registry.kinds)
@@ -227,7 +255,8 @@ struct DryRunTests {
     @Test("Nodes with side effects never run in a dry run")
     func noSideEffects() throws {
         try withTemporaryDirectory { root in
-            let workflow = try Workflow.parse("""
+            let workflow = try Workflow.parse(
+                """
                 version: 1
                 params: {output: {type: dir}}
                 nodes:
@@ -247,8 +276,9 @@ struct DryRunTests {
 struct BuiltinNodeTests {
     private func composite(base: Image, overlay: Image, opacity: Double = 1) throws -> Image {
         let node = try #require(registry["composite"])
-        let outputs = try node.run(NodeInputs(["base": .image(base), "overlay": .image(overlay), "opacity": .number(opacity)]),
-                                   context: NodeContext(item: nil, seed: 0))
+        let outputs = try node.run(
+            NodeInputs(["base": .image(base), "overlay": .image(overlay), "opacity": .number(opacity)]),
+            context: NodeContext(item: nil, seed: 0))
         guard case .image(let image)? = outputs["image"] else { throw NodeError("no image") }
         return image
     }
@@ -270,9 +300,12 @@ struct BuiltinNodeTests {
         try withTemporaryDirectory { root in
             var sizes: [Int] = []
             for level in [0, 9] {
-                let outputs = try node.run(NodeInputs(["image": .image(photo), "dir": .path(root.path),
-                                                       "name": .string("l\(level).png"), "compression": .integer(level)]),
-                                           context: NodeContext(item: nil, seed: 0))
+                let outputs = try node.run(
+                    NodeInputs([
+                        "image": .image(photo), "dir": .path(root.path),
+                        "name": .string("l\(level).png"), "compression": .integer(level),
+                    ]),
+                    context: NodeContext(item: nil, seed: 0))
                 guard case .path(let path)? = outputs["path"] else { throw NodeError("no path") }
                 sizes.append(try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int))
                 #expect(try ImageFile.read(path).floatSamples() == photo.floatSamples())

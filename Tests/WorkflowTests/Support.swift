@@ -1,9 +1,10 @@
 import BuiltinNodes
+import Foundation
 import ModelNodes
 import Models
-import Foundation
 import NodeKit
 import Testing
+
 @testable import Workflow
 
 /// What the CLI runs with: built-ins and model nodes (whose weights load only when they run).
@@ -20,14 +21,18 @@ func diagnose(_ yaml: String) -> [Diagnostic] {
 }
 
 /// Expects exactly one diagnostic, with this code, message, position and help.
-func expectSingle(_ yaml: String, code: String, message: String, line: Int, column: Int, help: String? = nil,
-                  sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+func expectSingle(
+    _ yaml: String, code: String, message: String, line: Int, column: Int, help: String? = nil,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
     let found = diagnose(yaml)
     #expect(found.count == 1, "\(found.map(\.description))", sourceLocation: sourceLocation)
     guard let d = found.first else { return }
     #expect(d.code == code, sourceLocation: sourceLocation)
     #expect(d.message == message, sourceLocation: sourceLocation)
-    #expect(d.location == NodeKit.SourcePosition(file: "wf.yaml", line: line, column: column), sourceLocation: sourceLocation)
+    #expect(
+        d.location == NodeKit.SourcePosition(file: "wf.yaml", line: line, column: column),
+        sourceLocation: sourceLocation)
     #expect(d.help == help, sourceLocation: sourceLocation)
 }
 
@@ -46,7 +51,8 @@ func withTemporaryDirectory(_ body: (URL) throws -> Void) throws {
 func copyExamples(_ names: [String: String], into directory: URL) throws {
     for (target, source) in names {
         let destination = directory.appendingPathComponent(target)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: repository.appendingPathComponent("Examples/\(source)"), to: destination)
     }
 }

@@ -13,13 +13,18 @@ struct BoxSum {
     /// Window sums of `values` (`shape`, `channels` per cell, interleaved); `mean` divides each
     /// by the number of cells its window holds.
     func callAsFunction(_ values: [Double], mean: Bool = false) -> [Double] {
-        let d = shape.count, cells = shape.reduce(1, *), subsets = 1 << d
+        let d = shape.count
+        let cells = shape.reduce(1, *)
+        let subsets = 1 << d
         precondition(values.count == cells * channels)
         // The table has one more entry along every axis: entry p + 1 sums the cells up to p.
         var strides = [Int](repeating: channels, count: d)
-        for axis in stride(from: d - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * (shape[axis + 1] + 1) }
+        for axis in stride(from: d - 2, through: 0, by: -1) {
+            strides[axis] = strides[axis + 1] * (shape[axis + 1] + 1)
+        }
         // Inclusion–exclusion over the subsets of axes (bit i: axis i), in a fixed order.
-        var offsets = [Int](repeating: 0, count: subsets), signs = [Double](repeating: 1, count: subsets)
+        var offsets = [Int](repeating: 0, count: subsets)
+        var signs = [Double](repeating: 1, count: subsets)
         for mask in 0..<subsets {
             for axis in 0..<d where mask >> axis & 1 == 1 { offsets[mask] += strides[axis] }
             signs[mask] = mask.nonzeroBitCount % 2 == 0 ? 1 : -1

@@ -15,7 +15,8 @@ enum Cholesky {
             let root = semidefinite ? d.squareRoot() : max(d, 1e-300).squareRoot()
             l[j * n + j] = root
             for i in (j + 1)..<max(j + 1, n) {
-                var s = a[i * n + j], used = 0.0
+                var s = a[i * n + j]
+                var used = 0.0
                 for k in 0..<j {
                     s -= l[i * n + k] * l[j * n + k]
                     used += l[i * n + k] * l[i * n + k]

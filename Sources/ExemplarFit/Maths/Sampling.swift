@@ -15,7 +15,8 @@ package struct HalfPixelTap: Equatable, Sendable {
     package let lower: Int, upper: Int, weight: Float
 
     package init(_ i: Int, numerator: Int, denominator: Int, offset: Int = 0, count: Int) {
-        let s = min(Float(count - 1), max(0, (Float(i) + 0.5) * Float(numerator) / Float(denominator) - 0.5 + Float(offset)))
+        let s = min(
+            Float(count - 1), max(0, (Float(i) + 0.5) * Float(numerator) / Float(denominator) - 0.5 + Float(offset)))
         lower = max(0, min(Int(s), count - 2))
         upper = min(lower + 1, count - 1)
         weight = s - Float(lower)

@@ -29,7 +29,9 @@ let toneCurve = NodeDefinition(
     guard white > black else {
         throw PluginFailure("white (\(white)) must be above black (\(black))")
     }
-    let scale = Float(1 / (white - black)), offset = Float(black), exponent = Float(1 / gamma)
+    let scale = Float(1 / (white - black))
+    let offset = Float(black)
+    let exponent = Float(1 / gamma)
     let out = try call.outputImage("image", width: image.width, height: image.height, channels: image.channels)
     // Alpha (the last channel of gray+alpha and RGBA) is coverage, not tone: it passes through.
     let colour = image.channels == 2 || image.channels == 4 ? image.channels - 1 : image.channels
@@ -55,7 +57,8 @@ let meanBrightness = NodeDefinition(
     var sum = 0.0
     for y in 0..<image.height {
         for x in 0..<image.width {
-            sum += image.channels >= 3
+            sum +=
+                image.channels >= 3
                 ? 0.299 * Double(image[x, y, 0]) + 0.587 * Double(image[x, y, 1]) + 0.114 * Double(image[x, y, 2])
                 : Double(image[x, y, 0])
         }

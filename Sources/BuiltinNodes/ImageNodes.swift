@@ -220,15 +220,21 @@ struct GrainNode: Node {
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let image = try inputs.image("image")
         let amount = Float(try inputs.number("amount"))
-        var random = SeededRandom(seed: inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed)
-        let channels = image.channels
-        let colors = image.colorModel.colorChannels
-        let result = image.transformingFloatSamples { samples in
-            for p in 0..<image.pixelCount {
+        let seed = inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed
+        let (width, channels, colors) = (image.width, image.channels, image.colorModel.colorChannels)
+        let result = Image(
+            width: width, height: image.height, colorModel: image.colorModel, format: image.sampleFormat
+        ) { rows in
+            var samples = image.floatSamples(rows: rows)
+            var noise = [Float](repeating: 0, count: width)
+            for (i, y) in rows.enumerated() {
+                SeededRandom.normalRow(&noise, row: y, seed: seed)
                 // One noise value per pixel, shared by its colour channels: grain, not colour speckle.
-                let noise = amount * random.nextGaussian()
-                for c in 0..<colors { samples[p * channels + c] += noise }
+                for x in 0..<width {
+                    for c in 0..<colors { samples[(i * width + x) * channels + c] += amount * noise[x] }
+                }
             }
+            return samples
         }
         return ["image": .image(result)]
     }

@@ -341,7 +341,7 @@ package struct Grain: Equatable, Sendable {
             guard taps > 1 else {
                 // White noise needs no blur: each row as drawn.
                 for y in y0..<y1 {
-                    Self.whiteRow(&z, y: y, seed: seed)
+                    SeededRandom.normalRow(&z, row: y, seed: seed)
                     add(z, y: y)
                 }
                 return
@@ -352,7 +352,7 @@ package struct Grain: Equatable, Sendable {
             var padded = [Float](repeating: 0, count: w + 2 * r)
             var across = [Float](repeating: 0, count: rows * 3 * w)
             for i in 0..<rows {
-                Self.whiteRow(&white, y: min(h - 1, max(0, y0 - r + i)), seed: seed)
+                SeededRandom.normalRow(&white, row: min(h - 1, max(0, y0 - r + i)), seed: seed)
                 for k in 0..<3 {
                     for x in 0..<(w + 2 * r) { padded[x] = white[k * w + min(w - 1, max(0, x - r))] }
                     Self.convolve(padded, kernel, into: &across, at: (i * 3 + k) * w, count: w) { $0 }
@@ -383,23 +383,6 @@ package struct Grain: Equatable, Sendable {
                     for x in 0..<count { out[x] += weight * row[x] }
                 }
             }
-        }
-    }
-
-    /// Row `y` of the three white fields (`3 × width`, channel after channel), from the row's own
-    /// stream: Marsaglia's polar method, both normals of each accepted pair (one logarithm per
-    /// pair and no trigonometry: a third of the time of Box–Muller's).
-    private static func whiteRow(_ row: inout [Float], y: Int, seed: UInt64) {
-        var random = SeededRandom(seed: SeededRandom.mix(seed ^ UInt64(y)))
-        var i = 0
-        while i < row.count {
-            let (u, v) = (2 * random.nextUnit() - 1, 2 * random.nextUnit() - 1)
-            let s = u * u + v * v
-            guard s < 1, s > 0 else { continue }
-            let factor = (-2 * Foundation.log(s) / s).squareRoot()
-            row[i] = u * factor
-            if i + 1 < row.count { row[i + 1] = v * factor }
-            i += 2
         }
     }
 

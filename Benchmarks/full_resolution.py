@@ -9,7 +9,9 @@ with two exemplars — the bundled colour grade, and a blur (the spatial filter'
 --jobs 1 and 2, with a fresh cache each run. Reported: the peak resident memory, the memory
 each photo in flight costs ((peak at --jobs 2 − the process without photos) / 2), and the time.
 Beside it, ImageMagick applying a colour table (-hald-clut) to the same files, one process per
-photo: its peak. --baseline runs another deltaflow binary (an older build) on the same inputs in
+photo: its peak. A last pair of rows runs this build with glibc's own allocator settings
+(MALLOC_MMAP_MAX_ set, which turns deltaflow's tuning off: see Sources/DeltaflowCLI/Allocator.swift).
+--baseline runs another deltaflow binary (an older build) on the same inputs in
 the same run, so the two are compared side by side.
 """
 import argparse
@@ -26,22 +28,22 @@ DELTAFLOW = os.path.join(ROOT, ".build/release/deltaflow")
 WORKFLOW = os.path.join(ROOT, "Workflows/exemplar-transfer.yaml")
 
 
-def peak_and_time(command):
+def peak_and_time(command, env=None):
     """Peak resident memory (MB) and wall time (s) of `command`, run in a child of its own."""
     probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
              "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True, env=env)
     kb, seconds = out.stdout.split()
     return int(kb) / 1024, float(seconds)
 
 
-def transfer(binary, before, after, folder, jobs, scratch):
+def transfer(binary, before, after, folder, jobs, scratch, env=None):
     cache, output = tempfile.mkdtemp(dir=scratch), tempfile.mkdtemp(dir=scratch)
     try:
         return peak_and_time([binary, "run", "-q", "--jobs", str(jobs), "--cache-dir", cache, WORKFLOW,
                               "--set", f"before={before}", "--set", f"after={after}",
-                              "--set", f"input={folder}", "--set", f"output={output}"])
+                              "--set", f"input={folder}", "--set", f"output={output}"], env=env)
     finally:
         shutil.rmtree(cache)
         shutil.rmtree(output)
@@ -77,6 +79,13 @@ def main():
                 for jobs in (1, 2):
                     peak, seconds = transfer(binary, before, after, photos, jobs, scratch)
                     print(f"| {name} | {label} | {jobs} | {peak:.0f} | {idle:.0f} | {(peak - idle) / jobs:.0f} | {seconds:.2f} |")
+        glibc = dict(os.environ, MALLOC_MMAP_MAX_="65536")
+        label, after = exemplars[0]
+        idle, _ = transfer(DELTAFLOW, before, after, small, 2, scratch, env=glibc)
+        for jobs in (1, 2):
+            peak, seconds = transfer(DELTAFLOW, before, after, photos, jobs, scratch, env=glibc)
+            print(f"| deltaflow, glibc's allocator settings | {label} | {jobs} | {peak:.0f} | {idle:.0f} | "
+                  f"{(peak - idle) / jobs:.0f} | {seconds:.2f} |")
         hald = os.path.join(scratch, "hald.png")
         subprocess.run(["convert", "hald:8", "-modulate", "100,130,97", hald], check=True)
         peaks = [peak_and_time(["convert", os.path.join(photos, f"photo{index}.jpg"), hald, "-hald-clut",

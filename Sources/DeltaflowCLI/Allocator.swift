@@ -4,13 +4,10 @@ import Foundation
     import Glibc
 #endif
 
-/// glibc's allocator tuned for whole-image buffers.
-///
-/// By default glibc serves every block over 32 MB with its own `mmap` and unmaps it on `free`, so
-/// each of a 12-MP photo's 144-MB float planes came back as fresh pages the kernel had to fault in
-/// and zero, one page at a time: about a tenth of a 12-MP edit. Served from the heap and kept
-/// there after `free`, the next photo's planes reuse the same pages (12-MP exemplar transfer
-/// 5.1 → 4.2 s on one benchmark photo, peak memory +12 %).
+/// glibc's allocator tuned for whole-image buffers: blocks over 32 MB (a 12-MP photo's planes)
+/// are served from the heap and kept there after `free`, so the next photo reuses those pages
+/// instead of faulting in and zeroing fresh ones (measured in Benchmarks/README.md, "Full
+/// resolution").
 ///
 /// A `MALLOC_MMAP_MAX_` or `MALLOC_TRIM_THRESHOLD_` in the environment (glibc's own tunables)
 /// wins, so a user who prefers memory back sooner can say so.

@@ -121,6 +121,10 @@ package struct ExemplarDelta: Equatable, Sendable {
         return Delta(encoder: Self.encoder, arrays: arrays)
     }
 
+    /// This delta at `weight` (0: no edit, 1: itself): what `delta_combine` and `adapter_edit`'s
+    /// `strength` give.
+    package func scaled(by weight: Double) -> ExemplarDelta { Self.combination([(self, weight)]) }
+
     /// `Σ weightᵢ · deltaᵢ`, part by part (the trust only where every delta has one).
     package static func combination(_ terms: [(delta: ExemplarDelta, weight: Double)]) -> ExemplarDelta {
         func combined<Part: DeltaComponent>(_ part: (ExemplarDelta) -> Part) -> Part {

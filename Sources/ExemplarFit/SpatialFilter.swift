@@ -292,4 +292,18 @@ extension SpatialFilter: DeltaComponent {
     package static let revision = 1
     package init(values: [[Float]]) { self.init(sigma: Double(values[0][0]), k: Double(values[0][1])) }
     package var values: [[Float]] { [[Float(sigma), Float(k)]] }
+
+    /// The gains add; σ is kept (the gain-weighted mean where the filters' σ differ): half a
+    /// blur is the same blur blended in halfway, not a blur half as wide.
+    package static func combination(_ terms: [(part: SpatialFilter, weight: Double)]) -> SpatialFilter {
+        let active = terms.filter { $0.part.k != 0 && $0.weight != 0 }
+        let k = active.reduce(0.0) { $0 + $1.weight * $1.part.k }
+        guard k != 0, let first = active.first else { return .none }
+        if active.allSatisfy({ $0.part.sigma == first.part.sigma }) {
+            return SpatialFilter(sigma: first.part.sigma, k: k)
+        }
+        let magnitude = active.reduce(0.0) { $0 + abs($1.weight * $1.part.k) }
+        return SpatialFilter(
+            sigma: active.reduce(0.0) { $0 + abs($1.weight * $1.part.k) * $1.part.sigma } / magnitude, k: k)
+    }
 }

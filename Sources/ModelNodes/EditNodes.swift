@@ -72,7 +72,8 @@ struct AdapterEditNode: Node {
             PortSpec("delta", .delta, doc: "the exemplar's edit, from encode_delta"),
             PortSpec(
                 "strength", .number,
-                doc: "weight α of the adapter's attention (the learned part of the edit); 1 as trained",
+                doc:
+                    "how much of the edit: 0 leaves the photo as it is, 1 is the exemplar's edit, 0.5 half of it, 2 twice (the delta scaled as delta_combine scales it)",
                 default: .number(1), range: 0...2),
             PortSpec(
                 "steps", .integer,
@@ -112,9 +113,14 @@ struct AdapterEditNode: Node {
             throw NodeError(
                 "this delta lacks \(ModelTrust.described.joined(separator: ", ")); compute it with encode_delta")
         }
+        // The whole edit at `strength`, as delta_combine would scale the delta: the fit's parts
+        // and the grain by it, and the correction's blend (the network itself still reads the
+        // exemplar's delta as it was trained to).
+        let strength = try inputs.number("strength")
+        let fit = strength == 1 ? exemplar.fit : exemplar.exemplar.scaled(by: strength).fit
         // encode_delta's verdict on the correction (1: it helped the exemplar itself, 0: the fit
         // alone did as well); a combined delta carries the weighted sum.
-        let trust = min(1, max(0, verdict))
+        let trust = min(1, max(0, verdict * Float(strength)))
         let (w, h) = (image.width, image.height)
         let seed = inputs.optionalInteger("seed").map(UInt64.init) ?? context.seed
         // Only the correction needs the photo's small copies and the network.
@@ -123,13 +129,13 @@ struct AdapterEditNode: Node {
             let query = EditQuery(image: image, exemplar: exemplar, model: model, c)
             var random = SeededRandom(seed: seed)
             let (target, gate) = query.edited(
-                model, query.conditioned(model, c), strength: Float(try inputs.number("strength")),
+                model, query.conditioned(model, c), strength: 1,
                 steps: try inputs.integer("steps"),
                 noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
             correction = Correction(query, target: target, gateLogits: gate, trust: trust)
         }
-        let grain = exemplar.fit.grain.isNone ? "none" : try inputs.string("grain")
-        let fitted = exemplar.fit.bands(of: image, c)
+        let grain = fit.grain.isNone ? "none" : try inputs.string("grain")
+        let fitted = fit.bands(of: image, c)
         let alpha = image.colorModel.hasAlpha
         // Band by band, so a full-size Float32 copy of the photo never exists.
         let out = Image(width: w, height: h, colorModel: alpha ? .rgba : .rgb, format: image.sampleFormat) { rows in
@@ -138,9 +144,9 @@ struct AdapterEditNode: Node {
             // The grain last, as the exemplar's after has it: on top of everything else the edit did.
             switch grain {
             case "sample":
-                exemplar.fit.grain.sample(
+                fit.grain.sample(
                     &rgb, width: w, rows: rows, of: h, seed: SeededRandom.mix(seed ^ Self.grainStream), c)
-            case "mean": exemplar.fit.grain.mean(&rgb, c)
+            case "mean": fit.grain.mean(&rgb, c)
             default: break
             }
             guard alpha else { return rgb }

@@ -59,12 +59,21 @@ struct ExemplarDeltaTests {
         #expect(foreign?.message.contains("comes from encoder 'clip/1'") == true)
     }
 
-    @Test("Combined part by part as weighted sums, as the untyped arrays combine")
+    @Test("Combined part by part: weighted sums as the untyped arrays combine, but the filter keeps its σ")
     func combination() throws {
         let (a, b) = (Self.sample(), Self.sample(trust: 0))
         let typed = ExemplarDelta.combination([(a, 0.7), (b, -0.3)])
         let untyped = try Delta.combination([(a.delta, 0.7), (b.delta, -0.3)])
-        #expect(typed.delta == untyped)
+        #expect(typed.delta.arrays.filter { $0.key != "spatial" } == untyped.arrays.filter { $0.key != "spatial" })
+        // The filter's gains add and its σ is kept: half a blur is the same blur, half-way.
+        #expect(typed.fit.spatial.sigma == a.fit.spatial.sigma)
+        #expect(abs(typed.fit.spatial.k - 0.4 * a.fit.spatial.k) < 1e-12)
+        let blur = SpatialFilter(sigma: 0.01, k: 1)
+        let sharpen = SpatialFilter(sigma: 0.004, k: -1)
+        let mixed = SpatialFilter.combination([(blur, 1), (sharpen, 0.5)])
+        #expect(mixed.k == 0.5 && abs(mixed.sigma - (0.01 + 0.5 * 0.004) / 1.5) < 1e-15)
+        #expect(SpatialFilter.combination([(blur, 1), (blur, -1)]) == .none)
+        #expect(a.scaled(by: 1) == a)
         #expect(typed.trust?.weight == 0.7)
         #expect(ExemplarDelta.combination([(a, 1), (Self.sample(trust: nil), 1)]).trust == nil)
     }

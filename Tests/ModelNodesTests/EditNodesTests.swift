@@ -26,7 +26,7 @@ func image(_ value: Value?) -> Image? {
 
 func edit(
     _ photo: Image, _ delta: Delta, steps: Int = 2, grain: String = "sample", seed: Int = 0,
-    threads: Int = 2
+    threads: Int = 2, strength: Double = 1
 ) throws -> Image {
     let node = AdapterEditNode(weights: editWeights)
     return try #require(
@@ -34,7 +34,7 @@ func edit(
             try run(
                 node,
                 [
-                    "image": .image(photo), "delta": .delta(delta), "strength": .number(1),
+                    "image": .image(photo), "delta": .delta(delta), "strength": .number(strength),
                     "steps": .integer(steps), "noise": .number(0), "seed": .integer(seed),
                     "grain": .string(grain),
                 ],
@@ -326,5 +326,81 @@ struct EditNodesTests {
         }
         #expect(error?.description.contains("/nonexistent/models/edit-v1.safetensors: model weights not found") == true)
         #expect(error?.description.contains("cp Models/edit-v1.safetensors /nonexistent/models/") == true)
+    }
+}
+
+@Suite("adapter_edit's strength scales the whole edit")
+struct StrengthTests {
+    static let exemplar = try! example("coffee.png").converted(to: .rgb).converted(to: .uint8)
+    static let photo = try! example("chelsea.png").converted(to: .rgb)
+
+    /// The largest difference, in 8-bit levels, between `a` and the midpoint of `b` and `c`.
+    static func offMidpoint(_ a: Image, _ b: Image, _ c: Image) -> Float {
+        let (x, y, z) = (a.floatSamples(), b.floatSamples(), c.floatSamples())
+        return x.indices.map { abs(x[$0] - (y[$0] + z[$0]) / 2) }.max()! * 255
+    }
+
+    @Test("A colour edit: 0 is the photo untouched, 0.5 half-way, and the same as delta_combine at 0.5")
+    func colour() throws {
+        let delta = try encode(Self.exemplar, mapped(Self.exemplar) { SIMD3($0.x * 0.9 + 0.05, $0.y, $0.z * 0.85) })
+        #expect(try edit(Self.photo, delta, strength: 0) == Self.photo.converted(to: .uint8))
+        let (half, full) = (try edit(Self.photo, delta, strength: 0.5), try edit(Self.photo, delta))
+        #expect(full != Self.photo.converted(to: .uint8))
+        let off = Self.offMidpoint(half, Self.photo.converted(to: .uint8), full)
+        #expect(off <= 1.01, "half the edit is \(off) levels from half-way")
+        let combined = try #require(
+            {
+                if case .delta(let d)? = try DeltaCombineNode().run(
+                    NodeInputs(["a": .delta(delta), "weight_a": .number(0.5), "weight_b": .number(1)]),
+                    context: NodeContext(item: nil, seed: 0)
+                )["delta"] {
+                    return d
+                } else {
+                    return nil
+                }
+            }())
+        #expect(try edit(Self.photo, combined) == half)
+    }
+
+    @Test("A blur: 0.5 blends the same blur in half-way (σ kept, the gain halved)")
+    func blur() throws {
+        let filter = SpatialFilter(sigma: 0.01, k: 1)
+        let delta = try encode(Self.exemplar, filtered(Self.exemplar, filter).converted(to: .uint8))
+        #expect(try edit(Self.photo, delta, grain: "none", strength: 0) == Self.photo.converted(to: .uint8))
+        #expect(delta["spatial"]?.values[1] ?? 0 > 0.5, "the exemplar's blur is found")
+        let (half, full) = (
+            try edit(Self.photo, delta, grain: "none", strength: 0.5), try edit(Self.photo, delta, grain: "none")
+        )
+        #expect(full != Self.photo.converted(to: .uint8))
+        let off = Self.offMidpoint(half, Self.photo.converted(to: .uint8), full)
+        #expect(off <= 1.01, "half the blur is \(off) levels from half-way")
+    }
+
+    @Test("Grain: 0.5 draws half the variance")
+    func grain() throws {
+        let delta = try encode(Self.exemplar, grained(Self.exemplar))
+        #expect(try edit(Self.photo, delta, strength: 0) == Self.photo.converted(to: .uint8))
+        let base = Self.photo.floatSamples()
+        func variance(_ image: Image) -> Double {
+            let x = image.floatSamples()
+            let d = x.indices.filter { (0.2...0.8).contains(base[$0]) }.map { Double(x[$0] - base[$0]) }
+            let mean = d.reduce(0, +) / Double(d.count)
+            return d.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(d.count)
+        }
+        let ratio = variance(try edit(Self.photo, delta, strength: 0.5)) / variance(try edit(Self.photo, delta))
+        #expect(abs(ratio - 0.5) < 0.05, "variance at 0.5 is \(ratio) of the full grain's")
+    }
+
+    @Test("The models' correction (a spotlight): 0 is the photo untouched, 0.5 moves it part of the way")
+    func correction() throws {
+        let delta = try encode(Self.exemplar, spotlit(Self.exemplar).converted(to: .uint8))
+        #expect(delta["model.trust"]?.values == [1])
+        let original = Self.photo.converted(to: .uint8)
+        #expect(try edit(Self.photo, delta, strength: 0) == original)
+        func moved(_ image: Image) -> Double {
+            zip(image.floatSamples(), original.floatSamples()).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) }
+        }
+        let (half, full) = (moved(try edit(Self.photo, delta, strength: 0.5)), moved(try edit(Self.photo, delta)))
+        #expect(half > 0.3 * full && half < 0.7 * full, "strength 0.5 moved the photo \(half / full) of the full edit")
     }
 }

@@ -54,7 +54,7 @@ struct ConvertCommand: ParsableCommand {
             do {
                 workflow = try Workflow.parse(source(patterns: patterns), file: "deltaflow convert", registry: registry)
             } catch {
-                preconditionFailure("convert's own workflow is invalid: \(error)")
+                throw ValidationError("cannot read \(directory) with convert (\(error)); give the files another name")
             }
             do {
                 try execution.run(
@@ -68,8 +68,17 @@ struct ConvertCommand: ParsableCommand {
 
     /// The workflow, as a user would write it.
     func source(patterns: [String]) -> String {
+        // A YAML double-quoted scalar: every character YAML would refuse or read specially escaped.
         func quoted(_ text: String) -> String {
-            String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+            let body = text.unicodeScalars.map { scalar -> String in
+                switch scalar {
+                case "\"", "\\": return "\\" + String(scalar)
+                case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value):
+                    return String(format: "\\u%04X", scalar.value)
+                default: return String(scalar)
+                }
+            }
+            return "\"" + body.joined() + "\""
         }
         let extensionTemplate =
             switch format.flatMap(ImageFormat.init(pathExtension:)) {
@@ -103,36 +112,60 @@ struct ConvertCommand: ParsableCommand {
 
     /// Each directory to read, and the patterns of the files to read there.
     private func batches() throws -> [(directory: String, patterns: [String])] {
+        let everything = "*.{jpg,jpeg,png}"
+        func isImage(_ name: String) -> Bool {
+            !name.hasPrefix(".") && ImageFormat(pathExtension: (name as NSString).pathExtension) != nil
+        }
         var batches: [(directory: String, patterns: [String])] = []
+        var files = 0
+        let directories = Set(
+            inputs.filter { isDirectory($0) }.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         for input in inputs {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
                 throw ValidationError("no such file or directory: \(input)")
             }
             if isDirectory.boolValue {
-                batches.append((input, ["*.{jpg,jpeg,png}"]))
+                files += try FileManager.default.contentsOfDirectory(atPath: input).filter(isImage).count
+                batches.append((input, [everything]))
                 continue
             }
-            let url = URL(fileURLWithPath: input)
-            let name = url.lastPathComponent
+            let url = URL(fileURLWithPath: input).standardizedFileURL
+            let (name, directory) = (url.lastPathComponent, url.deletingLastPathComponent().path)
+            if directories.contains(directory) { continue }  // converted with its directory
+            guard !name.hasPrefix(".") else {
+                throw ValidationError("\(input): a hidden file (its name starts with '.') is never read; rename it")
+            }
             guard !name.contains("{"), !name.contains("}") else {
                 throw ValidationError("\(input): a file name with braces cannot be named alone; give its directory")
+            }
+            // Names match without regard to case (IMG_1.JPG is a .jpg): a twin differing only in
+            // case would be converted too.
+            let twins = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0 != name && $0.lowercased() == name.lowercased() }
+            guard twins.isEmpty else {
+                throw ValidationError(
+                    "\(input): \(twins[0]) beside it differs only in case; give the directory, or rename one")
             }
             // The name, matched literally.
             let pattern = name.reduce(into: "") { pattern, character in
                 if "\\*?[]".contains(character) { pattern.append("\\") }
                 pattern.append(character)
             }
-            let directory = url.deletingLastPathComponent().path
-            if let index = batches.firstIndex(where: {
-                $0.directory == directory && $0.patterns.first != "*.{jpg,jpeg,png}"
-            }) {
+            files += 1
+            if let index = batches.firstIndex(where: { $0.directory == directory && $0.patterns.first != everything }) {
                 batches[index].patterns.append(pattern)
             } else {
                 batches.append((directory, [pattern]))
             }
         }
+        if files == 0 { throw ValidationError("no PNG or JPEG files found in \(inputs.joined(separator: ", "))") }
         return batches
+    }
+
+    private func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }
 

@@ -13,6 +13,7 @@ extension Image {
     /// Float32 samples on the 0...1 scale of rows `rows` only, interleaved: what a band of a
     /// large image needs, without a Float32 copy of the whole (a 12-MP photo's is 144 MB).
     public func floatSamples(rows: Range<Int>) -> [Float] {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= height, "rows \(rows) outside 0..<\(height)")
         let stride = width * channels
         let start = rows.lowerBound * stride
         let count = rows.count * stride

@@ -73,7 +73,7 @@ struct AdapterEditNode: Node {
             PortSpec(
                 "strength", .number,
                 doc:
-                    "how much of the edit: 0 leaves the photo as it is, 1 is the exemplar's edit, 0.5 half of it, 2 twice (the delta scaled as delta_combine scales it)",
+                    "how much of the edit: 0 leaves the photo as it is, 1 is the exemplar's edit, 0.5 half of it, 2 twice (the delta scaled as delta_combine scales it; the models' correction at most once)",
                 default: .number(1), range: 0...2),
             PortSpec(
                 "steps", .integer,

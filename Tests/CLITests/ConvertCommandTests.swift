@@ -100,6 +100,34 @@ struct ConvertCommandTests {
         #expect(again.stdout.contains("already done"), "\(again.stdout)")
     }
 
+    @Test("Named files it cannot name alone are refused before anything runs; odd characters are fine")
+    func namedFileEdgeCases() throws {
+        let directory = try temporaryDirectory()
+        let output = try temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            try? FileManager.default.removeItem(at: output)
+        }
+        let rocket = repository.appendingPathComponent("Examples/rocket.jpg")
+        for name in [".hidden.jpg", "a.jpg", "A.JPG", "quote\"back\\slash\u{7f}*.jpg"] {
+            try FileManager.default.copyItem(at: rocket, to: directory.appendingPathComponent(name))
+        }
+        let hidden = try deltaflow(["convert", directory.appendingPathComponent(".hidden.jpg").path, "-o", output.path])
+        #expect(hidden.status == 64 && hidden.stderr.contains("a hidden file"), "\(hidden.stderr)")
+        let twin = try deltaflow(["convert", directory.appendingPathComponent("a.jpg").path, "-o", output.path])
+        #expect(twin.status == 64 && twin.stderr.contains("A.JPG beside it differs only in case"), "\(twin.stderr)")
+        let odd = try deltaflow([
+            "convert", directory.appendingPathComponent("quote\"back\\slash\u{7f}*.jpg").path, "-o", output.path,
+            "--max-side", "16",
+        ])
+        #expect(odd.status == 0, "\(odd.stdout)\(odd.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == ["quote\"back\\slash\u{7f}*.jpg"])
+        let empty = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let none = try deltaflow(["convert", empty.path, "-o", output.path])
+        #expect(none.status == 64 && none.stderr.contains("no PNG or JPEG files found"), "\(none.stderr)")
+    }
+
     @Test("Bad arguments are usage errors naming the option")
     func badArguments() throws {
         let result = try deltaflow(["convert", "Examples", "--output", "/tmp/x", "--quality", "0"])

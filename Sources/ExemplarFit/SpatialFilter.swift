@@ -100,7 +100,14 @@ package struct SpatialFilter: Equatable, Sendable {
 
     private func combine(_ x: [Float], _ blurred: [Float]) -> [Float] {
         let g = Float(k)
-        return zip(x, blurred).map { min(1, max(0, $0 + g * ($1 - $0))) }
+        var out = x
+        // Through pointers, so the loop vectorises: the fit calls it on the whole exemplar per σ.
+        out.withUnsafeMutableBufferPointer { o in
+            blurred.withUnsafeBufferPointer { b in
+                for i in 0..<o.count { o[i] = min(1, max(0, o[i] + g * (b[i] - o[i]))) }
+            }
+        }
+        return out
     }
 
     /// A separable gaussian blur of interleaved RGB, edges replicated (see
@@ -202,6 +209,7 @@ package struct SpatialFilter: Equatable, Sendable {
                         let p = (y * w + min(w - 1, max(0, i - radius))) * 3
                         for k in 0..<3 { padded[3 * i + k] = source[p + k] }
                     }
+                    let row = UnsafeMutableBufferPointer(rebasing: out[(y * w * 3)..<((y + 1) * w * 3)])
                     padded.withUnsafeBufferPointer { padded in
                         weights.withUnsafeBufferPointer { k in
                             for x in 0..<w {
@@ -212,10 +220,9 @@ package struct SpatialFilter: Equatable, Sendable {
                                     s1 += k[j] * padded[q + 1]
                                     s2 += k[j] * padded[q + 2]
                                 }
-                                let o = (y * w + x) * 3
-                                out[o] = s0
-                                out[o + 1] = s1
-                                out[o + 2] = s2
+                                row[3 * x] = s0
+                                row[3 * x + 1] = s1
+                                row[3 * x + 2] = s2
                             }
                         }
                     }

@@ -437,6 +437,9 @@ package struct ColorTable: DeltaComponent {
 
     package init(offsets: [Float]) { self.offsets = offsets }
 
+    package static let none = ColorTable(
+        offsets: [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3))
+
     /// Offsets from the identity, indexed r, g, b; all zero when the hue shift or nothing is used.
     package static let layout = [(name: "color.lut", shape: [ColorLUT.side, ColorLUT.side, ColorLUT.side, 3])]
     /// Added; its prior leaning toward a structured map; no table unless it clearly beats none;

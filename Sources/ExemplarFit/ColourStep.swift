@@ -6,13 +6,11 @@ import TensorCore
 /// as `choose_colour` in Training/edit_data.py.
 package struct ColourStep: Equatable, Sendable {
     package var hue: HueShift
-    /// ``ColorLUT``'s offsets from the identity, `[side, side, side, 3]`.
-    package var table: [Float]
+    package var table: ColorTable
 
-    package static let none = ColourStep(hue: .none, table: zeroTable)
-    static let zeroTable = [Float](repeating: 0, count: ColorLUT.side * ColorLUT.side * ColorLUT.side * 3)
+    package static let none = ColourStep(hue: .none, table: .none)
 
-    package init(hue: HueShift, table: [Float]) {
+    package init(hue: HueShift, table: ColorTable) {
         self.hue = hue
         self.table = table
     }
@@ -58,14 +56,16 @@ package struct ColourStep: Equatable, Sendable {
         let tableError = ColorLUT.heldOutError(x, y, width: before.width, height: before.height, curves: false)
         switch choice(x, y, width: before.width, height: before.height, tableError: tableError) {
         case .hue:
-            return ColourStep(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: zeroTable)
-        case .table: return ColourStep(hue: .none, table: ColorLUT.fit(before, after, affineError: tableError))
+            return ColourStep(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: .none)
+        case .table:
+            return ColourStep(
+                hue: .none, table: ColorTable(offsets: ColorLUT.fit(before, after, affineError: tableError)))
         case .unchanged: return .none
         }
     }
 
     /// Interleaved RGB through the hue shift, then the table (clamped to 0…1).
     package func apply(to rgb: [Float], _ c: Compute) -> [Float] {
-        ColorLUT.apply(table, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
+        ColorLUT.apply(table.offsets, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
     }
 }

@@ -64,6 +64,7 @@ package struct ModelTrust: DeltaComponent {
     package init(weight: Float) { self.weight = weight }
 
     package static let layout = [(name: "model.trust", shape: [1])]
+    package static var isOptional: Bool { true }
     package static let revision = 1
     package init(values: [[Float]]) { self.init(weight: values[0][0]) }
     package var values: [[Float]] { [[weight]] }

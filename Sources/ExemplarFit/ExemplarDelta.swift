@@ -15,23 +15,20 @@ package protocol DeltaComponent: Equatable, Sendable {
     var values: [[Float]] { get }
     /// `Σ weightᵢ · partᵢ`: what `delta_combine` gives.
     static func combination(_ terms: [(part: Self, weight: Double)]) -> Self
+    /// Whether a delta may lack it (the trust, where the edit models were not installed).
+    static var isOptional: Bool { get }
 }
 
 extension DeltaComponent {
     /// Array by array: every part stored so far is an offset from "no edit" (a difference, a
     /// map minus the identity, a covariance), so weighted sums scale and compose the edits.
     package static func combination(_ terms: [(part: Self, weight: Double)]) -> Self {
-        Self(
-            values: layout.indices.map { index in
-                var sum = [Float](repeating: 0, count: layout[index].shape.reduce(1, *))
-                for (part, weight) in terms {
-                    let w = Float(weight)
-                    let values = part.values[index]
-                    for i in sum.indices { sum[i] += w * values[i] }
-                }
-                return sum
-            })
+        let values = terms.map { (values: $0.part.values, weight: $0.weight) }
+        return Self(
+            values: layout.indices.map { index in Delta.weightedSum(values.map { ($0.values[index], $0.weight) }) })
     }
+
+    package static var isOptional: Bool { false }
 
     /// Whether `delta` holds every array of this part, with its shape.
     static func isStored(in delta: Delta) -> Bool { layout.allSatisfy { delta[$0.name]?.shape == $0.shape } }
@@ -93,9 +90,7 @@ package struct ExemplarDelta: Equatable, Sendable {
                 "this delta comes from encoder '\(delta.encoder)', but the edit model reads '\(Self.encoder)' deltas; compute it with encode_delta"
             )
         }
-        let missing = Self.parts.filter {
-            ObjectIdentifier($0) != ObjectIdentifier(ModelTrust.self) && !$0.isStored(in: delta)
-        }
+        let missing = Self.parts.filter { !$0.isOptional && !$0.isStored(in: delta) }
         guard missing.isEmpty else {
             let arrays = missing.map { part in part.described.joined(separator: ", ") }
             throw NodeError("this delta lacks \(arrays.joined(separator: ", ")); compute it with encode_delta")
@@ -105,7 +100,7 @@ package struct ExemplarDelta: Equatable, Sendable {
             semantic: part(SemanticDelta.self), affine: part(ColourAffine.self),
             fit: ExemplarFit(
                 spatial: part(SpatialFilter.self),
-                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self).offsets),
+                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self)),
                 grain: part(Grain.self)),
             change: part(ChangeGrid.self), trust: ModelTrust(storedIn: delta))
     }
@@ -114,7 +109,7 @@ package struct ExemplarDelta: Equatable, Sendable {
     package var delta: Delta {
         var arrays = semantic.arrays
         let parts: [[String: Delta.Array]] = [
-            affine.arrays, fit.spatial.arrays, fit.colour.hue.arrays, ColorTable(offsets: fit.colour.table).arrays,
+            affine.arrays, fit.spatial.arrays, fit.colour.hue.arrays, fit.colour.table.arrays,
             fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
         ]
         for part in parts { arrays.merge(part) { first, _ in first } }
@@ -131,8 +126,7 @@ package struct ExemplarDelta: Equatable, Sendable {
             Part.combination(terms.map { (part($0.delta), $0.weight) })
         }
         let trusts = terms.compactMap { term in term.delta.trust.map { (part: $0, weight: term.weight) } }
-        let colour = ColourStep(
-            hue: combined { $0.fit.colour.hue }, table: combined { ColorTable(offsets: $0.fit.colour.table) }.offsets)
+        let colour = ColourStep(hue: combined(\.fit.colour.hue), table: combined(\.fit.colour.table))
         return ExemplarDelta(
             semantic: combined(\.semantic), affine: combined(\.affine),
             fit: ExemplarFit(spatial: combined(\.fit.spatial), colour: colour, grain: combined(\.fit.grain)),

@@ -45,15 +45,21 @@ public struct Delta: Sendable, Equatable, CustomStringConvertible {
         }
         var arrays: [String: Array] = [:]
         for (name, array) in first.arrays {
-            var sum = [Float](repeating: 0, count: array.values.count)
-            for (delta, weight) in terms {
-                let w = Float(weight)
-                let values = delta.arrays[name]!.values
-                for i in sum.indices { sum[i] += w * values[i] }
-            }
-            arrays[name] = Array(shape: array.shape, values: sum)
+            arrays[name] = Array(
+                shape: array.shape, values: weightedSum(terms.map { ($0.delta.arrays[name]!.values, $0.weight) }))
         }
         return Delta(encoder: first.encoder, arrays: arrays)
+    }
+
+    /// `Σ weightᵢ · valuesᵢ`, element by element, in Float32 and in the terms' order: how every
+    /// delta, typed or not, combines its arrays.
+    public static func weightedSum(_ terms: [(values: [Float], weight: Double)]) -> [Float] {
+        var sum = [Float](repeating: 0, count: terms.first?.values.count ?? 0)
+        for (values, weight) in terms {
+            let w = Float(weight)
+            for i in sum.indices { sum[i] += w * values[i] }
+        }
+        return sum
     }
 
     public var description: String {

@@ -17,7 +17,7 @@ struct ExemplarDeltaTests {
             semantic: part(SemanticDelta.self), affine: part(ColourAffine.self),
             fit: ExemplarFit(
                 spatial: SpatialFilter(sigma: Double(Float(0.006)), k: -1.25),
-                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self).offsets),
+                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self)),
                 grain: Grain(
                     covariance: (0..<9).map { Double($0) / 1024 }, neighbours: (0..<9).map { Double($0) / 4096 })),
             change: part(ChangeGrid.self), trust: trust.map(ModelTrust.init(weight:)))

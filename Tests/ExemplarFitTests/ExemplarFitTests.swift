@@ -42,7 +42,7 @@ struct ExemplarFitParityTests {
         let colour = ColourStep.fit(filtered, after)
         let hueError = zip(colour.hue.grid, try io.tensor("\(name).hue").values).map { abs($0 - $1) }.max()!
         #expect(hueError < 1e-4, "hue shift: max |Swift − Python| \(hueError) turns")
-        let error = zip(colour.table, try io.tensor("\(name).lut").values).map { abs($0 - $1) }.max()!
+        let error = zip(colour.table.offsets, try io.tensor("\(name).lut").values).map { abs($0 - $1) }.max()!
         #expect(error < 2e-3, "colour table: max |Swift − Python| \(error)")
         let grain = Grain.fit(
             before: before.floatSamples(), after: after.floatSamples(),

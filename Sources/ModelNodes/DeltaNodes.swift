@@ -56,8 +56,8 @@ struct EncodeDeltaNode: Node {
         // Without the edit models (a colour-only workflow) there is nothing to test; the cache
         // key then says "missing", so installing them later recomputes the delta with its trust.
         if editWeights.isPresent {
-            let trusted = try Self.trust(
-                pair, EditDelta(exemplar, model: try editWeights.model()), try editWeights.model(), c)
+            let edit = try editWeights.model()
+            let trusted = try Self.trust(pair, EditDelta(exemplar, model: edit), edit, c)
             exemplar.trust = ModelTrust(weight: trusted ? 1 : 0)
         }
         return ["delta": .delta(exemplar.delta)]
@@ -73,7 +73,7 @@ struct EncodeDeltaNode: Node {
     /// Docs/exemplar-fit.md): where the fit is exact or close the network only adds error.
     static func trust(_ pair: ExemplarPair, _ exemplar: EditDelta, _ model: EditModel, _ c: Compute) -> Bool {
         let query = EditQuery(image: pair.before, exemplar: exemplar, model: model, c)
-        let edited = query.edited(model, query.conditioned(model, c), strength: 1, steps: 2, c).image
+        let edited = query.edited(model, query.conditioned(model, c), steps: 2, c).image
         let after = EditQuery.small(pair.after, size: query.size)
         var modelError: Float = 0
         var fitError: Float = 0

@@ -117,7 +117,7 @@ struct AdapterEditNode: Node {
         // and the grain by it, and the correction's blend (the network itself still reads the
         // exemplar's delta as it was trained to).
         let strength = try inputs.number("strength")
-        let fit = strength == 1 ? exemplar.fit : exemplar.exemplar.scaled(by: strength).fit
+        let fit = exemplar.exemplar.scaled(by: strength).fit
         // encode_delta's verdict on the correction (1: it helped the exemplar itself, 0: the fit
         // alone did as well); a combined delta carries the weighted sum.
         let trust = min(1, max(0, verdict * Float(strength)))
@@ -129,8 +129,7 @@ struct AdapterEditNode: Node {
             let query = EditQuery(image: image, exemplar: exemplar, model: model, c)
             var random = SeededRandom(seed: seed)
             let (target, gate) = query.edited(
-                model, query.conditioned(model, c), strength: 1,
-                steps: try inputs.integer("steps"),
+                model, query.conditioned(model, c), steps: try inputs.integer("steps"),
                 noise: (Float(try inputs.number("noise")), { random.nextGaussian() }), c)
             correction = Correction(query, target: target, gateLogits: gate, trust: trust)
         }

@@ -32,11 +32,6 @@ struct EditDelta {
     var fit: ExemplarFit { exemplar.fit }
     /// encode_delta's verdict on the network's correction (`model.trust`), if the delta has one.
     var trust: Float? { exemplar.trust?.weight }
-
-    /// Interleaved RGB samples through the exemplar's fit (within 0…1).
-    func fit(_ rgb: [Float], width: Int, height: Int, _ c: Compute) -> [Float] {
-        exemplar.fit.apply(to: rgb, width: width, height: height, c)
-    }
 }
 
 /// A photo as the edit model reads it: at the working size, the same through the exemplar's
@@ -57,7 +52,7 @@ struct EditQuery {
         self.size = size
         let twice = photo.resized(width: 2 * size, height: 2 * size).floatSamples()
         let low = Self.halved(twice, size: size)
-        let lowFit = Self.halved(exemplar.fit(twice, width: 2 * size, height: 2 * size, c), size: size)
+        let lowFit = Self.halved(exemplar.fit.apply(to: twice, width: 2 * size, height: 2 * size, c), size: size)
         (self.low, self.lowFit) = (low, lowFit)
         // [photo, photo through the exemplar's fit, change grid (nearest)].
         let grid = exemplar.exemplar.change.cells
@@ -91,14 +86,15 @@ struct EditQuery {
         model.condition(delta: exemplar.tokens, affine: exemplar.affine, condition: condition, c)
     }
 
-    /// The network's edit of the small copy (clamped to 0…1) and its last step's gate logits.
+    /// The network's edit of the small copy (clamped to 0…1) and its last step's gate logits, at
+    /// the attention weight α it was trained with: `strength` scales the delta, not α.
     func edited(
-        _ model: EditModel, _ e: EditCondition, strength: Float, steps: Int,
+        _ model: EditModel, _ e: EditCondition, steps: Int,
         noise: (amount: Float, normal: () -> Float)? = nil, _ c: Compute
     ) -> (image: [Float], gate: Tensor) {
         let (image, gate) = model.edit(
             Tensor(shape: [1, size, size, 3], values: low), condition: condition, e,
-            strength: [strength], steps: steps, noise: noise, c)
+            strength: [1], steps: steps, noise: noise, c)
         return (image.values.map { min(1, max(0, $0)) }, gate)
     }
 

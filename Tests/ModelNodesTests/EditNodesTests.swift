@@ -139,8 +139,8 @@ struct EditNodesTests {
         let curve = try encode(exemplar, mapped(exemplar) { SIMD3($0.x * $0.x, $0.y * $0.y, $0.z * $0.z) })
         #expect(curve["model.trust"]?.values == [0])
         let rgb = photo.converted(to: .rgb)
-        let fitted = try EditDelta(curve, model: try editWeights.model()).fit(
-            rgb.floatSamples(), width: rgb.width, height: rgb.height, Compute(threads: 2))
+        let fitted = try EditDelta(curve, model: try editWeights.model()).fit.apply(
+            to: rgb.floatSamples(), width: rgb.width, height: rgb.height, Compute(threads: 2))
         let fit = Image(width: photo.width, height: photo.height, colorModel: .rgb, samples: fitted)
         #expect(try edit(photo, curve) == fit.converted(to: photo.sampleFormat))
         // Without the verdict (a delta from before it existed): a clear error.

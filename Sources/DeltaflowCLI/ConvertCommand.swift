@@ -116,23 +116,24 @@ struct ConvertCommand: ParsableCommand {
         func isImage(_ name: String) -> Bool {
             !name.hasPrefix(".") && ImageFormat(pathExtension: (name as NSString).pathExtension) != nil
         }
-        var batches: [(directory: String, patterns: [String])] = []
-        var files = 0
-        let directories = Set(
-            inputs.filter { isDirectory($0) }.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        var directories: [String] = []
+        var named: [String] = []
         for input in inputs {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
                 throw ValidationError("no such file or directory: \(input)")
             }
-            if isDirectory.boolValue {
-                files += try FileManager.default.contentsOfDirectory(atPath: input).filter(isImage).count
-                batches.append((input, [everything]))
-                continue
-            }
+            if isDirectory.boolValue { directories.append(input) } else { named.append(input) }
+        }
+        var batches = directories.map { (directory: $0, patterns: [everything]) }
+        var files = try directories.reduce(0) {
+            $0 + (try FileManager.default.contentsOfDirectory(atPath: $1).filter(isImage).count)
+        }
+        let whole = Set(directories.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        for input in named {
             let url = URL(fileURLWithPath: input).standardizedFileURL
             let (name, directory) = (url.lastPathComponent, url.deletingLastPathComponent().path)
-            if directories.contains(directory) { continue }  // converted with its directory
+            if whole.contains(directory) { continue }  // converted with its directory
             guard !name.hasPrefix(".") else {
                 throw ValidationError("\(input): a hidden file (its name starts with '.') is never read; rename it")
             }
@@ -161,11 +162,6 @@ struct ConvertCommand: ParsableCommand {
         }
         if files == 0 { throw ValidationError("no PNG or JPEG files found in \(inputs.joined(separator: ", "))") }
         return batches
-    }
-
-    private func isDirectory(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }
 

@@ -80,20 +80,17 @@ package struct SpatialFilter: Equatable, Sendable {
 
     /// The filter on interleaved RGB samples of a `width × height` image, clamped to 0…1.
     package func apply(to rgb: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
-        guard k != 0 else { return rgb }
-        return bands(of: RGBRows(rgb, width: w, height: h), c)(0..<h)
+        bands(of: RGBRows(rgb, width: w, height: h), c)(0..<h)
     }
 
     /// The filter over a photo (any colour model, made RGB; any sample format) a band of rows at
-    /// a time: the rows' RGB samples through it, clamped to 0…1, as ``apply(to:width:height:_:)`` gives them, with no
-    /// full-size Float32 copy of the photo.
+    /// a time, as ``apply(to:width:height:_:)`` gives them, with no full-size Float32 copy.
     package func bands(of photo: Image, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
-        let source = RGBRows(photo)
-        guard k != 0 else { return source.read }
-        return bands(of: source, c)
+        bands(of: RGBRows(photo), c)
     }
 
     private func bands(of source: RGBRows, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
+        guard k != 0 else { return source.read }
         let blurred = Self.gaussian(source, sigma: sigma * Double(min(source.width, source.height)), c)
         return { rows in combine(source.read(rows), blurred(rows)) }
     }
@@ -159,9 +156,8 @@ package struct SpatialFilter: Equatable, Sendable {
         }
         let out = c.array(lh * lw * 3, runs: lh, of: 1) { range, out in
             for y in range {
-                let (top, bottom) = (
-                    source.read(min(h - 1, max(0, 2 * (y - m))), 1), source.read(min(h - 1, max(0, 2 * (y - m) + 1)), 1)
-                )
+                let (t, b) = (min(h - 1, max(0, 2 * (y - m))), min(h - 1, max(0, 2 * (y - m) + 1)))
+                let (top, bottom) = (source.read(t..<(t + 1)), source.read(b..<(b + 1)))
                 for (x, (left, right)) in columns.enumerated() {
                     for k in 0..<3 {
                         out[(y * lw + x) * 3 + k] =
@@ -288,9 +284,6 @@ struct RGBRows: Sendable {
                 ? photo.floatSamples(rows: rows) : photo.rows(rows).converted(to: .rgb).floatSamples()
         }
     }
-
-    /// `count` rows from `row`.
-    func read(_ row: Int, _ count: Int) -> [Float] { read(row..<(row + count)) }
 }
 
 extension SpatialFilter: DeltaComponent {

@@ -21,7 +21,7 @@ extension Image {
         precondition(newWidth > 0 && newHeight > 0, "resize target must be at least 1x1")
         if newWidth == width && newHeight == height { return self }
         let channels = self.channels
-        // Converted a row at a time: a full-size Float32 copy of a 12-MP photo is 144 MB.
+        // Converted a band of rows at a time: a full-size Float32 copy of a 12-MP photo is 144 MB.
         let source = premultiplied()
         let horizontal = ResampleWeights(from: width, to: newWidth, filter: filter)
         let vertical = ResampleWeights(from: height, to: newHeight, filter: filter)
@@ -31,9 +31,14 @@ extension Image {
         // memory.
         var rows = [Float](repeating: 0, count: rowLength * height)
         rows.withUnsafeMutableBufferPointer { tmp in
-            for y in 0..<height {
-                source.floatSamples(rows: y..<(y + 1)).withUnsafeBufferPointer { row in
-                    horizontal.resampleRow(row.baseAddress!, channels: channels, into: tmp.baseAddress! + y * rowLength)
+            for y0 in stride(from: 0, to: height, by: Image.bandRows) {
+                let band = y0..<min(height, y0 + Image.bandRows)
+                source.floatSamples(rows: band).withUnsafeBufferPointer { input in
+                    for y in band {
+                        horizontal.resampleRow(
+                            input.baseAddress! + (y - y0) * width * channels, channels: channels,
+                            into: tmp.baseAddress! + y * rowLength)
+                    }
                 }
             }
         }

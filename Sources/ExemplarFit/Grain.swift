@@ -265,38 +265,42 @@ package struct Grain: Equatable, Sendable {
         return (0..<3).map { k in pixels.map { values[$0 * 3 + k] - mean[$0 * 3 + k] } }
     }
 
-    /// Each channel's E[clip(x + n)] for x in interleaved RGB `rgb`: what a draw of the grain gives
-    /// on average — the least squared error any one output can have against a draw, and no visible grain.
-    package func mean(_ rgb: inout [Float], _ c: Compute) {
-        // Per channel a table over 0…1 (the closed form costs two erf per sample; interpolating
-        // it is exact to ~1e-6).
-        let knots = 1024
-        var tables: [[Float]?] = []
-        for k in 0..<3 {
-            let variance = covariance[k * 4]
-            guard variance > 0 else {
-                tables.append(nil)
-                continue
-            }
-            let s = variance.squareRoot()
-            func cdf(_ z: Double) -> Double { 0.5 * (1 + erf(z / 2.0.squareRoot())) }
-            func pdf(_ z: Double) -> Double { Foundation.exp(-z * z / 2) / (2 * Double.pi).squareRoot() }
-            tables.append(
-                (0...knots).map { i in
-                    let x = Double(i) / Double(knots)
+    /// Each channel's E[clip(x + n)]: what a draw of the grain gives on average — the least
+    /// squared error any one output can have against a draw, and no visible grain. Tabulated
+    /// once per channel over 0…1 (the closed form costs two erf per sample; interpolating it is
+    /// exact to ~1e-6), then applied to any number of bands.
+    package struct Mean: Sendable {
+        static let knots = 1024
+        let tables: [[Float]?]
+
+        package init(_ grain: Grain) {
+            tables = (0..<3).map { k -> [Float]? in
+                let variance = grain.covariance[k * 4]
+                guard variance > 0 else { return nil }
+                let s = variance.squareRoot()
+                func cdf(_ z: Double) -> Double { 0.5 * (1 + erf(z / 2.0.squareRoot())) }
+                func pdf(_ z: Double) -> Double { Foundation.exp(-z * z / 2) / (2 * Double.pi).squareRoot() }
+                return (0...Self.knots).map { i in
+                    let x = Double(i) / Double(Self.knots)
                     let lo = -x / s
                     let hi = (1 - x) / s
                     return Float(min(1, max(0, x * (cdf(hi) - cdf(lo)) + s * (pdf(lo) - pdf(hi)) + (1 - cdf(hi)))))
-                })
+                }
+            }
         }
-        c.update(&rgb, runs: rgb.count / 3, of: 1024) { range, out in
-            for p in range {
-                for k in 0..<3 {
-                    guard let table = tables[k] else { continue }
-                    let t = min(1, max(0, out[p * 3 + k])) * Float(knots)
-                    let i = min(knots - 1, Int(t))
-                    let f = t - Float(i)
-                    out[p * 3 + k] = table[i] + f * (table[i + 1] - table[i])
+
+        /// Interleaved RGB samples replaced by their expected value under the grain.
+        package func apply(_ rgb: inout [Float], _ c: Compute) {
+            let knots = Self.knots
+            c.update(&rgb, runs: rgb.count / 3, of: 1024) { range, out in
+                for p in range {
+                    for k in 0..<3 {
+                        guard let table = tables[k] else { continue }
+                        let t = min(1, max(0, out[p * 3 + k])) * Float(knots)
+                        let i = min(knots - 1, Int(t))
+                        let f = t - Float(i)
+                        out[p * 3 + k] = table[i] + f * (table[i + 1] - table[i])
+                    }
                 }
             }
         }

@@ -134,6 +134,7 @@ struct AdapterEditNode: Node {
             correction = Correction(query, target: target, gateLogits: gate, trust: trust)
         }
         let grain = fit.grain.isNone ? "none" : try inputs.string("grain")
+        let mean = grain == "mean" ? Grain.Mean(fit.grain) : nil
         let fitted = fit.bands(of: image, c)
         let alpha = image.colorModel.hasAlpha
         // Band by band, so a full-size Float32 copy of the photo never exists.
@@ -145,7 +146,7 @@ struct AdapterEditNode: Node {
             case "sample":
                 fit.grain.sample(
                     &rgb, width: w, rows: rows, of: h, seed: SeededRandom.mix(seed ^ Self.grainStream), c)
-            case "mean": fit.grain.mean(&rgb, c)
+            case "mean": mean?.apply(&rgb, c)
             default: break
             }
             guard alpha else { return rgb }

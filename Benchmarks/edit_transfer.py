@@ -104,7 +104,7 @@ def score(args, work):
     photos = edit_data.photos("bench", short_side=1024)
     print(f"benchmark photos (never trained on): {', '.join(n for n, _ in photos)}")
     rows = []
-    for family in edits.ALL:
+    for family in args.families:
         for case in range(args.cases):
             edit = [(family, edits.sample(family, rng))]
             ia = int(rng.integers(len(photos)))
@@ -140,12 +140,25 @@ def score(args, work):
                                  **grain_statistics(sampled, truth, b)})
                 for method, img in (("deltaflow", out), ("identity", b), ("lut", edit_data.apply_lut(b, lut)),
                                     ("fit", quantised(edit_data.grain_mean(edit_data.apply_fit(b, fitted), grain)))):
-                    rows.append({"family": family, "held_out": family in edits.HELD_OUT, "method": method,
+                    rows.append({"family": family, "group": group_of(family), "method": method,
                                  "psnr": psnr(img, truth), "ssim": ssim(img, truth),
                                  "psnr_in": psnr(img, truth, inside.float()),
                                  "psnr_out": psnr(img, truth, outside.float()) if outside.any() else float("nan")})
         print(f"  {family}: done", flush=True)
     return rows
+
+
+GROUPS = ("seen", "held out", "operator", "operator, held out")
+
+
+def group_of(family):
+    """The benchmark's four groups: families the edit models trained on, families they never
+    saw, and the learned operator's families (tuned on, and held out of all tuning)."""
+    if family in edits.OPERATOR_HELD_OUT:
+        return "operator, held out"
+    if family in edits.OPERATOR:
+        return "operator"
+    return "held out" if family in edits.HELD_OUT else "seen"
 
 
 def grain_statistics(out, truth, query):
@@ -173,20 +186,23 @@ def report(rows):
     lines = ["| family | | deltaflow PSNR | identity | 3D LUT | fit only | deltaflow SSIM | identity | 3D LUT | fit only | PSNR in region (df / id / LUT / fit) | PSNR outside (df / id / LUT / fit) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     summary = {}
-    for held in (False, True):
-        fams = [f for f in edits.ALL if (f in edits.HELD_OUT) == held]
+    present = {r["family"] for r in rows}
+    for group in GROUPS:
+        fams = [f for f in edits.ALL if group_of(f) == group and f in present]
+        if not fams:
+            continue
         for f in fams:
             m = {k: [r for r in rows if r["family"] == f and r["method"] == k] for k in methods}
             mean = {k: {s: float(np.nanmean([r[s] for r in v])) if v else float("nan")
                         for s in ("psnr", "ssim", "psnr_in", "psnr_out")} for k, v in m.items()}
             summary[f] = mean
             fmt = lambda x: "—" if np.isnan(x) else f"{x:.2f}"  # noqa: E731
-            lines.append(f"| {f} | {'held out' if held else 'seen'} | " + " | ".join(fmt(mean[k]["psnr"]) for k in methods)
+            lines.append(f"| {f} | {group} | " + " | ".join(fmt(mean[k]["psnr"]) for k in methods)
                          + " | " + " | ".join(f"{mean[k]['ssim']:.3f}" for k in methods)
                          + " | " + " / ".join(fmt(mean[k]["psnr_in"]) for k in methods)
                          + " | " + " / ".join(fmt(mean[k]["psnr_out"]) for k in methods) + " |")
         for k in methods:
-            summary.setdefault("_mean", {}).setdefault("held_out" if held else "seen", {})[k] = float(
+            summary.setdefault("_mean", {}).setdefault(group, {})[k] = float(
                 np.mean([summary[f][k]["psnr"] for f in fams]))
     return "\n".join(lines), summary
 
@@ -282,7 +298,9 @@ def main():
     p.add_argument("--no-timing", action="store_true")
     p.add_argument("--timing-only", action="store_true")
     p.add_argument("--json", help="also write the numbers here")
+    p.add_argument("--families", default=",".join(edits.ALL), help="comma-separated (default: all)")
     args = p.parse_args()
+    args.families = args.families.split(",")
     if not os.path.exists(DELTAFLOW):
         raise SystemExit("build first: swift build -c release --product deltaflow")
     with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as work:
@@ -294,8 +312,7 @@ def main():
         print()
         print(table)
         print(report_grain(rows))
-        for split in ("seen", "held_out"):
-            m = summary["_mean"][split]
+        for split, m in summary["_mean"].items():
             print(f"mean PSNR, {split} families: deltaflow {m['deltaflow']:.2f}, identity {m['identity']:.2f}, "
                   f"3D LUT {m['lut']:.2f}, fit only {m['fit']:.2f}")
         times = None if args.no_timing else timing(args, work)

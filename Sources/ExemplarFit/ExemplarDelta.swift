@@ -64,8 +64,8 @@ package struct ExemplarDelta: Equatable, Sendable {
 
     /// Every part, in the order the format lists them.
     static let parts: [any DeltaComponent.Type] = [
-        SemanticDelta.self, ColourAffine.self, SpatialFilter.self, HueShift.self, ColorTable.self, Grain.self,
-        ChangeGrid.self, ModelTrust.self,
+        SemanticDelta.self, ColourAffine.self, SpatialFilter.self, HueShift.self, ColorTable.self,
+        LearnedOperator.self, Grain.self, ChangeGrid.self, ModelTrust.self,
     ]
 
     /// The format's version: the sum of its parts' revisions.
@@ -101,7 +101,7 @@ package struct ExemplarDelta: Equatable, Sendable {
             fit: ExemplarFit(
                 spatial: part(SpatialFilter.self),
                 colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self)),
-                grain: part(Grain.self)),
+                learned: part(LearnedOperator.self), grain: part(Grain.self)),
             change: part(ChangeGrid.self), trust: ModelTrust(storedIn: delta))
     }
 
@@ -110,7 +110,7 @@ package struct ExemplarDelta: Equatable, Sendable {
         var arrays = semantic.arrays
         let parts: [[String: Delta.Array]] = [
             affine.arrays, fit.spatial.arrays, fit.colour.hue.arrays, fit.colour.table.arrays,
-            fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
+            fit.learned.arrays, fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
         ]
         for part in parts { arrays.merge(part) { first, _ in first } }
         return Delta(encoder: Self.encoder, arrays: arrays)
@@ -129,7 +129,9 @@ package struct ExemplarDelta: Equatable, Sendable {
         let colour = ColourStep(hue: combined(\.fit.colour.hue), table: combined(\.fit.colour.table))
         return ExemplarDelta(
             semantic: combined(\.semantic), affine: combined(\.affine),
-            fit: ExemplarFit(spatial: combined(\.fit.spatial), colour: colour, grain: combined(\.fit.grain)),
+            fit: ExemplarFit(
+                spatial: combined(\.fit.spatial), colour: colour, learned: combined(\.fit.learned),
+                grain: combined(\.fit.grain)),
             change: combined(\.change), trust: trusts.count == terms.count ? ModelTrust.combination(trusts) : nil)
     }
 }

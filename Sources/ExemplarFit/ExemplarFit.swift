@@ -2,18 +2,21 @@ import ImageCodecs
 import TensorCore
 
 /// The model-free part of an exemplar's edit, fitted on its pair: a spatial filter, then a colour
-/// step, then the grain the edit added. Each part is fitted on what the parts before it leave,
-/// and each is kept only where it explains the pair; an unedited pair fits nothing.
+/// step, then an operator learned from the pair for what those two miss, then the grain the edit
+/// added. Each part is fitted on what the parts before it leave, and each is kept only where it
+/// explains the pair; an unedited pair fits nothing.
 package struct ExemplarFit: Equatable, Sendable {
     package var spatial: SpatialFilter
     package var colour: ColourStep
+    package var learned: LearnedOperator
     package var grain: Grain
 
     package static let none = ExemplarFit(spatial: .none, colour: .none, grain: .none)
 
-    package init(spatial: SpatialFilter, colour: ColourStep, grain: Grain) {
+    package init(spatial: SpatialFilter, colour: ColourStep, learned: LearnedOperator = .none, grain: Grain) {
         self.spatial = spatial
         self.colour = colour
+        self.learned = learned
         self.grain = grain
     }
 
@@ -43,22 +46,34 @@ package struct ExemplarFit: Equatable, Sendable {
         let grain = Grain.fit(
             before: beforeCentre, after: afterCentre, predicted: colour.apply(to: centre.samples, c),
             width: centre.width, height: centre.height)
-        return ExemplarFit(spatial: spatial, colour: colour, grain: grain)
+        let partial = ExemplarFit(spatial: spatial, colour: colour, grain: grain)
+        let (before, after) = (
+            pair.before.fitting(maxSide: LearnedOperator.workingSide),
+            pair.after.fitting(maxSide: LearnedOperator.workingSide)
+        )
+        let rgb = before.floatSamples()
+        let learned = LearnedOperator.fit(
+            before: rgb, fit: partial.apply(to: rgb, width: before.width, height: before.height, c),
+            after: after.floatSamples(), width: before.width, height: before.height, c)
+        return ExemplarFit(spatial: spatial, colour: colour, learned: learned, grain: grain)
     }
 
     /// Interleaved RGB samples (`width × height`) through the spatial filter and the colour step,
-    /// within 0…1; the grain is drawn apart (``Grain/sample(_:width:height:seed:band:_:)``), last.
+    /// within 0…1 — what the edit models read; ``bands(of:_:)`` adds the learned operator, and the
+    /// grain is drawn apart (``Grain/sample(_:width:height:seed:band:_:)``), last.
     package func apply(to rgb: [Float], width: Int, height: Int, _ c: Compute) -> [Float] {
         colour.apply(to: spatial.apply(to: rgb, width: width, height: height, c), c)
     }
 }
 
 extension ExemplarFit {
-    /// The fit over a photo (any colour model, made RGB; any sample format) a band of rows at a time: those rows through
-    /// the spatial filter and the colour step, as ``apply(to:width:height:_:)`` gives them, with
+    /// The fit over a photo (any colour model, made RGB; any sample format) a band of rows at a
+    /// time: those rows through the spatial filter, the colour step and the learned operator, with
     /// no full-size Float32 copy of the photo.
     package func bands(of photo: Image, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
         let filtered = spatial.bands(of: photo, c)
-        return { rows in colour.apply(to: filtered(rows), c) }
+        let fitted = { [colour] (rows: Range<Int>) in colour.apply(to: filtered(rows), c) }
+        guard !learned.isNone else { return fitted }
+        return learned.bands(of: photo, fitted: fitted, fit: { apply(to: $0, width: $1, height: $2, c) }, c)
     }
 }

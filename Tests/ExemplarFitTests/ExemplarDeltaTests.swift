@@ -18,6 +18,7 @@ struct ExemplarDeltaTests {
             fit: ExemplarFit(
                 spatial: SpatialFilter(sigma: Double(Float(0.006)), k: -1.25),
                 colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self)),
+                learned: part(LearnedOperator.self),
                 grain: Grain(
                     covariance: (0..<9).map { Double($0) / 1024 }, neighbours: (0..<9).map { Double($0) / 4096 })),
             change: part(ChangeGrid.self), trust: trust.map(ModelTrust.init(weight:)))
@@ -27,11 +28,12 @@ struct ExemplarDeltaTests {
     func roundTrip() throws {
         let typed = Self.sample()
         let stored = typed.delta
-        #expect(stored.encoder == "efficientnet-lite0/14")
+        #expect(stored.encoder == "efficientnet-lite0/15")
         #expect(
             Set(stored.arrays.keys) == [
                 "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
-                "color.hue", "color.lut", "grain", "change", "model.trust",
+                "color.hue", "color.lut", "operator.readout", "operator.low", "operator.high", "grain", "change",
+                "model.trust",
             ])
         #expect(stored["color.lut"]?.shape == [17, 17, 17, 3] && stored["grain"]?.shape == [2, 3, 3])
         #expect(try ExemplarDelta(stored) == typed)
@@ -64,7 +66,10 @@ struct ExemplarDeltaTests {
         let (a, b) = (Self.sample(), Self.sample(trust: 0))
         let typed = ExemplarDelta.combination([(a, 0.7), (b, -0.3)])
         let untyped = try Delta.combination([(a.delta, 0.7), (b.delta, -0.3)])
-        #expect(typed.delta.arrays.filter { $0.key != "spatial" } == untyped.arrays.filter { $0.key != "spatial" })
+        // The filter's σ and the operator's input ranges are not sums (below).
+        let summed = { (key: String) in !["spatial", "operator.low", "operator.high"].contains(key) }
+        #expect(typed.delta.arrays.filter { summed($0.key) } == untyped.arrays.filter { summed($0.key) })
+        #expect(typed.fit.learned.low == a.fit.learned.low && typed.fit.learned.high == a.fit.learned.high)
         // The filter's gains add and its σ is kept: half a blur is the same blur, half-way.
         #expect(typed.fit.spatial.sigma == a.fit.spatial.sigma)
         #expect(abs(typed.fit.spatial.k - 0.4 * a.fit.spatial.k) < 1e-12)

@@ -1,0 +1,383 @@
+import Foundation
+import ImageCodecs
+import NodeKit
+import TensorCore
+
+/// What the fit cannot express, learned from the exemplar pair itself (METHOD.md §10): a
+/// regression on random ReLU features of each pixel's neighbourhood at five scales, its position
+/// and the fit's output, solved in closed form at encode time. Closed form because, on two cores,
+/// one ridge solve reached in seconds what gradient training had not reached in minutes
+/// (Docs/exemplar-fit.md).
+///
+/// One sample per pixel and channel, the channel's own neighbourhood as input and one weight set
+/// for all three, so a per-channel edit (a posterisation, a median) is learned from three times
+/// the data and generalises across colours. It predicts the after minus the fit, so with nothing
+/// left to learn it learns nothing, and it is kept only where held-out parts of the exemplar — by
+/// place and by colour — say it beats the fit alone. A photo's inputs are clamped to the range
+/// the exemplar showed, and the correction fades where they left it: an operator never extrapolates.
+package struct LearnedOperator: Equatable, Sendable {
+    /// The readout: one weight per random feature, per input (the linear part), and a constant.
+    package var readout: [Float]
+    /// Each input's range on the exemplar (0.1 % and 99.9 % quantiles).
+    package var low: [Float], high: [Float]
+
+    static let inputCount = 57
+    static let featureCount = 256
+    static let weightCount = featureCount + inputCount + 1
+    /// The operator runs at this longest side (the exemplar's and every photo's copy), so its
+    /// reach means the same share of the frame at 512 px and at 12 MP; larger photos get its
+    /// output carried to full size by ``LocalAffine``.
+    package static let workingSide = 512
+    /// (pixel, channel) samples it is fitted on.
+    static let sampleCount = 90_000
+    /// Ridge weights tried, relative to each feature's own energy; the held-out test picks one.
+    static let ridges: [Double] = [1e-3, 1e-2, 1e-1, 1, 10]
+    /// It is kept only if it cuts the fit's held-out error by 10 %, and only where that error is
+    /// over two levels of 8 bits (RMS): an exact tone curve is 1.2 levels off once both sides are
+    /// resampled to the working size, which no photo would show.
+    static let keepMargin = 0.9
+    static let visibleError = 2.0 / 255
+    /// Summed distance outside the exemplar's input ranges at which the correction is gone.
+    static let fade: Float = 0.5
+    /// Neighbourhood differences are scaled up to the unit range the features expect.
+    static let differenceScale: Float = 4
+    static let levels = 5
+
+    package static let none = LearnedOperator(
+        readout: [Float](repeating: 0, count: weightCount), low: [Float](repeating: 0, count: inputCount),
+        high: [Float](repeating: 0, count: inputCount))
+
+    package init(readout: [Float], low: [Float], high: [Float]) {
+        (self.readout, self.low, self.high) = (readout, low, high)
+    }
+
+    package var isNone: Bool { readout.allSatisfy { $0 == 0 } }
+
+    /// The random projection (`inputCount × featureCount`, row-major) and its biases: drawn once
+    /// from a fixed seed, the same for every delta, so readouts add up as their corrections do.
+    static let projection: (weights: [Float], biases: [Float]) = {
+        var random = SeededRandom(seed: 0x6f70_6572_6174_6f72)
+        let scale = Float(3.0 / Double(inputCount)).squareRoot()
+        let weights = (0..<(inputCount * featureCount)).map { _ in (2 * random.nextUnit() - 1) * scale }
+        let biases = (0..<featureCount).map { _ in 2 * random.nextUnit() - 1 }
+        return (weights, biases)
+    }()
+}
+
+extension LearnedOperator {
+    /// A photo's inputs: per channel, its value and blurred copies at σ 1, 2, 4 and 8 px (planar),
+    /// with the photo's luma and the fit.
+    struct Inputs {
+        let width: Int, height: Int
+        let rgb: [Float], fit: [Float]
+        /// `levels[k][channel * w * h + p]`; level 0 is the photo itself.
+        let levels: [[Float]]
+        let luma: [Float]
+
+        init(rgb: [Float], fit: [Float], width w: Int, height h: Int, _ c: Compute) {
+            (width, height, self.rgb, self.fit) = (w, h, rgb, fit)
+            var levels: [[Float]] = []
+            for k in 0..<LearnedOperator.levels {
+                let blurred =
+                    k == 0 ? rgb : SpatialFilter.gaussian(rgb, width: w, height: h, sigma: 0.5 * Double(1 << k), c)
+                levels.append(Self.planar(blurred, count: w * h))
+            }
+            self.levels = levels
+            luma = (0..<(w * h)).map { p in 0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2] }
+        }
+
+        static func planar(_ rgb: [Float], count: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: 3 * count)
+            for p in 0..<count { for k in 0..<3 { out[k * count + p] = rgb[3 * p + k] } }
+            return out
+        }
+
+        /// The inputs of `channel` at pixel `p` into `x` (``inputCount`` values), in the order
+        /// Training/operator_fit.py lists them.
+        func write(pixel p: Int, channel k: Int, into x: UnsafeMutablePointer<Float>) {
+            let (w, h) = (width, height)
+            let (px, py) = (p % w, p / w)
+            let v = rgb[3 * p + k]
+            let y = luma[p]
+            let scale = LearnedOperator.differenceScale
+            x[0] = 2 * v - 1
+            x[1] = 2 * y - 1
+            for j in 0..<3 { x[2 + j] = 4 * (rgb[3 * p + j] - y) }
+            var i = 5
+            let plane = k * w * h
+            for level in 0..<LearnedOperator.levels {
+                let s = 1 << level
+                let values = levels[level]
+                for dy in [-s, 0, s] {
+                    let row = min(h - 1, max(0, py + dy)) * w
+                    for dx in [-s, 0, s] where level > 0 || dy != 0 || dx != 0 {
+                        x[i] = scale * (values[plane + row + min(w - 1, max(0, px + dx))] - v)
+                        i += 1
+                    }
+                }
+            }
+            let (u, t) = (Float(2 * px + 1) / Float(w) - 1, Float(2 * py + 1) / Float(h) - 1)
+            x[i] = u
+            x[i + 1] = t
+            x[i + 2] = ((u * u + t * t) / 2).squareRoot()
+            let f = fit[3 * p + k]
+            x[i + 3] = 2 * f - 1
+            x[i + 4] = scale * (f - v)
+            for j in 0..<3 { x[i + 5 + j] = j == k ? 1 : 0 }
+        }
+    }
+
+    /// Rows `[n × weightCount]` of features for inputs `x` `[n × inputCount]`: ReLU of the
+    /// projection, the inputs themselves, and a constant.
+    static func features(_ x: UnsafePointer<Float>, count n: Int, into phi: UnsafeMutablePointer<Float>) {
+        let (f, d, stride) = (inputCount, featureCount, weightCount)
+        projection.weights.withUnsafeBufferPointer { w in
+            BLAS.gemm(
+                m: n, n: d, k: f, x, lda: f, w.baseAddress!, ldb: d, into: phi, ldc: stride)
+        }
+        let biases = projection.biases
+        for r in 0..<n {
+            let row = phi + r * stride
+            for j in 0..<d { row[j] = max(0, row[j] + biases[j]) }
+            for j in 0..<f { row[d + j] = x[r * f + j] }
+            row[d + f] = 1
+        }
+    }
+}
+
+extension LearnedOperator {
+    /// Rows processed together when applying: a block of features stays in cache.
+    static let block = 1024
+
+    /// The correction (after minus fit, interleaved RGB) at each pixel of a photo at the working
+    /// size, `rgb` the photo and `fit` the fit's output there.
+    package func correction(photo rgb: [Float], fit: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
+        let inputs = Inputs(rgb: rgb, fit: fit, width: w, height: h, c)
+        let n = w * h
+        let (f, stride) = (Self.inputCount, Self.weightCount)
+        return c.array(3 * n, runs: n, of: Self.block) { pixels, out in
+            var x = [Float](repeating: 0, count: 3 * pixels.count * f)
+            var gate = [Float](repeating: 0, count: 3 * pixels.count)
+            x.withUnsafeMutableBufferPointer { x in
+                for (r, p) in pixels.enumerated() {
+                    for k in 0..<3 {
+                        let row = x.baseAddress! + (3 * r + k) * f
+                        inputs.write(pixel: p, channel: k, into: row)
+                        var outside: Float = 0
+                        for j in 0..<f {
+                            let clamped = min(high[j], max(low[j], row[j]))
+                            outside += abs(row[j] - clamped)
+                            row[j] = clamped
+                        }
+                        gate[3 * r + k] = max(0, 1 - outside / Self.fade)
+                    }
+                }
+            }
+            var phi = [Float](repeating: 0, count: 3 * pixels.count * stride)
+            x.withUnsafeBufferPointer { x in
+                phi.withUnsafeMutableBufferPointer { phi in
+                    Self.features(x.baseAddress!, count: 3 * pixels.count, into: phi.baseAddress!)
+                }
+            }
+            for r in 0..<(3 * pixels.count) where gate[r] > 0 {
+                var sum: Float = 0
+                for j in 0..<stride { sum += phi[r * stride + j] * readout[j] }
+                out[3 * pixels.lowerBound + r] = gate[r] * sum
+            }
+            for r in 0..<(3 * pixels.count) where gate[r] <= 0 { out[3 * pixels.lowerBound + r] = 0 }
+        }
+    }
+
+    /// Rows of `photo` (any size) through the fit and then this operator: the operator runs on
+    /// the photo's working-size copy and, for a larger photo, comes back at full size as local
+    /// colour transforms of the fit (``LocalAffine``), so the photo keeps its own detail.
+    /// `fitted` gives the fit's rows at full size; `fit` maps a working-size copy the same way.
+    func bands(
+        of photo: Image, fitted: @escaping (_ rows: Range<Int>) -> [Float],
+        fit: (_ rgb: [Float], _ width: Int, _ height: Int) -> [Float], _ c: Compute
+    ) -> (_ rows: Range<Int>) -> [Float] {
+        let (w, h) = (photo.width, photo.height)
+        let small = photo.converted(to: .rgb).fitting(maxSide: Self.workingSide)
+        let (sw, sh) = (small.width, small.height)
+        let rgb = small.floatSamples()
+        let lowFit = fit(rgb, sw, sh)
+        let residual = correction(photo: rgb, fit: lowFit, width: sw, height: sh, c)
+        var target = lowFit
+        for i in target.indices { target[i] = min(1, max(0, target[i] + residual[i])) }
+        if (sw, sh) == (w, h) {
+            return { [target] rows in Array(target[(3 * rows.lowerBound * w)..<(3 * rows.upperBound * w)]) }
+        }
+        let carry = LocalAffine.fit(guide: lowFit, target: target, outputs: 3, width: sw, height: sh)
+        return { rows in
+            var out = carry.apply(to: fitted(rows), width: w, rows: rows, of: h, c)
+            for i in out.indices { out[i] = min(1, max(0, out[i])) }
+            return out
+        }
+    }
+}
+
+extension LearnedOperator {
+    /// Samples per chunk of the normal equations: a fixed size, so the sums (and the operator)
+    /// do not depend on the thread count.
+    static let chunk = 4096
+
+    /// Fitted on an exemplar at the working size: `before`, the fit's output `fit` and `after`
+    /// (interleaved RGB, `width × height`). ``none`` when it does not beat the fit on held-out
+    /// parts of the pair.
+    package static func fit(
+        before: [Float], fit: [Float], after: [Float], width w: Int, height h: Int, _ c: Compute
+    ) -> LearnedOperator {
+        guard min(w, h) >= 16 else { return .none }
+        let inputs = Inputs(rgb: before, fit: fit, width: w, height: h, c)
+        let n = min(sampleCount, 3 * w * h)
+        var random = SeededRandom(seed: 0x7361_6d70_6c65)
+        let samples = (0..<n).map { _ in Int(random.next() % UInt64(3 * w * h)) }
+        let f = inputCount
+        var x = [Float](repeating: 0, count: n * f)
+        x.withUnsafeMutableBufferPointer { x in
+            for (i, s) in samples.enumerated() {
+                inputs.write(pixel: s / 3, channel: s % 3, into: x.baseAddress! + i * f)
+            }
+        }
+        var (low, high) = ([Float](repeating: 0, count: f), [Float](repeating: 0, count: f))
+        for j in 0..<f {
+            let column = (0..<n).map { x[$0 * f + j] }.sorted()
+            (low[j], high[j]) = (column[Int(0.001 * Double(n - 1))], column[Int(0.999 * Double(n - 1))])
+        }
+        for i in 0..<n { for j in 0..<f { x[i * f + j] = min(high[j], max(low[j], x[i * f + j])) } }
+        let targets = samples.map { s in after[3 * (s / 3) + s % 3] - fit[3 * (s / 3) + s % 3] }
+        let groups = samples.map { s in heldOutGroup(pixel: s / 3, inputs) }
+        let sums = normalEquations(x, targets, groups, c)
+        // Each held-out group predicted from the other; the mixed samples train neither.
+        var errors = [Double](repeating: 0, count: ridges.count)
+        for (train, test) in [(0, 1), (1, 0)] {
+            for (r, ridge) in ridges.enumerated() {
+                let beta = solve(sums[train].gram, sums[train].moment, ridge: ridge)
+                errors[r] += sums[test].error(beta)
+            }
+        }
+        let baseline = sums[0].energy + sums[1].energy
+        let best = errors.indices.min { errors[$0] < errors[$1] }!
+        let heldOut = Double(groups.filter { $0 < 2 }.count)
+        guard errors[best] < keepMargin * baseline, baseline > visibleError * visibleError * heldOut else {
+            return .none
+        }
+        let all = sums[0] + sums[1] + sums[2]
+        let beta = solve(all.gram, all.moment, ridge: ridges[best])
+        return LearnedOperator(readout: beta.map { Float($0) }, low: low, high: high)
+    }
+
+    /// 0 or 1 where a sample is on both halves' side of both checkerboards — a 4×4 one of the
+    /// frame and a 3×3×3 one of the colour space (the pixel's colour blurred by σ 4) —, else 2.
+    /// Holding out by colour as well as by place tests the operator on colours it did not see,
+    /// as other photos will.
+    static func heldOutGroup(pixel p: Int, _ inputs: Inputs) -> Int {
+        let (w, h) = (inputs.width, inputs.height)
+        let place = ((p / w) * HeldOut.blocks / h + (p % w) * HeldOut.blocks / w) % 2
+        let plane = w * h
+        var cell = 0
+        for k in 0..<3 { cell += min(2, max(0, Int(inputs.levels[3][k * plane + p] * 3))) }
+        let colour = cell % 2
+        return place == colour ? place : 2
+    }
+
+    /// Σ φφᵀ, Σ φ·y and Σ y² over one group's samples, in Double.
+    struct Sums {
+        var gram: [Double], moment: [Double], energy: Double
+
+        static var zero: Sums {
+            Sums(
+                gram: [Double](repeating: 0, count: weightCount * weightCount),
+                moment: [Double](repeating: 0, count: weightCount), energy: 0)
+        }
+
+        static func + (a: Sums, b: Sums) -> Sums {
+            Sums(
+                gram: zip(a.gram, b.gram).map { $0 + $1 }, moment: zip(a.moment, b.moment).map { $0 + $1 },
+                energy: a.energy + b.energy)
+        }
+
+        /// Σ (φ·β − y)² over the group.
+        func error(_ beta: [Double]) -> Double {
+            let m = weightCount
+            var quadratic = 0.0
+            for i in 0..<m {
+                var row = 0.0
+                for j in 0..<m { row += gram[i * m + j] * beta[j] }
+                quadratic += beta[i] * row
+            }
+            var linear = 0.0
+            for i in 0..<m { linear += beta[i] * moment[i] }
+            return quadratic - 2 * linear + energy
+        }
+    }
+
+    /// The three groups' sums, chunk by chunk (in parallel), added in chunk order.
+    static func normalEquations(_ x: [Float], _ y: [Float], _ groups: [Int], _ c: Compute) -> [Sums] {
+        let n = y.count
+        let (f, m) = (inputCount, weightCount)
+        let chunks = (n + chunk - 1) / chunk
+        var partial = [[Sums]](repeating: [], count: chunks)
+        let lock = NSLock()
+        c.parallel(chunks) { piece, _ in
+            let range = (piece * chunk)..<min(n, (piece + 1) * chunk)
+            var phi = [Float](repeating: 0, count: range.count * m)
+            x.withUnsafeBufferPointer { x in
+                phi.withUnsafeMutableBufferPointer { phi in
+                    features(x.baseAddress! + range.lowerBound * f, count: range.count, into: phi.baseAddress!)
+                }
+            }
+            var sums = [Sums](repeating: .zero, count: 3)
+            for group in 0..<3 {
+                let rows = range.filter { groups[$0] == group }
+                guard !rows.isEmpty else { continue }
+                var selected = [Float](repeating: 0, count: rows.count * m)
+                for (r, i) in rows.enumerated() {
+                    for j in 0..<m { selected[r * m + j] = phi[(i - range.lowerBound) * m + j] }
+                }
+                let gram = BLAS.gemm(m: m, n: m, k: rows.count, selected, transposeA: true, selected)
+                let targets = rows.map { y[$0] }
+                let moment = BLAS.gemm(m: m, n: 1, k: rows.count, selected, transposeA: true, targets)
+                sums[group] = Sums(
+                    gram: gram.map(Double.init), moment: moment.map(Double.init),
+                    energy: targets.reduce(0) { $0 + Double($1) * Double($1) })
+            }
+            lock.withLock { partial[piece] = sums }
+        }
+        return (0..<3).map { group in partial.reduce(Sums.zero) { $0 + $1[group] } }
+    }
+
+    /// (G + ridge · diag G + 1e-8 I) β = b.
+    static func solve(_ gram: [Double], _ moment: [Double], ridge: Double) -> [Double] {
+        let m = weightCount
+        var a = gram
+        for i in 0..<m { a[i * m + i] += ridge * gram[i * m + i] + 1e-8 }
+        return Cholesky.solve(a, moment, size: m)
+    }
+}
+
+extension LearnedOperator: DeltaComponent {
+    package static let layout = [
+        (name: "operator.readout", shape: [weightCount]), (name: "operator.low", shape: [inputCount]),
+        (name: "operator.high", shape: [inputCount]),
+    ]
+    package static let revision = 1
+    package init(values: [[Float]]) { self.init(readout: values[0], low: values[1], high: values[2]) }
+    package var values: [[Float]] { [readout, low, high] }
+
+    /// The readouts' weighted sum — the corrections' weighted sum, the projection being shared —
+    /// within the union of the operators' input ranges.
+    package static func combination(_ terms: [(part: LearnedOperator, weight: Double)]) -> LearnedOperator {
+        let kept = terms.filter { !$0.part.isNone && $0.weight != 0 }
+        guard let first = kept.first else { return .none }
+        var combined = first.part
+        combined.readout = Delta.weightedSum(kept.map { ($0.part.readout, $0.weight) })
+        for term in kept.dropFirst() {
+            for j in 0..<inputCount {
+                combined.low[j] = min(combined.low[j], term.part.low[j])
+                combined.high[j] = max(combined.high[j], term.part.high[j])
+            }
+        }
+        return combined
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import ImageCodecs
+import NodeKit
+import TensorCore
+import TestSupport
+import Testing
+
+@testable import ExemplarFit
+
+/// Golden from `python3 Training/export_operator_golden.py`: Training/operator_fit.py's fit (the
+/// numpy solve) and correction on four pairs made from Examples/coffee.png.
+@Suite("Learned operator")
+struct LearnedOperatorTests {
+    static let golden = Bundle.module.url(
+        forResource: "learned-operator", withExtension: "safetensors", subdirectory: "Goldens")!.path
+
+    static func pixels(_ io: SafeTensorsFile, _ key: String) throws -> (values: [Float], width: Int, height: Int) {
+        let t = try io.tensor(key)
+        return (t.values, t.shape[1], t.shape[0])
+    }
+
+    @Test(
+        "Fit, keep decision and correction as numpy's", arguments: ["vignette", "posterize", "median", "threshold"])
+    func parity(_ name: String) throws {
+        let io = try SafeTensorsFile(path: Self.golden)
+        let before = try Self.pixels(io, "\(name).before")
+        let after = try Self.pixels(io, "\(name).after").values
+        let fitted = LearnedOperator.fit(
+            before: before.values, fit: before.values, after: after, width: before.width, height: before.height,
+            Compute(threads: 2))
+        let kept = try io.tensor("\(name).kept").values[0] == 1
+        #expect(fitted.isNone == !kept)
+        guard kept else { return }
+        // The blurs are summed in Float32 here and in Float64 there.
+        for (key, swift) in [("low", fitted.low), ("high", fitted.high)] {
+            let error = zip(swift, try io.tensor("\(name).\(key)").values).map { abs($0 - $1) }.max()!
+            #expect(error < 1e-4, "\(key): max |Swift − numpy| \(error)")
+        }
+        let readout = try io.tensor("\(name).readout").values
+        let scale = readout.map(abs).max()!
+        let readoutError = zip(fitted.readout, readout).map { abs($0 - $1) }.max()!
+        #expect(readoutError < 2e-3 * scale, "readout: max |Swift − numpy| \(readoutError), |β|max \(scale)")
+        let query = try Self.pixels(io, "\(name).query")
+        let correction = fitted.correction(
+            photo: query.values, fit: query.values, width: query.width, height: query.height, Compute(threads: 2))
+        let error = zip(correction, try io.tensor("\(name).correction").values).map { abs($0 - $1) }.max()!
+        #expect(error < 2e-3, "correction: max |Swift − numpy| \(error)")
+    }
+
+    /// A vignette: position-dependent, so the colour step and the spatial filter cannot express it.
+    static func vignette(_ image: Image) -> Image {
+        let (w, h) = (image.width, image.height)
+        var s = image.floatSamples()
+        for y in 0..<h {
+            for x in 0..<w {
+                let (u, v) = ((Double(x) + 0.5) / Double(w) - 0.5, (Double(y) + 0.5) / Double(h) - 0.5)
+                let t = min(1, max(0, (((u * u + v * v) / 0.5).squareRoot() - 0.3) / 0.6))
+                let weight = Float(1 - 0.6 * t * t * (3 - 2 * t))
+                for k in 0..<3 { s[(y * w + x) * 3 + k] *= weight }
+            }
+        }
+        return Image(width: w, height: h, colorModel: .rgb, samples: s)
+    }
+
+    /// The top of the frame darkened, fading out by the middle.
+    static func graduated(_ image: Image) -> Image {
+        let (w, h) = (image.width, image.height)
+        var s = image.floatSamples()
+        for y in 0..<h {
+            let weight = Float(1 - 0.5 * max(0, 1 - 2 * (Double(y) + 0.5) / Double(h)))
+            for i in (y * w * 3)..<((y + 1) * w * 3) { s[i] *= weight }
+        }
+        return Image(width: w, height: h, colorModel: .rgb, samples: s)
+    }
+
+    @Test("A vignette is learned, carried to other photos and sizes, and strength scales it")
+    func vignetteTransfers() throws {
+        let c = Compute(threads: 2)
+        let before = try example("coffee.png").converted(to: .rgb).resized(width: 120, height: 80)
+        let pair = try ExemplarPair(before: before, after: Self.vignette(before))
+        let fit = ExemplarFit.fit(pair, c)
+        #expect(!fit.learned.isNone)
+        let query = try example("chelsea.png").converted(to: .rgb).resized(width: 150, height: 100)
+        let truth = Self.vignette(query)
+        func edited(_ fit: ExemplarFit, _ photo: Image) -> Image {
+            Image(
+                width: photo.width, height: photo.height, colorModel: .rgb,
+                samples: fit.bands(of: photo, c)(0..<photo.height))
+        }
+        var withoutOperator = fit
+        withoutOperator.learned = .none
+        let (learned, plain) = (psnr(edited(fit, query), truth), psnr(edited(withoutOperator, query), truth))
+        #expect(learned > plain + 3, "with the operator \(learned) dB, without \(plain) dB")
+        // Larger than the working size: carried by local colour transforms.
+        let large = query.resized(width: 750, height: 500)
+        let largeTruth = Self.vignette(large)
+        #expect(psnr(edited(fit, large), largeTruth) > psnr(edited(withoutOperator, large), largeTruth) + 3)
+        // Strength 0 is the photo, and 0.5 lies between.
+        func scaled(_ weight: Double) -> ExemplarFit {
+            var delta = ExemplarDeltaTests.sample()
+            delta.fit = fit
+            return delta.scaled(by: weight).fit
+        }
+        #expect(psnr(edited(scaled(0), query), query) > 50)
+        let half = edited(scaled(0.5), query)
+        let (toPhoto, toEdit) = (psnr(half, query), psnr(half, edited(fit, query)))
+        #expect(
+            toPhoto < 40 && toEdit < 40 && abs(toPhoto - toEdit) < 6,
+            "half: \(toPhoto) dB to the photo, \(toEdit) to the edit")
+    }
+
+    @Test("Nothing to learn, nothing learned: an unedited pair and a colour grade keep no operator")
+    func nothingToLearn() throws {
+        let c = Compute(threads: 2)
+        let before = try example("coffee.png").converted(to: .rgb).resized(width: 120, height: 80)
+        #expect(ExemplarFit.fit(try ExemplarPair(before: before, after: before), c).learned.isNone)
+        #expect(
+            ExemplarFit.fit(try ExemplarPair(before: before, after: mapped(before) { $0 * 0.8 + 0.1 }), c).learned
+                .isNone)
+    }
+
+    @Test("Fitted alike on one thread and on two")
+    func threads() throws {
+        let before = try example("coffee.png").converted(to: .rgb).resized(width: 96, height: 64)
+        let after = Self.vignette(before)
+        let one = LearnedOperator.fit(
+            before: before.floatSamples(), fit: before.floatSamples(), after: after.floatSamples(), width: 96,
+            height: 64, Compute(threads: 1))
+        let two = LearnedOperator.fit(
+            before: before.floatSamples(), fit: before.floatSamples(), after: after.floatSamples(), width: 96,
+            height: 64, Compute(threads: 2))
+        #expect(one == two && !one.isNone)
+        let query = try example("chelsea.png").converted(to: .rgb).resized(width: 90, height: 60).floatSamples()
+        #expect(
+            one.correction(photo: query, fit: query, width: 90, height: 60, Compute(threads: 1))
+                == one.correction(photo: query, fit: query, width: 90, height: 60, Compute(threads: 2)))
+    }
+
+    @Test("Combined: the readouts' weighted sum within the union of the ranges")
+    func combination() throws {
+        let before = try example("coffee.png").converted(to: .rgb).resized(width: 96, height: 64)
+        let x = before.floatSamples()
+        let c = Compute(threads: 2)
+        let a = LearnedOperator.fit(
+            before: x, fit: x, after: Self.vignette(before).floatSamples(), width: 96, height: 64, c)
+        let b = LearnedOperator.fit(
+            before: x, fit: x, after: Self.graduated(before).floatSamples(),
+            width: 96, height: 64, c)
+        #expect(!a.isNone && !b.isNone)
+        let both = LearnedOperator.combination([(a, 0.5), (b, 0.25)])
+        #expect(both.readout == Delta.weightedSum([(a.readout, 0.5), (b.readout, 0.25)]))
+        #expect(
+            both.low == zip(a.low, b.low).map { min($0, $1) } && both.high == zip(a.high, b.high).map { max($0, $1) })
+        // One operator at 0.75: its correction, three quarters of it.
+        let (full, part) = (
+            a.correction(photo: x, fit: x, width: 96, height: 64, c),
+            LearnedOperator.combination([(a, 0.5), (a, 0.25)]).correction(photo: x, fit: x, width: 96, height: 64, c)
+        )
+        let error = zip(full, part).map { abs(0.75 * $0 - $1) }.max()!
+        #expect(error < 1e-5 && full.map(abs).max()! > 0.05)
+        #expect(LearnedOperator.combination([(a, 0)]).isNone)
+        #expect(LearnedOperator.combination([(a, 1)]) == a)
+    }
+}

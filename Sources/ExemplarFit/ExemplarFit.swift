@@ -74,6 +74,18 @@ extension ExemplarFit {
         let filtered = spatial.bands(of: photo, c)
         let fitted = { [colour] (rows: Range<Int>) in colour.apply(to: filtered(rows), c) }
         guard !learned.isNone else { return fitted }
-        return learned.bands(of: photo, fitted: fitted, fit: { apply(to: $0, width: $1, height: $2, c) }, c)
+        // The operator edits the photo's working-size copy; a larger photo gets that edit back as
+        // local colour transforms of the fit (as the models' correction), keeping its own detail.
+        let (w, h) = (photo.width, photo.height)
+        let small = photo.fitting(maxSide: LearnedOperator.workingSide).converted(to: .rgb)
+        let (sw, sh) = (small.width, small.height)
+        let rgb = small.floatSamples()
+        let lowFit = apply(to: rgb, width: sw, height: sh, c)
+        let target = learned.edited(photo: rgb, fit: lowFit, width: sw, height: sh, c)
+        if (sw, sh) == (w, h) {
+            return { rows in Array(target[(3 * rows.lowerBound * w)..<(3 * rows.upperBound * w)]) }
+        }
+        let carry = LocalAffine.fit(guide: lowFit, target: target, outputs: 3, width: sw, height: sh)
+        return { rows in carry.apply(to: fitted(rows), width: w, rows: rows, of: h, c).map { min(1, max(0, $0)) } }
     }
 }

@@ -5,9 +5,8 @@ import TensorCore
 
 /// What the fit cannot express, learned from the exemplar pair itself (METHOD.md §10): a
 /// regression on random ReLU features of each pixel's neighbourhood at five scales, its position
-/// and the fit's output, solved in closed form at encode time. Closed form because, on two cores,
-/// one ridge solve reached in seconds what gradient training had not reached in minutes
-/// (Docs/exemplar-fit.md).
+/// and the fit's output, solved in closed form at encode time: on two cores a ridge solve beats
+/// gradient training on held-out error per second (Docs/exemplar-fit.md).
 ///
 /// One sample per pixel and channel, the channel's own neighbourhood as input and one weight set
 /// for all three, so a per-channel edit (a posterisation, a median) is learned from three times
@@ -33,8 +32,8 @@ package struct LearnedOperator: Equatable, Sendable {
     /// Ridge weights tried, relative to each feature's own energy; the held-out test picks one.
     static let ridges: [Double] = [1e-3, 1e-2, 1e-1, 1, 10]
     /// It is kept only if it cuts the fit's held-out error by 10 %, and only where that error is
-    /// over two levels of 8 bits (RMS): an exact tone curve is 1.2 levels off once both sides are
-    /// resampled to the working size, which no photo would show.
+    /// over two levels of 8 bits (RMS): resampling to the working size alone leaves an exact fit
+    /// about that far off (Docs/exemplar-fit.md), and no photo would show less.
     static let keepMargin = 0.9
     static let visibleError = 2.0 / 255
     /// Summed distance outside the exemplar's input ranges at which the correction is gone.
@@ -83,7 +82,8 @@ extension LearnedOperator {
                 levels.append(Self.planar(blurred, count: w * h))
             }
             self.levels = levels
-            luma = (0..<(w * h)).map { p in 0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2] }
+            let (wr, wg, wb) = lumaWeights
+            luma = (0..<(w * h)).map { p in wr * rgb[3 * p] + wg * rgb[3 * p + 1] + wb * rgb[3 * p + 2] }
         }
 
         static func planar(_ rgb: [Float], count: Int) -> [Float] {
@@ -102,15 +102,15 @@ extension LearnedOperator {
             let scale = LearnedOperator.differenceScale
             x[0] = 2 * v - 1
             x[1] = 2 * y - 1
-            for j in 0..<3 { x[2 + j] = 4 * (rgb[3 * p + j] - y) }
+            for j in 0..<3 { x[2 + j] = scale * (rgb[3 * p + j] - y) }
             var i = 5
             let plane = k * w * h
             for level in 0..<LearnedOperator.levels {
                 let s = 1 << level
                 let values = levels[level]
-                for dy in [-s, 0, s] {
+                for dy in stride(from: -s, through: s, by: s) {
                     let row = min(h - 1, max(0, py + dy)) * w
-                    for dx in [-s, 0, s] where level > 0 || dy != 0 || dx != 0 {
+                    for dx in stride(from: -s, through: s, by: s) where level > 0 || dy != 0 || dx != 0 {
                         x[i] = scale * (values[plane + row + min(w - 1, max(0, px + dx))] - v)
                         i += 1
                     }
@@ -155,13 +155,14 @@ extension LearnedOperator {
         let inputs = Inputs(rgb: rgb, fit: fit, width: w, height: h, c)
         let n = w * h
         let (f, stride) = (Self.inputCount, Self.weightCount)
+        // Only samples whose correction has not faded out go through the features.
         return c.array(3 * n, runs: n, of: Self.block) { pixels, out in
             var x = [Float](repeating: 0, count: 3 * pixels.count * f)
-            var gate = [Float](repeating: 0, count: 3 * pixels.count)
+            var open: [(sample: Int, gate: Float)] = []
             x.withUnsafeMutableBufferPointer { x in
                 for (r, p) in pixels.enumerated() {
                     for k in 0..<3 {
-                        let row = x.baseAddress! + (3 * r + k) * f
+                        let row = x.baseAddress! + open.count * f
                         inputs.write(pixel: p, channel: k, into: row)
                         var outside: Float = 0
                         for j in 0..<f {
@@ -169,50 +170,27 @@ extension LearnedOperator {
                             outside += abs(row[j] - clamped)
                             row[j] = clamped
                         }
-                        gate[3 * r + k] = max(0, 1 - outside / Self.fade)
+                        out[3 * pixels.lowerBound + 3 * r + k] = 0
+                        if outside < Self.fade { open.append((3 * r + k, 1 - outside / Self.fade)) }
                     }
                 }
             }
-            var phi = [Float](repeating: 0, count: 3 * pixels.count * stride)
+            guard !open.isEmpty else { return }
+            var phi = [Float](repeating: 0, count: open.count * stride)
             x.withUnsafeBufferPointer { x in
                 phi.withUnsafeMutableBufferPointer { phi in
-                    Self.features(x.baseAddress!, count: 3 * pixels.count, into: phi.baseAddress!)
+                    Self.features(x.baseAddress!, count: open.count, into: phi.baseAddress!)
                 }
             }
-            for r in 0..<(3 * pixels.count) where gate[r] > 0 {
-                var sum: Float = 0
-                for j in 0..<stride { sum += phi[r * stride + j] * readout[j] }
-                out[3 * pixels.lowerBound + r] = gate[r] * sum
-            }
-            for r in 0..<(3 * pixels.count) where gate[r] <= 0 { out[3 * pixels.lowerBound + r] = 0 }
+            let sums = BLAS.gemm(m: open.count, n: 1, k: stride, phi, readout)
+            for (i, o) in open.enumerated() { out[3 * pixels.lowerBound + o.sample] = o.gate * sums[i] }
         }
     }
 
-    /// Rows of `photo` (any size) through the fit and then this operator: the operator runs on
-    /// the photo's working-size copy and, for a larger photo, comes back at full size as local
-    /// colour transforms of the fit (``LocalAffine``), so the photo keeps its own detail.
-    /// `fitted` gives the fit's rows at full size; `fit` maps a working-size copy the same way.
-    func bands(
-        of photo: Image, fitted: @escaping (_ rows: Range<Int>) -> [Float],
-        fit: (_ rgb: [Float], _ width: Int, _ height: Int) -> [Float], _ c: Compute
-    ) -> (_ rows: Range<Int>) -> [Float] {
-        let (w, h) = (photo.width, photo.height)
-        let small = photo.converted(to: .rgb).fitting(maxSide: Self.workingSide)
-        let (sw, sh) = (small.width, small.height)
-        let rgb = small.floatSamples()
-        let lowFit = fit(rgb, sw, sh)
-        let residual = correction(photo: rgb, fit: lowFit, width: sw, height: sh, c)
-        var target = lowFit
-        for i in target.indices { target[i] = min(1, max(0, target[i] + residual[i])) }
-        if (sw, sh) == (w, h) {
-            return { [target] rows in Array(target[(3 * rows.lowerBound * w)..<(3 * rows.upperBound * w)]) }
-        }
-        let carry = LocalAffine.fit(guide: lowFit, target: target, outputs: 3, width: sw, height: sh)
-        return { rows in
-            var out = carry.apply(to: fitted(rows), width: w, rows: rows, of: h, c)
-            for i in out.indices { out[i] = min(1, max(0, out[i])) }
-            return out
-        }
+    /// `fit` plus the correction, within 0…1: the edit of a photo at the working size.
+    package func edited(photo rgb: [Float], fit: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
+        let residual = correction(photo: rgb, fit: fit, width: w, height: h, c)
+        return zip(fit, residual).map { min(1, max(0, $0 + $1)) }
     }
 }
 
@@ -247,7 +225,10 @@ extension LearnedOperator {
         for i in 0..<n { for j in 0..<f { x[i * f + j] = min(high[j], max(low[j], x[i * f + j])) } }
         let targets = samples.map { s in after[3 * (s / 3) + s % 3] - fit[3 * (s / 3) + s % 3] }
         let groups = samples.map { s in heldOutGroup(pixel: s / 3, inputs) }
-        let sums = normalEquations(x, targets, groups, c)
+        let sums = (0..<3).map { group in
+            let members = samples.indices.filter { groups[$0] == group }
+            return Sums(members.flatMap { x[($0 * f)..<(($0 + 1) * f)] }, members.map { targets[$0] }, c)
+        }
         // Each held-out group predicted from the other; the mixed samples train neither.
         var errors = [Double](repeating: 0, count: ridges.count)
         for (train, test) in [(0, 1), (1, 0)] {
@@ -312,41 +293,38 @@ extension LearnedOperator {
         }
     }
 
-    /// The three groups' sums, chunk by chunk (in parallel), added in chunk order.
-    static func normalEquations(_ x: [Float], _ y: [Float], _ groups: [Int], _ c: Compute) -> [Sums] {
-        let n = y.count
-        let (f, m) = (inputCount, weightCount)
-        let chunks = (n + chunk - 1) / chunk
-        var partial = [[Sums]](repeating: [], count: chunks)
+}
+
+extension LearnedOperator.Sums {
+    /// The sums over samples `x` (rows of ``inputCount``) with targets `y`, chunk by chunk in
+    /// parallel, added in chunk order.
+    init(_ x: [Float], _ y: [Float], _ c: Compute) {
+        let (n, f, m) = (y.count, LearnedOperator.inputCount, LearnedOperator.weightCount)
+        let chunk = LearnedOperator.chunk
+        var partial = [Self](repeating: .zero, count: (n + chunk - 1) / chunk)
         let lock = NSLock()
-        c.parallel(chunks) { piece, _ in
+        c.parallel(partial.count) { piece, _ in
             let range = (piece * chunk)..<min(n, (piece + 1) * chunk)
             var phi = [Float](repeating: 0, count: range.count * m)
             x.withUnsafeBufferPointer { x in
                 phi.withUnsafeMutableBufferPointer { phi in
-                    features(x.baseAddress! + range.lowerBound * f, count: range.count, into: phi.baseAddress!)
+                    LearnedOperator.features(
+                        x.baseAddress! + range.lowerBound * f, count: range.count, into: phi.baseAddress!)
                 }
             }
-            var sums = [Sums](repeating: .zero, count: 3)
-            for group in 0..<3 {
-                let rows = range.filter { groups[$0] == group }
-                guard !rows.isEmpty else { continue }
-                var selected = [Float](repeating: 0, count: rows.count * m)
-                for (r, i) in rows.enumerated() {
-                    for j in 0..<m { selected[r * m + j] = phi[(i - range.lowerBound) * m + j] }
-                }
-                let gram = BLAS.gemm(m: m, n: m, k: rows.count, selected, transposeA: true, selected)
-                let targets = rows.map { y[$0] }
-                let moment = BLAS.gemm(m: m, n: 1, k: rows.count, selected, transposeA: true, targets)
-                sums[group] = Sums(
-                    gram: gram.map(Double.init), moment: moment.map(Double.init),
-                    energy: targets.reduce(0) { $0 + Double($1) * Double($1) })
-            }
+            let targets = Array(y[range])
+            let gram = BLAS.gemm(m: m, n: m, k: range.count, phi, transposeA: true, phi)
+            let moment = BLAS.gemm(m: m, n: 1, k: range.count, phi, transposeA: true, targets)
+            let sums = Self(
+                gram: gram.map(Double.init), moment: moment.map(Double.init),
+                energy: targets.reduce(0) { $0 + Double($1) * Double($1) })
             lock.withLock { partial[piece] = sums }
         }
-        return (0..<3).map { group in partial.reduce(Sums.zero) { $0 + $1[group] } }
+        self = partial.reduce(.zero, +)
     }
+}
 
+extension LearnedOperator {
     /// (G + ridge · diag G + 1e-8 I) β = b.
     static func solve(_ gram: [Double], _ moment: [Double], ridge: Double) -> [Double] {
         let m = weightCount

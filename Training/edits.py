@@ -241,9 +241,8 @@ def apply(family, img, p):
             out = img * (1 - p["amount"] * weight)
         return out, (weight > 0.02).to(img.dtype)
     if family == "spotlight":
-        yy, xx = torch.meshgrid(torch.arange(h, dtype=img.dtype) + 0.5, torch.arange(w, dtype=img.dtype) + 0.5,
-                                indexing="ij")
-        dist = torch.sqrt((xx / w - p["cx"]) ** 2 * (w / side) ** 2 + (yy / h - p["cy"]) ** 2 * (h / side) ** 2)
+        yy, xx = _positions(h, w, img.dtype)
+        dist = torch.sqrt((xx - p["cx"]) ** 2 * (w / side) ** 2 + (yy - p["cy"]) ** 2 * (h / side) ** 2)
         weight = _smoothstep(p["radius"], p["radius"] * 1.6, dist)
         return img * (1 - p["darken"] * weight), (weight > 0.02).to(img.dtype)
     if family == "blur":

@@ -1,4 +1,4 @@
-"""The learned operator of Sources/ExemplarFit/LearnedOperator.swift, in numpy: the reference the
+"""The learned operator of Sources/ExemplarFit/LearnedOperator.swift, in numpy (its blurs edits.py's): the reference the
 Swift code is checked against (Training/export_operator_golden.py) and the place to try changes to
 its design before they are written in Swift.
 
@@ -10,6 +10,9 @@ of the pair (by place and by colour). It predicts the after minus the fit. Image
 `[H, W, 3]` in 0…1 (interleaved, as the Swift code holds them).
 """
 import numpy as np
+import torch
+
+import edits
 
 INPUTS = 57
 FEATURES = 256
@@ -59,26 +62,10 @@ def projection():
 W, B = projection()
 
 
-def gaussian(img, sigma):
-    """Separable gaussian blur (radius ⌈3σ⌉, edges replicated) of `[H, W, C]`."""
-    radius = max(1, int(np.ceil(3 * sigma)))
-    t = np.arange(-radius, radius + 1, dtype=np.float64)
-    k = np.exp(-t * t / (2 * sigma * sigma))
-    k /= k.sum()
-    h, w = img.shape[:2]
-    out = np.zeros_like(img, dtype=np.float64)
-    padded = np.pad(img.astype(np.float64), ((0, 0), (radius, radius), (0, 0)), mode="edge")
-    for i, kv in enumerate(k):
-        out += kv * padded[:, i:i + w]
-    padded = np.pad(out, ((radius, radius), (0, 0), (0, 0)), mode="edge")
-    out = np.zeros_like(out)
-    for i, kv in enumerate(k):
-        out += kv * padded[i:i + h]
-    return out.astype(np.float32)
-
-
 def levels(rgb):
-    return [rgb] + [gaussian(rgb, 0.5 * 2 ** k) for k in range(1, LEVELS)]
+    """The photo and its blurs at σ 1, 2, 4 and 8 px (edits.gaussian_blur: the spatial filter's blur)."""
+    planar = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+    return [rgb] + [edits.gaussian_blur(planar, 0.5 * 2 ** k).permute(1, 2, 0).numpy() for k in range(1, LEVELS)]
 
 
 def inputs(rgb, fit, pixels, channels, pyramid=None):

@@ -1,5 +1,5 @@
 """Golden for the Swift parity test of the learned operator (Sources/ExemplarFit/LearnedOperator.swift):
-Training/operator.py's fit and correction on four pairs made from Examples/coffee.png at 96×64, the
+Training/operator.py's fit and correction on five pairs made from Examples/coffee.png at 96×64, the
 fit's output taken as the before itself, and its correction of a second photo (the pair flipped).
 
     python3 Training/export_operator_golden.py    # writes Tests/ExemplarFitTests/Goldens/learned-operator.safetensors
@@ -21,6 +21,8 @@ CASES = {
     "posterize": [("posterize", {"levels": 4})],
     "median": [("median", {"radius": 0.03})],
     "threshold": [("threshold", {"t": 0.45, "dark": [0.1, 0.05, 0.2], "light": [0.95, 0.9, 0.8]})],
+    # Noise: nothing an operator can predict, so the keep decision's "no" is checked too.
+    "grain": [("grain", {"sigma": 0.06, "seed": 3})],
 }
 
 

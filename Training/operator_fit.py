@@ -5,7 +5,8 @@ its design before they are written in Swift.
 A regression on random ReLU features, fitted in closed form on the exemplar pair at the working
 size: one sample per pixel and channel, `INPUTS` inputs each (the channel's value, the luma, the
 colour differences, the channel's neighbourhood at five scales, the position, the fit's output and
-the channel), `FEATURES` random features, and a ridge solve whose weight is chosen on held-out parts
+the channel), `FEATURES` random features, tone curves of the value and the luma (`KNOTS` hats each:
+steps and folds a random feature draws only coarsely), and a ridge solve whose weight is chosen on held-out parts
 of the pair (by place and by colour). It predicts the after minus the fit. Images are float arrays
 `[H, W, 3]` in 0…1 (interleaved, as the Swift code holds them).
 """
@@ -16,7 +17,8 @@ import edits
 
 INPUTS = 57
 FEATURES = 256
-WEIGHTS = FEATURES + INPUTS + 1
+KNOTS = 64
+WEIGHTS = FEATURES + INPUTS + 1 + 4 * KNOTS
 LEVELS = 5
 SAMPLES = 90_000
 RIDGES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -94,8 +96,25 @@ def inputs(rgb, fit, pixels, channels, pyramid=None):
     return np.stack(cols, 1).astype(np.float32)
 
 
+def curve(u):
+    """Hat functions of `u` (in -1…1) at `KNOTS` even knots: `[n, KNOTS]`, two non-zero per row."""
+    t = (np.clip(u, -1, 1) + np.float32(1)) * np.float32((KNOTS - 1) / 2)
+    knot = np.minimum(t.astype(np.int64), KNOTS - 2)
+    frac = (t - knot).astype(np.float32)
+    out = np.zeros((len(u), KNOTS), np.float32)
+    rows = np.arange(len(u))
+    out[rows, knot] = 1 - frac
+    out[rows, knot + 1] = frac
+    return out
+
+
 def features(x):
-    return np.concatenate([np.maximum(0, x @ W + B), x, np.ones((len(x), 1), np.float32)], 1)
+    """The random features, the inputs, a constant, and tone curves: one of the channel's value
+    shared by the channels, and one of the luma per channel (inputs 0 and 1, the channel one-hot
+    the last three)."""
+    luma = curve(x[:, 1])
+    curves = [curve(x[:, 0])] + [luma * x[:, INPUTS - 3 + j, None] for j in range(3)]
+    return np.concatenate([np.maximum(0, x @ W + B), x, np.ones((len(x), 1), np.float32)] + curves, 1)
 
 
 def held_out_group(pixels, blurred, h, w):

@@ -15,14 +15,19 @@ import TensorCore
 /// place and by colour — say it beats the fit alone. A photo's inputs are clamped to the range
 /// the exemplar showed, and the correction fades where they left it: an operator never extrapolates.
 package struct LearnedOperator: Equatable, Sendable {
-    /// The readout: one weight per random feature, per input (the linear part), and a constant.
+    /// The readout: one weight per random feature, per input (the linear part), a constant, and
+    /// per knot of the tone curves.
     package var readout: [Float]
     /// Each input's range on the exemplar (0.1 % and 99.9 % quantiles).
     package var low: [Float], high: [Float]
 
     static let inputCount = 57
     static let featureCount = 256
-    static let weightCount = featureCount + inputCount + 1
+    /// Knots of each tone curve: of the channel's value (shared by the channels) and of the luma
+    /// (one per channel). Hats at 64 knots draw a posterisation's steps or a solarisation's fold
+    /// that the random features draw only coarsely (posterize +5 to +12 dB, Docs/exemplar-fit.md).
+    static let curveKnots = 64
+    static let weightCount = featureCount + inputCount + 1 + 4 * curveKnots
     /// The operator runs at this longest side (the exemplar's and every photo's copy), so its
     /// reach means the same share of the frame at 512 px and at 12 MP; larger photos get its
     /// output carried to full size by ``LocalAffine``.
@@ -128,7 +133,7 @@ extension LearnedOperator {
     }
 
     /// Rows `[n × weightCount]` of features for inputs `x` `[n × inputCount]`: ReLU of the
-    /// projection, the inputs themselves, and a constant.
+    /// projection, the inputs themselves, a constant, and the tone curves' hats.
     static func features(_ x: UnsafePointer<Float>, count n: Int, into phi: UnsafeMutablePointer<Float>) {
         let (f, d, stride) = (inputCount, featureCount, weightCount)
         projection.weights.withUnsafeBufferPointer { w in
@@ -141,7 +146,23 @@ extension LearnedOperator {
             for j in 0..<d { row[j] = max(0, row[j] + biases[j]) }
             for j in 0..<f { row[d + j] = x[r * f + j] }
             row[d + f] = 1
+            let curves = row + d + f + 1
+            for j in 0..<(4 * curveKnots) { curves[j] = 0 }
+            addHats(of: x[r * f], weight: 1, into: curves)
+            // The channel one-hot closes the inputs: the luma's curve goes to the channel's own.
+            for k in 0..<3 where x[r * f + f - 3 + k] != 0 {
+                addHats(of: x[r * f + 1], weight: x[r * f + f - 3 + k], into: curves + (1 + k) * curveKnots)
+            }
         }
+    }
+
+    /// The two hats of `u` (in −1…1) at ``curveKnots`` even knots, times `weight`, into `curve`.
+    static func addHats(of u: Float, weight: Float, into curve: UnsafeMutablePointer<Float>) {
+        let t = (min(1, max(-1, u)) + 1) * (Float(curveKnots - 1) / 2)
+        let knot = min(Int(t), curveKnots - 2)
+        let frac = t - Float(knot)
+        curve[knot] += (1 - frac) * weight
+        curve[knot + 1] += frac * weight
     }
 }
 
@@ -339,7 +360,7 @@ extension LearnedOperator: DeltaComponent {
         (name: "operator.readout", shape: [weightCount]), (name: "operator.low", shape: [inputCount]),
         (name: "operator.high", shape: [inputCount]),
     ]
-    package static let revision = 1
+    package static let revision = 2
     package init(values: [[Float]]) { self.init(readout: values[0], low: values[1], high: values[2]) }
     package var values: [[Float]] { [readout, low, high] }
 

@@ -17,7 +17,7 @@ public struct Delta: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Who made it and how (e.g. `efficientnet-lite0/15`): deltas combine only with their own kind.
+    /// Who made it and how (e.g. `efficientnet-lite0/16`): deltas combine only with their own kind.
     public let encoder: String
     public let arrays: [String: Array]
 

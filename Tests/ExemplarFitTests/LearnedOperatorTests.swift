@@ -8,7 +8,7 @@ import Testing
 @testable import ExemplarFit
 
 /// Golden from `python3 Training/export_operator_golden.py`: Training/operator_fit.py's fit (the
-/// numpy solve) and correction on four pairs made from Examples/coffee.png.
+/// numpy solve) and correction on five pairs made from Examples/coffee.png.
 @Suite("Learned operator")
 struct LearnedOperatorTests {
     static let golden = Bundle.module.url(
@@ -20,7 +20,8 @@ struct LearnedOperatorTests {
     }
 
     @Test(
-        "Fit, keep decision and correction as numpy's", arguments: ["vignette", "posterize", "median", "threshold"])
+        "Fit, keep decision and correction as numpy's",
+        arguments: ["vignette", "posterize", "median", "threshold", "grain"])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
         let before = try Self.pixels(io, "\(name).before")
@@ -107,6 +108,30 @@ struct LearnedOperatorTests {
         #expect(
             toPhoto < 40 && toEdit < 40 && abs(toPhoto - toEdit) < 6,
             "half: \(toPhoto) dB to the photo, \(toEdit) to the edit")
+    }
+
+    @Test("A posterisation's steps are learned as tone curves and carried to another photo")
+    func posterizeTransfers() throws {
+        let c = Compute(threads: 2)
+        func posterized(_ image: Image) -> Image { mapped(image) { ($0 * 3).rounded(.toNearestOrEven) / 3 } }
+        let before = try example("coffee.png").converted(to: .rgb).resized(width: 120, height: 80)
+        let fit = ExemplarFit.fit(try ExemplarPair(before: before, after: posterized(before)), c)
+        #expect(!fit.learned.isNone)
+        let query = try example("chelsea.png").converted(to: .rgb).resized(width: 150, height: 100)
+        let truth = posterized(query)
+        var withoutOperator = fit
+        withoutOperator.learned = .none
+        func edited(_ fit: ExemplarFit) -> Image {
+            Image(
+                width: query.width, height: query.height, colorModel: .rgb,
+                samples: fit.bands(of: query, c)(0..<query.height))
+        }
+        let (learned, plain, untouched) = (
+            psnr(edited(fit), truth), psnr(edited(withoutOperator), truth), psnr(query, truth)
+        )
+        #expect(
+            learned > max(plain, untouched) + 3,
+            "with the operator \(learned) dB, without \(plain) dB, untouched \(untouched) dB")
     }
 
     @Test("Nothing to learn, nothing learned: an unedited pair and a colour grade keep no operator")

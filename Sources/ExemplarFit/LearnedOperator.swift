@@ -27,7 +27,8 @@ package struct LearnedOperator: Equatable, Sendable {
     /// (one per channel). Hats at 64 knots draw a posterisation's steps or a solarisation's fold
     /// that the random features draw only coarsely (posterize +5 to +12 dB, Docs/exemplar-fit.md).
     static let curveKnots = 64
-    static let weightCount = featureCount + inputCount + 1 + 4 * curveKnots
+    static let denseCount = featureCount + inputCount + 1
+    static let weightCount = denseCount + 4 * curveKnots
     /// The operator runs at this longest side (the exemplar's and every photo's copy), so its
     /// reach means the same share of the frame at 512 px and at 12 MP; larger photos get its
     /// output carried to full size by ``LocalAffine``.
@@ -132,10 +133,12 @@ extension LearnedOperator {
         }
     }
 
-    /// Rows `[n × weightCount]` of features for inputs `x` `[n × inputCount]`: ReLU of the
-    /// projection, the inputs themselves, a constant, and the tone curves' hats.
+    /// Rows `[n × denseCount]` of the dense features for inputs `x` `[n × inputCount]`: ReLU of
+    /// the projection, the inputs themselves, and a constant. The tone curves' hats follow them in
+    /// the readout (``curveTaps(_:_:)``); kept sparse, they cost a few adds per sample rather than
+    /// widening every GEMM to ``weightCount``.
     static func features(_ x: UnsafePointer<Float>, count n: Int, into phi: UnsafeMutablePointer<Float>) {
-        let (f, d, stride) = (inputCount, featureCount, weightCount)
+        let (f, d, stride) = (inputCount, featureCount, denseCount)
         projection.weights.withUnsafeBufferPointer { w in
             BLAS.gemm(
                 m: n, n: d, k: f, x, lda: f, w.baseAddress!, ldb: d, into: phi, ldc: stride)
@@ -146,23 +149,23 @@ extension LearnedOperator {
             for j in 0..<d { row[j] = max(0, row[j] + biases[j]) }
             for j in 0..<f { row[d + j] = x[r * f + j] }
             row[d + f] = 1
-            let curves = row + d + f + 1
-            for j in 0..<(4 * curveKnots) { curves[j] = 0 }
-            addHats(of: x[r * f], weight: 1, into: curves)
-            // The channel one-hot closes the inputs: the luma's curve goes to the channel's own.
-            for k in 0..<3 where x[r * f + f - 3 + k] != 0 {
-                addHats(of: x[r * f + 1], weight: x[r * f + f - 3 + k], into: curves + (1 + k) * curveKnots)
-            }
         }
     }
 
-    /// The two hats of `u` (in −1…1) at ``curveKnots`` even knots, times `weight`, into `curve`.
-    static func addHats(of u: Float, weight: Float, into curve: UnsafeMutablePointer<Float>) {
-        let t = (min(1, max(-1, u)) + 1) * (Float(curveKnots - 1) / 2)
-        let knot = min(Int(t), curveKnots - 2)
-        let frac = t - Float(knot)
-        curve[knot] += (1 - frac) * weight
-        curve[knot + 1] += frac * weight
+    /// The non-zero hats of one input row `x`, as (index past ``denseCount``, value): two of the
+    /// value's curve, and two of the luma's curve of the row's channel (its one-hot closes the inputs).
+    static func curveTaps(_ x: UnsafePointer<Float>, _ body: (Int, Float) -> Void) {
+        func hats(_ u: Float, weight: Float, curve: Int) {
+            let t = (min(1, max(-1, u)) + 1) * (Float(curveKnots - 1) / 2)
+            let knot = min(Int(t), curveKnots - 2)
+            let frac = t - Float(knot)
+            body(curve * curveKnots + knot, (1 - frac) * weight)
+            body(curve * curveKnots + knot + 1, frac * weight)
+        }
+        hats(x[0], weight: 1, curve: 0)
+        for k in 0..<3 where x[inputCount - 3 + k] != 0 {
+            hats(x[1], weight: x[inputCount - 3 + k], curve: 1 + k)
+        }
     }
 }
 
@@ -175,7 +178,7 @@ extension LearnedOperator {
     package func correction(photo rgb: [Float], fit: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
         let inputs = Inputs(rgb: rgb, fit: fit, width: w, height: h, c)
         let n = w * h
-        let (f, stride) = (Self.inputCount, Self.weightCount)
+        let (f, stride) = (Self.inputCount, Self.denseCount)
         // Only samples whose correction has not faded out go through the features.
         return c.array(3 * n, runs: n, of: Self.block) { pixels, out in
             var x = [Float](repeating: 0, count: 3 * pixels.count * f)
@@ -203,8 +206,14 @@ extension LearnedOperator {
                     Self.features(x.baseAddress!, count: open.count, into: phi.baseAddress!)
                 }
             }
-            let sums = BLAS.gemm(m: open.count, n: 1, k: stride, phi, readout)
-            for (i, o) in open.enumerated() { out[3 * pixels.lowerBound + o.sample] = o.gate * sums[i] }
+            let sums = BLAS.gemm(m: open.count, n: 1, k: stride, phi, Array(readout[0..<stride]))
+            x.withUnsafeBufferPointer { x in
+                for (i, o) in open.enumerated() {
+                    var sum = sums[i]
+                    Self.curveTaps(x.baseAddress! + i * f) { sum += $1 * readout[stride + $0] }
+                    out[3 * pixels.lowerBound + o.sample] = o.gate * sum
+                }
+            }
         }
     }
 
@@ -321,12 +330,12 @@ extension LearnedOperator.Sums {
     /// parallel, added in chunk order.
     init(_ x: [Float], _ y: [Float], _ c: Compute) {
         let (n, f, m) = (y.count, LearnedOperator.inputCount, LearnedOperator.weightCount)
-        let chunk = LearnedOperator.chunk
+        let (d, chunk) = (LearnedOperator.denseCount, LearnedOperator.chunk)
         var partial = [Self](repeating: .zero, count: (n + chunk - 1) / chunk)
         let lock = NSLock()
         c.parallel(partial.count) { piece, _ in
             let range = (piece * chunk)..<min(n, (piece + 1) * chunk)
-            var phi = [Float](repeating: 0, count: range.count * m)
+            var phi = [Float](repeating: 0, count: range.count * d)
             x.withUnsafeBufferPointer { x in
                 phi.withUnsafeMutableBufferPointer { phi in
                     LearnedOperator.features(
@@ -334,11 +343,39 @@ extension LearnedOperator.Sums {
                 }
             }
             let targets = Array(y[range])
-            let gram = BLAS.gemm(m: m, n: m, k: range.count, phi, transposeA: true, phi)
-            let moment = BLAS.gemm(m: m, n: 1, k: range.count, phi, transposeA: true, targets)
-            let sums = Self(
-                gram: gram.map(Double.init), moment: moment.map(Double.init),
-                energy: targets.reduce(0) { $0 + Double($1) * Double($1) })
+            let dense = BLAS.gemm(m: d, n: d, k: range.count, phi, transposeA: true, phi)
+            let denseMoment = BLAS.gemm(m: d, n: 1, k: range.count, phi, transposeA: true, targets)
+            // The hats' rows and columns of the gram, sample by sample: four taps each.
+            let curves = m - d
+            var cross = [Float](repeating: 0, count: curves * d)
+            var square = [Float](repeating: 0, count: curves * curves)
+            var curveMoment = [Float](repeating: 0, count: curves)
+            x.withUnsafeBufferPointer { x in
+                for (i, sample) in range.enumerated() {
+                    var taps: [(Int, Float)] = []
+                    taps.reserveCapacity(4)
+                    LearnedOperator.curveTaps(x.baseAddress! + sample * f) { taps.append(($0, $1)) }
+                    for (a, va) in taps where va != 0 {
+                        for j in 0..<d { cross[a * d + j] += va * phi[i * d + j] }
+                        for (b, vb) in taps { square[a * curves + b] += va * vb }
+                        curveMoment[a] += va * targets[i]
+                    }
+                }
+            }
+            var sums = Self.zero
+            for i in 0..<d {
+                for j in 0..<d { sums.gram[i * m + j] = Double(dense[i * d + j]) }
+                sums.moment[i] = Double(denseMoment[i])
+            }
+            for a in 0..<curves {
+                for j in 0..<d {
+                    sums.gram[(d + a) * m + j] = Double(cross[a * d + j])
+                    sums.gram[j * m + d + a] = Double(cross[a * d + j])
+                }
+                for b in 0..<curves { sums.gram[(d + a) * m + d + b] = Double(square[a * curves + b]) }
+                sums.moment[d + a] = Double(curveMoment[a])
+            }
+            sums.energy = targets.reduce(0) { $0 + Double($1) * Double($1) }
             lock.withLock { partial[piece] = sums }
         }
         self = partial.reduce(.zero, +)

@@ -37,6 +37,7 @@ ROWS = (
     ("median", "median", {"radius": 0.012}),
     ("cartoon", "cartoon", {"levels": 5, "edge": 0.06}),
     ("solarize", "solarize", {"t": 0.55}),
+    ("emboss", "emboss", {"k": 3.0, "angle": 0.8, "mix": 0.8}),
 )
 SIZE = (210, 140)
 COLUMNS = ("exemplar before", "exemplar after", "photo", "deltaflow", "truth")

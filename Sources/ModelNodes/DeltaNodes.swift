@@ -59,6 +59,9 @@ struct EncodeDeltaNode: Node {
             let edit = try editWeights.model()
             let trusted = try Self.trust(pair, EditDelta(exemplar, model: edit), edit, c)
             exemplar.trust = ModelTrust(weight: trusted ? 1 : 0)
+            // One correction of what the fit misses, not two: the models' is relative to the fit
+            // without the operator, and both would redo the same local edit.
+            if trusted { exemplar.fit.learned = .none }
         }
         return ["delta": .delta(exemplar.delta)]
     }
@@ -68,18 +71,27 @@ struct EncodeDeltaNode: Node {
     static let trustRatio: Float = 0.891
 
     /// Whether the edit models' correction helps this edit: their 2-step edit of the exemplar's
-    /// own before, at their working size, against the exemplar's fit alone, both scored on the
-    /// after. It keeps the correction for spotlights and nothing else (measured in
-    /// Docs/exemplar-fit.md): where the fit is exact or close the network only adds error.
+    /// own before, at their working size, against the exemplar's fit alone — its learned operator
+    /// included —, both scored on the after. It keeps the correction for spotlights and nothing
+    /// else (measured in Docs/exemplar-fit.md): where the fit is exact or close the network only
+    /// adds error.
     static func trust(_ pair: ExemplarPair, _ exemplar: EditDelta, _ model: EditModel, _ c: Compute) -> Bool {
         let query = EditQuery(image: pair.before, exemplar: exemplar, model: model, c)
         let edited = query.edited(model, query.conditioned(model, c), steps: 2, c).image
         let after = EditQuery.small(pair.after, size: query.size)
+        let fit = exemplar.exemplar.fit
+        let (w, h) = (pair.before.width, pair.before.height)
+        let lowFit =
+            fit.learned.isNone
+            ? query.lowFit
+            : EditQuery.small(
+                Image(width: w, height: h, colorModel: .rgb, samples: fit.bands(of: pair.before, c)(0..<h)),
+                size: query.size)
         var modelError: Float = 0
         var fitError: Float = 0
         for i in after.indices {
             let m = edited[i] - after[i]
-            let f = query.lowFit[i] - after[i]
+            let f = lowFit[i] - after[i]
             modelError += m * m
             fitError += f * f
         }

@@ -41,6 +41,21 @@ func edit(
                 threads: threads)["image"]))
 }
 
+/// A vignette: the corners darkened smoothly, wider and softer than ``spotlit(_:)``.
+func vignetted(_ image: Image) -> Image {
+    let rgb = image.converted(to: .rgb)
+    var s = rgb.floatSamples()
+    let (w, h) = (rgb.width, rgb.height)
+    for y in 0..<h {
+        for x in 0..<w {
+            let (u, v) = ((Float(x) + 0.5) / Float(w) - 0.5, (Float(y) + 0.5) / Float(h) - 0.5)
+            let t = min(1, max(0, (((u * u + v * v) / 0.5).squareRoot() - 0.35) / 0.6))
+            for c in 0..<3 { s[(y * w + x) * 3 + c] *= 1 - 0.6 * t * t * (3 - 2 * t) }
+        }
+    }
+    return Image(width: w, height: h, colorModel: .rgb, samples: s)
+}
+
 /// A spotlight: everything outside a centred circle darkened, the circle left as it was — a local
 /// edit no global colour map reproduces.
 func spotlit(_ image: Image) -> Image {
@@ -126,14 +141,35 @@ struct EditNodesTests {
         }
     }
 
+    @Test("One correction of what the fit misses: a trusted model correction drops the operator")
+    func oneCorrection() throws {
+        let exemplar = try example("coffee.png")
+        let photo = try example("chelsea.png")
+        for (name, edited) in [("spotlight", spotlit), ("vignette", vignetted)] {
+            let delta = try encode(exemplar, edited(exemplar))
+            let parsed = try ExemplarDelta(delta)
+            let trusted = delta["model.trust"]?.values == [1]
+            #expect(!(trusted && !parsed.fit.learned.isNone), "\(name): both the correction and the operator")
+            // Whichever of the two was kept, the photo comes out closer to the truth than as it was.
+            let out = try edit(photo, delta)
+            let (gained, identity) = (psnr(out, edited(photo)), psnr(photo, edited(photo)))
+            #expect(
+                gained > identity + 1,
+                "\(name) (trusted \(trusted), operator \(!parsed.fit.learned.isNone)): \(gained) dB, untouched \(identity) dB"
+            )
+        }
+    }
+
     @Test("The models' correction is used for a local edit and left out where the exemplar's fit is exact")
     func trust() throws {
         let exemplar = try example("coffee.png")
         let photo = try example("chelsea.png")
-        let spotlight = try encode(exemplar, spotlit(exemplar))
+        // A spotlight on chelsea.png keeps no learned operator, so the models' correction is tested
+        // against the fit alone (on coffee.png the operator does it better; see oneCorrection).
+        let spotlight = try encode(photo, spotlit(photo))
         #expect(spotlight["model.trust"]?.values == [1])
-        let spotlightOut = try edit(photo, spotlight)
-        let (gained, identity) = (psnr(spotlightOut, spotlit(photo)), psnr(photo, spotlit(photo)))
+        let spotlightOut = try edit(exemplar, spotlight)
+        let (gained, identity) = (psnr(spotlightOut, spotlit(exemplar)), psnr(exemplar, spotlit(exemplar)))
         #expect(gained > identity, "PSNR \(gained) dB against identity's \(identity) dB")
         // A tone curve the colour table reproduces exactly: the output is the fit alone, bit for bit.
         let curve = try encode(exemplar, mapped(exemplar) { SIMD3($0.x * $0.x, $0.y * $0.y, $0.z * $0.z) })
@@ -393,14 +429,19 @@ struct StrengthTests {
 
     @Test("The models' correction (a spotlight): 0 is the photo untouched, 0.5 moves it part of the way")
     func correction() throws {
-        let delta = try encode(Self.exemplar, spotlit(Self.exemplar).converted(to: .uint8))
+        // On coffee.png the learned operator explains a spotlight better than the models; on
+        // chelsea.png it is not kept and the models' correction is.
+        let (exemplar, photo) = (
+            try example("chelsea.png").converted(to: .rgb), try example("coffee.png").converted(to: .rgb)
+        )
+        let delta = try encode(exemplar, spotlit(exemplar).converted(to: .uint8))
         #expect(delta["model.trust"]?.values == [1])
-        let original = Self.photo.converted(to: .uint8)
-        #expect(try edit(Self.photo, delta, strength: 0) == original)
+        let original = photo.converted(to: .uint8)
+        #expect(try edit(photo, delta, strength: 0) == original)
         func moved(_ image: Image) -> Double {
             zip(image.floatSamples(), original.floatSamples()).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) }
         }
-        let (half, full) = (moved(try edit(Self.photo, delta, strength: 0.5)), moved(try edit(Self.photo, delta)))
+        let (half, full) = (moved(try edit(photo, delta, strength: 0.5)), moved(try edit(photo, delta)))
         #expect(half > 0.3 * full && half < 0.7 * full, "strength 0.5 moved the photo \(half / full) of the full edit")
     }
 }

@@ -67,15 +67,17 @@ struct SaveNode: Node {
         hasSideEffects: true,
         example: """
             out: {node: save, image: $photo.image, dir: $output, name: "{relpath}.jpg", quality: 90}
-            """)
+            """,
+        plannedOutput: .init(inputs: ["dir", "name"]) { inputs, item in try Self.path(inputs, item: item).path })
 
-    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
-        let image = try inputs.image("image")
+    /// The file written and its name within `dir`: `name`, or by default the item's relative path
+    /// as PNG.
+    static func path(_ inputs: NodeInputs, item: NodeContext.Item?) throws -> (path: String, name: String) {
         let directory = try inputs.string("dir")
         let name: String
         if let given = inputs.optionalString("name") {
             name = given
-        } else if let item = context.item {
+        } else if let item {
             name = (item.relativeDirectory.isEmpty ? "" : item.relativeDirectory + "/") + item.stem + ".png"
         } else {
             throw NodeError("'name' is needed when saving outside an iteration")
@@ -83,7 +85,12 @@ struct SaveNode: Node {
         guard !name.isEmpty, !name.split(separator: "/").contains("..") else {
             throw NodeError("output name '\(name)' must be a relative path inside the output directory")
         }
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(name).standardizedFileURL.path
+        return (URL(fileURLWithPath: directory).appendingPathComponent(name).standardizedFileURL.path, name)
+    }
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let image = try inputs.image("image")
+        let (path, name) = try Self.path(inputs, item: context.item)
         let format: ImageFormat
         if let chosen = inputs.optionalString("format") {
             format = chosen == "png" ? .png : .jpeg

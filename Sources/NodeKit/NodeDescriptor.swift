@@ -53,11 +53,25 @@ public struct NodeDescriptor: Sendable {
     /// `{names}` the node fills in itself inside its string inputs (exec's `{input}` and
     /// `{output}`): the engine passes them through instead of treating them as item placeholders.
     public let placeholders: [String]
+    /// Where the node writes, worked out from some of its inputs before any item runs: the engine
+    /// refuses a run in which two items would write one file (the first silently lost).
+    public let plannedOutput: PlannedOutput?
+
+    /// The file a node with side effects writes for an item, from the inputs named in `inputs`.
+    public struct PlannedOutput: Sendable {
+        public let inputs: [String]
+        public let path: @Sendable (NodeInputs, NodeContext.Item) throws -> String
+
+        public init(inputs: [String], path: @escaping @Sendable (NodeInputs, NodeContext.Item) throws -> String) {
+            self.inputs = inputs
+            self.path = path
+        }
+    }
 
     public init(
         kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
         hasSideEffects: Bool = false, iterationInput: String? = nil, cacheable: Bool = false,
-        example: String, placeholders: [String] = []
+        example: String, placeholders: [String] = [], plannedOutput: PlannedOutput? = nil
     ) {
         self.kind = kind
         self.version = version
@@ -69,6 +83,7 @@ public struct NodeDescriptor: Sendable {
         self.cacheable = cacheable
         self.example = example
         self.placeholders = placeholders
+        self.plannedOutput = plannedOutput
     }
 
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }

@@ -172,11 +172,57 @@ public struct Executor: Sendable {
             onEvent(.sharedNodeFinished(name: node.name, seconds: Date().timeIntervalSince(started)))
         }
         var items = try listItems(shared: shared)
+        // Every item, not only this shard's: two shards must not write one file either.
+        try refuseCollisions(items, shared: shared)
         for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
         // Filtered after listing, so items keep their index in the whole list ({index} names agree).
         if let shard = options.shard { items = items.filter { shard.contains($0.relativePath) } }
         onEvent(.itemsFound(count: items.count))
         return Prepared(shared: shared, items: items, inputFiles: inputFiles)
+    }
+
+    /// Refuses a run in which two items would write one file — by default a later item replaces
+    /// the earlier's output (`a.jpg` and `a.png` saved as `{relpath}.jpg`) —, before any item
+    /// runs. Only nodes that say where they write (``NodeDescriptor/plannedOutput``), and whose
+    /// inputs for that depend on no per-item node, can be checked here.
+    func refuseCollisions(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) {
+        for node in workflow.nodes where node.scope == .perItem {
+            guard let planned = node.node.descriptor.plannedOutput,
+                planned.inputs.allSatisfy({ name in
+                    node.inputs[name]?.references.allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
+                })
+            else { continue }
+            var writer: [String: NodeContext.Item] = [:]
+            var clashes: [(path: String, first: NodeContext.Item, second: NodeContext.Item)] = []
+            for item in items {
+                // An input that fails here fails its item when it runs, with the item's own error.
+                guard
+                    let inputs = try? evaluateInputs(
+                        of: node, item: item, shared: shared, local: [:], only: Set(planned.inputs)),
+                    let path = try? planned.path(NodeInputs(inputs), item)
+                else { continue }
+                if let first = writer[path] {
+                    clashes.append((path, first, item))
+                } else {
+                    writer[path] = item
+                }
+            }
+            guard let example = clashes.first else { continue }
+            let shown = clashes.prefix(10).map {
+                "  \($0.path) ← \($0.first.relativePath) and \($0.second.relativePath)"
+            }
+            let more = clashes.count > 10 ? ["  … and \(clashes.count - 10) more"] : []
+            let ext = URL(fileURLWithPath: example.path).pathExtension
+            throw RunError(
+                message: """
+                    node '\(node.name)' (\(node.kind)) would write \(clashes.count == 1 ? "two inputs to one file" : "\(clashes.count) pairs of inputs to one file each"), \
+                    the later replacing the earlier; nothing was processed:
+                    \((shown + more).joined(separator: "\n"))
+                    give each its own name, e.g. with the extension in it: name: "{relpath}-{ext}.\(ext.isEmpty ? "png" : ext)" \
+                    (or leave one of \(example.first.name) and \(example.second.name) out of the input)
+                    """,
+                location: node.inputs["name"]?.location ?? node.location)
+        }
     }
 
     /// The state after `prepare`: shared results and the items to process.
@@ -305,10 +351,10 @@ public struct Executor: Sendable {
     /// The node's inputs: its expressions evaluated, defaults filled in, types and ranges checked.
     func evaluateInputs(
         of node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
-        local: [String: [String: Value]]
+        local: [String: [String: Value]], only: Set<String>? = nil
     ) throws -> [String: Value] {
         var values: [String: Value] = [:]
-        for spec in node.node.descriptor.inputs {
+        for spec in node.node.descriptor.inputs where only?.contains(spec.name) ?? true {
             guard let expression = node.inputs[spec.name] else {
                 if let value = spec.defaultValue { values[spec.name] = value }
                 continue

@@ -66,9 +66,9 @@ extension Executor {
         let known =
             workflow.iterator?.iteration?.directory.references
             .allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
-        return Plan(
-            steps: steps,
-            itemCount: known
-                ? try listItems(shared: shared).filter { options.shard?.contains($0.relativePath) ?? true }.count : nil)
+        guard known else { return Plan(steps: steps, itemCount: nil) }
+        let items = try listItems(shared: shared)
+        try refuseCollisions(items, shared: shared)
+        return Plan(steps: steps, itemCount: items.filter { options.shard?.contains($0.relativePath) ?? true }.count)
     }
 }

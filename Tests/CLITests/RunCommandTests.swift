@@ -45,6 +45,56 @@ struct WorkflowCommandTests {
                 "deltaflow: error: --set inptu=x: the workflow has no param 'inptu'\n  help: did you mean 'input'?"))
     }
 
+    @Test("Two inputs saved to one name are refused before any is processed; the suggested name works")
+    func collisions() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("in")
+        try FileManager.default.createDirectory(
+            at: input.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let manager = FileManager.default
+        try manager.copyItem(
+            at: repository.appendingPathComponent("Examples/rocket.jpg"), to: input.appendingPathComponent("a.jpg"))
+        try manager.copyItem(
+            at: repository.appendingPathComponent("Examples/chelsea.png"), to: input.appendingPathComponent("a.png"))
+        try manager.copyItem(
+            at: repository.appendingPathComponent("Examples/coffee.png"), to: input.appendingPathComponent("b.png"))
+        try manager.copyItem(
+            at: repository.appendingPathComponent("Examples/rocket.jpg"), to: input.appendingPathComponent("sub/c.jpg"))
+        let output = directory.appendingPathComponent("out")
+        let workflow = repository.appendingPathComponent("Workflows/resize-batch.yaml").path
+        for extra in [[], ["--dry-run"]] {
+            let result = try deltaflow(
+                [
+                    "run", workflow, "--set", "input=\(input.path)", "--set", "output=\(output.path)", "--set",
+                    "max_side=64",
+                ] + extra)
+            #expect(result.status == 1, "\(extra): \(result.stderr)")
+            #expect(
+                result.stderr.contains(
+                    "resize-batch.yaml:14:65: error: node 'out' (save) would write two inputs to one file, the later replacing the earlier; nothing was processed:\n  \(output.path)/a.jpg ← a.jpg and a.png\n"
+                ), "\(result.stderr)")
+            #expect(result.stderr.contains("name: \"{relpath}-{ext}.jpg\""))
+            #expect(!manager.fileExists(atPath: output.path), "\(extra): something was written")
+        }
+        // The suggested name: every input its own file.
+        let fixed = directory.appendingPathComponent("fixed.yaml")
+        try String(contentsOfFile: workflow, encoding: .utf8)
+            .replacingOccurrences(of: "name: \"{relpath}.jpg\"", with: "name: \"{relpath}-{ext}.jpg\"")
+            .write(to: fixed, atomically: true, encoding: .utf8)
+        let result = try deltaflow(
+            [
+                "run", fixed.path, "--set", "input=\(input.path)", "--set", "output=\(output.path)", "--set",
+                "max_side=64", "--quiet",
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("done 4, failed 0"))
+        #expect(
+            Set(try manager.subpathsOfDirectory(atPath: output.path)) == [
+                "a-jpg.jpg", "a-png.jpg", "b-png.jpg", "sub", "sub/c-jpg.jpg",
+            ])
+    }
+
     @Test("nodes lists every kind and describes one")
     func nodes() throws {
         let list = try deltaflow(["nodes"])

@@ -475,7 +475,7 @@ struct HostileInputTests {
         params: {input: {type: dir}, output: {type: dir}}
         nodes:
           photo: {node: load, each: $input, pattern: "*.{png,jpg}", recursive: true, max_pixels: 20000000}
-          out: {node: save, image: $photo.image, dir: $output, name: "{reldir}/{stem}.png"}
+          out: {node: save, image: $photo.image, dir: $output, name: "{reldir}/{stem}-{ext}.png"}
         """.write(to: workflow, atomically: true, encoding: .utf8)
         let output = root.appendingPathComponent("out")
         var command = [
@@ -511,6 +511,6 @@ struct HostileInputTests {
             }
         }
         let written = try fm.subpathsOfDirectory(atPath: output.path).filter { $0.hasSuffix(".png") }.sorted()
-        #expect(written == ["good1.png", "good2.png", "jpeg-named.png", "sub/good3.png"])
+        #expect(written == ["good1-png.png", "good2-jpg.png", "jpeg-named-png.png", "sub/good3-png.png"])
     }
 }

@@ -41,37 +41,38 @@ func edit(
                 threads: threads)["image"]))
 }
 
-/// A vignette: the corners darkened smoothly, wider and softer than ``spotlit(_:)``.
-func vignetted(_ image: Image) -> Image {
+/// `image` with every pixel scaled by `factor(x, y, width, height)`.
+func darkened(_ image: Image, by factor: (_ x: Int, _ y: Int, _ w: Int, _ h: Int) -> Float) -> Image {
     let rgb = image.converted(to: .rgb)
     var s = rgb.floatSamples()
     let (w, h) = (rgb.width, rgb.height)
     for y in 0..<h {
         for x in 0..<w {
-            let (u, v) = ((Float(x) + 0.5) / Float(w) - 0.5, (Float(y) + 0.5) / Float(h) - 0.5)
-            let t = min(1, max(0, (((u * u + v * v) / 0.5).squareRoot() - 0.35) / 0.6))
-            for c in 0..<3 { s[(y * w + x) * 3 + c] *= 1 - 0.6 * t * t * (3 - 2 * t) }
+            let k = factor(x, y, w, h)
+            for c in 0..<3 { s[(y * w + x) * 3 + c] *= k }
         }
     }
     return Image(width: w, height: h, colorModel: .rgb, samples: s)
 }
 
+/// A vignette: the corners darkened smoothly, wider and softer than ``spotlit(_:)``.
+func vignetted(_ image: Image) -> Image {
+    darkened(image) { x, y, w, h in
+        let (u, v) = ((Float(x) + 0.5) / Float(w) - 0.5, (Float(y) + 0.5) / Float(h) - 0.5)
+        let t = min(1, max(0, (((u * u + v * v) / 0.5).squareRoot() - 0.35) / 0.6))
+        return 1 - 0.6 * t * t * (3 - 2 * t)
+    }
+}
+
 /// A spotlight: everything outside a centred circle darkened, the circle left as it was — a local
 /// edit no global colour map reproduces.
 func spotlit(_ image: Image) -> Image {
-    let rgb = image.converted(to: .rgb)
-    var s = rgb.floatSamples()
-    let (w, h) = (rgb.width, rgb.height)
-    for y in 0..<h {
-        for x in 0..<w {
-            let d =
-                (Float(x - w / 2) * Float(x - w / 2) + Float(y - h / 2) * Float(y - h / 2)).squareRoot()
-                / Float(min(w, h))
-            let k = 1 - 0.6 * min(1, max(0, (d - 0.3) / 0.15))
-            for c in 0..<3 { s[(y * w + x) * 3 + c] *= k }
-        }
+    darkened(image) { x, y, w, h in
+        let d =
+            (Float(x - w / 2) * Float(x - w / 2) + Float(y - h / 2) * Float(y - h / 2)).squareRoot()
+            / Float(min(w, h))
+        return 1 - 0.6 * min(1, max(0, (d - 0.3) / 0.15))
     }
-    return Image(width: w, height: h, colorModel: .rgb, samples: s)
 }
 
 func predictMask(_ photo: Image, _ delta: Delta, threads: Int = 2) throws -> Image {

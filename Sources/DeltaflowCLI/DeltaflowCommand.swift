@@ -17,8 +17,42 @@ public enum DeltaflowCLI {
     public static func main(nodes: [any Node] = [], arguments: [String]? = nil) -> Never {
         extraNodes.withLock { $0 = nodes }
         Allocator.tuneForImages()
-        DeltaflowCommand.main(arguments)  // exits itself on failure; returns after a command succeeds
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        var command: any ParsableCommand
+        do {
+            command = try DeltaflowCommand.parseAsRoot(arguments)
+        } catch {
+            if let hint = repeatSetHint(arguments) {
+                FileHandle.standardError.write(
+                    Data((DeltaflowCommand.fullMessage(for: error) + "\n" + hint + "\n").utf8))
+                exit(DeltaflowCommand.exitCode(for: error).rawValue)
+            }
+            DeltaflowCommand.exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch {
+            DeltaflowCommand.exit(withError: error)
+        }
         exit(0)
+    }
+
+    /// `--set a=1 b=2` reads `b=2` as a stray argument: the fix, when a stray NAME=VALUE follows a
+    /// `--set`, is one `--set` per param.
+    static func repeatSetHint(_ arguments: [String]) -> String? {
+        var stray: [String] = []
+        var afterSet = false
+        for (i, argument) in arguments.enumerated() {
+            if argument == "--set" { afterSet = true }
+            let isValue = i > 0 && arguments[i - 1] == "--set"
+            if afterSet, !isValue, !argument.hasPrefix("-"), let equals = argument.firstIndex(of: "="),
+                isIdentifier(String(argument[..<equals]))
+            {
+                stray.append(argument)
+            }
+        }
+        guard !stray.isEmpty else { return nil }
+        return "  help: give each param its own --set: " + stray.map { "--set \($0)" }.joined(separator: " ")
     }
 
     static let extraNodes = Mutex<[any Node]>([])

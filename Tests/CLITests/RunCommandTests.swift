@@ -95,6 +95,20 @@ struct WorkflowCommandTests {
             ])
     }
 
+    @Test("Several params after one --set: the error says to repeat --set, naming each")
+    func repeatSet() throws {
+        let result = try deltaflow([
+            "run", repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path,
+            "--set", "before=a.png", "after=b.png", "input=x",
+        ])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("2 unexpected arguments: 'after=b.png', 'input=x'"), "\(result.stderr)")
+        #expect(result.stderr.contains("help: give each param its own --set: --set after=b.png --set input=x"))
+        // A stray argument that is no NAME=VALUE gets ArgumentParser's message alone.
+        let other = try deltaflow(["run", "a.yaml", "b.yaml"])
+        #expect(other.status == 64 && !other.stderr.contains("--set"), "\(other.stderr)")
+    }
+
     @Test("nodes lists every kind and describes one")
     func nodes() throws {
         let list = try deltaflow(["nodes"])

@@ -139,11 +139,42 @@ public struct Executor: Sendable {
         } catch {
             throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
         }
+        let items: [NodeContext.Item]
         do {
-            return try ItemEnumerator.items(in: directory, patterns: iteration.patterns, recursive: iteration.recursive)
+            items = try ItemEnumerator.items(
+                in: directory, patterns: iteration.patterns, recursive: iteration.recursive)
         } catch {
             throw RunError(message: error.message, location: iteration.directory.location)
         }
+        guard items.isEmpty else { return items }
+        throw RunError(
+            message: Self.nothingToProcess(directory, patterns: iteration.patterns, recursive: iteration.recursive),
+            location: iteration.directory.location)
+    }
+
+    /// Why a directory gave no file, from what it does hold: a run that would silently do nothing
+    /// is most often the wrong folder, a format deltaflow does not read, or files one level down.
+    static func nothingToProcess(_ directory: String, patterns: [String], recursive: Bool) -> String {
+        let (extensions, deeper) = ItemEnumerator.survey(directory, patterns: patterns, recursive: recursive)
+        let wanted = "no file in \(directory) matches \(patterns.joined(separator: ", "))"
+        if deeper > 0 {
+            let these = deeper == 1 ? "1 file in its subdirectories does" : "\(deeper) files in its subdirectories do"
+            return "\(wanted), but \(these): add 'recursive: true' to the node that iterates"
+        }
+        let total = extensions.values.reduce(0, +)
+        guard total > 0 else { return "\(wanted): the directory is empty" }
+        let counts = extensions.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            .map { "\($0.value) \($0.key.isEmpty ? "without an extension" : "." + $0.key)" }
+        let unread = extensions.keys.filter {
+            ["tif", "tiff", "webp", "heic", "heif", "gif", "bmp", "dng", "cr2", "nef", "arw"].contains($0)
+        }
+        .sorted()
+        let found = "\(wanted): it holds \(total) \(total == 1 ? "file" : "files") (\(counts.joined(separator: ", ")))"
+        if !unread.isEmpty {
+            return found
+                + "; deltaflow reads PNG and JPEG, not yet \(unread.map { "." + $0 }.joined(separator: ", ")) — convert them first (e.g. mogrify -format png *.\(unread[0]))"
+        }
+        return found + "; change the node's 'pattern' to match them, or point it at another directory"
     }
 
     /// Runs the nodes that run once and lists the items, without processing any item.

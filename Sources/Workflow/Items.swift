@@ -54,6 +54,32 @@ enum ItemEnumerator {
         }
     }
 
+    /// What a directory holds when none of its files matched: how many files of each extension
+    /// (lowercased, "" for none; hidden files left out), and how many would match in its
+    /// subdirectories when the walk was not recursive.
+    static func survey(_ directory: String, patterns: [String], recursive: Bool) -> (
+        extensions: [String: Int], deeper: Int
+    ) {
+        var extensions: [String: Int] = [:]
+        var deeper: [String] = []
+        var visited: Set<[UInt64]> = []
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where !name.hasPrefix(".") {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                if !recursive {
+                    walk(
+                        directory + "/" + name, relative: name, patterns: patterns, recursive: true,
+                        visited: &visited, into: &deeper)
+                }
+            } else {
+                extensions[URL(fileURLWithPath: name).pathExtension.lowercased(), default: 0] += 1
+            }
+        }
+        return (extensions, deeper.count)
+    }
+
     /// Patterns without '/' match the file name, case-insensitively (IMG_1.JPG matches *.jpg);
     /// patterns with '/' match the relative path.
     static func matches(_ name: String, _ relativePath: String, _ patterns: [String]) -> Bool {

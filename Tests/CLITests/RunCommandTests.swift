@@ -103,6 +103,42 @@ struct WorkflowCommandTests {
             ])
     }
 
+    @Test("An input with nothing to process is an error that says what the directory holds")
+    func nothingToProcess() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let manager = FileManager.default
+        for directory in ["empty", "other", "deep/sub"] {
+            try manager.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
+        }
+        let rocket = repository.appendingPathComponent("Examples/rocket.jpg")
+        for name in ["a.tif", "b.tif", "c.webp", "notes"] {
+            try manager.copyItem(at: rocket, to: root.appendingPathComponent("other/\(name)"))
+        }
+        try manager.copyItem(at: rocket, to: root.appendingPathComponent("deep/sub/a.jpg"))
+        let workflow = repository.appendingPathComponent("Workflows/color-grade.yaml").path
+        let expected = [
+            "empty": "the directory is empty",
+            "other":
+                "it holds 4 files (2 .tif, 1 without an extension, 1 .webp); deltaflow reads PNG and JPEG, not yet .tif, .webp",
+            "deep": "but 1 file in its subdirectories does: add 'recursive: true'",
+        ]
+        for (directory, message) in expected {
+            for extra in [[], ["--dry-run"]] {
+                let input = root.appendingPathComponent(directory).path
+                let result = try deltaflow(
+                    ["run", workflow, "--set", "input=\(input)", "--set", "output=\(root.path)/out"] + extra)
+                #expect(result.status == 1, "\(directory) \(extra): \(result.stderr)")
+                #expect(
+                    result.stderr.contains(
+                        "color-grade.yaml:13:30: error: no file in \(input) matches *.jpg, *.jpeg, *.png"),
+                    "\(result.stderr)")
+                #expect(result.stderr.contains(message), "\(directory) \(extra): \(result.stderr)")
+            }
+        }
+        #expect(!manager.fileExists(atPath: root.appendingPathComponent("out").path))
+    }
+
     @Test("nodes lists every kind and describes one")
     func nodes() throws {
         let list = try deltaflow(["nodes"])

@@ -139,11 +139,18 @@ def fit(before, fitted, after):
     samples = np.array([random.next() % (3 * w * h) for _ in range(n)], dtype=np.int64)
     pixels, channels = samples // 3, samples % 3
     x = inputs(before, fitted, pixels, channels, pyramid)
+    y = (after.reshape(-1, 3)[pixels, channels] - fitted.reshape(-1, 3)[pixels, channels]).astype(np.float64)
+    return fit_samples(x, y, held_out_group(pixels, pyramid[3], h, w))
+
+
+def fit_samples(x, y, groups):
+    """The operator on samples `x` (`[n, INPUTS]`) with targets `y` (after minus fit), groups 0
+    and 1 predicting each other to choose the ridge and decide whether it is kept (2: training
+    only): (readout, low, high), or None."""
+    n = len(x)
     ordered = np.sort(x, 0)
     low, high = ordered[int(0.001 * (n - 1))], ordered[int(0.999 * (n - 1))]
     x = np.clip(x, low, high)
-    y = (after.reshape(-1, 3)[pixels, channels] - fitted.reshape(-1, 3)[pixels, channels]).astype(np.float64)
-    groups = held_out_group(pixels, pyramid[3], h, w)
     phi = features(x).astype(np.float64)
     sums = []
     for g in range(3):

@@ -53,24 +53,7 @@ def fit_operator(triples):
         xs.append(op.inputs(before, fitted, pixels, channels, pyramid))
         ys.append((after.reshape(-1, 3)[pixels, channels] - fitted.reshape(-1, 3)[pixels, channels]).astype(np.float64))
         gs.append(op.held_out_group(pixels, pyramid[3], h, w) if len(triples) == 1 else np.full(per, t % 2))
-    x, y, groups = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
-    ordered = np.sort(x, 0)
-    low, high = ordered[int(0.001 * (len(x) - 1))], ordered[int(0.999 * (len(x) - 1))]
-    phi = op.features(np.clip(x, low, high)).astype(np.float64)
-    sums = [(phi[groups == g].T @ phi[groups == g], phi[groups == g].T @ y[groups == g],
-             float(y[groups == g] @ y[groups == g])) for g in range(3)]
-    errors = np.zeros(len(op.RIDGES))
-    for train, test in ((0, 1), (1, 0)):
-        for r, ridge in enumerate(op.RIDGES):
-            beta = op.solve(sums[train][0], sums[train][1], ridge)
-            g, m, e = sums[test]
-            errors[r] += beta @ g @ beta - 2 * beta @ m + e
-    best = int(np.argmin(errors))
-    baseline = sums[0][2] + sums[1][2]
-    if errors[best] >= op.KEEP_MARGIN * baseline or baseline <= op.VISIBLE_ERROR ** 2 * (groups < 2).sum():
-        return None
-    beta = op.solve(sum(s[0] for s in sums), sum(s[1] for s in sums), op.RIDGES[best])
-    return beta.astype(np.float32), low, high
+    return op.fit_samples(np.concatenate(xs), np.concatenate(ys), np.concatenate(gs))
 
 
 def main():

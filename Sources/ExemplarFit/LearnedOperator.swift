@@ -24,8 +24,8 @@ package struct LearnedOperator: Equatable, Sendable {
     static let inputCount = 57
     static let featureCount = 256
     /// Knots of each tone curve: of the channel's value (shared by the channels) and of the luma
-    /// (one per channel). Hats at 64 knots draw a posterisation's steps or a solarisation's fold
-    /// that the random features draw only coarsely (posterize +5 to +12 dB, Docs/exemplar-fit.md).
+    /// (one per channel). Hats draw a posterisation's steps or a solarisation's fold, which the
+    /// random features draw only coarsely (measured in Docs/exemplar-fit.md, "Tone curves").
     static let curveKnots = 64
     static let denseCount = featureCount + inputCount + 1
     static let weightCount = denseCount + 4 * curveKnots
@@ -179,6 +179,7 @@ extension LearnedOperator {
         let inputs = Inputs(rgb: rgb, fit: fit, width: w, height: h, c)
         let n = w * h
         let (f, stride) = (Self.inputCount, Self.denseCount)
+        let denseReadout = Array(readout[0..<stride])
         // Only samples whose correction has not faded out go through the features.
         return c.array(3 * n, runs: n, of: Self.block) { pixels, out in
             var x = [Float](repeating: 0, count: 3 * pixels.count * f)
@@ -206,7 +207,7 @@ extension LearnedOperator {
                     Self.features(x.baseAddress!, count: open.count, into: phi.baseAddress!)
                 }
             }
-            let sums = BLAS.gemm(m: open.count, n: 1, k: stride, phi, Array(readout[0..<stride]))
+            let sums = BLAS.gemm(m: open.count, n: 1, k: stride, phi, denseReadout)
             x.withUnsafeBufferPointer { x in
                 for (i, o) in open.enumerated() {
                     var sum = sums[i]
@@ -350,10 +351,10 @@ extension LearnedOperator.Sums {
             var cross = [Float](repeating: 0, count: curves * d)
             var square = [Float](repeating: 0, count: curves * curves)
             var curveMoment = [Float](repeating: 0, count: curves)
+            var taps: [(Int, Float)] = []
             x.withUnsafeBufferPointer { x in
                 for (i, sample) in range.enumerated() {
-                    var taps: [(Int, Float)] = []
-                    taps.reserveCapacity(4)
+                    taps.removeAll(keepingCapacity: true)
                     LearnedOperator.curveTaps(x.baseAddress! + sample * f) { taps.append(($0, $1)) }
                     for (a, va) in taps where va != 0 {
                         for j in 0..<d { cross[a * d + j] += va * phi[i * d + j] }

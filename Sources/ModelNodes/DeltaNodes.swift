@@ -79,13 +79,17 @@ struct EncodeDeltaNode: Node {
         let query = EditQuery(image: pair.before, exemplar: exemplar, model: model, c)
         let edited = query.edited(model, query.conditioned(model, c), steps: 2, c).image
         let after = EditQuery.small(pair.after, size: query.size)
+        // With an operator, the fit on the operator's own working-size copy, where it needs no
+        // carry to full size: the models read a far smaller copy still.
         let fit = exemplar.exemplar.fit
-        let (w, h) = (pair.before.width, pair.before.height)
+        let working = pair.before.fitting(maxSide: LearnedOperator.workingSide)
         let lowFit =
             fit.learned.isNone
             ? query.lowFit
             : EditQuery.small(
-                Image(width: w, height: h, colorModel: .rgb, samples: fit.bands(of: pair.before, c)(0..<h)),
+                Image(
+                    width: working.width, height: working.height, colorModel: .rgb,
+                    samples: fit.bands(of: working, c)(0..<working.height)),
                 size: query.size)
         var modelError: Float = 0
         var fitError: Float = 0

@@ -73,8 +73,8 @@ package struct ExemplarPair: Sendable {
             }
         }
         // Structure must be clearly better aligned elsewhere than in place, and well aligned
-        // there: shifted photos score 0.89–0.99 even blurred or re-toned, while an emboss's relief
-        // (a derivative of the photo, which lines up a pixel over) scores up to 0.66 (tested).
+        // there: an emboss's relief (a derivative of the photo) lines up a pixel over, but far less
+        // well than a shifted photo does (Docs/exemplar-fit.md, "The pair").
         guard (best.dx, best.dy) != (0, 0), best.score > 0.75, best.score > atZero + 0.1 else { return nil }
         return (Int((Double(best.dx) / scale).rounded()), Int((Double(best.dy) / scale).rounded()))
     }

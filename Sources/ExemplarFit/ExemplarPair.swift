@@ -60,8 +60,10 @@ package struct ExemplarPair: Sendable {
         let scale = min(1, Double(side) / Double(max(before.width, before.height)))
         let (w, h) = (max(1, Int(Double(before.width) * scale)), max(1, Int(Double(before.height) * scale)))
         guard w >= 16 && h >= 16 else { return nil }
-        let g0 = gradientMagnitude(before.resized(width: w, height: h, filter: .area))
-        let g1 = gradientMagnitude(after.resized(width: w, height: h, filter: .area))
+        let (small0, small1) = (
+            before.resized(width: w, height: h, filter: .area), after.resized(width: w, height: h, filter: .area)
+        )
+        let (g0, g1) = (gradientMagnitude(small0), gradientMagnitude(small1))
         let reach = 3
         var best = (score: -2.0, dx: 0, dy: 0)
         var atZero = 0.0
@@ -74,18 +76,24 @@ package struct ExemplarPair: Sendable {
         }
         // Structure must be clearly better aligned elsewhere than in place, and well aligned
         // there: an emboss's relief (a derivative of the photo) lines up a pixel over, but far less
-        // well than a shifted photo does (Docs/exemplar-fit.md, "The pair").
-        guard (best.dx, best.dy) != (0, 0), best.score > 0.75, best.score > atZero + 0.1 else { return nil }
+        // well than a shifted photo does. And the shifted photo's tones must follow it there (or
+        // their inverse): an emboss's grey relief does not (Docs/exemplar-fit.md, "The pair").
+        guard (best.dx, best.dy) != (0, 0), best.score > 0.75, best.score > atZero + 0.1,
+            abs(correlation(luma(small0), luma(small1), w: w, h: h, dx: best.dx, dy: best.dy, margin: reach)) > 0.95
+        else { return nil }
         return (Int((Double(best.dx) / scale).rounded()), Int((Double(best.dy) / scale).rounded()))
     }
 
-    private static func gradientMagnitude(_ image: Image) -> [Float] {
+    private static func luma(_ image: Image) -> [Float] {
         let s = image.floatSamples()
-        let (w, h) = (image.width, image.height)
-        var luma = [Float](repeating: 0, count: w * h)
-        for p in 0..<(w * h) {
-            luma[p] = lumaWeights.r * s[3 * p] + lumaWeights.g * s[3 * p + 1] + lumaWeights.b * s[3 * p + 2]
+        return (0..<(image.width * image.height)).map { p in
+            lumaWeights.r * s[3 * p] + lumaWeights.g * s[3 * p + 1] + lumaWeights.b * s[3 * p + 2]
         }
+    }
+
+    private static func gradientMagnitude(_ image: Image) -> [Float] {
+        let (w, h) = (image.width, image.height)
+        let luma = luma(image)
         var g = [Float](repeating: 0, count: w * h)
         for y in 1..<(h - 1) {
             for x in 1..<(w - 1) {

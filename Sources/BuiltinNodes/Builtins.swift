@@ -3,7 +3,8 @@ import NodeKit
 /// Every built-in node kind.
 public enum Builtins {
     public static let nodes: [any Node] = [
-        LoadNode(), SaveNode(), ResizeNode(), CompositeNode(), AdjustNode(), GrayscaleNode(), FlipNode(), GrainNode(),
+        LoadNode(), LoadPairsNode(), SaveNode(), ResizeNode(), CompositeNode(), AdjustNode(), GrayscaleNode(),
+        FlipNode(), GrainNode(),
         ExecNode(),
     ]
 

@@ -39,6 +39,130 @@ struct LoadNode: Node {
     }
 }
 
+/// Reads an exemplar: one before and after, or several pairs of one edit — two directories whose
+/// files pair up by name — so a photographer's few hand-edited shots teach the edit together.
+struct LoadPairsNode: Node {
+    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    let descriptor = NodeDescriptor(
+        kind: "load_pairs",
+        summary:
+            "Read exemplar pairs for encode_delta: a before and an after file, or two directories of photos paired by file name.",
+        inputs: [
+            PortSpec("before", .path, doc: "the photo before the edit, or a directory of photos before it"),
+            PortSpec(
+                "after", .path,
+                doc:
+                    "the photo after the edit, or a directory of the edited photos: each paired with the before of the same name, whatever its extension"
+            ),
+            PortSpec(
+                "max_pairs", .integer, doc: "refuse more pairs than this (each adds to the exemplar's encoding time)",
+                default: .integer(8), range: 1...64),
+            PortSpec(
+                "max_pixels", .integer, doc: "refuse images with more pixels than this",
+                default: .integer(DecodeOptions.defaultMaxPixels), range: 1...1e12),
+            PortSpec(
+                "max_file_bytes", .integer, doc: "refuse files larger than this many bytes",
+                default: .integer(DecodeOptions.defaultMaxFileBytes), range: 1...1e15),
+        ],
+        outputs: [
+            PortSpec("before", .images, doc: "the befores, in the order of their names"),
+            PortSpec("after", .images, doc: "the afters, in the same order"),
+            PortSpec("count", .integer, doc: "how many pairs"),
+        ],
+        example: """
+            exemplar: {node: load_pairs, before: shoot/originals, after: shoot/edited}
+            """,
+        readInputs: ["before", "after"])
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        let (before, after) = (try inputs.string("before"), try inputs.string("after"))
+        let options = DecodeOptions(
+            maxPixels: try inputs.integer("max_pixels"), maxFileBytes: try inputs.integer("max_file_bytes"))
+        let pairs = try Self.pairs(before: before, after: after, limit: try inputs.integer("max_pairs"))
+        var befores: [Image] = []
+        var afters: [Image] = []
+        for (b, a) in pairs {
+            befores.append(try ImageFile.read(b, options: options))
+            afters.append(try ImageFile.read(a, options: options))
+        }
+        return ["before": .images(befores), "after": .images(afters), "count": .integer(pairs.count)]
+    }
+
+    /// The files to read, in pairs: two files as they are, or two directories' PNG and JPEG files
+    /// matched by name without extension (`IMG_1.jpg` with `IMG_1.png`), every file paired.
+    static func pairs(before: String, after: String, limit: Int) throws(NodeError) -> [(String, String)] {
+        func isDirectory(_ path: String) throws(NodeError) -> Bool {
+            var directory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &directory) else {
+                throw NodeError("cannot read \(path): no such file or directory")
+            }
+            return directory.boolValue
+        }
+        switch (try isDirectory(before), try isDirectory(after)) {
+        case (false, false): return [(before, after)]
+        case (true, true): break
+        case (let b, _):
+            throw NodeError(
+                """
+                the exemplar's before (\(before)) is a \(b ? "directory" : "file") but its after (\(after)) is \
+                a \(b ? "file" : "directory"): give two files (one pair) or two directories (pairs matched by name)
+                """)
+        }
+        let (befores, afters) = (try photos(in: before), try photos(in: after))
+        var problems: [String] = []
+        for (directory, names) in [(before, befores), (after, afters)] {
+            for (stem, files) in names.sorted(by: { $0.key < $1.key }) where files.count > 1 {
+                problems.append("\(files.joined(separator: " and ")) in \(directory) are both '\(stem)'")
+            }
+        }
+        let onlyBefore = befores.keys.filter { afters[$0] == nil }.sorted()
+        let onlyAfter = afters.keys.filter { befores[$0] == nil }.sorted()
+        func listed(_ stems: [String], _ names: [String: [String]]) -> String {
+            let shown = stems.prefix(10).flatMap { names[$0]! }.joined(separator: ", ")
+            return stems.count > 10 ? shown + " … and \(stems.count - 10) more" : shown
+        }
+        if !onlyBefore.isEmpty { problems.append("no after in \(after) for \(listed(onlyBefore, befores))") }
+        if !onlyAfter.isEmpty { problems.append("no before in \(before) for \(listed(onlyAfter, afters))") }
+        guard problems.isEmpty else {
+            throw NodeError(
+                "the exemplar pairs do not match one to one by file name: \(problems.joined(separator: "; ")) — "
+                    + "each photo in one directory needs exactly one of the same name in the other")
+        }
+        guard !befores.isEmpty else {
+            throw NodeError("\(before) and \(after) hold no .png, .jpg or .jpeg file: nothing to pair")
+        }
+        guard befores.count <= limit else {
+            throw NodeError(
+                """
+                \(before) and \(after) hold \(befores.count) pairs, more than max_pairs (\(limit)): a few varied \
+                shots (different scenes and colours) teach an edit as well as many, and each adds encoding time — \
+                keep the most varied \(limit) or raise max_pairs
+                """)
+        }
+        return befores.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { stem in
+            (before + "/" + befores[stem]![0], after + "/" + afters[stem]![0])
+        }
+    }
+
+    /// A directory's PNG and JPEG files (hidden ones left out) by name without extension.
+    private static func photos(in directory: String) throws(NodeError) -> [String: [String]] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw NodeError("cannot read directory \(directory): \(error.localizedDescription)")
+        }
+        var byStem: [String: [String]] = [:]
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let url = URL(fileURLWithPath: name)
+            guard extensions.contains(url.pathExtension.lowercased()) else { continue }
+            byStem[url.deletingPathExtension().lastPathComponent, default: []].append(name)
+        }
+        return byStem
+    }
+}
+
 /// Writes an image atomically; never over a file the run reads.
 struct SaveNode: Node {
     let descriptor = NodeDescriptor(

@@ -20,13 +20,20 @@ enum ColorLUT {
     /// exemplar better (``choosesCurves``): a photo covers each channel's range far better than
     /// the colour cube, so curves carry gamma, gain or levels to colours the exemplar lacks, where
     /// the affine map cannot — but they bend a saturation or hue edit's clipping into wrong colours.
-    /// `affineError`: ``heldOutError(_:_:width:height:curves:)`` of the affine prior, when the
-    /// caller has it already.
+    /// `affineError`: ``heldOutError(_:_:halves:curves:)`` of the affine prior, when the caller
+    /// has it already.
     static func fit(_ before: Image, _ after: Image, affineError: Double? = nil) -> [Float] {
-        let x = before.floatSamples()
-        let y = after.floatSamples()
-        let all = Array(0..<(before.width * before.height))
-        let curves = choosesCurves(x, y, width: before.width, height: before.height, affineError: affineError)
+        fit(
+            before.floatSamples(), after.floatSamples(),
+            halves: HeldOut.halves(width: before.width, height: before.height),
+            affineError: affineError)
+    }
+
+    /// As ``fit(_:_:affineError:)``, on interleaved pixels (one pair's, or several pairs' end to
+    /// end) held out by `halves`.
+    static func fit(_ x: [Float], _ y: [Float], halves: [[Int]], affineError: Double? = nil) -> [Float] {
+        let all = Array(0..<(x.count / 3))
+        let curves = choosesCurves(x, y, halves: halves, affineError: affineError)
         return table(x, y, all, Prior(x, y, all, curves: curves))
     }
 
@@ -34,10 +41,12 @@ enum ColorLUT {
     /// the pair leaves it undetermined) minus the identity, `M − [I | 0]` (3×4, row-major): the
     /// table's affine prior, `encode_delta`'s `color.affine`.
     static func affine(_ before: Image, _ after: Image) -> [Float] {
-        let all = Array(0..<(before.width * before.height))
-        return Prior(before.floatSamples(), after.floatSamples(), all, curves: false).weights.flatMap {
-            $0.map(Float.init)
-        }
+        affine(before.floatSamples(), after.floatSamples())
+    }
+
+    /// As ``affine(_:_:)``, on interleaved pixels (several pairs' end to end).
+    static func affine(_ x: [Float], _ y: [Float]) -> [Float] {
+        Prior(x, y, Array(0..<(x.count / 3)), curves: false).weights.flatMap { $0.map(Float.init) }
     }
 
     /// The least-squares map `y_c ≈ M_c · [r, g, b, 1] (+ φ_c(x_c))`, φ_c a piecewise-linear curve
@@ -336,18 +345,19 @@ enum ColorLUT {
     /// Curves win only by cutting the affine prior's held-out error (``HeldOut``) by 10%.
     static let curvesMargin = 0.9
 
-    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int, affineError: Double? = nil)
-        -> Bool
-    {
-        let halves = HeldOut.halves(width: w, height: h)
-        guard !halves[0].isEmpty, !halves[1].isEmpty else { return false }
-        let affine = affineError ?? heldOutError(x, y, width: w, height: h, curves: false)
-        return heldOutError(x, y, width: w, height: h, curves: true) < curvesMargin * affine
+    static func choosesCurves(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Bool {
+        choosesCurves(x, y, halves: HeldOut.halves(width: w, height: h))
     }
 
-    /// ``HeldOut/error(_:_:width:height:_:)`` of the table with the affine or the curves prior.
-    static func heldOutError(_ x: [Float], _ y: [Float], width w: Int, height h: Int, curves: Bool) -> Double {
-        HeldOut.error(x, y, width: w, height: h) { train, before in
+    static func choosesCurves(_ x: [Float], _ y: [Float], halves: [[Int]], affineError: Double? = nil) -> Bool {
+        guard !halves[0].isEmpty, !halves[1].isEmpty else { return false }
+        let affine = affineError ?? heldOutError(x, y, halves: halves, curves: false)
+        return heldOutError(x, y, halves: halves, curves: true) < curvesMargin * affine
+    }
+
+    /// ``HeldOut/error(_:_:halves:_:)`` of the table with the affine or the curves prior.
+    static func heldOutError(_ x: [Float], _ y: [Float], halves: [[Int]], curves: Bool) -> Double {
+        HeldOut.error(x, y, halves: halves) { train, before in
             apply(table(x, y, train, Prior(x, y, train, curves: curves)), to: before, Compute(threads: 1))
         }
     }

@@ -32,13 +32,16 @@ package struct ColourStep: Equatable, Sendable {
     /// table's held-out error (`tableError`, the affine prior's) by ``hueMargin``: a table fitted
     /// after a hue shift learns the exemplar's colours both ways, which holds out the exemplar's
     /// own blocks but not other photos. Either is kept only if it passes ``colourGain``.
-    static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int, tableError: Double? = nil) -> Choice {
-        let halves = HeldOut.halves(width: w, height: h)
+    static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Choice {
+        choice(x, y, halves: HeldOut.halves(width: w, height: h))
+    }
+
+    static func choice(_ x: [Float], _ y: [Float], halves: [[Int]], tableError: Double? = nil) -> Choice {
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
-        let hue = HeldOut.error(x, y, width: w, height: h) { train, before in
+        let hue = HeldOut.error(x, y, halves: halves) { train, before in
             HueShift.fit(x, y, train).apply(to: before, Compute(threads: 1))
         }
-        let table = tableError ?? ColorLUT.heldOutError(x, y, width: w, height: h, curves: false)
+        let table = tableError ?? ColorLUT.heldOutError(x, y, halves: halves, curves: false)
         let (choice, error) = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
         // Predicting no change, each half's own before: the squared difference over the whole pair.
         let unchanged = zip(x, y).reduce(0.0) { sum, pair in
@@ -51,15 +54,23 @@ package struct ColourStep: Equatable, Sendable {
     /// Fitted on an exemplar's pair (`before` already through the spatial filter; both
     /// subsampled, ``ExemplarPair/subsampled(_:width:height:side:)``).
     package static func fit(_ before: Image, _ after: Image) -> ColourStep {
-        let (x, y) = (before.floatSamples(), after.floatSamples())
+        fit([(before, after)])
+    }
+
+    /// Fitted on several pairs of one edit at once (each as for ``fit(_:_:)``): their pixels
+    /// pooled, each pair held out on its own checkerboard (``HeldOut/halves(sizes:)``).
+    package static func fit(_ pairs: [(before: Image, after: Image)]) -> ColourStep {
+        let x = pairs.flatMap { $0.before.floatSamples() }
+        let y = pairs.flatMap { $0.after.floatSamples() }
+        let halves = HeldOut.halves(sizes: pairs.map { ($0.before.width, $0.before.height) })
         // The table's held-out error decides both the hue shift and the table's own prior.
-        let tableError = ColorLUT.heldOutError(x, y, width: before.width, height: before.height, curves: false)
-        switch choice(x, y, width: before.width, height: before.height, tableError: tableError) {
+        let tableError = ColorLUT.heldOutError(x, y, halves: halves, curves: false)
+        switch choice(x, y, halves: halves, tableError: tableError) {
         case .hue:
-            return ColourStep(hue: HueShift.fit(x, y, Array(0..<(before.width * before.height))), table: .none)
+            return ColourStep(hue: HueShift.fit(x, y, Array(0..<(x.count / 3))), table: .none)
         case .table:
             return ColourStep(
-                hue: .none, table: ColorTable(offsets: ColorLUT.fit(before, after, affineError: tableError)))
+                hue: .none, table: ColorTable(offsets: ColorLUT.fit(x, y, halves: halves, affineError: tableError)))
         case .unchanged: return .none
         }
     }

@@ -1,4 +1,5 @@
 import ImageCodecs
+import NodeKit
 
 /// The encoder's view of the edit: per-token layer-normalised EfficientNet-Lite0 features of the
 /// after minus the before at strides 8, 16 and 32 (Delta-Adapter's semantic delta), and the pooled
@@ -27,7 +28,14 @@ package struct ColourAffine: DeltaComponent {
     package init(offset: [Float]) { self.offset = offset }
 
     /// Fitted on the pair's working copies.
-    package init(_ pair: ExemplarPair) { self.init(offset: ColorLUT.affine(pair.working.before, pair.working.after)) }
+    package init(_ pair: ExemplarPair) { self.init([pair]) }
+
+    /// Fitted on several pairs' working copies, their pixels pooled.
+    package init(_ pairs: [ExemplarPair]) {
+        self.init(
+            offset: ColorLUT.affine(
+                pairs.flatMap { $0.working.before.floatSamples() }, pairs.flatMap { $0.working.after.floatSamples() }))
+    }
 
     package static let layout = [(name: "color.affine", shape: [3, 4])]
     /// Clipped pixels left out; weaker ridges toward the structured map.
@@ -45,8 +53,12 @@ package struct ChangeGrid: DeltaComponent {
     package init(cells: [Float]) { self.cells = cells }
 
     /// From the pair's working copies.
-    package init(_ pair: ExemplarPair) {
-        self.init(cells: ExemplarPair.changeGrid(pair.working.before, pair.working.after, side: Self.side))
+    package init(_ pair: ExemplarPair) { self.init([pair]) }
+
+    /// The pairs' grids' mean: where, on average over the shots, the colours moved.
+    package init(_ pairs: [ExemplarPair]) {
+        let grids = pairs.map { ExemplarPair.changeGrid($0.working.before, $0.working.after, side: Self.side) }
+        self.init(cells: Delta.weightedSum(grids.map { ($0, 1 / Double(grids.count)) }))
     }
 
     package static let layout = [(name: "change", shape: [side, side, 3])]

@@ -20,41 +20,60 @@ package struct ExemplarFit: Equatable, Sendable {
         self.grain = grain
     }
 
-    /// Fits every part on `pair`. The colour step reads the pair subsampled (every s-th pixel, so
-    /// that after = f(before) holds exactly), the grain its centre at full resolution (neighbours
-    /// matter); each full-size copy is let go as soon as it has been used (a 12-MP one is 144 MB).
-    package static func fit(_ pair: ExemplarPair, _ c: Compute) -> ExemplarFit {
-        let spatial = SpatialFilter.fit(pair.before, pair.after, c)
-        let (w, h) = (pair.before.width, pair.before.height)
+    /// Fits every part on `pair`.
+    package static func fit(_ pair: ExemplarPair, _ c: Compute) -> ExemplarFit { fit([pair], c) }
+
+    /// Fits every part on several pairs of one edit at once (a photographer's few hand-edited
+    /// shots): one filter, colour step and operator for all of them, which see more colours and
+    /// content than one pair shows; the grain is their grains' mean. The colour step reads each
+    /// pair subsampled (every s-th pixel, so that after = f(before) holds exactly), the grain its
+    /// centre at full resolution (neighbours matter); each full-size copy is let go as soon as it
+    /// has been used (a 12-MP one is 144 MB).
+    package static func fit(_ pairs: [ExemplarPair], _ c: Compute) -> ExemplarFit {
+        guard !pairs.isEmpty else { return .none }
+        let spatial = SpatialFilter.fit(pairs.map { ($0.before, $0.after) }, c)
         let side = ExemplarPair.colourFitSide
-        let afterCentre: [Float]
-        let afterSubsampled: Image
-        let beforeCentre: [Float]
-        let filtered: [Float]
-        do {
-            let after = pair.after.floatSamples()
-            afterCentre = Grain.centre(after, width: w, height: h).samples
-            afterSubsampled = ExemplarPair.subsampled(after, width: w, height: h, side: side)
+        var subsampled: [(before: Image, after: Image)] = []
+        var centres: [(before: [Float], after: [Float], filtered: [Float], width: Int, height: Int)] = []
+        for pair in pairs {
+            let (w, h) = (pair.before.width, pair.before.height)
+            let afterCentre: [Float]
+            let afterSubsampled: Image
+            let beforeCentre: [Float]
+            let filtered: [Float]
+            do {
+                let after = pair.after.floatSamples()
+                afterCentre = Grain.centre(after, width: w, height: h).samples
+                afterSubsampled = ExemplarPair.subsampled(after, width: w, height: h, side: side)
+            }
+            do {
+                let before = pair.before.floatSamples()
+                beforeCentre = Grain.centre(before, width: w, height: h).samples
+                filtered = spatial.apply(to: before, width: w, height: h, c)
+            }
+            subsampled.append((ExemplarPair.subsampled(filtered, width: w, height: h, side: side), afterSubsampled))
+            let centre = Grain.centre(filtered, width: w, height: h)
+            centres.append((beforeCentre, afterCentre, centre.samples, centre.width, centre.height))
         }
-        do {
-            let before = pair.before.floatSamples()
-            beforeCentre = Grain.centre(before, width: w, height: h).samples
-            filtered = spatial.apply(to: before, width: w, height: h, c)
+        let colour = ColourStep.fit(subsampled)
+        let grains = centres.map { centre in
+            Grain.fit(
+                before: centre.before, after: centre.after, predicted: colour.apply(to: centre.filtered, c),
+                width: centre.width, height: centre.height)
         }
-        let colour = ColourStep.fit(ExemplarPair.subsampled(filtered, width: w, height: h, side: side), afterSubsampled)
-        let centre = Grain.centre(filtered, width: w, height: h)
-        let grain = Grain.fit(
-            before: beforeCentre, after: afterCentre, predicted: colour.apply(to: centre.samples, c),
-            width: centre.width, height: centre.height)
+        let grain = grains.count == 1 ? grains[0] : Grain.combination(grains.map { ($0, 1 / Double(grains.count)) })
         let partial = ExemplarFit(spatial: spatial, colour: colour, grain: grain)
-        let (before, after) = (
-            pair.before.fitting(maxSide: LearnedOperator.workingSide),
-            pair.after.fitting(maxSide: LearnedOperator.workingSide)
-        )
-        let rgb = before.floatSamples()
-        let learned = LearnedOperator.fit(
-            before: rgb, fit: partial.apply(to: rgb, width: before.width, height: before.height, c),
-            after: after.floatSamples(), width: before.width, height: before.height, c)
+        let examples = pairs.map { pair in
+            let (before, after) = (
+                pair.before.fitting(maxSide: LearnedOperator.workingSide),
+                pair.after.fitting(maxSide: LearnedOperator.workingSide)
+            )
+            let rgb = before.floatSamples()
+            return LearnedOperator.Example(
+                before: rgb, fit: partial.apply(to: rgb, width: before.width, height: before.height, c),
+                after: after.floatSamples(), width: before.width, height: before.height)
+        }
+        let learned = LearnedOperator.fit(examples, c)
         return ExemplarFit(spatial: spatial, colour: colour, learned: learned, grain: grain)
     }
 

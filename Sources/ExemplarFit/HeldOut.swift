@@ -6,9 +6,21 @@ enum HeldOut {
 
     /// The pixels of the checkerboard's two halves.
     static func halves(width w: Int, height h: Int) -> [[Int]] {
+        halves(sizes: [(w, h)])
+    }
+
+    /// The halves of several pairs' pixels laid end to end (each `width × height`, in order):
+    /// each pair's own checkerboard, so the colour choices are decided as on one pair, on more
+    /// colours. (Holding out whole pairs would also judge a table by colours no pair showed,
+    /// which the affine prior, not the table, decides.)
+    static func halves(sizes: [(width: Int, height: Int)]) -> [[Int]] {
         var halves: [[Int]] = [[], []]
-        for py in 0..<h {
-            for px in 0..<w { halves[(py * blocks / h + px * blocks / w) % 2].append(py * w + px) }
+        var offset = 0
+        for (w, h) in sizes {
+            for py in 0..<h {
+                for px in 0..<w { halves[(py * blocks / h + px * blocks / w) % 2].append(offset + py * w + px) }
+            }
+            offset += w * h
         }
         return halves
     }
@@ -16,10 +28,8 @@ enum HeldOut {
     /// The squared error of `predict(train, before)` — fitted on one half's pixels, mapping the
     /// other half's before colours (interleaved) — against that half's after, summed over both.
     static func error(
-        _ x: [Float], _ y: [Float], width w: Int, height h: Int,
-        _ predict: (_ train: [Int], _ before: [Float]) -> [Float]
+        _ x: [Float], _ y: [Float], halves: [[Int]], _ predict: (_ train: [Int], _ before: [Float]) -> [Float]
     ) -> Double {
-        let halves = halves(width: w, height: h)
         var e = 0.0
         for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] where !train.isEmpty {
             let predicted = predict(train, test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] })

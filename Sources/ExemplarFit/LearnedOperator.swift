@@ -236,45 +236,75 @@ extension LearnedOperator {
     package static func fit(
         before: [Float], fit: [Float], after: [Float], width w: Int, height h: Int, _ c: Compute
     ) -> LearnedOperator {
-        guard min(w, h) >= 16 else { return .none }
-        let inputs = Inputs(rgb: before, fit: fit, width: w, height: h, c)
-        let n = min(sampleCount, 3 * w * h)
-        var random = SeededRandom(seed: 0x7361_6d70_6c65)
-        let samples = (0..<n).map { _ in Int(random.next() % UInt64(3 * w * h)) }
-        let f = inputCount
-        var x = [Float](repeating: 0, count: n * f)
-        x.withUnsafeMutableBufferPointer { x in
-            for (i, s) in samples.enumerated() {
-                inputs.write(pixel: s / 3, channel: s % 3, into: x.baseAddress! + i * f)
-            }
+        self.fit([Example(before: before, fit: fit, after: after, width: w, height: h)], c)
+    }
+
+    /// One pair of an exemplar at the working size, as ``fit(before:fit:after:width:height:_:)``
+    /// takes it.
+    package struct Example {
+        package let before: [Float], fit: [Float], after: [Float]
+        package let width: Int, height: Int
+
+        package init(before: [Float], fit: [Float], after: [Float], width: Int, height: Int) {
+            (self.before, self.fit, self.after, self.width, self.height) = (before, fit, after, width, height)
         }
+    }
+
+    /// Fitted on several pairs of one edit: the samples shared evenly between them, and held out
+    /// pair by pair (each predicted from the others) — new content and new colours, as other
+    /// photos will bring. One pair is held out by place and colour (``heldOutGroup(pixel:_:)``).
+    package static func fit(_ examples: [Example], _ c: Compute) -> LearnedOperator {
+        let examples = examples.filter { min($0.width, $0.height) >= 16 }
+        guard !examples.isEmpty else { return .none }
+        let f = inputCount
+        var x: [Float] = []
+        var targets: [Float] = []
+        var groups: [Int] = []
+        for (t, example) in examples.enumerated() {
+            let (w, h) = (example.width, example.height)
+            let inputs = Inputs(rgb: example.before, fit: example.fit, width: w, height: h, c)
+            let n = min(sampleCount / examples.count, 3 * w * h)
+            var random = SeededRandom(seed: 0x7361_6d70_6c65 &+ UInt64(t))
+            let samples = (0..<n).map { _ in Int(random.next() % UInt64(3 * w * h)) }
+            let start = x.count
+            x.append(contentsOf: repeatElement(0, count: n * f))
+            x.withUnsafeMutableBufferPointer { x in
+                for (i, s) in samples.enumerated() {
+                    inputs.write(pixel: s / 3, channel: s % 3, into: x.baseAddress! + start + i * f)
+                }
+            }
+            let (after, fit) = (example.after, example.fit)
+            targets += samples.map { s in after[3 * (s / 3) + s % 3] - fit[3 * (s / 3) + s % 3] }
+            groups += samples.map { s in examples.count == 1 ? heldOutGroup(pixel: s / 3, inputs) : t }
+        }
+        let n = targets.count
         var (low, high) = ([Float](repeating: 0, count: f), [Float](repeating: 0, count: f))
         for j in 0..<f {
             let column = (0..<n).map { x[$0 * f + j] }.sorted()
             (low[j], high[j]) = (column[Int(0.001 * Double(n - 1))], column[Int(0.999 * Double(n - 1))])
         }
         for i in 0..<n { for j in 0..<f { x[i * f + j] = min(high[j], max(low[j], x[i * f + j])) } }
-        let targets = samples.map { s in after[3 * (s / 3) + s % 3] - fit[3 * (s / 3) + s % 3] }
-        let groups = samples.map { s in heldOutGroup(pixel: s / 3, inputs) }
-        let sums = (0..<3).map { group in
-            let members = samples.indices.filter { groups[$0] == group }
+        // One pair: two held-out groups and the mixed samples (2), which train neither. Several:
+        // one group per pair, each predicted from all the others.
+        let held = examples.count == 1 ? 2 : examples.count
+        let sums = (0..<(examples.count == 1 ? 3 : held)).map { group in
+            let members = targets.indices.filter { groups[$0] == group }
             return Sums(members.flatMap { x[($0 * f)..<(($0 + 1) * f)] }, members.map { targets[$0] }, c)
         }
-        // Each held-out group predicted from the other; the mixed samples train neither.
         var errors = [Double](repeating: 0, count: ridges.count)
-        for (train, test) in [(0, 1), (1, 0)] {
+        for test in 0..<held {
+            let train = (0..<held).filter { $0 != test }.map { sums[$0] }.reduce(.zero, +)
             for (r, ridge) in ridges.enumerated() {
-                let beta = solve(sums[train].gram, sums[train].moment, ridge: ridge)
-                errors[r] += sums[test].error(beta)
+                errors[r] += sums[test].error(solve(train.gram, train.moment, ridge: ridge))
             }
         }
-        let baseline = sums[0].energy + sums[1].energy
+        let baseline = sums[..<held].reduce(0) { $0 + $1.energy }
         let best = errors.indices.min { errors[$0] < errors[$1] }!
-        let heldOut = Double(groups.filter { $0 < 2 }.count)
+        let heldOut = Double(groups.filter { $0 < held }.count)
         guard errors[best] < keepMargin * baseline, baseline > visibleError * visibleError * heldOut else {
             return .none
         }
-        let all = sums[0] + sums[1] + sums[2]
+        let all = sums.reduce(.zero, +)
         let beta = solve(all.gram, all.moment, ridge: ridges[best])
         return LearnedOperator(readout: beta.map { Float($0) }, low: low, high: high)
     }

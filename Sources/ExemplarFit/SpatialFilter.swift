@@ -29,11 +29,17 @@ package struct SpatialFilter: Equatable, Sendable {
 
     /// The filter that, followed by a colour table, best explains `before → after` (RGB, same size).
     package static func fit(_ before: Image, _ after: Image, _ c: Compute) -> SpatialFilter {
-        let (b, a) = (before.fitting(maxSide: fitSide), after.fitting(maxSide: fitSide))
-        let (w, h) = (b.width, b.height)
-        let x = b.floatSamples()
-        let y = a.floatSamples()
-        let all = Array(0..<(w * h))
+        fit([(before, after)], c)
+    }
+
+    /// The one filter that, followed by one colour table, best explains several pairs of one edit
+    /// at once: each pair blurred at its own size, their pixels pooled.
+    package static func fit(_ pairs: [(before: Image, after: Image)], _ c: Compute) -> SpatialFilter {
+        let small = pairs.map { ($0.before.fitting(maxSide: fitSide), $0.after.fitting(maxSide: fitSide)) }
+        let befores = small.map { $0.0.floatSamples() }
+        let x = befores.flatMap { $0 }
+        let y = small.flatMap { $0.1.floatSamples() }
+        let all = Array(0..<(x.count / 3))
         func colourError(_ source: [Float]) -> Double {
             let lut = ColorLUT.table(source, y, all, ColorLUT.Prior(source, y, all, curves: false))
             let predicted = ColorLUT.apply(lut, to: source, c)
@@ -46,9 +52,11 @@ package struct SpatialFilter: Equatable, Sendable {
         }
         let plain = colourError(x)
         var best = (error: plain, filter: SpatialFilter.none, blurred: x)
-        let side = Double(min(w, h))
         for sigma in sigmas {
-            let blurred = gaussian(x, width: w, height: h, sigma: sigma * side, c)
+            let blurred = zip(small, befores).flatMap { pair, samples in
+                let (w, h) = (pair.0.width, pair.0.height)
+                return gaussian(samples, width: w, height: h, sigma: sigma * Double(min(w, h)), c)
+            }
             var num = 0.0
             var energy = 0.0
             for i in x.indices {

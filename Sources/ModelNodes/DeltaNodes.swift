@@ -15,11 +15,13 @@ struct EncodeDeltaNode: Node {
         summary:
             "Describe an exemplar's edit (before → after) for the edit models; computed once per exemplar and cached.",
         inputs: [
-            PortSpec("before", .image, doc: "the exemplar photo before the edit"),
             PortSpec(
-                "after", .image,
+                "before", .images,
+                doc: "the exemplar photo before the edit, or several photos of one edit (load_pairs' before)"),
+            PortSpec(
+                "after", .images,
                 doc:
-                    "the same photo after the edit: same frame, pixel-aligned (a smaller export of it is resized to match)"
+                    "the same photo after the edit: same frame, pixel-aligned (a smaller export of it is resized to match); several, in the befores' order"
             ),
         ],
         outputs: [
@@ -37,27 +39,48 @@ struct EncodeDeltaNode: Node {
     var cacheSalt: String { "\(ExemplarDelta.encoder):\(weights.contentHash):\(editWeights.contentHash)" }
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
-        let pair = try ExemplarPair(before: try inputs.image("before"), after: try inputs.image("after"))
+        let (befores, afters) = (try inputs.images("before"), try inputs.images("after"))
+        guard befores.count == afters.count, !befores.isEmpty else {
+            throw NodeError(
+                "the exemplar has \(befores.count) befores but \(afters.count) afters: each before needs its after")
+        }
+        var pairs: [ExemplarPair] = []
+        for (i, (before, after)) in zip(befores, afters).enumerated() {
+            do {
+                pairs.append(try ExemplarPair(before: before, after: after))
+            } catch {
+                // Which pair, when there are several.
+                guard befores.count > 1 else { throw error }
+                throw NodeError("pair \(i + 1) of \(befores.count): \(error.message)", help: error.help)
+            }
+        }
         let model = try weights.model()
         let c = Compute(threads: context.threads)
-        // One image per forward, not a batch of two: work pieces never straddle the two, so
-        // an unedited after gives exactly the before's features and a delta of exactly zero.
-        let before = model(EncoderWeights.input([pair.before]), c)
-        let after = model(EncoderWeights.input([pair.after]), c)
-        let semantic = SemanticDelta(values: [
-            Self.tokenDelta(before: before.stride8, after: after.stride8, c),
-            Self.tokenDelta(before: before.stride16, after: after.stride16, c),
-            Self.tokenDelta(before: before.stride32, after: after.stride32, c),
-            zip(after.pooled.values, before.pooled.values).map { $0 - $1 },
-        ])
+        // Several pairs of one edit: each pair's delta, averaged.
+        var sums = [[Float]](repeating: [], count: 4)
+        for pair in pairs {
+            // One image per forward, not a batch of two: work pieces never straddle the two, so
+            // an unedited after gives exactly the before's features and a delta of exactly zero.
+            let before = model(EncoderWeights.input([pair.before]), c)
+            let after = model(EncoderWeights.input([pair.after]), c)
+            let values = [
+                Self.tokenDelta(before: before.stride8, after: after.stride8, c),
+                Self.tokenDelta(before: before.stride16, after: after.stride16, c),
+                Self.tokenDelta(before: before.stride32, after: after.stride32, c),
+                zip(after.pooled.values, before.pooled.values).map { $0 - $1 },
+            ]
+            sums = zip(sums, values).map { sum, v in sum.isEmpty ? v : zip(sum, v).map { $0 + $1 } }
+        }
+        let share = 1 / Float(pairs.count)
+        let semantic = SemanticDelta(values: sums.map { pairs.count == 1 ? $0 : $0.map { $0 * share } })
         var exemplar = ExemplarDelta(
-            semantic: semantic, affine: ColourAffine(pair), fit: ExemplarFit.fit(pair, c), change: ChangeGrid(pair),
+            semantic: semantic, affine: ColourAffine(pairs), fit: ExemplarFit.fit(pairs, c), change: ChangeGrid(pairs),
             trust: nil)
         // Without the edit models (a colour-only workflow) there is nothing to test; the cache
         // key then says "missing", so installing them later recomputes the delta with its trust.
         if editWeights.isPresent {
             let edit = try editWeights.model()
-            let trusted = try Self.trust(pair, EditDelta(exemplar, model: edit), edit, c)
+            let trusted = try Self.trust(pairs, EditDelta(exemplar, model: edit), edit, c)
             exemplar.trust = ModelTrust(weight: trusted ? 1 : 0)
             // One correction of what the fit misses, not two: the models' is relative to the fit
             // without the operator, and both would redo the same local edit.
@@ -71,33 +94,35 @@ struct EncodeDeltaNode: Node {
     static let trustRatio: Float = 0.891
 
     /// Whether the edit models' correction helps this edit: their 2-step edit of the exemplar's
-    /// own before, at their working size, against the exemplar's fit alone — its learned operator
-    /// included —, both scored on the after. It keeps the correction for spotlights and nothing
-    /// else (measured in Docs/exemplar-fit.md): where the fit is exact or close the network only
-    /// adds error.
-    static func trust(_ pair: ExemplarPair, _ exemplar: EditDelta, _ model: EditModel, _ c: Compute) -> Bool {
-        let query = EditQuery(image: pair.before, exemplar: exemplar, model: model, c)
-        let edited = query.edited(model, query.conditioned(model, c), steps: 2, c).image
-        let after = EditQuery.small(pair.after, size: query.size)
-        // With an operator, the fit on the operator's own working-size copy, where it needs no
-        // carry to full size: the models read a far smaller copy still.
-        let fit = exemplar.exemplar.fit
-        let working = pair.before.fitting(maxSide: LearnedOperator.workingSide)
-        let lowFit =
-            fit.learned.isNone
-            ? query.lowFit
-            : EditQuery.small(
-                Image(
-                    width: working.width, height: working.height, colorModel: .rgb,
-                    samples: fit.bands(of: working, c)(0..<working.height)),
-                size: query.size)
+    /// own befores, at their working size, against the exemplar's fit alone — its learned
+    /// operator included —, both scored on the afters over every pair. It keeps the correction
+    /// for spotlights and nothing else (measured in Docs/exemplar-fit.md): where the fit is exact
+    /// or close the network only adds error.
+    static func trust(_ pairs: [ExemplarPair], _ exemplar: EditDelta, _ model: EditModel, _ c: Compute) -> Bool {
         var modelError: Float = 0
         var fitError: Float = 0
-        for i in after.indices {
-            let m = edited[i] - after[i]
-            let f = lowFit[i] - after[i]
-            modelError += m * m
-            fitError += f * f
+        for pair in pairs {
+            let query = EditQuery(image: pair.before, exemplar: exemplar, model: model, c)
+            let edited = query.edited(model, query.conditioned(model, c), steps: 2, c).image
+            let after = EditQuery.small(pair.after, size: query.size)
+            // With an operator, the fit on the operator's own working-size copy, where it needs no
+            // carry to full size: the models read a far smaller copy still.
+            let fit = exemplar.exemplar.fit
+            let working = pair.before.fitting(maxSide: LearnedOperator.workingSide)
+            let lowFit =
+                fit.learned.isNone
+                ? query.lowFit
+                : EditQuery.small(
+                    Image(
+                        width: working.width, height: working.height, colorModel: .rgb,
+                        samples: fit.bands(of: working, c)(0..<working.height)),
+                    size: query.size)
+            for i in after.indices {
+                let m = edited[i] - after[i]
+                let f = lowFit[i] - after[i]
+                modelError += m * m
+                fitError += f * f
+            }
         }
         return modelError < trustRatio * fitError
     }

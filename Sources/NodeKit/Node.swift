@@ -37,6 +37,15 @@ public struct NodeInputs: Sendable {
         }
     }
 
+    /// An `images` input: its list, or one image as a list of one.
+    public func images(_ name: String) throws -> [Image] {
+        switch values[name] {
+        case .images(let list)?: return list
+        case .image(let image)?: return [image]
+        default: throw missing(name, .images)
+        }
+    }
+
     public func optionalImage(_ name: String) -> Image? {
         switch values[name] {
         case .image(let image)?, .mask(let image)?: image

@@ -56,6 +56,9 @@ public struct NodeDescriptor: Sendable {
     /// Where the node writes, worked out from some of its inputs before any item runs: the engine
     /// refuses a run in which two items would write one file (the first silently lost).
     public let plannedOutput: PlannedOutput?
+    /// `path` inputs naming what the node reads (a file, or a directory's files): like the
+    /// iterated files, never replaced by an output of the run.
+    public let readInputs: [String]
 
     /// The file a node with side effects writes for an item, from the inputs named in `inputs`.
     public struct PlannedOutput: Sendable {
@@ -71,7 +74,7 @@ public struct NodeDescriptor: Sendable {
     public init(
         kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
         hasSideEffects: Bool = false, iterationInput: String? = nil, cacheable: Bool = false,
-        example: String, placeholders: [String] = [], plannedOutput: PlannedOutput? = nil
+        example: String, placeholders: [String] = [], plannedOutput: PlannedOutput? = nil, readInputs: [String] = []
     ) {
         self.kind = kind
         self.version = version
@@ -84,6 +87,7 @@ public struct NodeDescriptor: Sendable {
         self.example = example
         self.placeholders = placeholders
         self.plannedOutput = plannedOutput
+        self.readInputs = readInputs
     }
 
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }

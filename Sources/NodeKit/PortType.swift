@@ -14,6 +14,9 @@ public enum PortType: String, Sendable, CaseIterable, CustomStringConvertible {
     case delta
     /// A list of strings: a command line's arguments, written as a YAML list.
     case strings
+    /// Several images in order: the befores, or the afters, of several exemplar pairs. One
+    /// image is a list of one.
+    case images
 
     public var description: String { rawValue }
 
@@ -22,7 +25,7 @@ public enum PortType: String, Sendable, CaseIterable, CustomStringConvertible {
     public func accepts(_ source: PortType) -> Bool {
         if source == self { return true }
         switch (source, self) {
-        case (.integer, .number), (.string, .path), (.path, .string): return true
+        case (.integer, .number), (.string, .path), (.path, .string), (.image, .images): return true
         default: return false
         }
     }
@@ -39,6 +42,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
     case bool(Bool)
     case delta(Delta)
     case strings([String])
+    case images([Image])
 
     public var type: PortType {
         switch self {
@@ -51,6 +55,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
         case .bool: .bool
         case .delta: .delta
         case .strings: .strings
+        case .images: .images
         }
     }
 
@@ -61,6 +66,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
         case (.integer(let i), .number): .number(Double(i))
         case (.string(let s), .path): .path(s)
         case (.path(let p), .string): .string(p)
+        case (.image(let i), .images): .images([i])
         default: nil
         }
     }
@@ -76,6 +82,7 @@ public enum Value: Sendable, Equatable, CustomStringConvertible {
         case .bool(let b): String(b)
         case .delta(let d): d.description
         case .strings(let list): "[" + list.map { "'\($0)'" }.joined(separator: ", ") + "]"
+        case .images(let list): "\(list.count) \(list.count == 1 ? "image" : "images")"
         }
     }
 }

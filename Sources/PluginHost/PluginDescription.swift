@@ -194,7 +194,7 @@ struct PluginDescription {
                         throw portFail("has DF_PORT_HAS_DEFAULT but no default_string")
                     }
                     defaultValue = type == .string ? .string(s) : .path(s)
-                case .image, .mask, .delta, .strings:
+                case .image, .mask, .delta, .strings, .images:
                     throw portFail("is \(type): it cannot have a default")
                 }
                 if let defaultValue,

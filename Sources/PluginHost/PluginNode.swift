@@ -63,6 +63,10 @@ public struct PluginNode: Node {
             case .delta(let delta)?:
                 value.type = Int32(DF_TYPE_DELTA)
                 value.delta = strings.add(delta)
+            case .images?:
+                // No plugin port takes a list (the ABI has no such type), so validation never
+                // connects one; said plainly should that change.
+                throw NodeError("input '\(port.name)' is a list of images; plugins take one image per port")
             }
             values.append(value)
         }

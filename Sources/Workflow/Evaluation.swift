@@ -253,7 +253,7 @@ extension Value {
         case .integer(let i): String(i)
         case .bool(let b): String(b)
         case .strings(let list): list.joined(separator: " ")
-        case .image, .mask, .delta: description
+        case .image, .mask, .delta, .images: description
         }
     }
 

@@ -193,8 +193,14 @@ public struct Executor: Sendable {
                     threads: options.jobs)
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 // A node's iteration input names the file it reads (load's path): never an output.
-                if let input = node.node.descriptor.iterationInput, case .path(let p)? = inputs[input] {
-                    inputFiles.insert(URL(fileURLWithPath: p).resolvingSymlinksInPath().path)
+                let descriptor = node.node.descriptor
+                for input in [descriptor.iterationInput].compactMap({ $0 }) + descriptor.readInputs {
+                    guard case .path(let p)? = inputs[input] else { continue }
+                    let read = URL(fileURLWithPath: p).resolvingSymlinksInPath()
+                    inputFiles.insert(read.path)
+                    for name in (try? FileManager.default.contentsOfDirectory(atPath: read.path)) ?? [] {
+                        inputFiles.insert(read.appendingPathComponent(name).resolvingSymlinksInPath().path)
+                    }
                 }
                 shared[node.name] = try invoke(node, inputs, context, onEvent: onEvent)
             } catch {

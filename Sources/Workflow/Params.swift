@@ -65,7 +65,7 @@ extension Workflow {
         case .bool: text == "true" ? .bool(true) : text == "false" ? .bool(false) : nil
         case .path: .path(text)
         case .string: .string(text)
-        case .image, .mask, .delta, .strings: nil
+        case .image, .mask, .delta, .strings, .images: nil
         }
     }
 }

@@ -149,6 +149,9 @@ extension ContentHasher {
         case .strings(let list):
             add("strings:\(list.count)\u{0}")
             for element in list { add("\(element.utf8.count):\(element)\u{0}") }
+        case .images(let list):
+            add("images:\(list.count)\u{0}")
+            for image in list { add(.image(image)) }
         default: add("\(value.type):\(value.text)\u{0}")
         }
     }
@@ -168,18 +171,7 @@ enum CacheEntry {
             switch values[name]! {
             case .image(let image), .mask(let image):
                 out.append(values[name]!.type == .image ? 0 : 1)
-                for n in [image.width, image.height, image.channels] { appendInteger(&out, n) }
-                switch image.storage {
-                case .uint8(let s):
-                    out.append(0)
-                    appendBytes(&out, s)
-                case .uint16(let s):
-                    out.append(1)
-                    appendBytes(&out, s)
-                case .float32(let s):
-                    out.append(2)
-                    appendBytes(&out, s)
-                }
+                appendImage(&out, image)
             case .number(let n):
                 out.append(2)
                 appendInteger(&out, Int(bitPattern: UInt(n.bitPattern)))
@@ -210,6 +202,10 @@ enum CacheEntry {
                 out.append(8)
                 appendInteger(&out, list.count)
                 for element in list { appendString(&out, element) }
+            case .images(let list):
+                out.append(9)
+                appendInteger(&out, list.count)
+                for image in list { appendImage(&out, image) }
             }
         }
         var hasher = ContentHasher()
@@ -234,19 +230,7 @@ enum CacheEntry {
             let name = try reader.string()
             switch try reader.byte() {
             case let tag where tag <= 1:
-                let width = try reader.integer(limit: 1 << 20)
-                let height = try reader.integer(limit: 1 << 20)
-                guard let model = ColorModel(channels: try reader.integer(limit: 4)) else {
-                    throw Corrupt(description: "bad channels")
-                }
-                let count = width * height * model.channels
-                let storage: PixelStorage =
-                    switch try reader.byte() {
-                    case 0: .uint8(try reader.array(count))
-                    case 1: .uint16(try reader.array(count))
-                    default: .float32(try reader.array(count))
-                    }
-                let image = Image(width: width, height: height, colorModel: model, storage: storage)
+                let image = try reader.image()
                 values[name] = tag == 0 ? .image(image) : .mask(image)
             case 2: values[name] = .number(Double(bitPattern: UInt64(UInt(bitPattern: try reader.integer(limit: nil)))))
             case 3: values[name] = .integer(try reader.integer(limit: nil))
@@ -269,10 +253,29 @@ enum CacheEntry {
                 var list: [String] = []
                 for _ in 0..<(try reader.integer(limit: 1 << 16)) { list.append(try reader.string()) }
                 values[name] = .strings(list)
+            case 9:
+                var list: [Image] = []
+                for _ in 0..<(try reader.integer(limit: 1 << 16)) { list.append(try reader.image()) }
+                values[name] = .images(list)
             default: throw Corrupt(description: "unknown value type")
             }
         }
         return values
+    }
+
+    private static func appendImage(_ out: inout [UInt8], _ image: Image) {
+        for n in [image.width, image.height, image.channels] { appendInteger(&out, n) }
+        switch image.storage {
+        case .uint8(let s):
+            out.append(0)
+            appendBytes(&out, s)
+        case .uint16(let s):
+            out.append(1)
+            appendBytes(&out, s)
+        case .float32(let s):
+            out.append(2)
+            appendBytes(&out, s)
+        }
     }
 
     private static func appendInteger(_ out: inout [UInt8], _ value: Int) {
@@ -292,6 +295,22 @@ enum CacheEntry {
     private struct Reader {
         let bytes: [UInt8]
         var offset: Int
+
+        mutating func image() throws -> Image {
+            let width = try integer(limit: 1 << 20)
+            let height = try integer(limit: 1 << 20)
+            guard let model = ColorModel(channels: try integer(limit: 4)) else {
+                throw Corrupt(description: "bad channels")
+            }
+            let count = width * height * model.channels
+            let storage: PixelStorage =
+                switch try byte() {
+                case 0: .uint8(try array(count))
+                case 1: .uint16(try array(count))
+                default: .float32(try array(count))
+                }
+            return Image(width: width, height: height, colorModel: model, storage: storage)
+        }
 
         mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
             guard count >= 0, offset + count <= bytes.count else { throw Corrupt(description: "truncated") }

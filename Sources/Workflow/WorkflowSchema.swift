@@ -32,7 +32,7 @@ public enum WorkflowSchema {
                 "anyOf": [["type": "array", "items": ["type": ["string", "number", "integer", "boolean"]]], dynamic],
                 "description": "\(port.type): \(port.doc)",
             ]
-        case .image, .mask, .delta:
+        case .image, .mask, .delta, .images:
             return ["type": "string", "pattern": "^[$]", "description": "\(port.type): \(port.doc)"]
         }
         if let range = port.range {

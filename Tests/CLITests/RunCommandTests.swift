@@ -103,6 +103,67 @@ struct WorkflowCommandTests {
             ])
     }
 
+    @Test("Several exemplar pairs from two directories, matched by name; mismatches listed")
+    func severalPairs() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let manager = FileManager.default
+        for directory in ["before", "after", "in"] {
+            try manager.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
+        }
+        let examples = repository.appendingPathComponent("Examples")
+        for name in ["chelsea.png", "coffee.png"] {
+            try manager.copyItem(
+                at: examples.appendingPathComponent(name), to: root.appendingPathComponent("before/\(name)"))
+        }
+        try manager.copyItem(
+            at: examples.appendingPathComponent("rocket.jpg"), to: root.appendingPathComponent("in/r.jpg"))
+        // The afters: both graded alike; chelsea's saved as a JPEG (pairs match by name, not format).
+        let graded = try deltaflow([
+            "run", repository.appendingPathComponent("Workflows/color-grade.yaml").path,
+            "--set", "input=\(root.path)/before", "--set", "output=\(root.path)/graded", "--quiet",
+        ])
+        #expect(graded.status == 0, "\(graded.stderr)")
+        let jpeg = try deltaflow([
+            "convert", "\(root.path)/graded/chelsea.png", "--output", "\(root.path)/after", "--format", "jpeg",
+            "--quality", "95",
+        ])
+        #expect(jpeg.status == 0, "\(jpeg.stderr)")
+        try manager.copyItem(
+            at: root.appendingPathComponent("graded/coffee.png"), to: root.appendingPathComponent("after/coffee.png"))
+        let workflow = repository.appendingPathComponent("Workflows/exemplar-color.yaml").path
+        func run(before: String = "before", after: String = "after") throws -> (
+            status: Int32, stdout: String, stderr: String
+        ) {
+            try deltaflow([
+                "run", workflow, "--set", "before=\(root.path)/\(before)", "--set", "after=\(root.path)/\(after)",
+                "--set", "input=\(root.path)/in", "--set", "output=\(root.path)/out", "--no-cache", "--quiet",
+            ])
+        }
+        let good = try run()
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(manager.fileExists(atPath: root.appendingPathComponent("out/r.png").path))
+        // One file, one directory.
+        try manager.copyItem(
+            at: examples.appendingPathComponent("coffee.png"), to: root.appendingPathComponent("single.png"))
+        let mixed = try run(before: "single.png")
+        #expect(mixed.status == 1)
+        #expect(mixed.stderr.contains("is a file but its after (\(root.path)/after) is a directory"), "\(mixed.stderr)")
+        // An after without a before, and two befores of one name: all listed, nothing written.
+        try manager.copyItem(
+            at: examples.appendingPathComponent("rocket.jpg"), to: root.appendingPathComponent("after/rocket.jpg"))
+        try manager.copyItem(
+            at: examples.appendingPathComponent("rocket.jpg"), to: root.appendingPathComponent("before/coffee.jpg"))
+        try manager.removeItem(at: root.appendingPathComponent("out"))
+        let unmatched = try run()
+        #expect(unmatched.status == 1)
+        #expect(
+            unmatched.stderr.contains("coffee.jpg and coffee.png in \(root.path)/before are both 'coffee'"),
+            "\(unmatched.stderr)")
+        #expect(unmatched.stderr.contains("no before in \(root.path)/before for rocket.jpg"), "\(unmatched.stderr)")
+        #expect(!manager.fileExists(atPath: root.appendingPathComponent("out").path))
+    }
+
     @Test("An input with nothing to process is an error that says what the directory holds")
     func nothingToProcess() throws {
         let root = try temporaryDirectory()

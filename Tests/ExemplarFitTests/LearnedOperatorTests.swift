@@ -134,6 +134,29 @@ struct LearnedOperatorTests {
             "with the operator \(learned) dB, without \(plain) dB, untouched \(untouched) dB")
     }
 
+    @Test("Several pairs of one edit carry it to a new photo better than any one of them")
+    func severalPairs() throws {
+        let c = Compute(threads: 2)
+        func threshold(_ image: Image) -> Image {
+            mapped(image) { v in SIMD3(v.x > 0.45 ? 1 : 0, v.y > 0.45 ? 1 : 0, v.z > 0.45 ? 1 : 0) }
+        }
+        let exemplars = try ["coffee.png", "rocket.jpg", "chelsea.png"].map {
+            try example($0).converted(to: .rgb).resized(width: 120, height: 80)
+        }
+        let query = try example("astronaut.png").converted(to: .rgb).resized(width: 120, height: 80)
+        let truth = threshold(query)
+        func transferred(_ photos: [Image]) throws -> Double {
+            let fit = ExemplarFit.fit(try photos.map { try ExemplarPair(before: $0, after: threshold($0)) }, c)
+            return psnr(
+                Image(
+                    width: query.width, height: query.height, colorModel: .rgb,
+                    samples: fit.bands(of: query, c)(0..<query.height)), truth)
+        }
+        let single = try exemplars.map { try transferred([$0]) }
+        let all = try transferred(exemplars)
+        #expect(all > single.max()! + 3, "three pairs \(all) dB, each alone \(single) dB")
+    }
+
     @Test("Nothing to learn, nothing learned: an unedited pair and a colour grade keep no operator")
     func nothingToLearn() throws {
         let c = Compute(threads: 2)

@@ -36,6 +36,14 @@ func encode(_ before: Image, _ after: Image, threads: Int = 2) throws -> Delta {
     return d
 }
 
+func encode(pairs: [(Image, Image)], threads: Int = 2) throws -> Delta {
+    let out = try encoder.run(
+        NodeInputs(["before": .images(pairs.map(\.0)), "after": .images(pairs.map(\.1))]),
+        context: NodeContext(item: nil, seed: 0, threads: threads))
+    guard case .delta(let d)? = out["delta"] else { throw NodeError("no delta") }
+    return d
+}
+
 func maxAbs(_ a: Delta.Array) -> Float { a.values.map(abs).max() ?? 0 }
 
 @Suite("encode_delta")
@@ -120,6 +128,51 @@ struct EncodeDeltaTests {
         #expect(rms < 0.005, "fit reproduces the after to \(rms) RMS; D = \(d)")
     }
 
+    @Test("Several pairs make one delta: the semantic delta their mean, the colour map fitted on all")
+    func severalPairs() throws {
+        let grade: (SIMD3<Float>) -> SIMD3<Float> = { SIMD3($0.x * 0.9 + 0.08, $0.y * 0.85, $0.z * 0.7 + 0.05) }
+        let photos = try ["chelsea.png", "coffee.png"].map {
+            try example($0).converted(to: .rgb).resized(width: 192, height: 128)
+        }
+        let pairs = photos.map { ($0, mapped($0, grade)) }
+        let both = try encode(pairs: pairs)
+        let one = try pairs.map { try encode($0.0, $0.1) }
+        for key in ["pooled", "semantic.stride32"] {
+            let mean = zip(one[0][key]!.values, one[1][key]!.values).map { ($0 + $1) / 2 }
+            let d = zip(both[key]!.values, mean).map { abs($0 - $1) }.max()!
+            #expect(d < 1e-5, "\(key) differs from the pairs' mean by \(d)")
+        }
+        // One affine map reproduces both afters: fitted on both photos' colours together.
+        let d = both["color.affine"]!.values
+        for (before, after) in pairs {
+            let (x, y) = (before.floatSamples(), after.floatSamples())
+            var squared: Float = 0
+            for p in 0..<(before.width * before.height) {
+                for c in 0..<3 {
+                    var v = d[c * 4 + 3] + x[3 * p + c]
+                    for i in 0..<3 { v += d[c * 4 + i] * x[3 * p + i] }
+                    squared += (v - y[3 * p + c]) * (v - y[3 * p + c])
+                }
+            }
+            let rms = (squared / Float(x.count)).squareRoot()
+            #expect(rms < 0.005, "the pooled map reproduces an after to \(rms) RMS")
+        }
+        // A second pair shifted (at full size: the check looks ±3 px at 128 px) is named.
+        let coffee = try example("coffee.png")
+        let error = #expect(throws: NodeError.self) {
+            try encode(pairs: [pairs[0], (coffee, shifted(coffee, dx: 8, dy: 0))])
+        }
+        #expect(
+            error?.message.hasPrefix("pair 2 of 2: the exemplar's after looks shifted") == true,
+            "\(String(describing: error))")
+        let uneven = #expect(throws: NodeError.self) {
+            try encoder.run(
+                NodeInputs(["before": .images(photos), "after": .images([pairs[0].1])]),
+                context: NodeContext(item: nil, seed: 0, threads: 1))
+        }
+        #expect(uneven?.message.contains("2 befores but 1 afters") == true)
+    }
+
     @Test("Different frames are refused with both sizes and what to do")
     func differentFrames() throws {
         let before = try example("chelsea.png")
@@ -140,15 +193,19 @@ struct EncodeDeltaTests {
     }
 
     @Test(
-        "Strong in-place edits are not mistaken for a shift", arguments: ["invert", "gray", "dark", "blur", "emboss"])
+        "Strong in-place edits are not mistaken for a shift",
+        arguments: ["invert", "gray", "dark", "blur", "emboss", "emboss half"])
     func inPlaceEdits(edit: String) throws {
-        let before = try example("astronaut.png")
+        // A half-mixed relief lines up a pixel over as well as a small shift does on a furry
+        // photo; only the tones tell them apart.
+        let before = try example(edit == "emboss half" ? "chelsea.png" : "astronaut.png")
         let after: Image =
             switch edit {
             case "invert": mapped(before) { 1 - $0 }
             case "gray": mapped(before) { v in SIMD3(repeating: 0.3 * v.x + 0.59 * v.y + 0.11 * v.z) }
             case "dark": mapped(before) { $0 * $0 * 0.5 }
             case "emboss": Self.embossed(before)
+            case "emboss half": Self.embossed(before, mix: 0.5)
             default:
                 before.resized(width: before.width / 6, height: before.height / 6).resized(
                     width: before.width, height: before.height)
@@ -159,7 +216,7 @@ struct EncodeDeltaTests {
     /// A horizontal relief (the luma's difference across each pixel, around mid-gray) mixed 80 %
     /// over the photo: its structure lines up best one pixel over, a third less well than a
     /// shifted photo's does.
-    static func embossed(_ image: Image) -> Image {
+    static func embossed(_ image: Image, mix: Float = 0.8) -> Image {
         let (w, h) = (image.width, image.height)
         let rgb = image.converted(to: .rgb).floatSamples()
         var luma = [Float](repeating: 0, count: w * h)
@@ -174,7 +231,7 @@ struct EncodeDeltaTests {
                 let relief: Float = min(1, max(0, 0.5 + 3 * across))
                 for k in 0..<3 {
                     let i = 3 * (y * w + x) + k
-                    out[i] += 0.8 * (relief - rgb[i])
+                    out[i] += mix * (relief - rgb[i])
                 }
             }
         }

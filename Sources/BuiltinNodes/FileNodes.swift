@@ -2,20 +2,30 @@ import Foundation
 import ImageCodecs
 import NodeKit
 
+extension DecodeOptions {
+    /// The decoding limits as inputs of a node that reads image files.
+    static let ports = [
+        PortSpec(
+            "max_pixels", .integer, doc: "refuse images with more pixels than this",
+            default: .integer(defaultMaxPixels), range: 1...1e12),
+        PortSpec(
+            "max_file_bytes", .integer, doc: "refuse files larger than this many bytes",
+            default: .integer(defaultMaxFileBytes), range: 1...1e15),
+    ]
+
+    init(_ inputs: NodeInputs) throws {
+        self.init(maxPixels: try inputs.integer("max_pixels"), maxFileBytes: try inputs.integer("max_file_bytes"))
+    }
+}
+
 /// Reads one image file, or — with `each:` — every matching file of a directory, one per item.
 struct LoadNode: Node {
     let descriptor = NodeDescriptor(
         kind: "load",
         summary: "Read a PNG or JPEG file (turned upright by its EXIF orientation).",
         inputs: [
-            PortSpec("path", .path, doc: "the image file; supplied per file when the node iterates with 'each'"),
-            PortSpec(
-                "max_pixels", .integer, doc: "refuse images with more pixels than this",
-                default: .integer(DecodeOptions.defaultMaxPixels), range: 1...1e12),
-            PortSpec(
-                "max_file_bytes", .integer, doc: "refuse files larger than this many bytes",
-                default: .integer(DecodeOptions.defaultMaxFileBytes), range: 1...1e15),
-        ],
+            PortSpec("path", .path, doc: "the image file; supplied per file when the node iterates with 'each'")
+        ] + DecodeOptions.ports,
         outputs: [
             PortSpec("image", .image, doc: "the decoded image, in the file's own bit depth"),
             PortSpec("path", .path, doc: "the file that was read"),
@@ -29,8 +39,7 @@ struct LoadNode: Node {
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let path = try inputs.string("path")
-        let options = DecodeOptions(
-            maxPixels: try inputs.integer("max_pixels"), maxFileBytes: try inputs.integer("max_file_bytes"))
+        let options = try DecodeOptions(inputs)
         let image = try ImageFile.read(path, options: options)
         return [
             "image": .image(image), "path": .path(path), "width": .integer(image.width),
@@ -58,13 +67,7 @@ struct LoadPairsNode: Node {
             PortSpec(
                 "max_pairs", .integer, doc: "refuse more pairs than this (each adds to the exemplar's encoding time)",
                 default: .integer(8), range: 1...64),
-            PortSpec(
-                "max_pixels", .integer, doc: "refuse images with more pixels than this",
-                default: .integer(DecodeOptions.defaultMaxPixels), range: 1...1e12),
-            PortSpec(
-                "max_file_bytes", .integer, doc: "refuse files larger than this many bytes",
-                default: .integer(DecodeOptions.defaultMaxFileBytes), range: 1...1e15),
-        ],
+        ] + DecodeOptions.ports,
         outputs: [
             PortSpec("before", .images, doc: "the befores, in the order of their names"),
             PortSpec("after", .images, doc: "the afters, in the same order"),
@@ -77,8 +80,7 @@ struct LoadPairsNode: Node {
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let (before, after) = (try inputs.string("before"), try inputs.string("after"))
-        let options = DecodeOptions(
-            maxPixels: try inputs.integer("max_pixels"), maxFileBytes: try inputs.integer("max_file_bytes"))
+        let options = try DecodeOptions(inputs)
         let pairs = try Self.pairs(before: before, after: after, limit: try inputs.integer("max_pairs"))
         var befores: [Image] = []
         var afters: [Image] = []

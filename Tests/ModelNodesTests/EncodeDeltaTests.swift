@@ -46,6 +46,20 @@ func encode(pairs: [(Image, Image)], threads: Int = 2) throws -> Delta {
 
 func maxAbs(_ a: Delta.Array) -> Float { a.values.map(abs).max() ?? 0 }
 
+/// How far `color.affine` values `d` (3×4, `M − [I | 0]`) take RGB `before` from `after` (RMS).
+func affineRMS(_ d: [Float], _ before: Image, _ after: Image) -> Float {
+    let (x, y) = (before.floatSamples(), after.floatSamples())
+    var squared: Float = 0
+    for p in 0..<(before.width * before.height) {
+        for c in 0..<3 {
+            var v = d[c * 4 + 3] + x[3 * p + c]
+            for i in 0..<3 { v += d[c * 4 + i] * x[3 * p + i] }
+            squared += (v - y[3 * p + c]) * (v - y[3 * p + c])
+        }
+    }
+    return (squared / Float(x.count)).squareRoot()
+}
+
 @Suite("encode_delta")
 struct EncodeDeltaTests {
     @Test("The colour fit's pair is every s-th pixel from s/2, s the least that fits 512 (as edit_data.subsampled)")
@@ -114,17 +128,7 @@ struct EncodeDeltaTests {
         let d = try #require(try encode(before, after)["color.affine"]).values
         // A mostly grey photo leaves the per-channel split ill-determined; what must hold is that
         // the fitted transform reproduces the after from the before.
-        let small = before.converted(to: .rgb).resized(width: after.width, height: after.height).floatSamples()
-        let target = after.floatSamples()
-        var squared: Float = 0
-        for p in 0..<(after.width * after.height) {
-            for c in 0..<3 {
-                var v = d[c * 4 + 3] + small[3 * p + c]
-                for i in 0..<3 { v += d[c * 4 + i] * small[3 * p + i] }
-                squared += (v - target[3 * p + c]) * (v - target[3 * p + c])
-            }
-        }
-        let rms = (squared / Float(3 * after.width * after.height)).squareRoot()
+        let rms = affineRMS(d, before.converted(to: .rgb).resized(width: after.width, height: after.height), after)
         #expect(rms < 0.005, "fit reproduces the after to \(rms) RMS; D = \(d)")
     }
 
@@ -145,16 +149,7 @@ struct EncodeDeltaTests {
         // One affine map reproduces both afters: fitted on both photos' colours together.
         let d = both["color.affine"]!.values
         for (before, after) in pairs {
-            let (x, y) = (before.floatSamples(), after.floatSamples())
-            var squared: Float = 0
-            for p in 0..<(before.width * before.height) {
-                for c in 0..<3 {
-                    var v = d[c * 4 + 3] + x[3 * p + c]
-                    for i in 0..<3 { v += d[c * 4 + i] * x[3 * p + i] }
-                    squared += (v - y[3 * p + c]) * (v - y[3 * p + c])
-                }
-            }
-            let rms = (squared / Float(x.count)).squareRoot()
+            let rms = affineRMS(d, before, after)
             #expect(rms < 0.005, "the pooled map reproduces an after to \(rms) RMS")
         }
         // A second pair shifted (at full size: the check looks ±3 px at 128 px) is named.

@@ -62,14 +62,25 @@ struct CompositeNode: Node {
                 "mask", .mask, doc: "how much of the overlay shows, per pixel; default everywhere", optional: true),
             PortSpec("opacity", .number, doc: "scales the mask", default: .number(1), range: 0...1),
         ],
-        outputs: [PortSpec("image", .image, doc: "the blend, in the base's colour model and bit depth")],
+        outputs: [
+            PortSpec(
+                "image", .image,
+                doc:
+                    "the blend, in the base's colour model (made colour when a grey base gets a coloured overlay) and bit depth"
+            )
+        ],
         example: """
             blended: {node: composite, base: $photo.image, overlay: $graded.image, opacity: 0.5}
             """)
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
-        let base = try inputs.image("base")
+        var base = try inputs.image("base")
         let overlay = try inputs.image("overlay")
+        // A grey photo under a colour edit (a warm grade) takes the edit's colours; under a
+        // neutral one (black and white) it stays grey.
+        if base.colorModel.colorChannels == 1 && overlay.holdsColour {
+            base = base.converted(to: base.colorModel.hasAlpha ? .rgba : .rgb)
+        }
         guard overlay.width == base.width && overlay.height == base.height else {
             throw NodeError(
                 "overlay is \(overlay.width)x\(overlay.height) but base is \(base.width)x\(base.height); resize one first"

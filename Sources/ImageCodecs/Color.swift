@@ -125,3 +125,19 @@ public func srgbToLinear(_ value: Float) -> Float {
 public func linearToSRGB(_ value: Float) -> Float {
     value <= 0.0031308 ? value * 12.92 : 1.055 * pow(value, 1 / 2.4) - 0.055
 }
+
+extension Image {
+    /// Whether any pixel is not a shade of grey (its channels more than half an 8-bit level
+    /// apart), read band by band: what decides that a grey photo's edit made it colour.
+    public var holdsColour: Bool {
+        guard colorModel.colorChannels == 3 else { return false }
+        for start in stride(from: 0, to: height, by: 64) {
+            let band = rows(start..<min(height, start + 64)).floatSamples()
+            for p in stride(from: 0, to: band.count, by: channels) {
+                let (r, g, b) = (band[p], band[p + 1], band[p + 2])
+                if max(r, g, b) - min(r, g, b) > 0.5 / 255 { return true }
+            }
+        }
+        return false
+    }
+}

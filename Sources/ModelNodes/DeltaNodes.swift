@@ -178,7 +178,13 @@ struct ColorTransferNode: Node {
                 "strength", .number, doc: "0 leaves the photo as it is, 1 applies the exemplar's transform",
                 default: .number(1), range: 0...4),
         ],
-        outputs: [PortSpec("image", .image, doc: "the recoloured photo, in its own colour model and bit depth")],
+        outputs: [
+            PortSpec(
+                "image", .image,
+                doc:
+                    "the recoloured photo, in its own colour model (a grey one made colour by a colour transform) and bit depth"
+            )
+        ],
         example: """
             recoloured: {node: color_transfer, image: $photo.image, delta: $warm.delta}
             """)
@@ -191,31 +197,22 @@ struct ColorTransferNode: Node {
         }
         let s = Float(try inputs.number("strength"))
         let d = affine.offset.map { $0 * s }
-        let colors = image.colorModel.colorChannels
-        let channels = image.channels
-        var samples = image.floatSamples()
-        let pixels = image.width * image.height
-        if colors == 3 {
-            for p in 0..<pixels {
-                let base = p * channels
-                let (r, g, b) = (samples[base], samples[base + 1], samples[base + 2])
-                for c in 0..<3 {
-                    let v =
-                        (c == 0 ? r : c == 1 ? g : b) + d[c * 4] * r + d[c * 4 + 1] * g + d[c * 4 + 2] * b
-                        + d[c * 4 + 3]
-                    samples[base + c] = min(1, max(0, v))
-                }
-            }
-        } else {
-            // A grey photo stays grey: the transform's effect on a grey input, averaged over channels.
-            for p in 0..<pixels {
-                let y = samples[p * channels]
-                var v: Float = 0
-                for c in 0..<3 { v += y + (d[c * 4] + d[c * 4 + 1] + d[c * 4 + 2]) * y + d[c * 4 + 3] }
-                samples[p * channels] = min(1, max(0, v / 3))
+        // A grey photo is recoloured as an RGB one; it stays grey where the transform is neutral.
+        let gray = image.colorModel.colorChannels == 1
+        let rgb = gray ? image.converted(to: image.colorModel.hasAlpha ? .rgba : .rgb) : image
+        let channels = rgb.channels
+        var samples = rgb.floatSamples()
+        for p in 0..<(rgb.width * rgb.height) {
+            let base = p * channels
+            let (r, g, b) = (samples[base], samples[base + 1], samples[base + 2])
+            for c in 0..<3 {
+                let v =
+                    (c == 0 ? r : c == 1 ? g : b) + d[c * 4] * r + d[c * 4 + 1] * g + d[c * 4 + 2] * b + d[c * 4 + 3]
+                samples[base + c] = min(1, max(0, v))
             }
         }
-        let out = Image(width: image.width, height: image.height, colorModel: image.colorModel, samples: samples)
+        var out = Image(width: rgb.width, height: rgb.height, colorModel: rgb.colorModel, samples: samples)
+        if gray && !out.holdsColour { out = out.converted(to: image.colorModel) }
         return ["image": .image(out.converted(to: image.sampleFormat))]
     }
 }

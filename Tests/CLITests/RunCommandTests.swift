@@ -103,6 +103,27 @@ struct WorkflowCommandTests {
             ])
     }
 
+    @Test("A gray photo under a warm exemplar comes out in colour")
+    func grayPhotoKeepsColour() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("in"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/camera.png"),
+            to: root.appendingPathComponent("in/camera.png"))
+        let result = try deltaflow([
+            "run", repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path,
+            "--set", "before=\(repository.path)/Examples/astronaut.png",
+            "--set", "after=\(repository.path)/Exemplars/astronaut-graded.png",
+            "--set", "input=\(root.path)/in", "--set", "output=\(root.path)/out", "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        // The PNG header's colour type (byte 25): 0 is gray, 2 is RGB.
+        let png = try Data(contentsOf: root.appendingPathComponent("out/camera.png"))
+        #expect(png.count > 25 && png[25] == 2, "colour type \(png.count > 25 ? png[25] : 255)")
+    }
+
     @Test("Several exemplar pairs from two directories, matched by name; mismatches listed")
     func severalPairs() throws {
         let root = try temporaryDirectory()

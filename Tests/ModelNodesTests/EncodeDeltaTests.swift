@@ -285,3 +285,32 @@ struct DeltaCombineTests {
         #expect(abs(m[0] - 0.1) < 0.03 && abs(m[10] + 0.1) < 0.03, "\(m)")
     }
 }
+
+@Suite("color_transfer")
+struct ColorTransferTests {
+    func transferred(_ image: Image, _ offset: [Float]) throws -> Image {
+        let delta = Delta(encoder: "test", arrays: ColourAffine(offset: offset).arrays)
+        let out = try ColorTransferNode().run(
+            NodeInputs(["image": .image(image), "delta": .delta(delta), "strength": .number(1)]),
+            context: NodeContext(item: nil, seed: 0))
+        guard case .image(let result)? = out["image"] else { throw NodeError("no image") }
+        return result
+    }
+
+    @Test("A gray photo takes a warm transform's colours, and stays gray under a neutral one")
+    func grayPhotos() throws {
+        let camera = try example("camera.png").resized(width: 64, height: 64)
+        #expect(camera.colorModel == .gray)
+        let warm = try transferred(camera, [0.1, 0, 0, 0.05, 0, 0, 0, 0, 0, 0, -0.1, -0.05])
+        #expect(warm.colorModel == .rgb && warm.holdsColour)
+        let (x, y) = (camera.floatSamples(), warm.floatSamples())
+        for p in [0, 100, 2000] {
+            #expect(abs(y[3 * p] - min(1, max(0, 1.1 * x[p] + 0.05))) < 1 / 255 + 1e-4)
+            #expect(abs(y[3 * p + 2] - min(1, max(0, 0.9 * x[p] - 0.05))) < 1 / 255 + 1e-4)
+        }
+        let brighter = try transferred(camera, [0.2, 0, 0, 0, 0, 0.2, 0, 0, 0, 0, 0.2, 0])
+        #expect(brighter.colorModel == .gray)
+        let z = brighter.floatSamples()
+        #expect(abs(z[100] - min(1, 1.2 * x[100])) < 1 / 255 + 1e-4)
+    }
+}

@@ -314,12 +314,16 @@ struct BuiltinNodeTests {
         }
     }
 
-    @Test("A gray overlay on a colour base, and a colour overlay on a gray base")
+    @Test("A gray overlay on a colour base; a colour overlay makes a gray base colour, a neutral one does not")
     func mixedModels() throws {
         let red = Image(width: 1, height: 1, colorModel: .rgb, samples: [1, 0, 0])
         let gray = Image(width: 1, height: 1, colorModel: .gray, value: 0.5)
         #expect(try composite(base: red, overlay: gray).floatSamples() == [0.5, 0.5, 0.5])
-        let onGray = try composite(base: gray, overlay: red, opacity: 1)
-        #expect(onGray.colorModel == .gray && abs(onGray[0, 0, 0] - 0.299) < 1e-6)
+        // A grey photo takes a colour edit's colours, and stays grey under a neutral one.
+        let onGray = try composite(base: gray, overlay: red, opacity: 0.5)
+        #expect(onGray.colorModel == .rgb && onGray.floatSamples() == [0.75, 0.25, 0.25])
+        let neutral = Image(width: 1, height: 1, colorModel: .rgb, samples: [0.2, 0.2, 0.2])
+        let stillGray = try composite(base: gray, overlay: neutral)
+        #expect(stillGray.colorModel == .gray && abs(stillGray[0, 0, 0] - 0.2) < 1e-6)
     }
 }

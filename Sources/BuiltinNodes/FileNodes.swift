@@ -232,6 +232,13 @@ struct SaveNode: Node {
         if context.inputFiles.contains(URL(fileURLWithPath: path).resolvingSymlinksInPath().path) {
             throw NodeError("refusing to write \(path): it is one of this run's input files")
         }
+        if FileManager.default.fileExists(atPath: path) {
+            switch context.existingFile(path) {
+            case .replace: break
+            case .keep: return ["path": .path(path)]
+            case .refuse(let message): throw NodeError(message)
+            }
+        }
         try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let options: EncodeOptions =
             switch format {

@@ -118,6 +118,21 @@ struct ExecutionOptions: ParsableArguments {
         help: "Where run manifests (and cached results) are kept; default $DELTAFLOW_CACHE_DIR or ~/.cache/deltaflow.")
     var cacheDir: String?
 
+    @Option(
+        help: """
+            An output file already there: never (refuse, unless deltaflow wrote it and it is unchanged), always \
+            (replace it), if-newer (replace it when its input is newer, else keep it and skip the input).
+            """)
+    var overwrite: Overwrite = .never
+
+    @Flag(help: "Keep output files already there and skip the inputs that made them (incremental batches).")
+    var skipExisting = false
+
+    enum Overwrite: String, ExpressibleByArgument, CaseIterable {
+        case never, always
+        case ifNewer = "if-newer"
+    }
+
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
     var quiet = false
 
@@ -126,11 +141,24 @@ struct ExecutionOptions: ParsableArguments {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
+        if skipExisting && overwrite != .never {
+            throw ValidationError(
+                "--skip-existing keeps every output already there; --overwrite \(overwrite.rawValue) replaces some: give one"
+            )
+        }
     }
 
     /// Runs `workflow` to its end and throws the exit code its outcome calls for.
     func run(_ workflow: Workflow, params: [String: Value], shard: Shard? = nil, cacheResults: Bool = true) throws {
         let cacheRoot = CacheDirectory.resolve(cacheDir)
+        // Read before this run's own manifest starts afresh: its earlier outputs are replaceable.
+        let existing: ExistingOutputs =
+            switch (skipExisting, overwrite) {
+            case (true, _): .keep
+            case (false, .always): .replace
+            case (false, .ifNewer): .replaceIfNewer
+            case (false, .never): .refuseUnlessWritten(RunManifest.writtenFiles(directory: cacheRoot))
+            }
         let manifest: RunManifest
         do {
             manifest = try RunManifest(
@@ -149,7 +177,7 @@ struct ExecutionOptions: ParsableArguments {
             options: RunOptions(
                 jobs: jobs, failFast: failFast, manifest: manifest,
                 cache: cacheResults ? ResultCache(directory: cacheRoot) : nil,
-                shard: shard, cancellation: interrupts.cancellation))
+                shard: shard, cancellation: interrupts.cancellation, existing: existing))
         let log = RunLog(format: logFormat, quiet: quiet)
         let summary: RunSummary
         do {

@@ -110,12 +110,28 @@ public struct NodeContext: Sendable {
     /// run's `--jobs` for nodes that run once, and `--jobs` ÷ items in flight for per-item nodes,
     /// so the cores are shared and never oversubscribed. Results must not depend on it.
     public let threads: Int
+    /// What a node that writes files does with one that is already there (the run's
+    /// `--overwrite` policy): replace it, keep it and go on, or refuse with the message given.
+    public let existingFile: @Sendable (_ path: String) -> ExistingFile
 
-    public init(item: Item?, seed: UInt64, inputFiles: Set<String> = [], threads: Int = 1) {
+    public init(
+        item: Item?, seed: UInt64, inputFiles: Set<String> = [], threads: Int = 1,
+        existingFile: @escaping @Sendable (_ path: String) -> ExistingFile = { _ in .replace }
+    ) {
         self.item = item
         self.seed = seed
         self.inputFiles = inputFiles
         self.threads = max(1, threads)
+        self.existingFile = existingFile
+    }
+
+    /// What to do with an output file that exists before the node writes it.
+    public enum ExistingFile: Sendable, Equatable {
+        case replace
+        /// Leave it as it is; the node's output is that file.
+        case keep
+        /// Fail the item with this message.
+        case refuse(String)
     }
 
     /// One file of a directory that a node iterates over.

@@ -18,11 +18,13 @@ public struct RunOptions: Sendable {
     public var shard: Shard?
     /// Once cancelled, no new item starts; items in progress finish and are recorded.
     public var cancellation: Cancellation?
+    /// What happens to output files that exist before the run writes them.
+    public var existing: ExistingOutputs
 
     public init(
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
         manifest: RunManifest? = nil, cache: ResultCache? = nil, shard: Shard? = nil,
-        cancellation: Cancellation? = nil
+        cancellation: Cancellation? = nil, existing: ExistingOutputs = .replace
     ) {
         self.jobs = max(1, jobs)
         self.failFast = failFast
@@ -30,7 +32,21 @@ public struct RunOptions: Sendable {
         self.cache = cache
         self.shard = shard
         self.cancellation = cancellation
+        self.existing = existing
     }
+}
+
+/// What a run does with an output file that is there before it writes it (`--overwrite`,
+/// `--skip-existing`).
+public enum ExistingOutputs: Sendable {
+    case replace
+    /// Refuses to replace it unless deltaflow wrote it (these paths, with their sizes then) and
+    /// it is unchanged since: a user's own file is never lost to a re-run.
+    case refuseUnlessWritten([String: Set<Int>])
+    /// Replaces it where the item's input is newer; keeps it (and skips the item) otherwise.
+    case replaceIfNewer
+    /// Keeps it; an item whose outputs are all there is skipped.
+    case keep
 }
 
 /// A request to stop a run early (an interrupt), shared with whoever makes it.
@@ -67,7 +83,8 @@ public struct ItemResult: Sendable {
         case done, failed
         /// Not run: the run stopped first (--fail-fast).
         case skipped
-        /// Not run: an earlier run of the same workflow and params finished it (--resume).
+        /// Not run: an earlier run of the same workflow and params finished it (--resume), or its
+        /// outputs are there and the run keeps them (--skip-existing, --overwrite if-newer).
         case alreadyDone = "already_done"
     }
 
@@ -190,7 +207,7 @@ public struct Executor: Sendable {
             do {
                 let context = NodeContext(
                     item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
-                    threads: options.jobs)
+                    threads: options.jobs, existingFile: existingFile(for: nil))
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 // A node's iteration input names the file it reads (load's path): never an output.
                 let descriptor = node.node.descriptor
@@ -218,17 +235,72 @@ public struct Executor: Sendable {
         return Prepared(shared: shared, items: items, inputFiles: inputFiles)
     }
 
+    /// What a node does with an output file that is already there, for `item`'s run.
+    func existingFile(for item: NodeContext.Item?) -> @Sendable (String) -> NodeContext.ExistingFile {
+        switch options.existing {
+        case .replace: return { _ in .replace }
+        case .keep: return { _ in .keep }
+        case .replaceIfNewer:
+            let input = item.flatMap { Self.modified($0.path) }
+            return { path in
+                guard let input, let output = Self.modified(path) else { return .replace }
+                return input > output ? .replace : .keep
+            }
+        case .refuseUnlessWritten(let written):
+            return { path in
+                let bytes = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+                if let bytes, written[path]?.contains(bytes) == true { return .replace }
+                return .refuse(
+                    "\(path) is already there and deltaflow did not write it (or it changed since): it was left as it is; "
+                        + "--overwrite always replaces such files, --skip-existing keeps them and goes on")
+            }
+        }
+    }
+
+    static func modified(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
+
+    /// Whether `item` can be skipped because the run keeps existing outputs and every file it
+    /// would write is there (and, for `replaceIfNewer`, newer than its input). Only items whose
+    /// writers all say where they write before running qualify.
+    func keepsOutputs(of item: NodeContext.Item, shared: [String: [String: Value]]) -> Bool {
+        switch options.existing {
+        case .keep, .replaceIfNewer: break
+        case .replace, .refuseUnlessWritten: return false
+        }
+        let writers = workflow.nodes.filter { $0.scope == .perItem && $0.node.descriptor.hasSideEffects }
+        guard !writers.isEmpty else { return false }
+        let keep = existingFile(for: item)
+        for node in writers {
+            guard let planned = node.node.descriptor.plannedOutput, plannable(node, planned, shared: shared),
+                let inputs = try? evaluateInputs(
+                    of: node, item: item, shared: shared, local: [:], only: Set(planned.inputs)),
+                let path = try? planned.path(NodeInputs(inputs), item),
+                FileManager.default.fileExists(atPath: path), keep(path) == .keep
+            else { return false }
+        }
+        return true
+    }
+
+    /// Whether the inputs that say where `node` writes depend on no per-item node.
+    func plannable(_ node: WorkflowNode, _ planned: NodeDescriptor.PlannedOutput, shared: [String: [String: Value]])
+        -> Bool
+    {
+        planned.inputs.allSatisfy { name in
+            node.inputs[name]?.references.allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
+        }
+    }
+
     /// Refuses a run in which two items would write one file — by default a later item replaces
     /// the earlier's output (`a.jpg` and `a.png` saved as `{relpath}.jpg`) —, before any item
     /// runs. Only nodes that say where they write (``NodeDescriptor/plannedOutput``), and whose
     /// inputs for that depend on no per-item node, can be checked here.
     func refuseCollisions(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) {
         for node in workflow.nodes where node.scope == .perItem {
-            guard let planned = node.node.descriptor.plannedOutput,
-                planned.inputs.allSatisfy({ name in
-                    node.inputs[name]?.references.allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
-                })
-            else { continue }
+            guard let planned = node.node.descriptor.plannedOutput, plannable(node, planned, shared: shared) else {
+                continue
+            }
             var writer: [String: NodeContext.Item] = [:]
             var clashes: [(path: String, first: NodeContext.Item, second: NodeContext.Item)] = []
             for item in items {
@@ -290,7 +362,10 @@ public struct Executor: Sendable {
                 guard index < items.count else { return }
                 let result: ItemResult
                 var reason: StopReason?
-                if let manifest = options.manifest, manifest.alreadyDone(items[index].relativePath) {
+                if let manifest = options.manifest,
+                    manifest.alreadyDone(items[index].relativePath)
+                        || keepsOutputs(of: items[index], shared: prepared.shared)
+                {
                     result = ItemResult(
                         item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
                 } else {
@@ -350,7 +425,7 @@ public struct Executor: Sendable {
                 let context = NodeContext(
                     item: item,
                     seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
-                    inputFiles: prepared.inputFiles, threads: threads)
+                    inputFiles: prepared.inputFiles, threads: threads, existingFile: existingFile(for: item))
                 let outputs = try invoke(node, inputs, context, onEvent: onEvent)
                 if node.node.descriptor.hasSideEffects {
                     for case .path(let path) in outputs.values { written.append(path) }

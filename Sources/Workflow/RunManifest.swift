@@ -98,6 +98,22 @@ public final class RunManifest: Sendable {
         }
     }
 
+    /// Every file the runs recorded under `directory` wrote, with its sizes then: the files a
+    /// new run may replace without `--overwrite always`. Read before a run's own manifest is reset.
+    public static func writtenFiles(directory: String) -> [String: Set<Int>] {
+        let folder = directory + "/runs"
+        var written: [String: Set<Int>] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names.sorted() where name.hasSuffix(".jsonl") {
+            guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                guard let record = try? JSONDecoder().decode(Record.self, from: Data(line)) else { continue }
+                for output in record.outputs { written[output.path, default: []].insert(output.bytes) }
+            }
+        }
+        return written
+    }
+
     /// A stable identity for "this workflow with these params": the file's text, every param
     /// value and the engine version.
     public static func runID(workflow: Workflow, params: [String: Value], engineVersion: String) -> String {

@@ -103,6 +103,50 @@ struct WorkflowCommandTests {
             ])
     }
 
+    @Test("A file already in the output is never replaced unless deltaflow wrote it or the user says so")
+    func existingOutputs() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let manager = FileManager.default
+        let output = root.appendingPathComponent("out")
+        try manager.createDirectory(at: output, withIntermediateDirectories: true)
+        // The user's own file, where the run would write coffee.png's output.
+        let theirs = output.appendingPathComponent("coffee.jpg")
+        let original = try Data(contentsOf: repository.appendingPathComponent("Examples/coffee.png"))
+        try original.write(to: theirs)
+        func run(_ extra: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            try deltaflow(
+                [
+                    "run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
+                    "--set", "input=\(repository.path)/Examples", "--set", "output=\(output.path)",
+                    "--cache-dir", root.appendingPathComponent("cache").path, "--quiet",
+                ] + extra)
+        }
+        let first = try run([])
+        #expect(first.status == 3, "\(first.stderr)")
+        #expect(first.stdout.hasPrefix("done 4, failed 1"), "\(first.stdout)")
+        #expect(
+            first.stderr.contains(
+                "\(theirs.path) is already there and deltaflow did not write it (or it changed since): it was left as it is; --overwrite always replaces such files, --skip-existing keeps them and goes on"
+            ), "\(first.stderr)")
+        #expect(try Data(contentsOf: theirs) == original)
+        // Its own outputs it replaces, also under other params; the user's file still not.
+        let again = try run(["--set", "max_side=100"])
+        #expect(again.stdout.hasPrefix("done 4, failed 1"), "\(again.stdout) \(again.stderr)")
+        #expect(try Data(contentsOf: theirs) == original)
+        let skipping = try run(["--skip-existing"])
+        #expect(skipping.status == 0 && skipping.stdout.contains("already done 5"), "\(skipping.stdout)")
+        #expect(try Data(contentsOf: theirs) == original)
+        // The outputs are newer than the inputs: if-newer keeps them all.
+        let newer = try run(["--overwrite", "if-newer"])
+        #expect(newer.status == 0 && newer.stdout.contains("already done 5"), "\(newer.stdout)")
+        let always = try run(["--overwrite", "always"])
+        #expect(always.status == 0 && always.stdout.hasPrefix("done 5, failed 0"), "\(always.stdout)")
+        #expect(try Data(contentsOf: theirs) != original)
+        let both = try run(["--overwrite", "always", "--skip-existing"])
+        #expect(both.status == 64 && both.stderr.contains("--skip-existing keeps every output already there"))
+    }
+
     @Test("A gray photo under a warm exemplar comes out in colour")
     func grayPhotoKeepsColour() throws {
         let root = try temporaryDirectory()

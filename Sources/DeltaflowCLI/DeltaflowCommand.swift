@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NodeKit
 import Synchronization
+import Workflow
 
 /// deltaflow's command line as a library, so that a program of your own can add node kinds
 /// written in Swift and keep every command (`run`, `validate`, `nodes`, …) as it is:
@@ -18,6 +19,11 @@ public enum DeltaflowCLI {
         extraNodes.withLock { $0 = nodes }
         Allocator.tuneForImages()
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        if let params = runHelpParams(arguments) {
+            print(DeltaflowCommand.helpMessage(for: RunCommand.self))
+            print(params)
+            exit(0)
+        }
         var command: any ParsableCommand
         do {
             command = try DeltaflowCommand.parseAsRoot(arguments)
@@ -80,3 +86,20 @@ struct DeltaflowCommand: ParsableCommand {
 let someItemsFailed = ExitCode(3)
 /// Exit code for a run stopped because its outputs could not be written (disk full, read-only).
 let storageStopped = ExitCode(4)
+
+/// `run FILE --help`: the workflow's own params, to print after the command's help (nil for
+/// any other command line, or a file that does not load: then the plain help is shown).
+func runHelpParams(_ arguments: [String]) -> String? {
+    guard arguments.first == "run", arguments.contains("--help") || arguments.contains("-h"),
+        let file = arguments.dropFirst().first(where: {
+            !$0.hasPrefix("-") && FileManager.default.fileExists(atPath: $0)
+        }),
+        let plugins = try? PluginOptions.parse([]),
+        let workflow = try? Workflow.load(
+            file, registry: standardRegistry(plugins: plugins), plugins: plugins.searchPath)
+    else { return nil }
+    let listing = workflow.paramsListing
+    return listing.isEmpty
+        ? "\(file) declares no params."
+        : "PARAMS OF \(file) (--set NAME=VALUE):\n" + listing.joined(separator: "\n")
+}

@@ -19,5 +19,9 @@ struct ValidateCommand: ParsableCommand {
         let once = workflow.nodes.filter { $0.scope == .once }.count
         print(
             "\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")
+        if !workflow.params.isEmpty {
+            print("params (--set NAME=VALUE):")
+            for line in workflow.paramsListing { print(line) }
+        }
     }
 }

@@ -2,6 +2,26 @@ import NodeKit
 import Spelling
 
 extension Workflow {
+    /// One line per param — name, type, default (or "required"), limits, doc — in columns, as
+    /// `validate` and `run FILE --help` print them.
+    public var paramsListing: [String] {
+        let rows = params.map { param -> [String] in
+            var limits: [String] = []
+            if let range = param.range {
+                limits.append("\(formatNumber(range.lowerBound))…\(formatNumber(range.upperBound))")
+            }
+            if let choices = param.choices { limits.append("one of " + choices.joined(separator: ", ")) }
+            let value = param.defaultValue.map { "default \($0.text)" } ?? "required"
+            return [param.name, param.typeName, value, limits.joined(separator: "; "), param.doc ?? ""]
+        }
+        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            let padded = (0..<4).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+            let line = "  " + padded.joined(separator: "  ") + "  " + row[4]
+            return String(line.reversed().drop { $0 == " " }.reversed())
+        }
+    }
+
     /// The value of every param: `--set` overrides (`name=value` text), else the default.
     /// Reports every problem at once: undeclared names, unparsable values, missing values.
     public func bindParams(_ overrides: [String]) throws(ValidationFailure) -> [String: Value] {

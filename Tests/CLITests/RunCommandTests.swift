@@ -33,6 +33,26 @@ struct WorkflowCommandTests {
         #expect(result.stderr.hasSuffix("2 errors\n"))
     }
 
+    @Test("validate and run FILE --help list the workflow's params: type, default, limits, doc")
+    func paramsListed() throws {
+        let workflow = repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path
+        let strength =
+            "  strength  number   default 1                               0…2                        how much of the edit"
+        let validated = try deltaflow(["validate", workflow])
+        #expect(validated.status == 0)
+        #expect(
+            validated.stdout.contains("params (--set NAME=VALUE):\n  before    path     default Examples/astronaut.png")
+        )
+        #expect(validated.stdout.contains("\n  input     dir      required\n"), "\(validated.stdout)")
+        #expect(validated.stdout.contains(strength), "\(validated.stdout)")
+        #expect(validated.stdout.contains("one of sample, mean, none"))
+        let help = try deltaflow(["run", workflow, "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: deltaflow run"), "\(help.stdout)")
+        #expect(help.stdout.contains("PARAMS OF \(workflow) (--set NAME=VALUE):\n"))
+        #expect(help.stdout.contains(strength))
+    }
+
     @Test("Mistakes with --set are refused before anything runs, saying how to fix them")
     func setMistakes() throws {
         func run(_ sets: [String]) throws -> (status: Int32, stdout: String, stderr: String) {

@@ -54,8 +54,9 @@ public struct ExecNode: Node {
             throw NodeError("exec: with 'shell: true' the command is one script, not \(command.count) arguments")
         }
         let image = inputs.optionalImage("image")
-        let usesInput = command.contains { $0.contains("{input}") }
-        let usesOutput = command.contains { $0.contains("{output}") }
+        // A script may name the paths as the docs say they arrive, "$1" and "$2", as well.
+        let usesInput = command.contains { $0.contains("{input}") } || shell && Self.uses(command[0], position: 1)
+        let usesOutput = command.contains { $0.contains("{output}") } || shell && Self.uses(command[0], position: 2)
         if usesInput && image == nil {
             throw NodeError("exec: the command uses {input} but the node has no 'image' to write there")
         }
@@ -133,6 +134,19 @@ public struct ExecNode: Node {
         } catch {
             throw NodeError("exec: \(name) wrote {output}, but it is not a readable image: \(error)")
         }
+    }
+
+    /// Whether a shell script reads positional parameter `position` (1-9): `$1`, `${1}`, or all
+    /// of them through `$@` or `$*`.
+    static func uses(_ script: String, position: Int) -> Bool {
+        if script.contains("$@") || script.contains("$*") || script.contains("${\(position)}") { return true }
+        var rest = Substring(script)
+        while let range = rest.range(of: "$\(position)") {
+            let after = rest[range.upperBound...]
+            if !(after.first?.isNumber ?? false) { return true }
+            rest = after
+        }
+        return false
     }
 
     /// The program's path: as given if it has a '/', else the first match on PATH.

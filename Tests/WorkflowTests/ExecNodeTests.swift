@@ -1,9 +1,9 @@
-import BuiltinNodes
 import Foundation
 import ImageCodecs
 import NodeKit
 import Testing
 
+@testable import BuiltinNodes
 @testable import Workflow
 
 private func gradient() -> Image {
@@ -52,6 +52,14 @@ struct ExecNodeTests {
             ["shell": .bool(true)], item: item)
         #expect(out["image"] == .image(gradient()))
         #expect(out["stdout"] == .string("it's a photo.png|7"))
+    }
+
+    /// The docs say the paths arrive as "$1" and "$2": a script naming them so gets them.
+    @Test(arguments: ["cp \"$1\" \"$2\"", "cp \"${1}\" \"${2}\"", "cp \"$@\""])
+    func shellScriptsNamingPositionalParameters(_ script: String) throws {
+        let out = try exec([script], ["shell": .bool(true)])
+        #expect(out["image"] == .image(gradient()))
+        #expect(!ExecNode.uses("echo $10", position: 1))
     }
 
     /// Without {output}, the node passes its image on (a command run for its effect).

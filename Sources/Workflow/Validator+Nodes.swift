@@ -29,23 +29,45 @@ extension Validator {
                 error(
                     "bad_value", "node '\(entry.key)' must be a mapping like {node: load, path: photo.jpg}",
                     at: entry.value.location)
+                uncheckedNodes[entry.key] = "?"
                 continue
             }
             guard let kindEntry = fields["node"] else {
                 error(
                     "missing_key", "node '\(entry.key)' does not say which kind it is", at: entry.keyLocation,
                     help: "add 'node: KIND'; 'deltaflow nodes' lists the kinds")
+                uncheckedNodes[entry.key] = "?"
                 continue
             }
             guard let kind = kindEntry.value.stringValue, let node = registry[kind] else {
                 let written = kindEntry.value.displayText
-                error(
-                    "unknown_node_kind", "unknown node kind '\(written)'", at: kindEntry.value.location,
-                    help: didYouMean(written, registry.kinds) ?? "'deltaflow nodes' lists the kinds")
+                uncheckedNodes[entry.key] = written
+                let suggestion = didYouMean(written, registry.kinds)
+                // After a plugin failed to load, a kind it may provide is said once, there.
+                if suggestion != nil || failedPlugins.isEmpty {
+                    error(
+                        "unknown_node_kind", "unknown node kind '\(written)'", at: kindEntry.value.location,
+                        help: suggestion ?? "'deltaflow nodes' lists the kinds")
+                }
                 continue
             }
             if let draft = buildDraft(entry.key, kind: kind, node: node, fields: fields, location: entry.keyLocation) {
                 drafts.append(draft)
+            }
+        }
+        if let first = failedPlugins.first {
+            let unknown = uncheckedNodes.filter { name, kind in
+                kind != "?"
+                    && !diagnostics.contains { $0.code == "unknown_node_kind" && $0.message.hasSuffix("'\(kind)'") }
+            }
+            if !unknown.isEmpty {
+                let listed = unknown.sorted { $0.key < $1.key }.map { "'\($0.key)' (\($0.value))" }
+                let failed = diagnostics[first]
+                diagnostics[first] = Diagnostic(
+                    failed.code, failed.message, at: failed.location,
+                    help:
+                        "until it loads, node\(listed.count == 1 ? "" : "s") \(listed.joined(separator: ", ")) cannot be checked; "
+                        + (failed.help ?? ""))
             }
         }
         let iterators = drafts.filter { $0.iteration != nil }
@@ -167,7 +189,9 @@ extension Validator {
             for (port, expression) in expressions {
                 var resolved = true
                 for reference in expression.references {
-                    if let target = byName[reference.name] {
+                    if uncheckedNodes[reference.name] != nil {
+                        resolved = false  // its node's own error says why
+                    } else if let target = byName[reference.name] {
                         dependencies.append(target.name)
                         guard let portName = reference.port else {
                             error(

@@ -32,6 +32,7 @@ extension Validator {
                 self.error(
                     "plugin_load_failed", "cannot load plugin '\(reference)': \(error)", at: item.location,
                     help: "'deltaflow plugins --plugins DIR' lists what loads and why the rest does not")
+                failedPlugins.append(diagnostics.count - 1)
                 continue
             }
             // Already loaded (from --plugins or an earlier entry): nothing new to add.

@@ -8,6 +8,11 @@ struct Validator {
     var registry: NodeRegistry
     let plugins: (any PluginResolver)?
     var diagnostics: [Diagnostic] = []
+    /// Nodes whose kind is unknown or unwritten, by name (kind as written): references to them
+    /// are not reported again, each being a knock-on of the node's own error.
+    var uncheckedNodes: [String: String] = [:]
+    /// Where in `diagnostics` the plugins that failed to load are reported.
+    var failedPlugins: [Int] = []
 
     init(file: String, registry: NodeRegistry, plugins: (any PluginResolver)? = nil) {
         self.file = file

@@ -123,6 +123,22 @@ struct WorkflowPluginTests {
         #expect(found.first?.message.contains("'image'") == true)
     }
 
+    @Test("A plugin that does not load is one error, naming the nodes it leaves unchecked")
+    func missingPluginIsOneError() throws {
+        let project = try Project()
+        let found = project.diagnostics(
+            """
+            version: 1
+            plugins: [plugins/missing.so]
+            nodes:
+              photo: {node: load, path: in/p0.png}
+              blur:  {node: acme.blur, image: $photo.image}
+              small: {node: resize, image: $blur.image, max_side: 8}
+            """)
+        #expect(found.map(\.code) == ["plugin_load_failed"], "\(found.map(\.description))")
+        #expect(found.first?.help?.hasPrefix("until it loads, node 'blur' (acme.blur) cannot be checked; ") == true)
+    }
+
     @Test func pluginProblemsAreDiagnosedAtTheirEntry() throws {
         let project = try Project()
         let found = project.diagnostics(

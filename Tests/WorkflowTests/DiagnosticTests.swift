@@ -270,6 +270,20 @@ struct DiagnosticTests {
             line: 4, column: 3, help: "a workflow iterates over one directory; the nodes after it run once per file")
     }
 
+    @Test("A node of unknown kind is one error: what refers to it is not reported again")
+    func noKnockOn() {
+        let found = diagnose(
+            """
+            version: 1
+            nodes:
+              photo: {node: load, path: a.jpg}
+              sharp: {node: sharpen_more, image: $photo.image}
+              small: {node: resize, image: $sharp.image, max_side: 64}
+              out: {node: save, image: $small.image, dir: out, name: a.png}
+            """)
+        #expect(found.map(\.code) == ["unknown_node_kind"], "\(found.map(\.description))")
+    }
+
     @Test("Every problem is reported in one pass, in source order")
     func allAtOnce() {
         let found = diagnose(

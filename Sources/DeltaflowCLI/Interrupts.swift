@@ -30,9 +30,11 @@ final class Interrupts: @unchecked Sendable {
                         "\n\(Interrupts.name(number)): finishing the files in progress; no new file starts. "
                             + "Press Ctrl-C again to abandon them (nothing partial is written either way).")
                 } else {
+                    // The log so far, and how to go on, reach a redirected log too before the exit.
                     printError(
-                        "\n\(Interrupts.name(number)), a second signal: abandoning the files in progress; nothing partial is left behind"
-                    )
+                        "\n\(Interrupts.name(number)), a second signal: abandoning the files in progress; nothing partial is left behind\n"
+                            + "to finish the rest, run: \(resumeCommand())")
+                    fflush(nil)
                     AtomicFile.exitRemovingTemporaries(status: 128 + number)
                 }
             }

@@ -54,10 +54,11 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let json = execution.logFormat == .json
         let workflow = try loadWorkflow(
             file, registry: standardRegistry(modelsDirectory: models.directory, plugins: plugins),
-            plugins: plugins)
-        let params = try bindParams(workflow, overrides)
+            plugins: plugins, json: json)
+        let params = try bindParams(workflow, overrides, json: json)
         let shard = try parsedShard()
         if dryRun {
             let cache = noCache ? nil : ResultCache(directory: CacheDirectory.resolve(execution.cacheDir))
@@ -183,6 +184,13 @@ struct ExecutionOptions: ParsableArguments {
         do {
             summary = try executor.run { log.record($0) }
         } catch {
+            if logFormat == .json {
+                var object: [String: Any] = ["event": "error", "message": error.message]
+                if let location = error.location {
+                    (object["file"], object["line"], object["column"]) = (location.file, location.line, location.column)
+                }
+                printJSON(object)
+            }
             printError(error.description)
             if let signal = interrupts.received {
                 printError("to run it, use: \(resumeCommand())")

@@ -24,14 +24,26 @@ final class RunLog: Sendable {
         self.live = format == .text && !quiet && isatty(STDOUT_FILENO) == 1
     }
 
-    /// Files per second over the last 20 completions (or since the start, before that).
-    private func rate(now: Date) -> Double {
-        recent.withLock { times in
-            times.append(now)
+    /// When the files started (the shared nodes done): the rate's clock.
+    private let processing = Mutex<Date?>(nil)
+
+    /// Files per second over the last 20 files processed, or since the files started before
+    /// that — never from two files that happen to finish together — and how many it rests on.
+    /// Files already done (`--resume`) take no time and are not counted.
+    private func rate(now: Date, counted: Bool) -> (perSecond: Double, files: Int) {
+        let start = processing.withLock { $0 } ?? started
+        return recent.withLock { times in
+            if counted { times.append(now) }
             if times.count > 21 { times.removeFirst(times.count - 21) }
-            let span = now.timeIntervalSince(times.count > 1 ? times[0] : started)
-            return Double(max(times.count - 1, 1)) / max(span, 1e-9)
+            let (files, since) = times.count == 21 ? (20, times[0]) : (times.count, start)
+            return (Double(files) / max(now.timeIntervalSince(since), 1e-3), files)
         }
+    }
+
+    /// The time left at `perSecond`, once it rests on 3 files or more: the first files of a
+    /// batch say little about the rest.
+    private func eta(_ left: Int, _ rate: (perSecond: Double, files: Int)) -> String {
+        rate.files < 3 ? "–" : clock(Double(left) / max(rate.perSecond, 1e-9))
     }
 
     private func clock(_ seconds: Double) -> String {
@@ -42,6 +54,7 @@ final class RunLog: Sendable {
     }
 
     func record(_ event: RunEvent) {
+        if case .itemsFound = event { processing.withLock { $0 = $0 ?? Date() } }
         lock.withLock { _ in
             switch (format, event) {
             case (.json, .sharedNodeFinished(let name, let seconds)):
@@ -71,14 +84,15 @@ final class RunLog: Sendable {
                 ]
                 if let node = result.failedNode { object["node"] = node }
                 if let message = result.message { object["error"] = message }
+                if !result.outputs.isEmpty { object["outputs"] = result.outputs }
                 emit(object)
             case (.text, .sharedNodeFinished(let name, let seconds)):
                 if !quiet { print("ran \(name) once (\(String(format: "%.2f", seconds)) s)") }
             case (.text, .itemsFound(let count)):
                 if !quiet { print("\(count) file\(count == 1 ? "" : "s") to process") }
             case (.text, .itemFinished(let result, let completed, let total)):
-                let perSecond = rate(now: Date())
-                let eta = clock(Double(total - completed) / max(perSecond, 1e-9))
+                let measured = rate(now: Date(), counted: result.status != .alreadyDone)
+                let (perSecond, eta) = (measured.perSecond, eta(total - completed, measured))
                 if result.status == .failed {
                     if live { print("\r\u{1B}[K", terminator: "") }
                     printError(
@@ -97,6 +111,8 @@ final class RunLog: Sendable {
                     )
                 }
             }
+            // Line by line into a file or pipe too: a run killed later keeps its log so far.
+            if !live { fflush(nil) }
         }
     }
 
@@ -128,16 +144,13 @@ final class RunLog: Sendable {
                     line += "\n  \(failure.item.path): node '\(failure.failedNode ?? "?")': \(failure.message ?? "")"
                 }
             }
-            if let stopped = summary.stopped {
-                line += "\n\(stopped); \(summary.skipped) file\(summary.skipped == 1 ? "" : "s") not run"
-            }
+            // The count is in the first line as "skipped"; this says why.
+            if let stopped = summary.stopped { line += "\n\(stopped)" }
             if let resume { line += "\nto finish the rest, run: \(resume)" }
             print(line)
+            fflush(nil)
         }
     }
 
-    private func emit(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        print(String(decoding: data, as: UTF8.self))
-    }
+    private func emit(_ object: [String: Any]) { printJSON(object) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BuiltinNodes
+import Foundation
 import ModelNodes
 import Models
 import NodeKit
@@ -22,23 +23,61 @@ func standardRegistry(modelsDirectory: String = ModelFiles.directory(), plugins:
     return registry
 }
 
-/// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid.
-func loadWorkflow(_ path: String, registry: NodeRegistry, plugins: PluginOptions) throws -> Workflow {
+/// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid;
+/// with `json`, as one JSON object per line on standard output, like the run log.
+func loadWorkflow(_ path: String, registry: NodeRegistry, plugins: PluginOptions, json: Bool = false) throws
+    -> Workflow
+{
     do {
         let workflow = try Workflow.load(path, registry: registry, plugins: plugins.searchPath)
-        for warning in workflow.warnings { printError(warning.rendered(source: workflow.source) + "\n") }
+        for warning in workflow.warnings {
+            if json {
+                printJSON(diagnostic: warning)
+            } else {
+                printError(warning.rendered(source: workflow.source) + "\n")
+            }
+        }
         return workflow
     } catch {
-        printError(error.description)
+        report(error, json: json)
         throw ExitCode.failure
     }
 }
 
-func bindParams(_ workflow: Workflow, _ overrides: [String]) throws -> [String: Value] {
+func bindParams(_ workflow: Workflow, _ overrides: [String], json: Bool = false) throws -> [String: Value] {
     do {
         return try workflow.bindParams(overrides)
     } catch {
-        printError(error.description)
+        report(error, json: json)
         throw ExitCode.failure
     }
+}
+
+private func report(_ error: any Error, json: Bool) {
+    guard json else { return printError("\(error)") }
+    if let failure = error as? ValidationFailure {
+        for diagnostic in failure.diagnostics { printJSON(diagnostic: diagnostic) }
+    } else {
+        printJSON(["event": "error", "message": "\(error)"])
+    }
+}
+
+private func printJSON(diagnostic d: Diagnostic) {
+    var object: [String: Any] = [
+        "event": "diagnostic", "severity": d.severity.rawValue, "code": d.code, "message": d.message,
+    ]
+    if let location = d.location {
+        (object["file"], object["line"], object["column"]) = (location.file, location.line, location.column)
+    }
+    if let help = d.help { object["help"] = help }
+    printJSON(object)
+}
+
+/// One JSON object on a line of standard output, slashes as they are.
+func printJSON(_ object: [String: Any]) {
+    guard
+        let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    else { return }
+    print(String(decoding: data, as: UTF8.self))
+    fflush(nil)
 }

@@ -94,6 +94,8 @@ public struct ItemResult: Sendable {
     public let failedNode: String?
     public let message: String?
     public let seconds: Double
+    /// The files it wrote (the path outputs of nodes with side effects), sorted.
+    public var outputs: [String] = []
 }
 
 /// Progress, reported while a run goes on (from any thread).
@@ -439,11 +441,10 @@ public struct Executor: Sendable {
                 )
             }
         }
-        return (
-            ItemResult(
-                item: item, status: .done, failedNode: nil, message: nil,
-                seconds: Date().timeIntervalSince(started)), written.sorted(), nil
-        )
+        var result = ItemResult(
+            item: item, status: .done, failedNode: nil, message: nil, seconds: Date().timeIntervalSince(started))
+        result.outputs = written.sorted()
+        return (result, result.outputs, nil)
     }
 
     func resolve(

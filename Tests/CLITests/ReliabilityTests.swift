@@ -95,7 +95,8 @@ struct InterruptionTests {
         let result = run.finish()
         #expect(result.status == 130, "\(result.stderr)")
         #expect(result.stderr.contains("SIGINT: finishing the files in progress; no new file starts"))
-        #expect(result.stdout.contains("the run was interrupted; "))
+        #expect(result.stdout.contains("skipped \(60 - (try outputs(batch.directory("out"))).count)"))
+        #expect(result.stdout.contains("\nthe run was interrupted\nto finish the rest, run: "), "\(result.stdout)")
         #expect(result.stdout.contains("to finish the rest, run: \(deltaflowBinary().path) run \(batch.workflow.path)"))
         #expect(result.stdout.contains("--resume\n"))
 
@@ -161,6 +162,9 @@ struct InterruptionTests {
         #expect(result.status == 143, "\(result.stderr)")
         #expect(result.stderr.contains("SIGTERM, a second signal: abandoning the files in progress"))
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: batch.directory("out").path)) ?? []).isEmpty)
+        // Redirected to a file, the log so far is kept, and how to go on is said.
+        #expect(result.stdout.contains("20 files to process\n"), "\(result.stdout)")
+        #expect(result.stderr.contains("to finish the rest, run: ") && result.stderr.hasSuffix("--resume\n"))
     }
 }
 

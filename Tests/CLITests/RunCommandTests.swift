@@ -33,6 +33,34 @@ struct WorkflowCommandTests {
         #expect(result.stderr.hasSuffix("2 errors\n"))
     }
 
+    @Test("The JSON log: diagnostics as objects, each file's outputs, slashes as they are; no early ETA")
+    func logs() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let workflow = repository.appendingPathComponent("Workflows/resize-batch.yaml").path
+        let arguments = [
+            "run", workflow, "--set", "input=\(repository.path)/Examples", "--set", "output=\(root.path)/o",
+        ]
+        let json = try deltaflow(arguments + ["--log-format", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(!json.stdout.contains("\\/"))
+        let items = json.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["event"] as? String == "item" }
+        #expect(items.count == 5)
+        #expect(items.allSatisfy { ($0["outputs"] as? [String])?.first?.hasPrefix("\(root.path)/o/") == true })
+        let invalid = try deltaflow(arguments + ["--log-format", "json", "--set", "max_side=0"])
+        #expect(invalid.status == 1)
+        let diagnostic =
+            try JSONSerialization.jsonObject(
+                with: Data(try #require(invalid.stdout.split(separator: "\n").first).utf8)) as? [String: Any]
+        #expect(diagnostic?["event"] as? String == "diagnostic" && diagnostic?["severity"] as? String == "error")
+        // Text, into a file: the first files say nothing yet about how long the rest will take.
+        let text = try deltaflow(arguments + ["--overwrite", "always"])
+        let lines = text.stdout.split(separator: "\n")
+        #expect(lines.count > 2 && lines[1].hasPrefix("[1/5] ") && lines[1].hasSuffix("ETA –)"), "\(text.stdout)")
+    }
+
     @Test("validate and run FILE --help list the workflow's params: type, default, limits, doc")
     func paramsListed() throws {
         let workflow = repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path

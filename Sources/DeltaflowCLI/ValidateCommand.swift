@@ -1,4 +1,5 @@
 import ArgumentParser
+import Workflow
 
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,15 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let workflow = try loadWorkflow(file, registry: standardRegistry(plugins: plugins), plugins: plugins)
-        if !overrides.isEmpty { _ = try bindParams(workflow, overrides) }
+        if !overrides.isEmpty {
+            // With values, what the run would read is there (or a glob matches) — or said now.
+            let problems = Executor(workflow: workflow, params: try bindParams(workflow, overrides)).checkInputs()
+            for problem in problems { printError(problem.description) }
+            if !problems.isEmpty {
+                printError("\(problems.count) error\(problems.count == 1 ? "" : "s")")
+                throw ExitCode.failure
+            }
+        }
         let once = workflow.nodes.filter { $0.scope == .once }.count
         print(
             "\(file): valid (\(workflow.nodes.count) nodes: \(once) run once, \(workflow.nodes.count - once) per item)")

@@ -161,7 +161,7 @@ public struct Executor: Sendable {
         let items: [NodeContext.Item]
         do {
             items = try ItemEnumerator.items(
-                in: directory, patterns: iteration.patterns, recursive: iteration.recursive)
+                for: directory, patterns: iteration.patterns, recursive: iteration.recursive)
         } catch {
             throw RunError(message: error.message, location: iteration.directory.location)
         }
@@ -169,6 +169,36 @@ public struct Executor: Sendable {
         throw RunError(
             message: Self.nothingToProcess(directory, patterns: iteration.patterns, recursive: iteration.recursive),
             location: iteration.directory.location)
+    }
+
+    /// What can be checked of the files a run reads before anything runs — what it iterates over
+    /// and the files the nodes that run once read (`load`'s path, `load_pairs`' directories) —
+    /// where those come from params and constants alone: `validate --set` reports them.
+    public func checkInputs() -> [RunError] {
+        var problems: [RunError] = []
+        func fixed(_ expression: Expression) -> Bool { expression.references.allSatisfy { $0.port == nil } }
+        if let iteration = workflow.iterator?.iteration, fixed(iteration.directory) {
+            do { _ = try listItems(shared: [:]) } catch { problems.append(error) }
+        }
+        for node in workflow.nodes where node.scope == .once {
+            let descriptor = node.node.descriptor
+            let ports = ([descriptor.iterationInput].compactMap { $0 } + descriptor.readInputs).filter { port in
+                node.inputs[port].map(fixed) ?? false
+            }
+            guard !ports.isEmpty,
+                let inputs = try? evaluateInputs(of: node, item: nil, shared: [:], local: [:], only: Set(ports))
+            else { continue }
+            for port in ports {
+                guard case .path(let path)? = inputs[port], !FileManager.default.fileExists(atPath: path) else {
+                    continue
+                }
+                problems.append(
+                    RunError(
+                        message: "node '\(node.name)' (\(node.kind)) reads \(path), which does not exist",
+                        location: node.inputs[port]?.location ?? node.location))
+            }
+        }
+        return problems
     }
 
     /// Why a directory gave no file, from what it does hold: a run that would silently do nothing

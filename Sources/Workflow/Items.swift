@@ -9,11 +9,59 @@ private let caseFold: Int32 = 1 << 4
 enum ItemEnumerator {
     struct Failure: Error { let message: String }
 
+    /// The files `input` names: a directory's matching files, one file as it is, or the
+    /// matching files of a glob (`shoot/*.jpg`, `shoot/day*/*`), relative to its fixed part.
+    static func items(for input: String, patterns: [String], recursive: Bool) throws(Failure) -> [NodeContext.Item] {
+        var info = stat()
+        let path = URL(fileURLWithPath: input).standardizedFileURL.path
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFDIR {
+            return [NodeContext.Item(path: path, relativePath: URL(fileURLWithPath: path).lastPathComponent, index: 0)]
+        }
+        if stat(path, &info) != 0 && isGlob(input) { return try globbed(input, patterns: patterns) }
+        return try items(in: input, patterns: patterns, recursive: recursive)
+    }
+
+    static func isGlob(_ text: String) -> Bool { text.contains { "*?[".contains($0) } }
+
+    private static func globbed(_ pattern: String, patterns: [String]) throws(Failure) -> [NodeContext.Item] {
+        let absolute = URL(fileURLWithPath: pattern).path
+        var components = absolute.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let fixed = components.firstIndex(where: isGlob) ?? components.count - 1
+        components.removeSubrange(fixed...)
+        let root = components.joined(separator: "/")
+        var result = glob_t()
+        defer { globfree(&result) }
+        var (found, files) = ([String](), 0)
+        if glob(absolute, 0, nil, &result) == 0 {
+            for index in 0..<Int(result.gl_pathc) {
+                guard let match = result.gl_pathv[index].map({ String(cString: $0) }) else { continue }
+                var info = stat()
+                guard stat(match, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else { continue }
+                files += 1
+                let relative = String(match.dropFirst(root.count + 1))
+                let name = URL(fileURLWithPath: match).lastPathComponent
+                if matches(name, relative, patterns) { found.append(relative) }
+            }
+        }
+        guard !found.isEmpty else {
+            let wanted = patterns.joined(separator: ", ")
+            throw Failure(
+                message: files == 0
+                    ? "no file matches \(pattern)"
+                    : "\(files) file\(files == 1 ? "" : "s") match\(files == 1 ? "es" : "") \(pattern), but none the node's pattern (\(wanted)); change one of them"
+            )
+        }
+        found.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return found.enumerated().map { index, relative in
+            NodeContext.Item(path: root + "/" + relative, relativePath: relative, index: index)
+        }
+    }
+
     static func items(in directory: String, patterns: [String], recursive: Bool) throws(Failure) -> [NodeContext.Item] {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.path
         var info = stat()
         guard stat(root, &info) == 0 else {
-            throw Failure(message: "cannot read directory \(directory): no such directory")
+            throw Failure(message: "cannot read \(directory): no such file or directory")
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw Failure(message: "\(directory) is not a directory") }
         var found: [String] = []

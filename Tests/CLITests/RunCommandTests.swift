@@ -61,6 +61,41 @@ struct WorkflowCommandTests {
         #expect(lines.count > 2 && lines[1].hasPrefix("[1/5] ") && lines[1].hasSuffix("ETA –)"), "\(text.stdout)")
     }
 
+    @Test("input may be a directory, one file or a glob; validate --set checks what the run would read")
+    func inputsAndPaths() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let workflow = repository.appendingPathComponent("Workflows/resize-batch.yaml").path
+        func run(_ input: String, _ output: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            try deltaflow([
+                "run", workflow, "--set", "input=\(input)", "--set", "output=\(root.path)/\(output)", "--quiet",
+            ])
+        }
+        let one = try run("\(repository.path)/Examples/coffee.png", "one")
+        #expect(one.status == 0 && one.stdout.hasPrefix("done 1, failed 0"), "\(one.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(root.path)/one") == ["coffee.jpg"])
+        let globbed = try run("\(repository.path)/Examples/c*", "glob")
+        #expect(globbed.status == 0, "\(globbed.stderr)")
+        #expect(
+            Set(try FileManager.default.contentsOfDirectory(atPath: "\(root.path)/glob")) == [
+                "camera.jpg", "chelsea.jpg", "coffee.jpg",
+            ])
+        let none = try run("\(repository.path)/Examples/zz*", "none")
+        #expect(none.status == 1 && none.stderr.contains("error: no file matches \(repository.path)/Examples/zz*"))
+
+        let transfer = repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path
+        let missing = try deltaflow([
+            "validate", transfer, "--set", "input=/nonexistent/shoot", "--set", "output=\(root.path)/o",
+            "--set", "before=/nonexistent/before.png",
+        ])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("error: cannot read /nonexistent/shoot: no such file or directory"))
+        #expect(
+            missing.stderr.contains(
+                "error: node 'exemplar' (load_pairs) reads /nonexistent/before.png, which does not exist"))
+        #expect(missing.stderr.hasSuffix("2 errors\n"), "\(missing.stderr)")
+    }
+
     @Test("validate and run FILE --help list the workflow's params: type, default, limits, doc")
     func paramsListed() throws {
         let workflow = repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path

@@ -149,7 +149,7 @@ struct ExecutorTests {
             _ = try run(batch, ["input=/nonexistent/photos", "output=/tmp/x"])
         }
         do { _ = try run(batch, ["input=/nonexistent/photos", "output=/tmp/x"]) } catch let error as RunError {
-            #expect(error.message == "cannot read directory /nonexistent/photos: no such directory")
+            #expect(error.message == "cannot read /nonexistent/photos: no such file or directory")
         }
     }
 

@@ -8,7 +8,15 @@ correlates best with the before's, that correlation, the correlation in place, a
 own correlation at that offset. A shift is reported when the best is elsewhere, over 0.75 and
 0.1 over in place, and the lumas correlate there by over 0.95 (or under −0.95). Embosses are
 listed where the gradient rule alone would call them shifted.
+
+Then unrelated pairs (every two photos of Examples/) against real edits (every family of
+Training/edits.py, 16 drawn per family on benchmark crops): the best structure correlation, the
+share of the after's colour variance the before's colours predict (9³ cells, held out on the
+4×4 checkerboard) and the after's spread. Two photos are called unrelated when the structure is
+under 0.2, the share under 0.35 and the spread over 0.1; edits with a structure under 0.35 are
+listed.
 """
+import itertools
 import os
 
 import numpy as np
@@ -53,6 +61,35 @@ def scores(before, after, reach=3):
             "gradient rule": gradient_rule, "shifted": gradient_rule and abs(tones) > 0.95}
 
 
+def colour_share(before, after, n=9):
+    _, height, width = before.shape
+    s = min(1, 128 / max(width, height))
+    w, h = int(width * s), int(height * s)
+    b = torch.nn.functional.interpolate(before[None], size=(h, w), mode="area")[0].permute(1, 2, 0).reshape(-1, 3)
+    a = torch.nn.functional.interpolate(after[None], size=(h, w), mode="area")[0].permute(1, 2, 0).reshape(-1, 3)
+    b, a = b.numpy().astype(np.float64), a.numpy().astype(np.float64)
+    ys, xs = np.divmod(np.arange(h * w), w)
+    half = ((ys * 4 // h) + (xs * 4 // w)) % 2
+    cell = np.clip((b * (n - 1)).round().astype(int), 0, n - 1) @ np.array([n * n, n, 1])
+    error = 0.0
+    for t in (0, 1):
+        train, test = half == t, half != t
+        sums, counts = np.zeros((n ** 3, 3)), np.zeros(n ** 3)
+        np.add.at(sums, cell[train], a[train])
+        np.add.at(counts, cell[train], 1)
+        c = counts[cell[test]][:, None]
+        predicted = np.where(c > 0, sums[cell[test]] / np.maximum(c, 1), a[train].mean(0))
+        error += ((predicted - a[test]) ** 2).sum()
+    return 1 - error / ((a - a.mean(0)) ** 2).sum()
+
+
+def relation(before, after):
+    structure = scores(before, after)["there"]
+    share, spread = colour_share(before, after), float(after.std())
+    return {"structure": structure, "colour": round(float(share), 3), "spread": round(spread, 3),
+            "unrelated": structure < 0.2 and share < 0.35 and spread > 0.1}
+
+
 def photo(name, size=None):
     with Image.open(os.path.join(ROOT, "Examples", name)) as im:
         im = im.convert("RGB")
@@ -77,6 +114,22 @@ def main():
                     r = scores(img, after)
                     if r["gradient rule"]:
                         print(f"{name} {size or 'full'} embossed at {angle:.2f}, mix {mix}: {r}")
+    names = ("coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg", "camera.png")
+    for a, b in itertools.permutations(names, 2):
+        before, after = photo(a), photo(b)
+        after = torch.nn.functional.interpolate(after[None], size=before.shape[1:], mode="area")[0]
+        before, after = (x if x.shape[0] == 3 else x.repeat(3, 1, 1) for x in (before, after))
+        print(f"unrelated {a} → {b}: {relation(before, after)}")
+    import edit_data
+    photos = edit_data.photos("bench", short_side=512)
+    rng = np.random.default_rng(7)
+    for family in edits.ALL:
+        for i in range(16):
+            params = edits.sample(family, rng)
+            img = edit_data.evaluation_crop(photos[i % len(photos)][1], rng, 384)
+            r = relation(img, edits.apply_edit([(family, params)], img)[0])
+            if r["structure"] < 0.35 or r["unrelated"]:
+                print(f"edit {family} #{i}: {r}")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ package struct ExemplarPair: Sendable {
         self.after = a
         working = (b.fitting(maxSide: Self.workingSide), a.fitting(maxSide: Self.workingSide))
         let scale = Double(working.before.width) / Double(b.width)
-        if let shift = Self.misalignment(working.before, working.after) {
+        guard let measured = Self.alignment(working.before, working.after) else { return }
+        if let shift = Self.misalignment(measured) {
             let (dx, dy) = (Int((Double(shift.dx) / scale).rounded()), Int((Double(shift.dy) / scale).rounded()))
             throw NodeError(
                 """
@@ -50,12 +51,33 @@ package struct ExemplarPair: Sendable {
                 rotation or re-framing in the after, or re-export both from the same source)
                 """)
         }
+        if Self.unrelated(measured) {
+            throw NodeError(
+                """
+                the exemplar's before and after look like two different photos: their structure correlates \
+                by \(String(format: "%.2f", measured.best.score)) at best (a photo edited in place: over 0.2) \
+                and the before's colours predict \(Int((max(0, measured.colour) * 100).rounded()))% of the after's \
+                (an edit: over 35%) — an exemplar is one photo before and after an edit; check that the two \
+                files are the pair you meant
+                """)
+        }
     }
 
-    /// The shift (in the given images' pixels) at which `after`'s structure lines up with `before`'s,
-    /// when that is clearly not zero. Structure is the luma gradient magnitude, which survives
-    /// colour, tone and blur edits (inversion too), so an edit is never mistaken for a shift.
-    static func misalignment(_ before: Image, _ after: Image) -> (dx: Int, dy: Int)? {
+    /// How `after` relates to `before` at 128 px: where their luma-gradient structure correlates
+    /// best (within ±3 px), how well in place, how the lumas correlate at the best offset, how
+    /// much of the after's colour variance the before's colours predict (a 9³-cell table, on the
+    /// ``HeldOut`` checkerboard), and the after's luma spread.
+    struct Alignment {
+        let best: (score: Double, dx: Int, dy: Int)
+        let atZero: Double
+        let tones: Double
+        let colour: Double
+        let spread: Double
+        /// The measuring copy's size over the given images'.
+        let scale: Double
+    }
+
+    static func alignment(_ before: Image, _ after: Image) -> Alignment? {
         let side = 128
         let scale = min(1, Double(side) / Double(max(before.width, before.height)))
         let (w, h) = (max(1, Int(Double(before.width) * scale)), max(1, Int(Double(before.height) * scale)))
@@ -74,14 +96,80 @@ package struct ExemplarPair: Sendable {
                 if score > best.score { best = (score, dx, dy) }
             }
         }
-        // Structure must be clearly better aligned elsewhere than in place, and well aligned
-        // there: an emboss's relief (a derivative of the photo) lines up a pixel over, but far less
-        // well than a shifted photo does. And the shifted photo's tones must follow it there (or
-        // their inverse): an emboss's grey relief does not (Docs/exemplar-fit.md, "The pair").
-        guard (best.dx, best.dy) != (0, 0), best.score > 0.75, best.score > atZero + 0.1,
-            abs(correlation(luma(small0), luma(small1), w: w, h: h, dx: best.dx, dy: best.dy, margin: reach)) > 0.95
+        let (x, y) = (small0.floatSamples(), small1.floatSamples())
+        let mean = y.reduce(0.0) { $0 + Double($1) } / Double(y.count)
+        let spread = (y.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(y.count)).squareRoot()
+        return Alignment(
+            best: best, atZero: atZero,
+            tones: correlation(luma(small0), luma(small1), w: w, h: h, dx: best.dx, dy: best.dy, margin: reach),
+            colour: predictedShare(x, y, width: w, height: h), spread: spread, scale: scale)
+    }
+
+    /// The shift (in the given images' pixels) at which `after`'s structure lines up with
+    /// `before`'s, when that is clearly not zero. Structure is the luma gradient magnitude, which
+    /// survives colour, tone and blur edits (inversion too), so an edit is never mistaken for a
+    /// shift.
+    static func misalignment(_ before: Image, _ after: Image) -> (dx: Int, dy: Int)? {
+        alignment(before, after).flatMap(misalignment)
+    }
+
+    /// Structure must be clearly better aligned elsewhere than in place, and well aligned there:
+    /// an emboss's relief (a derivative of the photo) lines up a pixel over, but far less well
+    /// than a shifted photo does. And the shifted photo's tones must follow it there (or their
+    /// inverse): an emboss's grey relief does not (Docs/exemplar-fit.md, "The pair").
+    static func misalignment(_ a: Alignment) -> (dx: Int, dy: Int)? {
+        guard (a.best.dx, a.best.dy) != (0, 0), a.best.score > 0.75, a.best.score > a.atZero + 0.1,
+            abs(a.tones) > 0.95
         else { return nil }
-        return (Int((Double(best.dx) / scale).rounded()), Int((Double(best.dy) / scale).rounded()))
+        return (Int((Double(a.best.dx) / a.scale).rounded()), Int((Double(a.best.dy) / a.scale).rounded()))
+    }
+
+    /// Two different photos: no structure in common anywhere near in place, and the before's
+    /// colours predict little of the after's, which is itself a photo (spread out, not a
+    /// near-flat threshold or fill). Every edit measured keeps one or the other
+    /// (Docs/exemplar-fit.md, "The pair").
+    static func unrelated(_ a: Alignment) -> Bool {
+        a.best.score < 0.2 && a.colour < 0.35 && a.spread > 0.1
+    }
+
+    /// 1 − the held-out squared error of predicting `y` from `x` (interleaved RGB) by the mean
+    /// after-colour of each of 9³ before-colour cells (the training half's mean where a cell is
+    /// empty), over `y`'s variance.
+    static func predictedShare(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Double {
+        let n = 9
+        let count = w * h
+        let cells = (0..<count).map { p in
+            (0..<3).reduce(0) { $0 * n + min(n - 1, max(0, Int((x[3 * p + $1] * Float(n - 1)).rounded()))) }
+        }
+        var mean = [Double](repeating: 0, count: 3)
+        for p in 0..<count { for k in 0..<3 { mean[k] += Double(y[3 * p + k]) / Double(count) } }
+        var variance = 0.0
+        for p in 0..<count {
+            for k in 0..<3 { variance += (Double(y[3 * p + k]) - mean[k]) * (Double(y[3 * p + k]) - mean[k]) }
+        }
+        guard variance > 1e-12 else { return 1 }
+        let halves = HeldOut.halves(width: w, height: h)
+        var error = 0.0
+        for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] {
+            var sums = [Double](repeating: 0, count: n * n * n * 3)
+            var counts = [Double](repeating: 0, count: n * n * n)
+            var trainMean = [Double](repeating: 0, count: 3)
+            for p in train {
+                counts[cells[p]] += 1
+                for k in 0..<3 {
+                    sums[cells[p] * 3 + k] += Double(y[3 * p + k])
+                    trainMean[k] += Double(y[3 * p + k]) / Double(train.count)
+                }
+            }
+            for p in test {
+                for k in 0..<3 {
+                    let c = cells[p]
+                    let predicted = counts[c] > 0 ? sums[c * 3 + k] / counts[c] : trainMean[k]
+                    error += (predicted - Double(y[3 * p + k])) * (predicted - Double(y[3 * p + k]))
+                }
+            }
+        }
+        return 1 - error / variance
     }
 
     private static func luma(_ image: Image) -> [Float] {

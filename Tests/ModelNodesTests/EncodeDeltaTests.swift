@@ -180,6 +180,17 @@ struct EncodeDeltaTests {
         #expect(error?.message.contains("crop or resize one to match the other") == true)
     }
 
+    @Test(
+        "Two different photos are refused as an exemplar, with what was measured",
+        arguments: [("chelsea.png", "coffee.png"), ("astronaut.png", "camera.png")])
+    func unrelatedPhotos(before: String, after: String) throws {
+        let b = try example(before)
+        let a = try example(after).converted(to: .rgb).resized(width: b.width, height: b.height)
+        let error = #expect(throws: NodeError.self) { try encode(b, a) }
+        #expect(error?.message.hasPrefix("the exemplar's before and after look like two different photos") == true)
+        #expect(error?.message.contains("check that the two files are the pair you meant") == true)
+    }
+
     @Test("A shifted after is refused as misaligned", arguments: [(8, 0), (0, -6), (5, 5)])
     func misaligned(dx: Int, dy: Int) throws {
         let before = try example("coffee.png")

@@ -96,6 +96,36 @@ struct WorkflowCommandTests {
         #expect(missing.stderr.hasSuffix("2 errors\n"), "\(missing.stderr)")
     }
 
+    @Test("apply is the bundled exemplar workflow without YAML: the same bytes as run")
+    func applyCommand() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (before, after) = (
+            "\(repository.path)/Examples/astronaut.png", "\(repository.path)/Exemplars/astronaut-graded.png"
+        )
+        let photos = ["\(repository.path)/Examples/coffee.png", "\(repository.path)/Examples/r*"]
+        let applied = try deltaflow(
+            ["apply", "--before", before, "--after", after] + photos + [
+                "--output", "\(root.path)/applied", "--strength", "0.5", "--quiet",
+            ])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let workflow = repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path
+        for input in photos {
+            let ran = try deltaflow([
+                "run", workflow, "--set", "before=\(before)", "--set", "after=\(after)", "--set", "input=\(input)",
+                "--set", "output=\(root.path)/ran", "--set", "strength=0.5", "--quiet",
+            ])
+            #expect(ran.status == 0, "\(ran.stderr)")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: "\(root.path)/applied").sorted()
+        #expect(names == ["coffee.png", "rocket.png"])
+        for name in names {
+            #expect(
+                try Data(contentsOf: root.appendingPathComponent("applied/\(name)"))
+                    == Data(contentsOf: root.appendingPathComponent("ran/\(name)")), "\(name)")
+        }
+    }
+
     @Test("validate and run FILE --help list the workflow's params: type, default, limits, doc")
     func paramsListed() throws {
         let workflow = repository.appendingPathComponent("Workflows/exemplar-transfer.yaml").path

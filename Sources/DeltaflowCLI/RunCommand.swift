@@ -185,11 +185,7 @@ struct ExecutionOptions: ParsableArguments {
             summary = try executor.run { log.record($0) }
         } catch {
             if logFormat == .json {
-                var object: [String: Any] = ["event": "error", "message": error.message]
-                if let location = error.location {
-                    (object["file"], object["line"], object["column"]) = (location.file, location.line, location.column)
-                }
-                printJSON(object)
+                printJSON(["event": "error", "message": error.message], at: error.location)
             }
             printError(error.description)
             if let signal = interrupts.received {

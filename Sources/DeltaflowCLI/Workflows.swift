@@ -66,15 +66,17 @@ private func printJSON(diagnostic d: Diagnostic) {
     var object: [String: Any] = [
         "event": "diagnostic", "severity": d.severity.rawValue, "code": d.code, "message": d.message,
     ]
-    if let location = d.location {
-        (object["file"], object["line"], object["column"]) = (location.file, location.line, location.column)
-    }
     if let help = d.help { object["help"] = help }
-    printJSON(object)
+    printJSON(object, at: d.location)
 }
 
-/// One JSON object on a line of standard output, slashes as they are.
-func printJSON(_ object: [String: Any]) {
+/// One JSON object on a line of standard output, slashes as they are, with the file, line and
+/// column of `location` when there is one.
+func printJSON(_ object: [String: Any], at location: SourcePosition? = nil) {
+    var object = object
+    if let location {
+        (object["file"], object["line"], object["column"]) = (location.file, location.line, location.column)
+    }
     guard
         let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     else { return }

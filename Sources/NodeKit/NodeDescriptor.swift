@@ -56,8 +56,8 @@ public struct NodeDescriptor: Sendable {
     /// Where the node writes, worked out from some of its inputs before any item runs: the engine
     /// refuses a run in which two items would write one file (the first silently lost).
     public let plannedOutput: PlannedOutput?
-    /// `path` inputs naming what the node reads (a file, or a directory's files): like the
-    /// iterated files, never replaced by an output of the run.
+    /// `path` inputs naming what the node reads (a file, or a directory's files), its
+    /// `iterationInput` among them: never replaced by an output of the run.
     public let readInputs: [String]
 
     /// The file a node with side effects writes for an item, from the inputs named in `inputs`.
@@ -87,7 +87,7 @@ public struct NodeDescriptor: Sendable {
         self.example = example
         self.placeholders = placeholders
         self.plannedOutput = plannedOutput
-        self.readInputs = readInputs
+        self.readInputs = (iterationInput.map { [$0] } ?? []) + readInputs
     }
 
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }

@@ -181,10 +181,7 @@ public struct Executor: Sendable {
             do { _ = try listItems(shared: [:]) } catch { problems.append(error) }
         }
         for node in workflow.nodes where node.scope == .once {
-            let descriptor = node.node.descriptor
-            let ports = ([descriptor.iterationInput].compactMap { $0 } + descriptor.readInputs).filter { port in
-                node.inputs[port].map(fixed) ?? false
-            }
+            let ports = node.node.descriptor.readInputs.filter { node.inputs[$0].map(fixed) ?? false }
             guard !ports.isEmpty,
                 let inputs = try? evaluateInputs(of: node, item: nil, shared: [:], local: [:], only: Set(ports))
             else { continue }
@@ -241,9 +238,8 @@ public struct Executor: Sendable {
                     item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
                     threads: options.jobs, existingFile: existingFile(for: nil))
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
-                // A node's iteration input names the file it reads (load's path): never an output.
-                let descriptor = node.node.descriptor
-                for input in [descriptor.iterationInput].compactMap({ $0 }) + descriptor.readInputs {
+                // What a node reads (load's path, load_pairs' directories) is never an output.
+                for input in node.node.descriptor.readInputs {
                     guard case .path(let p)? = inputs[input] else { continue }
                     let read = URL(fileURLWithPath: p).resolvingSymlinksInPath()
                     inputFiles.insert(read.path)
@@ -304,24 +300,24 @@ public struct Executor: Sendable {
         let writers = workflow.nodes.filter { $0.scope == .perItem && $0.node.descriptor.hasSideEffects }
         guard !writers.isEmpty else { return false }
         let keep = existingFile(for: item)
-        for node in writers {
-            guard let planned = node.node.descriptor.plannedOutput, plannable(node, planned, shared: shared),
-                let inputs = try? evaluateInputs(
-                    of: node, item: item, shared: shared, local: [:], only: Set(planned.inputs)),
-                let path = try? planned.path(NodeInputs(inputs), item),
-                FileManager.default.fileExists(atPath: path), keep(path) == .keep
-            else { return false }
+        return writers.allSatisfy { node in
+            guard let path = plannedPath(of: node, item: item, shared: shared) else { return false }
+            return FileManager.default.fileExists(atPath: path) && keep(path) == .keep
         }
-        return true
     }
 
-    /// Whether the inputs that say where `node` writes depend on no per-item node.
-    func plannable(_ node: WorkflowNode, _ planned: NodeDescriptor.PlannedOutput, shared: [String: [String: Value]])
-        -> Bool
-    {
-        planned.inputs.allSatisfy { name in
-            node.inputs[name]?.references.allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
-        }
+    /// Where `node` will write for `item`, worked out before the item runs: nil when the node does
+    /// not say (``NodeDescriptor/plannedOutput``), when that depends on a per-item node, or when
+    /// its inputs fail (the item then fails with its own error when it runs).
+    func plannedPath(of node: WorkflowNode, item: NodeContext.Item, shared: [String: [String: Value]]) -> String? {
+        guard let planned = node.node.descriptor.plannedOutput,
+            planned.inputs.allSatisfy({ name in
+                node.inputs[name]?.references.allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
+            }),
+            let inputs = try? evaluateInputs(
+                of: node, item: item, shared: shared, local: [:], only: Set(planned.inputs))
+        else { return nil }
+        return try? planned.path(NodeInputs(inputs), item)
     }
 
     /// Refuses a run in which two items would write one file — by default a later item replaces
@@ -329,19 +325,11 @@ public struct Executor: Sendable {
     /// runs. Only nodes that say where they write (``NodeDescriptor/plannedOutput``), and whose
     /// inputs for that depend on no per-item node, can be checked here.
     func refuseCollisions(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) {
-        for node in workflow.nodes where node.scope == .perItem {
-            guard let planned = node.node.descriptor.plannedOutput, plannable(node, planned, shared: shared) else {
-                continue
-            }
+        for node in workflow.nodes where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
             var writer: [String: NodeContext.Item] = [:]
             var clashes: [(path: String, first: NodeContext.Item, second: NodeContext.Item)] = []
             for item in items {
-                // An input that fails here fails its item when it runs, with the item's own error.
-                guard
-                    let inputs = try? evaluateInputs(
-                        of: node, item: item, shared: shared, local: [:], only: Set(planned.inputs)),
-                    let path = try? planned.path(NodeInputs(inputs), item)
-                else { continue }
+                guard let path = plannedPath(of: node, item: item, shared: shared) else { continue }
                 if let first = writer[path] {
                     clashes.append((path, first, item))
                 } else {
@@ -450,6 +438,7 @@ public struct Executor: Sendable {
         let started = Date()
         var local: [String: [String: Value]] = [:]
         var written: [String] = []
+        let existingFile = existingFile(for: item)
         for node in nodes {
             do {
                 var inputs = try evaluateInputs(of: node, item: item, shared: prepared.shared, local: local)
@@ -457,7 +446,7 @@ public struct Executor: Sendable {
                 let context = NodeContext(
                     item: item,
                     seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
-                    inputFiles: prepared.inputFiles, threads: threads, existingFile: existingFile(for: item))
+                    inputFiles: prepared.inputFiles, threads: threads, existingFile: existingFile)
                 let outputs = try invoke(node, inputs, context, onEvent: onEvent)
                 if node.node.descriptor.hasSideEffects {
                     for case .path(let path) in outputs.values { written.append(path) }

@@ -14,10 +14,15 @@ enum ItemEnumerator {
     static func items(for input: String, patterns: [String], recursive: Bool) throws(Failure) -> [NodeContext.Item] {
         var info = stat()
         let path = URL(fileURLWithPath: input).standardizedFileURL.path
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFDIR {
+        guard stat(path, &info) == 0 else {
+            // Not there as named: a glob, or a missing directory, which items(in:) explains.
+            return isGlob(input)
+                ? try globbed(input, patterns: patterns)
+                : try items(in: input, patterns: patterns, recursive: recursive)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
             return [NodeContext.Item(path: path, relativePath: URL(fileURLWithPath: path).lastPathComponent, index: 0)]
         }
-        if stat(path, &info) != 0 && isGlob(input) { return try globbed(input, patterns: patterns) }
         return try items(in: input, patterns: patterns, recursive: recursive)
     }
 

@@ -61,7 +61,9 @@ package struct ExemplarFit: Equatable, Sendable {
                 before: centre.before, after: centre.after, predicted: colour.apply(to: centre.filtered, c),
                 width: centre.width, height: centre.height)
         }
-        let grain = grains.count == 1 ? grains[0] : Grain.combination(grains.map { ($0, 1 / Double(grains.count)) })
+        let grain = Grain(
+            covariance: (0..<9).map { i in grains.reduce(0) { $0 + $1.covariance[i] } / Double(grains.count) },
+            neighbours: (0..<9).map { i in grains.reduce(0) { $0 + $1.neighbours[i] } / Double(grains.count) })
         let partial = ExemplarFit(spatial: spatial, colour: colour, grain: grain)
         let examples = pairs.map { pair in
             let (before, after) = (

@@ -85,7 +85,9 @@ package struct ExemplarPair: Sendable {
         let (small0, small1) = (
             before.resized(width: w, height: h, filter: .area), after.resized(width: w, height: h, filter: .area)
         )
-        let (g0, g1) = (gradientMagnitude(small0), gradientMagnitude(small1))
+        let (x, y) = (small0.floatSamples(), small1.floatSamples())
+        let (l0, l1) = (luma(x), luma(y))
+        let (g0, g1) = (gradientMagnitude(l0, width: w, height: h), gradientMagnitude(l1, width: w, height: h))
         let reach = 3
         var best = (score: -2.0, dx: 0, dy: 0)
         var atZero = 0.0
@@ -96,23 +98,17 @@ package struct ExemplarPair: Sendable {
                 if score > best.score { best = (score, dx, dy) }
             }
         }
-        let (x, y) = (small0.floatSamples(), small1.floatSamples())
         let mean = y.reduce(0.0) { $0 + Double($1) } / Double(y.count)
         let spread = (y.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(y.count)).squareRoot()
         return Alignment(
-            best: best, atZero: atZero,
-            tones: correlation(luma(small0), luma(small1), w: w, h: h, dx: best.dx, dy: best.dy, margin: reach),
+            best: best, atZero: atZero, tones: correlation(l0, l1, w: w, h: h, dx: best.dx, dy: best.dy, margin: reach),
             colour: predictedShare(x, y, width: w, height: h), spread: spread, scale: scale)
     }
 
-    /// The shift (in the given images' pixels) at which `after`'s structure lines up with
-    /// `before`'s, when that is clearly not zero. Structure is the luma gradient magnitude, which
-    /// survives colour, tone and blur edits (inversion too), so an edit is never mistaken for a
-    /// shift.
-    static func misalignment(_ before: Image, _ after: Image) -> (dx: Int, dy: Int)? {
-        alignment(before, after).flatMap(misalignment)
-    }
-
+    /// The shift (in the measured images' pixels) at which the after's structure lines up with
+    /// the before's, when that is clearly not zero. Structure is the luma gradient magnitude,
+    /// which survives colour, tone and blur edits (inversion too).
+    ///
     /// Structure must be clearly better aligned elsewhere than in place, and well aligned there:
     /// an emboss's relief (a derivative of the photo) lines up a pixel over, but far less well
     /// than a shifted photo does. And the shifted photo's tones must follow it there (or their
@@ -172,16 +168,14 @@ package struct ExemplarPair: Sendable {
         return 1 - error / variance
     }
 
-    private static func luma(_ image: Image) -> [Float] {
-        let s = image.floatSamples()
-        return (0..<(image.width * image.height)).map { p in
-            lumaWeights.r * s[3 * p] + lumaWeights.g * s[3 * p + 1] + lumaWeights.b * s[3 * p + 2]
+    /// Per pixel of interleaved RGB.
+    private static func luma(_ rgb: [Float]) -> [Float] {
+        (0..<(rgb.count / 3)).map { p in
+            lumaWeights.r * rgb[3 * p] + lumaWeights.g * rgb[3 * p + 1] + lumaWeights.b * rgb[3 * p + 2]
         }
     }
 
-    private static func gradientMagnitude(_ image: Image) -> [Float] {
-        let (w, h) = (image.width, image.height)
-        let luma = luma(image)
+    private static func gradientMagnitude(_ luma: [Float], width w: Int, height h: Int) -> [Float] {
         var g = [Float](repeating: 0, count: w * h)
         for y in 1..<(h - 1) {
             for x in 1..<(w - 1) {

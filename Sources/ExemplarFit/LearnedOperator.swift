@@ -287,7 +287,7 @@ extension LearnedOperator {
         // One pair: two held-out groups and the mixed samples (2), which train neither. Several:
         // one group per pair, each predicted from all the others.
         let held = examples.count == 1 ? 2 : examples.count
-        let sums = (0..<(examples.count == 1 ? 3 : held)).map { group in
+        let sums = (0...groups.max()!).map { group in
             let members = targets.indices.filter { groups[$0] == group }
             return Sums(members.flatMap { x[($0 * f)..<(($0 + 1) * f)] }, members.map { targets[$0] }, c)
         }

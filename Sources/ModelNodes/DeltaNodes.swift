@@ -57,22 +57,20 @@ struct EncodeDeltaNode: Node {
         let model = try weights.model()
         let c = Compute(threads: context.threads)
         // Several pairs of one edit: each pair's delta, averaged.
-        var sums = [[Float]](repeating: [], count: 4)
-        for pair in pairs {
-            // One image per forward, not a batch of two: work pieces never straddle the two, so
-            // an unedited after gives exactly the before's features and a delta of exactly zero.
-            let before = model(EncoderWeights.input([pair.before]), c)
-            let after = model(EncoderWeights.input([pair.after]), c)
-            let values = [
-                Self.tokenDelta(before: before.stride8, after: after.stride8, c),
-                Self.tokenDelta(before: before.stride16, after: after.stride16, c),
-                Self.tokenDelta(before: before.stride32, after: after.stride32, c),
-                zip(after.pooled.values, before.pooled.values).map { $0 - $1 },
-            ]
-            sums = zip(sums, values).map { sum, v in sum.isEmpty ? v : zip(sum, v).map { $0 + $1 } }
-        }
-        let share = 1 / Float(pairs.count)
-        let semantic = SemanticDelta(values: sums.map { pairs.count == 1 ? $0 : $0.map { $0 * share } })
+        let semantic = SemanticDelta.combination(
+            pairs.map { pair in
+                // One image per forward, not a batch of two: work pieces never straddle the two, so
+                // an unedited after gives exactly the before's features and a delta of exactly zero.
+                let before = model(EncoderWeights.input([pair.before]), c)
+                let after = model(EncoderWeights.input([pair.after]), c)
+                let delta = SemanticDelta(values: [
+                    Self.tokenDelta(before: before.stride8, after: after.stride8, c),
+                    Self.tokenDelta(before: before.stride16, after: after.stride16, c),
+                    Self.tokenDelta(before: before.stride32, after: after.stride32, c),
+                    zip(after.pooled.values, before.pooled.values).map { $0 - $1 },
+                ])
+                return (delta, 1 / Double(pairs.count))
+            })
         var exemplar = ExemplarDelta(
             semantic: semantic, affine: ColourAffine(pairs), fit: ExemplarFit.fit(pairs, c), change: ChangeGrid(pairs),
             trust: nil)

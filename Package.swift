@@ -31,6 +31,10 @@ let package = Package(
         .systemLibrary(
             name: "CJPEG", pkgConfig: "libjpeg",
             providers: [.apt(["libjpeg-dev"])]),
+        // Little CMS: ICC profiles, so a Display P3 or Adobe RGB photo is edited in its own colours.
+        .systemLibrary(
+            name: "CLCMS2", pkgConfig: "lcms2",
+            providers: [.apt(["liblcms2-dev"])]),
         // libpng and libjpeg report errors with longjmp; this C target keeps every setjmp
         // and every longjmp inside C frames so no Swift frame is ever jumped over.
         // zlib: libpng-dev depends on zlib1g-dev.
@@ -43,7 +47,7 @@ let package = Package(
         // AVX2/FMA kernels, compiled per function and chosen at run time (the build stays portable).
         .target(name: "CTensorKernels"),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CTensorKernels", "Spelling"]),
-        .target(name: "ImageCodecs", dependencies: ["CCodecGuards", "UserFacing"]),
+        .target(name: "ImageCodecs", dependencies: ["CCodecGuards", "CLCMS2", "UserFacing"]),
         // Networks built from TensorCore layers, loaded from safetensors (weights files found,
         // loaded once and hashed for cache keys).
         .target(name: "Models", dependencies: ["TensorCore", "ImageCodecs", "NodeKit"]),
@@ -116,7 +120,8 @@ let package = Package(
             dependencies: ["PluginHost", "Workflow", "BuiltinNodes", "NodeKit", "ImageCodecs"],
             exclude: ["Fixtures"]),
         // Runs the built executable as a user would; depends on it only to have it built first.
-        .testTarget(name: "CLITests", dependencies: ["deltaflow", "deltaflow-custom-example"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["deltaflow", "deltaflow-custom-example"]),
         .testTarget(
             name: "FuzzTests", dependencies: ["FuzzTargets"], path: "Tests/Fuzz",
             exclude: ["Corpus", "run", "README.md", "toolset.json", "workflow.dict", "png.dict"]),

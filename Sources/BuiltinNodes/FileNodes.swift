@@ -22,7 +22,8 @@ extension DecodeOptions {
 struct LoadNode: Node {
     let descriptor = NodeDescriptor(
         kind: "load",
-        summary: "Read a PNG or JPEG file (turned upright by its EXIF orientation).",
+        summary:
+            "Read a PNG or JPEG file: turned upright by its EXIF orientation, converted from its ICC profile to sRGB (kept for save).",
         inputs: [
             PortSpec("path", .path, doc: "the image file; supplied per file when the node iterates with 'each'")
         ] + DecodeOptions.ports,
@@ -169,7 +170,8 @@ struct LoadPairsNode: Node {
 struct SaveNode: Node {
     let descriptor = NodeDescriptor(
         kind: "save",
-        summary: "Write an image as PNG or JPEG, atomically (a crash never leaves a partial file).",
+        summary:
+            "Write an image as PNG or JPEG, atomically (a crash never leaves a partial file), in the source photo's colour profile and with its EXIF and XMP.",
         inputs: [
             PortSpec("image", .image, doc: "what to write"),
             PortSpec("dir", .path, doc: "output directory; created if missing"),
@@ -188,6 +190,16 @@ struct SaveNode: Node {
                 doc:
                     "PNG zlib level, 0 (none) to 9 (smallest), for images that compress like graphics; photos are written run-length at any level but 0 (as small, 2-3x faster)",
                 default: .integer(PNGOptions.defaultCompressionLevel), range: 0...9),
+            PortSpec(
+                "metadata", .string,
+                doc:
+                    "keep: write the source photo's EXIF and XMP (camera, lens, date, GPS…; orientation set upright); strip: leave them out",
+                default: .string("keep"), choices: ["keep", "strip"]),
+            PortSpec(
+                "profile", .string,
+                doc:
+                    "keep: write in the source photo's ICC profile (a Display P3 photo stays P3); srgb: convert to sRGB and write no profile, as the web expects",
+                default: .string("keep"), choices: ["keep", "srgb"]),
         ],
         outputs: [PortSpec("path", .path, doc: "the file written")],
         hasSideEffects: true,
@@ -215,7 +227,13 @@ struct SaveNode: Node {
     }
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
-        let image = try inputs.image("image")
+        var image = try inputs.image("image")
+        if try inputs.string("metadata") == "strip" {
+            image.metadata.exif = nil
+            image.metadata.xmp = nil
+        }
+        // Pixels are sRGB in memory: without the profile they are written as they are.
+        if try inputs.string("profile") == "srgb" { image.metadata.iccProfile = nil }
         let (path, name) = try Self.path(inputs, item: context.item)
         let format: ImageFormat
         if let chosen = inputs.optionalString("format") {

@@ -74,6 +74,7 @@ struct df_jpeg_reader {
     struct guarded_error err;
     struct jpeg_progress_mgr progress;
     int created;
+    JOCTET *icc; /* malloc'd by jpeg_read_icc_profile */
     char message[DF_MESSAGE_CAPACITY];
 };
 
@@ -111,6 +112,7 @@ df_jpeg_reader *df_jpeg_reader_create(const uint8_t *data, size_t size) {
 void df_jpeg_reader_destroy(df_jpeg_reader *reader) {
     if (reader == NULL) return;
     if (reader->created) jpeg_destroy_decompress(&reader->cinfo);
+    free(reader->icc);
     free(reader);
 }
 
@@ -121,6 +123,7 @@ int df_jpeg_read_header(df_jpeg_reader *reader, uint64_t max_pixels, df_jpeg_inf
     if (setjmp(reader->err.jump)) return reader->err.code;
 
     jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
+    jpeg_save_markers(cinfo, JPEG_APP0 + 2, 0xFFFF);
     jpeg_read_header(cinfo, TRUE);
 
     if ((uint64_t)cinfo->image_width * (uint64_t)cinfo->image_height > max_pixels) {
@@ -154,13 +157,23 @@ int df_jpeg_read_header(df_jpeg_reader *reader, uint64_t max_pixels, df_jpeg_inf
     info->height = cinfo->image_height;
     info->progressive = jpeg_has_multiple_scans(cinfo) ? 1 : 0;
 
+    static const char xmp_header[] = "http://ns.adobe.com/xap/1.0/";
     for (jpeg_saved_marker_ptr marker = cinfo->marker_list; marker; marker = marker->next) {
-        if (marker->marker == JPEG_APP0 + 1 && marker->data_length >= 6 &&
+        if (marker->marker != JPEG_APP0 + 1) continue;
+        if (info->metadata.exif == NULL && marker->data_length > 6 &&
             memcmp(marker->data, "Exif\0\0", 6) == 0) {
-            info->exif = marker->data;
-            info->exif_size = marker->data_length;
-            break;
+            info->metadata.exif = marker->data + 6;
+            info->metadata.exif_size = marker->data_length - 6;
+        } else if (info->metadata.xmp == NULL && marker->data_length > sizeof xmp_header &&
+                   memcmp(marker->data, xmp_header, sizeof xmp_header) == 0) {
+            info->metadata.xmp = marker->data + sizeof xmp_header;
+            info->metadata.xmp_size = marker->data_length - sizeof xmp_header;
         }
+    }
+    unsigned int icc_size = 0;
+    if (reader->icc == NULL && jpeg_read_icc_profile(cinfo, &reader->icc, &icc_size)) {
+        info->metadata.icc = reader->icc;
+        info->metadata.icc_size = icc_size;
     }
     return DF_OK;
 }
@@ -214,8 +227,25 @@ static void term_destination(j_compress_ptr cinfo) {
     dest->out->count = dest->out->capacity - dest->base.free_in_buffer;
 }
 
+/* One APP1 marker holds at most 65533 bytes after its length field. */
+static void write_app1(j_compress_ptr cinfo, const char *header, size_t header_size,
+                       const uint8_t *payload, size_t size) {
+    if (payload == NULL || size == 0 || header_size + size > 65533) return;
+    jpeg_write_m_header(cinfo, JPEG_APP0 + 1, (unsigned int)(header_size + size));
+    for (size_t i = 0; i < header_size; i++) jpeg_write_m_byte(cinfo, header[i]);
+    for (size_t i = 0; i < size; i++) jpeg_write_m_byte(cinfo, payload[i]);
+}
+
+static void write_metadata(j_compress_ptr cinfo, const df_metadata *metadata) {
+    write_app1(cinfo, "Exif\0\0", 6, metadata->exif, metadata->exif_size);
+    write_app1(cinfo, "http://ns.adobe.com/xap/1.0/", 29, metadata->xmp, metadata->xmp_size);
+    if (metadata->icc != NULL && metadata->icc_size > 0)
+        jpeg_write_icc_profile(cinfo, metadata->icc, (unsigned int)metadata->icc_size);
+}
+
 int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                  int quality, int progressive, int chroma_subsampling, df_buffer *out,
+                  int quality, int progressive, int chroma_subsampling,
+                  const df_metadata *metadata, df_buffer *out,
                   char message[DF_MESSAGE_CAPACITY]) {
     if (channels != 1 && channels != 3) {
         snprintf(message, DF_MESSAGE_CAPACITY, "JPEG takes 1 or 3 channels, not %d", channels);
@@ -251,6 +281,7 @@ int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int ch
     }
     if (progressive) jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
+    if (metadata != NULL) write_metadata(&cinfo, metadata);
     size_t row_bytes = (size_t)width * (size_t)channels;
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * row_bytes);

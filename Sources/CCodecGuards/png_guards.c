@@ -108,6 +108,35 @@ int df_png_read_header(df_png_reader *reader, uint64_t max_pixels, df_png_info *
     png_set_interlace_handling(reader->png);
     png_read_update_info(reader->png, reader->info);
 
+    memset(&out->metadata, 0, sizeof out->metadata);
+    png_charp icc_name = NULL;
+    int icc_compression = 0;
+    png_bytep icc = NULL;
+    png_uint_32 icc_size = 0;
+    if (png_get_iCCP(reader->png, reader->info, &icc_name, &icc_compression, &icc, &icc_size) &&
+        icc != NULL) {
+        out->metadata.icc = icc;
+        out->metadata.icc_size = icc_size;
+    }
+    png_bytep exif = NULL;
+    png_uint_32 exif_size = 0;
+    if (png_get_eXIf_1(reader->png, reader->info, &exif_size, &exif) && exif != NULL) {
+        out->metadata.exif = exif;
+        out->metadata.exif_size = exif_size;
+    }
+    png_textp texts = NULL;
+    int text_count = png_get_text(reader->png, reader->info, &texts, NULL);
+    for (int i = 0; i < text_count; i++) {
+        if (texts[i].key != NULL && strcmp(texts[i].key, "XML:com.adobe.xmp") == 0 &&
+            texts[i].text != NULL) {
+            out->metadata.xmp = (const uint8_t *)texts[i].text;
+            out->metadata.xmp_size = texts[i].compression >= PNG_ITXT_COMPRESSION_NONE
+                                         ? texts[i].itxt_length
+                                         : texts[i].text_length;
+            break;
+        }
+    }
+
     out->width = width;
     out->height = height;
     out->channels = png_get_channels(reader->png, reader->info);
@@ -232,7 +261,8 @@ static int prefers_run_length(const uint8_t *pixels, uint32_t height, size_t row
 }
 
 int df_png_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                 int bit_depth, size_t row_bytes, int compression_level, df_buffer *out,
+                 int bit_depth, size_t row_bytes, int compression_level,
+                 const df_metadata *metadata, df_buffer *out,
                  char message[DF_MESSAGE_CAPACITY]) {
     static const int color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                        PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
@@ -243,7 +273,8 @@ int df_png_write(const uint8_t *pixels, uint32_t width, uint32_t height, int cha
         return DF_ERR_UNSUPPORTED;
     }
     struct png_write_context context = {.out = out, .failed = 0, .message = message};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, writer_error, NULL);
+    png_structp png =
+        png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, writer_error, reader_warning);
     if (png == NULL) return DF_ERR_NO_MEMORY;
     png_infop info = png_create_info_struct(png);
     png_bytep *rows = malloc(sizeof(png_bytep) * (height ? height : 1));
@@ -263,6 +294,9 @@ int df_png_write(const uint8_t *pixels, uint32_t width, uint32_t height, int cha
         return DF_ERR_CORRUPT;
     }
     png_set_write_fn(png, &context, write_to_memory, flush_nothing);
+    /* A profile libpng objects to (the old, known-incorrect sRGB profiles some photos carry) is
+     * left out rather than failing the write; untagged means sRGB, which those meant. */
+    png_set_benign_errors(png, 1);
     png_set_compression_level(png, compression_level);
     if (prefers_run_length(pixels, height, row_bytes, channels * bit_depth / 8, compression_level)) {
         png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_PAETH);
@@ -270,6 +304,20 @@ int df_png_write(const uint8_t *pixels, uint32_t width, uint32_t height, int cha
     }
     png_set_IHDR(png, info, width, height, bit_depth, color_types[channels], PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (metadata != NULL && metadata->icc != NULL && metadata->icc_size > 0)
+        png_set_iCCP(png, info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, metadata->icc,
+                     (png_uint_32)metadata->icc_size);
+    if (metadata != NULL && metadata->exif != NULL && metadata->exif_size > 0)
+        png_set_eXIf_1(png, info, (png_uint_32)metadata->exif_size, (png_bytep)metadata->exif);
+    if (metadata != NULL && metadata->xmp != NULL && metadata->xmp_size > 0) {
+        png_text xmp;
+        memset(&xmp, 0, sizeof xmp);
+        xmp.compression = PNG_ITXT_COMPRESSION_NONE;
+        xmp.key = "XML:com.adobe.xmp";
+        xmp.text = (png_charp)metadata->xmp;
+        xmp.itxt_length = metadata->xmp_size;
+        png_set_text(png, info, &xmp, 1);
+    }
     png_write_info(png, info);
     if (bit_depth == 16) {
         uint16_t probe = 1;

@@ -13,47 +13,75 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
     public var swapsDimensions: Bool { rawValue >= 5 }
 
     /// The orientation tag of an APP1 "Exif\0\0" payload, or nil when it has none or is malformed.
-    /// Every offset is bounds-checked: camera files and hostile files alike reach this code.
     public static func parse(exifPayload bytes: UnsafeRawBufferPointer) -> ExifOrientation? {
-        let header = 6  // "Exif\0\0"
-        guard bytes.count >= header + 8 else { return nil }
-        let tiff = header
-        let littleEndian: Bool
-        switch (bytes[tiff], bytes[tiff + 1]) {
+        guard bytes.count >= 6 else { return nil }
+        return parse(tiff: UnsafeRawBufferPointer(rebasing: bytes[6...]))
+    }
+
+    /// The orientation tag of EXIF data as PNG's eXIf chunk holds it (TIFF-structured, from the
+    /// byte-order mark on), or nil when it has none or is malformed.
+    public static func parse(tiff bytes: UnsafeRawBufferPointer) -> ExifOrientation? {
+        guard let reader = TIFFReader(bytes), let entry = reader.entry(tag: 0x0112) else { return nil }
+        // SHORT (3) is what the standard says; some writers use LONG (4).
+        let value: Int? =
+            switch entry.type {
+            case 3: reader.u16(entry.offset + 8)
+            case 4: reader.u32(entry.offset + 8)
+            default: nil
+            }
+        return value.flatMap(ExifOrientation.init(rawValue:))
+    }
+}
+
+/// Bounds-checked reads of TIFF-structured EXIF: camera files and hostile files alike reach this
+/// code, so every offset is checked.
+struct TIFFReader {
+    let bytes: UnsafeRawBufferPointer
+    let littleEndian: Bool
+    /// Where the first IFD (the main image's tags) starts.
+    private(set) var ifd0 = 0
+
+    init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= 8 else { return nil }
+        switch (bytes[0], bytes[1]) {
         case (0x49, 0x49): littleEndian = true
         case (0x4D, 0x4D): littleEndian = false
         default: return nil
         }
-        func u16(_ at: Int) -> Int? {
-            guard at >= 0, at + 2 <= bytes.count else { return nil }
-            let a = Int(bytes[at])
-            let b = Int(bytes[at + 1])
-            return littleEndian ? a | b << 8 : a << 8 | b
+        self.bytes = bytes
+        guard u16(2) == 42, let offset = u32(4), u16(offset) != nil else { return nil }
+        ifd0 = offset
+    }
+
+    func u16(_ at: Int) -> Int? {
+        guard at >= 0, at + 2 <= bytes.count else { return nil }
+        let a = Int(bytes[at])
+        let b = Int(bytes[at + 1])
+        return littleEndian ? a | b << 8 : a << 8 | b
+    }
+
+    func u32(_ at: Int) -> Int? {
+        guard let low = u16(littleEndian ? at : at + 2), let high = u16(littleEndian ? at + 2 : at) else {
+            return nil
         }
-        func u32(_ at: Int) -> Int? {
-            guard let low = u16(littleEndian ? at : at + 2), let high = u16(littleEndian ? at + 2 : at) else {
-                return nil
-            }
-            return high << 16 | low
-        }
-        guard u16(tiff + 2) == 42, let ifdOffset = u32(tiff + 4) else { return nil }
-        let ifd = tiff + ifdOffset
-        guard let count = u16(ifd) else { return nil }
-        for entry in 0..<count {
-            let at = ifd + 2 + entry * 12
-            guard let tag = u16(at), let type = u16(at + 2) else { return nil }
-            if tag == 0x0112 {
-                // SHORT (3) is what the standard says; some writers use LONG (4).
-                let value: Int?
-                switch type {
-                case 3: value = u16(at + 8)
-                case 4: value = u32(at + 8)
-                default: value = nil
-                }
-                return value.flatMap(ExifOrientation.init(rawValue:))
-            }
+        return high << 16 | low
+    }
+
+    /// IFD0's entry for `tag`: where its 12 bytes start and its type.
+    func entry(tag: Int) -> (offset: Int, type: Int)? {
+        guard let count = u16(ifd0) else { return nil }
+        for index in 0..<count {
+            let at = ifd0 + 2 + index * 12
+            guard let found = u16(at), let type = u16(at + 2) else { return nil }
+            if found == tag { return (at, type) }
         }
         return nil
+    }
+
+    /// Where IFD0's link to the next IFD (the thumbnail's) is stored.
+    var nextIFDLink: Int? {
+        guard let count = u16(ifd0), ifd0 + 2 + count * 12 + 4 <= bytes.count else { return nil }
+        return ifd0 + 2 + count * 12
     }
 }
 

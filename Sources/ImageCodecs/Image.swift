@@ -83,11 +83,21 @@ public enum PixelStorage: Sendable, Equatable {
 ///
 /// Alpha, when present, is the last channel and *straight* (not premultiplied);
 /// `premultiplied()` gives the form that filtering and compositing need.
+///
+/// Two images are equal when their pixels are: `metadata` travels beside them (the workflow
+/// engine hands a node's input metadata on to the images it makes) and is not compared.
 public struct Image: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public let colorModel: ColorModel
     public private(set) var storage: PixelStorage
+    /// The profile, EXIF and XMP of the file these pixels came from, written back on save.
+    public var metadata = ImageMetadata()
+
+    public static func == (lhs: Image, rhs: Image) -> Bool {
+        lhs.width == rhs.width && lhs.height == rhs.height && lhs.colorModel == rhs.colorModel
+            && lhs.storage == rhs.storage
+    }
 
     public var channels: Int { colorModel.channels }
     public var pixelCount: Int { width * height }

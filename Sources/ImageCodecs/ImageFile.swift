@@ -13,24 +13,33 @@ public enum ImageFile {
         }
     }
 
-    /// Decodes PNG or JPEG bytes; the format is judged by the bytes' signature.
+    /// Decodes PNG or JPEG bytes; the format is judged by the bytes' signature. Pixels come back
+    /// in sRGB (converted from the file's ICC profile, which stays in `metadata` with its EXIF
+    /// and XMP, so writing puts the photo back in its own colours).
     public static func decode(_ bytes: [UInt8], options: DecodeOptions = DecodeOptions()) throws -> Image {
         guard options.maxPixels > 0 else {
             throw ImageError(.invalidArgument, "the pixel limit must be positive, not \(options.maxPixels)")
         }
-        return try bytes.withUnsafeBytes { raw in
+        var image = try bytes.withUnsafeBytes { raw in
             switch try ImageFormat.sniff(raw) {
             case .png: try PNGCodec.decode(raw, options: options)
             case .jpeg: try JPEGCodec.decode(raw, options: options)
             }
         }
+        guard options.colorManaged else {
+            image.metadata.iccProfile = nil
+            return image
+        }
+        return image.inWorkingSpace()
     }
 
-    /// Encodes `image` in memory.
+    /// Encodes `image` in memory, with its metadata: the pixels converted into its ICC profile
+    /// and the profile, EXIF and XMP embedded.
     public static func encode(_ image: Image, options: EncodeOptions) throws -> [UInt8] {
-        switch options {
-        case .png(let png): try PNGCodec.encode(image, options: png)
-        case .jpeg(let jpeg): try JPEGCodec.encode(image, options: jpeg)
+        let tagged = image.forWriting()
+        return switch options {
+        case .png(let png): try PNGCodec.encode(tagged, options: png)
+        case .jpeg(let jpeg): try JPEGCodec.encode(tagged, options: jpeg)
         }
     }
 

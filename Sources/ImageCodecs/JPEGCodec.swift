@@ -29,12 +29,10 @@ final class JPEGCodec {
         // Read now: the EXIF payload lives in libjpeg's per-image memory, which reading the
         // pixels (jpeg_finish_decompress) frees. (Parsing it afterwards was a use-after-free,
         // found by fuzzing under AddressSanitizer.)
+        let metadata = ImageMetadata(info.metadata)
         let orientation =
             options.applyOrientation
-            ? info.exif.flatMap {
-                ExifOrientation.parse(exifPayload: UnsafeRawBufferPointer(start: $0, count: info.exif_size))
-            }
-            : nil
+            ? metadata.exif.flatMap { exif in exif.withUnsafeBytes { ExifOrientation.parse(tiff: $0) } } : nil
         let width = Int(info.width)
         let height = Int(info.height)
         let channels = Int(info.channels)
@@ -48,7 +46,11 @@ final class JPEGCodec {
             info.cmyk != 0
             ? Image(cmyk: raw, width: width, height: height, inverted: info.adobe_inverted != 0)
             : Image(width: width, height: height, colorModel: channels == 1 ? .gray : .rgb, storage: .uint8(raw))
-        if let orientation { image = image.applying(orientation) }
+        image.metadata = metadata
+        if let orientation {
+            image = image.applying(orientation)
+            image.metadata = metadata.upright()
+        }
         return image
     }
 
@@ -67,11 +69,13 @@ final class JPEGCodec {
         var output = df_buffer()
         defer { df_buffer_free(&output) }
         var message = [CChar](repeating: 0, count: Int(DF_MESSAGE_CAPACITY))
-        let status = samples.withUnsafeBufferPointer {
-            df_jpeg_write(
-                $0.baseAddress!, UInt32(opaque.width), UInt32(opaque.height), Int32(opaque.channels),
-                Int32(options.quality), options.progressive ? 1 : 0,
-                Int32(options.chromaSubsampling.rawValue), &output, &message)
+        let status = samples.withUnsafeBufferPointer { pixels in
+            image.metadata.withC { metadata in
+                df_jpeg_write(
+                    pixels.baseAddress!, UInt32(opaque.width), UInt32(opaque.height), Int32(opaque.channels),
+                    Int32(options.quality), options.progressive ? 1 : 0,
+                    Int32(options.chromaSubsampling.rawValue), metadata, &output, &message)
+            }
         }
         guard status == DF_OK else {
             throw ImageError(.writeFailed, "JPEG encoding failed: \(messageText(message))")

@@ -7,6 +7,10 @@ public struct DecodeOptions: Sendable, Equatable {
     public var maxFileBytes: Int
     /// Turn JPEGs upright according to their EXIF orientation tag (what viewers show).
     public var applyOrientation: Bool
+    /// Convert pixels from the file's ICC profile to sRGB, keeping the profile to write them
+    /// back in. Without it the numbers are read as stored and the profile is dropped (so a
+    /// write never converts them), which is how a file looks to a tool that ignores profiles.
+    public var colorManaged: Bool
 
     public static let defaultMaxPixels = 100_000_000
     /// 1 GiB: above any real photo at the default pixel limit (100 MP of 16-bit RGBA PNG
@@ -16,11 +20,12 @@ public struct DecodeOptions: Sendable, Equatable {
     public init(
         maxPixels: Int = DecodeOptions.defaultMaxPixels,
         maxFileBytes: Int = DecodeOptions.defaultMaxFileBytes,
-        applyOrientation: Bool = true
+        applyOrientation: Bool = true, colorManaged: Bool = true
     ) {
         self.maxPixels = maxPixels
         self.maxFileBytes = maxFileBytes
         self.applyOrientation = applyOrientation
+        self.colorManaged = colorManaged
     }
 }
 

@@ -27,6 +27,7 @@ final class PNGCodec {
         guard let model = ColorModel(channels: Int(info.channels)) else {
             throw ImageError(.unsupportedFormat, "PNG with \(info.channels) channels")
         }
+        let metadata = ImageMetadata(info.metadata)
         let count = width * height * model.channels
         let rowBytes = width * model.channels * Int(info.bit_depth) / 8
         let storage: PixelStorage
@@ -51,7 +52,9 @@ final class PNGCodec {
                     initialized = count
                 })
         }
-        return Image(width: width, height: height, colorModel: model, storage: storage)
+        var image = Image(width: width, height: height, colorModel: model, storage: storage)
+        image.metadata = metadata
+        return image
     }
 
     /// Encodes `image` at 8 or 16 bits per sample, keeping its colour model (alpha included).
@@ -76,17 +79,21 @@ final class PNGCodec {
         switch image.converted(to: depth == 16 ? .uint16 : .uint8).storage {
         case .uint16(let samples):
             status = samples.withUnsafeBytes { raw in
-                df_png_write(
-                    raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width),
-                    UInt32(image.height), Int32(image.channels), 16, image.width * image.channels * 2,
-                    Int32(options.compressionLevel), &output, &message)
+                image.metadata.withC { metadata in
+                    df_png_write(
+                        raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width),
+                        UInt32(image.height), Int32(image.channels), 16, image.width * image.channels * 2,
+                        Int32(options.compressionLevel), metadata, &output, &message)
+                }
             }
         case .uint8(let samples):
             status = samples.withUnsafeBufferPointer { raw in
-                df_png_write(
-                    raw.baseAddress!, UInt32(image.width), UInt32(image.height),
-                    Int32(image.channels), 8, image.width * image.channels,
-                    Int32(options.compressionLevel), &output, &message)
+                image.metadata.withC { metadata in
+                    df_png_write(
+                        raw.baseAddress!, UInt32(image.width), UInt32(image.height),
+                        Int32(image.channels), 8, image.width * image.channels,
+                        Int32(options.compressionLevel), metadata, &output, &message)
+                }
             }
         case .float32:
             preconditionFailure("converted to an integer format above")

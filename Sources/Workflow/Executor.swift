@@ -506,8 +506,28 @@ public struct Executor: Sendable {
     }
 
     /// Runs one node — or reuses its cached result — and checks it returned what its
-    /// descriptor promises.
+    /// descriptor promises. Images it makes without metadata take their first input image's
+    /// (profile, EXIF, XMP), so a photo's metadata reaches `save` through any node, plugins
+    /// included. It is handed on after the cache: entries hold pixels, never another photo's EXIF.
     private func invoke(
+        _ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext,
+        onEvent: @Sendable (RunEvent) -> Void
+    ) throws -> [String: Value] {
+        let outputs = try invokeOrReuse(node, values, context, onEvent: onEvent)
+        let ports = node.node.descriptor.inputs.map(\.name) + values.keys.sorted()
+        let inherited = ports.lazy.compactMap { name -> ImageMetadata? in
+            guard case .image(let image) = values[name], !image.metadata.isEmpty else { return nil }
+            return image.metadata
+        }.first
+        guard let inherited else { return outputs }
+        return outputs.mapValues { value in
+            guard case .image(var image) = value, image.metadata.isEmpty else { return value }
+            image.metadata = inherited
+            return .image(image)
+        }
+    }
+
+    private func invokeOrReuse(
         _ node: WorkflowNode, _ values: [String: Value], _ context: NodeContext,
         onEvent: @Sendable (RunEvent) -> Void
     ) throws -> [String: Value] {

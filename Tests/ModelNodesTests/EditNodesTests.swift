@@ -129,9 +129,12 @@ struct EditNodesTests {
             for (name, stem) in [("chelsea.png", "chelsea"), ("rocket.jpg", "rocket")] {
                 let photo = try ImageFile.read(input.appendingPathComponent(name).path)
                 let mask = try predictMask(photo, delta).floatSamples()
-                let original = photo.converted(to: .rgb).converted(to: .uint8).floatSamples()
-                let result = try ImageFile.read(output.appendingPathComponent("\(stem).png").path).converted(to: .rgb)
-                    .floatSamples()
+                // In the files' own numbers: rocket.jpg is Adobe RGB, edited in sRGB and written back.
+                let asStored = DecodeOptions(colorManaged: false)
+                let original = try ImageFile.read(input.appendingPathComponent(name).path, options: asStored)
+                    .converted(to: .rgb).converted(to: .uint8).floatSamples()
+                let result = try ImageFile.read(output.appendingPathComponent("\(stem).png").path, options: asStored)
+                    .converted(to: .rgb).converted(to: .uint8).floatSamples()
                 for p in mask.indices where mask[p] == 0 {
                     untouched += 1
                     if (0..<3).contains(where: { original[p * 3 + $0] != result[p * 3 + $0] }) { total += 1 }

@@ -304,6 +304,7 @@ struct BuiltinNodeTests {
                     NodeInputs([
                         "image": .image(photo), "dir": .path(root.path),
                         "name": .string("l\(level).png"), "compression": .integer(level),
+                        "metadata": .string("keep"), "profile": .string("keep"),
                     ]),
                     context: NodeContext(item: nil, seed: 0))
                 guard case .path(let path)? = outputs["path"] else { throw NodeError("no path") }

@@ -31,6 +31,18 @@ typedef struct {
 
 void df_buffer_free(df_buffer *buffer);
 
+/* What a file says about its pixels besides the pixels: an ICC profile, EXIF (TIFF-structured,
+ * without JPEG's "Exif\0\0" prefix) and an XMP packet. Any pointer may be NULL. For writing,
+ * the XMP must be followed by a NUL (libpng measures iTXt text with strlen). */
+typedef struct {
+    const uint8_t *icc;
+    size_t icc_size;
+    const uint8_t *exif;
+    size_t exif_size;
+    const uint8_t *xmp;
+    size_t xmp_size;
+} df_metadata;
+
 /* ---------------------------------------------------------------- PNG */
 
 typedef struct df_png_reader df_png_reader;
@@ -43,6 +55,7 @@ typedef struct {
     int source_color_type; /* PNG_COLOR_TYPE_* as stored */
     int source_bit_depth;  /* 1, 2, 4, 8 or 16 as stored */
     int interlaced;
+    df_metadata metadata;  /* owned by the reader; valid until it is destroyed */
 } df_png_info;
 
 df_png_reader *df_png_reader_create(const uint8_t *data, size_t size);
@@ -59,7 +72,8 @@ int df_png_read_pixels(df_png_reader *reader, uint8_t *pixels, size_t row_bytes)
 
 /* Encodes interleaved samples (16-bit in host byte order) into `out`. */
 int df_png_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                 int bit_depth, size_t row_bytes, int compression_level, df_buffer *out,
+                 int bit_depth, size_t row_bytes, int compression_level,
+                 const df_metadata *metadata, df_buffer *out,
                  char message[DF_MESSAGE_CAPACITY]);
 
 /* ---------------------------------------------------------------- JPEG */
@@ -73,8 +87,9 @@ typedef struct {
     int progressive;
     int cmyk;
     int adobe_inverted;     /* CMYK samples are stored inverted (Adobe APP14 convention) */
-    const uint8_t *exif;    /* APP1 payload starting with "Exif\0\0", or NULL; valid until df_jpeg_read_pixels */
-    size_t exif_size;
+    /* EXIF and XMP are valid until df_jpeg_read_pixels; the ICC profile (reassembled from its
+     * APP2 chunks) until the reader is destroyed. */
+    df_metadata metadata;
 } df_jpeg_info;
 
 df_jpeg_reader *df_jpeg_reader_create(const uint8_t *data, size_t size);
@@ -86,9 +101,11 @@ int df_jpeg_read_header(df_jpeg_reader *reader, uint64_t max_pixels, df_jpeg_inf
 /* Decodes into `pixels`: height rows of width*channels bytes, interleaved. */
 int df_jpeg_read_pixels(df_jpeg_reader *reader, uint8_t *pixels);
 
-/* Encodes 1-channel gray or 3-channel RGB interleaved 8-bit samples. */
+/* Encodes 1-channel gray or 3-channel RGB interleaved 8-bit samples. EXIF or XMP too large for
+ * one APP1 marker (64 KB) is left out; the ICC profile is split over APP2 markers. */
 int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                  int quality, int progressive, int chroma_subsampling, df_buffer *out,
+                  int quality, int progressive, int chroma_subsampling,
+                  const df_metadata *metadata, df_buffer *out,
                   char message[DF_MESSAGE_CAPACITY]);
 
 #endif

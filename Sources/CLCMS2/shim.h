@@ -1,0 +1,10 @@
+#ifndef DELTAFLOW_CLCMS2_SHIM_H
+#define DELTAFLOW_CLCMS2_SHIM_H
+#include <lcms2.h>
+
+/* lcms2 builds its pixel formats with function-like macros, which Swift does not import. */
+static inline cmsUInt32Number df_lcms_format_float(int color_channels, int alpha) {
+    return color_channels == 1 ? (alpha ? TYPE_GRAYA_FLT : TYPE_GRAY_FLT)
+                               : (alpha ? TYPE_RGBA_FLT : TYPE_RGB_FLT);
+}
+#endif

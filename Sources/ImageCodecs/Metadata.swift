@@ -1,0 +1,107 @@
+import CCodecGuards
+
+/// What a photo file carries besides its pixels, kept so a written photo is still the camera's
+/// photo: its ICC profile, its EXIF and its XMP, each as the file held it.
+///
+/// Pixels in memory are always sRGB (`ImageFile` converts on read); `iccProfile` says which
+/// space to write them back in.
+public struct ImageMetadata: Sendable, Equatable, Hashable {
+    /// The ICC profile the photo was tagged with.
+    public var iccProfile: [UInt8]?
+    /// EXIF, TIFF-structured (from the byte-order mark on, as PNG's eXIf chunk holds it).
+    public var exif: [UInt8]?
+    /// The XMP packet (XML).
+    public var xmp: [UInt8]?
+
+    public init(iccProfile: [UInt8]? = nil, exif: [UInt8]? = nil, xmp: [UInt8]? = nil) {
+        self.iccProfile = iccProfile
+        self.exif = exif
+        self.xmp = xmp
+    }
+
+    public var isEmpty: Bool { iccProfile == nil && exif == nil && xmp == nil }
+
+    /// This metadata for pixels that have been turned upright: the EXIF and XMP orientation set
+    /// to 1, and the EXIF thumbnail unlinked, since it shows the photo as it was before the edit.
+    public func upright() -> ImageMetadata {
+        var result = self
+        if var exif {
+            exif.withUnsafeMutableBytes { raw in
+                guard let reader = TIFFReader(UnsafeRawBufferPointer(raw)) else { return }
+                func put16(_ value: Int, at offset: Int) {
+                    raw[offset] = UInt8(truncatingIfNeeded: reader.littleEndian ? value : value >> 8)
+                    raw[offset + 1] = UInt8(truncatingIfNeeded: reader.littleEndian ? value >> 8 : value)
+                }
+                if let entry = reader.entry(tag: 0x0112), entry.offset + 12 <= raw.count {
+                    // The value is left-justified in its 4-byte field whatever its type.
+                    for i in 8..<12 { raw[entry.offset + i] = 0 }
+                    if entry.type == 4 && !reader.littleEndian {
+                        put16(1, at: entry.offset + 10)
+                    } else {
+                        put16(1, at: entry.offset + 8)
+                    }
+                }
+                if let link = reader.nextIFDLink { for i in 0..<4 { raw[link + i] = 0 } }
+            }
+            result.exif = exif
+        }
+        if let xmp, var text = String(validating: xmp, as: UTF8.self) {
+            // Both spellings XMP allows: an attribute and an element.
+            for digit in 2...8 {
+                text = text.replacingAll("tiff:Orientation=\"\(digit)\"", with: "tiff:Orientation=\"1\"")
+                text = text.replacingAll(
+                    "<tiff:Orientation>\(digit)</tiff:Orientation>", with: "<tiff:Orientation>1</tiff:Orientation>")
+            }
+            result.xmp = Array(text.utf8)
+        }
+        return result
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
+}
+
+extension ImageMetadata {
+    /// Metadata the C codecs read: each part copied out of libpng's or libjpeg's memory.
+    init(_ c: df_metadata) {
+        func copy(_ pointer: UnsafePointer<UInt8>?, _ count: Int) -> [UInt8]? {
+            guard let pointer, count > 0 else { return nil }
+            return Array(UnsafeBufferPointer(start: pointer, count: count))
+        }
+        self.init(
+            iccProfile: copy(c.icc, c.icc_size), exif: copy(c.exif, c.exif_size), xmp: copy(c.xmp, c.xmp_size))
+    }
+
+    /// Calls `body` with this metadata as the C codecs take it, valid for the call only.
+    func withC<Result>(_ body: (UnsafePointer<df_metadata>) throws -> Result) rethrows -> Result {
+        func with(
+            _ bytes: [UInt8]?, _ next: (UnsafePointer<UInt8>?, Int) throws -> Result
+        ) rethrows -> Result {
+            guard let bytes, !bytes.isEmpty else { return try next(nil, 0) }
+            return try bytes.withUnsafeBufferPointer { try next($0.baseAddress, $0.count) }
+        }
+        // NUL-terminated for libpng, which takes iTXt text's length from strlen whatever it is told.
+        let terminatedXMP = xmp.map { Array($0.prefix { $0 != 0 }) + [0] }
+        return try with(iccProfile) { icc, iccSize in
+            try with(exif) { exif, exifSize in
+                try with(terminatedXMP) { xmp, xmpSize in
+                    var c = df_metadata(
+                        icc: icc, icc_size: iccSize, exif: exif, exif_size: exifSize, xmp: xmp,
+                        xmp_size: max(xmpSize - 1, 0))
+                    return try body(&c)
+                }
+            }
+        }
+    }
+}

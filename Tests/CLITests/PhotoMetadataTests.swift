@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+/// The path of `name` on PATH; a test that needs a tool `bash .ci/install --tests` installs fails
+/// saying so rather than passing without checking anything.
+private func tool(_ name: String) throws -> String {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let path = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    throw ToolMissing(description: "\(name) is not installed: run 'bash .ci/install --tests'")
+}
+
+private struct ToolMissing: Error, CustomStringConvertible { let description: String }
+
+/// Runs a tool that must succeed; returns its standard output and error.
+@discardableResult
+private func run(_ name: String, _ arguments: [String]) throws -> String {
+    let result = try runProgram(try tool(name), arguments)
+    #expect(result.status == 0, "\(name) \(arguments.joined(separator: " ")): \(result.stderr)")
+    return result.stdout + result.stderr
+}
+
+/// ImageMagick's root-mean-square difference of two images, on the 0…1 scale.
+private func rmse(_ a: URL, _ b: URL) throws -> Double {
+    let result = try runProgram(try tool("compare"), ["-metric", "RMSE", a.path, b.path, "null:"])
+    // "572.1 (0.00873)" on standard error; status 1 means "they differ", 2 an error.
+    #expect(result.status != 2, "compare: \(result.stderr)")
+    let inside = result.stderr.split(separator: "(").last?.split(separator: ")").first
+    return try #require(inside.flatMap { Double($0) }, "compare said: \(result.stderr)")
+}
+
+/// exiftool's reading of `file`: tag name → value.
+private func tags(_ file: URL) throws -> [String: Any] {
+    let json = try run("exiftool", ["-j", "-G0", file.path])
+    let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
+    return try #require(list?.first)
+}
+
+private let profiles = repository.appendingPathComponent("Tests/ImageCodecsTests/Fixtures/icc")
+
+@Suite("Colour profiles and metadata, checked by ImageMagick and exiftool")
+struct PhotoMetadataTests {
+    /// coffee.png as a phone would store it: converted to Display P3 by ImageMagick, the profile
+    /// embedded, camera EXIF and an XMP title written by exiftool.
+    private func displayP3Photo(in root: URL) throws -> URL {
+        let photo = root.appendingPathComponent("in/coffee-p3.jpg")
+        try FileManager.default.createDirectory(
+            at: photo.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try run(
+            "convert",
+            [
+                repository.appendingPathComponent("Examples/coffee.png").path,
+                "-profile", profiles.appendingPathComponent("srgb.icc").path,
+                "-profile", profiles.appendingPathComponent("display-p3.icc").path, "-quality", "95", photo.path,
+            ])
+        try run(
+            "exiftool",
+            [
+                "-q", "-overwrite_original", "-Make=Canon", "-Model=EOS R5", "-DateTimeOriginal=2026:01:02 03:04:05",
+                "-XMP-dc:Title=Coffee", photo.path,
+            ])
+        return photo
+    }
+
+    @Test("A Display P3 JPEG is edited in its own colours and keeps its profile, EXIF and XMP")
+    func displayP3() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let p3 = try displayP3Photo(in: root)
+        let plain = root.appendingPathComponent("in/coffee.jpg")
+        try run(
+            "convert", [repository.appendingPathComponent("Examples/coffee.png").path, "-quality", "95", plain.path])
+        let out = root.appendingPathComponent("out")
+        let applied = try deltaflow([
+            "apply", "--before", repository.appendingPathComponent("Examples/astronaut.png").path,
+            "--after", repository.appendingPathComponent("Exemplars/astronaut-graded.png").path,
+            p3.path, plain.path, "--output", out.path,
+        ])
+        #expect(applied.status == 0, "\(applied.stderr)")
+
+        let edited = out.appendingPathComponent("coffee-p3.png")
+        let found = try tags(edited)
+        #expect(found["ICC_Profile:ProfileDescription"] as? String == "Display P3")
+        #expect(found["EXIF:Make"] as? String == "Canon")
+        #expect(found["EXIF:Model"] as? String == "EOS R5")
+        #expect(found["EXIF:DateTimeOriginal"] as? String == "2026:01:02 03:04:05")
+        #expect(found["XMP:Title"] as? String == "Coffee")
+
+        // In sRGB (ImageMagick converting by the embedded profile), the P3 photo's result is the
+        // plain photo's result, up to the two JPEGs' own differences (measured 0.009); its P3
+        // numbers read as if sRGB — what a tool ignoring profiles edits — are 0.06 away.
+        let inSRGB = root.appendingPathComponent("p3-in-srgb.png")
+        try run("convert", [edited.path, "-profile", profiles.appendingPathComponent("srgb.icc").path, inSRGB.path])
+        let reference = out.appendingPathComponent("coffee.png")
+        let managed = try rmse(reference, inSRGB)
+        let unmanaged = try rmse(reference, edited)
+        #expect(managed < 0.02, "RMSE \(managed) in sRGB")
+        #expect(unmanaged > 2 * managed, "RMSE \(unmanaged) ignoring the profile")
+    }
+
+    @Test("save writes JPEG with the profile and EXIF, or strips them for the web (metadata: strip, profile: srgb)")
+    func saveOptions() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let p3 = try displayP3Photo(in: root)
+        let workflow = root.appendingPathComponent("copy.yaml")
+        try """
+        version: 1
+        params:
+          input: {type: path}
+          output: {type: path}
+        nodes:
+          photo: {node: load, each: $input}
+          kept: {node: save, image: $photo.image, dir: $output, name: "kept/{stem}.jpg", quality: 95}
+          web: {node: save, image: $photo.image, dir: $output, name: "web/{stem}.jpg", quality: 95, metadata: strip, profile: srgb}
+          kept_png: {node: save, image: $photo.image, dir: $output, name: "kept/{stem}.png"}
+          web_png: {node: save, image: $photo.image, dir: $output, name: "web/{stem}.png", metadata: strip, profile: srgb}
+        """.write(to: workflow, atomically: true, encoding: .utf8)
+        let out = root.appendingPathComponent("out")
+        let result = try deltaflow(["run", workflow.path, "--set", "input=\(p3.path)", "--set", "output=\(out.path)"])
+        #expect(result.status == 0, "\(result.stderr)")
+
+        let kept = try tags(out.appendingPathComponent("kept/coffee-p3.jpg"))
+        #expect(kept["ICC_Profile:ProfileDescription"] as? String == "Display P3")
+        #expect(kept["EXIF:Model"] as? String == "EOS R5")
+        #expect(kept["XMP:Title"] as? String == "Coffee")
+        let web = try tags(out.appendingPathComponent("web/coffee-p3.jpg"))
+        #expect(web["ICC_Profile:ProfileDescription"] == nil)
+        #expect(web["EXIF:Model"] == nil)
+        #expect(web["XMP:Title"] == nil)
+
+        // Both show the colours of ImageMagick's own sRGB conversion of the P3 original (PNG
+        // outputs, so JPEG's loss does not hide a difference: measured 0.002, against 0.035 for
+        // the P3 numbers read as sRGB).
+        let reference = root.appendingPathComponent("reference.png")
+        try run("convert", [p3.path, "-profile", profiles.appendingPathComponent("srgb.icc").path, reference.path])
+        let keptInSRGB = root.appendingPathComponent("kept.png")
+        try run(
+            "convert",
+            [
+                out.appendingPathComponent("kept/coffee-p3.png").path, "-profile",
+                profiles.appendingPathComponent("srgb.icc").path, keptInSRGB.path,
+            ])
+        #expect(try rmse(reference, keptInSRGB) < 0.01)
+        #expect(try rmse(reference, out.appendingPathComponent("web/coffee-p3.png")) < 0.01)
+        #expect(try rmse(reference, p3) > 0.03, "the P3 numbers differ from sRGB's, or this checks nothing")
+    }
+
+    @Test("A JPEG turned upright on reading is written upright, its EXIF saying so, its other tags kept")
+    func orientation() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let photo = root.appendingPathComponent("in/turned.jpg")
+        try FileManager.default.createDirectory(
+            at: photo.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try run("convert", [repository.appendingPathComponent("Examples/coffee.png").path, photo.path])
+        try run("exiftool", ["-q", "-overwrite_original", "-Orientation#=6", "-Make=Nikon", photo.path])
+        let out = root.appendingPathComponent("out")
+        let result = try deltaflow([
+            "run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
+            "--set", "input=\(photo.deletingLastPathComponent().path)", "--set", "output=\(out.path)",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let written = try #require(
+            try FileManager.default.contentsOfDirectory(at: out, includingPropertiesForKeys: nil).first)
+        let found = try tags(written)
+        #expect(found["EXIF:Make"] as? String == "Nikon")
+        #expect(found["EXIF:Orientation"] as? String == "Horizontal (normal)")
+        let source = try tags(photo)
+        let (width, height) = (found["File:ImageWidth"] as? Int ?? 0, found["File:ImageHeight"] as? Int ?? 0)
+        #expect(width < height, "coffee.png is landscape; orientation 6 makes it portrait (\(width)x\(height))")
+        #expect((source["File:ImageWidth"] as? Int ?? 0) > (source["File:ImageHeight"] as? Int ?? 0))
+    }
+}

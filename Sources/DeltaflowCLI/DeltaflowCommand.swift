@@ -77,7 +77,8 @@ struct DeltaflowCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             RunCommand.self, ValidateCommand.self, NodesCommand.self, SchemaCommand.self, CacheCommand.self,
-            ApplyCommand.self, ConvertCommand.self, InfoCommand.self, ClassifyCommand.self, PluginsCommand.self,
+            ApplyCommand.self, ExportLUTCommand.self, ConvertCommand.self, InfoCommand.self, ClassifyCommand.self,
+            PluginsCommand.self,
         ]
     )
 }

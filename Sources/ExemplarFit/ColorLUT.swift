@@ -401,8 +401,10 @@ enum ColorLUT {
         return table
     }
 
-    /// RGB samples (0…1, interleaved) through an offset table, trilinearly, clamped to 0…1.
-    static func apply(_ offsets: [Float], to rgb: [Float], _ c: Compute) -> [Float] {
+    /// RGB samples (0…1, interleaved) through an offset table, trilinearly, clamped to 0…1 unless
+    /// `clamped` is false (a LUT file's grid, which other tools interpolate before they clamp).
+    static func apply(_ offsets: [Float], to rgb: [Float], _ c: Compute, clamped: Bool = true) -> [Float] {
+        let (low, high): (Float, Float) = clamped ? (0, 1) : (-.infinity, .infinity)
         let n = side
         let pixels = rgb.count / 3
         // Each node's offset as one 16-byte vector: a corner is one load instead of three.
@@ -431,9 +433,9 @@ enum ColorLUT {
                         v += (fr * g1 * fb) * corners[base + dr + db]
                         v += (fr * fg * b1) * corners[base + dr + dg]
                         v += (fr * fg * fb) * corners[base + dr + dg + db]
-                        out[3 * p] = min(1, max(0, v.x))
-                        out[3 * p + 1] = min(1, max(0, v.y))
-                        out[3 * p + 2] = min(1, max(0, v.z))
+                        out[3 * p] = min(high, max(low, v.x))
+                        out[3 * p + 1] = min(high, max(low, v.y))
+                        out[3 * p + 2] = min(high, max(low, v.z))
                     }
                 }
             }

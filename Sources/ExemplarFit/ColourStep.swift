@@ -75,8 +75,8 @@ package struct ColourStep: Equatable, Sendable {
         }
     }
 
-    /// Interleaved RGB through the hue shift, then the table (clamped to 0…1).
-    package func apply(to rgb: [Float], _ c: Compute) -> [Float] {
-        ColorLUT.apply(table.offsets, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c)
+    /// Interleaved RGB through the hue shift, then the table (clamped to 0…1 unless `clamped` is false).
+    package func apply(to rgb: [Float], _ c: Compute, clamped: Bool = true) -> [Float] {
+        ColorLUT.apply(table.offsets, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c, clamped: clamped)
     }
 }

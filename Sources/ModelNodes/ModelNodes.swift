@@ -9,7 +9,8 @@ public enum ModelNodes {
         let edit = EditWeights(directory: modelsDirectory)
         return [
             EncodeDeltaNode(weights: EncoderWeights(directory: modelsDirectory), editWeights: edit), DeltaCombineNode(),
-            ColorTransferNode(), PredictMaskNode(weights: edit), AdapterEditNode(weights: edit),
+            ColorTransferNode(), PredictMaskNode(weights: edit), AdapterEditNode(weights: edit), ColorGradeNode(),
+            SaveLUTNode(),
         ]
     }
 }

@@ -1,43 +1,7 @@
 import Foundation
 import Testing
 
-/// The path of `name` on PATH; a test that needs a tool `bash .ci/install --tests` installs fails
-/// saying so rather than passing without checking anything.
-private func tool(_ name: String) throws -> String {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-        let path = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    throw ToolMissing(description: "\(name) is not installed: run 'bash .ci/install --tests'")
-}
-
-private struct ToolMissing: Error, CustomStringConvertible { let description: String }
-
-/// Runs a tool that must succeed; returns its standard output and error.
-@discardableResult
-private func run(_ name: String, _ arguments: [String]) throws -> String {
-    let result = try runProgram(try tool(name), arguments)
-    #expect(result.status == 0, "\(name) \(arguments.joined(separator: " ")): \(result.stderr)")
-    return result.stdout + result.stderr
-}
-
-/// ImageMagick's root-mean-square difference of two images, on the 0…1 scale.
-private func rmse(_ a: URL, _ b: URL) throws -> Double {
-    let result = try runProgram(try tool("compare"), ["-metric", "RMSE", a.path, b.path, "null:"])
-    // "572.1 (0.00873)" on standard error; status 1 means "they differ", 2 an error.
-    #expect(result.status != 2, "compare: \(result.stderr)")
-    let inside = result.stderr.split(separator: "(").last?.split(separator: ")").first
-    return try #require(inside.flatMap { Double($0) }, "compare said: \(result.stderr)")
-}
-
-/// exiftool's reading of `file`: tag name → value.
-private func tags(_ file: URL) throws -> [String: Any] {
-    let json = try run("exiftool", ["-j", "-G0", file.path])
-    let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
-    return try #require(list?.first)
-}
-
-private let profiles = repository.appendingPathComponent("Tests/ImageCodecsTests/Fixtures/icc")
+let profiles = repository.appendingPathComponent("Tests/ImageCodecsTests/Fixtures/icc")
 
 @Suite("Colour profiles and metadata, checked by ImageMagick and exiftool")
 struct PhotoMetadataTests {

@@ -37,6 +37,9 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "The edit's grain, if it added any: sample (drawn anew), mean (none visible), or none.")
     var grain: String = "sample"
 
+    @Flag(help: "Write no report (by default OUTPUT/report.html shows every photo beside its result).")
+    var noReport = false
+
     @OptionGroup var models: ModelDirectoryOption
     @OptionGroup var execution: ExecutionOptions
 
@@ -74,6 +77,12 @@ struct ApplyCommand: ParsableCommand {
             throw ExitCode.failure
         }
         var failed: ExitCode?
+        // One page for every input, rewritten as each finishes.
+        let report =
+            noReport
+            ? nil
+            : RunReport(
+                path: execution.report ?? URL(fileURLWithPath: output).appendingPathComponent("report.html").path)
         for input in inputs {
             let params = try bindParams(
                 workflow,
@@ -82,7 +91,7 @@ struct ApplyCommand: ParsableCommand {
                     "strength=\(strength)", "steps=\(steps)", "grain=\(grain)",
                 ], json: execution.logFormat == .json)
             do {
-                try execution.run(workflow, params: params)
+                try execution.run(workflow, params: params, report: report)
             } catch let code as ExitCode where code == someItemsFailed {
                 failed = code  // the other inputs still run
             }

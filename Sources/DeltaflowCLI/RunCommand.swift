@@ -137,11 +137,25 @@ struct ExecutionOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
     var quiet = false
 
+    @Option(
+        help: """
+            Write a self-contained HTML page of the run here: the exemplar and what its fit found, \
+            every photo beside its result (a before/after slider), masks, statuses, errors, timings.
+            """)
+    var report: String?
+
+    @Option(help: "Process only N photos, evenly spread over the batch: a quick look (with --report) first.")
+    var sample: Int?
+
     @Option(help: "text for people, json for one JSON object per line.")
     var logFormat: RunLog.Format = .text
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
+        if let sample, sample < 1 { throw ValidationError("--sample must be at least 1, not \(sample)") }
+        if let report, URL(fileURLWithPath: report).pathExtension.lowercased() != "html" {
+            throw ValidationError("--report writes an HTML page: end '\(report)' in .html")
+        }
         if skipExisting && overwrite != .never {
             throw ValidationError(
                 "--skip-existing keeps every output already there; --overwrite \(overwrite.rawValue) replaces some: give one"
@@ -149,8 +163,13 @@ struct ExecutionOptions: ParsableArguments {
         }
     }
 
-    /// Runs `workflow` to its end and throws the exit code its outcome calls for.
-    func run(_ workflow: Workflow, params: [String: Value], shard: Shard? = nil, cacheResults: Bool = true) throws {
+    /// Runs `workflow` to its end and throws the exit code its outcome calls for. The run joins
+    /// `report` (or `--report`'s page), which is written as soon as the run ends.
+    func run(
+        _ workflow: Workflow, params: [String: Value], shard: Shard? = nil, cacheResults: Bool = true,
+        report given: RunReport? = nil
+    ) throws {
+        let report = given ?? report.map(RunReport.init(path:))
         let cacheRoot = CacheDirectory.resolve(cacheDir)
         // Read before this run's own manifest starts afresh: its earlier outputs are replaceable.
         let existing: ExistingOutputs =
@@ -173,12 +192,13 @@ struct ExecutionOptions: ParsableArguments {
             throw ExitCode.failure
         }
         let interrupts = Interrupts()
-        let executor = Executor(
-            workflow: workflow, params: params,
-            options: RunOptions(
-                jobs: jobs, failFast: failFast, manifest: manifest,
-                cache: cacheResults ? ResultCache(directory: cacheRoot) : nil,
-                shard: shard, cancellation: interrupts.cancellation, existing: existing))
+        var options = RunOptions(
+            jobs: jobs, failFast: failFast, manifest: manifest,
+            cache: cacheResults ? ResultCache(directory: cacheRoot) : nil,
+            shard: shard, cancellation: interrupts.cancellation, existing: existing)
+        options.sample = sample
+        options.previewSide = report == nil ? nil : RunReport.thumbnailSide
+        let executor = Executor(workflow: workflow, params: params, options: options)
         let log = RunLog(format: logFormat, quiet: quiet)
         let summary: RunSummary
         do {
@@ -197,6 +217,19 @@ struct ExecutionOptions: ParsableArguments {
         // After --fail-fast, resuming would only meet the same failure again.
         let resumable = summary.stopped.map { $0 != .failFast } ?? false
         log.finish(summary, manifest: manifest.path, resume: resumable ? resumeCommand() : nil)
+        if let report {
+            report.add(summary, workflow: workflow)
+            do {
+                try report.write()
+                if logFormat == .json {
+                    printJSON(["event": "report", "path": report.path])
+                } else {
+                    print("report: \(report.path)")
+                }
+            } catch {
+                printError("warning: could not write the report \(report.path): \(error)")
+            }
+        }
         if let signal = interrupts.received, summary.stopped == .interrupted { throw ExitCode(128 + signal) }
         if case .storage? = summary.stopped { throw storageStopped }
         if !summary.failed.isEmpty || summary.skipped > 0 { throw someItemsFailed }

@@ -135,3 +135,31 @@ package struct ExemplarDelta: Equatable, Sendable {
             change: combined(\.change), trust: trusts.count == terms.count ? ModelTrust.combination(trusts) : nil)
     }
 }
+
+extension ExemplarDelta {
+    /// What the fit found, in words, one line per part: what a run report shows beside the pair.
+    package var summary: [String] {
+        var lines: [String] = []
+        let spatial = fit.spatial
+        if spatial == .none {
+            lines.append("spatial filter: none")
+        } else {
+            let kind = spatial.k < 0 ? "sharpening" : "blur"
+            lines.append(
+                String(
+                    format: "spatial filter: \(kind), σ %.1f%% of the shorter side, amount %.2f", spatial.sigma * 100,
+                    spatial.k))
+        }
+        let colour = fit.colour
+        let table = colour.table.offsets.contains { $0 != 0 }
+        lines.append(
+            "colour step: "
+                + (colour.hue.isNone
+                    ? (table ? "3D colour table" : "none") : (table ? "hue shift and colour table" : "hue shift")))
+        lines.append(
+            "learned operator: " + (fit.learned.isNone ? "none" : "fitted on the pair (local texture and position)"))
+        lines.append("grain: " + (fit.grain.isNone ? "none" : "added"))
+        lines.append(String(format: "edit models' correction: trust %.2f", trust?.weight ?? 0))
+        return lines
+    }
+}

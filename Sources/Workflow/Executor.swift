@@ -20,6 +20,12 @@ public struct RunOptions: Sendable {
     public var cancellation: Cancellation?
     /// What happens to output files that exist before the run writes them.
     public var existing: ExistingOutputs
+    /// Only this many items, evenly spread over the sorted list (the first and last included):
+    /// a quick look at a batch before running it all (`--sample`).
+    public var sample: Int?
+    /// When set, each item's masks are kept, shrunk to this many pixels on their longer side,
+    /// for a report (`ItemResult.masks`); the full-size masks are never held past their item.
+    public var previewSide: Int?
 
     public init(
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
@@ -33,6 +39,8 @@ public struct RunOptions: Sendable {
         self.shard = shard
         self.cancellation = cancellation
         self.existing = existing
+        self.previewSide = nil
+        self.sample = nil
     }
 }
 
@@ -96,6 +104,8 @@ public struct ItemResult: Sendable {
     public let seconds: Double
     /// The files it wrote (the path outputs of nodes with side effects), sorted.
     public var outputs: [String] = []
+    /// Its masks ("node.port"), shrunk, when the run keeps previews (`RunOptions.previewSide`).
+    public var masks: [String: Image] = [:]
 }
 
 /// Progress, reported while a run goes on (from any thread).
@@ -119,6 +129,8 @@ public struct RunSummary: Sendable {
     public let seconds: Double
     /// Why items were left unprocessed (`skipped`); nil when the run went through.
     public let stopped: StopReason?
+    /// The outputs of the nodes that ran once (the exemplar, its delta), by node name.
+    public let shared: [String: [String: Value]]
 
     public var done: Int { items.filter { $0.status == .done }.count }
     public var failed: [ItemResult] { items.filter { $0.status == .failed } }
@@ -259,6 +271,10 @@ public struct Executor: Sendable {
         for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
         // Filtered after listing, so items keep their index in the whole list ({index} names agree).
         if let shard = options.shard { items = items.filter { shard.contains($0.relativePath) } }
+        if let sample = options.sample, sample < items.count {
+            let picked = Set((0..<max(sample, 1)).map { sample <= 1 ? 0 : $0 * (items.count - 1) / (sample - 1) })
+            items = picked.sorted().map { items[$0] }
+        }
         onEvent(.itemsFound(count: items.count))
         return Prepared(shared: shared, items: items, inputFiles: inputFiles)
     }
@@ -426,7 +442,7 @@ public struct Executor: Sendable {
         }
         return RunSummary(
             items: final, seconds: Date().timeIntervalSince(started),
-            stopped: final.contains { $0.status == .skipped } ? stopped : nil)
+            stopped: final.contains { $0.status == .skipped } ? stopped : nil, shared: prepared.shared)
     }
 
     /// Runs one item; returns its result, the files it wrote (the path outputs of nodes with
@@ -463,6 +479,17 @@ public struct Executor: Sendable {
         var result = ItemResult(
             item: item, status: .done, failedNode: nil, message: nil, seconds: Date().timeIntervalSince(started))
         result.outputs = written.sorted()
+        if let side = options.previewSide {
+            for (node, outputs) in local {
+                for (port, value) in outputs {
+                    guard case .mask(let mask) = value, mask.width > 0, mask.height > 0 else { continue }
+                    let scale = min(1, Double(side) / Double(max(mask.width, mask.height)))
+                    result.masks["\(node).\(port)"] = mask.resized(
+                        width: max(1, Int((Double(mask.width) * scale).rounded())),
+                        height: max(1, Int((Double(mask.height) * scale).rounded())))
+                }
+            }
+        }
         return (result, result.outputs, nil)
     }
 

@@ -50,6 +50,8 @@ struct PhotoMetadataTests {
         #expect(found["EXIF:Model"] as? String == "EOS R5")
         #expect(found["EXIF:DateTimeOriginal"] as? String == "2026:01:02 03:04:05")
         #expect(found["XMP:Title"] as? String == "Coffee")
+        let info = try deltaflow(["info", edited.path])
+        #expect(info.stdout.contains("profile Display P3, EXIF, XMP"), "\(info.stdout)")
 
         // In sRGB (ImageMagick converting by the embedded profile), the P3 photo's result is the
         // plain photo's result, up to the two JPEGs' own differences (measured 0.009); its P3
@@ -135,5 +137,47 @@ struct PhotoMetadataTests {
         let (width, height) = (found["File:ImageWidth"] as? Int ?? 0, found["File:ImageHeight"] as? Int ?? 0)
         #expect(width < height, "coffee.png is landscape; orientation 6 makes it portrait (\(width)x\(height))")
         #expect((source["File:ImageWidth"] as? Int ?? 0) > (source["File:ImageHeight"] as? Int ?? 0))
+    }
+}
+
+@Suite("TIFF and WebP, between deltaflow and ImageMagick")
+struct TIFFWebPInteropTests {
+    @Test("ImageMagick's 16-bit LZW TIFF, tiled TIFF and WebP read as ImageMagick reads them; ours open in ImageMagick")
+    func bothWays() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let source = repository.appendingPathComponent("Examples/chelsea.png")
+        let inputs = root.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        let made: [(name: String, arguments: [String])] = [
+            ("lzw16.tif", ["-depth", "16", "-compress", "LZW"]),
+            ("tiled.tif", ["-define", "tiff:tile-geometry=64x64", "-compress", "Zip"]),
+            ("photo.webp", ["-quality", "85"]),
+        ]
+        for file in made {
+            try run("convert", [source.path] + file.arguments + [inputs.appendingPathComponent(file.name).path])
+        }
+        let out = root.appendingPathComponent("png")
+        let converted = try deltaflow(["convert", inputs.path, "--output", out.path, "--format", "png"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        for file in made {
+            let stem = URL(fileURLWithPath: file.name).deletingPathExtension().lastPathComponent
+            let reference = root.appendingPathComponent("\(stem)-imagemagick.png")
+            try run("convert", [inputs.appendingPathComponent(file.name).path, "PNG48:\(reference.path)"])
+            let error = try peakDifference(reference, out.appendingPathComponent("\(stem).png"))
+            #expect(error <= 1.0 / 255, "\(file.name): \(error * 255)/255 from ImageMagick's reading")
+        }
+
+        // deltaflow writes TIFF and WebP; ImageMagick reads them back as the source.
+        for format in ["tiff", "webp"] {
+            let written = root.appendingPathComponent(format)
+            let result = try deltaflow([
+                "convert", source.path, "--output", written.path, "--format", format, "--quality", "100",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            let file = written.appendingPathComponent(format == "tiff" ? "chelsea.tif" : "chelsea.webp")
+            let difference = try rmse(source, file)
+            #expect(difference < (format == "tiff" ? 1e-9 : 0.02), "\(format): RMSE \(difference)")
+        }
     }
 }

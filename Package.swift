@@ -36,9 +36,18 @@ let package = Package(
             name: "CLCMS2", pkgConfig: "lcms2",
             providers: [.apt(["liblcms2-dev"])]),
         // libpng and libjpeg report errors with longjmp; this C target keeps every setjmp
-        // and every longjmp inside C frames so no Swift frame is ever jumped over.
+        // and every longjmp inside C frames so no Swift frame is ever jumped over. It also holds
+        // libtiff's and libwebp's in-memory I/O and metadata glue, behind the same kind of calls.
         // zlib: libpng-dev depends on zlib1g-dev.
-        .target(name: "CCodecGuards", dependencies: ["CPNG", "CJPEG"], linkerSettings: [.linkedLibrary("z")]),
+        .systemLibrary(
+            name: "CTIFF", pkgConfig: "libtiff-4",
+            providers: [.apt(["libtiff-dev"])]),
+        .systemLibrary(
+            name: "CWebP", pkgConfig: "libwebp",
+            providers: [.apt(["libwebp-dev"])]),
+        .target(
+            name: "CCodecGuards", dependencies: ["CPNG", "CJPEG", "CTIFF", "CWebP"],
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("webpdemux"), .linkedLibrary("webpmux")]),
 
         // "Did you mean …?" for misspelt names; depends on nothing.
         .target(name: "Spelling"),

@@ -23,7 +23,7 @@ struct LoadNode: Node {
     let descriptor = NodeDescriptor(
         kind: "load",
         summary:
-            "Read a PNG or JPEG file: turned upright by its EXIF orientation, converted from its ICC profile to sRGB (kept for save).",
+            "Read a PNG, JPEG, TIFF or WebP file: turned upright by its orientation, converted from its ICC profile to sRGB (kept for save).",
         inputs: [
             PortSpec("path", .path, doc: "the image file; supplied per file when the node iterates with 'each'")
         ] + DecodeOptions.ports,
@@ -35,7 +35,7 @@ struct LoadNode: Node {
         ],
         iterationInput: "path",
         example: """
-            photo: {node: load, each: $input, pattern: "*.{jpg,jpeg,png}", recursive: true}
+            photo: {node: load, each: $input, pattern: "*.{jpg,jpeg,png,tif,tiff,webp}", recursive: true}
             """)
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
@@ -52,7 +52,7 @@ struct LoadNode: Node {
 /// Reads an exemplar: one before and after, or several pairs of one edit — two directories whose
 /// files pair up by name — so a photographer's few hand-edited shots teach the edit together.
 struct LoadPairsNode: Node {
-    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+    static let extensions: Set<String> = ["jpg", "jpeg", "png", "tif", "tiff", "webp"]
 
     let descriptor = NodeDescriptor(
         kind: "load_pairs",
@@ -171,7 +171,7 @@ struct SaveNode: Node {
     let descriptor = NodeDescriptor(
         kind: "save",
         summary:
-            "Write an image as PNG or JPEG, atomically (a crash never leaves a partial file), in the source photo's colour profile and with its EXIF and XMP.",
+            "Write an image as PNG, JPEG, TIFF or WebP, atomically (a crash never leaves a partial file), in the source photo's colour profile and with its EXIF and XMP.",
         inputs: [
             PortSpec("image", .image, doc: "what to write"),
             PortSpec("dir", .path, doc: "output directory; created if missing"),
@@ -179,11 +179,14 @@ struct SaveNode: Node {
                 "name", .string, doc: "file name, may hold {stem}, {relpath}, {index}…; default {relpath}.png",
                 optional: true),
             PortSpec(
-                "format", .string, doc: "png or jpeg; default: from the name's extension", optional: true,
-                choices: ["png", "jpeg"]),
-            PortSpec("quality", .integer, doc: "JPEG quality", default: .integer(92), range: 1...100),
+                "format", .string, doc: "png, jpeg, tiff or webp; default: from the name's extension", optional: true,
+                choices: ["png", "jpeg", "tiff", "webp"]),
+            PortSpec("quality", .integer, doc: "JPEG or lossy WebP quality", default: .integer(92), range: 1...100),
             PortSpec(
-                "bit_depth", .integer, doc: "PNG bits per sample, 8 or 16; default: the image's own",
+                "lossless", .bool, doc: "WebP: exact 8-bit pixels instead of lossy compression",
+                default: .bool(false)),
+            PortSpec(
+                "bit_depth", .integer, doc: "PNG or TIFF bits per sample, 8 or 16; default: the image's own",
                 optional: true, range: 8...16),
             PortSpec(
                 "compression", .integer,
@@ -236,11 +239,12 @@ struct SaveNode: Node {
         if try inputs.string("profile") == "srgb" { image.metadata.iccProfile = nil }
         let (path, name) = try Self.path(inputs, item: context.item)
         let format: ImageFormat
-        if let chosen = inputs.optionalString("format") {
-            format = chosen == "png" ? .png : .jpeg
+        if let chosen = inputs.optionalString("format"), let named = ImageFormat(rawValue: chosen) {
+            format = named
         } else {
             guard let inferred = ImageFormat(pathExtension: URL(fileURLWithPath: name).pathExtension) else {
-                throw NodeError("cannot tell the format of '\(name)'; end it in .png or .jpg, or set 'format'")
+                throw NodeError(
+                    "cannot tell the format of '\(name)'; end it in .png, .jpg, .tif or .webp, or set 'format'")
             }
             format = inferred
         }
@@ -250,14 +254,6 @@ struct SaveNode: Node {
         if context.inputFiles.contains(URL(fileURLWithPath: path).resolvingSymlinksInPath().path) {
             throw NodeError("refusing to write \(path): it is one of this run's input files")
         }
-        if FileManager.default.fileExists(atPath: path) {
-            switch context.existingFile(path) {
-            case .replace: break
-            case .keep: return ["path": .path(path)]
-            case .refuse(let message): throw NodeError(message)
-            }
-        }
-        try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let options: EncodeOptions =
             switch format {
             case .png:
@@ -266,7 +262,23 @@ struct SaveNode: Node {
                         bitDepth: inputs.optionalInteger("bit_depth"),
                         compressionLevel: try inputs.integer("compression")))
             case .jpeg: .jpeg(JPEGOptions(quality: try inputs.integer("quality")))
+            case .tiff: .tiff(TIFFOptions(bitDepth: inputs.optionalInteger("bit_depth")))
+            case .webp:
+                .webp(WebPOptions(quality: try inputs.integer("quality"), lossless: try inputs.bool("lossless")))
             }
+        if FileManager.default.fileExists(atPath: path) {
+            switch context.existingFile(path) {
+            case .replace: break
+            case .keep: return ["path": .path(path)]
+            case .refuse(let message):
+                // Exactly what this run would write is this run's own output: a run killed
+                // after writing it and before recording it, now resumed.
+                let bytes = try ImageFile.encode(image, options: options)
+                guard FileManager.default.contents(atPath: path) == Data(bytes) else { throw NodeError(message) }
+                return ["path": .path(path)]
+            }
+        }
+        try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         try ImageFile.write(image, to: path, options: options)
         return ["path": .path(path)]
     }

@@ -59,7 +59,7 @@ struct ApplyCommand: ParsableCommand {
         nodes:
           exemplar:  {node: load_pairs, before: $before, after: $after}
           delta:     {node: encode_delta, before: $exemplar.before, after: $exemplar.after}
-          photo:     {node: load, each: $input, pattern: "*.{jpg,jpeg,png}"}
+          photo:     {node: load, each: $input, pattern: "*.{jpg,jpeg,png,tif,tiff,webp}"}
           region:    {node: predict_mask, image: $photo.image, delta: $delta.delta}
           edited:    {node: adapter_edit, image: $photo.image, delta: $delta.delta, strength: $strength, steps: $steps, grain: $grain}
           result:    {node: composite, base: $photo.image, overlay: $edited.image, mask: $region.mask}

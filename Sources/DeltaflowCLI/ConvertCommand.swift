@@ -13,7 +13,7 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Decode images, optionally shrink them, and write them to a directory.",
         discussion: """
-            Inputs may be files or directories (their *.png, *.jpg and *.jpeg files). Each output \
+            Inputs may be files or directories (their PNG, JPEG, TIFF and WebP files). Each output \
             is written atomically as OUTPUT/<name>.<format>; an input file is never overwritten. A \
             file that fails is reported and the rest are still converted. The same as running \
             Workflows/resize-batch.yaml, which shows the graph to copy and change.
@@ -28,10 +28,10 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Shrink each image so its longer side is at most this many pixels.")
     var maxSide: Int?
 
-    @Option(help: "Output format: png or jpeg (default: the input's own format).")
+    @Option(help: "Output format: png, jpeg, tiff or webp (default: the input's own format).")
     var format: String?
 
-    @Option(help: "JPEG quality, 1-100.")
+    @Option(help: "JPEG or WebP quality, 1-100.")
     var quality: Int = 92
 
     @OptionGroup var limits: DecodeLimitOptions
@@ -40,7 +40,7 @@ struct ConvertCommand: ParsableCommand {
     func validate() throws {
         if let maxSide, maxSide < 1 { throw ValidationError("--max-side must be at least 1, not \(maxSide)") }
         if let format, ImageFormat(pathExtension: format) == nil {
-            throw ValidationError("--format must be png or jpeg, not '\(format)'")
+            throw ValidationError("--format must be png, jpeg, tiff or webp, not '\(format)'")
         }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1 to 100, not \(quality)") }
     }
@@ -84,6 +84,8 @@ struct ConvertCommand: ParsableCommand {
             switch format.flatMap(ImageFormat.init(pathExtension:)) {
             case .png?: "png"
             case .jpeg?: "jpg"
+            case .tiff?: "tif"
+            case .webp?: "webp"
             case nil: "{ext}"
             }
         var nodes = [
@@ -112,7 +114,7 @@ struct ConvertCommand: ParsableCommand {
 
     /// Each directory to read, and the patterns of the files to read there.
     private func batches() throws -> [(directory: String, patterns: [String])] {
-        let everything = "*.{jpg,jpeg,png}"
+        let everything = "*.{jpg,jpeg,png,tif,tiff,webp}"
         func isImage(_ name: String) -> Bool {
             !name.hasPrefix(".") && ImageFormat(pathExtension: (name as NSString).pathExtension) != nil
         }

@@ -3,7 +3,7 @@ import Glibc
 /// Reading and writing image files: formats are recognised by content, writes are atomic, and
 /// every failure is an `ImageError` that names the file.
 public enum ImageFile {
-    /// Decodes the PNG or JPEG at `path`.
+    /// Decodes the PNG, JPEG, TIFF or WebP at `path`.
     public static func read(_ path: String, options: DecodeOptions = DecodeOptions()) throws -> Image {
         let bytes = try readBytes(path, maxBytes: options.maxFileBytes)
         do {
@@ -13,7 +13,7 @@ public enum ImageFile {
         }
     }
 
-    /// Decodes PNG or JPEG bytes; the format is judged by the bytes' signature. Pixels come back
+    /// Decodes PNG, JPEG, TIFF or WebP bytes; the format is judged by the bytes' signature. Pixels come back
     /// in sRGB (converted from the file's ICC profile, which stays in `metadata` with its EXIF
     /// and XMP, so writing puts the photo back in its own colours).
     public static func decode(_ bytes: [UInt8], options: DecodeOptions = DecodeOptions()) throws -> Image {
@@ -24,6 +24,8 @@ public enum ImageFile {
             switch try ImageFormat.sniff(raw) {
             case .png: try PNGCodec.decode(raw, options: options)
             case .jpeg: try JPEGCodec.decode(raw, options: options)
+            case .tiff: try TIFFCodec.decode(raw, options: options)
+            case .webp: try WebPCodec.decode(raw, options: options)
             }
         }
         guard options.colorManaged else {
@@ -40,6 +42,8 @@ public enum ImageFile {
         return switch options {
         case .png(let png): try PNGCodec.encode(tagged, options: png)
         case .jpeg(let jpeg): try JPEGCodec.encode(tagged, options: jpeg)
+        case .tiff(let tiff): try TIFFCodec.encode(tagged, options: tiff)
+        case .webp(let webp): try WebPCodec.encode(tagged, options: webp)
         }
     }
 
@@ -56,7 +60,7 @@ public enum ImageFile {
             guard let format = ImageFormat(pathExtension: ext) else {
                 throw ImageError(
                     .invalidArgument, "cannot tell the output format from the file name",
-                    path: path, help: "end the name in .png, .jpg or .jpeg")
+                    path: path, help: "end the name in .png, .jpg, .tif or .webp")
             }
             chosen = EncodeOptions(format: format)
         }

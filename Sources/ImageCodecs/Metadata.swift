@@ -32,14 +32,13 @@ public struct ImageMetadata: Sendable, Equatable, Hashable {
                     raw[offset] = UInt8(truncatingIfNeeded: reader.littleEndian ? value : value >> 8)
                     raw[offset + 1] = UInt8(truncatingIfNeeded: reader.littleEndian ? value >> 8 : value)
                 }
-                if let entry = reader.entry(tag: 0x0112), entry.offset + 12 <= raw.count {
-                    // The value is left-justified in its 4-byte field whatever its type.
-                    for i in 8..<12 { raw[entry.offset + i] = 0 }
-                    if entry.type == 4 && !reader.littleEndian {
-                        put16(1, at: entry.offset + 10)
-                    } else {
-                        put16(1, at: entry.offset + 8)
-                    }
+                if let entry = reader.entry(tag: 0x0112) {
+                    // The value is left-justified in its 4-byte field whatever its type. A field cut
+                    // short by the end of the data is reset as far as the reader reads it (a
+                    // fuzzed file kept orientation 7 here, and was turned twice).
+                    for i in 8..<12 where entry.offset + i < raw.count { raw[entry.offset + i] = 0 }
+                    let at = entry.type == 4 && !reader.littleEndian ? entry.offset + 10 : entry.offset + 8
+                    if at + 2 <= raw.count { put16(1, at: at) }
                 }
                 if let link = reader.nextIFDLink { for i in 0..<4 { raw[link + i] = 0 } }
             }

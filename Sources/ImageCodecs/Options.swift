@@ -75,15 +75,40 @@ public struct JPEGOptions: Sendable, Equatable {
     }
 }
 
+/// How to write a TIFF (always lossless: Deflate with the horizontal predictor).
+public struct TIFFOptions: Sendable, Equatable {
+    /// 8 or 16; `nil` keeps 8-bit images at 8 bits and writes others at 16.
+    public var bitDepth: Int?
+
+    public init(bitDepth: Int? = nil) { self.bitDepth = bitDepth }
+}
+
+/// How to write a WebP.
+public struct WebPOptions: Sendable, Equatable {
+    /// 0 (smallest) to 100 (best), for lossy files.
+    public var quality: Int
+    /// Exact pixels (at 8 bits) instead of lossy compression.
+    public var lossless: Bool
+
+    public init(quality: Int = 90, lossless: Bool = false) {
+        self.quality = quality
+        self.lossless = lossless
+    }
+}
+
 /// A format together with its options.
 public enum EncodeOptions: Sendable, Equatable {
     case png(PNGOptions)
     case jpeg(JPEGOptions)
+    case tiff(TIFFOptions)
+    case webp(WebPOptions)
 
     public var format: ImageFormat {
         switch self {
         case .png: .png
         case .jpeg: .jpeg
+        case .tiff: .tiff
+        case .webp: .webp
         }
     }
 
@@ -92,6 +117,8 @@ public enum EncodeOptions: Sendable, Equatable {
         switch format {
         case .png: self = .png(PNGOptions())
         case .jpeg: self = .jpeg(JPEGOptions())
+        case .tiff: self = .tiff(TIFFOptions())
+        case .webp: self = .webp(WebPOptions())
         }
     }
 }

@@ -57,7 +57,7 @@ struct ColorGradeNode: Node {
         ],
         outputs: [PortSpec("image", .image, doc: "the graded photo (RGB; alpha kept), in float")],
         example: """
-            graded: {node: color_grade, image: $photo.image, delta: $delta.delta}
+            graded: {node: color_grade, image: $photo.image, delta: $warm.delta}
             """)
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
@@ -101,7 +101,7 @@ struct SaveLUTNode: Node {
         outputs: [PortSpec("path", .path, doc: "the file written")],
         hasSideEffects: true,
         example: """
-            lut: {node: save_lut, delta: $delta.delta, path: looks/warm.cube}
+            lut: {node: save_lut, delta: $warm.delta, path: looks/warm.cube}
             """)
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {

@@ -224,13 +224,13 @@ public struct Executor: Sendable {
         let counts = extensions.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
             .map { "\($0.value) \($0.key.isEmpty ? "without an extension" : "." + $0.key)" }
         let unread = extensions.keys.filter {
-            ["tif", "tiff", "webp", "heic", "heif", "gif", "bmp", "dng", "cr2", "nef", "arw"].contains($0)
+            ["heic", "heif", "avif", "gif", "bmp", "dng", "cr2", "nef", "arw"].contains($0)
         }
         .sorted()
         let found = "\(wanted): it holds \(total) \(total == 1 ? "file" : "files") (\(counts.joined(separator: ", ")))"
         if !unread.isEmpty {
             return found
-                + "; deltaflow reads PNG and JPEG, not yet \(unread.map { "." + $0 }.joined(separator: ", ")) — convert them first (e.g. mogrify -format png *.\(unread[0]))"
+                + "; deltaflow reads PNG, JPEG, TIFF and WebP, not yet \(unread.map { "." + $0 }.joined(separator: ", ")) — convert them first (e.g. mogrify -format png *.\(unread[0]))"
         }
         return found + "; change the node's 'pattern' to match them, or point it at another directory"
     }

@@ -429,7 +429,7 @@ struct HostileInputTests {
         "jpeg-named.png": nil,  // formats are recognised by content, not by the extension
         "truncated.png": "truncated", "truncated.jpg": "truncated JPEG data",
         "bad_crc.png": "corrupt PNG data", "corrupt_scan.jpg": "JPEG",
-        "empty.png": "empty file", "text.jpg": "not a PNG or JPEG file",
+        "empty.png": "empty file", "text.jpg": "not a PNG, JPEG, TIFF or WebP file",
         "gif-named.png": "GIF", "bomb.png": "above the limit", "bomb.jpg": "above the limit",
         "dangling.png": "no such file", "self-loop.png": "too many levels of symbolic links",
         "fifo.png": "not a regular file", "unreadable.png": "permission denied",

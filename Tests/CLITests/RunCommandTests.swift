@@ -117,8 +117,11 @@ struct WorkflowCommandTests {
             ])
             #expect(ran.status == 0, "\(ran.stderr)")
         }
+        // apply also writes its report (run does not, without --report).
         let names = try FileManager.default.contentsOfDirectory(atPath: "\(root.path)/applied").sorted()
+            .filter { $0 != "report.html" }
         #expect(names == ["coffee.png", "rocket.png"])
+        #expect(FileManager.default.fileExists(atPath: "\(root.path)/applied/report.html"))
         for name in names {
             #expect(
                 try Data(contentsOf: root.appendingPathComponent("applied/\(name)"))
@@ -258,6 +261,11 @@ struct WorkflowCommandTests {
         #expect(try Data(contentsOf: theirs) != original)
         let both = try run(["--overwrite", "always", "--skip-existing"])
         #expect(both.status == 64 && both.stderr.contains("--skip-existing keeps every output already there"))
+        // A run killed after writing its outputs and before recording them (no manifest says
+        // deltaflow wrote them): files that are exactly what it would write are its own.
+        try manager.removeItem(at: root.appendingPathComponent("cache"))
+        let unrecorded = try run([])
+        #expect(unrecorded.status == 0 && unrecorded.stdout.hasPrefix("done 5, failed 0"), "\(unrecorded.stderr)")
     }
 
     @Test("A gray photo under a warm exemplar comes out in colour")
@@ -351,7 +359,7 @@ struct WorkflowCommandTests {
             try manager.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
         }
         let rocket = repository.appendingPathComponent("Examples/rocket.jpg")
-        for name in ["a.tif", "b.tif", "c.webp", "notes"] {
+        for name in ["a.heic", "b.heic", "c.gif", "notes"] {
             try manager.copyItem(at: rocket, to: root.appendingPathComponent("other/\(name)"))
         }
         try manager.copyItem(at: rocket, to: root.appendingPathComponent("deep/sub/a.jpg"))
@@ -359,7 +367,7 @@ struct WorkflowCommandTests {
         let expected = [
             "empty": "the directory is empty",
             "other":
-                "it holds 4 files (2 .tif, 1 without an extension, 1 .webp); deltaflow reads PNG and JPEG, not yet .tif, .webp",
+                "it holds 4 files (2 .heic, 1 without an extension, 1 .gif); deltaflow reads PNG, JPEG, TIFF and WebP, not yet .gif, .heic",
             "deep": "but 1 file in its subdirectories does: add 'recursive: true'",
         ]
         for (directory, message) in expected {

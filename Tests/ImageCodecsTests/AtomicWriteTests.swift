@@ -81,9 +81,9 @@ struct AtomicWriteTests {
             #expect(
                 throws: ImageError(
                     .invalidArgument, "cannot tell the output format from the file name",
-                    path: directory + "/x.tiff", help: "end the name in .png, .jpg or .jpeg")
+                    path: directory + "/x.bmp", help: "end the name in .png, .jpg, .tif or .webp")
             ) {
-                try ImageFile.write(image, to: directory + "/x.tiff")
+                try ImageFile.write(image, to: directory + "/x.bmp")
             }
             try FileManager.default.createDirectory(
                 atPath: directory + "/taken.png", withIntermediateDirectories: false)

@@ -14,8 +14,8 @@ struct BrokenFileTests {
 
     static let corpus: [Case] = [
         Case(file: "empty.png", code: .empty, reason: "empty file"),
-        Case(file: "text.jpg", code: .notAnImage, reason: "not a PNG or JPEG file"),
-        Case(file: "random.bin", code: .notAnImage, reason: "not a PNG or JPEG file"),
+        Case(file: "text.jpg", code: .notAnImage, reason: "not a PNG, JPEG, TIFF or WebP file"),
+        Case(file: "random.bin", code: .notAnImage, reason: "not a PNG, JPEG, TIFF or WebP file"),
         Case(file: "really_a_gif.png", code: .unsupportedFormat, reason: "GIF images are not supported"),
         Case(file: "signature_only.png", code: .truncated, reason: "truncated PNG data"),
         Case(file: "truncated.png", code: .truncated, reason: "truncated PNG data"),
@@ -112,8 +112,8 @@ struct PixelLimitTests {
         let text = fixture("broken/random.bin")
         #expect(
             throws: ImageError(
-                .notAnImage, "not a PNG or JPEG file", path: text,
-                help: "deltaflow reads PNG and JPEG; the file's first bytes match neither")
+                .notAnImage, "not a PNG, JPEG, TIFF or WebP file", path: text,
+                help: "deltaflow reads PNG, JPEG, TIFF and WebP; the file's first bytes match none")
         ) {
             try ImageFile.read(text, options: DecodeOptions(maxFileBytes: 10))
         }

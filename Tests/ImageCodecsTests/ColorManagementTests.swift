@@ -93,6 +93,12 @@ struct ColorManagementTests {
         #expect(
             String(decoding: upright.xmp!, as: UTF8.self) == #"<rdf:Description tiff:Orientation="1" tiff:Make="X"/>"#)
 
+        // An entry cut short by the end of the data still reads as 6, so it must be reset too.
+        let cut = Array(exif(orientation: 6).prefix(20))
+        #expect(cut.withUnsafeBytes { ExifOrientation.parse(tiff: $0) } == .right)
+        let reset = try #require(ImageMetadata(exif: cut).upright().exif)
+        #expect(reset.withUnsafeBytes { ExifOrientation.parse(tiff: $0) } == .up)
+
         let read = try ImageFile.read(fixture("jpeg/orientation6.jpg"))
         let stored = try #require(read.metadata.exif)
         #expect(stored.withUnsafeBytes { ExifOrientation.parse(tiff: $0) } == .up)

@@ -108,4 +108,57 @@ int df_jpeg_write(const uint8_t *pixels, uint32_t width, uint32_t height, int ch
                   const df_metadata *metadata, df_buffer *out,
                   char message[DF_MESSAGE_CAPACITY]);
 
+/* ---------------------------------------------------------------- TIFF */
+
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int channels;    /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+    int bit_depth;   /* 8 or 16 */
+    int orientation; /* TIFF/EXIF orientation 1-8 of the pixels as returned (1 after the RGBA path) */
+    df_metadata metadata; /* ICC and XMP (EXIF lives in a sub-directory and is not read); owned by the reader */
+} df_tiff_info;
+
+typedef struct df_tiff_reader df_tiff_reader;
+
+df_tiff_reader *df_tiff_reader_create(const uint8_t *data, size_t size);
+void df_tiff_reader_destroy(df_tiff_reader *reader);
+const char *df_tiff_reader_message(const df_tiff_reader *reader);
+
+/* Reads the first image's header. Gray, gray+alpha, RGB and RGBA at 8 or 16 bits in strips
+ * are read as they are; anything else (tiles, palettes, YCbCr, CMYK, 1-bit, float) through
+ * libtiff's RGBA reader at 8 bits. Refuses width*height above max_pixels. */
+int df_tiff_read_header(df_tiff_reader *reader, uint64_t max_pixels, df_tiff_info *info);
+
+/* Decodes into `pixels`: height rows of width*channels samples (16-bit in host order). */
+int df_tiff_read_pixels(df_tiff_reader *reader, uint8_t *pixels);
+
+/* Encodes interleaved samples (16-bit in host order), compressed with Deflate and the
+ * horizontal predictor, with the ICC profile and XMP of `metadata`. */
+int df_tiff_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                  int bit_depth, const df_metadata *metadata, df_buffer *out,
+                  char message[DF_MESSAGE_CAPACITY]);
+
+/* ---------------------------------------------------------------- WebP */
+
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int has_alpha;
+    df_metadata metadata; /* pointers into the caller's data */
+} df_webp_info;
+
+int df_webp_read_header(const uint8_t *data, size_t size, uint64_t max_pixels, df_webp_info *info,
+                        char message[DF_MESSAGE_CAPACITY]);
+
+/* Decodes into `pixels`: RGBA when the image has alpha, else RGB, 8 bits. */
+int df_webp_read_pixels(const uint8_t *data, size_t size, const df_webp_info *info, uint8_t *pixels,
+                        char message[DF_MESSAGE_CAPACITY]);
+
+/* Encodes 8-bit RGB or RGBA: lossy at `quality` (0-100), or lossless; with the metadata's
+ * ICC profile, EXIF and XMP as chunks. */
+int df_webp_write(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                  float quality, int lossless, const df_metadata *metadata, df_buffer *out,
+                  char message[DF_MESSAGE_CAPACITY]);
+
 #endif

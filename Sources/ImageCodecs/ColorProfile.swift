@@ -268,16 +268,29 @@ private struct MatrixShaper {
 /// inside (fine enough that interpolation stays under 1e-5 of the formula), the formula outside.
 @inline(__always)
 private func sRGBEncode(_ linear: Float, _ table: UnsafeBufferPointer<Float>) -> Float {
-    let magnitude = abs(linear)
-    let encoded: Float
+    extended(linear, table, sRGBEncodeFormula)
+}
+
+/// sRGB's curve, encoded → linear, extended like `sRGBEncode`.
+@inline(__always)
+private func sRGBDecode(_ encoded: Float, _ table: UnsafeBufferPointer<Float>) -> Float {
+    extended(encoded, table, sRGBDecodeFormula)
+}
+
+/// `formula` at `x`: from `table` (its values at 0...1, evenly spaced) inside, computed outside,
+/// odd-symmetric for negative `x`.
+@inline(__always)
+private func extended(_ x: Float, _ table: UnsafeBufferPointer<Float>, _ formula: (Float) -> Float) -> Float {
+    let magnitude = abs(x)
+    let y: Float
     if magnitude <= 1 {
         let position = magnitude * Float(table.count - 1)
         let index = min(Int(position), table.count - 2)
-        encoded = table[index] + (table[index + 1] - table[index]) * (position - Float(index))
+        y = table[index] + (table[index + 1] - table[index]) * (position - Float(index))
     } else {
-        encoded = sRGBEncodeFormula(magnitude)
+        y = formula(magnitude)
     }
-    return linear < 0 ? -encoded : encoded
+    return x < 0 ? -y : y
 }
 
 private func sRGBEncodeFormula(_ magnitude: Float) -> Float {
@@ -290,21 +303,6 @@ private func sRGBDecodeFormula(_ magnitude: Float) -> Float {
 
 private let sRGBEncodeTable: [Float] = (0..<65536).map { sRGBEncodeFormula(Float($0) / 65535) }
 private let sRGBDecodeTable: [Float] = (0..<4096).map { sRGBDecodeFormula(Float($0) / 4095) }
-
-/// sRGB's curve, encoded → linear, extended like `sRGBEncode`.
-@inline(__always)
-private func sRGBDecode(_ encoded: Float, _ table: UnsafeBufferPointer<Float>) -> Float {
-    let magnitude = abs(encoded)
-    let linear: Float
-    if magnitude <= 1 {
-        let position = magnitude * Float(table.count - 1)
-        let index = min(Int(position), table.count - 2)
-        linear = table[index] + (table[index + 1] - table[index]) * (position - Float(index))
-    } else {
-        linear = sRGBDecodeFormula(magnitude)
-    }
-    return encoded < 0 ? -linear : linear
-}
 
 private func multiplied(_ a: [Double], _ b: [Double]) -> [Double] {
     var product = [Double](repeating: 0, count: 9)

@@ -92,7 +92,7 @@ struct LoadPairsNode: Node {
         return ["before": .images(befores), "after": .images(afters), "count": .integer(pairs.count)]
     }
 
-    /// The files to read, in pairs: two files as they are, or two directories' PNG and JPEG files
+    /// The files to read, in pairs: two files as they are, or two directories' photos
     /// matched by name without extension (`IMG_1.jpg` with `IMG_1.png`), every file paired.
     static func pairs(before: String, after: String, limit: Int) throws(NodeError) -> [(String, String)] {
         func isDirectory(_ path: String) throws(NodeError) -> Bool {
@@ -133,7 +133,7 @@ struct LoadPairsNode: Node {
                     + "each photo in one directory needs exactly one of the same name in the other")
         }
         guard !befores.isEmpty else {
-            throw NodeError("\(before) and \(after) hold no .png, .jpg or .jpeg file: nothing to pair")
+            throw NodeError("\(before) and \(after) hold no PNG, JPEG, TIFF or WebP file: nothing to pair")
         }
         guard befores.count <= limit else {
             throw NodeError(
@@ -148,7 +148,7 @@ struct LoadPairsNode: Node {
         }
     }
 
-    /// A directory's PNG and JPEG files (hidden ones left out) by name without extension.
+    /// A directory's photos (hidden ones left out) by name without extension.
     private static func photos(in directory: String) throws(NodeError) -> [String: [String]] {
         let names: [String]
         do {

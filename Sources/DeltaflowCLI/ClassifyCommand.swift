@@ -10,7 +10,7 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "Show the encoder's top ImageNet classes for images (checks the installed EfficientNet-Lite0).")
 
-    @Argument(help: "Image files (PNG or JPEG).")
+    @Argument(help: "Image files (PNG, JPEG, TIFF or WebP).")
     var files: [String]
 
     @Option(help: "How many classes to show per image.")

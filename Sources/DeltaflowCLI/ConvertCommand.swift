@@ -162,7 +162,9 @@ struct ConvertCommand: ParsableCommand {
                 batches.append((directory, [pattern]))
             }
         }
-        if files == 0 { throw ValidationError("no PNG or JPEG files found in \(inputs.joined(separator: ", "))") }
+        if files == 0 {
+            throw ValidationError("no PNG, JPEG, TIFF or WebP files found in \(inputs.joined(separator: ", "))")
+        }
         return batches
     }
 }

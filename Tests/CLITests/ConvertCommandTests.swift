@@ -126,7 +126,7 @@ struct ConvertCommandTests {
         let empty = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: empty) }
         let none = try deltaflow(["convert", empty.path, "-o", output.path])
-        #expect(none.status == 64 && none.stderr.contains("no PNG or JPEG files found"), "\(none.stderr)")
+        #expect(none.status == 64 && none.stderr.contains("no PNG, JPEG, TIFF or WebP files found"), "\(none.stderr)")
     }
 
     @Test("Bad arguments are usage errors naming the option")

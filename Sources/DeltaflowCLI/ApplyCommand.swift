@@ -68,14 +68,8 @@ struct ApplyCommand: ParsableCommand {
         """
 
     func run() throws {
-        let registry = standardRegistry(modelsDirectory: models.directory, plugins: try PluginOptions.parse([]))
-        let workflow: Workflow
-        do {
-            workflow = try Workflow.parse(Self.source, file: "deltaflow apply", registry: registry)
-        } catch {
-            printError("\(error)")
-            throw ExitCode.failure
-        }
+        let workflow = try builtInWorkflow(
+            Self.source, command: "apply", models: models, json: execution.logFormat == .json)
         var failed: ExitCode?
         // One page for every input, rewritten as each finishes.
         let report =

@@ -66,14 +66,8 @@ struct ExportLUTCommand: ParsableCommand {
     }
 
     func run() throws {
-        let registry = standardRegistry(modelsDirectory: models.directory, plugins: try PluginOptions.parse([]))
-        let workflow: Workflow
-        do {
-            workflow = try Workflow.parse(Self.source, file: "deltaflow export-lut", registry: registry)
-        } catch {
-            printError("\(error)")
-            throw ExitCode.failure
-        }
+        let workflow = try builtInWorkflow(
+            Self.source, command: "export-lut", models: models, json: execution.logFormat == .json)
         for path in output {
             let params = try bindParams(
                 workflow,

@@ -48,12 +48,12 @@ final class RunReport {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(Cells.escape(title))</title>
+            <title>\(htmlEscaped(title))</title>
             <style>\(Self.style)</style>
             </head>
             <body>
             <header>
-            <h1>\(Cells.escape(title))</h1>
+            <h1>\(htmlEscaped(title))</h1>
             <p class="counts">\(counts.joined(separator: " · ")) in \(String(format: "%.1f", seconds)) s · \
             \(Self.timestamp())</p>
             </header>
@@ -98,7 +98,7 @@ final class RunReport {
         section += "</div>\n"
         if !fits.isEmpty {
             section += "<h3>What the fit found</h3>\n<ul class=\"fit\">\n"
-            section += fits.map { "<li>\(cells.escaped($0))</li>\n" }.joined()
+            section += fits.map { "<li>\(htmlEscaped($0))</li>\n" }.joined()
             section += "</ul>\n"
         }
         return section + "</section>\n"
@@ -113,14 +113,13 @@ final class RunReport {
             let row = cells.row(pictured[index])
             rows.withLock { $0[index] = row }
         }
-        let status = cells.status
         var section = "<section id=\"photos\">\n<h2>Photos</h2>\n<table>\n"
         section += "<thead><tr><th>photo and result</th><th>mask</th><th>status</th></tr></thead>\n<tbody>\n"
         section += rows.withLock { $0.joined() }
         for item in items.dropFirst(Self.picturedItems) {
             section +=
-                "<tr class=\"\(item.status.rawValue)\"><td>\(cells.escaped(item.item.relativePath))</td><td></td>"
-            section += "<td>\(status(item))</td></tr>\n"
+                "<tr class=\"\(item.status.rawValue)\"><td>\(htmlEscaped(item.item.relativePath))</td><td></td>"
+            section += "<td>\(cells.status(item))</td></tr>\n"
         }
         section += "</tbody>\n</table>\n"
         if items.count > Self.picturedItems {
@@ -183,31 +182,31 @@ private struct Cells: Sendable {
                 width: output.width, height: output.height)
         } else if let picture = input ?? output {
             cells +=
-                "<figure class=\"single\"><img src=\"\(thumbnail(picture))\" alt=\"\(escaped(result.item.relativePath))\">"
-            cells += "<figcaption>\(escaped(result.item.relativePath))</figcaption></figure>"
+                "<figure class=\"single\"><img src=\"\(thumbnail(picture))\" alt=\"\(htmlEscaped(result.item.relativePath))\">"
+            cells += "<figcaption>\(htmlEscaped(result.item.relativePath))</figcaption></figure>"
         } else {
-            cells += escaped(result.item.relativePath)
+            cells += htmlEscaped(result.item.relativePath)
         }
         cells += "</td>\n<td>"
         for name in result.masks.keys.sorted() {
             cells +=
-                "<figure class=\"mask\"><img src=\"\(thumbnail(result.masks[name]!))\" alt=\"mask \(escaped(name))\">"
-            cells += "<figcaption>\(escaped(name))</figcaption></figure>"
+                "<figure class=\"mask\"><img src=\"\(thumbnail(result.masks[name]!))\" alt=\"mask \(htmlEscaped(name))\">"
+            cells += "<figcaption>\(htmlEscaped(name))</figcaption></figure>"
         }
         return cells + "</td>\n<td>\(status(result))</td>\n</tr>\n"
     }
 
     func status(_ result: ItemResult) -> String {
         var text =
-            "<span class=\"status\">\(escaped(result.status.rawValue.replacingOccurrences(of: "_", with: " ")))</span>"
+            "<span class=\"status\">\(htmlEscaped(result.status.rawValue.replacingOccurrences(of: "_", with: " ")))</span>"
         if result.seconds > 0 { text += " <span class=\"time\">\(String(format: "%.2f s", result.seconds))</span>" }
-        if let node = result.failedNode { text += "<p class=\"error\">in node '\(escaped(node))': " }
+        if let node = result.failedNode { text += "<p class=\"error\">in node '\(htmlEscaped(node))': " }
         if let message = result.message {
-            text += (result.failedNode == nil ? "<p class=\"error\">" : "") + escaped(message) + "</p>"
+            text += (result.failedNode == nil ? "<p class=\"error\">" : "") + htmlEscaped(message) + "</p>"
         }
         for output in result.outputs {
             text +=
-                "<br><a href=\"\(escaped(link(to: output)))\">\(escaped(URL(fileURLWithPath: output).lastPathComponent))</a>"
+                "<br><a href=\"\(htmlEscaped(link(to: output)))\">\(htmlEscaped(URL(fileURLWithPath: output).lastPathComponent))</a>"
         }
         return text
     }
@@ -216,10 +215,10 @@ private struct Cells: Sendable {
     func comparison(before: String, after: String, caption: String, width: Int, height: Int) -> String {
         """
         <figure class="compare" style="aspect-ratio: \(max(width, 1)) / \(max(height, 1))">
-        <img class="before" src="\(before)" alt="before: \(escaped(caption))">
-        <img class="after" src="\(after)" alt="after: \(escaped(caption))" style="clip-path: inset(0 0 0 50%)">
-        <input type="range" min="0" max="100" value="50" aria-label="before and after: \(escaped(caption))">
-        <figcaption>\(escaped(caption))</figcaption>
+        <img class="before" src="\(before)" alt="before: \(htmlEscaped(caption))">
+        <img class="after" src="\(after)" alt="after: \(htmlEscaped(caption))" style="clip-path: inset(0 0 0 50%)">
+        <input type="range" min="0" max="100" value="50" aria-label="before and after: \(htmlEscaped(caption))">
+        <figcaption>\(htmlEscaped(caption))</figcaption>
         </figure>
 
         """
@@ -227,10 +226,7 @@ private struct Cells: Sendable {
 
     /// A JPEG thumbnail as a data URI, in sRGB (what browsers assume of an untagged image).
     func thumbnail(_ image: Image) -> String {
-        let scale = min(1, Double(RunReport.thumbnailSide) / Double(max(image.width, image.height, 1)))
-        let small = image.resized(
-            width: max(1, Int((Double(image.width) * scale).rounded())),
-            height: max(1, Int((Double(image.height) * scale).rounded())))
+        let small = image.fitting(maxSide: RunReport.thumbnailSide)
         let bytes = (try? ImageFile.encode(small, options: .jpeg(JPEGOptions(quality: 82)))) ?? []
         return "data:image/jpeg;base64," + Data(bytes).base64EncodedString()
     }
@@ -246,21 +242,20 @@ private struct Cells: Sendable {
         return target.absoluteString
     }
 
-    func escaped(_ text: String) -> String { Self.escape(text) }
+}
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
+/// `text` safe inside HTML text and attribute values.
+private func htmlEscaped(_ text: String) -> String {
+    var out = ""
+    for character in text {
+        switch character {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.append(character)
         }
-        return out
     }
-
+    return out
 }

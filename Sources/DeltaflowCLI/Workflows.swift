@@ -44,6 +44,20 @@ func loadWorkflow(_ path: String, registry: NodeRegistry, plugins: PluginOptions
     }
 }
 
+/// A command's own workflow (`apply`, `export-lut`), named `deltaflow COMMAND` in diagnostics,
+/// over the standard nodes with the models in `models`.
+func builtInWorkflow(_ source: String, command: String, models: ModelDirectoryOption, json: Bool = false) throws
+    -> Workflow
+{
+    let registry = standardRegistry(modelsDirectory: models.directory, plugins: try PluginOptions.parse([]))
+    do {
+        return try Workflow.parse(source, file: "deltaflow \(command)", registry: registry)
+    } catch {
+        report(error, json: json)
+        throw ExitCode.failure
+    }
+}
+
 func bindParams(_ workflow: Workflow, _ overrides: [String], json: Bool = false) throws -> [String: Value] {
     do {
         return try workflow.bindParams(overrides)

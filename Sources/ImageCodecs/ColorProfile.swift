@@ -66,9 +66,8 @@ final class ColorProfile {
     }
 
     /// Whether pixel values mean the same colours here as in the working space (an sRGB profile
-    /// under another name, such as the HP one with a 1024-point curve that many files carry), so
-    /// converting would only cost time: no colour of a 5×5×5 grid moves by an 8-bit level (the
-    /// HP profile moves some by 0.51).
+    /// under another name, such as the HP one many files carry), so converting would only cost
+    /// time: no colour of a 5×5×5 grid moves by an 8-bit level.
     func isWorkingSpace(for model: ColorModel) -> Bool {
         let steps: [Float] = [0, 0.25, 0.5, 0.75, 1]
         let grid: [[Float]] =
@@ -106,24 +105,16 @@ extension ImageMetadata {
 
 extension Image {
     /// These pixels as read from a file, in the sRGB working space: converted from the file's
-    /// profile when it has one that differs. A profile that lcms2 cannot read, or that does not
-    /// fit the pixels (a CMYK profile on a JPEG already made RGB), is dropped: writing it back
-    /// would mislabel the colours.
-    func inWorkingSpace() -> Image {
-        guard let bytes = metadata.iccProfile else { return self }
-        guard let profile = ColorProfile(bytes), profile.fits(colorModel) else {
-            var result = self
-            result.metadata.iccProfile = nil
-            return result
-        }
-        if profile.isWorkingSpace(for: colorModel) { return self }
-        return profile.converted(self, toWorkingSpace: true) ?? self
-    }
+    /// profile when it has one that differs.
+    func inWorkingSpace() -> Image { againstProfile(toWorkingSpace: true) }
 
-    /// These working-space pixels in the profile they are to be written with, and the metadata
-    /// to write: the profile only when it fits the pixels (a gray result of an RGB photo is
-    /// written untagged, which means sRGB).
-    func forWriting() -> Image {
+    /// These working-space pixels in the profile they are to be written with.
+    func forWriting() -> Image { againstProfile(toWorkingSpace: false) }
+
+    /// Converted between the working space and `metadata`'s profile. A profile lcms2 cannot read,
+    /// or that does not fit the pixels (a CMYK profile on a JPEG made RGB, an RGB one on a gray
+    /// result), is dropped: untagged means sRGB, which is what the pixels are.
+    private func againstProfile(toWorkingSpace: Bool) -> Image {
         guard let bytes = metadata.iccProfile else { return self }
         guard let profile = ColorProfile(bytes), profile.fits(colorModel) else {
             var result = self
@@ -131,14 +122,14 @@ extension Image {
             return result
         }
         if profile.isWorkingSpace(for: colorModel) { return self }
-        return profile.converted(self, toWorkingSpace: false) ?? self
+        return profile.converted(self, toWorkingSpace: toWorkingSpace) ?? self
     }
 }
 
 /// The conversion of a matrix/TRC profile — what cameras, phones and editors tag photos with
 /// (Display P3, Adobe RGB, ProPhoto) — done here rather than by lcms2's float pipeline, which
-/// evaluates every curve per sample and took 4 s for a 12-MP photo: tone curves become tables,
-/// the two matrices one. The result is what lcms2 gives for relative colorimetric between two
+/// evaluates every curve per sample (Benchmarks/README.md): tone curves become tables, the two
+/// matrices one. The result is what lcms2 gives for relative colorimetric between two
 /// matrix/TRC profiles; working-space values outside 0...1 (colours sRGB cannot show) are kept by
 /// extending sRGB's curve, so they come back on writing.
 private struct MatrixShaper {
@@ -200,8 +191,7 @@ private struct MatrixShaper {
         let m = toWorkingSpace ? toSRGB : fromSRGB
         let (m0, m1, m2, m3, m4, m5, m6, m7, m8) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8])
         let pixels = samples.count / stride
-        // Flat tables read through pointers: indexing the nested arrays retained and released
-        // them per sample (80% of the time).
+        // Flat tables read through pointers: indexing nested arrays retains them per sample.
         let curves = (toWorkingSpace ? toLinear : fromLinear).flatMap { $0 }
         let n = Self.tableSize
         curves.withUnsafeBufferPointer { curves in
@@ -253,8 +243,7 @@ private struct MatrixShaper {
     }
 
     /// The table at `x` (clamped to 0...1), interpolated linearly in √x: a gamma curve's inverse
-    /// (x^(1/2.2)) is so steep near black that even 4096 even steps put the darkest 8-bit levels
-    /// a level off after a round trip; in √x it is nearly straight.
+    /// is so steep near black that even steps lose the darkest levels; in √x it is nearly straight.
     @inline(__always)
     private static func lookup(_ table: UnsafePointer<Float>, _ count: Int, _ x: Float) -> Float {
         let position = (min(max(x, 0), 1)).squareRoot() * Float(count - 1)

@@ -46,11 +46,8 @@ final class JPEGCodec {
             info.cmyk != 0
             ? Image(cmyk: raw, width: width, height: height, inverted: info.adobe_inverted != 0)
             : Image(width: width, height: height, colorModel: channels == 1 ? .gray : .rgb, storage: .uint8(raw))
-        image.metadata = metadata
-        if let orientation {
-            image = image.applying(orientation)
-            image.metadata = metadata.upright()
-        }
+        if let orientation { image = image.applying(orientation) }
+        image.metadata = orientation == nil ? metadata : metadata.upright()
         return image
     }
 

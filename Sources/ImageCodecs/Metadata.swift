@@ -33,9 +33,8 @@ public struct ImageMetadata: Sendable, Equatable, Hashable {
                     raw[offset + 1] = UInt8(truncatingIfNeeded: reader.littleEndian ? value >> 8 : value)
                 }
                 if let entry = reader.entry(tag: 0x0112) {
-                    // The value is left-justified in its 4-byte field whatever its type. A field cut
-                    // short by the end of the data is reset as far as the reader reads it (a
-                    // fuzzed file kept orientation 7 here, and was turned twice).
+                    // The value is left-justified in its 4-byte field whatever its type; a field cut
+                    // short by the data's end is reset as far as `parse` reads it, or it turns twice.
                     for i in 8..<12 where entry.offset + i < raw.count { raw[entry.offset + i] = 0 }
                     let at = entry.type == 4 && !reader.littleEndian ? entry.offset + 10 : entry.offset + 8
                     if at + 2 <= raw.count { put16(1, at: at) }

@@ -49,13 +49,9 @@ final class TIFFCodec {
                     initialized = count
                 })
         var image = Image(width: width, height: height, colorModel: model, storage: storage)
-        image.metadata = metadata
-        if options.applyOrientation, let orientation = ExifOrientation(rawValue: Int(info.orientation)),
-            orientation != .up
-        {
-            image = image.applying(orientation)
-            image.metadata = metadata
-        }
+        let orientation = options.applyOrientation ? ExifOrientation(rawValue: Int(info.orientation)) : nil
+        if let orientation { image = image.applying(orientation) }
+        image.metadata = orientation == nil ? metadata : metadata.upright()
         return image
     }
 

@@ -483,10 +483,7 @@ public struct Executor: Sendable {
             for (node, outputs) in local {
                 for (port, value) in outputs {
                     guard case .mask(let mask) = value, mask.width > 0, mask.height > 0 else { continue }
-                    let scale = min(1, Double(side) / Double(max(mask.width, mask.height)))
-                    result.masks["\(node).\(port)"] = mask.resized(
-                        width: max(1, Int((Double(mask.width) * scale).rounded())),
-                        height: max(1, Int((Double(mask.height) * scale).rounded())))
+                    result.masks["\(node).\(port)"] = mask.fitting(maxSide: side)
                 }
             }
         }
@@ -541,8 +538,7 @@ public struct Executor: Sendable {
         onEvent: @Sendable (RunEvent) -> Void
     ) throws -> [String: Value] {
         let outputs = try invokeOrReuse(node, values, context, onEvent: onEvent)
-        let ports = node.node.descriptor.inputs.map(\.name) + values.keys.sorted()
-        let inherited = ports.lazy.compactMap { name -> ImageMetadata? in
+        let inherited = node.node.descriptor.inputs.lazy.map(\.name).compactMap { name -> ImageMetadata? in
             guard case .image(let image) = values[name], !image.metadata.isEmpty else { return nil }
             return image.metadata
         }.first

@@ -50,11 +50,22 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         if let location, let source {
             let sourceLines = source.sourceLines
             if location.line >= 1 && location.line <= sourceLines.count {
-                let text = String(sourceLines[location.line - 1])
+                var scalars = Array(sourceLines[location.line - 1].unicodeScalars)
+                var column = max(0, location.column - 1)
+                // A long line (a minified or hostile file) is shown as a window around the caret.
+                let width = 120
+                if scalars.count > width {
+                    let start = min(max(0, column - width / 2), scalars.count - width)
+                    let head: [Unicode.Scalar] = start > 0 ? ["…"] : []
+                    let tail: [Unicode.Scalar] = start + width < scalars.count ? ["…"] : []
+                    scalars = head + scalars[start..<(start + width)] + tail
+                    column = column - start + head.count
+                }
+                let text = String(String.UnicodeScalarView(scalars))
                 let number = String(location.line)
                 let gutter = String(repeating: " ", count: number.count)
                 // Tabs stay tabs under the caret so it lines up in any terminal.
-                let lead = text.unicodeScalars.prefix(max(0, location.column - 1)).map { $0 == "\t" ? "\t" : " " }
+                let lead = scalars.prefix(column).map { $0 == "\t" ? "\t" : " " }
                 lines.append(" \(number) | \(text)")
                 lines.append(" \(gutter) | \(lead.joined())^")
             }

@@ -35,6 +35,11 @@ let package = Package(
         .systemLibrary(
             name: "CLCMS2", pkgConfig: "lcms2",
             providers: [.apt(["liblcms2-dev"])]),
+        // OpenSSL's libcrypto, for SHA-256: what a user trusts (a workflow, a plugin) is named
+        // by a digest they can check with sha256sum.
+        .systemLibrary(
+            name: "CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
         // libpng and libjpeg report errors with longjmp; this C target keeps every setjmp
         // and every longjmp inside C frames so no Swift frame is ever jumped over. It also holds
         // libtiff's and libwebp's in-memory I/O and metadata glue, behind the same kind of calls.
@@ -83,7 +88,7 @@ let package = Package(
             name: "DeltaflowCLI",
             dependencies: [
                 "ImageCodecs", "NodeKit", "Workflow", "BuiltinNodes", "ModelNodes", "Models", "TensorCore", "Spelling",
-                "ExemplarFit",
+                "ExemplarFit", "CCrypto",
                 "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

@@ -22,10 +22,14 @@ INPUT=${INPUT:-/shared/photos/shoot-2026-11}
 OUTPUT=${OUTPUT:-/shared/photos/shoot-2026-11-graded}
 CACHE=${CACHE:-/shared/deltaflow/cache}
 DELTAFLOW=${DELTAFLOW:-deltaflow}
+# What the workflow may do beyond image processing (exec, plugins, writes; README's "Running a
+# workflow someone else wrote"): a batch job cannot answer a question, so name it here, for a
+# workflow you have read. Or run 'deltaflow allow WORKFLOW' once on a node that shares $HOME.
+ALLOW=${ALLOW:-}
 
 # exec: deltaflow itself receives Slurm's SIGTERM (the batch shell would not pass it on).
 exec "$DELTAFLOW" run "$WORKFLOW" \
     --set input="$INPUT" --set output="$OUTPUT" \
     --shard "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT" \
     --cache-dir "$CACHE" --resume \
-    --jobs "${SLURM_CPUS_PER_TASK:-2}" --log-format json
+    --jobs "${SLURM_CPUS_PER_TASK:-2}" --log-format json ${ALLOW:+--allow "$ALLOW"}

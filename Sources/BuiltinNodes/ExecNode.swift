@@ -40,7 +40,8 @@ public struct ExecNode: Node {
         hasSideEffects: true,
         example:
             "sharp: {node: exec, image: $photo.image, command: [magick, \"{input}\", -unsharp, 0x1, \"{output}\"]}",
-        placeholders: ["input", "output"])
+        placeholders: ["input", "output"],
+        programInput: "command")
 
     public func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let command = try inputs.strings("command")
@@ -107,8 +108,12 @@ public struct ExecNode: Node {
             environment["DELTAFLOW_ITEM_PATH"] = item.path
             environment["DELTAFLOW_ITEM_RELPATH"] = item.relativePath
         }
+        var launched = (executable, arguments)
+        if let sandbox = context.sandbox {
+            launched = sandbox.wrap(executable, arguments, writable: workspace.path)
+        }
         let result = try ChildProcess.run(
-            executable, arguments, environment: environment, workspace: workspace,
+            launched.0, launched.1, environment: environment, workspace: workspace,
             timeout: try inputs.number("timeout"))
         let name = shell ? "shell script" : "command '\(program)'"
         switch result.ending {

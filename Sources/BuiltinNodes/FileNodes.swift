@@ -209,7 +209,8 @@ struct SaveNode: Node {
         example: """
             out: {node: save, image: $photo.image, dir: $output, name: "{relpath}.jpg", quality: 90}
             """,
-        plannedOutput: .init(inputs: ["dir", "name"]) { inputs, item in try Self.path(inputs, item: item).path })
+        plannedOutput: .init(inputs: ["dir", "name"]) { inputs, item in try Self.path(inputs, item: item).path },
+        writeInputs: ["dir"])
 
     /// The file written and its name within `dir`: `name`, or by default the item's relative path
     /// as PNG.
@@ -251,9 +252,7 @@ struct SaveNode: Node {
         if let depth = inputs.optionalInteger("bit_depth"), depth != 8 && depth != 16 {
             throw NodeError("bit_depth must be 8 or 16, not \(depth)")
         }
-        if context.inputFiles.contains(URL(fileURLWithPath: path).resolvingSymlinksInPath().path) {
-            throw NodeError("refusing to write \(path): it is one of this run's input files")
-        }
+        try context.checkWrite(path)
         let options: EncodeOptions =
             switch format {
             case .png:

@@ -64,12 +64,3 @@ func resumeCommand() -> String {
     if !arguments.contains("--resume") { arguments.append("--resume") }
     return arguments.map(shellQuoted).joined(separator: " ")
 }
-
-private func shellQuoted(_ argument: String) -> String {
-    let plain =
-        !argument.isEmpty
-        && argument.unicodeScalars.allSatisfy {
-            CharacterSet.alphanumerics.contains($0) || "-_./=:,+@%".unicodeScalars.contains($0)
-        }
-    return plain ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}

@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var models: ModelDirectoryOption
     @OptionGroup var plugins: PluginOptions
+    @OptionGroup var allow: ConsentOptions
 
     func validate() throws {
         _ = try parsedShard()
@@ -55,21 +56,27 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let json = execution.logFormat == .json
-        let workflow = try loadWorkflow(
-            file, registry: standardRegistry(modelsDirectory: models.directory, plugins: plugins),
-            plugins: plugins, json: json)
+        let registry = standardRegistry(modelsDirectory: models.directory, plugins: plugins)
+        let consent = try Consent(file: file, registry: registry, plugins: plugins, options: allow, json: json)
+        // A dry run shows what the workflow would do; only running it needs consent.
+        if !dryRun { try consent.require() }
+        let workflow = try loadWorkflow(file, registry: registry, consent: consent, json: json)
         let params = try bindParams(workflow, overrides, json: json)
         let shard = try parsedShard()
+        let confinement = consent.confinement(
+            workflow, overrides: overrides, cacheDirectory: CacheDirectory.resolve(execution.cacheDir))
         if dryRun {
             let cache = noCache ? nil : ResultCache(directory: CacheDirectory.resolve(execution.cacheDir))
-            try printPlan(
-                workflow,
-                Executor(
-                    workflow: workflow, params: params,
-                    options: RunOptions(jobs: execution.jobs, cache: cache, shard: shard)))
+            var options = RunOptions(jobs: execution.jobs, cache: cache, shard: shard)
+            options.confinement = confinement
+            try printPlan(workflow, Executor(workflow: workflow, params: params, options: options))
+            let listing = consent.listing()
+            if !listing.isEmpty {
+                print("beyond image processing, it:\n" + listing.map { "  " + $0 }.joined(separator: "\n"))
+            }
             return
         }
-        try execution.run(workflow, params: params, shard: shard, cacheResults: !noCache)
+        try execution.run(workflow, params: params, shard: shard, cacheResults: !noCache, confinement: confinement)
     }
 
     private func printPlan(_ workflow: Workflow, _ executor: Executor) throws {
@@ -150,6 +157,12 @@ struct ExecutionOptions: ParsableArguments {
     @Option(help: "text for people, json for one JSON object per line.")
     var logFormat: RunLog.Format = .text
 
+    @Flag(
+        help: """
+            Run the programs of exec nodes inside bubblewrap: the file system read-only but for the node's             scratch folder, no network. Refused, with the reason, where the machine cannot make a sandbox.
+            """)
+    var sandbox = false
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, not \(jobs)") }
         if let sample, sample < 1 { throw ValidationError("--sample must be at least 1, not \(sample)") }
@@ -167,7 +180,7 @@ struct ExecutionOptions: ParsableArguments {
     /// `report` (or `--report`'s page), which is written as soon as the run ends.
     func run(
         _ workflow: Workflow, params: [String: Value], shard: Shard? = nil, cacheResults: Bool = true,
-        report given: RunReport? = nil
+        report given: RunReport? = nil, confinement: WriteConfinement? = nil
     ) throws {
         let report = given ?? report.map(RunReport.init(path:))
         let cacheRoot = CacheDirectory.resolve(cacheDir)
@@ -197,6 +210,8 @@ struct ExecutionOptions: ParsableArguments {
             cache: cacheResults ? ResultCache(directory: cacheRoot) : nil,
             shard: shard, cancellation: interrupts.cancellation, existing: existing)
         options.sample = sample
+        options.confinement = confinement
+        if sandbox { options.sandbox = try programSandbox() }
         options.previewSide = report == nil ? nil : RunReport.thumbnailSide
         let executor = Executor(workflow: workflow, params: params, options: options)
         let log = RunLog(format: logFormat, quiet: quiet)

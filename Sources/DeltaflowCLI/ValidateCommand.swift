@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Workflow
 
 struct ValidateCommand: ParsableCommand {
@@ -13,9 +14,25 @@ struct ValidateCommand: ParsableCommand {
     var overrides: [String] = []
 
     @OptionGroup var plugins: PluginOptions
+    @OptionGroup var allow: ConsentOptions
 
     func run() throws {
-        let workflow = try loadWorkflow(file, registry: standardRegistry(plugins: plugins), plugins: plugins)
+        let registry = standardRegistry(plugins: plugins)
+        let consent = try Consent(file: file, registry: registry, plugins: plugins, options: allow)
+        let listing = consent.listing()
+        // What the workflow does is worth reading most when it cannot be validated in full.
+        func printListing() {
+            if !listing.isEmpty {
+                print("beyond image processing, it:\n" + listing.map { "  " + $0 }.joined(separator: "\n"))
+            }
+        }
+        let workflow: Workflow
+        do {
+            workflow = try loadWorkflow(file, registry: registry, consent: consent)
+        } catch {
+            printListing()
+            throw error
+        }
         if !overrides.isEmpty {
             // With values, what the run would read is there (or a glob matches) — or said now.
             let problems = Executor(workflow: workflow, params: try bindParams(workflow, overrides)).checkInputs()
@@ -32,5 +49,6 @@ struct ValidateCommand: ParsableCommand {
             print("params (--set NAME=VALUE):")
             for line in workflow.paramsListing { print(line) }
         }
+        printListing()
     }
 }

@@ -23,13 +23,14 @@ func standardRegistry(modelsDirectory: String = ModelFiles.directory(), plugins:
     return registry
 }
 
-/// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid;
+/// Loads and validates a workflow, printing every diagnostic and exiting 1 if it is invalid
+/// (plugins load only as `consent` allows);
 /// with `json`, as one JSON object per line on standard output, like the run log.
-func loadWorkflow(_ path: String, registry: NodeRegistry, plugins: PluginOptions, json: Bool = false) throws
+func loadWorkflow(_ path: String, registry: NodeRegistry, consent: Consent, json: Bool = false) throws
     -> Workflow
 {
     do {
-        let workflow = try Workflow.load(path, registry: registry, plugins: plugins.searchPath)
+        let workflow = try Workflow.load(path, registry: registry, plugins: consent.resolver)
         for warning in workflow.warnings {
             if json {
                 printJSON(diagnostic: warning)
@@ -67,7 +68,7 @@ func bindParams(_ workflow: Workflow, _ overrides: [String], json: Bool = false)
     }
 }
 
-private func report(_ error: any Error, json: Bool) {
+func report(_ error: any Error, json: Bool) {
     guard json else { return printError("\(error)") }
     if let failure = error as? ValidationFailure {
         for diagnostic in failure.diagnostics { printJSON(diagnostic: diagnostic) }

@@ -102,15 +102,14 @@ struct SaveLUTNode: Node {
         hasSideEffects: true,
         example: """
             lut: {node: save_lut, delta: $warm.delta, path: looks/warm.cube}
-            """)
+            """,
+        writeInputs: ["path"])
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let path = try inputs.string("path")
         let look = try ColourLook(try inputs.delta("delta"), strength: try inputs.number("strength"))
         let c = Compute(threads: context.threads)
-        if context.inputFiles.contains(URL(fileURLWithPath: path).resolvingSymlinksInPath().path) {
-            throw NodeError("refusing to write \(path): it is one of this run's input files")
-        }
+        try context.checkWrite(path)
         try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
         case "cube":

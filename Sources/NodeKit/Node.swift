@@ -1,3 +1,4 @@
+import Foundation
 import ImageCodecs
 import UserFacing
 
@@ -113,16 +114,32 @@ public struct NodeContext: Sendable {
     /// What a node that writes files does with one that is already there (the run's
     /// `--overwrite` policy): replace it, keep it and go on, or refuse with the message given.
     public let existingFile: @Sendable (_ path: String) -> ExistingFile
+    /// Where the run may write; nil: anywhere the user can.
+    public let confinement: WriteConfinement?
+    /// Where programs that nodes start run; nil: as they are.
+    public let sandbox: ProgramSandbox?
 
     public init(
         item: Item?, seed: UInt64, inputFiles: Set<String> = [], threads: Int = 1,
-        existingFile: @escaping @Sendable (_ path: String) -> ExistingFile = { _ in .replace }
+        existingFile: @escaping @Sendable (_ path: String) -> ExistingFile = { _ in .replace },
+        confinement: WriteConfinement? = nil, sandbox: ProgramSandbox? = nil
     ) {
         self.item = item
         self.seed = seed
         self.inputFiles = inputFiles
         self.threads = max(1, threads)
         self.existingFile = existingFile
+        self.confinement = confinement
+        self.sandbox = sandbox
+    }
+
+    /// Refuses a file this run must not write: one of its inputs, or one outside the directories
+    /// it may write to. Every node that writes a file asks first.
+    public func checkWrite(_ path: String) throws(NodeError) {
+        if inputFiles.contains(URL(fileURLWithPath: path).resolvingSymlinksInPath().path) {
+            throw NodeError("refusing to write \(path): it is one of this run's input files")
+        }
+        if let refusal = confinement?.refusal(for: path) { throw NodeError(refusal) }
     }
 
     /// What to do with an output file that exists before the node writes it.

@@ -59,6 +59,12 @@ public struct NodeDescriptor: Sendable {
     /// `path` inputs naming what the node reads (a file, or a directory's files), its
     /// `iterationInput` among them: never replaced by an output of the run.
     public let readInputs: [String]
+    /// `path` inputs naming where the node writes (a directory, or a file): the run refuses
+    /// one outside the directories the user named, and `validate` lists them.
+    public let writeInputs: [String]
+    /// The input holding a program and its arguments that the node runs: running it needs the
+    /// user's consent, and `validate` lists it.
+    public let programInput: String?
 
     /// The file a node with side effects writes for an item, from the inputs named in `inputs`.
     public struct PlannedOutput: Sendable {
@@ -74,7 +80,8 @@ public struct NodeDescriptor: Sendable {
     public init(
         kind: String, version: Int = 1, summary: String, inputs: [PortSpec], outputs: [PortSpec],
         hasSideEffects: Bool = false, iterationInput: String? = nil, cacheable: Bool = false,
-        example: String, placeholders: [String] = [], plannedOutput: PlannedOutput? = nil, readInputs: [String] = []
+        example: String, placeholders: [String] = [], plannedOutput: PlannedOutput? = nil, readInputs: [String] = [],
+        writeInputs: [String] = [], programInput: String? = nil
     ) {
         self.kind = kind
         self.version = version
@@ -88,6 +95,8 @@ public struct NodeDescriptor: Sendable {
         self.placeholders = placeholders
         self.plannedOutput = plannedOutput
         self.readInputs = (iterationInput.map { [$0] } ?? []) + readInputs
+        self.writeInputs = writeInputs
+        self.programInput = programInput
     }
 
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }

@@ -52,4 +52,18 @@ public protocol PluginResolver: Sendable {
     /// workflow file's folder), or a bare name looked up on the plugin search path — and who
     /// provides them, for diagnostics.
     func plugin(_ reference: String, relativeTo directory: String) throws -> (origin: String, nodes: [any Node])
+    /// The library file `reference` names, found as ``plugin(_:relativeTo:)`` would, but not
+    /// loaded: what a user is asked to consent to.
+    func locate(_ reference: String, relativeTo directory: String) throws -> String
+}
+
+/// A plugin left unloaded because the user has not allowed the workflow to load native code.
+public struct PluginNotAllowed: Error, CustomStringConvertible {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public var description: String { "\(path) was not loaded: the workflow has not been allowed to load plugins" }
 }

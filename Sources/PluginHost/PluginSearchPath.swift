@@ -73,7 +73,10 @@ public struct PluginSearchPath: Sendable, PluginResolver {
         let looksLikePath =
             expanded.contains("/") || Self.libraryExtensions.contains((expanded as NSString).pathExtension)
         if looksLikePath {
-            let path = expanded.hasPrefix("/") ? expanded : (directory as NSString).appendingPathComponent(expanded)
+            let path = URL(
+                fileURLWithPath: expanded.hasPrefix("/")
+                    ? expanded : (directory as NSString).appendingPathComponent(expanded)
+            ).standardizedFileURL.path
             guard FileManager.default.fileExists(atPath: path) else {
                 throw PluginError(
                     .notFound, path: path, "no plugin file here",
@@ -93,6 +96,10 @@ public struct PluginSearchPath: Sendable, PluginResolver {
         throw PluginError(
             .notFound, path: reference, "no plugin named '\(reference)' (\(searched))",
             help: "pass --plugins DIR or set \(Self.environmentVariable), or write the library's path")
+    }
+
+    public func locate(_ reference: String, relativeTo directory: String) throws -> String {
+        try resolve(reference, relativeTo: directory)
     }
 
     public func plugin(_ reference: String, relativeTo directory: String) throws -> (origin: String, nodes: [any Node])

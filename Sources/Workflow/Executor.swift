@@ -26,6 +26,11 @@ public struct RunOptions: Sendable {
     /// When set, each item's masks are kept, shrunk to this many pixels on their longer side,
     /// for a report (`ItemResult.masks`); the full-size masks are never held past their item.
     public var previewSide: Int?
+    /// Where nodes may write; nil: anywhere. A workflow that would write elsewhere is refused
+    /// before any item runs, where its nodes say where they write.
+    public var confinement: WriteConfinement?
+    /// Where the programs of `exec` nodes run; nil: as they are.
+    public var sandbox: ProgramSandbox?
 
     public init(
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
@@ -41,6 +46,8 @@ public struct RunOptions: Sendable {
         self.existing = existing
         self.previewSide = nil
         self.sample = nil
+        self.confinement = nil
+        self.sandbox = nil
     }
 }
 
@@ -248,7 +255,8 @@ public struct Executor: Sendable {
             do {
                 let context = NodeContext(
                     item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
-                    threads: options.jobs, existingFile: existingFile(for: nil))
+                    threads: options.jobs, existingFile: existingFile(for: nil), confinement: options.confinement,
+                    sandbox: options.sandbox)
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 // What a node reads (load's path, load_pairs' directories) is never an output.
                 for input in node.node.descriptor.readInputs {
@@ -268,6 +276,7 @@ public struct Executor: Sendable {
         var items = try listItems(shared: shared)
         // Every item, not only this shard's: two shards must not write one file either.
         try refuseCollisions(items, shared: shared)
+        try refuseConfinedWrites(items, shared: shared)
         for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
         // Filtered after listing, so items keep their index in the whole list ({index} names agree).
         if let shard = options.shard { items = items.filter { shard.contains($0.relativePath) } }
@@ -370,6 +379,27 @@ public struct Executor: Sendable {
         }
     }
 
+    /// Refuses a run that would write outside ``RunOptions/confinement``, before any item runs,
+    /// listing where (a node whose path is known only when it runs is checked then).
+    func refuseConfinedWrites(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) {
+        guard let confinement = options.confinement else { return }
+        for node in workflow.nodes where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
+            var refused: [(path: String, reason: String)] = []
+            for item in items {
+                guard let path = plannedPath(of: node, item: item, shared: shared),
+                    let reason = confinement.refusal(for: path)
+                else { continue }
+                refused.append((path, reason))
+            }
+            guard let first = refused.first else { continue }
+            let more = refused.count > 1 ? " (and \(refused.count - 1) more files)" : ""
+            throw RunError(
+                message: "node '\(node.name)' (\(node.kind)): \(first.reason)\(more); nothing was processed",
+                location: node.node.descriptor.writeInputs.compactMap { node.inputs[$0]?.location }.first
+                    ?? node.location)
+        }
+    }
+
     /// The state after `prepare`: shared results and the items to process.
     struct Prepared: Sendable {
         let shared: [String: [String: Value]]
@@ -462,7 +492,8 @@ public struct Executor: Sendable {
                 let context = NodeContext(
                     item: item,
                     seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
-                    inputFiles: prepared.inputFiles, threads: threads, existingFile: existingFile)
+                    inputFiles: prepared.inputFiles, threads: threads, existingFile: existingFile,
+                    confinement: options.confinement, sandbox: options.sandbox)
                 let outputs = try invoke(node, inputs, context, onEvent: onEvent)
                 if node.node.descriptor.hasSideEffects {
                     for case .path(let path) in outputs.values { written.append(path) }

@@ -28,6 +28,15 @@ extension Validator {
             let loaded: (origin: String, nodes: [any Node])
             do {
                 loaded = try plugins.plugin(reference, relativeTo: directory.isEmpty ? "." : directory)
+            } catch let refusal as PluginNotAllowed {
+                self.error(
+                    "plugin_not_allowed",
+                    "plugin '\(reference)' (\(refusal.path)) was not loaded: it is native code, which runs with your rights, "
+                        + "and this workflow has not been allowed to load it",
+                    at: item.location,
+                    help: "if you trust it: --allow plugins, or once for this file: deltaflow allow \(file)")
+                failedPlugins.append(diagnostics.count - 1)
+                continue
             } catch {
                 self.error(
                     "plugin_load_failed", "cannot load plugin '\(reference)': \(error)", at: item.location,

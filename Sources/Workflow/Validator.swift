@@ -58,6 +58,7 @@ struct Validator {
             }
         }
         loadPlugins(top["plugins"])
+        let declaredWrites = checkDeclaredWrites(top["writes"])
         let params = parseParams(top["params"])
         guard let nodesEntry = top["nodes"] else {
             error(
@@ -76,7 +77,7 @@ struct Validator {
         for node in nodes { origins[node.kind] = registry.origin(of: node.kind) }
         return Workflow(
             file: file, source: source, name: name, seed: seed, params: params, nodes: nodes,
-            warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
+            declaredWrites: declaredWrites, warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
     }
 
     private mutating func checkVersion(_ top: [SyntaxEntry]) {
@@ -92,6 +93,33 @@ struct Validator {
                 at: entry.value.location, help: "this deltaflow reads 'version: \(Workflow.supportedVersion)'")
             return
         }
+    }
+
+    /// `writes:`, folders inside the workflow's own folder that it may write to.
+    private mutating func checkDeclaredWrites(_ entry: SyntaxEntry?) -> [String] {
+        guard let entry else { return [] }
+        guard case .sequence(let items, _) = entry.value else {
+            error(
+                "bad_value", "'writes' must be a list of folders inside the workflow's folder, e.g. [renders]",
+                at: entry.value.location)
+            return []
+        }
+        let folder = (file as NSString).deletingLastPathComponent
+        var paths: [String] = []
+        for item in items {
+            guard let text = item.stringValue, let path = Workflow.declaredWrite(text, folder: folder) else {
+                error(
+                    "write_outside_workflow",
+                    "'writes' names \(item.displayText), which is not a folder inside the workflow's own folder",
+                    at: item.location,
+                    help:
+                        "write a relative path without '..'; other directories are the user's to name, as a param (--set output=DIR)"
+                )
+                continue
+            }
+            paths.append(path)
+        }
+        return paths
     }
 
     // MARK: - Params

@@ -52,7 +52,7 @@ public struct WorkflowNode: Sendable {
 /// nodes in an order where each comes after what it reads.
 public struct Workflow: Sendable {
     public static let supportedVersion = 1
-    static let topLevelKeys = ["version", "name", "description", "seed", "plugins", "params", "nodes"]
+    static let topLevelKeys = ["version", "name", "description", "seed", "plugins", "writes", "params", "nodes"]
     static let iterationKeys = ["each", "pattern", "recursive"]
     static let paramKeys = ["type", "default", "min", "max", "choices", "doc"]
     static let paramTypes = ["path", "dir", "number", "integer", "string", "bool"]
@@ -64,6 +64,9 @@ public struct Workflow: Sendable {
     public let params: [WorkflowParam]
     /// In execution order; nodes whose results nothing uses are left out.
     public let nodes: [WorkflowNode]
+    /// Folders inside the workflow's own folder it declares it writes (`writes:`), absolute: a
+    /// run may write there as well as under the directories its user names.
+    public let declaredWrites: [String]
     /// Warnings found while validating (the workflow is valid; they are worth reading).
     public let warnings: [Diagnostic]
     /// Who provides each plugin node kind the workflow uses (`plugin 'x' 1.0 (/path)`), sorted.

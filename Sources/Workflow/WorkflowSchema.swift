@@ -103,6 +103,11 @@ public enum WorkflowSchema {
                     "type": "array", "items": ["type": "string"],
                     "description": "plugin libraries: paths relative to this file, or names on the plugin search path",
                 ],
+                "writes": [
+                    "type": "array", "items": ["type": "string"],
+                    "description":
+                        "folders inside this file's folder that the workflow writes, besides the directories its user names",
+                ],
                 "params": ["type": "object", "additionalProperties": ["$ref": "#/definitions/param"]],
                 "nodes": ["type": "object", "additionalProperties": ["$ref": "#/definitions/node"]],
             ],

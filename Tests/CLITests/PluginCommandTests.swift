@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The example C plugin, compiled the way Plugins/box-blur/example.yaml says, into `directory`.
-private func buildBoxBlur(into directory: URL) throws {
+func buildBoxBlur(into directory: URL) throws {
     let result = try runProgram(
         "/usr/bin/env",
         [

@@ -41,7 +41,7 @@ private struct SlowBatch {
     func arguments(output: String, cache: String = "cache", jobs: Int = 2) -> [String] {
         [
             "run", workflow.path, "--set", "input=\(input.path)", "--set", "output=\(root.path)/\(output)",
-            "--cache-dir", "\(root.path)/\(cache)", "--jobs", "\(jobs)",
+            "--cache-dir", "\(root.path)/\(cache)", "--jobs", "\(jobs)", "--allow", "exec",
         ]
     }
 
@@ -256,7 +256,7 @@ struct ShardTests {
                 environment: [
                     "SLURM_ARRAY_TASK_ID": "\(task)", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_CPUS_PER_TASK": "1",
                     "WORKFLOW": batch.workflow.path, "INPUT": batch.input.path, "OUTPUT": batch.directory("out").path,
-                    "CACHE": batch.directory("cache").path, "DELTAFLOW": deltaflowBinary().path,
+                    "CACHE": batch.directory("cache").path, "DELTAFLOW": deltaflowBinary().path, "ALLOW": "exec",
                 ])
             #expect(result.status == 0, "task \(task)")
         }

@@ -1,0 +1,314 @@
+import ArgumentParser
+import Foundation
+import ImageCodecs
+import NodeKit
+import PluginHost
+import Workflow
+
+/// What a workflow may do beyond image processing, once its user allows it.
+enum Permission: String, CaseIterable, Sendable {
+    /// Run the programs of its `exec` nodes.
+    case exec
+    /// Load the plugin libraries its `plugins:` names (outside the user's own plugin directories).
+    case plugins
+    /// Write outside the directories the user named with `--set`.
+    case writes
+}
+
+/// `--allow exec,plugins,writes`: consent for this run.
+struct ConsentOptions: ParsableArguments {
+    @Option(
+        name: .customLong("allow"),
+        help: ArgumentHelp(
+            "Let the workflow run programs (exec), load its plugins (plugins) or write outside the directories you name (writes); comma-separated, or all.",
+            discussion: "'deltaflow allow FILE' allows a workflow once, until the file changes.",
+            valueName: "what"))
+    var allow: [String] = []
+
+    func validate() throws { _ = try permissions() }
+
+    func permissions() throws -> Set<Permission> {
+        var found: Set<Permission> = []
+        for word in allow.flatMap({ $0.split(separator: ",") }).map(String.init) {
+            if word == "all" {
+                found.formUnion(Permission.allCases)
+            } else if let permission = Permission(rawValue: word) {
+                found.insert(permission)
+            } else {
+                throw ValidationError(
+                    "--allow \(word): allow one of exec, plugins, writes (comma-separated), or all")
+            }
+        }
+        return found
+    }
+}
+
+/// What a workflow does and what its user allows it: from `--allow`, or from a trust record
+/// written by `deltaflow allow` for exactly this file's contents and plugins.
+struct Consent {
+    let file: String
+    let capabilities: WorkflowCapabilities
+    let searchPath: PluginSearchPath
+    let allowed: Set<Permission>
+    let trusted: Bool
+
+    /// Surveys `file` (its syntax only: nothing of it is loaded or run) and reads the trust record.
+    init(file: String, registry: NodeRegistry, plugins: PluginOptions, options: ConsentOptions, json: Bool = false)
+        throws
+    {
+        self.file = file
+        searchPath = plugins.searchPath
+        do {
+            capabilities = try Workflow.survey(file, registry: registry, plugins: searchPath)
+        } catch {
+            report(error, json: json)
+            throw ExitCode.failure
+        }
+        trusted = TrustStore().trusts(file, capabilities)
+        allowed = trusted ? Set(Permission.allCases) : try options.permissions()
+    }
+
+    /// Plugins that are not the user's own: a library outside the `--plugins` and
+    /// `$DELTAFLOW_PLUGIN_PATH` directories.
+    var foreignPlugins: [WorkflowCapabilities.Plugin] {
+        let own = searchPath.directories.map { WriteConfinement.resolved($0) }
+        return capabilities.plugins.filter { plugin in
+            guard let path = plugin.path else { return false }
+            let folder = (WriteConfinement.resolved(path) as NSString).deletingLastPathComponent
+            return !own.contains(folder)
+        }
+    }
+
+    /// What the workflow needs that its user has not allowed.
+    var missing: [Permission] {
+        var needed: [Permission] = []
+        if !capabilities.programs.isEmpty && !allowed.contains(.exec) { needed.append(.exec) }
+        if !foreignPlugins.isEmpty && !allowed.contains(.plugins) { needed.append(.plugins) }
+        return needed
+    }
+
+    /// Loads plugins only where allowed; the rest are reported as not allowed, not loaded.
+    var resolver: any PluginResolver {
+        ConsentingResolver(
+            searchPath: searchPath, foreign: allowed.contains(.plugins) ? [] : Set(foreignPlugins.compactMap(\.path)))
+    }
+
+    /// Refuses (exit 5) a workflow that needs what its user has not allowed, saying what and how.
+    func require() throws {
+        let needed = missing
+        guard !needed.isEmpty else { return }
+        let doing = needed.map { $0 == .exec ? "runs programs" : "loads plugins (native code)" }
+        printError("error: \(file) \(doing.joined(separator: " and ")), which you have not allowed:")
+        for line in listing(only: Set(needed)) { printError(line) }
+        printError(
+            """
+            a workflow runs with your rights: read it first ('deltaflow validate \(file)' lists what it does). If you trust it:
+              this run:                    add --allow \(needed.map(\.rawValue).joined(separator: ","))
+              until the file changes:      deltaflow allow \(file)
+            """)
+        throw notAllowed
+    }
+
+    /// The lines listing what the workflow does, for `validate`, `--dry-run` and refusals.
+    func listing(only: Set<Permission>? = nil) -> [String] {
+        var lines: [String] = []
+        let plain = only == nil
+        if only?.contains(.exec) ?? !capabilities.programs.isEmpty {
+            let state = allowed.contains(.exec) ? "allowed" : "needs --allow exec"
+            if plain { lines.append("runs programs (\(state)):") }
+            for program in capabilities.programs {
+                lines.append("  node '\(program.node)': \(program.command)  [\(program.location)]")
+            }
+        }
+        if only?.contains(.plugins) ?? !capabilities.plugins.isEmpty {
+            let foreign = Set(foreignPlugins.compactMap(\.path))
+            if plain {
+                let state = foreign.isEmpty || allowed.contains(.plugins) ? "allowed" : "needs --allow plugins"
+                lines.append("loads plugins (\(state)):")
+            }
+            for plugin in capabilities.plugins where plain || plugin.path.map(foreign.contains) == true {
+                let found =
+                    plugin.path.map { path in
+                        "\(path), sha256 \(SHA256.hex(file: path) ?? "unreadable")"
+                            + (foreign.contains(path) ? "" : " (your plugin directory)")
+                    } ?? "not found: \(plugin.problem ?? "")"
+                lines.append("  \(plugin.reference): \(found)  [\(plugin.location)]")
+            }
+        }
+        if plain {
+            func accesses(_ list: [WorkflowCapabilities.Access]) -> String {
+                list.map { "\($0.value) (\($0.node).\($0.port))" }.joined(separator: ", ")
+            }
+            if !capabilities.reads.isEmpty { lines.append("reads: \(accesses(capabilities.reads))") }
+            if !capabilities.writes.isEmpty {
+                let declared =
+                    capabilities.declaredWrites.isEmpty
+                    ? "" : " and its own \(capabilities.declaredWrites.joined(separator: ", "))"
+                let confined =
+                    allowed.contains(.writes)
+                    ? "anywhere (allowed)" : "only under the directories you name with --set\(declared)"
+                lines.append("writes: \(accesses(capabilities.writes)) — \(confined)")
+            }
+            if trusted { lines.append("allowed by 'deltaflow allow' for this exact file") }
+        }
+        return lines
+    }
+
+    /// Where a run of this workflow may write: under the path and directory params the user
+    /// set on the command line and the folders the workflow declares, never in the cache.
+    func confinement(_ workflow: Workflow, overrides: [String], cacheDirectory: String) -> WriteConfinement? {
+        if allowed.contains(.writes) { return nil }
+        let given = Set(overrides.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+        let roots = workflow.params.filter { $0.type == .path && given.contains($0.name) }.compactMap { param in
+            overrides.last { $0.hasPrefix(param.name + "=") }.map { String($0.dropFirst(param.name.count + 1)) }
+        }
+        .map { ($0 as NSString).expandingTildeInPath }
+        return WriteConfinement(roots: roots + workflow.declaredWrites, excluded: [cacheDirectory])
+    }
+}
+
+/// Exit code for a workflow refused because it needs what its user has not allowed.
+let notAllowed = ExitCode(5)
+
+/// The plugin search path, refusing to load the libraries in `foreign`.
+private struct ConsentingResolver: PluginResolver {
+    let searchPath: PluginSearchPath
+    let foreign: Set<String>
+
+    func locate(_ reference: String, relativeTo directory: String) throws -> String {
+        try searchPath.locate(reference, relativeTo: directory)
+    }
+
+    func plugin(_ reference: String, relativeTo directory: String) throws -> (origin: String, nodes: [any Node]) {
+        let path = try locate(reference, relativeTo: directory)
+        if foreign.contains(path) { throw PluginNotAllowed(path: path) }
+        return try searchPath.plugin(reference, relativeTo: directory)
+    }
+}
+
+/// Trust records, like direnv's: one file per workflow path holding the SHA-256 of its contents
+/// and of every plugin library it loads; any change makes it a stranger again.
+struct TrustStore {
+    let directory: String
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let explicit = environment["DELTAFLOW_TRUST_DIR"], !explicit.isEmpty {
+            directory = explicit
+        } else if let data = environment["XDG_DATA_HOME"], !data.isEmpty {
+            directory = data + "/deltaflow/trusted"
+        } else {
+            directory = NSHomeDirectory() + "/.local/share/deltaflow/trusted"
+        }
+    }
+
+    private func recordPath(_ file: String) -> String {
+        directory + "/" + SHA256.hex(Data(WriteConfinement.resolved(file).utf8))
+    }
+
+    /// The record `file` would need: its path, its digest, and its plugins' digests.
+    private func record(_ file: String, _ capabilities: WorkflowCapabilities) -> String? {
+        guard let digest = SHA256.hex(file: file) else { return nil }
+        var lines = ["workflow \(WriteConfinement.resolved(file))", "sha256 \(digest)"]
+        for path in Set(capabilities.plugins.compactMap(\.path)).sorted() {
+            lines.append("plugin \(WriteConfinement.resolved(path)) sha256 \(SHA256.hex(file: path) ?? "unreadable")")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func trusts(_ file: String, _ capabilities: WorkflowCapabilities) -> Bool {
+        guard let stored = FileManager.default.contents(atPath: recordPath(file)),
+            let expected = record(file, capabilities)
+        else { return false }
+        return String(decoding: stored, as: UTF8.self) == expected
+    }
+
+    func allow(_ file: String, _ capabilities: WorkflowCapabilities) throws {
+        guard let text = record(file, capabilities) else {
+            throw ValidationError("cannot read \(file)")
+        }
+        try AtomicFile.createDirectories(directory)
+        try AtomicFile.write(Array(text.utf8), to: recordPath(file))
+    }
+
+    /// Removes `file`'s record; false when there was none.
+    func revoke(_ file: String) throws -> Bool {
+        let path = recordPath(file)
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        try FileManager.default.removeItem(atPath: path)
+        return true
+    }
+}
+
+struct AllowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allow",
+        abstract: "Trust a workflow to run its programs, load its plugins and write anywhere, until it changes.",
+        discussion: """
+            Like direnv's allow: deltaflow records the SHA-256 of the file and of every plugin library it \
+            loads; when either changes, the workflow must be allowed again. Read the workflow first: \
+            'deltaflow validate FILE' lists what it does.
+            """)
+
+    @Argument(help: "The workflow file.")
+    var file: String
+
+    @Flag(help: "Withdraw the trust instead.")
+    var revoke = false
+
+    @OptionGroup var plugins: PluginOptions
+
+    func run() throws {
+        let store = TrustStore()
+        if revoke {
+            print(try store.revoke(file) ? "\(file): no longer allowed" : "\(file) was not allowed")
+            return
+        }
+        let consent = try Consent(
+            file: file, registry: standardRegistry(plugins: plugins), plugins: plugins,
+            options: try ConsentOptions.parse([]))
+        try store.allow(file, consent.capabilities)
+        print("\(file): allowed until it (or a plugin it loads) changes; what it does:")
+        let allowed = try Consent(
+            file: file, registry: standardRegistry(plugins: plugins), plugins: plugins,
+            options: try ConsentOptions.parse([]))
+        for line in allowed.listing() { print("  " + line) }
+    }
+}
+
+/// `--sandbox`: bubblewrap, after checking it can make a sandbox here (a kernel without
+/// unprivileged user namespaces, or a container that forbids them, cannot).
+func programSandbox() throws -> ProgramSandbox {
+    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        .map { "\($0)/bwrap" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    guard let path else {
+        printError(
+            "error: --sandbox runs programs inside bubblewrap, which is not installed (Debian: apt install bubblewrap)")
+        throw ExitCode.failure
+    }
+    let sandbox = ProgramSandbox(bubblewrap: path)
+    let probe = Process()
+    let (executable, arguments) = sandbox.wrap("/bin/true", [], writable: FileManager.default.temporaryDirectory.path)
+    probe.executableURL = URL(fileURLWithPath: executable)
+    probe.arguments = arguments
+    let errors = Pipe()
+    probe.standardError = errors
+    do {
+        try probe.run()
+        probe.waitUntilExit()
+    } catch {
+        printError("error: --sandbox: cannot start \(path): \(error)")
+        throw ExitCode.failure
+    }
+    guard probe.terminationStatus == 0 else {
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        printError(
+            """
+            error: --sandbox: bubblewrap cannot make a sandbox on this machine (\(said)); the kernel or the \
+            container does not allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, \
+            or a container run with them allowed). Nothing was run; without --sandbox, programs run unconfined.
+            """)
+        throw ExitCode.failure
+    }
+    return sandbox
+}

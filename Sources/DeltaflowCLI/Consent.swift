@@ -94,10 +94,17 @@ struct Consent {
     }
 
     /// Refuses (exit 5) a workflow that needs what its user has not allowed, saying what and how.
-    func require() throws {
+    func require(json: Bool = false) throws {
         let needed = missing
         guard !needed.isEmpty else { return }
         let doing = needed.map { $0 == .exec ? "runs programs" : "loads plugins (native code)" }
+        if json {
+            printJSON([
+                "event": "error", "code": "not_allowed", "needs": needed.map(\.rawValue),
+                "message": "\(file) \(doing.joined(separator: " and ")), which you have not allowed",
+                "details": listing(only: Set(needed)).map { $0.trimmingCharacters(in: .whitespaces) },
+            ])
+        }
         printError("error: \(file) \(doing.joined(separator: " and ")), which you have not allowed:")
         for line in listing(only: Set(needed)) { printError(line) }
         printError(

@@ -59,7 +59,7 @@ struct RunCommand: ParsableCommand {
         let registry = standardRegistry(modelsDirectory: models.directory, plugins: plugins)
         let consent = try Consent(file: file, registry: registry, plugins: plugins, options: allow, json: json)
         // A dry run shows what the workflow would do; only running it needs consent.
-        if !dryRun { try consent.require() }
+        if !dryRun { try consent.require(json: json) }
         let workflow = try loadWorkflow(file, registry: registry, consent: consent, json: json)
         let params = try bindParams(workflow, overrides, json: json)
         let shard = try parsedShard()

@@ -60,7 +60,7 @@ public enum WorkflowLimits {
     /// Values after YAML aliases are expanded. Aliases stay allowed (they are YAML, and `*args`
     /// saves repeating an argument list), but each expansion counts, so ten lines of nested
     /// aliases (the "billion laughs") are refused instead of growing to billions of strings.
-    public static let values = 100_000
+    public static let values = 20_000
 }
 
 /// Parses YAML text, keeping every node's line and column.

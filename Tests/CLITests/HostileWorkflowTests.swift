@@ -46,7 +46,7 @@ struct HostileWorkflowTests {
         try handle.close()
 
         for (file, expected) in [
-            (bomb, "bomb.yaml:3:8: error: YAML aliases expand this workflow to more than 100000 values"),
+            (bomb, "bomb.yaml:3:8: error: YAML aliases expand this workflow to more than 20000 values"),
             (deep, "deep.yaml:2:39: error: lists and mappings are nested more than 32 deep here"),
             (huge, "huge.yaml:1:1: error: the workflow file is over the limit of 1.0 MiB (it holds 100.0 MiB)"),
         ] {
@@ -118,6 +118,11 @@ struct HostileWorkflowTests {
         #expect(refused.stderr.contains("node 'copied': /bin/sh -c 'cp \"$1\" \"$2\"'"), "\(refused.stderr)")
         #expect(refused.stderr.contains("add --allow exec"))
         #expect(batch.written().isEmpty && !FileManager.default.fileExists(atPath: batch.root.path + "/cache/runs"))
+        let json = try batch.run(["--log-format", "json"])
+        #expect(json.status == 5)
+        let event = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
+        #expect(event["code"] as? String == "not_allowed" && event["needs"] as? [String] == ["exec"])
 
         let allowed = try batch.run(["--allow", "exec"])
         #expect(allowed.status == 0, "\(allowed.stderr)")

@@ -20,7 +20,7 @@ struct LimitsTests {
         expectSingle(
             Self.aliasBomb, code: "alias_expansion_limit",
             message:
-                "YAML aliases expand this workflow to more than 100000 values ('*a' repeats what '&a' holds, and aliases inside it multiply)",
+                "YAML aliases expand this workflow to more than 20000 values ('*a' repeats what '&a' holds, and aliases inside it multiply)",
             line: 3, column: 8,
             help: "write the repeated part out, or alias only small values (an argument list, a setting)")
     }

@@ -131,6 +131,11 @@ final class RunLog: Sendable {
                 return
             }
             if live { print("\r\u{1B}[K", terminator: "") }
+            // Without files (no node iterates), only the time is news.
+            if processing.withLock({ $0 }) == nil && summary.done + summary.failed.count + summary.skipped == 0 {
+                print("done in \(String(format: "%.2f", summary.seconds)) s")
+                return
+            }
             var line =
                 "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped)"
                 + (summary.alreadyDone > 0 ? ", already done \(summary.alreadyDone)" : "")

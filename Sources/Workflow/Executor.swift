@@ -284,7 +284,8 @@ public struct Executor: Sendable {
             let picked = Set((0..<max(sample, 1)).map { sample <= 1 ? 0 : $0 * (items.count - 1) / (sample - 1) })
             items = picked.sorted().map { items[$0] }
         }
-        onEvent(.itemsFound(count: items.count))
+        // A workflow that iterates over nothing (export-lut's) has no files to count.
+        if workflow.iterator != nil { onEvent(.itemsFound(count: items.count)) }
         return Prepared(shared: shared, items: items, inputFiles: inputFiles)
     }
 

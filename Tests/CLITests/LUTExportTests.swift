@@ -16,6 +16,9 @@ struct LUTExportTests {
             "export-lut", "--before", before, "--after", after, "-o", cube.path, "-o", hald.path,
         ])
         #expect(exported.status == 0, "\(exported.stderr)")
+        // No file is iterated: no "0 files to process", no "done 0, failed 0".
+        #expect(!exported.stdout.contains("files to process") && !exported.stdout.contains("done 0"))
+        #expect(exported.stdout.contains("\ndone in "), "\(exported.stdout)")
         let text = try String(contentsOf: cube, encoding: .utf8)
         #expect(text.contains("LUT_3D_SIZE 33"))
         #expect(

@@ -68,10 +68,13 @@ struct TIFFReader {
     }
 
     /// IFD0's entry for `tag`: where its 12 bytes start and its type.
-    func entry(tag: Int) -> (offset: Int, type: Int)? {
-        guard let count = u16(ifd0) else { return nil }
+    func entry(tag: Int) -> (offset: Int, type: Int)? { entry(tag: tag, inIFDAt: ifd0) }
+
+    /// The entry for `tag` in the IFD at `ifd` (IFD0, or the EXIF IFD it points to).
+    func entry(tag: Int, inIFDAt ifd: Int) -> (offset: Int, type: Int)? {
+        guard let count = u16(ifd) else { return nil }
         for index in 0..<count {
-            let at = ifd0 + 2 + index * 12
+            let at = ifd + 2 + index * 12
             guard let found = u16(at), let type = u16(at + 2) else { return nil }
             if found == tag { return (at, type) }
         }

@@ -38,7 +38,8 @@ public enum ImageFile {
     /// Encodes `image` in memory, with its metadata: the pixels converted into its ICC profile
     /// and the profile, EXIF and XMP embedded.
     public static func encode(_ image: Image, options: EncodeOptions) throws -> [UInt8] {
-        let tagged = image.forWriting()
+        var tagged = image.forWriting()
+        tagged.metadata = tagged.metadata.sized(width: image.width, height: image.height)
         return switch options {
         case .png(let png): try PNGCodec.encode(tagged, options: png)
         case .jpeg(let jpeg): try JPEGCodec.encode(tagged, options: jpeg)

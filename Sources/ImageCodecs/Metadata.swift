@@ -56,6 +56,43 @@ public struct ImageMetadata: Sendable, Equatable, Hashable {
     }
 }
 
+extension ImageMetadata {
+    /// This metadata for an image of `width` × `height`: EXIF's pixel dimensions (and IFD0's
+    /// image size, which some writers add) say the size written, not the camera's original —
+    /// a resized photo otherwise claims its old size to every tool that reads EXIF.
+    public func sized(width: Int, height: Int) -> ImageMetadata {
+        guard var exif else { return self }
+        exif.withUnsafeMutableBytes { raw in
+            guard let reader = TIFFReader(UnsafeRawBufferPointer(raw)) else { return }
+            func put(_ value: Int, entry: (offset: Int, type: Int)) {
+                // SHORT holds up to 65535; past that the entry becomes a LONG (its 4-byte field
+                // has room), as the standard allows for these tags.
+                guard entry.type == 3 || entry.type == 4, entry.offset + 12 <= raw.count else { return }
+                let long = entry.type == 4 || value > 0xFFFF
+                let type = long ? 4 : 3
+                let bytes = long ? 4 : 2
+                raw[entry.offset + 2] = UInt8(reader.littleEndian ? type : 0)
+                raw[entry.offset + 3] = UInt8(reader.littleEndian ? 0 : type)
+                for i in 8..<12 { raw[entry.offset + i] = 0 }
+                for i in 0..<bytes {
+                    let shift = 8 * (reader.littleEndian ? i : bytes - 1 - i)
+                    raw[entry.offset + 8 + i] = UInt8(truncatingIfNeeded: value >> shift)
+                }
+            }
+            for (tag, value) in [(0x0100, width), (0x0101, height)] {
+                if let entry = reader.entry(tag: tag) { put(value, entry: entry) }
+            }
+            guard let pointer = reader.entry(tag: 0x8769), let offset = reader.u32(pointer.offset + 8) else { return }
+            for (tag, value) in [(0xA002, width), (0xA003, height)] {
+                if let entry = reader.entry(tag: tag, inIFDAt: offset) { put(value, entry: entry) }
+            }
+        }
+        var result = self
+        result.exif = exif
+        return result
+    }
+}
+
 extension String {
     fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
         guard !target.isEmpty else { return self }

@@ -113,7 +113,8 @@ struct PhotoMetadataTests {
         #expect(try rmse(reference, p3) > 0.03, "the P3 numbers differ from sRGB's, or this checks nothing")
     }
 
-    @Test("A JPEG turned upright on reading is written upright, its EXIF saying so, its other tags kept")
+    @Test(
+        "A JPEG turned upright and resized is written so, its EXIF orientation and size saying so, its other tags kept")
     func orientation() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -121,11 +122,19 @@ struct PhotoMetadataTests {
         try FileManager.default.createDirectory(
             at: photo.deletingLastPathComponent(), withIntermediateDirectories: true)
         try run("convert", [repository.appendingPathComponent("Examples/coffee.png").path, photo.path])
-        try run("exiftool", ["-q", "-overwrite_original", "-Orientation#=6", "-Make=Nikon", photo.path])
+        let source = try tags(photo)
+        try run(
+            "exiftool",
+            [
+                "-q", "-overwrite_original", "-Orientation#=6", "-Make=Nikon",
+                "-ExifImageWidth=\(source["File:ImageWidth"] as? Int ?? 0)",
+                "-ExifImageHeight=\(source["File:ImageHeight"] as? Int ?? 0)", photo.path,
+            ])
         let out = root.appendingPathComponent("out")
         let result = try deltaflow([
             "run", repository.appendingPathComponent("Workflows/resize-batch.yaml").path,
             "--set", "input=\(photo.deletingLastPathComponent().path)", "--set", "output=\(out.path)",
+            "--set", "max_side=200",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let written = try #require(
@@ -133,10 +142,12 @@ struct PhotoMetadataTests {
         let found = try tags(written)
         #expect(found["EXIF:Make"] as? String == "Nikon")
         #expect(found["EXIF:Orientation"] as? String == "Horizontal (normal)")
-        let source = try tags(photo)
         let (width, height) = (found["File:ImageWidth"] as? Int ?? 0, found["File:ImageHeight"] as? Int ?? 0)
         #expect(width < height, "coffee.png is landscape; orientation 6 makes it portrait (\(width)x\(height))")
         #expect((source["File:ImageWidth"] as? Int ?? 0) > (source["File:ImageHeight"] as? Int ?? 0))
+        // EXIF's pixel dimensions say the size written — turned and resized —, not the camera's.
+        #expect(height == 200)
+        #expect(found["EXIF:ExifImageWidth"] as? Int == width && found["EXIF:ExifImageHeight"] as? Int == height)
     }
 }
 

@@ -106,6 +106,40 @@ struct ColorManagementTests {
         #expect(asIs.metadata.exif.map { $0.withUnsafeBytes { ExifOrientation.parse(tiff: $0) } } == .right)
     }
 
+    @Test("EXIF's pixel dimensions follow the image: SHORT kept where it fits, LONG past 65535, either byte order")
+    func exifDimensions() throws {
+        for bigEndian in [false, true] {
+            // IFD0 {ExifIFD → 26}; Exif IFD {PixelXDimension SHORT 4000, PixelYDimension LONG 3000}.
+            func u16(_ v: Int) -> [UInt8] {
+                bigEndian ? [UInt8(v >> 8), UInt8(v & 255)] : [UInt8(v & 255), UInt8(v >> 8)]
+            }
+            func u32(_ v: Int) -> [UInt8] {
+                bigEndian ? u16(v >> 16) + u16(v & 0xFFFF) : u16(v & 0xFFFF) + u16(v >> 16)
+            }
+            let header: [UInt8] = (bigEndian ? [0x4D, 0x4D] : [0x49, 0x49]) + u16(42) + u32(8)
+            let ifd0 = u16(1) + u16(0x8769) + u16(4) + u32(1) + u32(26) + u32(0)
+            let exifIFD =
+                u16(2) + u16(0xA002) + u16(3) + u32(1) + u16(4000) + u16(0)
+                + u16(0xA003) + u16(4) + u32(1) + u32(3000) + u32(0)
+            let metadata = ImageMetadata(exif: header + ifd0 + exifIFD)
+            func read(_ exif: [UInt8], _ tag: Int) -> (type: Int, value: Int)? {
+                exif.withUnsafeBytes { raw in
+                    let reader = TIFFReader(raw)!
+                    guard let entry = reader.entry(tag: tag, inIFDAt: 26) else { return nil }
+                    return (entry.type, entry.type == 3 ? reader.u16(entry.offset + 8)! : reader.u32(entry.offset + 8)!)
+                }
+            }
+            let small = try #require(metadata.sized(width: 640, height: 480).exif)
+            #expect(read(small, 0xA002)! == (3, 640) && read(small, 0xA003)! == (4, 480), "big-endian: \(bigEndian)")
+            let large = try #require(metadata.sized(width: 70_000, height: 2).exif)
+            #expect(read(large, 0xA002)! == (4, 70_000) && read(large, 0xA003)! == (4, 2), "big-endian: \(bigEndian)")
+            // Hostile offsets are ignored, not followed.
+            var broken = header + ifd0 + exifIFD
+            broken[18...21] = ArraySlice(u32(1_000_000))
+            #expect(ImageMetadata(exif: broken).sized(width: 1, height: 1).exif == broken)
+        }
+    }
+
     @Test("A profile that does not fit the pixels is not written: a gray result of a P3 photo is plain sRGB gray")
     func mismatchedProfile() throws {
         var gray = Image(width: 2, height: 1, colorModel: .gray, samples: [0.25, 0.75])

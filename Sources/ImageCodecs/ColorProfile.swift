@@ -65,6 +65,28 @@ final class ColorProfile {
         return true
     }
 
+    /// Interleaved 8-bit CMYK in this (CMYK) profile as 16-bit sRGB, the way a prepress tool
+    /// shows it: relative colorimetric with black-point compensation (8-bit in, so lcms2 can
+    /// precompute the whole conversion). nil when this is not a CMYK profile or lcms2 cannot
+    /// convert.
+    func rgbFromCMYK(_ cmyk: [UInt8], pixels: Int, inverted: Bool) -> [UInt16]? {
+        guard colorChannels == 4, let working = Self.workingSpace(colorChannels: 3) else { return nil }
+        defer { cmsCloseProfile(working) }
+        guard
+            let transform = cmsCreateTransform(
+                handle, df_lcms_format_cmyk8(inverted ? 1 : 0), working, df_lcms_format_rgb16(),
+                cmsUInt32Number(INTENT_RELATIVE_COLORIMETRIC), cmsUInt32Number(cmsFLAGS_BLACKPOINTCOMPENSATION))
+        else { return nil }
+        defer { cmsDeleteTransform(transform) }
+        var rgb = [UInt16](repeating: 0, count: pixels * 3)
+        cmyk.withUnsafeBytes { source in
+            rgb.withUnsafeMutableBytes { target in
+                cmsDoTransform(transform, source.baseAddress!, target.baseAddress!, cmsUInt32Number(pixels))
+            }
+        }
+        return rgb
+    }
+
     /// Whether pixel values mean the same colours here as in the working space (an sRGB profile
     /// under another name, such as the HP one many files carry), so converting would only cost
     /// time: no colour of a 5×5×5 grid moves by an 8-bit level.

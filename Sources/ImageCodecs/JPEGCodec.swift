@@ -42,12 +42,26 @@ final class JPEGCodec {
             guard status == DF_OK else { throw codec.failure(status, options) }
             initialized = count
         }
-        var image =
-            info.cmyk != 0
-            ? Image(cmyk: raw, width: width, height: height, inverted: info.adobe_inverted != 0)
-            : Image(width: width, height: height, colorModel: channels == 1 ? .gray : .rgb, storage: .uint8(raw))
+        var image: Image
+        var kept = metadata
+        if info.cmyk != 0 {
+            let inverted = info.adobe_inverted != 0
+            // A print file's CMYK means what its profile says; without one (or reading numbers
+            // as stored) the plain formula stands. Either way the result is RGB, which the CMYK
+            // profile cannot describe, so it is not kept.
+            if options.colorManaged, let bytes = metadata.iccProfile, let profile = ColorProfile(bytes),
+                let rgb = profile.rgbFromCMYK(raw, pixels: width * height, inverted: inverted)
+            {
+                image = Image(width: width, height: height, colorModel: .rgb, storage: .uint16(rgb))
+            } else {
+                image = Image(cmyk: raw, width: width, height: height, inverted: inverted)
+            }
+            kept.iccProfile = nil
+        } else {
+            image = Image(width: width, height: height, colorModel: channels == 1 ? .gray : .rgb, storage: .uint8(raw))
+        }
         if let orientation { image = image.applying(orientation) }
-        image.metadata = orientation == nil ? metadata : metadata.upright()
+        image.metadata = orientation == nil ? kept : kept.upright()
         return image
     }
 

@@ -89,6 +89,17 @@ struct TIFFReader {
 }
 
 extension Image {
+    /// Turned upright by the EXIF orientation its metadata carries (PNG's eXIf chunk, WebP's
+    /// EXIF), which then says 1: formats whose orientation lives only in EXIF read like JPEG.
+    func uprightByExif() -> Image {
+        guard let orientation = metadata.exif.flatMap({ $0.withUnsafeBytes { ExifOrientation.parse(tiff: $0) } }),
+            orientation != .up
+        else { return self }
+        var turned = applying(orientation)
+        turned.metadata = metadata.upright()
+        return turned
+    }
+
     /// The upright picture of pixels stored with `orientation`.
     public func applying(_ orientation: ExifOrientation) -> Image {
         if orientation == .up { return self }

@@ -54,7 +54,7 @@ final class PNGCodec {
         }
         var image = Image(width: width, height: height, colorModel: model, storage: storage)
         image.metadata = metadata
-        return image
+        return options.applyOrientation ? image.uprightByExif() : image
     }
 
     /// Encodes `image` at 8 or 16 bits per sample, keeping its colour model (alpha included).

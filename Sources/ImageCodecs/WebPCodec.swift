@@ -25,7 +25,7 @@ enum WebPCodec {
         }
         var image = Image(width: width, height: height, colorModel: model, storage: .uint8(samples))
         image.metadata = metadata
-        return image
+        return options.applyOrientation ? image.uprightByExif() : image
     }
 
     /// Encodes at 8 bits, lossy at `options.quality` or lossless; gray is written as RGB (WebP

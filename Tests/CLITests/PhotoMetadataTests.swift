@@ -145,6 +145,26 @@ struct PhotoMetadataTests {
     }
 
     @Test(
+        "PNG and WebP photos whose EXIF says 'rotate 90° CW' are read upright, like JPEGs", arguments: ["png", "webp"])
+    func exifOrientationInPNGAndWebP(format: String) throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let photo = root.appendingPathComponent("in/turned.\(format)")
+        try FileManager.default.createDirectory(
+            at: photo.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try run("convert", [repository.appendingPathComponent("Examples/coffee.png").path, photo.path])
+        try run("exiftool", ["-q", "-overwrite_original", "-Orientation#=6", photo.path])
+        #expect(try tags(photo)["EXIF:Orientation"] as? String == "Rotate 90 CW")
+        let out = root.appendingPathComponent("out")
+        let converted = try deltaflow(["convert", photo.path, "-o", out.path])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        let written = out.appendingPathComponent("turned.\(format)")
+        let size = try run("identify", ["-format", "%wx%h", written.path])
+        #expect(size == "400x600", "coffee.png is 600x400; turned, 400x600")
+        #expect(try tags(written)["EXIF:Orientation"] as? String == "Horizontal (normal)")
+    }
+
+    @Test(
         "A JPEG turned upright and resized is written so, its EXIF orientation and size saying so, its other tags kept")
     func orientation() throws {
         let root = try temporaryDirectory()

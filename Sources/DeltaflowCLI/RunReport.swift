@@ -171,9 +171,12 @@ private struct Cells: Sendable {
     let path: String
 
     func row(_ result: ItemResult) -> String {
-        let input = try? ImageFile.read(result.item.path)
-        let output = result.outputs.lazy
-            .filter { ["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+        // Previews the run kept; the files are read only for items it did not process now.
+        let input = result.inputPreview ?? (try? ImageFile.read(result.item.path))
+        let output =
+            result.outputPreview
+            ?? result.outputs.lazy
+            .filter { ImageFormat(pathExtension: URL(fileURLWithPath: $0).pathExtension) != nil }
             .compactMap { try? ImageFile.read($0) }.first
         var cells = "<tr class=\"\(result.status.rawValue)\">\n<td>"
         if let input, let output {

@@ -113,6 +113,10 @@ public struct ItemResult: Sendable {
     public var outputs: [String] = []
     /// Its masks ("node.port"), shrunk, when the run keeps previews (`RunOptions.previewSide`).
     public var masks: [String: Image] = [:]
+    /// The photo as read (the iterating node's image) and as written (the image a node that
+    /// writes files was given), shrunk, when the run keeps previews.
+    public var inputPreview: Image?
+    public var outputPreview: Image?
 }
 
 /// Progress, reported while a run goes on (from any thread).
@@ -485,6 +489,7 @@ public struct Executor: Sendable {
         let started = Date()
         var local: [String: [String: Value]] = [:]
         var written: [String] = []
+        var previews: (input: Image?, output: Image?) = (nil, nil)
         let existingFile = existingFile(for: item)
         for node in nodes {
             do {
@@ -496,21 +501,34 @@ public struct Executor: Sendable {
                     inputFiles: prepared.inputFiles, threads: threads, existingFile: existingFile,
                     confinement: options.confinement, sandbox: options.sandbox)
                 let outputs = try invoke(node, inputs, context, onEvent: onEvent)
+                // A report shows the photo as read and as written: kept small now, while they are
+                // in memory, rather than decoded again from the files.
+                if let side = options.previewSide {
+                    if node.iteration != nil, previews.input == nil, case .image(let image)? = outputs["image"] {
+                        previews.input = image.fitting(maxSide: side)
+                    }
+                    if !node.node.descriptor.writeInputs.isEmpty, previews.output == nil,
+                        case .image(let image)? = inputs["image"]
+                    {
+                        previews.output = image.fitting(maxSide: side)
+                    }
+                }
                 if node.node.descriptor.hasSideEffects {
                     for case .path(let path) in outputs.values { written.append(path) }
                 }
                 local[node.name] = outputs
             } catch {
-                return (
-                    ItemResult(
-                        item: item, status: .failed, failedNode: node.name, message: "\(error)",
-                        seconds: Date().timeIntervalSince(started)), written, StorageFailure.stopReason(error)
-                )
+                var failed = ItemResult(
+                    item: item, status: .failed, failedNode: node.name, message: "\(error)",
+                    seconds: Date().timeIntervalSince(started))
+                failed.inputPreview = previews.input
+                return (failed, written, StorageFailure.stopReason(error))
             }
         }
         var result = ItemResult(
             item: item, status: .done, failedNode: nil, message: nil, seconds: Date().timeIntervalSince(started))
         result.outputs = written.sorted()
+        (result.inputPreview, result.outputPreview) = previews
         if let side = options.previewSide {
             for (node, outputs) in local {
                 for (port, value) in outputs {

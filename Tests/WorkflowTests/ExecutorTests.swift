@@ -39,6 +39,31 @@ struct ExecutorTests {
         }
     }
 
+    @Test("With previews kept (a report), each item holds its photo as read and as written, shrunk")
+    func previews() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("in")
+            let output = root.appendingPathComponent("out")
+            try copyExamples(["a.png": "chelsea.png", "b.jpg": "rocket.jpg"], into: input)
+            let workflow = try Workflow.parse(batch, file: "wf.yaml", registry: registry)
+            var options = RunOptions(jobs: 2)
+            options.previewSide = 40
+            let summary = try Executor(
+                workflow: workflow,
+                params: try workflow.bindParams(["input=\(input.path)", "output=\(output.path)"]), options: options
+            ).run()
+            for result in summary.items {
+                let read = try ImageFile.read(result.item.path)
+                let written = try ImageFile.read(try #require(result.outputs.first))
+                #expect(result.inputPreview == read.fitting(maxSide: 40), "\(result.item.relativePath)")
+                #expect(result.outputPreview?.width == 40 && written.width == 96, "\(result.item.relativePath)")
+            }
+            // Without a report nothing is kept.
+            let plain = try run(batch, ["input=\(input.path)", "output=\(root.path)/out2"])
+            #expect(plain.items.allSatisfy { $0.inputPreview == nil && $0.outputPreview == nil })
+        }
+    }
+
     @Test("Outputs are bit-identical with --jobs 1 and --jobs 4, and across runs")
     func determinism() throws {
         try withTemporaryDirectory { root in

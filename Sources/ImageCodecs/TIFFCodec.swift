@@ -12,7 +12,8 @@ final class TIFFCodec {
 
     /// Decodes a TIFF's first image: 8/16-bit gray, gray+alpha, RGB and RGBA as they are; any
     /// other layout libtiff reads (tiles, palette, YCbCr, CMYK, 1-bit) as 8-bit RGBA. Turned
-    /// upright by its orientation tag; its ICC profile and XMP kept.
+    /// upright by its orientation tag; its ICC profile and XMP kept, and its camera tags
+    /// gathered as EXIF (for a JPEG or PNG written from it).
     static func decode(_ bytes: UnsafeRawBufferPointer, options: DecodeOptions) throws -> Image {
         let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         guard let handle = df_tiff_reader_create(base, bytes.count) else {
@@ -24,7 +25,8 @@ final class TIFFCodec {
         guard header == DF_OK else {
             throw codecFailure(header, message: codec.message, format: "TIFF", maxPixels: options.maxPixels)
         }
-        let metadata = ImageMetadata(info.metadata)
+        var metadata = ImageMetadata(info.metadata)
+        if metadata.exif == nil { metadata.exif = TIFFExif.extract(bytes) }
         let (width, height) = (Int(info.width), Int(info.height))
         guard let model = ColorModel(channels: Int(info.channels)) else {
             throw ImageError(.unsupportedFormat, "TIFF with \(info.channels) channels")

@@ -165,6 +165,36 @@ struct PhotoMetadataTests {
     }
 
     @Test(
+        "A TIFF's camera tags (IFD0, EXIF and GPS directories) reach a JPEG written from it, in either byte order",
+        arguments: ["LSB", "MSB"])
+    func tiffCameraTags(endian: String) throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let photo = root.appendingPathComponent("in/scan.tif")
+        try FileManager.default.createDirectory(
+            at: photo.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try run(
+            "convert", [repository.appendingPathComponent("Examples/coffee.png").path, "-endian", endian, photo.path])
+        try run(
+            "exiftool",
+            [
+                "-q", "-overwrite_original", "-Make=Hasselblad", "-Model=X2D",
+                "-DateTimeOriginal=2026:03:04 05:06:07", "-GPSLatitude=48.85", "-GPSLatitudeRef=N",
+                "-Artist=A. Photographer", "-UserComment=a comment longer than four bytes", photo.path,
+            ])
+        let out = root.appendingPathComponent("out")
+        let converted = try deltaflow(["convert", photo.path, "-o", out.path, "--format", "jpeg"])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        let found = try tags(out.appendingPathComponent("scan.jpg"))
+        #expect(found["EXIF:Make"] as? String == "Hasselblad")
+        #expect(found["EXIF:Model"] as? String == "X2D")
+        #expect(found["EXIF:DateTimeOriginal"] as? String == "2026:03:04 05:06:07")
+        #expect(found["EXIF:Artist"] as? String == "A. Photographer")
+        #expect(found["EXIF:UserComment"] as? String == "a comment longer than four bytes")
+        #expect(found["EXIF:GPSLatitudeRef"] as? String == "North", "\(found.keys.sorted())")
+    }
+
+    @Test(
         "A JPEG turned upright and resized is written so, its EXIF orientation and size saying so, its other tags kept")
     func orientation() throws {
         let root = try temporaryDirectory()

@@ -35,7 +35,12 @@ struct ValidateCommand: ParsableCommand {
         }
         if !overrides.isEmpty {
             // With values, what the run would read is there (or a glob matches) — or said now.
-            let problems = Executor(workflow: workflow, params: try bindParams(workflow, overrides)).checkInputs()
+            var options = RunOptions()
+            options.confinement = consent.confinement(
+                workflow, overrides: overrides, cacheDirectory: CacheDirectory.resolve(nil))
+            let executor = Executor(workflow: workflow, params: try bindParams(workflow, overrides), options: options)
+            // … and where it would write is allowed.
+            let problems = executor.checkInputs() + executor.checkWrites()
             for problem in problems { printError(problem.description) }
             if !problems.isEmpty {
                 printError("\(problems.count) error\(problems.count == 1 ? "" : "s")")

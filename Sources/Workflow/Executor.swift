@@ -221,6 +221,31 @@ public struct Executor: Sendable {
         return problems
     }
 
+    /// Where nodes would write outside ``RunOptions/confinement``, as far as params and
+    /// constants alone say (a `save`'s `dir: $output`): `validate --set` reports them.
+    public func checkWrites() -> [RunError] {
+        guard let confinement = options.confinement else { return [] }
+        var problems: [RunError] = []
+        for node in workflow.nodes {
+            let ports = node.node.descriptor.writeInputs.filter { port in
+                node.inputs[port].map { $0.references.allSatisfy { $0.port == nil } } ?? false
+            }
+            guard !ports.isEmpty,
+                let inputs = try? evaluateInputs(of: node, item: nil, shared: [:], local: [:], only: Set(ports))
+            else { continue }
+            for port in ports {
+                guard case .path(let path)? = inputs[port], let reason = confinement.refusal(for: path) else {
+                    continue
+                }
+                problems.append(
+                    RunError(
+                        message: "node '\(node.name)' (\(node.kind)): \(reason)",
+                        location: node.inputs[port]?.location ?? node.location))
+            }
+        }
+        return problems
+    }
+
     /// Why a directory gave no file, from what it does hold: a run that would silently do nothing
     /// is most often the wrong folder, a format deltaflow does not read, or files one level down.
     static func nothingToProcess(_ directory: String, patterns: [String], recursive: Bool) -> String {

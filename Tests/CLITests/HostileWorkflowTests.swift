@@ -215,6 +215,17 @@ struct HostileWorkflowTests {
         #expect(refused.stderr.contains("nothing was processed"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).isEmpty)
 
+        // validate --set says so too, before anything runs.
+        let validated = try batch.deltaflow([
+            "validate", batch.workflow.path, "--set", "input=\(batch.root.path)/in",
+            "--set", "output=\(batch.root.path)/out",
+        ])
+        #expect(validated.status == 1)
+        #expect(
+            validated.stderr.contains(
+                "node 'elsewhere' (save): refusing to write \(outside.path): the run writes only under"),
+            "\(validated.stderr)")
+
         // The link made a plain folder: the constant directory is refused on its own.
         try FileManager.default.removeItem(at: batch.root.appendingPathComponent("out/link"))
         let constant = try batch.run()

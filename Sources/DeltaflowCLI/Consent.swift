@@ -47,36 +47,45 @@ struct ConsentOptions: ParsableArguments {
 /// written by `deltaflow allow` for exactly this file's contents and plugins.
 struct Consent {
     let file: String
+    /// The file's text, read once: what is surveyed, trusted and then validated and run, so a
+    /// file changed in between cannot slip past the consent.
+    let source: String
     let capabilities: WorkflowCapabilities
     let searchPath: PluginSearchPath
-    let allowed: Set<Permission>
-    let trusted: Bool
+    /// Libraries of `plugins:` outside the user's own `--plugins` and `$DELTAFLOW_PLUGIN_PATH`
+    /// directories: the ones that need consent.
+    let foreignPlugins: Set<String>
+    private(set) var allowed: Set<Permission>
+    private(set) var trusted: Bool
 
-    /// Surveys `file` (its syntax only: nothing of it is loaded or run) and reads the trust record.
+    /// Reads and surveys `file` (its syntax only: nothing of it is loaded or run) and reads the
+    /// trust record.
     init(file: String, registry: NodeRegistry, plugins: PluginOptions, options: ConsentOptions, json: Bool = false)
         throws
     {
         self.file = file
         searchPath = plugins.searchPath
         do {
-            capabilities = try Workflow.survey(file, registry: registry, plugins: searchPath)
+            source = try Workflow.source(at: file)
+            capabilities = try Workflow.survey(source, file: file, registry: registry, plugins: searchPath)
         } catch {
             report(error, json: json)
             throw ExitCode.failure
         }
-        trusted = TrustStore().trusts(file, capabilities)
-        allowed = trusted ? Set(Permission.allCases) : try options.permissions()
+        let own = searchPath.directories.map { WriteConfinement.resolved($0) }
+        foreignPlugins = Set(
+            capabilities.plugins.compactMap(\.path).filter { path in
+                !own.contains((WriteConfinement.resolved(path) as NSString).deletingLastPathComponent)
+            })
+        trusted = false
+        allowed = try options.permissions()
+        if TrustStore().trusts(self) { trust() }
     }
 
-    /// Plugins that are not the user's own: a library outside the `--plugins` and
-    /// `$DELTAFLOW_PLUGIN_PATH` directories.
-    var foreignPlugins: [WorkflowCapabilities.Plugin] {
-        let own = searchPath.directories.map { WriteConfinement.resolved($0) }
-        return capabilities.plugins.filter { plugin in
-            guard let path = plugin.path else { return false }
-            let folder = (WriteConfinement.resolved(path) as NSString).deletingLastPathComponent
-            return !own.contains(folder)
-        }
+    /// Everything allowed, as a trust record allows it.
+    mutating func trust() {
+        trusted = true
+        allowed = Set(Permission.allCases)
     }
 
     /// What the workflow needs that its user has not allowed.
@@ -89,8 +98,7 @@ struct Consent {
 
     /// Loads plugins only where allowed; the rest are reported as not allowed, not loaded.
     var resolver: any PluginResolver {
-        ConsentingResolver(
-            searchPath: searchPath, foreign: allowed.contains(.plugins) ? [] : Set(foreignPlugins.compactMap(\.path)))
+        ConsentingResolver(searchPath: searchPath, foreign: allowed.contains(.plugins) ? [] : foreignPlugins)
     }
 
     /// Refuses (exit 5) a workflow that needs what its user has not allowed, saying what and how.
@@ -128,16 +136,15 @@ struct Consent {
             }
         }
         if only?.contains(.plugins) ?? !capabilities.plugins.isEmpty {
-            let foreign = Set(foreignPlugins.compactMap(\.path))
             if plain {
-                let state = foreign.isEmpty || allowed.contains(.plugins) ? "allowed" : "needs --allow plugins"
+                let state = foreignPlugins.isEmpty || allowed.contains(.plugins) ? "allowed" : "needs --allow plugins"
                 lines.append("loads plugins (\(state)):")
             }
-            for plugin in capabilities.plugins where plain || plugin.path.map(foreign.contains) == true {
+            for plugin in capabilities.plugins where plain || plugin.path.map(foreignPlugins.contains) == true {
                 let found =
                     plugin.path.map { path in
                         "\(path), sha256 \(SHA256.hex(file: path) ?? "unreadable")"
-                            + (foreign.contains(path) ? "" : " (your plugin directory)")
+                            + (foreignPlugins.contains(path) ? "" : " (your plugin directory)")
                     } ?? "not found: \(plugin.problem ?? "")"
                 lines.append("  \(plugin.reference): \(found)  [\(plugin.location)]")
             }
@@ -165,11 +172,14 @@ struct Consent {
     /// set on the command line and the folders the workflow declares, never in the cache.
     func confinement(_ workflow: Workflow, overrides: [String], cacheDirectory: String) -> WriteConfinement? {
         if allowed.contains(.writes) { return nil }
-        let given = Set(overrides.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
-        let roots = workflow.params.filter { $0.type == .path && given.contains($0.name) }.compactMap { param in
-            overrides.last { $0.hasPrefix(param.name + "=") }.map { String($0.dropFirst(param.name.count + 1)) }
+        // NAME=VALUE as given (the last of a repeated name wins, as in bindParams).
+        var given: [String: String] = [:]
+        for override in overrides {
+            let parts = override.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { given[String(parts[0])] = String(parts[1]) }
         }
-        .map { ($0 as NSString).expandingTildeInPath }
+        let roots = workflow.params.filter { $0.type == .path }.compactMap { given[$0.name] }
+            .map { ($0 as NSString).expandingTildeInPath }
         return WriteConfinement(roots: roots + workflow.declaredWrites, excluded: [cacheDirectory])
     }
 }
@@ -212,29 +222,26 @@ struct TrustStore {
         directory + "/" + SHA256.hex(Data(WriteConfinement.resolved(file).utf8))
     }
 
-    /// The record `file` would need: its path, its digest, and its plugins' digests.
-    private func record(_ file: String, _ capabilities: WorkflowCapabilities) -> String? {
-        guard let digest = SHA256.hex(file: file) else { return nil }
-        var lines = ["workflow \(WriteConfinement.resolved(file))", "sha256 \(digest)"]
-        for path in Set(capabilities.plugins.compactMap(\.path)).sorted() {
+    /// The record a workflow would need: its path, the digest of the text read, and its
+    /// plugins' digests.
+    private func record(_ consent: Consent) -> String {
+        var lines = [
+            "workflow \(WriteConfinement.resolved(consent.file))", "sha256 \(SHA256.hex(Array(consent.source.utf8)))",
+        ]
+        for path in Set(consent.capabilities.plugins.compactMap(\.path)).sorted() {
             lines.append("plugin \(WriteConfinement.resolved(path)) sha256 \(SHA256.hex(file: path) ?? "unreadable")")
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func trusts(_ file: String, _ capabilities: WorkflowCapabilities) -> Bool {
-        guard let stored = FileManager.default.contents(atPath: recordPath(file)),
-            let expected = record(file, capabilities)
-        else { return false }
-        return String(decoding: stored, as: UTF8.self) == expected
+    func trusts(_ consent: Consent) -> Bool {
+        guard let stored = FileManager.default.contents(atPath: recordPath(consent.file)) else { return false }
+        return String(decoding: stored, as: UTF8.self) == record(consent)
     }
 
-    func allow(_ file: String, _ capabilities: WorkflowCapabilities) throws {
-        guard let text = record(file, capabilities) else {
-            throw ValidationError("cannot read \(file)")
-        }
+    func allow(_ consent: Consent) throws {
         try AtomicFile.createDirectories(directory)
-        try AtomicFile.write(Array(text.utf8), to: recordPath(file))
+        try AtomicFile.write(Array(record(consent).utf8), to: recordPath(consent.file))
     }
 
     /// Removes `file`'s record; false when there was none.
@@ -270,15 +277,13 @@ struct AllowCommand: ParsableCommand {
             print(try store.revoke(file) ? "\(file): no longer allowed" : "\(file) was not allowed")
             return
         }
-        let consent = try Consent(
+        var consent = try Consent(
             file: file, registry: standardRegistry(plugins: plugins), plugins: plugins,
             options: try ConsentOptions.parse([]))
-        try store.allow(file, consent.capabilities)
+        try store.allow(consent)
+        consent.trust()
         print("\(file): allowed until it (or a plugin it loads) changes; what it does:")
-        let allowed = try Consent(
-            file: file, registry: standardRegistry(plugins: plugins), plugins: plugins,
-            options: try ConsentOptions.parse([]))
-        for line in allowed.listing() { print("  " + line) }
+        for line in consent.listing() { print("  " + line) }
     }
 }
 

@@ -30,7 +30,7 @@ func loadWorkflow(_ path: String, registry: NodeRegistry, consent: Consent, json
     -> Workflow
 {
     do {
-        let workflow = try Workflow.load(path, registry: registry, plugins: consent.resolver)
+        let workflow = try Workflow.parse(consent.source, file: path, registry: registry, plugins: consent.resolver)
         for warning in workflow.warnings {
             if json {
                 printJSON(diagnostic: warning)

@@ -41,13 +41,13 @@ public struct WorkflowCapabilities: Sendable {
 }
 
 extension Workflow {
-    /// Surveys the workflow at `path` without validating it or loading its plugins; syntax
-    /// errors and limits are reported as validation would.
+    /// Surveys workflow text (named `file`, whose folder relative plugin paths start from)
+    /// without validating it or loading its plugins; syntax errors and limits are reported as
+    /// validation would.
     public static func survey(
-        _ path: String, registry: NodeRegistry, plugins: (any PluginResolver)?
+        _ text: String, file: String, registry: NodeRegistry, plugins: (any PluginResolver)?
     ) throws(ValidationFailure) -> WorkflowCapabilities {
-        survey(
-            try SyntaxParser.parse(try readBounded(path), file: path), file: path, registry: registry, plugins: plugins)
+        survey(try SyntaxParser.parse(text, file: file), file: file, registry: registry, plugins: plugins)
     }
 
     static func survey(

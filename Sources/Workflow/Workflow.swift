@@ -82,7 +82,7 @@ public struct Workflow: Sendable {
         _ path: String, registry: NodeRegistry,
         plugins: (any PluginResolver)? = nil
     ) throws(ValidationFailure) -> Workflow {
-        let text = try readBounded(path)
+        let text = try source(at: path)
         return try parse(text, file: path, registry: registry, plugins: plugins)
     }
 
@@ -103,31 +103,34 @@ public struct Workflow: Sendable {
     }
 }
 
-/// A workflow file's text, reading no more than the limit allows: a hostile file may be any
-/// size, or a device that never ends.
-func readBounded(_ path: String) throws(ValidationFailure) -> String {
-    let unreadable = ValidationFailure(
-        [
-            Diagnostic(
-                "unreadable_workflow", "cannot read the workflow file",
-                at: SourcePosition(file: path, line: 1, column: 1), help: "check that the file exists and is UTF-8 text"
-            )
-        ], source: nil)
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable }
-    defer { try? handle.close() }
-    let data: Data
-    do {
-        data = try handle.read(upToCount: WorkflowLimits.fileBytes + 1) ?? Data()
-    } catch {
-        throw unreadable
+extension Workflow {
+    /// A workflow file's text, reading no more than the limit allows: a hostile file may be any
+    /// size, or a device that never ends. Read once, it is what is surveyed, trusted and run.
+    public static func source(at path: String) throws(ValidationFailure) -> String {
+        let unreadable = ValidationFailure(
+            [
+                Diagnostic(
+                    "unreadable_workflow", "cannot read the workflow file",
+                    at: SourcePosition(file: path, line: 1, column: 1),
+                    help: "check that the file exists and is UTF-8 text"
+                )
+            ], source: nil)
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: WorkflowLimits.fileBytes + 1) ?? Data()
+        } catch {
+            throw unreadable
+        }
+        guard data.count <= WorkflowLimits.fileBytes else {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+            throw ValidationFailure(
+                [SyntaxParser.tooLarge(bytes: size.flatMap { $0 > data.count ? $0 : nil }, file: path)], source: nil)
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw unreadable }
+        return text
     }
-    guard data.count <= WorkflowLimits.fileBytes else {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
-        throw ValidationFailure(
-            [SyntaxParser.tooLarge(bytes: size.flatMap { $0 > data.count ? $0 : nil }, file: path)], source: nil)
-    }
-    guard let text = String(data: data, encoding: .utf8) else { throw unreadable }
-    return text
 }
 
 /// `*.{jpg,png}` -> `*.jpg`, `*.png` (nested braces expand too).

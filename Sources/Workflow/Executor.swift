@@ -199,19 +199,12 @@ public struct Executor: Sendable {
     /// where those come from params and constants alone: `validate --set` reports them.
     public func checkInputs() -> [RunError] {
         var problems: [RunError] = []
-        func fixed(_ expression: Expression) -> Bool { expression.references.allSatisfy { $0.port == nil } }
-        if let iteration = workflow.iterator?.iteration, fixed(iteration.directory) {
+        if let iteration = workflow.iterator?.iteration, iteration.directory.isFixed {
             do { _ = try listItems(shared: [:]) } catch { problems.append(error) }
         }
         for node in workflow.nodes where node.scope == .once {
-            let ports = node.node.descriptor.readInputs.filter { node.inputs[$0].map(fixed) ?? false }
-            guard !ports.isEmpty,
-                let inputs = try? evaluateInputs(of: node, item: nil, shared: [:], local: [:], only: Set(ports))
-            else { continue }
-            for port in ports {
-                guard case .path(let path)? = inputs[port], !FileManager.default.fileExists(atPath: path) else {
-                    continue
-                }
+            for (port, path) in fixedPaths(of: node, node.node.descriptor.readInputs)
+            where !FileManager.default.fileExists(atPath: path) {
                 problems.append(
                     RunError(
                         message: "node '\(node.name)' (\(node.kind)) reads \(path), which does not exist",
@@ -225,25 +218,28 @@ public struct Executor: Sendable {
     /// constants alone say (a `save`'s `dir: $output`): `validate --set` reports them.
     public func checkWrites() -> [RunError] {
         guard let confinement = options.confinement else { return [] }
-        var problems: [RunError] = []
-        for node in workflow.nodes {
-            let ports = node.node.descriptor.writeInputs.filter { port in
-                node.inputs[port].map { $0.references.allSatisfy { $0.port == nil } } ?? false
-            }
-            guard !ports.isEmpty,
-                let inputs = try? evaluateInputs(of: node, item: nil, shared: [:], local: [:], only: Set(ports))
-            else { continue }
-            for port in ports {
-                guard case .path(let path)? = inputs[port], let reason = confinement.refusal(for: path) else {
-                    continue
-                }
-                problems.append(
+        return workflow.nodes.flatMap { node in
+            fixedPaths(of: node, node.node.descriptor.writeInputs).compactMap { port, path in
+                confinement.refusal(for: path).map { reason in
                     RunError(
                         message: "node '\(node.name)' (\(node.kind)): \(reason)",
-                        location: node.inputs[port]?.location ?? node.location))
+                        location: node.inputs[port]?.location ?? node.location)
+                }
             }
         }
-        return problems
+    }
+
+    /// The paths that `ports` of `node` name, for the ports whose values come from params and
+    /// constants alone (and evaluate).
+    private func fixedPaths(of node: WorkflowNode, _ ports: [String]) -> [(port: String, path: String)] {
+        let fixed = ports.filter { node.inputs[$0]?.isFixed ?? false }
+        guard !fixed.isEmpty,
+            let inputs = try? evaluateInputs(of: node, item: nil, shared: [:], local: [:], only: Set(fixed))
+        else { return [] }
+        return fixed.compactMap { port in
+            guard case .path(let path)? = inputs[port] else { return nil }
+            return (port, path)
+        }
     }
 
     /// Why a directory gave no file, from what it does hold: a run that would silently do nothing

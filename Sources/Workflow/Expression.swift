@@ -357,3 +357,9 @@ struct ExpressionParser {
         return String(String.UnicodeScalarView(s[start..<i]))
     }
 }
+
+extension Expression {
+    /// Whether it reads only params and constants (no node's output), so it can be evaluated
+    /// before anything runs.
+    var isFixed: Bool { references.allSatisfy { $0.port == nil } }
+}

@@ -67,18 +67,33 @@ struct TIFFReader {
         return high << 16 | low
     }
 
-    /// IFD0's entry for `tag`: where its 12 bytes start and its type.
-    func entry(tag: Int) -> (offset: Int, type: Int)? { entry(tag: tag, inIFDAt: ifd0) }
+    /// One 12-byte directory entry.
+    struct Entry {
+        let tag: Int
+        let type: Int
+        let count: Int
+        /// Where the entry's 12 bytes start.
+        let offset: Int
+    }
 
-    /// The entry for `tag` in the IFD at `ifd` (IFD0, or the EXIF IFD it points to).
-    func entry(tag: Int, inIFDAt ifd: Int) -> (offset: Int, type: Int)? {
+    /// IFD0's entry for `tag`.
+    func entry(tag: Int) -> Entry? { entry(tag: tag, inIFDAt: ifd0) }
+
+    /// The entry for `tag` in the IFD at `ifd` (IFD0, or the EXIF IFD it points to); entries
+    /// before a directory cut short are still found.
+    func entry(tag: Int, inIFDAt ifd: Int) -> Entry? {
         guard let count = u16(ifd) else { return nil }
         for index in 0..<count {
             let at = ifd + 2 + index * 12
             guard let found = u16(at), let type = u16(at + 2) else { return nil }
-            if found == tag { return (at, type) }
+            if found == tag { return Entry(tag: tag, type: type, count: u32(at + 4) ?? 0, offset: at) }
         }
         return nil
+    }
+
+    /// `value` as `size` bytes (2 or 4) in this data's byte order.
+    func encoded(_ value: Int, size: Int) -> [UInt8] {
+        (0..<size).map { i in UInt8(truncatingIfNeeded: value >> (8 * (littleEndian ? i : size - 1 - i))) }
     }
 
     /// Where IFD0's link to the next IFD (the thumbnail's) is stored.

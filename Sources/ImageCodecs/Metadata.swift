@@ -28,16 +28,12 @@ public struct ImageMetadata: Sendable, Equatable, Hashable {
         if var exif {
             exif.withUnsafeMutableBytes { raw in
                 guard let reader = TIFFReader(UnsafeRawBufferPointer(raw)) else { return }
-                func put16(_ value: Int, at offset: Int) {
-                    raw[offset] = UInt8(truncatingIfNeeded: reader.littleEndian ? value : value >> 8)
-                    raw[offset + 1] = UInt8(truncatingIfNeeded: reader.littleEndian ? value >> 8 : value)
-                }
                 if let entry = reader.entry(tag: 0x0112) {
                     // The value is left-justified in its 4-byte field whatever its type; a field cut
                     // short by the data's end is reset as far as `parse` reads it, or it turns twice.
                     for i in 8..<12 where entry.offset + i < raw.count { raw[entry.offset + i] = 0 }
                     let at = entry.type == 4 && !reader.littleEndian ? entry.offset + 10 : entry.offset + 8
-                    if at + 2 <= raw.count { put16(1, at: at) }
+                    if at + 2 <= raw.count { raw.replace(at, with: reader.encoded(1, size: 2)) }
                 }
                 if let link = reader.nextIFDLink { for i in 0..<4 { raw[link + i] = 0 } }
             }
@@ -64,20 +60,14 @@ extension ImageMetadata {
         guard var exif else { return self }
         exif.withUnsafeMutableBytes { raw in
             guard let reader = TIFFReader(UnsafeRawBufferPointer(raw)) else { return }
-            func put(_ value: Int, entry: (offset: Int, type: Int)) {
+            func put(_ value: Int, entry: TIFFReader.Entry) {
                 // SHORT holds up to 65535; past that the entry becomes a LONG (its 4-byte field
                 // has room), as the standard allows for these tags.
                 guard entry.type == 3 || entry.type == 4, entry.offset + 12 <= raw.count else { return }
                 let long = entry.type == 4 || value > 0xFFFF
-                let type = long ? 4 : 3
-                let bytes = long ? 4 : 2
-                raw[entry.offset + 2] = UInt8(reader.littleEndian ? type : 0)
-                raw[entry.offset + 3] = UInt8(reader.littleEndian ? 0 : type)
-                for i in 8..<12 { raw[entry.offset + i] = 0 }
-                for i in 0..<bytes {
-                    let shift = 8 * (reader.littleEndian ? i : bytes - 1 - i)
-                    raw[entry.offset + 8 + i] = UInt8(truncatingIfNeeded: value >> shift)
-                }
+                raw.replace(entry.offset + 2, with: reader.encoded(long ? 4 : 3, size: 2))
+                // The value is left-justified in its 4-byte field.
+                raw.replace(entry.offset + 8, with: reader.encoded(value, size: long ? 4 : 2) + (long ? [] : [0, 0]))
             }
             for (tag, value) in [(0x0100, width), (0x0101, height)] {
                 if let entry = reader.entry(tag: tag) { put(value, entry: entry) }
@@ -138,5 +128,12 @@ extension ImageMetadata {
                 }
             }
         }
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    /// Overwrites bytes from `offset` on with `bytes`, as many as fit.
+    fileprivate func replace(_ offset: Int, with bytes: [UInt8]) {
+        for (i, byte) in bytes.enumerated() where offset + i < count { self[offset + i] = byte }
     }
 }

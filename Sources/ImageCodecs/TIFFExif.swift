@@ -42,21 +42,11 @@ enum TIFFExif {
         let reader: TIFFReader
         var bytes: [UInt8] = []
 
-        mutating func put16(_ value: Int) {
-            let (a, b) = (UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8))
-            bytes += reader.littleEndian ? [a, b] : [b, a]
-        }
-
-        mutating func put32(_ value: Int) {
-            let low = [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8)]
-            let high = [UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 24)]
-            bytes += reader.littleEndian ? low + high : high.reversed() + low.reversed()
-        }
+        mutating func put16(_ value: Int) { bytes += reader.encoded(value, size: 2) }
+        mutating func put32(_ value: Int) { bytes += reader.encoded(value, size: 4) }
 
         mutating func patch32(at offset: Int, _ value: Int) {
-            var scratch = Writer(reader: reader)
-            scratch.put32(value)
-            bytes.replaceSubrange(offset..<(offset + 4), with: scratch.bytes)
+            bytes.replaceSubrange(offset..<(offset + 4), with: reader.encoded(value, size: 4))
         }
 
         /// Writes a directory of `entries` (values copied, out-of-line ones after it) plus one
@@ -103,14 +93,6 @@ enum TIFFExif {
 }
 
 extension TIFFReader {
-    struct Entry {
-        let tag: Int
-        let type: Int
-        let count: Int
-        /// Where the entry's 12 bytes start.
-        let offset: Int
-    }
-
     /// The entries of the directory at `ifd`, or nil when it is cut short or implausibly long.
     func entries(at ifd: Int) -> [Entry]? {
         guard let count = u16(ifd), count <= 1000, ifd + 2 + count * 12 <= bytes.count else { return nil }

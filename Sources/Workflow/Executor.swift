@@ -300,8 +300,7 @@ public struct Executor: Sendable {
         }
         var items = try listItems(shared: shared)
         // Every item, not only this shard's: two shards must not write one file either.
-        try refuseCollisions(items, shared: shared)
-        try refuseConfinedWrites(items, shared: shared)
+        try refusePlannedWrites(items, shared: shared)
         for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
         // Filtered after listing, so items keep their index in the whole list ({index} names agree).
         if let shard = options.shard { items = items.filter { shard.contains($0.relativePath) } }
@@ -371,59 +370,59 @@ public struct Executor: Sendable {
         return try? planned.path(NodeInputs(inputs), item)
     }
 
-    /// Refuses a run in which two items would write one file — by default a later item replaces
-    /// the earlier's output (`a.jpg` and `a.png` saved as `{relpath}.jpg`) —, before any item
-    /// runs. Only nodes that say where they write (``NodeDescriptor/plannedOutput``), and whose
-    /// inputs for that depend on no per-item node, can be checked here.
-    func refuseCollisions(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) {
+    /// Refuses, before any item runs, a run in which two items would write one file — by default
+    /// a later item replaces the earlier's output (`a.jpg` and `a.png` saved as `{relpath}.jpg`)
+    /// — or one that would write outside ``RunOptions/confinement``. Only nodes that say where
+    /// they write (``NodeDescriptor/plannedOutput``), and whose inputs for that depend on no
+    /// per-item node, can be checked here; the rest are checked as they write.
+    func refusePlannedWrites(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) {
         for node in workflow.nodes where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
-            var writer: [String: NodeContext.Item] = [:]
-            var clashes: [(path: String, first: NodeContext.Item, second: NodeContext.Item)] = []
-            for item in items {
-                guard let path = plannedPath(of: node, item: item, shared: shared) else { continue }
-                if let first = writer[path] {
-                    clashes.append((path, first, item))
-                } else {
-                    writer[path] = item
-                }
+            let planned = items.compactMap { item in
+                plannedPath(of: node, item: item, shared: shared).map { (item: item, path: $0) }
             }
-            guard let example = clashes.first else { continue }
-            let shown = clashes.prefix(10).map {
-                "  \($0.path) ← \($0.first.relativePath) and \($0.second.relativePath)"
-            }
-            let more = clashes.count > 10 ? ["  … and \(clashes.count - 10) more"] : []
-            let ext = URL(fileURLWithPath: example.path).pathExtension
-            throw RunError(
-                message: """
-                    node '\(node.name)' (\(node.kind)) would write \(clashes.count == 1 ? "two inputs to one file" : "\(clashes.count) pairs of inputs to one file each"), \
-                    the later replacing the earlier; nothing was processed:
-                    \((shown + more).joined(separator: "\n"))
-                    give each its own name, e.g. with the extension in it: name: "{relpath}-{ext}.\(ext.isEmpty ? "png" : ext)" \
-                    (or leave one of \(example.first.name) and \(example.second.name) out of the input)
-                    """,
-                location: node.inputs["name"]?.location ?? node.location)
+            try refuseCollisions(planned, of: node)
+            if let confinement = options.confinement { try refuseConfined(planned.map(\.path), of: node, confinement) }
         }
     }
 
-    /// Refuses a run that would write outside ``RunOptions/confinement``, before any item runs,
-    /// listing where (a node whose path is known only when it runs is checked then).
-    func refuseConfinedWrites(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) {
-        guard let confinement = options.confinement else { return }
-        for node in workflow.nodes where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
-            var refused: [(path: String, reason: String)] = []
-            for item in items {
-                guard let path = plannedPath(of: node, item: item, shared: shared),
-                    let reason = confinement.refusal(for: path)
-                else { continue }
-                refused.append((path, reason))
+    private func refuseCollisions(_ planned: [(item: NodeContext.Item, path: String)], of node: WorkflowNode)
+        throws(RunError)
+    {
+        var writer: [String: NodeContext.Item] = [:]
+        var clashes: [(path: String, first: NodeContext.Item, second: NodeContext.Item)] = []
+        for (item, path) in planned {
+            if let first = writer[path] {
+                clashes.append((path, first, item))
+            } else {
+                writer[path] = item
             }
-            guard let first = refused.first else { continue }
-            let more = refused.count > 1 ? " (and \(refused.count - 1) more files)" : ""
-            throw RunError(
-                message: "node '\(node.name)' (\(node.kind)): \(first.reason)\(more); nothing was processed",
-                location: node.node.descriptor.writeInputs.compactMap { node.inputs[$0]?.location }.first
-                    ?? node.location)
         }
+        guard let example = clashes.first else { return }
+        let shown = clashes.prefix(10).map {
+            "  \($0.path) ← \($0.first.relativePath) and \($0.second.relativePath)"
+        }
+        let more = clashes.count > 10 ? ["  … and \(clashes.count - 10) more"] : []
+        let ext = URL(fileURLWithPath: example.path).pathExtension
+        throw RunError(
+            message: """
+                node '\(node.name)' (\(node.kind)) would write \(clashes.count == 1 ? "two inputs to one file" : "\(clashes.count) pairs of inputs to one file each"), \
+                the later replacing the earlier; nothing was processed:
+                \((shown + more).joined(separator: "\n"))
+                give each its own name, e.g. with the extension in it: name: "{relpath}-{ext}.\(ext.isEmpty ? "png" : ext)" \
+                (or leave one of \(example.first.name) and \(example.second.name) out of the input)
+                """,
+            location: node.inputs["name"]?.location ?? node.location)
+    }
+
+    private func refuseConfined(_ paths: [String], of node: WorkflowNode, _ confinement: WriteConfinement)
+        throws(RunError)
+    {
+        let refused = paths.compactMap { confinement.refusal(for: $0) }
+        guard let first = refused.first else { return }
+        let more = refused.count > 1 ? " (and \(refused.count - 1) more files)" : ""
+        throw RunError(
+            message: "node '\(node.name)' (\(node.kind)): \(first)\(more); nothing was processed",
+            location: node.node.descriptor.writeInputs.compactMap { node.inputs[$0]?.location }.first ?? node.location)
     }
 
     /// The state after `prepare`: shared results and the items to process.

@@ -68,7 +68,7 @@ extension Executor {
             .allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
         guard known else { return Plan(steps: steps, itemCount: nil) }
         let items = try listItems(shared: shared)
-        try refuseCollisions(items, shared: shared)
+        try refusePlannedWrites(items, shared: shared)
         return Plan(steps: steps, itemCount: items.filter { options.shard?.contains($0.relativePath) ?? true }.count)
     }
 }

@@ -106,15 +106,16 @@ struct Consent {
         let needed = missing
         guard !needed.isEmpty else { return }
         let doing = needed.map { $0 == .exec ? "runs programs" : "loads plugins (native code)" }
+        let details = listing(only: Set(needed))
         if json {
             printJSON([
                 "event": "error", "code": "not_allowed", "needs": needed.map(\.rawValue),
                 "message": "\(file) \(doing.joined(separator: " and ")), which you have not allowed",
-                "details": listing(only: Set(needed)).map { $0.trimmingCharacters(in: .whitespaces) },
+                "details": details.map { $0.trimmingCharacters(in: .whitespaces) },
             ])
         }
         printError("error: \(file) \(doing.joined(separator: " and ")), which you have not allowed:")
-        for line in listing(only: Set(needed)) { printError(line) }
+        for line in details { printError(line) }
         printError(
             """
             a workflow runs with your rights: read it first ('deltaflow validate \(file)' lists what it does). If you trust it:

@@ -63,10 +63,10 @@ struct RunCommand: ParsableCommand {
         let workflow = try loadWorkflow(file, registry: registry, consent: consent, json: json)
         let params = try bindParams(workflow, overrides, json: json)
         let shard = try parsedShard()
-        let confinement = consent.confinement(
-            workflow, overrides: overrides, cacheDirectory: CacheDirectory.resolve(execution.cacheDir))
+        let cacheRoot = CacheDirectory.resolve(execution.cacheDir)
+        let confinement = consent.confinement(workflow, overrides: overrides, cacheDirectory: cacheRoot)
         if dryRun {
-            let cache = noCache ? nil : ResultCache(directory: CacheDirectory.resolve(execution.cacheDir))
+            let cache = noCache ? nil : ResultCache(directory: cacheRoot)
             var options = RunOptions(jobs: execution.jobs, cache: cache, shard: shard)
             options.confinement = confinement
             try printPlan(workflow, Executor(workflow: workflow, params: params, options: options))

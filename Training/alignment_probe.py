@@ -12,8 +12,8 @@ listed where the gradient rule alone would call them shifted.
 Then unrelated pairs (every two photos of Examples/) against real edits (every family of
 Training/edits.py, 16 drawn per family on benchmark crops): the best structure correlation, the
 share of the after's colour variance the before's colours predict (9³ cells, held out on the
-4×4 checkerboard) and the after's spread. Two photos are called unrelated when the structure is
-under 0.2, the share under 0.35 and the spread over 0.1; edits with a structure under 0.35 are
+4×4 checkerboard) and the after's and the before's spreads. Two photos are called unrelated when
+the structure is under 0.2, the share under 0.35 and both spreads over 0.1; edits with a structure under 0.35 are
 listed.
 """
 import itertools
@@ -85,9 +85,10 @@ def colour_share(before, after, n=9):
 
 def relation(before, after):
     structure = scores(before, after)["there"]
-    share, spread = colour_share(before, after), float(after.std())
+    share, spread, plain = colour_share(before, after), float(after.std()), float(before.std())
     return {"structure": structure, "colour": round(float(share), 3), "spread": round(spread, 3),
-            "unrelated": structure < 0.2 and share < 0.35 and spread > 0.1}
+            "before spread": round(plain, 3),
+            "unrelated": structure < 0.2 and share < 0.35 and spread > 0.1 and plain > 0.1}
 
 
 def photo(name, size=None):

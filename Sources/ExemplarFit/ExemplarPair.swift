@@ -73,6 +73,8 @@ package struct ExemplarPair: Sendable {
         let tones: Double
         let colour: Double
         let spread: Double
+        /// The before's, alike: a near-flat before (a plain backdrop) has no structure to share.
+        let beforeSpread: Double
         /// The measuring copy's size over the given images'.
         let scale: Double
     }
@@ -98,11 +100,14 @@ package struct ExemplarPair: Sendable {
                 if score > best.score { best = (score, dx, dy) }
             }
         }
-        let mean = y.reduce(0.0) { $0 + Double($1) } / Double(y.count)
-        let spread = (y.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(y.count)).squareRoot()
+        func spread(_ v: [Float]) -> Double {
+            let mean = v.reduce(0.0) { $0 + Double($1) } / Double(v.count)
+            return (v.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(v.count)).squareRoot()
+        }
         return Alignment(
             best: best, atZero: atZero, tones: correlation(l0, l1, w: w, h: h, dx: best.dx, dy: best.dy, margin: reach),
-            colour: predictedShare(x, y, width: w, height: h), spread: spread, scale: scale)
+            colour: predictedShare(x, y, width: w, height: h), spread: spread(y), beforeSpread: spread(x),
+            scale: scale)
     }
 
     /// The shift (in the measured images' pixels) at which the after's structure lines up with
@@ -121,11 +126,11 @@ package struct ExemplarPair: Sendable {
     }
 
     /// Two different photos: no structure in common anywhere near in place, and the before's
-    /// colours predict little of the after's, which is itself a photo (spread out, not a
-    /// near-flat threshold or fill). Every edit measured keeps one or the other
-    /// (Docs/exemplar-fit.md, "The pair").
+    /// colours predict little of the after's, and both are photos (spread out, not a near-flat
+    /// threshold or fill, nor a plain backdrop a spotlight lit). Every edit measured keeps one or
+    /// the other (Docs/exemplar-fit.md, "The pair").
     static func unrelated(_ a: Alignment) -> Bool {
-        a.best.score < 0.2 && a.colour < 0.35 && a.spread > 0.1
+        a.best.score < 0.2 && a.colour < 0.35 && a.spread > 0.1 && a.beforeSpread > 0.1
     }
 
     /// 1 − the held-out squared error of predicting `y` from `x` (interleaved RGB) by the mean

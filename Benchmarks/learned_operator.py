@@ -1,6 +1,7 @@
-"""The learned operator's cost: encode_delta on 1-MP and 12-MP exemplars, and adapter_edit on
-512-px and 12-MP photos, for an exemplar that keeps an operator (a vignette) beside one that does
-not (a warm grade), in one run on this machine. The CLI's own times (--jobs 1: one photo at a time
+"""The learned operator's and the frame field's cost: encode_delta on 1-MP and 12-MP exemplars, and
+adapter_edit on 512-px and 12-MP photos, for an exemplar that keeps an operator (a posterisation),
+one that keeps a frame field (a vignette) and one that keeps neither (a warm grade), in one run on
+this machine. The CLI's own times (--jobs 1: one photo at a time
 on every core); encode_delta uncached (--no-cache, the whole process timed, PNG reading included).
 
     bash .ci/install && swift build -c release --product deltaflow
@@ -22,8 +23,9 @@ import edits  # noqa: E402
 from edit_transfer import DELTAFLOW, item_seconds, save_png  # noqa: E402
 
 EXEMPLARS = {
-    "vignette (operator kept)": [("vignette", {"amount": 0.6, "inner": 0.35, "outer": 0.95})],
-    "warm grade (no operator)": [("temperature", {"temp": 0.15, "tint": 0.02})],
+    "posterize (operator kept)": [("posterize", {"levels": 4})],
+    "vignette (frame field kept)": [("vignette", {"amount": 0.6, "inner": 0.35, "outer": 0.95})],
+    "warm grade (neither)": [("temperature", {"temp": 0.15, "tint": 0.02})],
 }
 ENCODE = """version: 1
 params: {before: {type: path}, after: {type: path}, input: {type: dir}, output: {type: dir}}

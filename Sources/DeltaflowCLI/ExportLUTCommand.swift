@@ -13,7 +13,7 @@ struct ExportLUTCommand: ParsableCommand {
             A .cube LUT applies in DaVinci Resolve, darktable, Premiere and ffmpeg \
             (-vf lut3d=file=look.cube); a Hald CLUT .png in ImageMagick (convert photo.jpg look.png \
             -hald-clut out.jpg), GIMP and RawTherapee. A LUT holds colour only: a blur, sharpening, \
-            learned local operator or grain the exemplar also shows is named and left out (the \
+            change across the frame, learned local operator or grain the exemplar also shows is named and left out (the \
             workflow node color_grade applies exactly what the LUT holds). Same as a workflow with \
             load_pairs, encode_delta and save_lut.
             """)

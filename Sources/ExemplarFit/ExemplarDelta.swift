@@ -65,7 +65,7 @@ package struct ExemplarDelta: Equatable, Sendable {
     /// Every part, in the order the format lists them.
     static let parts: [any DeltaComponent.Type] = [
         SemanticDelta.self, ColourAffine.self, SpatialFilter.self, HueShift.self, ColorTable.self,
-        LearnedOperator.self, Grain.self, ChangeGrid.self, ModelTrust.self,
+        FrameField.self, LearnedOperator.self, Grain.self, ChangeGrid.self, ModelTrust.self,
     ]
 
     /// The format's version: the sum of its parts' revisions.
@@ -101,7 +101,7 @@ package struct ExemplarDelta: Equatable, Sendable {
             fit: ExemplarFit(
                 spatial: part(SpatialFilter.self),
                 colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self)),
-                learned: part(LearnedOperator.self), grain: part(Grain.self)),
+                field: part(FrameField.self), learned: part(LearnedOperator.self), grain: part(Grain.self)),
             change: part(ChangeGrid.self), trust: ModelTrust(storedIn: delta))
     }
 
@@ -110,7 +110,7 @@ package struct ExemplarDelta: Equatable, Sendable {
         var arrays = semantic.arrays
         let parts: [[String: Delta.Array]] = [
             affine.arrays, fit.spatial.arrays, fit.colour.hue.arrays, fit.colour.table.arrays,
-            fit.learned.arrays, fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
+            fit.field.arrays, fit.learned.arrays, fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
         ]
         for part in parts { arrays.merge(part) { first, _ in first } }
         return Delta(encoder: Self.encoder, arrays: arrays)
@@ -130,7 +130,8 @@ package struct ExemplarDelta: Equatable, Sendable {
         return ExemplarDelta(
             semantic: combined(\.semantic), affine: combined(\.affine),
             fit: ExemplarFit(
-                spatial: combined(\.fit.spatial), colour: colour, learned: combined(\.fit.learned),
+                spatial: combined(\.fit.spatial), colour: colour, field: combined(\.fit.field),
+                learned: combined(\.fit.learned),
                 grain: combined(\.fit.grain)),
             change: combined(\.change), trust: trusts.count == terms.count ? ModelTrust.combination(trusts) : nil)
     }
@@ -156,6 +157,7 @@ extension ExemplarDelta {
             "colour step: "
                 + (colour.hue.isNone
                     ? (table ? "3D colour table" : "none") : (table ? "hue shift and colour table" : "hue shift")))
+        lines.append("frame field: " + (fit.field.isNone ? "none" : "gain and tint varying across the frame"))
         lines.append(
             "learned operator: " + (fit.learned.isNone ? "none" : "fitted on the pair (local texture and position)"))
         lines.append("grain: " + (fit.grain.isNone ? "none" : "added"))

@@ -2,20 +2,25 @@ import ImageCodecs
 import TensorCore
 
 /// The model-free part of an exemplar's edit, fitted on its pair: a spatial filter, then a colour
-/// step, then an operator learned from the pair for what those two miss, then the grain the edit
-/// added. Each part is fitted on what the parts before it leave, and each is kept only where it
+/// step, then a field of the change across the frame, then an operator learned from the pair for
+/// what those miss, then the grain the edit added. Each part is fitted on what the parts before it leave, and each is kept only where it
 /// explains the pair; an unedited pair fits nothing.
 package struct ExemplarFit: Equatable, Sendable {
     package var spatial: SpatialFilter
     package var colour: ColourStep
+    package var field: FrameField
     package var learned: LearnedOperator
     package var grain: Grain
 
     package static let none = ExemplarFit(spatial: .none, colour: .none, grain: .none)
 
-    package init(spatial: SpatialFilter, colour: ColourStep, learned: LearnedOperator = .none, grain: Grain) {
+    package init(
+        spatial: SpatialFilter, colour: ColourStep, field: FrameField = .none, learned: LearnedOperator = .none,
+        grain: Grain
+    ) {
         self.spatial = spatial
         self.colour = colour
+        self.field = field
         self.learned = learned
         self.grain = grain
     }
@@ -55,49 +60,98 @@ package struct ExemplarFit: Equatable, Sendable {
             let centre = Grain.centre(filtered, width: w, height: h)
             centres.append((beforeCentre, afterCentre, centre.samples, centre.width, centre.height))
         }
-        let colour = ColourStep.fit(subsampled)
+        var partial = ExemplarFit(spatial: spatial, colour: ColourStep.fit(subsampled), grain: .none)
+        let working = pairs.map { pair in
+            (
+                before: pair.before.fitting(maxSide: LearnedOperator.workingSide),
+                after: pair.after.fitting(maxSide: LearnedOperator.workingSide).floatSamples()
+            )
+        }
+        func examples(_ fit: ExemplarFit) -> [LearnedOperator.Example] {
+            working.map { (before, after) in
+                let rgb = before.floatSamples()
+                return LearnedOperator.Example(
+                    before: rgb, fit: fit.apply(to: rgb, width: before.width, height: before.height, c),
+                    after: after, width: before.width, height: before.height)
+            }
+        }
+        // The colour step, fitted first, takes what it can of a change across the frame as a change
+        // of colour (a vignette darkens the colours of the corners), which other photos' colours
+        // do not share. Where it leaves a visible error, the field is fitted both over it and with
+        // no colour step, and, where one is kept over the colour step, over the colour step
+        // fitted again with that field undone. The fit with the least held-out error wins, a
+        // field with no colour step unless another is clearly better (``FrameField/simplerMargin``).
+        let plain = examples(partial)
+        let first = FrameField.fitted(plain, c)
+        var candidates = [(fit: partial, error: first.without)]
+        func consider(_ colour: ColourStep, _ fitted: FrameField.Fitted) {
+            guard !fitted.field.isNone else { return }
+            let simpler = colour == .none && partial.colour != .none
+            candidates.append(
+                (
+                    ExemplarFit(spatial: spatial, colour: colour, field: fitted.field, grain: .none),
+                    simpler ? fitted.error / FrameField.simplerMargin : fitted.error
+                ))
+        }
+        consider(partial.colour, first)
+        if partial.colour != .none && first.visible {
+            let spatialOnly = ExemplarFit(spatial: spatial, colour: .none, grain: .none)
+            consider(.none, FrameField.fitted(examples(spatialOnly), c))
+            if !first.field.isNone {
+                let undone = subsampled.map { pair in
+                    let (w, h) = (pair.after.width, pair.after.height)
+                    let after = first.field.removed(from: pair.after.floatSamples(), width: w, height: h)
+                    return (before: pair.before, after: Image(width: w, height: h, colorModel: .rgb, samples: after))
+                }
+                let colour = ColourStep.fit(undone)
+                consider(
+                    colour, FrameField.fitted(examples(ExemplarFit(spatial: spatial, colour: colour, grain: .none)), c))
+            }
+        }
+        partial = candidates.min { $0.error < $1.error }!.fit
+        partial.learned = LearnedOperator.fit(partial.field.isNone ? plain : examples(partial), c)
+        return partial.withGrain(centres, c)
+    }
+
+    /// The grain the fit leaves of each pair's centre (full resolution), averaged over the pairs.
+    private func withGrain(
+        _ centres: [(before: [Float], after: [Float], filtered: [Float], width: Int, height: Int)], _ c: Compute
+    ) -> ExemplarFit {
         let grains = centres.map { centre in
             Grain.fit(
                 before: centre.before, after: centre.after, predicted: colour.apply(to: centre.filtered, c),
                 width: centre.width, height: centre.height)
         }
-        let grain = Grain(
+        var fit = self
+        fit.grain = Grain(
             covariance: (0..<9).map { i in grains.reduce(0) { $0 + $1.covariance[i] } / Double(grains.count) },
             neighbours: (0..<9).map { i in grains.reduce(0) { $0 + $1.neighbours[i] } / Double(grains.count) })
-        let partial = ExemplarFit(spatial: spatial, colour: colour, grain: grain)
-        let examples = pairs.map { pair in
-            let (before, after) = (
-                pair.before.fitting(maxSide: LearnedOperator.workingSide),
-                pair.after.fitting(maxSide: LearnedOperator.workingSide)
-            )
-            let rgb = before.floatSamples()
-            return LearnedOperator.Example(
-                before: rgb, fit: partial.apply(to: rgb, width: before.width, height: before.height, c),
-                after: after.floatSamples(), width: before.width, height: before.height)
-        }
-        let learned = LearnedOperator.fit(examples, c)
-        return ExemplarFit(spatial: spatial, colour: colour, learned: learned, grain: grain)
+        return fit
     }
 
-    /// Interleaved RGB samples (`width × height`) through the spatial filter and the colour step,
-    /// within 0…1 — what the edit models read; ``bands(of:_:)`` adds the learned operator, and the
-    /// grain is drawn apart (``Grain/sample(_:width:height:seed:band:_:)``), last.
+    /// Interleaved RGB samples (`width × height`) through the spatial filter, the colour step and
+    /// the frame field, within 0…1 — what the edit models read; ``bands(of:_:)`` adds the learned
+    /// operator, and the grain is drawn apart (``Grain/sample(_:width:height:seed:band:_:)``), last.
     package func apply(to rgb: [Float], width: Int, height: Int, _ c: Compute) -> [Float] {
-        colour.apply(to: spatial.apply(to: rgb, width: width, height: height, c), c)
+        field.apply(
+            to: colour.apply(to: spatial.apply(to: rgb, width: width, height: height, c), c), width: width,
+            rows: 0..<height, of: height)
     }
 }
 
 extension ExemplarFit {
     /// The fit over a photo (any colour model, made RGB; any sample format) a band of rows at a
-    /// time: those rows through the spatial filter, the colour step and the learned operator, with
-    /// no full-size Float32 copy of the photo.
+    /// time: those rows through the spatial filter, the colour step, the frame field and the
+    /// learned operator, with no full-size Float32 copy of the photo.
     package func bands(of photo: Image, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
         let filtered = spatial.bands(of: photo, c)
-        let fitted = { [colour] (rows: Range<Int>) in colour.apply(to: filtered(rows), c) }
+        let (w, h) = (photo.width, photo.height)
+        let fitted = { [colour, field] (rows: Range<Int>) in
+            field.apply(to: colour.apply(to: filtered(rows), c), width: w, rows: rows, of: h)
+        }
         guard !learned.isNone else { return fitted }
         // The operator edits the photo's working-size copy; a larger photo gets that edit back as
         // local colour transforms of the fit (as the models' correction), keeping its own detail.
-        let (w, h) = (photo.width, photo.height)
         let small = photo.fitting(maxSide: LearnedOperator.workingSide).converted(to: .rgb)
         let (sw, sh) = (small.width, small.height)
         let rgb = small.floatSamples()

@@ -253,9 +253,14 @@ extension LearnedOperator {
     /// Fitted on several pairs of one edit: the samples shared evenly between them, and held out
     /// pair by pair (each predicted from the others) — new content and new colours, as other
     /// photos will bring. One pair is held out by place and colour (``heldOutGroup(pixel:_:)``).
-    package static func fit(_ examples: [Example], _ c: Compute) -> LearnedOperator {
+    package static func fit(_ examples: [Example], _ c: Compute) -> LearnedOperator { fitted(examples, c).operator }
+
+    /// ``fit(_:_:)``'s operator and the held-out squared error of the fit with it (without it,
+    /// where it is not kept), over the same samples whatever the fit: two fits of one pair
+    /// compare by it.
+    static func fitted(_ examples: [Example], _ c: Compute) -> (operator: LearnedOperator, error: Double) {
         let examples = examples.filter { min($0.width, $0.height) >= 16 }
-        guard !examples.isEmpty else { return .none }
+        guard !examples.isEmpty else { return (.none, 0) }
         let f = inputCount
         var x: [Float] = []
         var targets: [Float] = []
@@ -302,11 +307,11 @@ extension LearnedOperator {
         let best = errors.indices.min { errors[$0] < errors[$1] }!
         let heldOut = Double(groups.filter { $0 < held }.count)
         guard errors[best] < keepMargin * baseline, baseline > visibleError * visibleError * heldOut else {
-            return .none
+            return (.none, baseline)
         }
         let all = sums.reduce(.zero, +)
         let beta = solve(all.gram, all.moment, ridge: ridges[best])
-        return LearnedOperator(readout: beta.map { Float($0) }, low: low, high: high)
+        return (LearnedOperator(readout: beta.map { Float($0) }, low: low, high: high), errors[best])
     }
 
     /// 0 or 1 where a sample is on both halves' side of both checkerboards — a 4×4 one of the
@@ -327,10 +332,20 @@ extension LearnedOperator {
     struct Sums {
         var gram: [Double], moment: [Double], energy: Double
 
-        static var zero: Sums {
-            Sums(
-                gram: [Double](repeating: 0, count: weightCount * weightCount),
-                moment: [Double](repeating: 0, count: weightCount), energy: 0)
+        static var zero: Sums { zero(weightCount) }
+
+        static func zero(_ m: Int) -> Sums {
+            Sums(gram: [Double](repeating: 0, count: m * m), moment: [Double](repeating: 0, count: m), energy: 0)
+        }
+
+        /// One sample whose features are `values` at `indices` (zero elsewhere), with target `y`.
+        mutating func add(_ indices: [Int], _ values: [Double], _ y: Double) {
+            let m = moment.count
+            for (a, va) in zip(indices, values) {
+                for (b, vb) in zip(indices, values) { gram[a * m + b] += va * vb }
+                moment[a] += va * y
+            }
+            energy += y * y
         }
 
         static func + (a: Sums, b: Sums) -> Sums {
@@ -341,7 +356,7 @@ extension LearnedOperator {
 
         /// Σ (φ·β − y)² over the group.
         func error(_ beta: [Double]) -> Double {
-            let m = weightCount
+            let m = moment.count
             var quadratic = 0.0
             for i in 0..<m {
                 var row = 0.0

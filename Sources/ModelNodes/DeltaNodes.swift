@@ -28,7 +28,7 @@ struct EncodeDeltaNode: Node {
             PortSpec(
                 "delta", .delta,
                 doc:
-                    "semantic feature deltas at strides 8/16/32, pooled-embedding delta, colour transform, the exemplar fit (filter, colour table, an operator learned from the pair, grain), change grid"
+                    "semantic feature deltas at strides 8/16/32, pooled-embedding delta, colour transform, the exemplar fit (filter, colour table, a field across the frame, an operator learned from the pair, grain), change grid"
             )
         ],
         cacheable: true,

@@ -28,11 +28,12 @@ struct ExemplarDeltaTests {
     func roundTrip() throws {
         let typed = Self.sample()
         let stored = typed.delta
-        #expect(stored.encoder == "efficientnet-lite0/16")
+        #expect(stored.encoder == "efficientnet-lite0/17")
         #expect(
             Set(stored.arrays.keys) == [
                 "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
-                "color.hue", "color.lut", "operator.readout", "operator.low", "operator.high", "grain", "change",
+                "color.hue", "color.lut", "field.weights", "operator.readout", "operator.low", "operator.high", "grain",
+                "change",
                 "model.trust",
             ])
         #expect(stored["color.lut"]?.shape == [17, 17, 17, 3] && stored["grain"]?.shape == [2, 3, 3])

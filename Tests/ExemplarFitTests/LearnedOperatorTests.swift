@@ -74,42 +74,6 @@ struct LearnedOperatorTests {
         return Image(width: w, height: h, colorModel: .rgb, samples: s)
     }
 
-    @Test("A vignette is learned, carried to other photos and sizes, and strength scales it")
-    func vignetteTransfers() throws {
-        let c = Compute(threads: 2)
-        let before = try example("coffee.png").converted(to: .rgb).resized(width: 120, height: 80)
-        let pair = try ExemplarPair(before: before, after: Self.vignette(before))
-        let fit = ExemplarFit.fit(pair, c)
-        #expect(!fit.learned.isNone)
-        let query = try example("chelsea.png").converted(to: .rgb).resized(width: 150, height: 100)
-        let truth = Self.vignette(query)
-        func edited(_ fit: ExemplarFit, _ photo: Image) -> Image {
-            Image(
-                width: photo.width, height: photo.height, colorModel: .rgb,
-                samples: fit.bands(of: photo, c)(0..<photo.height))
-        }
-        var withoutOperator = fit
-        withoutOperator.learned = .none
-        let (learned, plain) = (psnr(edited(fit, query), truth), psnr(edited(withoutOperator, query), truth))
-        #expect(learned > plain + 3, "with the operator \(learned) dB, without \(plain) dB")
-        // Larger than the working size: carried by local colour transforms.
-        let large = query.resized(width: 750, height: 500)
-        let largeTruth = Self.vignette(large)
-        #expect(psnr(edited(fit, large), largeTruth) > psnr(edited(withoutOperator, large), largeTruth) + 3)
-        // Strength 0 is the photo, and 0.5 lies between.
-        func scaled(_ weight: Double) -> ExemplarFit {
-            var delta = ExemplarDeltaTests.sample()
-            delta.fit = fit
-            return delta.scaled(by: weight).fit
-        }
-        #expect(psnr(edited(scaled(0), query), query) > 50)
-        let half = edited(scaled(0.5), query)
-        let (toPhoto, toEdit) = (psnr(half, query), psnr(half, edited(fit, query)))
-        #expect(
-            toPhoto < 40 && toEdit < 40 && abs(toPhoto - toEdit) < 6,
-            "half: \(toPhoto) dB to the photo, \(toEdit) to the edit")
-    }
-
     @Test("A posterisation's steps are learned as tone curves and carried to another photo")
     func posterizeTransfers() throws {
         let c = Compute(threads: 2)

@@ -17,6 +17,18 @@ func run(_ node: some Node, _ inputs: [String: Value], threads: Int = 2) throws 
     try node.run(NodeInputs(inputs), context: NodeContext(item: nil, seed: 0, threads: threads))
 }
 
+/// `delta` as a fit without the frame field leaves it, the trust in the models' correction
+/// decided anew as encode_delta decides it: a spotlight's is the case that correction is for.
+func withoutField(_ delta: Delta, pair: ExemplarPair) throws -> Delta {
+    var exemplar = try ExemplarDelta(delta)
+    exemplar.fit.field = .none
+    let model = try editWeights.model()
+    let trusted = try EncodeDeltaNode.trust([pair], EditDelta(exemplar, model: model), model, Compute(threads: 2))
+    exemplar.trust = ModelTrust(weight: trusted ? 1 : 0)
+    if trusted { exemplar.fit.learned = .none }
+    return exemplar.delta
+}
+
 func image(_ value: Value?) -> Image? {
     switch value {
     case .image(let i)?, .mask(let i)?: i
@@ -164,17 +176,21 @@ struct EditNodesTests {
         }
     }
 
-    @Test("The models' correction is used for a local edit and left out where the exemplar's fit is exact")
+    @Test("The models' correction is used for a local edit the fit misses and left out where the fit is exact")
     func trust() throws {
         let exemplar = try example("coffee.png")
         let photo = try example("chelsea.png")
-        // A spotlight on chelsea.png keeps no learned operator, so the models' correction is tested
-        // against the fit alone (on coffee.png the operator does it better; see oneCorrection).
+        // The frame field carries a spotlight itself, so the correction is left out...
         let spotlight = try encode(photo, spotlit(photo))
-        #expect(spotlight["model.trust"]?.values == [1])
-        let spotlightOut = try edit(exemplar, spotlight)
-        let (gained, identity) = (psnr(spotlightOut, spotlit(exemplar)), psnr(exemplar, spotlit(exemplar)))
-        #expect(gained > identity, "PSNR \(gained) dB against identity's \(identity) dB")
+        #expect(!(try ExemplarDelta(spotlight)).fit.field.isNone && spotlight["model.trust"]?.values == [0])
+        // ...and is kept against a fit without it, as before the field existed.
+        let corrected = try withoutField(spotlight, pair: ExemplarPair(before: photo, after: spotlit(photo)))
+        #expect(corrected["model.trust"]?.values == [1])
+        for delta in [spotlight, corrected] {
+            let out = try edit(exemplar, delta)
+            let (gained, identity) = (psnr(out, spotlit(exemplar)), psnr(exemplar, spotlit(exemplar)))
+            #expect(gained > identity, "PSNR \(gained) dB against identity's \(identity) dB")
+        }
         // A tone curve the colour table reproduces exactly: the output is the fit alone, bit for bit.
         let curve = try encode(exemplar, mapped(exemplar) { SIMD3($0.x * $0.x, $0.y * $0.y, $0.z * $0.z) })
         #expect(curve["model.trust"]?.values == [0])
@@ -349,8 +365,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/16' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/16", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/17' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/17", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride8' [28, 28, 40]") == true)
         #expect(missing?.message.contains("'semantic.stride32' [7, 7, 320]") == true)
@@ -433,12 +449,13 @@ struct StrengthTests {
 
     @Test("The models' correction (a spotlight): 0 is the photo untouched, 0.5 moves it part of the way")
     func correction() throws {
-        // On coffee.png the learned operator explains a spotlight better than the models; on
-        // chelsea.png it is not kept and the models' correction is.
+        // The models' correction, as a fit without the frame field keeps it for a spotlight.
         let (exemplar, photo) = (
             try example("chelsea.png").converted(to: .rgb), try example("coffee.png").converted(to: .rgb)
         )
-        let delta = try encode(exemplar, spotlit(exemplar).converted(to: .uint8))
+        let after = spotlit(exemplar).converted(to: .uint8)
+        let delta = try withoutField(
+            try encode(exemplar, after), pair: ExemplarPair(before: exemplar.converted(to: .uint8), after: after))
         #expect(delta["model.trust"]?.values == [1])
         let original = photo.converted(to: .uint8)
         #expect(try edit(photo, delta, strength: 0) == original)

@@ -253,14 +253,9 @@ extension LearnedOperator {
     /// Fitted on several pairs of one edit: the samples shared evenly between them, and held out
     /// pair by pair (each predicted from the others) — new content and new colours, as other
     /// photos will bring. One pair is held out by place and colour (``heldOutGroup(pixel:_:)``).
-    package static func fit(_ examples: [Example], _ c: Compute) -> LearnedOperator { fitted(examples, c).operator }
-
-    /// ``fit(_:_:)``'s operator and the held-out squared error of the fit with it (without it,
-    /// where it is not kept), over the same samples whatever the fit: two fits of one pair
-    /// compare by it.
-    static func fitted(_ examples: [Example], _ c: Compute) -> (operator: LearnedOperator, error: Double) {
+    package static func fit(_ examples: [Example], _ c: Compute) -> LearnedOperator {
         let examples = examples.filter { min($0.width, $0.height) >= 16 }
-        guard !examples.isEmpty else { return (.none, 0) }
+        guard !examples.isEmpty else { return .none }
         let f = inputCount
         var x: [Float] = []
         var targets: [Float] = []
@@ -307,11 +302,11 @@ extension LearnedOperator {
         let best = errors.indices.min { errors[$0] < errors[$1] }!
         let heldOut = Double(groups.filter { $0 < held }.count)
         guard errors[best] < keepMargin * baseline, baseline > visibleError * visibleError * heldOut else {
-            return (.none, baseline)
+            return .none
         }
         let all = sums.reduce(.zero, +)
         let beta = solve(all.gram, all.moment, ridge: ridges[best])
-        return (LearnedOperator(readout: beta.map { Float($0) }, low: low, high: high), errors[best])
+        return LearnedOperator(readout: beta.map { Float($0) }, low: low, high: high)
     }
 
     /// 0 or 1 where a sample is on both halves' side of both checkerboards — a 4×4 one of the

@@ -7,11 +7,8 @@ output taken as the before itself), applied to a second photo (the pair flipped)
 import os
 
 import numpy as np
-import torch
-from PIL import Image
 
-import edit_data
-import edits
+import export_operator_golden
 import frame_field
 import safetensors_io
 
@@ -26,14 +23,8 @@ CASES = {
 
 
 def main():
-    with Image.open(os.path.join(ROOT, "Examples", "coffee.png")) as im:
-        photo = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
-    before = edit_data.quantised(edit_data.resize(photo, 64, 96))
-    query = before.flip(2)
     out = {}
-    for name, edit in CASES.items():
-        after = edit_data.quantised(edits.apply_edit(edit, before)[0])
-        b, a, q = (t.permute(1, 2, 0).numpy().copy() for t in (before, after, query))
+    for name, b, a, q in export_operator_golden.pairs(CASES):
         weights, error, baseline = frame_field.fit([(b, b, a)])
         out[f"{name}.before"], out[f"{name}.after"], out[f"{name}.query"] = b, a, q
         out[f"{name}.kept"] = np.array([0.0 if weights is None else 1.0])

@@ -26,15 +26,21 @@ CASES = {
 }
 
 
-def main():
+def pairs(cases):
+    """(name, before, after, query) per case, `[H, W, 3]` arrays: Examples/coffee.png at 96×64,
+    the case's edit of it, and the photo flipped (a second photo with the same colours)."""
     with Image.open(os.path.join(ROOT, "Examples", "coffee.png")) as im:
         photo = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
     before = edit_data.quantised(edit_data.resize(photo, 64, 96))
     query = before.flip(2)
-    out = {}
-    for name, edit in CASES.items():
+    for name, edit in cases.items():
         after = edit_data.quantised(edits.apply_edit(edit, before)[0])
-        b, a, q = (t.permute(1, 2, 0).numpy().copy() for t in (before, after, query))
+        yield (name, *(t.permute(1, 2, 0).numpy().copy() for t in (before, after, query)))
+
+
+def main():
+    out = {}
+    for name, b, a, q in pairs(CASES):
         fitted = operator_fit.fit(b, b, a)
         out[f"{name}.before"], out[f"{name}.after"], out[f"{name}.query"] = b, a, q
         out[f"{name}.kept"] = np.array([0.0 if fitted is None else 1.0])

@@ -73,6 +73,20 @@ struct FrameFieldTests {
             "half: \(toPhoto) dB to the photo, \(toEdit) to the edit")
     }
 
+    @Test("Several pairs of one vignette: one field, held out pair by pair, carried to a new photo")
+    func severalPairs() throws {
+        let c = Compute(threads: 2)
+        let pairs = try [("coffee.png", 120, 80), ("astronaut.png", 96, 96)].map { name, w, h in
+            let before = try example(name).converted(to: .rgb).resized(width: w, height: h)
+            return try ExemplarPair(before: before, after: LearnedOperatorTests.vignette(before))
+        }
+        let fit = ExemplarFit.fit(pairs, c)
+        #expect(!fit.field.isNone)
+        let query = try example("rocket.jpg").converted(to: .rgb).resized(width: 150, height: 100)
+        let truth = LearnedOperatorTests.vignette(query)
+        #expect(psnr(Self.edited(fit, query, c), truth) > psnr(query, truth) + 10)
+    }
+
     @Test("The colour step does not take a vignette as a change of colour")
     func colourStepLeftOut() throws {
         // A colour table fitted before the field can take a vignette's darker corners as "these

@@ -18,6 +18,7 @@ GRIDS = 4
 WEIGHTS = GRIDS * KNOTS * KNOTS
 SMOOTHNESS = 0.1
 KEEP_RATIO = 0.2
+OFFSET_RIDGE = 0.1
 BLOCKS = 4
 
 
@@ -77,7 +78,9 @@ def penalty():
 
 def solve(gram, moment, pen, share, ridge):
     a = gram + share * pen
-    a = a + np.diag(ridge * np.diag(a) + 1e-8)
+    ridges = np.full(WEIGHTS, ridge)
+    ridges[KNOTS * KNOTS:] += OFFSET_RIDGE
+    a = a + np.diag(ridges * np.diag(a) + 1e-8)
     return np.linalg.solve(a, moment)
 
 

@@ -30,6 +30,11 @@ package struct FrameField: Equatable, Sendable {
     /// parts of the pair this much better: on one exemplar, position and colour are confounded
     /// (its corners have their own colours), and only the field carries to other photos' colours.
     static let simplerMargin = 1.5
+    /// Added to the offsets' relative ridge. Where the exemplar shows one colour under the change,
+    /// a darkening and a tint explain it alike and a plain ridge splits them; the split decides
+    /// what other colours get. Leaning to the gain — what vignettes, graduated ND filters and
+    /// spotlights are — carries them (Docs/exemplar-fit.md, "Frame field").
+    static let offsetRidge = 0.1
 
     package static let none = FrameField(weights: [Float](repeating: 0, count: weightCount))
 
@@ -211,12 +216,13 @@ extension FrameField {
         return 4 * min(counts[0], counts[1]) < max(counts[0], counts[1]) ? place : both
     }
 
-    /// (G + share · S + ridge · diag(G + share · S) + 1e-8 I) β = b, S the smoothing penalty: the
-    /// penalty in proportion to the samples trained on, as on all of them.
+    /// (G + share · S + ridge · diag(G + share · S) + 1e-8 I) β = b, S the smoothing penalty (in
+    /// proportion to the samples trained on, as on all of them), the offsets' ridge raised by
+    /// ``offsetRidge``.
     static func solve(_ sums: LearnedOperator.Sums, _ penalty: [Double], share: Double, ridge: Double) -> [Double] {
         let m = weightCount
         var a = zip(sums.gram, penalty).map { $0 + share * $1 }
-        for i in 0..<m { a[i * m + i] += ridge * a[i * m + i] + 1e-8 }
+        for i in 0..<m { a[i * m + i] += (i < knots * knots ? ridge : ridge + offsetRidge) * a[i * m + i] + 1e-8 }
         return Cholesky.solve(a, sums.moment, size: m)
     }
 

@@ -61,18 +61,19 @@ package struct ExemplarFit: Equatable, Sendable {
             centres.append((beforeCentre, afterCentre, centre.samples, centre.width, centre.height))
         }
         var partial = ExemplarFit(spatial: spatial, colour: ColourStep.fit(subsampled), grain: .none)
+        // Each pair at the working size, read once: the field's candidates each fit on them.
         let working = pairs.map { pair in
-            (
-                before: pair.before.fitting(maxSide: LearnedOperator.workingSide),
+            let before = pair.before.fitting(maxSide: LearnedOperator.workingSide)
+            return (
+                before: before.floatSamples(), width: before.width, height: before.height,
                 after: pair.after.fitting(maxSide: LearnedOperator.workingSide).floatSamples()
             )
         }
         func examples(_ fit: ExemplarFit) -> [LearnedOperator.Example] {
-            working.map { (before, after) in
-                let rgb = before.floatSamples()
-                return LearnedOperator.Example(
-                    before: rgb, fit: fit.apply(to: rgb, width: before.width, height: before.height, c),
-                    after: after, width: before.width, height: before.height)
+            working.map { pair in
+                LearnedOperator.Example(
+                    before: pair.before, fit: fit.apply(to: pair.before, width: pair.width, height: pair.height, c),
+                    after: pair.after, width: pair.width, height: pair.height)
             }
         }
         // The colour step, fitted first, takes what it can of a change across the frame as a change

@@ -19,11 +19,9 @@ package struct FrameField: Equatable, Sendable {
     /// relative to the mean energy of one node: a node under few held-out pixels follows its
     /// neighbours instead of the few pixels it has.
     static let smoothness = 0.1
-    /// Kept only where it leaves a fifth of the fit's held-out error: a change of the frame is
-    /// nearly all a smooth function of position (the benchmark's vignettes, graduated filters and
-    /// spotlights leave 0.2–4 %), while a change that follows content filling part of the frame
-    /// passes a looser test and does not carry (a dilated textured foreground left 34 %;
-    /// Docs/exemplar-fit.md, "Frame field").
+    /// Kept only where it leaves under a fifth of the fit's held-out error: a change of the frame
+    /// is nearly all a smooth function of position, while a change that follows content filling
+    /// part of the frame passes a looser test and does not carry (Docs/exemplar-fit.md, "Frame field").
     static let keepRatio = 0.2
 
     /// A field with no colour step beneath it is chosen unless a fit with one predicts held-out
@@ -102,14 +100,14 @@ extension FrameField {
     /// `width × height`): the field undone, where its gain leaves anything to undo.
     package func removed(from after: [Float], width w: Int, height h: Int) -> [Float] {
         var out = after
-        for y in 0..<h {
-            let t = Self.position(y, of: h)
-            for x in 0..<w {
-                let (gain, offset) = weights.withUnsafeBufferPointer {
-                    Self.change($0, u: Self.position(x, of: w), t: t)
+        weights.withUnsafeBufferPointer { g in
+            for y in 0..<h {
+                let t = Self.position(y, of: h)
+                for x in 0..<w {
+                    let (gain, offset) = Self.change(g, u: Self.position(x, of: w), t: t)
+                    let p = 3 * (y * w + x)
+                    for k in 0..<3 { out[p + k] = min(1, max(0, (after[p + k] - offset[k]) / max(0.05, 1 + gain))) }
                 }
-                let p = 3 * (y * w + x)
-                for k in 0..<3 { out[p + k] = min(1, max(0, (after[p + k] - offset[k]) / max(0.05, 1 + gain))) }
             }
         }
         return out
@@ -164,7 +162,7 @@ extension FrameField {
         }
         let all = sums.reduce(.zero(weightCount), +)
         let meanEnergy = (0..<weightCount).reduce(0) { $0 + all.gram[$1 * weightCount + $1] } / Double(weightCount)
-        let penalty = smoothingPenalty().map { $0 * smoothness * meanEnergy }
+        let penalty = smoothingPenalty.map { $0 * smoothness * meanEnergy }
         let total = Double(samples.reduce(0, +))
         let ridges = LearnedOperator.ridges
         var errors = [Double](repeating: 0, count: ridges.count)
@@ -194,10 +192,10 @@ extension FrameField {
         let visible: Bool
     }
 
-    /// One pair's held-out group per pixel: 0 or 1 where its place on the 4×4 checkerboard of the
-    /// frame and its colour's on the 3×3×3 checkerboard (blurred by σ 4 px) agree, else 2; by
-    /// place alone where colour leaves one group under a quarter of the other (an exemplar of
-    /// few colours), which would judge the field on a handful of pixels.
+    /// One pair's held-out group per pixel: ``HeldOut/placeAndColour(x:y:width:height:colour:)``
+    /// of its colour blurred by σ 4 px, as the operator's; by place alone where colour leaves one
+    /// group under a quarter of the other (an exemplar of few colours), which would judge the
+    /// field on a handful of pixels.
     static func groups(_ example: LearnedOperator.Example, _ c: Compute) -> [Int] {
         let (w, h) = (example.width, example.height)
         let blurred = SpatialFilter.gaussian(example.before, width: w, height: h, sigma: 4, c)
@@ -207,9 +205,10 @@ extension FrameField {
         for y in 0..<h {
             for x in 0..<w {
                 let p = y * w + x
-                place[p] = (y * HeldOut.blocks / h + x * HeldOut.blocks / w) % 2
-                let cell = (0..<3).reduce(0) { $0 + min(2, max(0, Int(blurred[3 * p + $1] * 3))) }
-                if place[p] == cell % 2 { both[p] = place[p] }
+                place[p] = HeldOut.place(x: x, y: y, width: w, height: h)
+                both[p] = HeldOut.placeAndColour(
+                    x: x, y: y, width: w, height: h,
+                    colour: SIMD3(blurred[3 * p], blurred[3 * p + 1], blurred[3 * p + 2]))
                 counts[both[p]] += 1
             }
         }
@@ -227,7 +226,7 @@ extension FrameField {
     }
 
     /// DᵀD for D the second differences of every grid along each axis (`weightCount`², row-major).
-    static func smoothingPenalty() -> [Double] {
+    static let smoothingPenalty: [Double] = {
         let (m, n, plane) = (weightCount, knots, knots * knots)
         var p = [Double](repeating: 0, count: m * m)
         for grid in 0..<grids {
@@ -247,7 +246,7 @@ extension FrameField {
             }
         }
         return p
-    }
+    }()
 }
 
 extension FrameField: DeltaComponent {

@@ -4,6 +4,20 @@
 enum HeldOut {
     static let blocks = 4
 
+    /// Which half of the checkerboard pixel (x, y) of a `w × h` frame is in.
+    @inline(__always)
+    static func place(x: Int, y: Int, width w: Int, height h: Int) -> Int { (y * blocks / h + x * blocks / w) % 2 }
+
+    /// 0 or 1 where pixel (x, y) is on that half of both the frame's checkerboard and a 3×3×3 one
+    /// of the colour space (`colour`: the pixel's colour blurred), else 2: holding out by colour as
+    /// well as by place judges a fit on content it did not see, as other photos will bring.
+    static func placeAndColour(x: Int, y: Int, width w: Int, height h: Int, colour: SIMD3<Float>) -> Int {
+        let place = place(x: x, y: y, width: w, height: h)
+        var cell = 0
+        for k in 0..<3 { cell += min(2, max(0, Int(colour[k] * 3))) }
+        return place == cell % 2 ? place : 2
+    }
+
     /// The pixels of the checkerboard's two halves.
     static func halves(width w: Int, height h: Int) -> [[Int]] {
         halves(sizes: [(w, h)])
@@ -18,7 +32,7 @@ enum HeldOut {
         var offset = 0
         for (w, h) in sizes {
             for py in 0..<h {
-                for px in 0..<w { halves[(py * blocks / h + px * blocks / w) % 2].append(offset + py * w + px) }
+                for px in 0..<w { halves[place(x: px, y: py, width: w, height: h)].append(offset + py * w + px) }
             }
             offset += w * h
         }

@@ -309,18 +309,13 @@ extension LearnedOperator {
         return LearnedOperator(readout: beta.map { Float($0) }, low: low, high: high)
     }
 
-    /// 0 or 1 where a sample is on both halves' side of both checkerboards — a 4×4 one of the
-    /// frame and a 3×3×3 one of the colour space (the pixel's colour blurred by σ 4) —, else 2.
-    /// Holding out by colour as well as by place tests the operator on colours it did not see,
-    /// as other photos will.
+    /// ``HeldOut/placeAndColour(x:y:width:height:colour:)`` of pixel `p`, its colour blurred by σ 4.
     static func heldOutGroup(pixel p: Int, _ inputs: Inputs) -> Int {
-        let (w, h) = (inputs.width, inputs.height)
-        let place = ((p / w) * HeldOut.blocks / h + (p % w) * HeldOut.blocks / w) % 2
-        let plane = w * h
-        var cell = 0
-        for k in 0..<3 { cell += min(2, max(0, Int(inputs.levels[3][k * plane + p] * 3))) }
-        let colour = cell % 2
-        return place == colour ? place : 2
+        let (w, plane) = (inputs.width, inputs.width * inputs.height)
+        let blurred = inputs.levels[3]
+        return HeldOut.placeAndColour(
+            x: p % w, y: p / w, width: w, height: inputs.height,
+            colour: SIMD3(blurred[p], blurred[plane + p], blurred[2 * plane + p]))
     }
 
     /// Σ φφᵀ, Σ φ·y and Σ y² over one group's samples, in Double.

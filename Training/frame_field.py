@@ -8,9 +8,7 @@ and a ridge chosen on held-out parts of one pair (by place and by colour) or pai
 only where it leaves a fifth of the held-out error. Images are float arrays `[H, W, 3]` in 0…1.
 """
 import numpy as np
-import torch
 
-import edits
 import operator_fit
 
 KNOTS = 9
@@ -89,10 +87,9 @@ def groups(before):
     3×3×3 one of its colour (blurred by σ 4) agree, else 2 (trains only); by place alone where
     that leaves one group under a quarter of the other."""
     h, w = before.shape[:2]
-    place = ((np.arange(h)[:, None] * BLOCKS // h + np.arange(w)[None, :] * BLOCKS // w) % 2).reshape(-1)
-    blurred = edits.gaussian_blur(torch.from_numpy(np.ascontiguousarray(before)).permute(2, 0, 1), 4.0)
-    cells = np.clip((blurred.permute(1, 2, 0).numpy().reshape(-1, 3) * 3).astype(np.int64), 0, 2).sum(1) % 2
-    both = np.where(place == cells, place, 2)
+    pixels = np.arange(h * w)
+    place = ((pixels // w) * BLOCKS // h + (pixels % w) * BLOCKS // w) % 2
+    both = operator_fit.held_out_group(pixels, operator_fit.levels(before)[3], h, w)
     counts = [(both == g).sum() for g in range(2)]
     return place if 4 * min(counts) < max(counts) else both
 

@@ -141,7 +141,7 @@ def score(args, work):
                 for method, img in (("deltaflow", out), ("identity", b), ("lut", edit_data.apply_lut(b, lut)),
                                     ("fit", quantised(edit_data.grain_mean(edit_data.apply_fit(b, fitted), grain)))):
                     rows.append({"family": family, "group": group_of(family), "method": method,
-                                 "psnr": psnr(img, truth), "ssim": ssim(img, truth),
+                                 "case": case, "query": q, "psnr": psnr(img, truth), "ssim": ssim(img, truth),
                                  "psnr_in": psnr(img, truth, inside.float()),
                                  "psnr_out": psnr(img, truth, outside.float()) if outside.any() else float("nan")})
         print(f"  {family}: done", flush=True)
@@ -298,12 +298,15 @@ def main():
     p.add_argument("--no-timing", action="store_true")
     p.add_argument("--timing-only", action="store_true")
     p.add_argument("--json", help="also write the numbers here")
+    p.add_argument("--keep", help="keep every case's images (exemplar, queries, outputs) in this folder")
     p.add_argument("--families", default=",".join(edits.ALL), help="comma-separated (default: all)")
     args = p.parse_args()
     args.families = args.families.split(",")
     if not os.path.exists(DELTAFLOW):
         raise SystemExit("build first: swift build -c release --product deltaflow")
-    with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as work:
+    with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as scratch:
+        work = args.keep or scratch
+        os.makedirs(work, exist_ok=True)
         if args.timing_only:
             print_times(timing(args, work))
             return

@@ -492,25 +492,132 @@ def apply_hue(img, shift):
     return edits.hsv_to_rgb(hsv).reshape(shape).to(img.dtype)
 
 
+CURVE_BINS = 256          # tone curves' knots at 0, 1/255, ..., 1: an 8-bit exemplar's values fall on them
+CURVE_SPAN = 0.1          # beyond the exemplar's range a curve goes on with its last tenth's slope ...
+CURVE_MAX_SLOPE = 2.0     # ... clamped to this
+
+
+def _luma_of(x):
+    """`[P, 3]` colours (float64, clamped) → `[P]` luma, the weights of edits.LUMA."""
+    return x @ edits.LUMA.double()
+
+
+def fit_curves(x, y, source):
+    """Tone curves from colours `x` to `y` (`[P, 3]`): `source` "channel" — each channel a curve of
+    its own value — or "luma" — each channel pulled toward the luma by `mix` (the within-bin
+    regression of the change on the channel's distance from the luma), then a curve of the luma.
+    → (channel `[3, CURVE_BINS]`, luma `[3, CURVE_BINS]`, mix): curves as offsets from the input,
+    the unused ones zero. Same as ColourCurves.fit in Swift."""
+    n = CURVE_BINS
+    x = x.double().clamp(0, 1)
+    y = y.double()
+    luma = _luma_of(x)
+    mix = 0.0
+    if source == "luma":
+        k = torch.round(luma * (n - 1)).long()
+        d = luma[:, None] - x
+        change = y - x
+        idx = (k[:, None] * 3 + torch.arange(3)).reshape(-1)
+        def binned(v):
+            return torch.zeros(n * 3, dtype=torch.float64).index_add_(0, idx, v.reshape(-1))
+        count, sd, sr = binned(torch.ones_like(d)), binned(d), binned(change)
+        sdd, sdr = binned(d * d), binned(d * change)
+        seen = count > 0
+        dd = float((sdd[seen] - sd[seen] ** 2 / count[seen]).sum())
+        dr = float((sdr[seen] - sd[seen] * sr[seen] / count[seen]).sum())
+        mix = min(1.0, max(0.0, dr / dd)) if dd > 1e-9 else 1.0
+    curves = torch.zeros(3, n, dtype=torch.float64)
+    knots = torch.arange(n, dtype=torch.float64) / (n - 1)
+    for c in range(3):
+        v = luma if source == "luma" else x[:, c]
+        start = x[:, c] + mix * (luma - x[:, c])
+        k = torch.round(v * (n - 1)).long()
+        count = torch.zeros(n, dtype=torch.float64).index_add_(0, k, torch.ones_like(v))
+        total = torch.zeros(n, dtype=torch.float64).index_add_(0, k, y[:, c] - start + v)
+        seen = torch.nonzero(count > 0).reshape(-1)
+        if len(seen) == 0:
+            continue
+        value = total[seen] / count[seen]
+        curve = torch.from_numpy(np.interp(np.arange(n), seen.numpy(), value.numpy()))
+        first, last = int(seen[0]), int(seen[-1])
+        span = round(CURVE_SPAN * (n - 1))
+
+        def slope(chosen):
+            if int(chosen.sum()) < 2:
+                return 1.0
+            b = seen[chosen].double()
+            vb = value[chosen]
+            xx = float(((b - b.mean()) ** 2).sum())
+            xy = float(((b - b.mean()) * (vb - vb.mean())).sum())
+            return min(CURVE_MAX_SLOPE, max(-CURVE_MAX_SLOPE, xy / xx * (n - 1)))
+
+        low, high = slope(seen <= first + span), slope(seen >= last - span)
+        below, above = torch.arange(first), torch.arange(last + 1, n)
+        curve[below] = float(value[0]) + low * (below - first).double() / (n - 1)
+        curve[above] = float(value[-1]) + high * (above - last).double() / (n - 1)
+        curves[c] = curve - knots
+    zero = torch.zeros(3, n, dtype=torch.float64)
+    return (zero, curves, mix) if source == "luma" else (curves, zero, 0.0)
+
+
+def _curve_at(curve, v):
+    """`curve` `[CURVE_BINS]` at `v` (clamped to 0…1), linearly between knots."""
+    n = CURVE_BINS
+    t = v.clamp(0, 1) * (n - 1)
+    k = t.floor().long().clamp(max=n - 2)
+    f = t - k
+    return curve[k] * (1 - f) + curve[k + 1] * f
+
+
+def apply_curves(img, curves):
+    """`img` (`[3, ...]`) through `fit_curves`' curves, unclamped."""
+    channel, luma_curves, mix = curves
+    shape = img.shape
+    x = img.reshape(3, -1).double()
+    out = x.clone()
+    uses_luma = mix != 0 or bool((luma_curves != 0).any())
+    luma = _luma_of(x.T.clamp(0, 1)) if uses_luma else None
+    for c in range(3):
+        out[c] = out[c] + _curve_at(channel[c].double(), x[c])
+        if uses_luma:
+            out[c] = out[c] + mix * (luma - x[c].clamp(0, 1)) + _curve_at(luma_curves[c].double(), luma)
+    return out.reshape(shape).to(img.dtype)
+
+
+def curves_predictor(source):
+    """`held_out_error`'s predictor for tone curves of each channel or of the luma."""
+    def predict(x, y, query):
+        return apply_curves(query.T, fit_curves(x, y, source)).T
+    return predict
+
+
 def choose_colour(before, after, table_error=None):
-    """"table", "hue" or "unchanged": what follows the spatial filter. The hue shift alone is used only if
-    it cuts the table's held-out error (`held_out_error`; `table_error` when the caller has it) by
-    `HUE_MARGIN`. Alone: a table fitted after a hue shift learns the exemplar's colours both ways
-    (a gamma or hue edit's shift where the exemplar has colours, none where it has not), which
-    held out the exemplar's own blocks but not other photos (gamma 61.6 → 44.1 dB on one
-    benchmark case). Whichever is chosen is kept only if its held-out error is below `COLOUR_GAIN`
-    times that of the spatial filter alone (`identity_error`); else "unchanged"."""
+    """"curves-luma", "curves-channel", "table", "hue" or "unchanged": what follows the spatial
+    filter. The hue shift alone is used only if it cuts the table's held-out error
+    (`held_out_error`; `table_error` when the caller has it) by `HUE_MARGIN`. Alone: a table fitted
+    after a hue shift learns the exemplar's colours both ways (a gamma or hue edit's shift where the
+    exemplar has colours, none where it has not), which held out the exemplar's own blocks but not
+    other photos (gamma 61.6 → 44.1 dB on one benchmark case). Tone curves (`fit_curves`, of the
+    luma, then of each channel) replace either where they predict held-out blocks at least as well:
+    with one input per output they carry to colours the exemplar lacks. Whichever is chosen is kept
+    only if its held-out error is below `COLOUR_GAIN` times that of the spatial filter alone
+    (`identity_error`); else "unchanged"."""
     table = table_error if table_error is not None else held_out_error(before, after, table_predictor(False))
     if table is None:
         return "table"
     hue = held_out_error(before, after, lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T)
-    return colour_step(table, hue, identity_error(before, after))[0]
+    curves = {source: held_out_error(before, after, curves_predictor(source)) for source in ("luma", "channel")}
+    return colour_step(table, hue, identity_error(before, after), curves=curves)[0]
 
 
-def colour_step(table, hue, unchanged, gain=COLOUR_GAIN):
-    """`choose_colour`'s rule on the three held-out errors: ("table" | "hue" | "unchanged", the
-    chosen step's error); `gain` None keeps the step without testing it against "unchanged"."""
+def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None):
+    """`choose_colour`'s rule on the held-out errors (`curves`: {"luma": e, "channel": e}):
+    ("table" | "hue" | "curves-luma" | "curves-channel" | "unchanged", the chosen step's error);
+    `gain` None keeps the step without testing it against "unchanged"."""
     choice, error = ("hue", hue) if hue < HUE_MARGIN * table else ("table", table)
+    for source in ("luma", "channel"):
+        if curves is not None and curves[source] <= error:
+            choice, error = f"curves-{source}", curves[source]
     return (choice if gain is None or error < gain * unchanged else "unchanged"), error
 
 
@@ -523,8 +630,8 @@ def identity_error(before, after):
 def fit(before, after):
     """The exemplar's exact part as encode_delta fits it: `(σ, k)` of the spatial filter (on the
     pair at up to `SPATIAL_FIT_SIDE`), then on the filtered pair subsampled to `COLOUR_FIT_SIDE`
-    the hue shift or the colour table, as `choose_colour` picks (the other zero; both zero when
-    "unchanged")."""
+    the hue shift, the colour table or the tone curves, as `choose_colour` picks (the others zero;
+    all zero when "unchanged")."""
     sigma, k = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
     source = subsampled(spatial(before, sigma, k), COLOUR_FIT_SIDE)
     target = subsampled(after, COLOUR_FIT_SIDE)
@@ -533,16 +640,22 @@ def fit(before, after):
     choice = choose_colour(source, target, table_error)
     shift = torch.zeros(HUE_NODES, len(HUE_SATURATIONS))
     lut = torch.zeros(LUT_SIDE, LUT_SIDE, LUT_SIDE, 3)
+    zero = torch.zeros(3, CURVE_BINS, dtype=torch.float64)
+    curves = (zero, zero, 0.0)
     if choice == "hue":
         shift = fit_hue(source.reshape(3, -1), target.reshape(3, -1)).float()
     elif choice == "table":
         lut = fit_lut(source, target, affine_error=table_error)
-    return (sigma, k), shift, lut
+    elif choice.startswith("curves-"):
+        curves = fit_curves(source.reshape(3, -1).T, target.reshape(3, -1).T, choice[len("curves-"):])
+    return (sigma, k), shift, lut, curves
 
 
 def apply_fit(img, fitted):
-    (sigma, k), shift, lut = fitted
+    (sigma, k), shift, lut, curves = fitted
     img = spatial(img, sigma, k)
+    if curves[2] != 0 or bool((curves[0] != 0).any()) or bool((curves[1] != 0).any()):
+        img = apply_curves(img, curves)
     if bool((shift != 0).any()):
         img = apply_hue(img, shift)
     return apply_lut(img, lut)

@@ -1,6 +1,6 @@
-"""Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, hue shift,
-colour table and grain): Training/edit_data.py's `fit` — the specification the training data used —
-and `grain_of`, on seven pairs made from Examples/coffee.png at 160×107.
+"""Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, tone curves,
+hue shift, colour table and grain): Training/edit_data.py's `fit` — the specification the training
+data used — and `grain_of`, on ten pairs made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ExemplarFitTests/Goldens/exemplar-fit.safetensors
 """
@@ -24,7 +24,11 @@ CASES = {
     "recolor_wide": [("recolor", {"center": 0.06, "width": 0.1, "shift": 0.3})],  # every hue coffee has
     "grain": [("grain", {"sigma": 0.05, "seed": 7})],  # no colour step
     "coarse_grain": None,  # `coarse_grain`: grain a gaussian blur cannot make, of a size the fit reads
+    "posterize": [("posterize", {"levels": 4})],  # tone curves of each channel
+    "solarize": [("solarize", {"t": 0.55})],
+    "threshold": [("threshold", {"t": 0.45, "dark": [0.1, 0.05, 0.2], "light": [0.95, 0.9, 0.7]})],  # of the luma
 }
+CHOICES = ("table", "hue", "unchanged", "curves-luma", "curves-channel")
 
 
 def coarse_grain(img, sigma=0.04, seed=7):
@@ -44,7 +48,7 @@ def main():
     out = {}
     for name, edit in CASES.items():
         after = edit_data.quantised(coarse_grain(before) if edit is None else edits.apply_edit(edit, before)[0])
-        (sigma, k), shift, lut = edit_data.fit(before, after)
+        (sigma, k), shift, lut, tone = edit_data.fit(before, after)
         filtered = edit_data.spatial(before, sigma, k)
         choice = edit_data.choose_colour(filtered, after)
         curves = edit_data.choose_prior(filtered, after) == "curves"
@@ -52,10 +56,12 @@ def main():
         out[f"{name}.after"] = after.permute(1, 2, 0).numpy()
         out[f"{name}.spatial"] = np.array([sigma, k], dtype=np.float32)
         out[f"{name}.curves"] = np.array([1.0 if curves else 0.0], dtype=np.float32)
-        out[f"{name}.choice"] = np.array([("table", "hue", "unchanged").index(choice)], dtype=np.float32)
+        out[f"{name}.choice"] = np.array([CHOICES.index(choice)], dtype=np.float32)
+        out[f"{name}.tone_curves"] = torch.stack([tone[0], tone[1]]).numpy()
+        out[f"{name}.luma_mix"] = np.array([tone[2]], dtype=np.float32)
         out[f"{name}.hue"] = shift.numpy()
         out[f"{name}.lut"] = lut.numpy()
-        out[f"{name}.grain"] = edit_data.grain_of(before, after, ((sigma, k), shift, lut)).numpy()
+        out[f"{name}.grain"] = edit_data.grain_of(before, after, ((sigma, k), shift, lut, tone)).numpy()
         print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}, "
               f"grain σ {float(out[f'{name}.grain'][0].diagonal().max()) ** 0.5:.4f}")
     path = os.path.join(ROOT, "Tests", "ExemplarFitTests", "Goldens", "exemplar-fit.safetensors")

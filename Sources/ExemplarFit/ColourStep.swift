@@ -1,22 +1,28 @@
 import ImageCodecs
 import TensorCore
 
-/// The colour part of an exemplar's fit, after its spatial filter: a hue shift (a one-colour
-/// edit), or a colour table (a global map), or neither (an edit that is not about colour). Same
-/// as `choose_colour` in Training/edit_data.py.
+/// The colour part of an exemplar's fit, after its spatial filter: tone curves (of each channel,
+/// or of the luma), a hue shift (a one-colour edit), or a colour table (a global map), or none
+/// (an edit that is not about colour). Same as `choose_colour` in Training/edit_data.py.
 package struct ColourStep: Equatable, Sendable {
+    package var curves: ColourCurves
     package var hue: HueShift
     package var table: ColorTable
 
     package static let none = ColourStep(hue: .none, table: .none)
 
-    package init(hue: HueShift, table: ColorTable) {
+    package init(curves: ColourCurves = .none, hue: HueShift, table: ColorTable) {
+        self.curves = curves
         self.hue = hue
         self.table = table
     }
 
     /// Which model follows the spatial filter.
-    enum Choice: Equatable { case table, hue, unchanged }
+    enum Choice: Equatable {
+        case table, hue
+        case curves(ColourCurves.Input)
+        case unchanged
+    }
 
     /// The hue shift must cut the table's held-out error by 10% to be used.
     static let hueMargin = 0.9
@@ -42,7 +48,16 @@ package struct ColourStep: Equatable, Sendable {
             HueShift.fit(x, y, train).apply(to: before, Compute(threads: 1))
         }
         let table = tableError ?? ColorLUT.heldOutError(x, y, halves: halves, curves: false)
-        let (choice, error) = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
+        var (choice, error) = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
+        // Curves where they predict the held-out half as well: with one input per output they
+        // carry to colours the exemplar lacks, which neither the table nor the hue shift can.
+        for input in [ColourCurves.Input.luma, .channel] {
+            let curves = HeldOut.error(x, y, halves: halves) { train, before in
+                ColourCurves.fit(x, y, train, input: input).apply(to: before, Compute(threads: 1)).map(
+                    ColourCurves.clamped)
+            }
+            if curves <= error { (choice, error) = (.curves(input), curves) }
+        }
         // Predicting no change, each half's own before: the squared difference over the whole pair.
         let unchanged = zip(x, y).reduce(0.0) { sum, pair in
             let d = Double(pair.1 - pair.0)
@@ -66,6 +81,9 @@ package struct ColourStep: Equatable, Sendable {
         // The table's held-out error decides both the hue shift and the table's own prior.
         let tableError = ColorLUT.heldOutError(x, y, halves: halves, curves: false)
         switch choice(x, y, halves: halves, tableError: tableError) {
+        case .curves(let input):
+            return ColourStep(
+                curves: ColourCurves.fit(x, y, Array(0..<(x.count / 3)), input: input), hue: .none, table: .none)
         case .hue:
             return ColourStep(hue: HueShift.fit(x, y, Array(0..<(x.count / 3))), table: .none)
         case .table:
@@ -75,8 +93,10 @@ package struct ColourStep: Equatable, Sendable {
         }
     }
 
-    /// Interleaved RGB through the hue shift, then the table (clamped to 0…1 unless `clamped` is false).
+    /// Interleaved RGB through the curves, the hue shift, then the table (clamped to 0…1 unless
+    /// `clamped` is false).
     package func apply(to rgb: [Float], _ c: Compute, clamped: Bool = true) -> [Float] {
-        ColorLUT.apply(table.offsets, to: hue.isNone ? rgb : hue.apply(to: rgb, c), c, clamped: clamped)
+        let curved = curves.isNone ? rgb : curves.apply(to: rgb, c)
+        return ColorLUT.apply(table.offsets, to: hue.isNone ? curved : hue.apply(to: curved, c), c, clamped: clamped)
     }
 }

@@ -64,7 +64,7 @@ package struct ExemplarDelta: Equatable, Sendable {
 
     /// Every part, in the order the format lists them.
     static let parts: [any DeltaComponent.Type] = [
-        SemanticDelta.self, ColourAffine.self, SpatialFilter.self, HueShift.self, ColorTable.self,
+        SemanticDelta.self, ColourAffine.self, SpatialFilter.self, ColourCurves.self, HueShift.self, ColorTable.self,
         FrameField.self, LearnedOperator.self, Grain.self, ChangeGrid.self, ModelTrust.self,
     ]
 
@@ -100,7 +100,8 @@ package struct ExemplarDelta: Equatable, Sendable {
             semantic: part(SemanticDelta.self), affine: part(ColourAffine.self),
             fit: ExemplarFit(
                 spatial: part(SpatialFilter.self),
-                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self)),
+                colour: ColourStep(
+                    curves: part(ColourCurves.self), hue: part(HueShift.self), table: part(ColorTable.self)),
                 field: part(FrameField.self), learned: part(LearnedOperator.self), grain: part(Grain.self)),
             change: part(ChangeGrid.self), trust: ModelTrust(storedIn: delta))
     }
@@ -109,7 +110,7 @@ package struct ExemplarDelta: Equatable, Sendable {
     package var delta: Delta {
         var arrays = semantic.arrays
         let parts: [[String: Delta.Array]] = [
-            affine.arrays, fit.spatial.arrays, fit.colour.hue.arrays, fit.colour.table.arrays,
+            affine.arrays, fit.spatial.arrays, fit.colour.curves.arrays, fit.colour.hue.arrays, fit.colour.table.arrays,
             fit.field.arrays, fit.learned.arrays, fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
         ]
         for part in parts { arrays.merge(part) { first, _ in first } }
@@ -126,7 +127,8 @@ package struct ExemplarDelta: Equatable, Sendable {
             Part.combination(terms.map { (part($0.delta), $0.weight) })
         }
         let trusts = terms.compactMap { term in term.delta.trust.map { (part: $0, weight: term.weight) } }
-        let colour = ColourStep(hue: combined(\.fit.colour.hue), table: combined(\.fit.colour.table))
+        let colour = ColourStep(
+            curves: combined(\.fit.colour.curves), hue: combined(\.fit.colour.hue), table: combined(\.fit.colour.table))
         return ExemplarDelta(
             semantic: combined(\.semantic), affine: combined(\.affine),
             fit: ExemplarFit(
@@ -152,11 +154,14 @@ extension ExemplarDelta {
                     spatial.k))
         }
         let colour = fit.colour
-        let table = colour.table.offsets.contains { $0 != 0 }
-        lines.append(
-            "colour step: "
-                + (colour.hue.isNone
-                    ? (table ? "3D colour table" : "none") : (table ? "hue shift and colour table" : "hue shift")))
+        var steps: [String] = []
+        if colour.curves.mix != 0 || colour.curves.luma.contains(where: { $0 != 0 }) {
+            steps.append("tone curves of the luma")
+        }
+        if colour.curves.channel.contains(where: { $0 != 0 }) { steps.append("tone curves per channel") }
+        if !colour.hue.isNone { steps.append("hue shift") }
+        if colour.table.offsets.contains(where: { $0 != 0 }) { steps.append("3D colour table") }
+        lines.append("colour step: " + (steps.isEmpty ? "none" : steps.joined(separator: " and ")))
         lines.append("frame field: " + (fit.field.isNone ? "none" : "gain and tint varying across the frame"))
         lines.append(
             "learned operator: " + (fit.learned.isNone ? "none" : "fitted on the pair (local texture and position)"))

@@ -4,7 +4,7 @@ import ImageCodecs
 import NodeKit
 import TensorCore
 
-/// The exemplar's colour step (hue shift, then colour table) as a function of colour: what a
+/// The exemplar's colour step (tone curves, hue shift, colour table) as a function of colour: what a
 /// 3D LUT can carry of the edit, and nothing position-dependent.
 struct ColourLook {
     let fit: ExemplarFit

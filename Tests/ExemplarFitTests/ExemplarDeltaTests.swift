@@ -17,7 +17,8 @@ struct ExemplarDeltaTests {
             semantic: part(SemanticDelta.self), affine: part(ColourAffine.self),
             fit: ExemplarFit(
                 spatial: SpatialFilter(sigma: Double(Float(0.006)), k: -1.25),
-                colour: ColourStep(hue: part(HueShift.self), table: part(ColorTable.self)),
+                colour: ColourStep(
+                    curves: part(ColourCurves.self), hue: part(HueShift.self), table: part(ColorTable.self)),
                 learned: part(LearnedOperator.self),
                 grain: Grain(
                     covariance: (0..<9).map { Double($0) / 1024 }, neighbours: (0..<9).map { Double($0) / 4096 })),
@@ -28,11 +29,12 @@ struct ExemplarDeltaTests {
     func roundTrip() throws {
         let typed = Self.sample()
         let stored = typed.delta
-        #expect(stored.encoder == "efficientnet-lite0/17")
+        #expect(stored.encoder == "efficientnet-lite0/18")
         #expect(
             Set(stored.arrays.keys) == [
                 "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
-                "color.hue", "color.lut", "field.weights", "operator.readout", "operator.low", "operator.high", "grain",
+                "color.curves", "color.luma_curves", "color.luma_mix", "color.hue", "color.lut", "field.weights",
+                "operator.readout", "operator.low", "operator.high", "grain",
                 "change",
                 "model.trust",
             ])

@@ -8,15 +8,18 @@ import Testing
 @testable import ExemplarFit
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — and `grain_of` on seven pairs made from Examples/coffee.png.
+/// edit models were trained with — and `grain_of` on ten pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(
         forResource: "exemplar-fit", withExtension: "safetensors", subdirectory: "Goldens")!.path
 
     @Test(
-        "Spatial filter, prior choice, hue shift, colour table and grain as in Python",
-        arguments: ["gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain"])
+        "Spatial filter, prior choice, tone curves, hue shift, colour table and grain as in Python",
+        arguments: [
+            "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "posterize",
+            "solarize", "threshold",
+        ])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
         func picture(_ key: String) throws -> Image {
@@ -38,8 +41,13 @@ struct ExemplarFitParityTests {
         #expect(curves == (try io.tensor("\(name).curves").values[0] == 1))
         let choice = ColourStep.choice(
             filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
-        #expect(choice == [ColourStep.Choice.table, .hue, .unchanged][Int(try io.tensor("\(name).choice").values[0])])
+        let choices: [ColourStep.Choice] = [.table, .hue, .unchanged, .curves(.luma), .curves(.channel)]
+        #expect(choice == choices[Int(try io.tensor("\(name).choice").values[0])])
         let colour = ColourStep.fit(filtered, after)
+        let tone = zip(colour.curves.channel + colour.curves.luma, try io.tensor("\(name).tone_curves").values)
+            .map { abs($0 - $1) }.max()!
+        #expect(tone < 1e-4, "tone curves: max |Swift − Python| \(tone)")
+        #expect(abs(colour.curves.mix - (try io.tensor("\(name).luma_mix").values[0])) < 1e-4)
         let hueError = zip(colour.hue.grid, try io.tensor("\(name).hue").values).map { abs($0 - $1) }.max()!
         #expect(hueError < 1e-4, "hue shift: max |Swift − Python| \(hueError) turns")
         let error = zip(colour.table.offsets, try io.tensor("\(name).lut").values).map { abs($0 - $1) }.max()!

@@ -84,14 +84,21 @@ struct HueShiftTests {
         #expect(inside < insideIdentity / 5, "in the band: squared error \(inside), unedited \(insideIdentity)")
     }
 
-    @Test("A global edit keeps the table alone")
+    @Test("A global edit keeps no hue shift: a table where channels mix, tone curves where they do not")
     func globalEditKeepsTable() {
         let before = example160()
-        let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
-        #expect(
+        func choice(_ after: Image) -> ColourStep.Choice {
             ColourStep.choice(before.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
-                == .table)
-        #expect(ColourStep.fit(before, after).hue.isNone)
+        }
+        let perChannel = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
+        #expect(choice(perChannel) == .curves(.channel))
+        #expect(ColourStep.fit(before, perChannel).hue.isNone)
+        let saturated = mapped(before) { v in
+            let l = lumaWeights.r * v.x + lumaWeights.g * v.y + lumaWeights.b * v.z
+            return SIMD3(repeating: l) + 1.4 * (v - SIMD3(repeating: l))
+        }
+        #expect(choice(saturated) == .table)
+        #expect(ColourStep.fit(before, saturated).hue.isNone)
     }
 
     private func example160() -> Image {

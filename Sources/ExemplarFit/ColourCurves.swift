@@ -1,0 +1,170 @@
+import ImageCodecs
+import TensorCore
+
+/// Tone curves fitted on an exemplar pair at the 8-bit resolution of its values: each channel
+/// through a curve of its own value (posterisation, solarisation, levels, gamma, a gain per
+/// channel), or every channel through a curve of the luma after a pull toward it (a threshold, a
+/// duotone, black and white). A photo covers each channel's or the luma's range far better than
+/// the colour cube, and 256 knots keep a step sharp where the 17³ ``ColorLUT`` blurs it over a
+/// sixteenth of the range. Same as `fit_curves` and `apply_curves` in Training/edit_data.py.
+package struct ColourCurves: Equatable, Sendable {
+    /// Knots at 0, 1/255, …, 1: an 8-bit exemplar's values fall on them exactly.
+    static let knots = 256
+
+    /// Per output channel, the curve of its own value minus that value, `[3, knots]`.
+    package var channel: [Float]
+    /// Per output channel, the curve of the luma (added to the pull toward it), `[3, knots]`.
+    package var luma: [Float]
+    /// How far each channel is pulled toward the luma before the luma's curves: 1 for an edit
+    /// whose output depends on the luma alone.
+    package var mix: Float
+
+    package static let none = ColourCurves(
+        channel: [Float](repeating: 0, count: 3 * knots), luma: [Float](repeating: 0, count: 3 * knots), mix: 0)
+
+    package var isNone: Bool { mix == 0 && channel.allSatisfy { $0 == 0 } && luma.allSatisfy { $0 == 0 } }
+
+    package init(channel: [Float], luma: [Float], mix: Float) {
+        self.channel = channel
+        self.luma = luma
+        self.mix = mix
+    }
+
+    /// Which input the curves read.
+    enum Input { case channel, luma }
+
+    /// Beyond the exemplar's range of a curve's input the curve goes on with the slope of its last
+    /// tenth of the range (clamped to ±``maxSlope``): a gain or a fold goes on as it went, a step
+    /// stays flat — where holding the last offset (what the table's prior does) brings back a
+    /// darkened photo's blacks as greys.
+    static let extrapolationSpan = 0.1
+    static let maxSlope = 2.0
+
+    @inline(__always)
+    static func lumaOf(_ r: Float, _ g: Float, _ b: Float) -> Float {
+        lumaWeights.r * r + lumaWeights.g * g + lumaWeights.b * b
+    }
+
+    @inline(__always)
+    static func clamped(_ v: Float) -> Float { min(1, max(0, v)) }
+
+    /// The least-squares curves from `pixels` of before `x` to after `y` (interleaved RGB).
+    static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int], input: Input) -> ColourCurves {
+        let n = knots
+        func bin(_ v: Float) -> Int { Int((clamped(v) * Float(n - 1)).rounded()) }
+        var mix = 0.0
+        if input == .luma {
+            // The pull toward the luma, from how the change varies with a channel's distance from
+            // the luma among pixels of one luma (within each bin, so the curve cannot explain it).
+            var sums = [Double](repeating: 0, count: n * 3 * 5)  // per bin and channel: count, d, r, dd, dr
+            for p in pixels {
+                let (r, g, b) = (x[3 * p], x[3 * p + 1], x[3 * p + 2])
+                let l = lumaOf(clamped(r), clamped(g), clamped(b))
+                let k = bin(l)
+                for c in 0..<3 {
+                    let d = Double(l - clamped(x[3 * p + c]))
+                    let change = Double(y[3 * p + c] - clamped(x[3 * p + c]))
+                    let s = (k * 3 + c) * 5
+                    sums[s] += 1
+                    sums[s + 1] += d
+                    sums[s + 2] += change
+                    sums[s + 3] += d * d
+                    sums[s + 4] += d * change
+                }
+            }
+            var (dd, dr) = (0.0, 0.0)
+            for s in stride(from: 0, to: sums.count, by: 5) where sums[s] > 0 {
+                dd += sums[s + 3] - sums[s + 1] * sums[s + 1] / sums[s]
+                dr += sums[s + 4] - sums[s + 1] * sums[s + 2] / sums[s]
+            }
+            mix = dd > 1e-9 ? min(1, max(0, dr / dd)) : 1
+        }
+        // Per bin of the input, the mean of what the curve must add: the after minus the input
+        // (its own value, or the channel pulled toward the luma by `mix`).
+        var count = [Double](repeating: 0, count: n * 3)
+        var sum = [Double](repeating: 0, count: n * 3)
+        for p in pixels {
+            let v = (clamped(x[3 * p]), clamped(x[3 * p + 1]), clamped(x[3 * p + 2]))
+            let l = lumaOf(v.0, v.1, v.2)
+            for (c, value) in [v.0, v.1, v.2].enumerated() {
+                let source = input == .luma ? l : value
+                let start = Double(value) + mix * Double(l - value)
+                let k = bin(source)
+                count[c * n + k] += 1
+                sum[c * n + k] += Double(y[3 * p + c]) - start + Double(source)
+            }
+        }
+        // `sum/count` is the curve's value at a bin (the after as a function of the input, with the
+        // pull's part moved out); gaps between bins interpolated, ends extrapolated.
+        var curves = [Float](repeating: 0, count: 3 * n)
+        for c in 0..<3 {
+            let seen = (0..<n).filter { count[c * n + $0] > 0 }
+            guard let first = seen.first, let last = seen.last else { continue }
+            let value = { (k: Int) in sum[c * n + k] / count[c * n + k] }
+            var curve = [Double](repeating: 0, count: n)
+            for (a, b) in zip(seen, seen.dropFirst()) {
+                for k in a..<b { curve[k] = value(a) + (value(b) - value(a)) * Double(k - a) / Double(b - a) }
+            }
+            curve[last] = value(last)
+            let span = Int((extrapolationSpan * Double(n - 1)).rounded())
+            func slope(_ bins: [Int]) -> Double {
+                guard bins.count > 1 else { return 1 }
+                let mean = bins.reduce(0.0) { $0 + Double($1) } / Double(bins.count)
+                let meanValue = bins.reduce(0.0) { $0 + value($1) } / Double(bins.count)
+                var (xx, xy) = (0.0, 0.0)
+                for k in bins {
+                    xx += (Double(k) - mean) * (Double(k) - mean)
+                    xy += (Double(k) - mean) * (value(k) - meanValue)
+                }
+                return min(maxSlope, max(-maxSlope, xy / xx * Double(n - 1)))
+            }
+            let low = slope(seen.filter { $0 <= first + span })
+            let high = slope(seen.filter { $0 >= last - span })
+            for k in 0..<first { curve[k] = value(first) + low * Double(k - first) / Double(n - 1) }
+            for k in (last + 1)..<n { curve[k] = value(last) + high * Double(k - last) / Double(n - 1) }
+            for k in 0..<n { curves[c * n + k] = Float(curve[k] - Double(k) / Double(n - 1)) }
+        }
+        let zero = [Float](repeating: 0, count: 3 * n)
+        return input == .luma
+            ? ColourCurves(channel: zero, luma: curves, mix: Float(mix))
+            : ColourCurves(channel: curves, luma: zero, mix: 0)
+    }
+
+    /// Interleaved RGB through the curves, unclamped (the colour step clamps at its end).
+    package func apply(to rgb: [Float], _ c: Compute) -> [Float] {
+        let n = Self.knots
+        let (channel, luma, mix) = (self.channel, self.luma, self.mix)
+        let usesLuma = mix != 0 || luma.contains { $0 != 0 }
+        @inline(__always) func lookup(_ curve: [Float], _ offset: Int, _ v: Float) -> Float {
+            let t = Self.clamped(v) * Float(n - 1)
+            let k = min(n - 2, Int(t))
+            let f = t - Float(k)
+            return curve[offset + k] * (1 - f) + curve[offset + k + 1] * f
+        }
+        return c.array(rgb.count, runs: rgb.count / 3, of: 1 << 14) { range, out in
+            for p in range {
+                let l =
+                    usesLuma
+                    ? Self.lumaOf(Self.clamped(rgb[3 * p]), Self.clamped(rgb[3 * p + 1]), Self.clamped(rgb[3 * p + 2]))
+                    : 0
+                for k in 0..<3 {
+                    let v = rgb[3 * p + k]
+                    var o = v + lookup(channel, k * n, v)
+                    if usesLuma { o += mix * (l - Self.clamped(v)) + lookup(luma, k * n, l) }
+                    out[3 * p + k] = o
+                }
+            }
+        }
+    }
+}
+
+extension ColourCurves: DeltaComponent {
+    /// All zero unless the colour step chose curves.
+    package static let layout = [
+        (name: "color.curves", shape: [3, knots]), (name: "color.luma_curves", shape: [3, knots]),
+        (name: "color.luma_mix", shape: [1]),
+    ]
+    package static let revision = 1
+    package init(values: [[Float]]) { self.init(channel: values[0], luma: values[1], mix: values[2][0]) }
+    package var values: [[Float]] { [channel, luma, [mix]] }
+}

@@ -464,23 +464,55 @@ def _hsv(rgb):
     return edits.rgb_to_hsv(rgb.double())
 
 
+HUE_SMOOTHNESS = 1000.0              # pixels' worth of weight tying neighbouring nodes, where the hue turns everywhere
+HUE_SMOOTH_RIDGE = 1e-3
+HUE_RUN = 64                        # alternate runs of pixels held out to choose smooth or local ...
+HUE_LOCAL_MARGIN = 0.5              # ... local only where it predicts them this much better
+
+
 def fit_hue(before, after):
     """The hue shift before → after on `[3, P]` colours: `[HUE_NODES, len(HUE_SATURATIONS)]` shifts
-    in turns, least squares over the pixels' hue differences, each weighted by the square of its
-    chroma (s·v, what a hue error costs in RGB) and pulled toward none by `HUE_RIDGE`."""
+    in turns (`solve_hue`), smooth across the hue circle (`HUE_SMOOTHNESS`: a turn of every hue)
+    unless the local reading (`HUE_RIDGE` toward none: one band recoloured) predicts alternate runs
+    of `HUE_RUN` pixels from the others `HUE_LOCAL_MARGIN` better. Same as HueShift.fit in Swift."""
+    half = (torch.arange(before.shape[1]) // HUE_RUN) % 2 == 0
+    smooth = True
+    if bool(half.any()) and bool((~half).any()):
+        def error(smoothness, ridge):
+            e = 0.0
+            for t in (half, ~half):
+                shift = solve_hue(before[:, t], after[:, t], smoothness, ridge)
+                e += float(((apply_hue(before[:, ~t], shift).clamp(0, 1) - after[:, ~t]) ** 2).sum())
+            return e
+        smooth = HUE_LOCAL_MARGIN * error(HUE_SMOOTHNESS, HUE_SMOOTH_RIDGE) <= error(0.0, HUE_RIDGE)
+    return solve_hue(before, after, HUE_SMOOTHNESS, HUE_SMOOTH_RIDGE) if smooth else solve_hue(before, after, 0.0, HUE_RIDGE)
+
+
+def solve_hue(before, after, smoothness, ridge):
+    """Least squares over the pixels' hue differences, each weighted by the square of its chroma
+    (s·v, what a hue error costs in RGB), neighbouring nodes (along hue, circular, and saturation)
+    tied by `smoothness`, every node pulled toward none by `ridge`."""
     hx, hy = _hsv(before), _hsv(after)
     r = (hy[0] - hx[0] + 0.5) % 1.0 - 0.5
     w = (torch.minimum(hx[1], hy[1]) * torch.minimum(hx[2], hy[2])) ** 2
     index, weight = _hue_corners(hx[0], hx[1])
-    n = HUE_NODES * len(HUE_SATURATIONS)
+    m = len(HUE_SATURATIONS)
+    n = HUE_NODES * m
     a = torch.zeros(n * n, dtype=torch.float64)
     b = torch.zeros(n, dtype=torch.float64)
     for i in range(4):
         b.index_add_(0, index[:, i], w * weight[:, i] * r)
         for j in range(4):
             a.index_add_(0, index[:, i] * n + index[:, j], w * weight[:, i] * weight[:, j])
-    a = a.reshape(n, n) + HUE_RIDGE * torch.eye(n, dtype=torch.float64)
-    return torch.linalg.solve(a, b).reshape(HUE_NODES, len(HUE_SATURATIONS))
+    a = a.reshape(n, n) + ridge * torch.eye(n, dtype=torch.float64)
+    nodes = torch.arange(n)
+    for nxt, valid in ((((nodes // m + 1) % HUE_NODES) * m + nodes % m, nodes >= 0), (nodes + 1, nodes % m + 1 < m)):
+        u, v = nodes[valid], nxt[valid]
+        a[u, u] += smoothness
+        a[v, v] += smoothness
+        a[u, v] -= smoothness
+        a[v, u] -= smoothness
+    return torch.linalg.solve(a, b).reshape(HUE_NODES, m)
 
 
 def apply_hue(img, shift):
@@ -494,7 +526,10 @@ def apply_hue(img, shift):
 
 CURVE_BINS = 256          # tone curves' knots at 0, 1/255, ..., 1: an 8-bit exemplar's values fall on them
 CURVE_SPAN = 0.1          # beyond the exemplar's range a curve goes on with its last tenth's slope ...
-CURVE_MAX_SLOPE = 2.0     # ... clamped to this
+CURVE_MAX_SLOPE = 4.0     # ... clamped to this, over its bins not clipped to 0 or 1 (within this)
+CURVE_CLIP = 0.5 / 255
+CURVE_SOURCES = ("shared", "channel", "luma")
+CURVE_MARGIN = 0.9        # a model with more freedom must cut the simpler one's held-out error by 10%
 
 
 def _luma_of(x):
@@ -503,8 +538,8 @@ def _luma_of(x):
 
 
 def fit_curves(x, y, source):
-    """Tone curves from colours `x` to `y` (`[P, 3]`): `source` "channel" — each channel a curve of
-    its own value — or "luma" — each channel pulled toward the luma by `mix` (the within-bin
+    """Tone curves from colours `x` to `y` (`[P, 3]`): `source` "shared" — each channel through one
+    curve of its own value, seen over every channel's range —, "channel" — a curve each — or "luma" — each channel pulled toward the luma by `mix` (the within-bin
     regression of the change on the channel's distance from the luma), then a curve of the luma.
     → (channel `[3, CURVE_BINS]`, luma `[3, CURVE_BINS]`, mix): curves as offsets from the input,
     the unused ones zero. Same as ColourCurves.fit in Swift."""
@@ -526,36 +561,64 @@ def fit_curves(x, y, source):
         dd = float((sdd[seen] - sd[seen] ** 2 / count[seen]).sum())
         dr = float((sdr[seen] - sd[seen] * sr[seen] / count[seen]).sum())
         mix = min(1.0, max(0.0, dr / dd)) if dd > 1e-9 else 1.0
-    curves = torch.zeros(3, n, dtype=torch.float64)
     knots = torch.arange(n, dtype=torch.float64) / (n - 1)
+    span = round(CURVE_SPAN * (n - 1))
+    binned = []
     for c in range(3):
         v = luma if source == "luma" else x[:, c]
         start = x[:, c] + mix * (luma - x[:, c])
         k = torch.round(v * (n - 1)).long()
         count = torch.zeros(n, dtype=torch.float64).index_add_(0, k, torch.ones_like(v))
         total = torch.zeros(n, dtype=torch.float64).index_add_(0, k, y[:, c] - start + v)
+        binned.append((count, total))
+    if source == "shared":
+        count, total = sum(b[0] for b in binned), sum(b[1] for b in binned)
+        binned = [(count, total)] * 3
+    for c, (count, total) in enumerate(binned):
         seen = torch.nonzero(count > 0).reshape(-1)
+        binned[c] = (seen, total[seen] / count[seen])
+
+    def slope(seen, value, chosen):
+        """The end's slope over its unclipped bins; None where they are clipped throughout (the
+        values say only "at least this far"): borrowed from the other channels."""
+        clipped = (value <= CURVE_CLIP) | (value >= 1 - CURVE_CLIP)
+        if int((chosen & ~clipped).sum()) < 2:
+            return None if bool((chosen & clipped).any()) else 1.0
+        chosen = chosen & ~clipped
+        b = seen[chosen].double()
+        vb = value[chosen]
+        xx = float(((b - b.mean()) ** 2).sum())
+        xy = float(((b - b.mean()) * (vb - vb.mean())).sum())
+        return min(CURVE_MAX_SLOPE, max(-CURVE_MAX_SLOPE, xy / xx * (n - 1)))
+
+    slopes = [(None, None) if len(seen) == 0 else
+              (slope(seen, value, seen <= int(seen[0]) + span), slope(seen, value, seen >= int(seen[-1]) - span))
+              for seen, value in binned]
+    # An end clipped throughout borrows the other channels' curves beyond it (a gain clipped in
+    # one channel is the gain of the others); with none to borrow from it stays flat.
+    # Each curve between its seen bins and beyond each end with its own slope; then an end clipped
+    # throughout takes the mean of the curves beyond it of the channels with a slope there (a gain
+    # clipped in one channel is the gain of the others), or stays flat with none to borrow from.
+    curves = knots.repeat(3, 1)
+    for c, (seen, value) in enumerate(binned):
         if len(seen) == 0:
             continue
-        value = total[seen] / count[seen]
-        curve = torch.from_numpy(np.interp(np.arange(n), seen.numpy(), value.numpy()))
-        first, last = int(seen[0]), int(seen[-1])
-        span = round(CURVE_SPAN * (n - 1))
-
-        def slope(chosen):
-            if int(chosen.sum()) < 2:
-                return 1.0
-            b = seen[chosen].double()
-            vb = value[chosen]
-            xx = float(((b - b.mean()) ** 2).sum())
-            xy = float(((b - b.mean()) * (vb - vb.mean())).sum())
-            return min(CURVE_MAX_SLOPE, max(-CURVE_MAX_SLOPE, xy / xx * (n - 1)))
-
-        low, high = slope(seen <= first + span), slope(seen >= last - span)
-        below, above = torch.arange(first), torch.arange(last + 1, n)
-        curve[below] = float(value[0]) + low * (below - first).double() / (n - 1)
-        curve[above] = float(value[-1]) + high * (above - last).double() / (n - 1)
-        curves[c] = curve - knots
+        curves[c] = torch.from_numpy(np.interp(np.arange(n), seen.numpy(), value.numpy()))
+        for end, beyond, edge in ((0, torch.arange(int(seen[0])), int(seen[0])),
+                                  (1, torch.arange(int(seen[-1]) + 1, n), int(seen[-1]))):
+            if slopes[c][end] is not None:
+                at = float(value[0] if end == 0 else value[-1])
+                curves[c][beyond] = at + slopes[c][end] * (beyond - edge).double() / (n - 1)
+    own = curves.clone()
+    for c, (seen, value) in enumerate(binned):
+        for end in (0, 1):
+            if len(seen) == 0 or slopes[c][end] is not None:
+                continue
+            beyond = torch.arange(int(seen[0])) if end == 0 else torch.arange(int(seen[-1]) + 1, n)
+            lenders = [d for d in range(3) if slopes[d][end] is not None and len(binned[d][0]) > 0]
+            if lenders:
+                curves[c][beyond] = sum(own[d][beyond] for d in lenders) / len(lenders)
+    curves = curves - knots
     zero = torch.zeros(3, n, dtype=torch.float64)
     return (zero, curves, mix) if source == "luma" else (curves, zero, 0.0)
 
@@ -592,32 +655,39 @@ def curves_predictor(source):
 
 
 def choose_colour(before, after, table_error=None):
-    """"curves-luma", "curves-channel", "table", "hue" or "unchanged": what follows the spatial
+    """"curves-shared", "curves-channel", "curves-luma", "table", "hue" or "unchanged": what follows the spatial
     filter. The hue shift alone is used only if it cuts the table's held-out error
     (`held_out_error`; `table_error` when the caller has it) by `HUE_MARGIN`. Alone: a table fitted
     after a hue shift learns the exemplar's colours both ways (a gamma or hue edit's shift where the
     exemplar has colours, none where it has not), which held out the exemplar's own blocks but not
     other photos (gamma 61.6 → 44.1 dB on one benchmark case). Tone curves (`fit_curves`, of the
-    luma, then of each channel) replace either where they predict held-out blocks at least as well:
-    with one input per output they carry to colours the exemplar lacks. Whichever is chosen is kept
+    one for every channel, one each, of the luma) are tried first, each more general model used only
+    where it cuts the simpler one's held-out error by `CURVE_MARGIN`, the table and hue shift last:
+    with one input per output, curves carry to colours the exemplar lacks. Whichever is chosen is kept
     only if its held-out error is below `COLOUR_GAIN` times that of the spatial filter alone
     (`identity_error`); else "unchanged"."""
     table = table_error if table_error is not None else held_out_error(before, after, table_predictor(False))
     if table is None:
         return "table"
     hue = held_out_error(before, after, lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T)
-    curves = {source: held_out_error(before, after, curves_predictor(source)) for source in ("luma", "channel")}
+    curves = {source: held_out_error(before, after, curves_predictor(source)) for source in CURVE_SOURCES}
     return colour_step(table, hue, identity_error(before, after), curves=curves)[0]
 
 
 def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None):
-    """`choose_colour`'s rule on the held-out errors (`curves`: {"luma": e, "channel": e}):
-    ("table" | "hue" | "curves-luma" | "curves-channel" | "unchanged", the chosen step's error);
+    """`choose_colour`'s rule on the held-out errors (`curves`: {"shared": e, "channel": e, "luma": e}):
+    ("table" | "hue" | "curves-shared" | "curves-channel" | "curves-luma" | "unchanged", the chosen
+    step's error);
     `gain` None keeps the step without testing it against "unchanged"."""
-    choice, error = ("hue", hue) if hue < HUE_MARGIN * table else ("table", table)
-    for source in ("luma", "channel"):
-        if curves is not None and curves[source] <= error:
-            choice, error = f"curves-{source}", curves[source]
+    base = ("hue", hue) if hue < HUE_MARGIN * table else ("table", table)
+    choice, error = base
+    if curves is not None:
+        # From the fewest curves on, each model used only where it cuts the simpler one's held-out
+        # error by `CURVE_MARGIN`.
+        choice, error = "curves-shared", curves["shared"]
+        for name, e in (("curves-channel", curves["channel"]), ("curves-luma", curves["luma"]), base):
+            if e < CURVE_MARGIN * error:
+                choice, error = name, e
     return (choice if gain is None or error < gain * unchanged else "unchanged"), error
 
 

@@ -1,6 +1,6 @@
 """Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, tone curves,
 hue shift, colour table and grain): Training/edit_data.py's `fit` — the specification the training
-data used — and `grain_of`, on ten pairs made from Examples/coffee.png at 160×107.
+data used — and `grain_of`, on eleven pairs made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ExemplarFitTests/Goldens/exemplar-fit.safetensors
 """
@@ -24,11 +24,12 @@ CASES = {
     "recolor_wide": [("recolor", {"center": 0.06, "width": 0.1, "shift": 0.3})],  # every hue coffee has
     "grain": [("grain", {"sigma": 0.05, "seed": 7})],  # no colour step
     "coarse_grain": None,  # `coarse_grain`: grain a gaussian blur cannot make, of a size the fit reads
+    "hue": [("hue", {"shift": 0.2})],  # every hue turned: the smooth hue shift
     "posterize": [("posterize", {"levels": 4})],  # tone curves of each channel
     "solarize": [("solarize", {"t": 0.55})],
     "threshold": [("threshold", {"t": 0.45, "dark": [0.1, 0.05, 0.2], "light": [0.95, 0.9, 0.7]})],  # of the luma
 }
-CHOICES = ("table", "hue", "unchanged", "curves-luma", "curves-channel")
+CHOICES = ("table", "hue", "unchanged", "curves-shared", "curves-channel", "curves-luma")
 
 
 def coarse_grain(img, sigma=0.04, seed=7):

@@ -30,15 +30,18 @@ package struct ColourCurves: Equatable, Sendable {
         self.mix = mix
     }
 
-    /// Which input the curves read.
-    enum Input { case channel, luma }
+    /// Which input the curves read: each channel its own value through one curve for all three
+    /// (`shared`: a tone curve, seen over every channel's range) or a curve each, or the luma.
+    enum Input { case shared, channel, luma }
 
     /// Beyond the exemplar's range of a curve's input the curve goes on with the slope of its last
-    /// tenth of the range (clamped to ±``maxSlope``): a gain or a fold goes on as it went, a step
-    /// stays flat — where holding the last offset (what the table's prior does) brings back a
-    /// darkened photo's blacks as greys.
+    /// tenth of the range (its unclipped bins, clamped to ±``maxSlope``): a gain or a fold goes on
+    /// as it went, a step stays flat — where holding the last offset brings back a darkened
+    /// photo's blacks as greys.
     static let extrapolationSpan = 0.1
-    static let maxSlope = 2.0
+    static let maxSlope = 4.0
+    /// Values within this of 0 or 1 are clipped: left out of the slope.
+    static let clip = 0.5 / 255
 
     @inline(__always)
     static func lumaOf(_ r: Float, _ g: Float, _ b: Float) -> Float {
@@ -94,34 +97,68 @@ package struct ColourCurves: Equatable, Sendable {
                 sum[c * n + k] += Double(y[3 * p + c]) - start + Double(source)
             }
         }
+        if input == .shared {
+            for k in 0..<n {
+                let (c, s) = (
+                    (0..<3).reduce(0.0) { $0 + count[$1 * n + k] }, (0..<3).reduce(0.0) { $0 + sum[$1 * n + k] }
+                )
+                for channel in 0..<3 { (count[channel * n + k], sum[channel * n + k]) = (c, s) }
+            }
+        }
         // `sum/count` is the curve's value at a bin (the after as a function of the input, with the
         // pull's part moved out); gaps between bins interpolated, ends extrapolated.
-        var curves = [Float](repeating: 0, count: 3 * n)
+        // Per channel: its seen bins, and the slope at each end — nil where the end's last tenth
+        // is clipped throughout (it says only "at least this far"), to be borrowed from the
+        // channels that show theirs (a gain clipped in one channel is the gain of the others).
+        let span = Int((extrapolationSpan * Double(n - 1)).rounded())
+        var seen: [[Int]] = []
+        var slopes: [[Double?]] = []
         for c in 0..<3 {
-            let seen = (0..<n).filter { count[c * n + $0] > 0 }
-            guard let first = seen.first, let last = seen.last else { continue }
-            let value = { (k: Int) in sum[c * n + k] / count[c * n + k] }
-            var curve = [Double](repeating: 0, count: n)
-            for (a, b) in zip(seen, seen.dropFirst()) {
-                for k in a..<b { curve[k] = value(a) + (value(b) - value(a)) * Double(k - a) / Double(b - a) }
+            let bins = (0..<n).filter { count[c * n + $0] > 0 }
+            seen.append(bins)
+            guard let first = bins.first, let last = bins.last else {
+                slopes.append([nil, nil])
+                continue
             }
-            curve[last] = value(last)
-            let span = Int((extrapolationSpan * Double(n - 1)).rounded())
-            func slope(_ bins: [Int]) -> Double {
-                guard bins.count > 1 else { return 1 }
-                let mean = bins.reduce(0.0) { $0 + Double($1) } / Double(bins.count)
-                let meanValue = bins.reduce(0.0) { $0 + value($1) } / Double(bins.count)
+            func slope(_ window: [Int]) -> Double? {
+                let values = window.map { sum[c * n + $0] / count[c * n + $0] }
+                let kept = zip(window, values).filter { $0.1 > clip && $0.1 < 1 - clip }
+                guard kept.count > 1 else { return kept.count < window.count ? nil : 1 }
+                let mean = kept.reduce(0.0) { $0 + Double($1.0) } / Double(kept.count)
+                let meanValue = kept.reduce(0.0) { $0 + $1.1 } / Double(kept.count)
                 var (xx, xy) = (0.0, 0.0)
-                for k in bins {
+                for (k, v) in kept {
                     xx += (Double(k) - mean) * (Double(k) - mean)
-                    xy += (Double(k) - mean) * (value(k) - meanValue)
+                    xy += (Double(k) - mean) * (v - meanValue)
                 }
                 return min(maxSlope, max(-maxSlope, xy / xx * Double(n - 1)))
             }
-            let low = slope(seen.filter { $0 <= first + span })
-            let high = slope(seen.filter { $0 >= last - span })
-            for k in 0..<first { curve[k] = value(first) + low * Double(k - first) / Double(n - 1) }
-            for k in (last + 1)..<n { curve[k] = value(last) + high * Double(k - last) / Double(n - 1) }
+            slopes.append([slope(bins.filter { $0 <= first + span }), slope(bins.filter { $0 >= last - span })])
+        }
+        // Each curve between its seen bins and beyond each end with its own slope; then an end
+        // clipped throughout takes the mean of the curves beyond it of the channels with a slope
+        // there, or stays flat with none to borrow from.
+        var own = [[Double]](repeating: (0..<n).map { Double($0) / Double(n - 1) }, count: 3)
+        for c in 0..<3 {
+            guard let first = seen[c].first, let last = seen[c].last else { continue }
+            let value = { (k: Int) in sum[c * n + k] / count[c * n + k] }
+            for (a, b) in zip(seen[c], seen[c].dropFirst()) {
+                for k in a..<b { own[c][k] = value(a) + (value(b) - value(a)) * Double(k - a) / Double(b - a) }
+            }
+            own[c][last] = value(last)
+            for k in 0..<first { own[c][k] = value(first) + (slopes[c][0] ?? 0) * Double(k - first) / Double(n - 1) }
+            for k in (last + 1)..<n { own[c][k] = value(last) + (slopes[c][1] ?? 0) * Double(k - last) / Double(n - 1) }
+        }
+        var curves = [Float](repeating: 0, count: 3 * n)
+        for c in 0..<3 {
+            var curve = own[c]
+            if let first = seen[c].first, let last = seen[c].last {
+                for (end, beyond) in [(0, 0..<first), (1, (last + 1)..<n)] where slopes[c][end] == nil {
+                    let lenders = (0..<3).filter { slopes[$0][end] != nil && !seen[$0].isEmpty }
+                    guard !lenders.isEmpty else { continue }
+                    for k in beyond { curve[k] = lenders.reduce(0.0) { $0 + own[$1][k] } / Double(lenders.count) }
+                }
+            }
             for k in 0..<n { curves[c * n + k] = Float(curve[k] - Double(k) / Double(n - 1)) }
         }
         let zero = [Float](repeating: 0, count: 3 * n)

@@ -26,6 +26,9 @@ package struct ColourStep: Equatable, Sendable {
 
     /// The hue shift must cut the table's held-out error by 10% to be used.
     static let hueMargin = 0.9
+    /// A model with more freedom (tone curves of each channel, of the luma, then the hue shift
+    /// or table) must cut the simpler one's held-out error by 10% to be used.
+    static let curveMargin = 0.9
 
     /// A colour step must cut the held-out error of none — the spatial filter alone — to this
     /// share, or the colours are left unchanged: a colour edit explains nearly all of its pair,
@@ -48,16 +51,21 @@ package struct ColourStep: Equatable, Sendable {
             HueShift.fit(x, y, train).apply(to: before, Compute(threads: 1))
         }
         let table = tableError ?? ColorLUT.heldOutError(x, y, halves: halves, curves: false)
-        var (choice, error) = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
-        // Curves where they predict the held-out half as well: with one input per output they
-        // carry to colours the exemplar lacks, which neither the table nor the hue shift can.
-        for input in [ColourCurves.Input.luma, .channel] {
-            let curves = HeldOut.error(x, y, halves: halves) { train, before in
-                ColourCurves.fit(x, y, train, input: input).apply(to: before, Compute(threads: 1)).map(
-                    ColourCurves.clamped)
-            }
-            if curves <= error { (choice, error) = (.curves(input), curves) }
+        let base = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
+        // From the fewest curves on, each model used only where it cuts the simpler one's held-out
+        // error by ``curveMargin``: curves, one input per output, carry to colours the exemplar
+        // lacks, which neither the table nor the hue shift can.
+        let curves = [ColourCurves.Input.shared, .channel, .luma].map { input in
+            (
+                Choice.curves(input),
+                HeldOut.error(x, y, halves: halves) { train, before in
+                    ColourCurves.fit(x, y, train, input: input).apply(to: before, Compute(threads: 1))
+                        .map(ColourCurves.clamped)
+                }
+            )
         }
+        var (choice, error) = curves[0]
+        for (next, e) in curves.dropFirst() + [base] where e < curveMargin * error { (choice, error) = (next, e) }
         // Predicting no change, each half's own before: the squared difference over the whole pair.
         let unchanged = zip(x, y).reduce(0.0) { sum, pair in
             let d = Double(pair.1 - pair.0)

@@ -11,6 +11,15 @@ package struct HueShift: Equatable, Sendable {
     static let saturations: [Double] = [0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 1]
     /// Pixels' worth of weight pulling each node's shift toward none.
     static let ridge = 1.0
+    /// Pixels' worth of weight tying each node's shift to its neighbours' (along hue and
+    /// saturation) where the exemplar reads as one turn of every hue; a hair of ridge then only
+    /// fixes the level. Hues the exemplar lacks take their neighbours' shift instead of none.
+    static let smoothness = 1000.0
+    static let smoothRidge = 1e-3
+    /// Runs of pixels (in the order given), alternately held out, that decide between the two
+    /// readings; the local one must predict them this much better.
+    static let run = 64
+    static let localMargin = 0.5
 
     static var shape: [Int] { [hues, saturations.count] }
 
@@ -62,10 +71,32 @@ package struct HueShift: Equatable, Sendable {
         )
     }
 
-    /// The least-squares shift from `pixels` of before `x` to after `y` (interleaved RGB): each
-    /// pixel's hue difference weighted by the square of its chroma (s·v: what a hue error costs in
-    /// RGB), pulled toward none by ``ridge``.
+    /// The shift from `pixels` of before `x` to after `y` (interleaved RGB), smooth across the hue
+    /// circle (a turn of every hue: hues the exemplar lacks turn as its neighbours do) unless the
+    /// local reading (one band recoloured, ``ridge`` toward none elsewhere) predicts alternate runs
+    /// of ``run`` pixels from the others ``localMargin`` better: an exemplar that shows hues the
+    /// edit left alone beside ones it turned is local, one whose hues all turned alike is smooth —
+    /// and so is one of a single hue, as the 3D table's affine prior reads it (a hue rotation is
+    /// close to a rotation about the grey axis).
     static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> HueShift {
+        var halves: [[Int]] = [[], []]
+        for (i, p) in pixels.enumerated() { halves[i / run % 2].append(p) }
+        func error(_ smoothness: Double, _ ridge: Double) -> Double {
+            HeldOut.error(x, y, halves: halves) { train, before in
+                solve(x, y, train, smoothness: smoothness, ridge: ridge).apply(to: before, Compute(threads: 1))
+            }
+        }
+        let smooth =
+            halves[0].isEmpty || halves[1].isEmpty || localMargin * error(smoothness, smoothRidge) <= error(0, ridge)
+        return smooth
+            ? solve(x, y, pixels, smoothness: smoothness, ridge: smoothRidge)
+            : solve(x, y, pixels, smoothness: 0, ridge: ridge)
+    }
+
+    /// The least-squares shift: each pixel's hue difference weighted by the square of its chroma
+    /// (s·v: what a hue error costs in RGB), neighbouring nodes tied by `smoothness`, every node
+    /// pulled toward none by `ridge`.
+    static func solve(_ x: [Float], _ y: [Float], _ pixels: [Int], smoothness: Double, ridge: Double) -> HueShift {
         let n = hues * saturations.count
         let m = saturations.count
         // Each node couples only with its 3×3 neighbourhood of nodes (hue circular): the normal
@@ -97,7 +128,22 @@ package struct HueShift: Equatable, Sendable {
                 }
             }
         }
-        for node in 0..<n { a[node * 9 + 4] += ridge }
+        for node in 0..<n {
+            a[node * 9 + 4] += ridge
+            // Links to the next hue (circular) and the next saturation, each counted at both ends.
+            let (i, j) = (node / m, node % m)
+            let next = ((i + 1) % hues) * m + j
+            a[node * 9 + 4] += smoothness
+            a[next * 9 + 4] += smoothness
+            a[node * 9 + 7] -= smoothness  // (di, dj) = (1, 0)
+            a[next * 9 + 1] -= smoothness  // (−1, 0)
+            if j + 1 < m {
+                a[node * 9 + 4] += smoothness
+                a[node * 9 + 5] -= smoothness  // (0, 1)
+                a[(node + 1) * 9 + 4] += smoothness
+                a[(node + 1) * 9 + 3] -= smoothness  // (0, −1)
+            }
+        }
         func product(_ v: [Double]) -> [Double] {
             (0..<n).map { node -> Double in
                 var sum = 0.0
@@ -113,7 +159,7 @@ package struct HueShift: Equatable, Sendable {
         var direction = z
         var rz = zip(residual, z).reduce(0) { $0 + $1.0 * $1.1 }
         let target = 1e-24 * max(b.reduce(0) { $0 + $1 * $1 }, 1e-300)
-        for _ in 0..<(4 * n) {
+        for _ in 0..<(40 * n) {
             if residual.reduce(0, { $0 + $1 * $1 }) <= target { break }
             let q = product(direction)
             let step = rz / zip(direction, q).reduce(0) { $0 + $1.0 * $1.1 }
@@ -148,8 +194,9 @@ package struct HueShift: Equatable, Sendable {
 extension HueShift: DeltaComponent {
     /// The shift in turns per hue and saturation node; all zero unless the colour step chose it.
     package static let layout = [(name: "color.hue", shape: shape)]
-    /// Added, then made an alternative to the table rather than a step before it.
-    package static let revision = 2
+    /// Added, made an alternative to the table rather than a step before it, then smooth across
+    /// the hue circle unless the exemplar shows it local.
+    package static let revision = 3
     package init(values: [[Float]]) { self.init(grid: values[0]) }
     package var values: [[Float]] { [grid] }
 }

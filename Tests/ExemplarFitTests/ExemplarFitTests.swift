@@ -8,7 +8,7 @@ import Testing
 @testable import ExemplarFit
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — and `grain_of` on ten pairs made from Examples/coffee.png.
+/// edit models were trained with — and `grain_of` on eleven pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(
@@ -17,7 +17,8 @@ struct ExemplarFitParityTests {
     @Test(
         "Spatial filter, prior choice, tone curves, hue shift, colour table and grain as in Python",
         arguments: [
-            "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "posterize",
+            "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "hue",
+            "posterize",
             "solarize", "threshold",
         ])
     func parity(_ name: String) throws {
@@ -41,7 +42,9 @@ struct ExemplarFitParityTests {
         #expect(curves == (try io.tensor("\(name).curves").values[0] == 1))
         let choice = ColourStep.choice(
             filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
-        let choices: [ColourStep.Choice] = [.table, .hue, .unchanged, .curves(.luma), .curves(.channel)]
+        let choices: [ColourStep.Choice] = [
+            .table, .hue, .unchanged, .curves(.shared), .curves(.channel), .curves(.luma),
+        ]
         #expect(choice == choices[Int(try io.tensor("\(name).choice").values[0])])
         let colour = ColourStep.fit(filtered, after)
         let tone = zip(colour.curves.channel + colour.curves.luma, try io.tensor("\(name).tone_curves").values)

@@ -84,6 +84,28 @@ struct HueShiftTests {
         #expect(inside < insideIdentity / 5, "in the band: squared error \(inside), unedited \(insideIdentity)")
     }
 
+    @Test("A turn of every hue shown on an exemplar of few hues turns the hues it lacks alike")
+    func turnsEveryHue() {
+        let before = example160()
+        func turned(_ image: Image) -> Image {
+            mapped(image) { v in
+                var hsv = HueShift.hsv(Double(v.x), Double(v.y), Double(v.z))
+                hsv.x += 0.2
+                let rgb = HueShift.rgb(hsv)
+                return SIMD3(Float(rgb.x), Float(rgb.y), Float(rgb.z))
+            }
+        }
+        let fit = ColourStep.fit(before, turned(before))
+        #expect(!fit.hue.isNone)
+        let query = wheel()
+        let out = Image(
+            width: query.width, height: query.height, colorModel: .rgb,
+            samples: fit.apply(to: query.floatSamples(), Compute(threads: 2)))
+        // Every hue of the wheel, most of which coffee.png lacks.
+        #expect(psnr(out, turned(query)) > psnr(query, turned(query)) + 20)
+        #expect(psnr(out, turned(query)) > 35, "\(psnr(out, turned(query))) dB")
+    }
+
     @Test("A global edit keeps no hue shift: a table where channels mix, tone curves where they do not")
     func globalEditKeepsTable() {
         let before = example160()

@@ -359,6 +359,7 @@ def choose_prior(before, after, affine_error=None):
 SPATIAL_SIGMAS = tuple(0.003 * 2 ** (i / 4) for i in range(13))  # 0.003 … 0.024 of the shorter side
 SPATIAL_GAIN = 0.5    # a filter is kept only if it halves the colour fit's error
 SPATIAL_MIN_K = 0.15
+SPATIAL_FLOOR = 1e-3  # ... and only where the table alone leaves over this share of the change
 
 
 def spatial(img, sigma, k):
@@ -402,6 +403,10 @@ def fit_spatial(before, after):
             e = colour_error(spatial(before, best[1], k))
             if e < best[0]:
                 best = (e, best[1], k)
+    # A colour table that explains the pair all but exactly leaves no filter to identify (a flat
+    # exemplar turned grey fitted a sharpen of −3 that then wrecked its queries).
+    if plain < SPATIAL_FLOOR * float((change * change).mean()):
+        return 0.0, 0.0
     return (best[1], best[2]) if best[0] < SPATIAL_GAIN * plain else (0.0, 0.0)
 
 

@@ -2,9 +2,9 @@ import ImageCodecs
 import TensorCore
 
 /// Tone curves fitted on an exemplar pair at the 8-bit resolution of its values: each channel
-/// through a curve of its own value (posterisation, solarisation, levels, gamma, a gain per
-/// channel), or every channel through a curve of the luma after a pull toward it (a threshold, a
-/// duotone, black and white). A photo covers each channel's or the luma's range far better than
+/// through a curve of its own value, one for all (posterisation, solarisation, levels, gamma) or
+/// one each (a gain per channel), or every channel through a curve of the luma after a pull
+/// toward it (a threshold, a duotone, black and white, sepia). A photo covers each channel's or the luma's range far better than
 /// the colour cube, and 256 knots keep a step sharp where the 17³ ``ColorLUT`` blurs it over a
 /// sixteenth of the range. Same as `fit_curves` and `apply_curves` in Training/edit_data.py.
 package struct ColourCurves: Equatable, Sendable {
@@ -53,37 +53,49 @@ package struct ColourCurves: Equatable, Sendable {
 
     /// The least-squares curves from `pixels` of before `x` to after `y` (interleaved RGB).
     static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int], input: Input) -> ColourCurves {
-        let n = knots
-        func bin(_ v: Float) -> Int { Int((clamped(v) * Float(n - 1)).rounded()) }
-        var mix = 0.0
-        if input == .luma {
-            // The pull toward the luma, from how the change varies with a channel's distance from
-            // the luma among pixels of one luma (within each bin, so the curve cannot explain it).
-            var sums = [Double](repeating: 0, count: n * 3 * 5)  // per bin and channel: count, d, r, dd, dr
-            for p in pixels {
-                let (r, g, b) = (x[3 * p], x[3 * p + 1], x[3 * p + 2])
-                let l = lumaOf(clamped(r), clamped(g), clamped(b))
-                let k = bin(l)
-                for c in 0..<3 {
-                    let d = Double(l - clamped(x[3 * p + c]))
-                    let change = Double(y[3 * p + c] - clamped(x[3 * p + c]))
-                    let s = (k * 3 + c) * 5
-                    sums[s] += 1
-                    sums[s + 1] += d
-                    sums[s + 2] += change
-                    sums[s + 3] += d * d
-                    sums[s + 4] += d * change
-                }
+        let mix = input == .luma ? pull(x, y, pixels) : 0
+        let curves = extended(binned(x, y, pixels, input: input, mix: mix))
+        let zero = [Float](repeating: 0, count: 3 * knots)
+        return input == .luma
+            ? ColourCurves(channel: zero, luma: curves, mix: Float(mix))
+            : ColourCurves(channel: curves, luma: zero, mix: 0)
+    }
+
+    @inline(__always)
+    static func bin(_ v: Float) -> Int { Int((clamped(v) * Float(knots - 1)).rounded()) }
+
+    /// The pull toward the luma, from how the change varies with a channel's distance from the
+    /// luma among pixels of one luma (within each bin, so the luma's curve cannot explain it).
+    static func pull(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> Double {
+        var sums = [Double](repeating: 0, count: knots * 3 * 5)  // per bin and channel: count, d, r, dd, dr
+        for p in pixels {
+            let l = lumaOf(clamped(x[3 * p]), clamped(x[3 * p + 1]), clamped(x[3 * p + 2]))
+            let k = bin(l)
+            for c in 0..<3 {
+                let d = Double(l - clamped(x[3 * p + c]))
+                let change = Double(y[3 * p + c] - clamped(x[3 * p + c]))
+                let s = (k * 3 + c) * 5
+                sums[s] += 1
+                sums[s + 1] += d
+                sums[s + 2] += change
+                sums[s + 3] += d * d
+                sums[s + 4] += d * change
             }
-            var (dd, dr) = (0.0, 0.0)
-            for s in stride(from: 0, to: sums.count, by: 5) where sums[s] > 0 {
-                dd += sums[s + 3] - sums[s + 1] * sums[s + 1] / sums[s]
-                dr += sums[s + 4] - sums[s + 1] * sums[s + 2] / sums[s]
-            }
-            mix = dd > 1e-9 ? min(1, max(0, dr / dd)) : 1
         }
-        // Per bin of the input, the mean of what the curve must add: the after minus the input
-        // (its own value, or the channel pulled toward the luma by `mix`).
+        var (dd, dr) = (0.0, 0.0)
+        for s in stride(from: 0, to: sums.count, by: 5) where sums[s] > 0 {
+            dd += sums[s + 3] - sums[s + 1] * sums[s + 1] / sums[s]
+            dr += sums[s + 4] - sums[s + 1] * sums[s + 2] / sums[s]
+        }
+        return dd > 1e-9 ? min(1, max(0, dr / dd)) : 1
+    }
+
+    /// Per output channel, its seen bins of the input and the curve's value there: the mean after
+    /// with the pull's part moved out (`shared`: the three channels' pixels pooled).
+    static func binned(_ x: [Float], _ y: [Float], _ pixels: [Int], input: Input, mix: Double) -> [[(
+        k: Int, value: Double
+    )]] {
+        let n = knots
         var count = [Double](repeating: 0, count: n * 3)
         var sum = [Double](repeating: 0, count: n * 3)
         for p in pixels {
@@ -91,10 +103,9 @@ package struct ColourCurves: Equatable, Sendable {
             let l = lumaOf(v.0, v.1, v.2)
             for (c, value) in [v.0, v.1, v.2].enumerated() {
                 let source = input == .luma ? l : value
-                let start = Double(value) + mix * Double(l - value)
                 let k = bin(source)
                 count[c * n + k] += 1
-                sum[c * n + k] += Double(y[3 * p + c]) - start + Double(source)
+                sum[c * n + k] += Double(y[3 * p + c]) - (Double(value) + mix * Double(l - value)) + Double(source)
             }
         }
         if input == .shared {
@@ -105,66 +116,62 @@ package struct ColourCurves: Equatable, Sendable {
                 for channel in 0..<3 { (count[channel * n + k], sum[channel * n + k]) = (c, s) }
             }
         }
-        // `sum/count` is the curve's value at a bin (the after as a function of the input, with the
-        // pull's part moved out); gaps between bins interpolated, ends extrapolated.
-        // Per channel: its seen bins, and the slope at each end — nil where the end's last tenth
-        // is clipped throughout (it says only "at least this far"), to be borrowed from the
-        // channels that show theirs (a gain clipped in one channel is the gain of the others).
-        let span = Int((extrapolationSpan * Double(n - 1)).rounded())
-        var seen: [[Int]] = []
-        var slopes: [[Double?]] = []
-        for c in 0..<3 {
-            let bins = (0..<n).filter { count[c * n + $0] > 0 }
-            seen.append(bins)
-            guard let first = bins.first, let last = bins.last else {
-                slopes.append([nil, nil])
-                continue
-            }
-            func slope(_ window: [Int]) -> Double? {
-                let values = window.map { sum[c * n + $0] / count[c * n + $0] }
-                let kept = zip(window, values).filter { $0.1 > clip && $0.1 < 1 - clip }
-                guard kept.count > 1 else { return kept.count < window.count ? nil : 1 }
-                let mean = kept.reduce(0.0) { $0 + Double($1.0) } / Double(kept.count)
-                let meanValue = kept.reduce(0.0) { $0 + $1.1 } / Double(kept.count)
-                var (xx, xy) = (0.0, 0.0)
-                for (k, v) in kept {
-                    xx += (Double(k) - mean) * (Double(k) - mean)
-                    xy += (Double(k) - mean) * (v - meanValue)
-                }
-                return min(maxSlope, max(-maxSlope, xy / xx * Double(n - 1)))
-            }
-            slopes.append([slope(bins.filter { $0 <= first + span }), slope(bins.filter { $0 >= last - span })])
+        return (0..<3).map { c in
+            (0..<n).filter { count[c * n + $0] > 0 }.map { (k: $0, value: sum[c * n + $0] / count[c * n + $0]) }
         }
-        // Each curve between its seen bins and beyond each end with its own slope; then an end
-        // clipped throughout takes the mean of the curves beyond it of the channels with a slope
-        // there, or stays flat with none to borrow from.
+    }
+
+    /// The least-squares slope (per unit of input) of a curve's end over its unclipped bins;
+    /// nil where they are clipped throughout (the values say only "at least this far").
+    static func slope(_ window: ArraySlice<(k: Int, value: Double)>) -> Double? {
+        let kept = window.filter { $0.value > clip && $0.value < 1 - clip }
+        guard kept.count > 1 else { return kept.count < window.count ? nil : 1 }
+        let mean = kept.reduce(0.0) { $0 + Double($1.k) } / Double(kept.count)
+        let meanValue = kept.reduce(0.0) { $0 + $1.value } / Double(kept.count)
+        var (xx, xy) = (0.0, 0.0)
+        for (k, v) in kept {
+            xx += (Double(k) - mean) * (Double(k) - mean)
+            xy += (Double(k) - mean) * (v - meanValue)
+        }
+        return min(maxSlope, max(-maxSlope, xy / xx * Double(knots - 1)))
+    }
+
+    /// The curves over every knot, as offsets from the input: between seen bins interpolated,
+    /// beyond each end on with that end's slope; an end clipped throughout takes the mean of the
+    /// curves beyond it of the channels with a slope there (a gain clipped in one channel is the
+    /// gain of the others), or stays flat with none to borrow from.
+    static func extended(_ bins: [[(k: Int, value: Double)]]) -> [Float] {
+        let n = knots
+        let span = Int((extrapolationSpan * Double(n - 1)).rounded())
+        let slopes = bins.map { seen -> [Double?] in
+            guard let first = seen.first?.k, let last = seen.last?.k else { return [nil, nil] }
+            return [slope(seen.prefix { $0.k <= first + span }), slope(seen.drop { $0.k < last - span })]
+        }
         var own = [[Double]](repeating: (0..<n).map { Double($0) / Double(n - 1) }, count: 3)
-        for c in 0..<3 {
-            guard let first = seen[c].first, let last = seen[c].last else { continue }
-            let value = { (k: Int) in sum[c * n + k] / count[c * n + k] }
-            for (a, b) in zip(seen[c], seen[c].dropFirst()) {
-                for k in a..<b { own[c][k] = value(a) + (value(b) - value(a)) * Double(k - a) / Double(b - a) }
+        for (c, seen) in bins.enumerated() {
+            guard let first = seen.first, let last = seen.last else { continue }
+            for (a, b) in zip(seen, seen.dropFirst()) {
+                for k in a.k..<b.k { own[c][k] = a.value + (b.value - a.value) * Double(k - a.k) / Double(b.k - a.k) }
             }
-            own[c][last] = value(last)
-            for k in 0..<first { own[c][k] = value(first) + (slopes[c][0] ?? 0) * Double(k - first) / Double(n - 1) }
-            for k in (last + 1)..<n { own[c][k] = value(last) + (slopes[c][1] ?? 0) * Double(k - last) / Double(n - 1) }
+            own[c][last.k] = last.value
+            for k in 0..<first.k { own[c][k] = first.value + (slopes[c][0] ?? 0) * Double(k - first.k) / Double(n - 1) }
+            for k in (last.k + 1)..<n {
+                own[c][k] = last.value + (slopes[c][1] ?? 0) * Double(k - last.k) / Double(n - 1)
+            }
         }
         var curves = [Float](repeating: 0, count: 3 * n)
-        for c in 0..<3 {
+        for (c, seen) in bins.enumerated() {
             var curve = own[c]
-            if let first = seen[c].first, let last = seen[c].last {
+            if let first = seen.first?.k, let last = seen.last?.k {
                 for (end, beyond) in [(0, 0..<first), (1, (last + 1)..<n)] where slopes[c][end] == nil {
-                    let lenders = (0..<3).filter { slopes[$0][end] != nil && !seen[$0].isEmpty }
+                    let lenders = (0..<3).filter { slopes[$0][end] != nil && !bins[$0].isEmpty }
                     guard !lenders.isEmpty else { continue }
                     for k in beyond { curve[k] = lenders.reduce(0.0) { $0 + own[$1][k] } / Double(lenders.count) }
                 }
             }
             for k in 0..<n { curves[c * n + k] = Float(curve[k] - Double(k) / Double(n - 1)) }
         }
-        let zero = [Float](repeating: 0, count: 3 * n)
-        return input == .luma
-            ? ColourCurves(channel: zero, luma: curves, mix: Float(mix))
-            : ColourCurves(channel: curves, luma: zero, mix: 0)
+        return curves
     }
 
     /// Interleaved RGB through the curves, unclamped (the colour step clamps at its end).

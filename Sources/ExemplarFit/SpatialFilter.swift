@@ -21,6 +21,8 @@ package struct SpatialFilter: Equatable, Sendable {
     /// A filter is kept only if it halves the colour table's error alone.
     static let requiredGain = 0.5
     static let minimumGain = 0.15
+    /// ... and only where the table alone leaves over this share of the change's energy.
+    static let identifiable = 1e-3
     /// The fit reads the exemplar at most this large: fine detail decides a sharpen.
     static let fitSide = 512
     /// Above this σ (in pixels) the blur runs on the image halved, as often as it takes to bring σ
@@ -83,6 +85,10 @@ package struct SpatialFilter: Equatable, Sendable {
                 }
             }
         }
+        // A colour table that explains the pair all but exactly leaves no filter to identify (a
+        // flat exemplar turned grey fitted a sharpen of −3 that then wrecked its queries).
+        let change = zip(x, y).reduce(0.0) { $0 + Double($1.1 - $1.0) * Double($1.1 - $1.0) } / Double(x.count)
+        guard plain >= identifiable * change else { return .none }
         return best.error < requiredGain * plain ? best.filter : .none
     }
 
@@ -295,9 +301,10 @@ struct RGBRows: Sendable {
 }
 
 extension SpatialFilter: DeltaComponent {
-    /// σ (relative to the shorter side) and the gain k; 0, 0 for none.
+    /// σ (relative to the shorter side) and the gain k; 0, 0 for none. Revision 2: none where a
+    /// colour table alone explains the pair.
     package static let layout = [(name: "spatial", shape: [2])]
-    package static let revision = 1
+    package static let revision = 2
     package init(values: [[Float]]) { self.init(sigma: Double(values[0][0]), k: Double(values[0][1])) }
     package var values: [[Float]] { [[Float(sigma), Float(k)]] }
 

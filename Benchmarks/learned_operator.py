@@ -1,5 +1,6 @@
 """The learned operator's and the frame field's cost: encode_delta on 1-MP and 12-MP exemplars, and
-adapter_edit on 512-px and 12-MP photos, for an exemplar that keeps an operator (a posterisation),
+adapter_edit on 512-px and 12-MP photos, for a posterisation (an operator until the colour step
+learned tone curves, 2026-12-06; now the curves),
 one that keeps a frame field (a vignette) and one that keeps neither (a warm grade), in one run on
 this machine. The CLI's own times (--jobs 1: one photo at a time
 on every core); encode_delta uncached (--no-cache, the whole process timed, PNG reading included).
@@ -23,7 +24,7 @@ import edits  # noqa: E402
 from edit_transfer import DELTAFLOW, item_seconds, save_png  # noqa: E402
 
 EXEMPLARS = {
-    "posterize (operator kept)": [("posterize", {"levels": 4})],
+    "posterize (tone curves)": [("posterize", {"levels": 4})],
     "vignette (frame field kept)": [("vignette", {"amount": 0.6, "inner": 0.35, "outer": 0.95})],
     "warm grade (neither)": [("temperature", {"temp": 0.15, "tint": 0.02})],
 }

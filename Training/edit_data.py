@@ -558,10 +558,10 @@ def fit_curves(x, y, source):
         d = luma[:, None] - x
         change = y - x
         idx = (k[:, None] * 3 + torch.arange(3)).reshape(-1)
-        def binned(v):
+        def summed(v):
             return torch.zeros(n * 3, dtype=torch.float64).index_add_(0, idx, v.reshape(-1))
-        count, sd, sr = binned(torch.ones_like(d)), binned(d), binned(change)
-        sdd, sdr = binned(d * d), binned(d * change)
+        count, sd, sr = summed(torch.ones_like(d)), summed(d), summed(change)
+        sdd, sdr = summed(d * d), summed(d * change)
         seen = count > 0
         dd = float((sdd[seen] - sd[seen] ** 2 / count[seen]).sum())
         dr = float((sdr[seen] - sd[seen] * sr[seen] / count[seen]).sum())

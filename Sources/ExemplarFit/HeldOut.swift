@@ -44,10 +44,18 @@ enum HeldOut {
     static func error(
         _ x: [Float], _ y: [Float], halves: [[Int]], _ predict: (_ train: [Int], _ before: [Float]) -> [Float]
     ) -> Double {
+        error(x, y, halves: halves) { trained, before in predict(halves[trained], before) }
+    }
+
+    /// As ``error(_:_:halves:_:)``, the fit named by its half's index (0 or 1), for fits that
+    /// keep what they gathered from each half.
+    static func error(
+        _ x: [Float], _ y: [Float], halves: [[Int]], byIndex predict: (_ trained: Int, _ before: [Float]) -> [Float]
+    ) -> Double {
         var e = 0.0
-        for (train, test) in [(halves[0], halves[1]), (halves[1], halves[0])] where !train.isEmpty {
-            let predicted = predict(train, test.flatMap { x[(3 * $0)..<(3 * $0 + 3)] })
-            for (i, p) in test.enumerated() {
+        for (train, test) in [(0, 1), (1, 0)] where !halves[train].isEmpty {
+            let predicted = predict(train, halves[test].flatMap { x[(3 * $0)..<(3 * $0 + 3)] })
+            for (i, p) in halves[test].enumerated() {
                 for k in 0..<3 {
                     let d = Double(predicted[i * 3 + k] - y[3 * p + k])
                     e += d * d

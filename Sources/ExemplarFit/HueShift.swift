@@ -81,32 +81,25 @@ package struct HueShift: Equatable, Sendable {
     static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> HueShift {
         var halves: [[Int]] = [[], []]
         for (i, p) in pixels.enumerated() { halves[i / run % 2].append(p) }
+        // The normal equations add over pixels: each half's are gathered once, the whole's summed.
+        let parts = halves.map { normalEquations(x, y, $0) }
+        let whole = (a: zip(parts[0].a, parts[1].a).map(+), b: zip(parts[0].b, parts[1].b).map(+))
         func error(_ smoothness: Double, _ ridge: Double) -> Double {
-            HeldOut.error(x, y, halves: halves) { train, before in
-                solve(x, y, train, smoothness: smoothness, ridge: ridge).apply(to: before, Compute(threads: 1))
+            HeldOut.error(x, y, halves: halves) { trained, before in
+                solve(parts[trained], smoothness: smoothness, ridge: ridge).apply(to: before, Compute(threads: 1))
             }
         }
         let smooth =
             halves[0].isEmpty || halves[1].isEmpty || localMargin * error(smoothness, smoothRidge) <= error(0, ridge)
         return smooth
-            ? solve(x, y, pixels, smoothness: smoothness, ridge: smoothRidge)
-            : solve(x, y, pixels, smoothness: 0, ridge: ridge)
+            ? solve(whole, smoothness: smoothness, ridge: smoothRidge) : solve(whole, smoothness: 0, ridge: ridge)
     }
 
-    /// The least-squares shift: each pixel's hue difference weighted by the square of its chroma
-    /// (s·v: what a hue error costs in RGB), neighbouring nodes tied by `smoothness`, every node
-    /// pulled toward none by `ridge`.
-    static func solve(_ x: [Float], _ y: [Float], _ pixels: [Int], smoothness: Double, ridge: Double) -> HueShift {
+    /// Each node couples only with its 3×3 neighbourhood of nodes (hue circular): the normal
+    /// equations are kept as 9 coefficients per node, slot (di + 1)·3 + (dj + 1). A slot past the
+    /// saturation range keeps coefficient 0.
+    static func normalEquations(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> (a: [Double], b: [Double]) {
         let n = hues * saturations.count
-        let m = saturations.count
-        // Each node couples only with its 3×3 neighbourhood of nodes (hue circular): the normal
-        // equations are kept as 9 coefficients per node, slot (di + 1)·3 + (dj + 1), and solved
-        // by conjugate gradients. A slot past the saturation range keeps coefficient 0.
-        let neighbour = (0..<(n * 9)).map { index -> Int in
-            let (node, di, dj) = (index / 9, index % 9 / 3 - 1, index % 3 - 1)
-            let (i, j) = (node / m, node % m)
-            return (0..<m).contains(j + dj) ? ((i + di + hues) % hues) * m + j + dj : node
-        }
         var a = [Double](repeating: 0, count: n * 9)
         var b = [Double](repeating: 0, count: n)
         // The four corners' places in the grid relative to the first, as `corners` orders them.
@@ -128,6 +121,22 @@ package struct HueShift: Equatable, Sendable {
                 }
             }
         }
+        return (a, b)
+    }
+
+    /// The least-squares shift: each pixel's hue difference weighted by the square of its chroma
+    /// (s·v: what a hue error costs in RGB), neighbouring nodes tied by `smoothness`, every node
+    /// pulled toward none by `ridge`; solved by conjugate gradients.
+    static func solve(_ equations: (a: [Double], b: [Double]), smoothness: Double, ridge: Double) -> HueShift {
+        let n = hues * saturations.count
+        let m = saturations.count
+        let neighbour = (0..<(n * 9)).map { index -> Int in
+            let (node, di, dj) = (index / 9, index % 9 / 3 - 1, index % 3 - 1)
+            let (i, j) = (node / m, node % m)
+            return (0..<m).contains(j + dj) ? ((i + di + hues) % hues) * m + j + dj : node
+        }
+        var a = equations.a
+        let b = equations.b
         for node in 0..<n {
             a[node * 9 + 4] += ridge
             // Links to the next hue (circular) and the next saturation, each counted at both ends.

@@ -4,7 +4,7 @@ import NodeKit
 public enum Builtins {
     public static let nodes: [any Node] = [
         LoadNode(), LoadPairsNode(), SaveNode(), ResizeNode(), CompositeNode(), AdjustNode(), GrayscaleNode(),
-        FlipNode(), GrainNode(),
+        FlipNode(), GrainNode(), ToMaskNode(),
         ExecNode(),
     ]
 

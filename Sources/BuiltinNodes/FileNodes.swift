@@ -32,6 +32,18 @@ struct LoadNode: Node {
             PortSpec("path", .path, doc: "the file that was read"),
             PortSpec("width", .integer, doc: "width in pixels"),
             PortSpec("height", .integer, doc: "height in pixels"),
+            PortSpec("megapixels", .number, doc: "width × height in millions of pixels"),
+            PortSpec("format", .string, doc: "the file's format by its content: png, jpeg, tiff or webp"),
+            PortSpec("exif.make", .string, doc: "the camera's maker, if the EXIF says", optional: true),
+            PortSpec("exif.model", .string, doc: "the camera's model, if the EXIF says", optional: true),
+            PortSpec(
+                "exif.datetime", .string, doc: "when it was taken, as EXIF writes it (2024:05:01 14:03:22), if it says",
+                optional: true),
+            PortSpec("exif.iso", .integer, doc: "the exposure's ISO, if the EXIF says", optional: true),
+            PortSpec(
+                "exif.orientation", .integer,
+                doc: "the EXIF orientation the file was stored with (1 … 8; the image is already upright), if it says",
+                optional: true),
         ],
         iterationInput: "path",
         example: """
@@ -42,10 +54,23 @@ struct LoadNode: Node {
         let path = try inputs.string("path")
         let options = try DecodeOptions(inputs)
         let image = try ImageFile.read(path, options: options)
-        return [
+        var outputs: [String: Value] = [
             "image": .image(image), "path": .path(path), "width": .integer(image.width),
-            "height": .integer(image.height),
+            "height": .integer(image.height), "megapixels": .number(Double(image.pixelCount) / 1e6),
+            "format": .string(try ImageFile.format(of: path).rawValue),
         ]
+        let camera = image.metadata.camera
+        outputs["exif.make"] = camera.make.map(Value.string)
+        outputs["exif.model"] = camera.model.map(Value.string)
+        outputs["exif.datetime"] = camera.dateTime.map(Value.string)
+        outputs["exif.iso"] = camera.iso.map(Value.integer)
+        let orientation =
+            image.metadata.orientationAsRead
+            ?? image.metadata.exif.flatMap { bytes in
+                bytes.withUnsafeBytes { ExifOrientation.parse(tiff: $0)?.rawValue }
+            }
+        outputs["exif.orientation"] = orientation.map(Value.integer)
+        return outputs
     }
 }
 

@@ -22,7 +22,11 @@ struct ResizeNode: Node {
                 "filter", .string, doc: "resampling filter", default: .string("automatic"),
                 choices: ResizeFilter.allCases.map(\.rawValue)),
         ],
-        outputs: [PortSpec("image", .image, doc: "the resized image")],
+        outputs: [
+            PortSpec("image", .image, doc: "the resized image"),
+            PortSpec("width", .integer, doc: "its width in pixels"),
+            PortSpec("height", .integer, doc: "its height in pixels"),
+        ],
         example: """
             small: {node: resize, image: $photo.image, max_side: 1024}
             """)
@@ -38,7 +42,10 @@ struct ResizeNode: Node {
         guard ways == 1 else {
             throw NodeError("give exactly one of width/height, max_side or scale")
         }
-        if let maxSide { return ["image": .image(image.fitting(maxSide: maxSide, filter: filter))] }
+        func sized(_ image: Image) -> [String: Value] {
+            ["image": .image(image), "width": .integer(image.width), "height": .integer(image.height)]
+        }
+        if let maxSide { return sized(image.fitting(maxSide: maxSide, filter: filter)) }
         let aspect = Double(image.width) / Double(image.height)
         let (w, h): (Int, Int)
         if let scale {
@@ -47,7 +54,7 @@ struct ResizeNode: Node {
             w = width ?? Int((Double(height!) * aspect).rounded())
             h = height ?? Int((Double(width!) / aspect).rounded())
         }
-        return ["image": .image(image.resized(width: max(1, w), height: max(1, h), filter: filter))]
+        return sized(image.resized(width: max(1, w), height: max(1, h), filter: filter))
     }
 }
 
@@ -183,6 +190,47 @@ struct GrayscaleNode: Node {
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         let image = try inputs.image("image")
         return ["image": .image(image.converted(to: image.colorModel.hasAlpha ? .grayAlpha : .gray))]
+    }
+}
+
+/// A mask from an image: a painted mask, or a matte, read from a file beside each photo.
+struct ToMaskNode: Node {
+    let descriptor = NodeDescriptor(
+        kind: "to_mask",
+        summary: "Use an image as a mask: its gray level (white = 1) or its alpha, resized to a given size.",
+        inputs: [
+            PortSpec("image", .image, doc: "the image to read the mask from"),
+            PortSpec(
+                "channel", .string, doc: "gray: the luma; alpha: the alpha (1 where the image has none)",
+                default: .string("gray"), choices: ["gray", "alpha"]),
+            PortSpec(
+                "width", .integer, doc: "resize the mask to this width (the photo's)", optional: true, range: 1...100000
+            ),
+            PortSpec("height", .integer, doc: "resize the mask to this height", optional: true, range: 1...100000),
+        ],
+        outputs: [PortSpec("mask", .mask, doc: "one channel in [0, 1]")],
+        example: """
+            matte: {node: to_mask, image: $graded.image, width: $photo.width, height: $photo.height}
+            """)
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        var image = try inputs.image("image")
+        let (width, height) = (inputs.optionalInteger("width"), inputs.optionalInteger("height"))
+        if width != nil || height != nil {
+            image = image.resized(width: width ?? image.width, height: height ?? image.height, filter: .automatic)
+        }
+        let gray: Image
+        if try inputs.string("channel") == "alpha" {
+            let samples = image.floatSamples()
+            let channels = image.channels
+            let alpha = (0..<image.pixelCount).map {
+                image.colorModel.hasAlpha ? samples[$0 * channels + channels - 1] : 1
+            }
+            gray = Image(width: image.width, height: image.height, colorModel: .gray, samples: alpha)
+        } else {
+            gray = image.converted(to: .gray).converted(to: .float32)
+        }
+        return ["mask": .mask(gray)]
     }
 }
 

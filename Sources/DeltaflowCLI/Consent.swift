@@ -50,6 +50,8 @@ struct Consent {
     /// The file's text, read once: what is surveyed, trusted and then validated and run, so a
     /// file changed in between cannot slip past the consent.
     let source: String
+    /// Its text and its sub-workflows', read once, as `source` is.
+    let sources = WorkflowSources()
     let capabilities: WorkflowCapabilities
     let searchPath: PluginSearchPath
     /// Libraries of `plugins:` outside the user's own `--plugins` and `$DELTAFLOW_PLUGIN_PATH`
@@ -66,8 +68,9 @@ struct Consent {
         self.file = file
         searchPath = plugins.searchPath
         do {
-            source = try Workflow.source(at: file)
-            capabilities = try Workflow.survey(source, file: file, registry: registry, plugins: searchPath)
+            source = try sources.text(at: file)
+            capabilities = try Workflow.survey(
+                source, file: file, registry: registry, plugins: searchPath, sources: sources)
         } catch {
             report(error, json: json)
             throw ExitCode.failure
@@ -229,6 +232,10 @@ struct TrustStore {
         var lines = [
             "workflow \(WriteConfinement.resolved(consent.file))", "sha256 \(SHA256.hex(Array(consent.source.utf8)))",
         ]
+        // A library it uses changed is a changed workflow.
+        for (path, text) in consent.sources.all.sorted(by: { $0.key < $1.key }) where path != consent.file {
+            lines.append("uses \(WriteConfinement.resolved(path)) sha256 \(SHA256.hex(Array(text.utf8)))")
+        }
         for path in Set(consent.capabilities.plugins.compactMap(\.path)).sorted() {
             lines.append("plugin \(WriteConfinement.resolved(path)) sha256 \(SHA256.hex(file: path) ?? "unreadable")")
         }

@@ -94,6 +94,7 @@ struct RunCommand: ParsableCommand {
                 case .once: "once"
                 case .cached(let key): "once — cached result \(key.prefix(12)) will be reused"
                 case .willCompute(let reason): "once — will be computed (\(reason))"
+                case .leftOut(let reason): "once — left out: \(reason)"
                 case .perItem:
                     "per file"
                         + (node.iteration.map {

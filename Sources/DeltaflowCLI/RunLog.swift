@@ -105,7 +105,12 @@ final class RunLog: Sendable {
                     print("\r\u{1B}[K" + String(line.prefix(120)), terminator: "")
                     fflush(nil)  // all streams: naming `stdout` is not concurrency-safe in Swift 6
                 } else if !quiet && result.status != .failed {
-                    let what = result.status == .alreadyDone ? "already done" : String(format: "%.2f s", result.seconds)
+                    let what =
+                        switch result.status {
+                        case .alreadyDone: "already done"
+                        case .filtered: "filtered: \(result.message ?? "")"
+                        default: String(format: "%.2f s", result.seconds)
+                        }
                     print(
                         "[\(completed)/\(total)] \(result.item.relativePath) \(what) (\(String(format: "%.1f", perSecond)) files/s, ETA \(eta))"
                     )
@@ -122,7 +127,7 @@ final class RunLog: Sendable {
             if format == .json {
                 var object: [String: Any] = [
                     "event": "summary", "done": summary.done, "failed": summary.failed.count,
-                    "skipped": summary.skipped, "already_done": summary.alreadyDone,
+                    "skipped": summary.skipped, "already_done": summary.alreadyDone, "filtered": summary.filtered,
                     "seconds": summary.seconds, "manifest": manifest,
                 ]
                 if let stopped = summary.stopped { object["stopped"] = stopped.description }
@@ -132,13 +137,16 @@ final class RunLog: Sendable {
             }
             if live { print("\r\u{1B}[K", terminator: "") }
             // Without files (no node iterates), only the time is news.
-            if processing.withLock({ $0 }) == nil && summary.done + summary.failed.count + summary.skipped == 0 {
+            if processing.withLock({ $0 }) == nil
+                && summary.done + summary.failed.count + summary.skipped + summary.filtered == 0
+            {
                 print("done in \(String(format: "%.2f", summary.seconds)) s")
                 return
             }
             var line =
                 "done \(summary.done), failed \(summary.failed.count), skipped \(summary.skipped)"
                 + (summary.alreadyDone > 0 ? ", already done \(summary.alreadyDone)" : "")
+                + (summary.filtered > 0 ? ", filtered \(summary.filtered)" : "")
                 + " in \(String(format: "%.2f", summary.seconds)) s"
             if summary.skipped > 0 || !summary.failed.isEmpty {
                 line += "\nper-file record: \(manifest)"

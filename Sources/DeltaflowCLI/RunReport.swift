@@ -36,7 +36,7 @@ final class RunReport {
         var counts: [String] = []
         for (status, label) in [
             (ItemResult.Status.done, "done"), (.failed, "failed"), (.skipped, "not run"),
-            (.alreadyDone, "already done"),
+            (.alreadyDone, "already done"), (.filtered, "filtered by a condition"),
         ] {
             let n = items.filter { $0.status == status }.count
             if n > 0 || status == .done || status == .failed { counts.append("\(n) \(label)") }

@@ -30,12 +30,15 @@ func loadWorkflow(_ path: String, registry: NodeRegistry, consent: Consent, json
     -> Workflow
 {
     do {
-        let workflow = try Workflow.parse(consent.source, file: path, registry: registry, plugins: consent.resolver)
+        let workflow = try Workflow.parse(
+            consent.source, file: path, registry: registry, plugins: consent.resolver, sources: consent.sources)
         for warning in workflow.warnings {
             if json {
                 printJSON(diagnostic: warning)
             } else {
-                printError(warning.rendered(source: workflow.source) + "\n")
+                printError(
+                    warning.rendered(source: warning.location.flatMap { workflow.sources[$0.file] } ?? workflow.source)
+                        + "\n")
             }
         }
         return workflow
@@ -82,6 +85,7 @@ private func printJSON(diagnostic d: Diagnostic) {
         "event": "diagnostic", "severity": d.severity.rawValue, "code": d.code, "message": d.message,
     ]
     if let help = d.help { object["help"] = help }
+    if !d.usedFrom.isEmpty { object["used_from"] = d.usedFrom.map(\.description) }
     printJSON(object, at: d.location)
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The eight EXIF orientations (TIFF tag 0x0112): how stored pixels map to the upright picture.
 public enum ExifOrientation: Int, Sendable, CaseIterable {
     case up = 1
@@ -160,5 +162,51 @@ extension Image {
             }
             initialized = samples.count
         }
+    }
+}
+
+/// What the EXIF says of the camera and the exposure, for workflows that route photos by it.
+public struct CameraFields: Sendable, Equatable {
+    public var make: String?
+    public var model: String?
+    /// When the photo was taken (DateTimeOriginal, else DateTime), as EXIF writes it:
+    /// `2024:05:01 14:03:22`.
+    public var dateTime: String?
+    public var iso: Int?
+}
+
+extension ImageMetadata {
+    /// The camera fields of the EXIF; all nil when there is none or it is malformed.
+    public var camera: CameraFields {
+        guard let exif else { return CameraFields() }
+        return exif.withUnsafeBytes { raw in
+            guard let reader = TIFFReader(raw) else { return CameraFields() }
+            let exifIFD = reader.entry(tag: 0x8769).flatMap { reader.u32($0.offset + 8) }
+            func number(_ entry: TIFFReader.Entry?) -> Int? {
+                guard let entry else { return nil }
+                return switch entry.type {
+                case 3: reader.u16(entry.offset + 8)
+                case 4: reader.u32(entry.offset + 8)
+                default: nil
+                }
+            }
+            return CameraFields(
+                make: reader.ascii(reader.entry(tag: 0x010F)), model: reader.ascii(reader.entry(tag: 0x0110)),
+                dateTime: exifIFD.flatMap { reader.ascii(reader.entry(tag: 0x9003, inIFDAt: $0)) }
+                    ?? reader.ascii(reader.entry(tag: 0x0132)),
+                iso: exifIFD.flatMap { number(reader.entry(tag: 0x8827, inIFDAt: $0)) })
+        }
+    }
+}
+
+extension TIFFReader {
+    /// An ASCII entry's text, without its trailing NULs and spaces; nil when empty or malformed.
+    func ascii(_ entry: Entry?) -> String? {
+        guard let entry, entry.type == 2, entry.count > 0, entry.count <= 4096 else { return nil }
+        let start = entry.count <= 4 ? entry.offset + 8 : (u32(entry.offset + 8) ?? -1)
+        guard start >= 0, start + entry.count <= bytes.count else { return nil }
+        let text = String(decoding: bytes[start..<(start + entry.count)], as: UTF8.self)
+            .trimmingCharacters(in: CharacterSet(charactersIn: "\u{0} "))
+        return text.isEmpty ? nil : text
     }
 }

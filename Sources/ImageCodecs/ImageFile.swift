@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// Reading and writing image files: formats are recognised by content, writes are atomic, and
@@ -8,6 +9,20 @@ public enum ImageFile {
         let bytes = try readBytes(path, maxBytes: options.maxFileBytes)
         do {
             return try decode(bytes, options: options)
+        } catch let error as ImageError {
+            throw error.at(path)
+        }
+    }
+
+    /// The format of the file at `path`, by its first bytes.
+    public static func format(of path: String) throws -> ImageFormat {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ImageError(.unreadable, "cannot open the file", path: path)
+        }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+        do {
+            return try head.withUnsafeBytes { try ImageFormat.sniff($0) }
         } catch let error as ImageError {
             throw error.at(path)
         }

@@ -12,6 +12,9 @@ public struct ImageMetadata: Sendable, Equatable, Hashable {
     public var exif: [UInt8]?
     /// The XMP packet (XML).
     public var xmp: [UInt8]?
+    /// The EXIF orientation (1 … 8) the file said before its pixels were turned upright, which
+    /// then says 1; nil when nothing was turned.
+    public var orientationAsRead: Int?
 
     public init(iccProfile: [UInt8]? = nil, exif: [UInt8]? = nil, xmp: [UInt8]? = nil) {
         self.iccProfile = iccProfile
@@ -25,6 +28,9 @@ public struct ImageMetadata: Sendable, Equatable, Hashable {
     /// to 1, and the EXIF thumbnail unlinked, since it shows the photo as it was before the edit.
     public func upright() -> ImageMetadata {
         var result = self
+        result.orientationAsRead =
+            exif.flatMap { bytes in bytes.withUnsafeBytes { ExifOrientation.parse(tiff: $0)?.rawValue } }
+            ?? orientationAsRead
         if var exif {
             exif.withUnsafeMutableBytes { raw in
                 guard let reader = TIFFReader(UnsafeRawBufferPointer(raw)) else { return }

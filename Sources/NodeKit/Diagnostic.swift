@@ -26,6 +26,9 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public let location: SourcePosition?
     /// How to fix it, when there is something specific to say.
     public let help: String?
+    /// Where a sub-workflow holding the problem is used, innermost first: the file to fix is
+    /// `location`'s, the way to it these.
+    public var usedFrom: [SourcePosition] = []
 
     public init(
         _ code: String, _ message: String, at location: SourcePosition?, help: String? = nil,
@@ -36,6 +39,13 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         self.message = message
         self.location = location
         self.help = help
+    }
+
+    /// This diagnostic, found in a sub-workflow used at `site`.
+    public func used(from site: SourcePosition) -> Diagnostic {
+        var copy = self
+        copy.usedFrom.append(site)
+        return copy
     }
 
     /// `file:line:col: error: message`.
@@ -70,6 +80,7 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
                 lines.append(" \(gutter) | \(lead.joined())^")
             }
         }
+        for site in usedFrom { lines.append("  note: used from \(site)") }
         if let help { lines.append("  help: \(help)") }
         return lines.joined(separator: "\n")
     }
@@ -79,15 +90,23 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
     public let diagnostics: [Diagnostic]
     public let source: String?
+    /// The text of every other file a diagnostic points into (sub-workflows), by file name.
+    public let sources: [String: String]
 
-    public init(_ diagnostics: [Diagnostic], source: String?) {
+    public init(_ diagnostics: [Diagnostic], source: String?, sources: [String: String] = [:]) {
         self.diagnostics = diagnostics
         self.source = source
+        self.sources = sources
+    }
+
+    /// The text of the file `diagnostic` points into, for its caret line.
+    public func source(of diagnostic: Diagnostic) -> String? {
+        diagnostic.location.flatMap { sources[$0.file] } ?? source
     }
 
     public var description: String {
         let errors = diagnostics.filter { $0.severity == .error }.count
-        return diagnostics.map { $0.rendered(source: source) }.joined(separator: "\n\n")
+        return diagnostics.map { $0.rendered(source: source(of: $0)) }.joined(separator: "\n\n")
             + "\n\n\(errors) error\(errors == 1 ? "" : "s")"
     }
 }

@@ -36,6 +36,19 @@ public struct WorkflowCapabilities: Sendable {
     /// Folders inside the workflow's own folder that it declares it writes (`writes:`).
     public internal(set) var declaredWrites: [String] = []
 
+    /// Adds what a sub-workflow used as node `prefix` does.
+    mutating func merge(_ inner: WorkflowCapabilities, prefix: String) {
+        programs += inner.programs.map { Program(node: prefix + $0.node, command: $0.command, location: $0.location) }
+        plugins += inner.plugins
+        reads += inner.reads.map {
+            Access(node: prefix + $0.node, kind: $0.kind, port: $0.port, value: $0.value, location: $0.location)
+        }
+        writes += inner.writes.map {
+            Access(node: prefix + $0.node, kind: $0.kind, port: $0.port, value: $0.value, location: $0.location)
+        }
+        declaredWrites += inner.declaredWrites
+    }
+
     /// Whether it does anything but read images and write them where it is told.
     public var runsCode: Bool { !programs.isEmpty || !plugins.isEmpty }
 }
@@ -44,14 +57,20 @@ extension Workflow {
     /// Surveys workflow text (named `file`, whose folder relative plugin paths start from)
     /// without validating it or loading its plugins; syntax errors and limits are reported as
     /// validation would.
+    /// The sub-workflows it uses are surveyed too, read through `sources` (which then holds
+    /// the text validation will use).
     public static func survey(
-        _ text: String, file: String, registry: NodeRegistry, plugins: (any PluginResolver)?
+        _ text: String, file: String, registry: NodeRegistry, plugins: (any PluginResolver)?,
+        sources: WorkflowSources = WorkflowSources()
     ) throws(ValidationFailure) -> WorkflowCapabilities {
-        survey(try SyntaxParser.parse(text, file: file), file: file, registry: registry, plugins: plugins)
+        survey(
+            try SyntaxParser.parse(text, file: file), file: file, registry: registry, plugins: plugins,
+            sources: sources, within: [WriteConfinement.resolved(file)])
     }
 
     static func survey(
-        _ root: SyntaxValue, file: String, registry: NodeRegistry, plugins: (any PluginResolver)?
+        _ root: SyntaxValue, file: String, registry: NodeRegistry, plugins: (any PluginResolver)?,
+        sources: WorkflowSources = WorkflowSources(), within: [String] = []
     ) -> WorkflowCapabilities {
         var found = WorkflowCapabilities()
         guard case .mapping(let top, _) = root else { return found }
@@ -74,6 +93,21 @@ extension Workflow {
         }
         guard case .mapping(let nodes, _)? = top["nodes"]?.value else { return found }
         for entry in nodes {
+            // What a sub-workflow does, its user allows with the workflow that uses it.
+            if case .mapping(let fields, _) = entry.value, let written = fields["workflow"]?.value.stringValue,
+                !written.isEmpty, within.count < SubWorkflowLimits.depth
+            {
+                let path = normalisedPath(written.hasPrefix("/") || folder.isEmpty ? written : folder + "/" + written)
+                let identity = WriteConfinement.resolved(path)
+                guard !within.contains(identity), let text = try? sources.text(at: path),
+                    let parsed = try? SyntaxParser.parse(text, file: path)
+                else { continue }
+                let inner = survey(
+                    parsed, file: path, registry: registry, plugins: plugins, sources: sources,
+                    within: within + [identity])
+                found.merge(inner, prefix: entry.key + "/")
+                continue
+            }
             guard case .mapping(let fields, _) = entry.value, let kind = fields["node"]?.value.stringValue,
                 let descriptor = registry[kind]?.descriptor
             else { continue }

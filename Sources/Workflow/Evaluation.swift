@@ -35,6 +35,11 @@ extension Expression {
         case .binary(let op, let a, let b, let at):
             let (x, y) = (try a.scalarType(typeOf), try b.scalarType(typeOf))
             switch op {
+            case "??":
+                if x == y { return x }
+                if x.isNumeric && y.isNumeric { return .number }
+                if x.isText && y.isText { return .string }
+                throw ExpressionError(message: "'??' gives \(x) or \(y): make them one type", location: at)
             case "&&", "||":
                 guard x == .bool && y == .bool else {
                     throw ExpressionError(message: "'\(op)' needs booleans, not \(x) and \(y)", location: at)
@@ -150,6 +155,25 @@ extension Expression {
             case ("-", .number(let n)): return .number(-n)
             default: throw NodeError("cannot apply '\(op)' to \(value)")
             }
+        case .binary("??", let a, let b, _):
+            do {
+                return try a.evaluate(resolve, item: item)
+            } catch is AbsentValue {
+                return try b.evaluate(resolve, item: item)
+            }
+        case .binary(let op, let a, let b, _) where op == "==" || op == "!=":
+            // An absent value equals only another absent one.
+            let x = Result { try a.evaluate(resolve, item: item) }
+            let y = Result { try b.evaluate(resolve, item: item) }
+            let equal: Bool
+            switch (x, y) {
+            case (.success(let p), .success(let q)): equal = Self.equal(p, q)
+            case (.failure(let e), _) where !(e is AbsentValue): throw e
+            case (_, .failure(let e)) where !(e is AbsentValue): throw e
+            case (.failure, .failure): equal = true
+            default: equal = false
+            }
+            return .bool(op == "==" ? equal : !equal)
         case .binary(let op, let a, let b, _):
             let x = try a.evaluate(resolve, item: item)
             if op == "&&", case .bool(false) = x { return .bool(false) }

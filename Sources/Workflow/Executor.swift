@@ -101,6 +101,8 @@ public struct ItemResult: Sendable {
         /// Not run: an earlier run of the same workflow and params finished it (--resume), or its
         /// outputs are there and the run keeps them (--skip-existing, --overwrite if-newer).
         case alreadyDone = "already_done"
+        /// Ran, but a `when:` left out every node that writes: nothing to write for it.
+        case filtered
     }
 
     public let item: NodeContext.Item
@@ -147,6 +149,7 @@ public struct RunSummary: Sendable {
     public var failed: [ItemResult] { items.filter { $0.status == .failed } }
     public var skipped: Int { items.filter { $0.status == .skipped }.count }
     public var alreadyDone: Int { items.filter { $0.status == .alreadyDone }.count }
+    public var filtered: Int { items.filter { $0.status == .filtered }.count }
 }
 
 /// A failure that stops the whole run (as opposed to one item's failure).
@@ -173,7 +176,15 @@ public struct Executor: Sendable {
     /// The files the iterating node runs over (none when nothing iterates), given the results
     /// of the nodes that run once.
     func listItems(shared: [String: [String: Value]]) throws(RunError) -> [NodeContext.Item] {
-        guard let iterator = workflow.iterator, let iteration = iterator.iteration else { return [] }
+        guard let iterator = workflow.iterator else { return [] }
+        return try files(of: iterator, shared: shared)
+    }
+
+    /// The files an iterating node's `each:` names.
+    private func files(of iterator: WorkflowNode, shared: [String: [String: Value]]) throws(RunError)
+        -> [NodeContext.Item]
+    {
+        guard let iteration = iterator.iteration else { return [] }
         let directory: String
         do {
             directory = try iteration.directory.evaluate({ try resolve($0, shared: shared, local: [:]) }, item: nil)
@@ -192,6 +203,74 @@ public struct Executor: Sendable {
         throw RunError(
             message: Self.nothingToProcess(directory, patterns: iteration.patterns, recursive: iteration.recursive),
             location: iteration.directory.location)
+    }
+
+    /// Each item's partners in the matched directories (`match:`), by item and node; items
+    /// without one are refused, left out or kept as each node's `unmatched:` says.
+    func pair(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) -> (
+        items: [NodeContext.Item], partners: [String: [String: String]]
+    ) {
+        var partners: [String: [String: String]] = [:]
+        var kept = items
+        for node in workflow.matchedIterators {
+            guard let iteration = node.iteration, let primary = iteration.match else { continue }
+            let candidates = try files(of: node, shared: shared)
+            var byKey: [String: [NodeContext.Item]] = [:]
+            for candidate in candidates { byKey[Self.matchKey(candidate.relativePath), default: []].append(candidate) }
+            let ambiguous = byKey.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
+            if !ambiguous.isEmpty {
+                let lines = ambiguous.map { "  \($0.value.map(\.relativePath).joined(separator: ", "))" }
+                throw RunError(
+                    message: """
+                        node '\(node.name)' pairs files with '\(primary)' by name without extension, but some names \
+                        are there more than once:
+                        \(lines.joined(separator: "\n"))
+                        keep one of each, or narrow the node's 'pattern'
+                        """,
+                    location: iteration.directory.location)
+            }
+            let keys = Set(items.map { Self.matchKey($0.relativePath) })
+            let lonely = items.filter { byKey[Self.matchKey($0.relativePath)] == nil }
+            let extra = candidates.filter { !keys.contains(Self.matchKey($0.relativePath)) }
+            if iteration.unmatched == .error && !(lonely.isEmpty && extra.isEmpty) {
+                var lines: [String] = []
+                if !lonely.isEmpty {
+                    lines.append(
+                        "\(lonely.count) of '\(primary)''s files \(lonely.count == 1 ? "has" : "have") no partner:")
+                    lines += lonely.map { "  \($0.relativePath)" }
+                }
+                if !extra.isEmpty {
+                    lines.append(
+                        "\(extra.count) of '\(node.name)''s files \(extra.count == 1 ? "has" : "have") no partner:")
+                    lines += extra.map { "  \($0.relativePath)" }
+                }
+                throw RunError(
+                    message: """
+                        node '\(node.name)' pairs its files with '\(primary)''s by name without extension, and some \
+                        are unmatched; nothing was processed:
+                        \(lines.joined(separator: "\n"))
+                        add the missing files, or write 'unmatched: skip' (leave such items out) or 'unmatched: optional' \
+                        (run them without '\(node.name)')
+                        """,
+                    location: iteration.directory.location)
+            }
+            for item in items {
+                if let partner = byKey[Self.matchKey(item.relativePath)]?.first {
+                    partners[item.relativePath, default: [:]][node.name] = partner.path
+                }
+            }
+            if iteration.unmatched == .skip {
+                let unpaired = Set(lonely.map(\.relativePath))
+                kept = kept.filter { !unpaired.contains($0.relativePath) }
+            }
+        }
+        return (kept, partners)
+    }
+
+    /// A relative path without its extension: `day1/IMG_1.jpg` and `day1/IMG_1.png` pair up.
+    static func matchKey(_ relativePath: String) -> String {
+        let item = NodeContext.Item(path: relativePath, relativePath: relativePath, index: 0)
+        return item.relativeDirectory.isEmpty ? item.stem : item.relativeDirectory + "/" + item.stem
     }
 
     /// What can be checked of the files a run reads before anything runs — what it iterates over
@@ -270,6 +349,7 @@ public struct Executor: Sendable {
     /// Runs the nodes that run once and lists the items, without processing any item.
     func prepare(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> Prepared {
         var shared: [String: [String: Value]] = [:]
+        var skipped = Set<String>()
         var inputFiles = Set<String>()
         for node in workflow.nodes where node.scope == .once {
             if options.cancellation?.isCancelled == true {
@@ -282,6 +362,12 @@ public struct Executor: Sendable {
                     item: nil, seed: Seeds.seed(workflow: workflow.seed, relativePath: nil, node: node.name),
                     threads: options.jobs, existingFile: existingFile(for: nil), confinement: options.confinement,
                     sandbox: options.sandbox)
+                if case .skip(let fallback, _) = try gate(node, item: nil, shared: shared, local: [:], skipped: skipped)
+                {
+                    shared[node.name] = fallback
+                    skipped.insert(node.name)
+                    continue
+                }
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 // What a node reads (load's path, load_pairs' directories) is never an output.
                 for input in node.node.descriptor.readInputs {
@@ -298,10 +384,13 @@ public struct Executor: Sendable {
             }
             onEvent(.sharedNodeFinished(name: node.name, seconds: Date().timeIntervalSince(started)))
         }
-        var items = try listItems(shared: shared)
+        var (items, partners) = try pair(try listItems(shared: shared), shared: shared)
         // Every item, not only this shard's: two shards must not write one file either.
         try refusePlannedWrites(items, shared: shared)
         for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
+        for path in partners.values.flatMap(\.values) {
+            inputFiles.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+        }
         // Filtered after listing, so items keep their index in the whole list ({index} names agree).
         if let shard = options.shard { items = items.filter { shard.contains($0.relativePath) } }
         if let sample = options.sample, sample < items.count {
@@ -310,7 +399,55 @@ public struct Executor: Sendable {
         }
         // A workflow that iterates over nothing (export-lut's) has no files to count.
         if workflow.iterator != nil { onEvent(.itemsFound(count: items.count)) }
-        return Prepared(shared: shared, items: items, inputFiles: inputFiles)
+        return Prepared(shared: shared, skipped: skipped, items: items, partners: partners, inputFiles: inputFiles)
+    }
+
+    /// Whether a node runs: it does unless its `when:` is false or it reads an output that a
+    /// node left out by its own `when:` did not produce.
+    enum Gate {
+        /// Runs, without the optional inputs in `leaveOut` (they read what a left-out node did not make).
+        case run(leaveOut: Set<String>)
+        /// Its `otherwise:` outputs stand in for its outputs; why, for the run log.
+        case skip([String: Value], reason: String)
+    }
+
+    func gate(
+        _ node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
+        local: [String: [String: Value]], skipped: Set<String>
+    ) throws -> Gate {
+        func missing(_ reference: Reference) -> Bool {
+            guard let port = reference.port, skipped.contains(reference.name) else { return false }
+            return (local[reference.name] ?? shared[reference.name])?[port] == nil
+        }
+        // An optional input that is only the missing value is left unset; anything else that
+        // reads it leaves the node out too.
+        var leaveOut = Set<String>()
+        for (port, expression) in node.inputs {
+            if case .reference(let reference) = expression, missing(reference),
+                node.node.descriptor.input(port).map({ !$0.isRequired }) == true
+            {
+                leaveOut.insert(port)
+            }
+        }
+        let expressions =
+            node.inputs.filter { !leaveOut.contains($0.key) }.map(\.value) + (node.when.map { [$0] } ?? [])
+            + Array(node.otherwise.values)
+        for reference in expressions.flatMap(\.references) where missing(reference) {
+            return .skip([:], reason: "it reads \(reference.text), which node '\(reference.name)' did not make for it")
+        }
+        guard let when = node.when else { return .run(leaveOut: leaveOut) }
+        let resolve = { (reference: Reference) throws -> Value in
+            try self.resolve(reference, shared: shared, local: local)
+        }
+        guard case .bool(let holds) = try when.evaluate(resolve, item: item) else {
+            throw NodeError("'when' did not give true or false")
+        }
+        if holds { return .run(leaveOut: leaveOut) }
+        var fallback: [String: Value] = [:]
+        for (port, expression) in node.otherwise {
+            fallback[port] = try expression.evaluate(resolve, item: item)
+        }
+        return .skip(fallback, reason: "its 'when' is false")
     }
 
     /// What a node does with an output file that is already there, for `item`'s run.
@@ -428,7 +565,11 @@ public struct Executor: Sendable {
     /// The state after `prepare`: shared results and the items to process.
     struct Prepared: Sendable {
         let shared: [String: [String: Value]]
+        /// Nodes that ran once and were left out by a `when:`.
+        let skipped: Set<String>
         let items: [NodeContext.Item]
+        /// Each item's files in the matched directories, by relative path and node.
+        let partners: [String: [String: String]]
         let inputFiles: Set<String>
     }
 
@@ -511,10 +652,36 @@ public struct Executor: Sendable {
         var written: [String] = []
         var previews: (input: Image?, output: Image?) = (nil, nil)
         let existingFile = existingFile(for: item)
+        var skipped = prepared.skipped
+        var (writers, filtered): (Int, String?) = (0, nil)
         for node in nodes {
             do {
-                var inputs = try evaluateInputs(of: node, item: item, shared: prepared.shared, local: local)
-                if let iteration = node.iteration { inputs[iteration.input] = .path(item.path) }
+                if node.node.descriptor.hasSideEffects { writers += 1 }
+                var path = item.path
+                if node.iteration?.match != nil {
+                    guard let partner = prepared.partners[item.relativePath]?[node.name] else {
+                        // unmatched: optional: the item runs without this node.
+                        local[node.name] = [:]
+                        skipped.insert(node.name)
+                        continue
+                    }
+                    path = partner
+                }
+                var leaveOut = Set<String>()
+                switch try gate(node, item: item, shared: prepared.shared, local: local, skipped: skipped) {
+                case .skip(let fallback, let reason):
+                    local[node.name] = fallback
+                    skipped.insert(node.name)
+                    if node.node.descriptor.hasSideEffects {
+                        filtered = filtered ?? "node '\(node.name)' did not run: \(reason)"
+                        writers -= 1
+                    }
+                    continue
+                case .run(let unset): leaveOut = unset
+                }
+                var inputs = try evaluateInputs(
+                    of: node, item: item, shared: prepared.shared, local: local, leaveOut: leaveOut)
+                if let iteration = node.iteration { inputs[iteration.input] = .path(path) }
                 let context = NodeContext(
                     item: item,
                     seed: Seeds.seed(workflow: workflow.seed, relativePath: item.relativePath, node: node.name),
@@ -545,8 +712,11 @@ public struct Executor: Sendable {
                 return (failed, written, StorageFailure.stopReason(error))
             }
         }
+        // Nothing written because every writer was left out: the item was filtered, not done.
+        let wasFiltered = filtered != nil && writers == 0
         var result = ItemResult(
-            item: item, status: .done, failedNode: nil, message: nil, seconds: Date().timeIntervalSince(started))
+            item: item, status: wasFiltered ? .filtered : .done, failedNode: nil, message: wasFiltered ? filtered : nil,
+            seconds: Date().timeIntervalSince(started))
         result.outputs = written.sorted()
         (result.inputPreview, result.outputPreview) = previews
         if let side = options.previewSide {
@@ -565,9 +735,11 @@ public struct Executor: Sendable {
         local: [String: [String: Value]]
     ) throws -> Value {
         if let port = reference.port {
-            guard let value = (local[reference.name] ?? shared[reference.name])?[port] else {
+            guard let outputs = local[reference.name] ?? shared[reference.name] else {
                 throw NodeError("\(reference.text) has no value")
             }
+            // The node ran and left an optional output out (a photo without EXIF).
+            guard let value = outputs[port] else { throw AbsentValue(reference: reference) }
             return value
         }
         guard let value = params[reference.name] else { throw NodeError("param '\(reference.name)' has no value") }
@@ -577,11 +749,11 @@ public struct Executor: Sendable {
     /// The node's inputs: its expressions evaluated, defaults filled in, types and ranges checked.
     func evaluateInputs(
         of node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
-        local: [String: [String: Value]], only: Set<String>? = nil
+        local: [String: [String: Value]], only: Set<String>? = nil, leaveOut: Set<String> = []
     ) throws -> [String: Value] {
         var values: [String: Value] = [:]
         for spec in node.node.descriptor.inputs where only?.contains(spec.name) ?? true {
-            guard let expression = node.inputs[spec.name] else {
+            guard let expression = node.inputs[spec.name], !leaveOut.contains(spec.name) else {
                 if let value = spec.defaultValue { values[spec.name] = value }
                 continue
             }
@@ -659,6 +831,7 @@ public struct Executor: Sendable {
     /// The outputs, if they are every output the node declares, with the declared types.
     func checked(_ node: WorkflowNode, _ outputs: [String: Value]) throws -> [String: Value] {
         for spec in node.node.descriptor.outputs {
+            if spec.optional, outputs[spec.name] == nil { continue }
             guard let value = outputs[spec.name], spec.type.accepts(value.type) else {
                 throw NodeError("node kind '\(node.kind)' did not produce its output '\(spec.name)' (\(spec.type))")
             }

@@ -1,3 +1,4 @@
+import Foundation
 import NodeKit
 import Spelling
 
@@ -141,13 +142,21 @@ extension Expression {
                         help: "write '{{' for a literal brace")
                 }
                 let name = String(String.UnicodeScalarView(scalars[(i + 1)..<close]))
+                if name == "workflow_dir" {
+                    // The folder of the file it is written in: a library's own files, wherever
+                    // the workflow using it is run from.
+                    let folder = (location.file as NSString).deletingLastPathComponent
+                    literal += folder.isEmpty ? "." : folder
+                    i = close + 1
+                    continue
+                }
                 if placeholders.contains(name) {
                     literal += "{\(name)}"
                     i = close + 1
                     continue
                 }
                 guard itemVariableNames.contains(name) else {
-                    let known = itemVariableNames + placeholders
+                    let known = itemVariableNames + placeholders + ["workflow_dir"]
                     let guess = closestMatch(to: name, in: known)
                     throw ExpressionError(
                         message: "unknown placeholder '{\(name)}'", location: at(i),
@@ -175,8 +184,10 @@ extension Expression {
         guard s.first == "$", s.count > 1 else { return nil }
         let body = String(String.UnicodeScalarView(s.dropFirst()))
         let pieces = body.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard (1...2).contains(pieces.count), pieces.allSatisfy(isIdentifier) else { return nil }
-        return Reference(name: pieces[0], port: pieces.count == 2 ? pieces[1] : nil, location: location)
+        // A port may have a dotted name: `$photo.exif.model`.
+        guard (1...3).contains(pieces.count), pieces.allSatisfy(isIdentifier) else { return nil }
+        return Reference(
+            name: pieces[0], port: pieces.count > 1 ? pieces[1...].joined(separator: ".") : nil, location: location)
     }
 
     private static func matchingBrace(_ s: [Unicode.Scalar], from open: Int) -> Int? {
@@ -252,7 +263,7 @@ struct ExpressionParser {
     }
 
     private static let levels: [[String]] = [
-        ["||"], ["&&"], ["==", "!=", "<=", ">=", "<", ">"], ["+", "-"], ["*", "/", "%"],
+        ["??"], ["||"], ["&&"], ["==", "!=", "<=", ">=", "<", ">"], ["+", "-"], ["*", "/", "%"],
     ]
 
     private mutating func parseBinary(level: Int) throws(ExpressionError) -> Expression {
@@ -314,10 +325,11 @@ struct ExpressionParser {
             let name = identifier()
             guard !name.isEmpty else { throw fail("expected a name after '$'") }
             var port: String?
-            if i < s.count, s[i] == "." {
+            while i < s.count, s[i] == ".", (port?.split(separator: ".").count ?? 0) < 2 {
                 i += 1
-                port = identifier()
-                if port!.isEmpty { throw fail("expected a port name after '.'") }
+                let part = identifier()
+                if part.isEmpty { throw fail("expected a port name after '.'") }
+                port = port.map { $0 + "." + part } ?? part
             }
             return .reference(Reference(name: name, port: port, location: at(start)))
         }
@@ -362,4 +374,37 @@ extension Expression {
     /// Whether it reads only params and constants (no node's output), so it can be evaluated
     /// before anything runs.
     var isFixed: Bool { references.allSatisfy { $0.port == nil } }
+}
+
+extension Expression {
+    /// References to values that may be absent (`optional` says which) used where a value must
+    /// be there: anywhere but left of `??` or beside `==` / `!=`.
+    func absentUses(_ optional: (Reference) -> Bool) -> [Reference] {
+        switch self {
+        case .literal, .itemVariable: return []
+        case .reference(let r): return optional(r) ? [r] : []
+        case .binary(let op, let a, let b, _) where op == "??":
+            if case .reference = a { return b.absentUses(optional) }
+            return a.absentUses(optional) + b.absentUses(optional)
+        case .binary(let op, let a, let b, _) where op == "==" || op == "!=":
+            return [a, b].flatMap { side -> [Reference] in
+                if case .reference = side { return [] }
+                return side.absentUses(optional)
+            }
+        case .unary(_, let e, _): return e.absentUses(optional)
+        case .binary(_, let a, let b, _): return a.absentUses(optional) + b.absentUses(optional)
+        case .conditional(let c, let a, let b):
+            return c.absentUses(optional) + a.absentUses(optional) + b.absentUses(optional)
+        case .call(_, let args, _), .template(let args, _), .list(let args, _):
+            return args.flatMap { $0.absentUses(optional) }
+        }
+    }
+}
+
+/// A value that may be absent (a photo's EXIF field) was read and is not there.
+struct AbsentValue: Error, CustomStringConvertible {
+    let reference: Reference
+    var description: String {
+        "\(reference.text) has no value for this file; write '\(reference.text) ?? …' to give one"
+    }
 }

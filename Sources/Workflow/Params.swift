@@ -1,3 +1,4 @@
+import Foundation
 import NodeKit
 import Spelling
 
@@ -65,6 +66,17 @@ extension Workflow {
             values[name] = value
         }
         for param in params where values[param.name] == nil {
+            if Workflow.graphParamTypes.contains(param.type) {
+                diagnostics.append(
+                    Diagnostic(
+                        "sub_workflow_only",
+                        "param '\(param.name)' is \(param.type == .image ? "an" : "a") \(param.type), which only a workflow using this one as a node can give",
+                        at: param.location,
+                        help:
+                            "use this file as a node of another workflow: {workflow: \(URL(fileURLWithPath: file).lastPathComponent), \(param.name): $node.\(param.type == .image ? "image" : "port")}"
+                    ))
+                continue
+            }
             if let value = param.defaultValue {
                 values[param.name] = value
             } else if !diagnostics.contains(where: { $0.message.hasPrefix("--set \(param.name)=") }) {

@@ -12,6 +12,8 @@ public struct Plan: Sendable {
         /// effects, or one that depends on such a node.
         case willCompute(reason: String)
         case perItem
+        /// A node that runs once, left out by its `when:` (or by what it reads).
+        case leftOut(reason: String)
     }
 
     public let steps: [(node: WorkflowNode, step: Step)]
@@ -25,6 +27,7 @@ extension Executor {
     /// side effects never run.
     public func plan() throws(RunError) -> Plan {
         var shared: [String: [String: Value]] = [:]
+        var skipped = Set<String>()
         var steps: [(WorkflowNode, Plan.Step)] = []
         for node in workflow.nodes {
             if node.scope == .perItem {
@@ -40,6 +43,14 @@ extension Executor {
                 continue
             }
             do {
+                if case .skip(let fallback, let reason) = try gate(
+                    node, item: nil, shared: shared, local: [:], skipped: skipped)
+                {
+                    shared[node.name] = fallback
+                    skipped.insert(node.name)
+                    steps.append((node, .leftOut(reason: reason)))
+                    continue
+                }
                 let inputs = try evaluateInputs(of: node, item: nil, shared: shared, local: [:])
                 if node.node.descriptor.cacheable {
                     let key = ResultCache.key(for: node.node, inputs: inputs)
@@ -67,7 +78,7 @@ extension Executor {
             workflow.iterator?.iteration?.directory.references
             .allSatisfy { $0.port == nil || shared[$0.name] != nil } ?? true
         guard known else { return Plan(steps: steps, itemCount: nil) }
-        let items = try listItems(shared: shared)
+        let items = try pair(try listItems(shared: shared), shared: shared).items
         try refusePlannedWrites(items, shared: shared)
         return Plan(steps: steps, itemCount: items.filter { options.shard?.contains($0.relativePath) ?? true }.count)
     }

@@ -119,6 +119,10 @@ public final class RunManifest: Sendable {
     public static func runID(workflow: Workflow, params: [String: Value], engineVersion: String) -> String {
         var hasher = ContentHasher()
         hasher.add(engineVersion + "\u{0}" + workflow.source + "\u{0}")
+        // A sub-workflow changed is a different run too.
+        for (file, text) in workflow.sources.sorted(by: { $0.key < $1.key }) where file != workflow.file {
+            hasher.add(file + "\u{0}" + text + "\u{0}")
+        }
         // A rebuilt or upgraded plugin makes a different run: --resume must not trust its old outputs.
         for node in workflow.nodes where workflow.origins[node.kind] != NodeRegistry.builtIn {
             hasher.add("\(node.kind) \(node.node.descriptor.version) \(node.node.cacheSalt)\u{0}")

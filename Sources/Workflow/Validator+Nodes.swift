@@ -11,11 +11,23 @@ extension Validator {
         let node: any Node
         var inputs: [String: Expression]
         var iteration: WorkflowNode.Iteration?
+        var when: Expression? = nil
+        var otherwise: [String: Expression] = [:]
         let location: SourcePosition
         var dependencies: [String] = []
+        /// Where `match:` is written, for its diagnostics.
+        var matchLocation: SourcePosition? = nil
     }
 
-    mutating func buildNodes(_ entries: [SyntaxEntry], params: [WorkflowParam]) -> [WorkflowNode] {
+    /// Keys of a node that are not its inputs.
+    static let controlKeys = ["node", "workflow", "when", "otherwise"] + Workflow.iterationKeys
+
+    /// Builds, checks and orders the nodes, sub-workflows expanded into theirs; `outputs` are the
+    /// declared `outputs:`, resolved against them.
+    mutating func buildNodes(
+        _ entries: [SyntaxEntry], params: [WorkflowParam],
+        outputs declared: [(name: String, reference: Reference, doc: String?)]
+    ) -> (nodes: [WorkflowNode], outputs: [WorkflowOutput]) {
         let paramNames = Set(params.map(\.name))
         var drafts: [Draft] = []
         for entry in entries {
@@ -32,10 +44,29 @@ extension Validator {
                 uncheckedNodes[entry.key] = "?"
                 continue
             }
+            if let workflowEntry = fields["workflow"] {
+                if let kindEntry = fields["node"] {
+                    error(
+                        "conflicting_keys", "node '\(entry.key)' says both 'node' and 'workflow'",
+                        at: kindEntry.keyLocation,
+                        help: "a node is one kind of node, or one sub-workflow; keep one of them")
+                }
+                guard let sub = subWorkflow(entry, pathEntry: workflowEntry) else {
+                    uncheckedNodes[entry.key] = "?"
+                    continue
+                }
+                if let draft = buildDraft(
+                    entry.key, kind: sub.descriptor.kind, node: sub, fields: fields, location: entry.keyLocation)
+                {
+                    drafts.append(draft)
+                }
+                continue
+            }
             guard let kindEntry = fields["node"] else {
                 error(
                     "missing_key", "node '\(entry.key)' does not say which kind it is", at: entry.keyLocation,
-                    help: "add 'node: KIND'; 'deltaflow nodes' lists the kinds")
+                    help: "add 'node: KIND' (or 'workflow: FILE' for a sub-workflow); 'deltaflow nodes' lists the kinds"
+                )
                 uncheckedNodes[entry.key] = "?"
                 continue
             }
@@ -70,17 +101,46 @@ extension Validator {
                         + (failed.help ?? ""))
             }
         }
-        let iterators = drafts.filter { $0.iteration != nil }
+        let iterators = drafts.filter { $0.iteration != nil && $0.iteration?.match == nil }
         for extra in iterators.dropFirst() {
             error(
                 "multiple_iterators",
                 "node '\(extra.name)' iterates with 'each', but node '\(iterators[0].name)' already does",
-                at: extra.location, help: "a workflow iterates over one directory; the nodes after it run once per file"
+                at: extra.location,
+                help:
+                    "add 'match: \(iterators[0].name)' to pair its files with \(iterators[0].name)'s by name (masks, retouched versions); the nodes after them run once per pair"
             )
         }
+        for draft in drafts {
+            guard let match = draft.iteration?.match else { continue }
+            let location = draft.matchLocation ?? draft.location
+            if let primary = iterators.first, primary.name == match { continue }
+            if let target = drafts.first(where: { $0.name == match }), target.iteration?.match != nil {
+                error(
+                    "bad_match", "node '\(draft.name)' matches '\(match)', which itself matches another node",
+                    at: location, help: "match the node whose files are the items: '\(iterators.first?.name ?? match)'")
+            } else if uncheckedNodes[match] == nil {
+                let names = iterators.map(\.name)
+                error(
+                    "bad_match", "'match: \(match)' names no node that iterates with 'each'", at: location,
+                    help: didYouMean(match, names)
+                        ?? (names.first.map { "match '\($0)', the node whose files are the items" }
+                            ?? "add a node that iterates over the items ('each') and match it"))
+            }
+        }
         resolveReferences(&drafts, params: params)
-        guard let order = topologicalOrder(drafts) else { return [] }
-        return finish(order.map { drafts[$0] })
+        let built = Dictionary(drafts.map { ($0.name, $0.node) }, uniquingKeysWith: { first, _ in first })
+        var outputs = resolveOutputs(declared, nodes: built)
+        guard let order = topologicalOrder(drafts) else { return ([], outputs) }
+        let (expanded, renamed) = expandSubWorkflows(order.map { drafts[$0] })
+        outputs = outputs.map { output in
+            guard let target = renamed[output.reference.name]?[output.reference.port!] else { return output }
+            return WorkflowOutput(
+                name: output.name, type: output.type, doc: output.doc, optional: output.optional,
+                reference: Reference(name: target.name, port: target.port, location: output.reference.location))
+        }
+        outputRoots = Set(outputs.map(\.reference.name))
+        return (finish(expanded), outputs)
     }
 
     private mutating func buildDraft(
@@ -90,7 +150,7 @@ extension Validator {
         let descriptor = node.descriptor
         var inputs: [String: Expression] = [:]
         var misspelled = Set<String>()
-        for field in fields where field.key != "node" && !Workflow.iterationKeys.contains(field.key) {
+        for field in fields where !Self.controlKeys.contains(field.key) {
             guard descriptor.input(field.key) != nil else {
                 let guess = closestMatch(to: field.key, in: descriptor.inputs.map(\.name) + Workflow.iterationKeys)
                 if let guess { misspelled.insert(guess) }
@@ -111,7 +171,7 @@ extension Validator {
         if let each = fields["each"] {
             iteration = buildIteration(name, descriptor: descriptor, each: each, fields: fields, inputs: inputs)
         } else {
-            for key in ["pattern", "recursive"] {
+            for key in ["pattern", "recursive", "match", "unmatched"] {
                 if let field = fields[key] {
                     error(
                         "orphan_key", "'\(key)' only applies with 'each'", at: field.keyLocation,
@@ -119,6 +179,7 @@ extension Validator {
                 }
             }
         }
+        let (when, otherwise) = buildCondition(name, descriptor: descriptor, fields: fields)
         // A required input that is only misspelled, or whose value failed to parse, was reported above.
         for spec in descriptor.inputs
         where spec.isRequired && inputs[spec.name] == nil && iteration?.input != spec.name
@@ -128,7 +189,53 @@ extension Validator {
                 "missing_input", "node '\(name)' (\(kind)) is missing required input '\(spec.name)'", at: location,
                 help: "add '\(spec.name): …' (\(spec.type): \(spec.doc))")
         }
-        return Draft(name: name, kind: kind, node: node, inputs: inputs, iteration: iteration, location: location)
+        return Draft(
+            name: name, kind: kind, node: node, inputs: inputs, iteration: iteration, when: when, otherwise: otherwise,
+            location: location, matchLocation: fields["match"]?.value.location)
+    }
+
+    /// `when:` and `otherwise:`, parsed; their types are checked with the references.
+    private mutating func buildCondition(
+        _ name: String, descriptor: NodeDescriptor, fields: [SyntaxEntry]
+    ) -> (Expression?, [String: Expression]) {
+        var when: Expression?
+        if let field = fields["when"] {
+            do {
+                when = try Expression.parse(field.value)
+            } catch {
+                self.error("bad_expression", error.message, at: error.location, help: error.help)
+            }
+        }
+        var otherwise: [String: Expression] = [:]
+        guard let field = fields["otherwise"] else { return (when, otherwise) }
+        if fields["when"] == nil {
+            error(
+                "orphan_key", "'otherwise' only applies with 'when'", at: field.keyLocation,
+                help: "add 'when: ${…}' to run the node only for some items, or remove 'otherwise'")
+        }
+        guard case .mapping(let entries, _) = field.value else {
+            error(
+                "bad_value",
+                "'otherwise' must map outputs to what they are when the node does not run, e.g. {image: $photo.image}",
+                at: field.value.location)
+            return (when, otherwise)
+        }
+        for entry in entries {
+            guard descriptor.output(entry.key) != nil else {
+                let names = descriptor.outputs.map(\.name)
+                error(
+                    "unknown_output", "node '\(name)' (\(descriptor.kind)) has no output '\(entry.key)'",
+                    at: entry.keyLocation,
+                    help: didYouMean(entry.key, names) ?? "its outputs are \(names.joined(separator: ", "))")
+                continue
+            }
+            do {
+                otherwise[entry.key] = try Expression.parse(entry.value)
+            } catch {
+                self.error("bad_expression", error.message, at: error.location, help: error.help)
+            }
+        }
+        return (when, otherwise)
     }
 
     private mutating func buildIteration(
@@ -174,7 +281,36 @@ extension Validator {
                 error("bad_value", "'recursive' must be true or false", at: field.value.location)
             }
         }
-        return WorkflowNode.Iteration(directory: directory, patterns: patterns, recursive: recursive, input: input)
+        var result = WorkflowNode.Iteration(
+            directory: directory, patterns: patterns, recursive: recursive, input: input)
+        if let field = fields["match"] {
+            if let name = field.value.stringValue, isIdentifier(name) {
+                result.match = name
+            } else {
+                error(
+                    "bad_value", "'match' must name the node whose files these pair with, e.g. match: photo",
+                    at: field.value.location)
+            }
+        }
+        if let field = fields["unmatched"] {
+            let choices = WorkflowNode.Unmatched.allCases.map(\.rawValue)
+            if fields["match"] == nil {
+                error(
+                    "orphan_key", "'unmatched' only applies with 'match'", at: field.keyLocation,
+                    help: "add 'match: NODE' to pair this node's files with another's, or remove 'unmatched'")
+            } else if let text = field.value.stringValue, let policy = WorkflowNode.Unmatched(rawValue: text) {
+                result.unmatched = policy
+            } else {
+                error(
+                    "bad_value",
+                    "'unmatched' must be one of \(choices.joined(separator: ", ")), not \(field.value.displayText)",
+                    at: field.value.location,
+                    help: didYouMean(field.value.displayText, choices)
+                        ?? "error refuses the run listing them, skip leaves such items out, optional runs them without it"
+                )
+            }
+        }
+        return result
     }
 
     /// Checks every reference and every input's type, and records who depends on whom.
@@ -186,6 +322,10 @@ extension Validator {
             var dependencies: [String] = []
             var expressions = draft.inputs.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
             if let iteration = draft.iteration { expressions.append(("each", iteration.directory)) }
+            if let when = draft.when { expressions.append(("when", when)) }
+            for (output, expression) in draft.otherwise.sorted(by: { $0.key < $1.key }) {
+                expressions.append(("otherwise." + output, expression))
+            }
             for (port, expression) in expressions {
                 var resolved = true
                 for reference in expression.references {
@@ -240,7 +380,14 @@ extension Validator {
         of expression: Expression, port: String, in draft: Draft,
         nodes: [String: Draft], params: [String: WorkflowParam]
     ) {
-        let expected: PortType = port == "each" ? .path : draft.node.descriptor.input(port)!.type
+        let expected: PortType =
+            switch port {
+            case "each": .path
+            case "when": .bool
+            case _ where port.hasPrefix("otherwise."):
+                draft.node.descriptor.output(String(port.dropFirst("otherwise.".count)))!.type
+            default: draft.node.descriptor.input(port)!.type
+            }
         let inferred: PortType
         do {
             inferred = try expression.inferType { reference in
@@ -253,16 +400,33 @@ extension Validator {
             self.error("type_mismatch", error.message, at: error.location, help: error.help)
             return
         }
+        let absent = expression.absentUses { reference in
+            guard let port = reference.port else { return false }
+            return nodes[reference.name]?.node.descriptor.output(port)?.optional ?? false
+        }
+        if let first = absent.first {
+            let example = expected.isNumeric ? "0" : expected == .bool ? "false" : "'unknown'"
+            error(
+                "maybe_absent", "\(first.text) may be absent (not every file has it), and '\(port)' needs a value",
+                at: first.location,
+                help:
+                    "give one for files without it: ${\(first.text) ?? \(example)}, or compare it: ${\(first.text) == …}"
+            )
+            return
+        }
         // An expression that computes a number may feed an integer input if it is whole at run time.
         let computed: Bool =
             if case .literal = expression { false } else if case .reference = expression { false } else { true }
         let acceptable = expected.accepts(inferred) || (computed && expected == .integer && inferred == .number)
         if !acceptable {
             let subject = if case .reference(let r) = expression { r.text } else { "this value" }
+            let what =
+                port == "when"
+                ? "'when' of node '\(draft.name)' must be true or false"
+                : "port '\(port)' of node '\(draft.name)' (\(draft.kind)) expects \(expected)"
             error(
-                "type_mismatch",
-                "port '\(port)' of node '\(draft.name)' (\(draft.kind)) expects \(expected), but \(subject) is \(inferred)",
-                at: expression.location)
+                "type_mismatch", "\(what), but \(subject) is \(inferred)", at: expression.location,
+                help: port == "when" ? "compare it, e.g. when: ${$photo.width >= 1000}" : nil)
             return
         }
         if case .literal(let value, let location) = expression, let spec = draft.node.descriptor.input(port),
@@ -322,7 +486,9 @@ extension Validator {
             perItem.insert(draft.name)
         }
         for draft in ordered where !perItem.contains(draft.name) {
-            for (name, location) in draft.inputs.values.flatMap(\.itemVariables) {
+            let expressions =
+                Array(draft.inputs.values) + (draft.when.map { [$0] } ?? []) + Array(draft.otherwise.values)
+            for (name, location) in expressions.flatMap(\.itemVariables) {
                 error(
                     "item_variable_outside_iteration",
                     "'\(name)' describes the current file, but node '\(draft.name)' runs once, not per file",
@@ -330,7 +496,7 @@ extension Validator {
             }
         }
         // Keep what a side-effecting node needs; warn about the rest.
-        var needed = Set(ordered.filter { $0.node.descriptor.hasSideEffects }.map(\.name))
+        var needed = Set(ordered.filter { $0.node.descriptor.hasSideEffects }.map(\.name)).union(outputRoots)
         for draft in ordered.reversed() where needed.contains(draft.name) {
             needed.formUnion(draft.dependencies)
         }
@@ -347,7 +513,8 @@ extension Validator {
             WorkflowNode(
                 name: draft.name, kind: draft.kind, node: draft.node, inputs: draft.inputs,
                 scope: perItem.contains(draft.name) ? .perItem : .once, iteration: draft.iteration,
-                location: draft.location, dependencies: draft.dependencies)
+                location: draft.location, dependencies: draft.dependencies, when: draft.when,
+                otherwise: draft.otherwise)
         }
     }
 }

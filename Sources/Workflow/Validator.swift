@@ -13,6 +13,16 @@ struct Validator {
     var uncheckedNodes: [String: String] = [:]
     /// Where in `diagnostics` the plugins that failed to load are reported.
     var failedPlugins: [Int] = []
+    /// Where sub-workflow files are read from, each once.
+    var sources = WorkflowSources()
+    /// Sub-workflows already validated in this validation, shared with nested validators.
+    var subWorkflows = SubWorkflowCache()
+    /// The files being validated, outermost first, resolved (`stack`) and as named
+    /// (`stackNames`): a file met again is a cycle.
+    var stack: [String] = []
+    var stackNames: [String] = []
+    /// Nodes that `outputs:` names: kept, as what a saving node reads is.
+    var outputRoots: Set<String> = []
 
     init(file: String, registry: NodeRegistry, plugins: (any PluginResolver)? = nil) {
         self.file = file
@@ -20,9 +30,14 @@ struct Validator {
         self.plugins = plugins
     }
 
+    /// In the order of the file run, a sub-workflow's problems where it is used.
     static func sourceOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
-        let (x, y) = (a.location, b.location)
-        return (x?.line ?? 0, x?.column ?? 0) < (y?.line ?? 0, y?.column ?? 0)
+        func key(_ d: Diagnostic) -> (Int, Int, Int, Int) {
+            let site = d.usedFrom.last ?? d.location
+            let inner = d.usedFrom.isEmpty ? nil : d.location
+            return (site?.line ?? 0, site?.column ?? 0, inner?.line ?? 0, inner?.column ?? 0)
+        }
+        return key(a) < key(b)
     }
 
     mutating func error(_ code: String, _ message: String, at location: SourcePosition?, help: String? = nil) {
@@ -60,6 +75,7 @@ struct Validator {
         loadPlugins(top["plugins"])
         let declaredWrites = checkDeclaredWrites(top["writes"])
         let params = parseParams(top["params"])
+        let declaredOutputs = parseOutputs(top["outputs"])
         guard let nodesEntry = top["nodes"] else {
             error(
                 "missing_key", "the workflow has no 'nodes'", at: SourcePosition(file: file, line: 1, column: 1),
@@ -72,12 +88,15 @@ struct Validator {
                 at: nodesEntry.value.location)
             return nil
         }
-        let nodes = buildNodes(nodeEntries, params: params)
+        let (nodes, outputs) = buildNodes(nodeEntries, params: params, outputs: declaredOutputs)
         var origins: [String: String] = [:]
         for node in nodes { origins[node.kind] = registry.origin(of: node.kind) }
+        var files = sources.all
+        files[file] = source
         return Workflow(
-            file: file, source: source, name: name, seed: seed, params: params, nodes: nodes,
-            declaredWrites: declaredWrites, warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
+            file: file, source: source, name: name, description: top["description"]?.value.stringValue, seed: seed,
+            params: params, nodes: nodes, declaredWrites: declaredWrites, outputs: outputs, sources: files,
+            warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
     }
 
     private mutating func checkVersion(_ top: [SyntaxEntry]) {
@@ -182,6 +201,12 @@ struct Validator {
             var defaultValue: Value?
             if let entry = fields["default"] {
                 defaultValue = constant(entry.value, as: type)
+                // A default beside the workflow (a library's own watermark) wherever it is run from.
+                if case .path(let path)? = defaultValue, path.contains("{workflow_dir}") {
+                    let folder = (file as NSString).deletingLastPathComponent
+                    defaultValue = .path(
+                        path.replacingOccurrences(of: "{workflow_dir}", with: folder.isEmpty ? "." : folder))
+                }
                 if defaultValue == nil {
                     error(
                         "type_mismatch",

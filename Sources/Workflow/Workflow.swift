@@ -29,12 +29,27 @@ public struct WorkflowNode: Sendable {
 
     /// How a node iterates over a directory with `each:`.
     public struct Iteration: Sendable {
-        let directory: Expression
+        var directory: Expression
         /// Glob patterns after brace expansion, matched against relative paths.
         public let patterns: [String]
         public let recursive: Bool
         /// The input each file's path is fed into.
         public let input: String
+        /// `match:`: the iterating node whose files this node's pair up with, by relative path
+        /// without extension; nil for the node that says what the items are.
+        public var match: String? = nil
+        public var unmatched: Unmatched = .error
+    }
+
+    /// `unmatched:`: what becomes of an item whose file has no partner in a matched directory.
+    public enum Unmatched: String, Sendable, CaseIterable {
+        /// Refuse the run, listing every file without a partner on either side.
+        case error
+        /// Leave such items out.
+        case skip
+        /// Run them without it: the matched node is left out, and optional inputs that read it
+        /// are left unset (others leave their node out too).
+        case optional
     }
 
     public let name: String
@@ -46,20 +61,30 @@ public struct WorkflowNode: Sendable {
     public let location: SourcePosition
     /// Names of the nodes whose outputs this node reads.
     public let dependencies: [String]
+    /// `when:`: the node runs for an item only where this is true.
+    let when: Expression?
+    /// `otherwise:`: what the node's outputs are where `when` is false; an output without one
+    /// skips the nodes that read it too.
+    let otherwise: [String: Expression]
 }
 
 /// A workflow file, parsed and validated: every reference resolved, every type checked, the
 /// nodes in an order where each comes after what it reads.
 public struct Workflow: Sendable {
     public static let supportedVersion = 1
-    static let topLevelKeys = ["version", "name", "description", "seed", "plugins", "writes", "params", "nodes"]
-    static let iterationKeys = ["each", "pattern", "recursive"]
+    static let topLevelKeys = [
+        "version", "name", "description", "seed", "plugins", "writes", "params", "nodes", "outputs",
+    ]
+    static let iterationKeys = ["each", "pattern", "recursive", "match", "unmatched"]
     static let paramKeys = ["type", "default", "min", "max", "choices", "doc"]
-    static let paramTypes = ["path", "dir", "number", "integer", "string", "bool"]
+    static let paramTypes = ["path", "dir", "number", "integer", "string", "bool", "image", "mask", "delta", "images"]
+    /// Param types only a workflow using this one as a node can give (`--set` cannot).
+    static let graphParamTypes: Set<PortType> = [.image, .mask, .delta, .images]
 
     public let file: String
     public let source: String
     public let name: String
+    public let description: String?
     public let seed: UInt64
     public let params: [WorkflowParam]
     /// In execution order; nodes whose results nothing uses are left out.
@@ -67,6 +92,10 @@ public struct Workflow: Sendable {
     /// Folders inside the workflow's own folder it declares it writes (`writes:`), absolute: a
     /// run may write there as well as under the directories its user names.
     public let declaredWrites: [String]
+    /// `outputs:`: what a workflow using this one as a node reads of it.
+    public let outputs: [WorkflowOutput]
+    /// The text of this file and of every sub-workflow it uses, by file name.
+    public let sources: [String: String]
     /// Warnings found while validating (the workflow is valid; they are worth reading).
     public let warnings: [Diagnostic]
     /// Who provides each plugin node kind the workflow uses (`plugin 'x' 1.0 (/path)`), sorted.
@@ -75,29 +104,38 @@ public struct Workflow: Sendable {
     }
     let origins: [String: String]
 
-    public var iterator: WorkflowNode? { nodes.first { $0.iteration != nil } }
+    /// The node whose files are the items.
+    public var iterator: WorkflowNode? { nodes.first { $0.iteration != nil && $0.iteration?.match == nil } }
+    /// Nodes iterating over other directories, their files paired with the items by name.
+    public var matchedIterators: [WorkflowNode] { nodes.filter { $0.iteration?.match != nil } }
 
     /// Reads and validates the workflow at `path`; `plugins` loads what its `plugins:` list names.
     public static func load(
         _ path: String, registry: NodeRegistry,
         plugins: (any PluginResolver)? = nil
     ) throws(ValidationFailure) -> Workflow {
-        let text = try source(at: path)
-        return try parse(text, file: path, registry: registry, plugins: plugins)
+        let sources = WorkflowSources()
+        let text = try sources.text(at: path)
+        return try parse(text, file: path, registry: registry, plugins: plugins, sources: sources)
     }
 
     /// Validates workflow text; `file` is the name diagnostics use, and the folder that
     /// relative paths under `plugins:` start from.
+    /// `sources` supplies sub-workflow files (read from disk, once, when not given).
     public static func parse(
         _ text: String, file: String, registry: NodeRegistry,
-        plugins: (any PluginResolver)? = nil
+        plugins: (any PluginResolver)? = nil, sources: WorkflowSources = WorkflowSources()
     ) throws(ValidationFailure) -> Workflow {
         let root = try SyntaxParser.parse(text, file: file)
         var validator = Validator(file: file, registry: registry, plugins: plugins)
+        validator.sources = sources
+        validator.stack = [WriteConfinement.resolved(file)]
+        validator.stackNames = [file]
         let workflow = validator.validate(root, source: text)
         let errors = validator.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty, let workflow else {
-            throw ValidationFailure(validator.diagnostics.sorted(by: Validator.sourceOrder), source: text)
+            throw ValidationFailure(
+                validator.diagnostics.sorted(by: Validator.sourceOrder), source: text, sources: sources.all)
         }
         return workflow
     }

@@ -20,6 +20,23 @@ public enum WorkflowSchema {
         ]
     }
 
+    /// `when:`, an expression that is true or false per item.
+    private static var condition: [String: Any] {
+        [
+            "anyOf": [["type": "boolean"], dynamic],
+            "description": "the node runs only where this is true, e.g. ${$photo.width >= 1000}",
+        ]
+    }
+
+    /// `otherwise:`, what the outputs are where `when` is false.
+    private static var otherwise: [String: Any] {
+        [
+            "type": "object",
+            "description":
+                "each output's value where 'when' is false; nodes reading an output without one are left out too",
+        ]
+    }
+
     private static func valueSchema(_ port: PortSpec) -> [String: Any] {
         var literal: [String: Any]
         switch port.type {
@@ -47,6 +64,8 @@ public enum WorkflowSchema {
         let kinds = registry.descriptors
         let perKind: [[String: Any]] = kinds.map { descriptor in
             var properties: [String: Any] = ["node": ["const": descriptor.kind]]
+            properties["when"] = condition
+            properties["otherwise"] = otherwise
             for port in descriptor.inputs { properties[port.name] = valueSchema(port) }
             if descriptor.iterationInput != nil {
                 properties["each"] = [
@@ -57,6 +76,16 @@ public enum WorkflowSchema {
                     "description": "glob(s) matched against file names, e.g. \"*.{jpg,png}\"",
                 ]
                 properties["recursive"] = ["type": "boolean", "description": "also iterate subdirectories"]
+                properties["match"] = [
+                    "type": "string",
+                    "description":
+                        "the iterating node whose files these pair with, by relative path without extension (masks beside photos)",
+                ]
+                properties["unmatched"] = [
+                    "enum": WorkflowNode.Unmatched.allCases.map(\.rawValue),
+                    "description":
+                        "a file without a partner: error (refuse the run, listing them), skip (leave it out), optional (run without this node)",
+                ]
             }
             let required = descriptor.inputs.filter { $0.isRequired && $0.name != descriptor.iterationInput }.map(
                 \.name)
@@ -67,14 +96,31 @@ public enum WorkflowSchema {
         }
         let node: [String: Any] = [
             "type": "object",
-            "required": ["node"],
+            "oneOf": [["required": ["node"]], ["required": ["workflow"], "not": ["required": ["node"]]]],
             "properties": [
                 "node": [
                     "enum": kinds.map(\.kind),
                     "description": kinds.map { "\($0.kind): \($0.summary)" }.joined(separator: "\n"),
-                ]
+                ],
+                "workflow": [
+                    "type": "string",
+                    "description":
+                        "a workflow file used as this node, relative to this file: its params are the node's inputs, its outputs the node's outputs",
+                ],
+                "when": condition,
+                "otherwise": otherwise,
             ],
             "allOf": perKind,
+        ]
+        let output: [String: Any] = [
+            "anyOf": [
+                ["type": "string", "pattern": "^[$]"],
+                [
+                    "type": "object", "required": ["from"], "additionalProperties": false,
+                    "properties": ["from": ["type": "string", "pattern": "^[$]"], "doc": ["type": "string"]],
+                ],
+            ],
+            "description": "a node output ($node.port) handed on to a workflow that uses this one as a node",
         ]
         let param: [String: Any] = [
             "type": "object",
@@ -110,6 +156,7 @@ public enum WorkflowSchema {
                 ],
                 "params": ["type": "object", "additionalProperties": ["$ref": "#/definitions/param"]],
                 "nodes": ["type": "object", "additionalProperties": ["$ref": "#/definitions/node"]],
+                "outputs": ["type": "object", "additionalProperties": output],
             ],
             "definitions": ["param": param, "node": node],
         ]

@@ -268,8 +268,10 @@ struct SchemaTests {
         #expect(branches.count == registry.kinds.count)
         for (branch, descriptor) in zip(branches, registry.descriptors) {
             let properties = ((branch["then"] as? [String: Any])?["properties"] as? [String: Any]) ?? [:]
-            var expected = Set(descriptor.inputs.map(\.name) + ["node"])
-            if descriptor.iterationInput != nil { expected.formUnion(["each", "pattern", "recursive"]) }
+            var expected = Set(descriptor.inputs.map(\.name) + ["node", "when", "otherwise"])
+            if descriptor.iterationInput != nil {
+                expected.formUnion(["each", "pattern", "recursive", "match", "unmatched"])
+            }
             #expect(Set(properties.keys) == expected, "\(descriptor.kind)")
         }
     }

@@ -1,0 +1,344 @@
+import Foundation
+import NodeKit
+import Spelling
+import Synchronization
+
+/// The text of every workflow file a run reads — the one named and the sub-workflows it uses —
+/// each read once: what consent surveys is what is validated and run, even if a file changes
+/// in between.
+public final class WorkflowSources: Sendable {
+    private let texts = Mutex<[String: String]>([:])
+
+    public init() {}
+
+    /// The text at `path` (as diagnostics name it), read on first use.
+    public func text(at path: String) throws(ValidationFailure) -> String {
+        if let text = texts.withLock({ $0[path] }) { return text }
+        let text = try Workflow.source(at: path)
+        texts.withLock { $0[path] = text }
+        return text
+    }
+
+    /// Every file read so far, by name.
+    public var all: [String: String] { texts.withLock { $0 } }
+}
+
+/// How deep sub-workflows may use sub-workflows: far above a real library, low enough that a
+/// file using itself by another name is refused quickly.
+enum SubWorkflowLimits {
+    static let depth = 16
+}
+
+/// A `workflow:` file, validated, standing in the graph for a node until it is expanded: its
+/// params are the node's inputs, its `outputs:` the node's outputs.
+struct SubWorkflowNode: Node {
+    let descriptor: NodeDescriptor
+    let workflow: Workflow
+    /// The file as diagnostics name it.
+    let file: String
+
+    init(_ workflow: Workflow, file: String, written: String) {
+        self.workflow = workflow
+        self.file = file
+        descriptor = NodeDescriptor(
+            kind: "workflow \(written)",
+            summary: workflow.description ?? "the sub-workflow \(written)",
+            inputs: workflow.params.map { param in
+                PortSpec(
+                    param.name, param.type, doc: param.doc ?? "", default: param.defaultValue,
+                    range: param.range, choices: param.choices)
+            },
+            outputs: workflow.outputs.map { PortSpec($0.name, $0.type, doc: $0.doc ?? "", optional: $0.optional) },
+            example: "")
+    }
+
+    func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
+        // Expanded into its nodes by the validator; never run as one.
+        throw NodeError("the sub-workflow \(file) was not expanded")
+    }
+}
+
+/// One of a workflow's `outputs:`, what a workflow using it as a node reads.
+public struct WorkflowOutput: Sendable {
+    public let name: String
+    public let type: PortType
+    public let doc: String?
+    /// It may be absent, as the node output it hands on may be.
+    public let optional: Bool
+    /// The node output it hands on.
+    let reference: Reference
+}
+
+/// Names a path the way diagnostics do: relative stays relative, `.` and `..` worked out.
+func normalisedPath(_ path: String) -> String {
+    var parts: [Substring] = []
+    let absolute = path.hasPrefix("/")
+    for part in path.split(separator: "/") {
+        if part == "." { continue }
+        if part == "..", let last = parts.last, last != ".." {
+            parts.removeLast()
+        } else if part == ".." && absolute {
+            continue
+        } else {
+            parts.append(part)
+        }
+    }
+    let joined = parts.joined(separator: "/")
+    return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+}
+
+extension Validator {
+    /// The sub-workflow a node's `workflow:` names, validated (once per file per validation),
+    /// its problems reported in its own file with the use site; nil when it cannot be used.
+    mutating func subWorkflow(_ entry: SyntaxEntry, pathEntry: SyntaxEntry) -> SubWorkflowNode? {
+        guard let written = pathEntry.value.stringValue, !written.isEmpty else {
+            error(
+                "bad_value", "'workflow' must be the path of a workflow file, e.g. lib/grade.yaml",
+                at: pathEntry.value.location)
+            return nil
+        }
+        let folder = (file as NSString).deletingLastPathComponent
+        let path = normalisedPath(written.hasPrefix("/") || folder.isEmpty ? written : folder + "/" + written)
+        let identity = WriteConfinement.resolved(path)
+        if let start = stack.firstIndex(of: identity) {
+            let files = (stackNames[start...] + [path]).joined(separator: " → ")
+            error(
+                "workflow_cycle", "sub-workflows use each other in a cycle: \(files)", at: pathEntry.value.location,
+                help: "a workflow cannot use itself, directly or through another")
+            return nil
+        }
+        guard stack.count < SubWorkflowLimits.depth else {
+            error(
+                "workflow_too_deep", "sub-workflows are nested more than \(SubWorkflowLimits.depth) deep here",
+                at: pathEntry.value.location, help: "a library uses a few levels of sub-workflows, not dozens")
+            return nil
+        }
+        if let known = subWorkflows.validated[identity] {
+            return known.map { SubWorkflowNode($0, file: path, written: written) }
+        }
+        let text: String
+        do {
+            text = try sources.text(at: path)
+        } catch {
+            let siblings =
+                (try? FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent))?
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") } ?? []
+            let guess = closestMatch(to: (path as NSString).lastPathComponent, in: siblings)
+            self.error(
+                "unreadable_workflow", "cannot read the sub-workflow \(path)", at: pathEntry.value.location,
+                help: guess.map { "did you mean '\((written as NSString).deletingLastPathComponent)/\($0)'?" }
+                    .map { $0.replacingOccurrences(of: "'/", with: "'") }
+                    ?? "the path is relative to the folder of the file that uses it")
+            subWorkflows.validated[identity] = .some(nil)
+            return nil
+        }
+        var nested = Validator(file: path, registry: registry, plugins: plugins)
+        nested.sources = sources
+        nested.subWorkflows = subWorkflows
+        nested.stack = stack + [identity]
+        nested.stackNames = stackNames + [path]
+        var workflow: Workflow?
+        do {
+            workflow = nested.validate(try SyntaxParser.parse(text, file: path), source: text)
+        } catch {
+            nested.diagnostics += error.diagnostics
+        }
+        for diagnostic in nested.diagnostics {
+            diagnostics.append(diagnostic.used(from: entry.keyLocation))
+        }
+        // With errors inside, the file's params still check the use site; the run is refused anyway.
+        if let iterator = workflow?.nodes.first(where: { $0.iteration != nil }) {
+            error(
+                "iterating_sub_workflow",
+                "node '\(iterator.name)' of \(path) iterates with 'each', which only the workflow that is run may do",
+                at: iterator.location, help: "make the file a param of the sub-workflow (type: image) and pass it in")
+            diagnostics[diagnostics.count - 1] = diagnostics[diagnostics.count - 1].used(from: entry.keyLocation)
+            workflow = nil
+        }
+        if let found = workflow, !nested.diagnostics.contains(where: { $0.severity == .error }), found.outputs.isEmpty,
+            !found.nodes.contains(where: \.node.descriptor.hasSideEffects)
+        {
+            error(
+                "sub_workflow_without_outputs", "\(path) declares no 'outputs' and writes nothing, so it does nothing",
+                at: pathEntry.value.location,
+                help: "add 'outputs:' to \(path), e.g. 'outputs: {image: $last_node.image}'")
+            workflow = nil
+        }
+        subWorkflows.validated[identity] = .some(workflow)
+        return workflow.map { SubWorkflowNode($0, file: path, written: written) }
+    }
+
+    /// `outputs:`: each a `$node.port` of this workflow, with an optional doc. The nodes they
+    /// name are kept, as a saving node would keep them.
+    mutating func parseOutputs(_ entry: SyntaxEntry?) -> [(name: String, reference: Reference, doc: String?)] {
+        guard let entry else { return [] }
+        guard case .mapping(let entries, _) = entry.value else {
+            error(
+                "bad_value", "'outputs' must be a mapping of output names to node outputs, e.g. {image: $graded.image}",
+                at: entry.value.location)
+            return []
+        }
+        var outputs: [(String, Reference, String?)] = []
+        for output in entries {
+            checkName(output, of: "output")
+            var value = output.value
+            var doc: String?
+            if case .mapping(let fields, _) = output.value {
+                for field in fields where !["from", "doc"].contains(field.key) {
+                    error(
+                        "unknown_key", "unknown key '\(field.key)' in output '\(output.key)'", at: field.keyLocation,
+                        help: didYouMean(field.key, ["from", "doc"]) ?? "an output has 'from' and 'doc'")
+                }
+                doc = fields["doc"]?.value.stringValue
+                guard let from = fields["from"] else {
+                    error(
+                        "missing_key", "output '\(output.key)' does not say which node output it is",
+                        at: output.keyLocation, help: "add 'from: $node.port'")
+                    continue
+                }
+                value = from.value
+            }
+            guard let text = value.stringValue,
+                case .reference(let reference)? = try? Expression.parseString(text, at: value.location),
+                reference.port != nil
+            else {
+                error(
+                    "bad_output", "output '\(output.key)' must name a node's output, like $graded.image",
+                    at: value.location)
+                continue
+            }
+            outputs.append((output.key, reference, doc))
+        }
+        return outputs
+    }
+
+    /// Checks the outputs' references against the built nodes and gives each its type.
+    mutating func resolveOutputs(
+        _ outputs: [(name: String, reference: Reference, doc: String?)], nodes: [String: any Node]
+    ) -> [WorkflowOutput] {
+        outputs.compactMap { output in
+            let reference = output.reference
+            guard let node = nodes[reference.name] else {
+                if uncheckedNodes[reference.name] == nil {
+                    error(
+                        "undefined_reference", "\(reference.text) refers to no node", at: reference.location,
+                        help: didYouMean(reference.name, nodes.keys).map { "did you mean '$\($0)'?" }
+                            ?? "an output hands on a node's output")
+                }
+                return nil
+            }
+            guard let spec = node.descriptor.output(reference.port!) else {
+                let names = node.descriptor.outputs.map(\.name)
+                error(
+                    "unknown_output",
+                    "node '\(reference.name)' (\(node.descriptor.kind)) has no output '\(reference.port!)'",
+                    at: reference.location,
+                    help: didYouMean(reference.port!, names) ?? "its outputs are \(names.joined(separator: ", "))")
+                return nil
+            }
+            return WorkflowOutput(
+                name: output.name, type: spec.type, doc: output.doc, optional: spec.optional, reference: reference)
+        }
+    }
+
+    /// Replaces each sub-workflow node by its own nodes, named `node/inner`: its params become
+    /// the expressions given at the use site (or their defaults), and references to its outputs
+    /// the inner outputs they name (also returned, by node and output). `ordered` is in
+    /// dependency order, so a sub-workflow is expanded before anything reads it.
+    func expandSubWorkflows(_ ordered: [Draft]) -> ([Draft], renamed: [String: [String: Reference]]) {
+        var outputs: [String: [String: Reference]] = [:]
+        var result: [Draft] = []
+        func rewrite(_ expression: Expression) -> Expression {
+            expression.substituting { reference in
+                guard let port = reference.port, let target = outputs[reference.name]?[port] else { return nil }
+                return .reference(Reference(name: target.name, port: target.port, location: reference.location))
+            }
+        }
+        for var draft in ordered {
+            draft.inputs = draft.inputs.mapValues(rewrite)
+            draft.when = draft.when.map(rewrite)
+            draft.otherwise = draft.otherwise.mapValues(rewrite)
+            if let directory = draft.iteration?.directory { draft.iteration?.directory = rewrite(directory) }
+            guard let sub = draft.node as? SubWorkflowNode else {
+                result.append(draft.withDependencies())
+                continue
+            }
+            let prefix = draft.name + "/"
+            var given: [String: Expression] = [:]
+            for param in sub.workflow.params {
+                if let expression = draft.inputs[param.name] {
+                    given[param.name] = expression
+                } else if let value = param.defaultValue {
+                    given[param.name] = .literal(value, param.location)
+                }
+            }
+            func inside(_ expression: Expression) -> Expression {
+                expression.substituting { reference in
+                    guard let port = reference.port else { return given[reference.name] }
+                    return .reference(
+                        Reference(name: prefix + reference.name, port: port, location: reference.location))
+                }
+            }
+            for inner in sub.workflow.nodes {
+                // A condition at the use site holds for every node inside, with the node's own.
+                let when: Expression? =
+                    switch (draft.when, inner.when.map(inside)) {
+                    case (let outer?, let own?): .binary("&&", outer, own, own.location)
+                    case (let outer, let own): outer ?? own
+                    }
+                result.append(
+                    Draft(
+                        name: prefix + inner.name, kind: inner.kind, node: inner.node,
+                        inputs: inner.inputs.mapValues(inside), iteration: nil, when: when,
+                        otherwise: inner.otherwise.mapValues(inside), location: inner.location
+                    ).withDependencies())
+            }
+            outputs[draft.name] = Dictionary(
+                sub.workflow.outputs.map { output in
+                    (
+                        output.name,
+                        Reference(
+                            name: prefix + output.reference.name, port: output.reference.port,
+                            location: output.reference.location)
+                    )
+                }, uniquingKeysWith: { first, _ in first })
+        }
+        return (result, outputs)
+    }
+}
+
+extension Validator.Draft {
+    /// The draft with its dependencies read from its expressions (after expansion renamed them).
+    func withDependencies() -> Validator.Draft {
+        var copy = self
+        var expressions = Array(inputs.values)
+        if let iteration { expressions.append(iteration.directory) }
+        if let when { expressions.append(when) }
+        expressions += otherwise.values
+        copy.dependencies = Array(Set(expressions.flatMap(\.references).filter { $0.port != nil }.map(\.name))).sorted()
+        return copy
+    }
+}
+
+extension Expression {
+    /// The expression with each reference `replace` answers for replaced.
+    func substituting(_ replace: (Reference) -> Expression?) -> Expression {
+        switch self {
+        case .literal, .itemVariable: self
+        case .reference(let r): replace(r) ?? self
+        case .unary(let op, let e, let l): .unary(op, e.substituting(replace), l)
+        case .binary(let op, let a, let b, let l): .binary(op, a.substituting(replace), b.substituting(replace), l)
+        case .conditional(let c, let a, let b):
+            .conditional(c.substituting(replace), a.substituting(replace), b.substituting(replace))
+        case .call(let name, let args, let l): .call(name, args.map { $0.substituting(replace) }, l)
+        case .template(let parts, let l): .template(parts.map { $0.substituting(replace) }, l)
+        case .list(let elements, let l): .list(elements.map { $0.substituting(replace) }, l)
+        }
+    }
+}
+
+/// Sub-workflows validated during one validation, by resolved path: each is read and checked
+/// once however often it is used.
+final class SubWorkflowCache {
+    var validated: [String: Workflow?] = [:]
+}

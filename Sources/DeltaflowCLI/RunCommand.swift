@@ -20,6 +20,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Set a param: NAME=VALUE (repeatable).")
     var overrides: [String] = []
 
+    @Option(
+        name: .customLong("sweep"),
+        help: ArgumentHelp(
+            "Run once per value of a param: NAME=V1,V2,… (repeatable: every combination).",
+            discussion: "Name outputs with {sweep} (strength-0.5) or {NAME} so each combination keeps its own files.",
+            valueName: "NAME=V1,V2"))
+    var sweeps: [String] = []
+
     @OptionGroup var execution: ExecutionOptions
 
     @Option(
@@ -62,6 +70,13 @@ struct RunCommand: ParsableCommand {
         if !dryRun { try consent.require(json: json) }
         let workflow = try loadWorkflow(file, registry: registry, consent: consent, json: json)
         let params = try bindParams(workflow, overrides, json: json)
+        let sweep: [SweepAxis]
+        do {
+            sweep = try workflow.bindSweep(sweeps, set: overrides)
+        } catch {
+            report(error, json: json)
+            throw ExitCode.failure
+        }
         let shard = try parsedShard()
         let cacheRoot = CacheDirectory.resolve(execution.cacheDir)
         let confinement = consent.confinement(workflow, overrides: overrides, cacheDirectory: cacheRoot)
@@ -69,6 +84,7 @@ struct RunCommand: ParsableCommand {
             let cache = noCache ? nil : ResultCache(directory: cacheRoot)
             var options = RunOptions(jobs: execution.jobs, cache: cache, shard: shard)
             options.confinement = confinement
+            options.sweep = sweep
             try printPlan(workflow, Executor(workflow: workflow, params: params, options: options))
             let listing = consent.listing()
             if !listing.isEmpty {
@@ -76,7 +92,8 @@ struct RunCommand: ParsableCommand {
             }
             return
         }
-        try execution.run(workflow, params: params, shard: shard, cacheResults: !noCache, confinement: confinement)
+        try execution.run(
+            workflow, params: params, sweep: sweep, shard: shard, cacheResults: !noCache, confinement: confinement)
     }
 
     private func printPlan(_ workflow: Workflow, _ executor: Executor) throws {
@@ -104,7 +121,14 @@ struct RunCommand: ParsableCommand {
             print("  \(node.name) (\(node.kind)): \(what)")
         }
         if let count = plan.itemCount {
-            print("\(count) file\(count == 1 ? "" : "s") to process")
+            let combinations = executor.sweep.reduce(1) { $0 * $1.values.count }
+            print(
+                "\(count) file\(count == 1 ? "" : "s") to process"
+                    + (executor.sweep.isEmpty
+                        ? ""
+                        : ", each \(combinations) time\(combinations == 1 ? "" : "s") (sweep: "
+                            + executor.sweep.map { "\($0.name) = \($0.values.map(\.text).joined(separator: ", "))" }
+                            .joined(separator: "; ") + ")"))
         } else {
             print("the files to process are known only once the nodes above have run")
         }
@@ -180,7 +204,8 @@ struct ExecutionOptions: ParsableArguments {
     /// Runs `workflow` to its end and throws the exit code its outcome calls for. The run joins
     /// `report` (or `--report`'s page), which is written as soon as the run ends.
     func run(
-        _ workflow: Workflow, params: [String: Value], shard: Shard? = nil, cacheResults: Bool = true,
+        _ workflow: Workflow, params: [String: Value], sweep: [SweepAxis] = [], shard: Shard? = nil,
+        cacheResults: Bool = true,
         report given: RunReport? = nil, confinement: WriteConfinement? = nil
     ) throws {
         let report = given ?? report.map(RunReport.init(path:))
@@ -198,7 +223,10 @@ struct ExecutionOptions: ParsableArguments {
             manifest = try RunManifest(
                 directory: cacheRoot,
                 runID: RunManifest.runID(
-                    workflow: workflow, params: params,
+                    workflow: workflow,
+                    params: params.merging(sweep.map { ("sweep " + $0.name, .strings($0.values.map(\.text))) }) {
+                        $1
+                    },
                     engineVersion: DeltaflowCommand.configuration.version),
                 shard: shard, resume: resume)
         } catch {
@@ -212,6 +240,7 @@ struct ExecutionOptions: ParsableArguments {
             shard: shard, cancellation: interrupts.cancellation, existing: existing)
         options.sample = sample
         options.confinement = confinement
+        options.sweep = sweep
         if sandbox { options.sandbox = try programSandbox() }
         options.previewSide = report == nil ? nil : RunReport.thumbnailSide
         let executor = Executor(workflow: workflow, params: params, options: options)

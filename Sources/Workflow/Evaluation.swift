@@ -270,7 +270,7 @@ extension PortType {
 
 extension Value {
     /// The value as text: how it appears when joined into a template.
-    var text: String {
+    public var text: String {
         switch self {
         case .string(let s), .path(let s): s
         case .number(let n): formatNumber(n)

@@ -31,6 +31,9 @@ public struct RunOptions: Sendable {
     public var confinement: WriteConfinement?
     /// Where the programs of `exec` nodes run; nil: as they are.
     public var sandbox: ProgramSandbox?
+    /// Run the graph once per combination of these params' values (`--sweep`); nil: the
+    /// workflow's own `sweep:`.
+    public var sweep: [SweepAxis]? = nil
 
     public init(
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, failFast: Bool = false,
@@ -106,6 +109,8 @@ public struct ItemResult: Sendable {
     }
 
     public let item: NodeContext.Item
+    /// The sweep combination it ran under (`strength-0.5`); nil without a sweep.
+    public var variant: String? = nil
     public let status: Status
     /// For a failure: the node that failed and why.
     public let failedNode: String?
@@ -119,6 +124,11 @@ public struct ItemResult: Sendable {
     /// writes files was given), shrunk, when the run keeps previews.
     public var inputPreview: Image?
     public var outputPreview: Image?
+
+    /// How the run manifest names an item: its relative path, under its sweep combination.
+    static func key(_ item: NodeContext.Item, variant: String?) -> String {
+        variant.map { "\($0)/\(item.relativePath)" } ?? item.relativePath
+    }
 }
 
 /// Progress, reported while a run goes on (from any thread).
@@ -166,11 +176,57 @@ public struct Executor: Sendable {
     public let workflow: Workflow
     public let params: [String: Value]
     public let options: RunOptions
+    /// The sweep combination this executor runs (`strength-0.5`), nil for a run without one.
+    let variant: String?
+    /// The sweep it runs: the options', else the workflow's.
+    public var sweep: [SweepAxis] { options.sweep ?? workflow.sweep }
 
     public init(workflow: Workflow, params: [String: Value], options: RunOptions = RunOptions()) {
+        self.init(workflow: workflow, params: params, options: options, variant: nil)
+    }
+
+    private init(workflow: Workflow, params: [String: Value], options: RunOptions, variant: String?) {
         self.workflow = workflow
+        var params = params
+        params["sweep"] = .string(variant ?? "")
         self.params = params
         self.options = options
+        self.variant = variant
+    }
+
+    /// One executor per combination of the sweep's values, in order (the first axis varying
+    /// slowest); this one alone without a sweep.
+    func variants() -> [Executor] {
+        guard !sweep.isEmpty else { return [self] }
+        var combinations: [[(String, Value)]] = [[]]
+        for axis in sweep {
+            combinations = combinations.flatMap { prefix in axis.values.map { prefix + [(axis.name, $0)] } }
+        }
+        var single = options
+        single.sweep = []
+        return combinations.map { combination in
+            var values = params
+            for (name, value) in combination { values[name] = value }
+            let label = combination.map { "\($0.0)-\($0.1.text)" }.joined(separator: "_")
+            return Executor(workflow: workflow, params: values, options: single, variant: label)
+        }
+    }
+
+    /// The nodes whose results differ between sweep combinations: those reading a swept param,
+    /// and what reads them.
+    func sweptNodes() -> Set<String> {
+        let swept = Set(sweep.map(\.name))
+        var found = Set<String>()
+        for node in workflow.nodes {
+            var expressions = Array(node.inputs.values) + Array(node.otherwise.values)
+            if let when = node.when { expressions.append(when) }
+            if let directory = node.iteration?.directory { expressions.append(directory) }
+            let references = expressions.flatMap(\.references)
+            if references.contains(where: { ($0.port == nil && swept.contains($0.name)) || found.contains($0.name) }) {
+                found.insert(node.name)
+            }
+        }
+        return found
     }
 
     /// The files the iterating node runs over (none when nothing iterates), given the results
@@ -347,11 +403,21 @@ public struct Executor: Sendable {
     }
 
     /// Runs the nodes that run once and lists the items, without processing any item.
-    func prepare(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> Prepared {
+    /// `reusing`: results of nodes that ran once for an earlier sweep combination and do not
+    /// depend on the swept params.
+    func prepare(
+        onEvent: @Sendable (RunEvent) -> Void = { _ in }, reusing: Prepared? = nil, reused: Set<String> = [],
+        announce: Bool = true
+    ) throws(RunError) -> Prepared {
         var shared: [String: [String: Value]] = [:]
         var skipped = Set<String>()
-        var inputFiles = Set<String>()
+        var inputFiles = reusing?.inputFiles ?? Set<String>()
         for node in workflow.nodes where node.scope == .once {
+            if let earlier = reusing, reused.contains(node.name), let outputs = earlier.shared[node.name] {
+                shared[node.name] = outputs
+                if earlier.skipped.contains(node.name) { skipped.insert(node.name) }
+                continue
+            }
             if options.cancellation?.isCancelled == true {
                 throw RunError(
                     message: "interrupted before node '\(node.name)' ran; no file was processed", location: nil)
@@ -398,7 +464,7 @@ public struct Executor: Sendable {
             items = picked.sorted().map { items[$0] }
         }
         // A workflow that iterates over nothing (export-lut's) has no files to count.
-        if workflow.iterator != nil { onEvent(.itemsFound(count: items.count)) }
+        if workflow.iterator != nil && announce { onEvent(.itemsFound(count: items.count)) }
         return Prepared(shared: shared, skipped: skipped, items: items, partners: partners, inputFiles: inputFiles)
     }
 
@@ -562,6 +628,28 @@ public struct Executor: Sendable {
             location: node.node.descriptor.writeInputs.compactMap { node.inputs[$0]?.location }.first ?? node.location)
     }
 
+    /// Refuses a sweep whose combinations would write the same files (a name without
+    /// `{sweep}` or a swept param): each would replace the one before.
+    private func refuseSweepCollisions(_ executors: [Executor], _ prepared: [Prepared]) throws(RunError) {
+        for node in workflow.nodes where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
+            var writer: [String: String] = [:]
+            for (executor, state) in zip(executors, prepared) {
+                for item in state.items {
+                    guard let path = executor.plannedPath(of: node, item: item, shared: state.shared) else { continue }
+                    if let first = writer[path], first != executor.variant {
+                        throw RunError(
+                            message: """
+                                node '\(node.name)' (\(node.kind)) would write \(path) for both \(first) and \(executor.variant ?? ""): \
+                                each combination of the sweep needs its own files; nothing was processed
+                                """,
+                            location: node.inputs["name"]?.location ?? node.location)
+                    }
+                    writer[path] = executor.variant
+                }
+            }
+        }
+    }
+
     /// The state after `prepare`: shared results and the items to process.
     struct Prepared: Sendable {
         let shared: [String: [String: Value]]
@@ -576,9 +664,26 @@ public struct Executor: Sendable {
     /// Runs the whole workflow.
     public func run(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> RunSummary {
         let started = Date()
-        let prepared = try prepare(onEvent: onEvent)
+        let executors = variants()
+        let swept = sweptNodes()
+        let reused = Set(workflow.nodes.filter { $0.scope == .once && !swept.contains($0.name) }.map(\.name))
+        var preparing: [Prepared] = []
+        // Work units: (combination, item), combinations outermost.
+        var listing: [(variant: Int, item: NodeContext.Item)] = []
+        for (index, executor) in executors.enumerated() {
+            let prepared = try executor.prepare(
+                onEvent: onEvent, reusing: preparing.first, reused: index == 0 ? [] : reused,
+                announce: executors.count == 1)
+            preparing.append(prepared)
+            listing += prepared.items.map { (index, $0) }
+        }
+        if executors.count > 1 {
+            try refuseSweepCollisions(executors, preparing)
+            if workflow.iterator != nil { onEvent(.itemsFound(count: listing.count)) }
+        }
         let perItem = workflow.nodes.filter { $0.scope == .perItem }
-        let items = prepared.items
+        let (units, preparedAll) = (listing, preparing)
+        let items = units.map(\.item)
         let results = Mutex<[ItemResult?]>(Array(repeating: nil, count: items.count))
         let next = Atomic<Int>(0)
         let completed = Atomic<Int>(0)
@@ -594,15 +699,19 @@ public struct Executor: Sendable {
                 guard index < items.count else { return }
                 let result: ItemResult
                 var reason: StopReason?
+                let executor = executors[units[index].variant]
+                let prepared = preparedAll[units[index].variant]
+                let key = ItemResult.key(items[index], variant: executor.variant)
                 if let manifest = options.manifest,
-                    manifest.alreadyDone(items[index].relativePath)
-                        || keepsOutputs(of: items[index], shared: prepared.shared)
+                    manifest.alreadyDone(key)
+                        || executor.keepsOutputs(of: items[index], shared: prepared.shared)
                 {
                     result = ItemResult(
-                        item: items[index], status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
+                        item: items[index], variant: executor.variant, status: .alreadyDone, failedNode: nil,
+                        message: nil, seconds: 0)
                 } else {
                     let written: [String]
-                    (result, written, reason) = process(
+                    (result, written, reason) = executor.process(
                         items[index], nodes: perItem, prepared: prepared,
                         threads: max(1, options.jobs / workers), onEvent: onEvent)
                     writtenByRun.withLock { $0 += written }
@@ -632,13 +741,13 @@ public struct Executor: Sendable {
             results.enumerated().map { index, result in
                 result
                     ?? ItemResult(
-                        item: items[index], status: .skipped, failedNode: nil,
-                        message: "not run: \(stopped ?? .interrupted)", seconds: 0)
+                        item: items[index], variant: executors[units[index].variant].variant, status: .skipped,
+                        failedNode: nil, message: "not run: \(stopped ?? .interrupted)", seconds: 0)
             }
         }
         return RunSummary(
             items: final, seconds: Date().timeIntervalSince(started),
-            stopped: final.contains { $0.status == .skipped } ? stopped : nil, shared: prepared.shared)
+            stopped: final.contains { $0.status == .skipped } ? stopped : nil, shared: preparedAll[0].shared)
     }
 
     /// Runs one item; returns its result, the files it wrote (the path outputs of nodes with
@@ -706,7 +815,7 @@ public struct Executor: Sendable {
                 local[node.name] = outputs
             } catch {
                 var failed = ItemResult(
-                    item: item, status: .failed, failedNode: node.name, message: "\(error)",
+                    item: item, variant: variant, status: .failed, failedNode: node.name, message: "\(error)",
                     seconds: Date().timeIntervalSince(started))
                 failed.inputPreview = previews.input
                 return (failed, written, StorageFailure.stopReason(error))
@@ -715,7 +824,8 @@ public struct Executor: Sendable {
         // Nothing written because every writer was left out: the item was filtered, not done.
         let wasFiltered = filtered != nil && writers == 0
         var result = ItemResult(
-            item: item, status: wasFiltered ? .filtered : .done, failedNode: nil, message: wasFiltered ? filtered : nil,
+            item: item, variant: variant, status: wasFiltered ? .filtered : .done, failedNode: nil,
+            message: wasFiltered ? filtered : nil,
             seconds: Date().timeIntervalSince(started))
         result.outputs = written.sorted()
         (result.inputPreview, result.outputPreview) = previews

@@ -76,21 +76,25 @@ struct ExpressionError: Error {
 extension Expression {
     /// The expression a YAML value stands for. `placeholders` are `{names}` the node fills in
     /// itself (exec's `{input}`); they stay in the text as written.
-    static func parse(_ value: SyntaxValue, placeholders: [String] = []) throws(ExpressionError) -> Expression {
+    /// `params` are the names `{name}` reads as a param's value (`{strength}`); `{sweep}` is
+    /// always one.
+    static func parse(
+        _ value: SyntaxValue, placeholders: [String] = [], params: Set<String> = []
+    ) throws(ExpressionError) -> Expression {
         switch value {
         case .null(let l):
             throw ExpressionError(message: "no value given", location: l, help: "write a value after the colon")
         case .bool(let b, let l): return .literal(.bool(b), l)
         case .integer(let i, let l): return .literal(.integer(i), l)
         case .number(let d, let l): return .literal(.number(d), l)
-        case .string(let s, let l): return try parseString(s, at: l, placeholders: placeholders)
+        case .string(let s, let l): return try parseString(s, at: l, placeholders: placeholders, params: params)
         case .sequence(let elements, let l):
             var parsed: [Expression] = []
             for element in elements {
                 if case .sequence(_, let at) = element {
                     throw ExpressionError(message: "a list cannot hold a list", location: at)
                 }
-                parsed.append(try parse(element, placeholders: placeholders))
+                parsed.append(try parse(element, placeholders: placeholders, params: params))
             }
             return .list(parsed, l)
         case .mapping(_, let l):
@@ -101,7 +105,7 @@ extension Expression {
     /// A whole `$ref`, or a string with `{item}` placeholders and `${expression}` parts.
     static func parseString(
         _ text: String, at location: SourcePosition,
-        placeholders: [String] = []
+        placeholders: [String] = [], params: Set<String> = []
     ) throws(ExpressionError) -> Expression {
         let scalars = Array(text.unicodeScalars)
         if let reference = wholeReference(scalars, at: location) { return .reference(reference) }
@@ -155,8 +159,14 @@ extension Expression {
                     i = close + 1
                     continue
                 }
+                if !itemVariableNames.contains(name), name == "sweep" || params.contains(name) {
+                    flush()
+                    parts.append(.reference(Reference(name: name, port: nil, location: at(i))))
+                    i = close + 1
+                    continue
+                }
                 guard itemVariableNames.contains(name) else {
-                    let known = itemVariableNames + placeholders + ["workflow_dir"]
+                    let known = itemVariableNames + placeholders + ["workflow_dir", "sweep"] + params.sorted()
                     let guess = closestMatch(to: name, in: known)
                     throw ExpressionError(
                         message: "unknown placeholder '{\(name)}'", location: at(i),

@@ -101,3 +101,71 @@ extension Workflow {
         }
     }
 }
+
+/// One param of a sweep and the values it takes, in order.
+public struct SweepAxis: Sendable {
+    public let name: String
+    public let values: [Value]
+    let location: SourcePosition?
+}
+
+extension Workflow {
+    /// The sweep of a run: the file's `sweep:`, with `--sweep NAME=V1,V2` replacing or adding
+    /// axes, and `--set NAME=V` fixing a param the file sweeps. Values are typed and checked
+    /// like `--set`'s; a param both set and swept on the command line is refused.
+    public func bindSweep(_ overrides: [String], set: [String]) throws(ValidationFailure) -> [SweepAxis] {
+        var axes = sweep.filter { axis in !set.contains { $0.hasPrefix(axis.name + "=") } }
+        var diagnostics: [Diagnostic] = []
+        let byName = Dictionary(params.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
+                diagnostics.append(
+                    Diagnostic(
+                        "bad_sweep", "--sweep \(override): expected NAME=VALUE,VALUE,…", at: nil,
+                        help: "e.g. --sweep strength=0.5,1,1.5"))
+                continue
+            }
+            let name = String(override[..<equals])
+            guard let param = byName[name] else {
+                diagnostics.append(
+                    Diagnostic(
+                        "undeclared_param", "--sweep \(override): the workflow has no param '\(name)'", at: nil,
+                        help: closestMatch(to: name, in: byName.keys).map { "did you mean '\($0)'?" }
+                            ?? "its params are \(params.map(\.name).joined(separator: ", "))"))
+                continue
+            }
+            let texts = override[override.index(after: equals)...].split(
+                separator: ",", omittingEmptySubsequences: false)
+            var values: [Value] = []
+            for text in texts.map(String.init) {
+                guard let value = Self.parse(text, as: param.type) else {
+                    diagnostics.append(
+                        Diagnostic(
+                            "bad_sweep",
+                            "--sweep \(override): '\(text)' is not \(param.type == .integer ? "an integer" : "a \(param.typeName)")",
+                            at: nil))
+                    continue
+                }
+                if let violation = ConstraintViolation.check(value, range: param.range, choices: param.choices) {
+                    diagnostics.append(
+                        Diagnostic(
+                            violation.code,
+                            "--sweep \(override): '\(name)' \(violation.requirement), \(violation.found)",
+                            at: nil, help: violation.suggestion.map { "did you mean '\($0)'?" }))
+                    continue
+                }
+                values.append(value)
+            }
+            axes.removeAll { $0.name == name }
+            axes.append(SweepAxis(name: name, values: values, location: nil))
+        }
+        for axis in axes where set.contains(where: { $0.hasPrefix(axis.name + "=") }) {
+            diagnostics.append(
+                Diagnostic(
+                    "set_and_swept", "param '\(axis.name)' is both set (--set) and swept", at: axis.location,
+                    help: "give it one value with --set, or several with the sweep"))
+        }
+        if !diagnostics.isEmpty { throw ValidationFailure(diagnostics, source: source) }
+        return axes
+    }
+}

@@ -86,7 +86,7 @@ public final class RunManifest: Sendable {
             Output(path: path, bytes: ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1)
         }
         let record = Record(
-            key: result.item.relativePath, status: result.status.rawValue, seed: seed,
+            key: ItemResult.key(result.item, variant: result.variant), status: result.status.rawValue, seed: seed,
             seconds: result.seconds, outputs: files, node: result.failedNode, error: result.message)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -161,7 +161,8 @@ extension Validator {
                 continue
             }
             do {
-                inputs[field.key] = try Expression.parse(field.value, placeholders: descriptor.placeholders)
+                inputs[field.key] = try Expression.parse(
+                    field.value, placeholders: descriptor.placeholders, params: paramNames)
             } catch {
                 self.error("bad_expression", error.message, at: error.location, help: error.help)
                 misspelled.insert(field.key)  // set, just wrongly: not also "missing"
@@ -201,7 +202,7 @@ extension Validator {
         var when: Expression?
         if let field = fields["when"] {
             do {
-                when = try Expression.parse(field.value)
+                when = try Expression.parse(field.value, params: paramNames)
             } catch {
                 self.error("bad_expression", error.message, at: error.location, help: error.help)
             }
@@ -230,7 +231,7 @@ extension Validator {
                 continue
             }
             do {
-                otherwise[entry.key] = try Expression.parse(entry.value)
+                otherwise[entry.key] = try Expression.parse(entry.value, params: paramNames)
             } catch {
                 self.error("bad_expression", error.message, at: error.location, help: error.help)
             }
@@ -316,7 +317,13 @@ extension Validator {
     /// Checks every reference and every input's type, and records who depends on whom.
     private mutating func resolveReferences(_ drafts: inout [Draft], params: [WorkflowParam]) {
         let byName = Dictionary(drafts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let paramsByName = Dictionary(params.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var paramsByName = Dictionary(params.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // {sweep}: the combination a sweep runs, "" without one.
+        paramsByName["sweep"] =
+            paramsByName["sweep"]
+            ?? WorkflowParam(
+                name: "sweep", type: .string, isDirectory: false, defaultValue: .string(""), range: nil, choices: nil,
+                doc: nil, location: SourcePosition(file: file, line: 1, column: 1))
         for index in drafts.indices {
             let draft = drafts[index]
             var dependencies: [String] = []

@@ -21,6 +21,8 @@ struct Validator {
     /// (`stackNames`): a file met again is a cycle.
     var stack: [String] = []
     var stackNames: [String] = []
+    /// The params' names, which `{name}` in a template reads.
+    var paramNames: Set<String> = []
     /// Nodes that `outputs:` names: kept, as what a saving node reads is.
     var outputRoots: Set<String> = []
 
@@ -75,6 +77,8 @@ struct Validator {
         loadPlugins(top["plugins"])
         let declaredWrites = checkDeclaredWrites(top["writes"])
         let params = parseParams(top["params"])
+        paramNames = Set(params.map(\.name))
+        let sweep = parseSweep(top["sweep"], params: params)
         let declaredOutputs = parseOutputs(top["outputs"])
         guard let nodesEntry = top["nodes"] else {
             error(
@@ -95,7 +99,8 @@ struct Validator {
         files[file] = source
         return Workflow(
             file: file, source: source, name: name, description: top["description"]?.value.stringValue, seed: seed,
-            params: params, nodes: nodes, declaredWrites: declaredWrites, outputs: outputs, sources: files,
+            params: params, nodes: nodes, declaredWrites: declaredWrites, sweep: sweep, outputs: outputs,
+            sources: files,
             warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
     }
 
@@ -152,6 +157,14 @@ struct Validator {
         var params: [WorkflowParam] = []
         for declaration in entries {
             checkName(declaration, of: "param")
+            if Workflow.reservedParams.contains(declaration.key) {
+                error(
+                    "reserved_name", "'\(declaration.key)' names something deltaflow gives; a param cannot take it",
+                    at: declaration.keyLocation,
+                    help: declaration.key == "sweep"
+                        ? "{sweep} is the sweep's combination, e.g. strength-0.5; rename the param"
+                        : "{workflow_dir} is this file's folder; rename the param")
+            }
             guard case .mapping(let fields, _) = declaration.value else {
                 error(
                     "bad_value", "param '\(declaration.key)' must be a mapping like {type: path}",
@@ -225,6 +238,49 @@ struct Validator {
                     doc: fields["doc"]?.value.stringValue, location: declaration.keyLocation))
         }
         return params
+    }
+
+    /// `sweep:`: each param with the list of values it takes.
+    private mutating func parseSweep(_ entry: SyntaxEntry?, params: [WorkflowParam]) -> [SweepAxis] {
+        guard let entry else { return [] }
+        guard case .mapping(let entries, _) = entry.value else {
+            error(
+                "bad_value", "'sweep' must map params to lists of values, e.g. {strength: [0.5, 1, 1.5]}",
+                at: entry.value.location)
+            return []
+        }
+        let byName = Dictionary(params.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var axes: [SweepAxis] = []
+        for axis in entries {
+            guard let param = byName[axis.key] else {
+                error(
+                    "undefined_reference", "'sweep' names '\(axis.key)', which is not a param", at: axis.keyLocation,
+                    help: didYouMean(axis.key, byName.keys) ?? "declare it under 'params'")
+                continue
+            }
+            guard case .sequence(let items, _) = axis.value, !items.isEmpty else {
+                error(
+                    "bad_value", "the sweep of '\(axis.key)' must be a list of values, e.g. [0.5, 1, 1.5]",
+                    at: axis.value.location)
+                continue
+            }
+            var values: [Value] = []
+            for item in items {
+                guard let value = constant(item, as: param.type) else {
+                    error(
+                        "type_mismatch",
+                        "the sweep of '\(axis.key)' holds \(item.displayText), which is not \(param.typeName)",
+                        at: item.location)
+                    continue
+                }
+                checkConstraints(
+                    value, range: param.range, choices: param.choices, subject: "a value of the sweep of '\(axis.key)'",
+                    at: item.location)
+                values.append(value)
+            }
+            axes.append(SweepAxis(name: axis.key, values: values, location: axis.keyLocation))
+        }
+        return axes
     }
 
     /// Names are referenced as `$name`, so they must be identifiers.

@@ -73,8 +73,10 @@ public struct WorkflowNode: Sendable {
 public struct Workflow: Sendable {
     public static let supportedVersion = 1
     static let topLevelKeys = [
-        "version", "name", "description", "seed", "plugins", "writes", "params", "nodes", "outputs",
+        "version", "name", "description", "seed", "plugins", "writes", "params", "sweep", "nodes", "outputs",
     ]
+    /// Names `{…}` and `$…` give a meaning of their own: no param may take them.
+    static let reservedParams: Set<String> = ["sweep", "workflow_dir"]
     static let iterationKeys = ["each", "pattern", "recursive", "match", "unmatched"]
     static let paramKeys = ["type", "default", "min", "max", "choices", "doc"]
     static let paramTypes = ["path", "dir", "number", "integer", "string", "bool", "image", "mask", "delta", "images"]
@@ -92,6 +94,8 @@ public struct Workflow: Sendable {
     /// Folders inside the workflow's own folder it declares it writes (`writes:`), absolute: a
     /// run may write there as well as under the directories its user names.
     public let declaredWrites: [String]
+    /// `sweep:`: params run at each of several values, every combination once.
+    public let sweep: [SweepAxis]
     /// `outputs:`: what a workflow using this one as a node reads of it.
     public let outputs: [WorkflowOutput]
     /// The text of this file and of every sub-workflow it uses, by file name.

@@ -267,7 +267,10 @@ struct DiagnosticTests {
               out: {node: composite, base: $a.image, overlay: $b.image}
               save: {node: save, image: $out.image, dir: out}
             """, code: "multiple_iterators", message: "node 'b' iterates with 'each', but node 'a' already does",
-            line: 4, column: 3, help: "a workflow iterates over one directory; the nodes after it run once per file")
+            line: 4, column: 3,
+            help:
+                "add 'match: a' to pair its files with a's by name (masks, retouched versions); the nodes after them run once per pair"
+        )
     }
 
     @Test("A node of unknown kind is one error: what refers to it is not reported again")

@@ -218,8 +218,15 @@ struct ExampleWorkflowTests {
                 overrides.append("overlay=\(repository.path)/Examples/astronaut.png")
             }
             let summary = try Executor(workflow: workflow, params: try workflow.bindParams(overrides)).run()
-            #expect(summary.done == 5 && summary.failed.isEmpty, "\(summary.failed.map { $0.message ?? "" })")
-            #expect(try contents(of: output).count == 5)
+            // A workflow with a sweep writes each photo once per combination, in a folder of its own.
+            let combinations = workflow.sweep.reduce(1) { $0 * $1.values.count }
+            #expect(
+                summary.done == 5 * combinations && summary.failed.isEmpty, "\(summary.failed.map { $0.message ?? "" })"
+            )
+            let written = try FileManager.default.subpathsOfDirectory(atPath: output.path).filter {
+                ["png", "jpg"].contains(URL(fileURLWithPath: $0).pathExtension)
+            }
+            #expect(written.count == 5 * combinations)
         }
     }
 

@@ -78,7 +78,7 @@ struct DeltaflowCommand: ParsableCommand {
         subcommands: [
             RunCommand.self, ValidateCommand.self, NodesCommand.self, SchemaCommand.self, CacheCommand.self,
             ApplyCommand.self, ExportLUTCommand.self, ConvertCommand.self, InfoCommand.self, ClassifyCommand.self,
-            PluginsCommand.self, AllowCommand.self,
+            PluginsCommand.self, AllowCommand.self, WatchCommand.self,
         ]
     )
 }

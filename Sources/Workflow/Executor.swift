@@ -160,6 +160,15 @@ public struct RunSummary: Sendable {
     public var skipped: Int { items.filter { $0.status == .skipped }.count }
     public var alreadyDone: Int { items.filter { $0.status == .alreadyDone }.count }
     public var filtered: Int { items.filter { $0.status == .filtered }.count }
+
+    public init(
+        items: [ItemResult], seconds: Double, stopped: StopReason?, shared: [String: [String: Value]]
+    ) {
+        self.items = items
+        self.seconds = seconds
+        self.stopped = stopped
+        self.shared = shared
+    }
 }
 
 /// A failure that stops the whole run (as opposed to one item's failure).
@@ -263,9 +272,13 @@ public struct Executor: Sendable {
 
     /// Each item's partners in the matched directories (`match:`), by item and node; items
     /// without one are refused, left out or kept as each node's `unmatched:` says.
-    func pair(_ items: [NodeContext.Item], shared: [String: [String: Value]]) throws(RunError) -> (
-        items: [NodeContext.Item], partners: [String: [String: String]]
-    ) {
+    /// `partial`: the items are some of the files (watch mode), so files without an item are
+    /// not a mismatch.
+    func pair(_ items: [NodeContext.Item], shared: [String: [String: Value]], partial: Bool = false) throws(RunError)
+        -> (
+            items: [NodeContext.Item], partners: [String: [String: String]]
+        )
+    {
         var partners: [String: [String: String]] = [:]
         var kept = items
         for node in workflow.matchedIterators {
@@ -288,14 +301,14 @@ public struct Executor: Sendable {
             let keys = Set(items.map { Self.matchKey($0.relativePath) })
             let lonely = items.filter { byKey[Self.matchKey($0.relativePath)] == nil }
             let extra = candidates.filter { !keys.contains(Self.matchKey($0.relativePath)) }
-            if iteration.unmatched == .error && !(lonely.isEmpty && extra.isEmpty) {
+            if iteration.unmatched == .error && !(lonely.isEmpty && (extra.isEmpty || partial)) {
                 var lines: [String] = []
                 if !lonely.isEmpty {
                     lines.append(
                         "\(lonely.count) of '\(primary)''s files \(lonely.count == 1 ? "has" : "have") no partner:")
                     lines += lonely.map { "  \($0.relativePath)" }
                 }
-                if !extra.isEmpty {
+                if !extra.isEmpty && !partial {
                     lines.append(
                         "\(extra.count) of '\(node.name)''s files \(extra.count == 1 ? "has" : "have") no partner:")
                     lines += extra.map { "  \($0.relativePath)" }
@@ -407,7 +420,7 @@ public struct Executor: Sendable {
     /// depend on the swept params.
     func prepare(
         onEvent: @Sendable (RunEvent) -> Void = { _ in }, reusing: Prepared? = nil, reused: Set<String> = [],
-        announce: Bool = true
+        announce: Bool = true, listing: Bool = true
     ) throws(RunError) -> Prepared {
         var shared: [String: [String: Value]] = [:]
         var skipped = Set<String>()
@@ -450,7 +463,8 @@ public struct Executor: Sendable {
             }
             onEvent(.sharedNodeFinished(name: node.name, seconds: Date().timeIntervalSince(started)))
         }
-        var (items, partners) = try pair(try listItems(shared: shared), shared: shared)
+        // Watch mode lists no files: they arrive one by one.
+        var (items, partners) = listing ? try pair(try listItems(shared: shared), shared: shared) : ([], [:])
         // Every item, not only this shard's: two shards must not write one file either.
         try refusePlannedWrites(items, shared: shared)
         for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
@@ -752,7 +766,7 @@ public struct Executor: Sendable {
 
     /// Runs one item; returns its result, the files it wrote (the path outputs of nodes with
     /// side effects), and why the whole run must stop, if its failure means that.
-    private func process(
+    func process(
         _ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
         onEvent: @Sendable (RunEvent) -> Void
     ) -> (ItemResult, written: [String], stop: StopReason?) {

@@ -473,3 +473,85 @@ struct SweepTests {
         #expect(range.stderr.contains("param 'amount' is both set (--set) and swept"))
     }
 }
+
+@Suite("Watch mode: a hot folder")
+struct WatchTests {
+    /// Item events of a JSON log, by path.
+    private func items(_ log: String) -> [String] {
+        log.split(separator: "\n").compactMap { line -> String? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                object["event"] as? String == "item"
+            else { return nil }
+            return "\(object["path"] ?? "") \(object["status"] ?? "")"
+        }.sorted()
+    }
+
+    @Test("Files copied in while it runs, a slow chunked copy too, are processed once; a restart goes on")
+    func hotFolder() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (input, output) = (root.appendingPathComponent("in"), root.appendingPathComponent("out"))
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/coffee.png"), to: input.appendingPathComponent("coffee.png")
+        )
+        let arguments = [
+            "watch", repository.appendingPathComponent("Workflows/color-grade.yaml").path, "--set",
+            "input=\(input.path)", "--set", "output=\(output.path)", "--settle", "0.6", "--log-format", "json",
+            "--cache-dir", root.appendingPathComponent("cache").path,
+        ]
+        let first = try ProgramRun(deltaflow: arguments)
+        first.waitForOutputs(1, in: output)
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/rocket.jpg"), to: input.appendingPathComponent("rocket.jpg")
+        )
+        // Written in five pieces, the file closed and reopened between them, 0.2 s apart: never
+        // read half-way.
+        let photo = try Data(contentsOf: repository.appendingPathComponent("Examples/astronaut.png"))
+        let target = input.appendingPathComponent("astronaut.png")
+        let piece = photo.count / 5
+        for index in 0..<5 {
+            let chunk = photo[(index * piece)..<(index == 4 ? photo.count : (index + 1) * piece)]
+            if index == 0 {
+                try chunk.write(to: target)
+            } else {
+                let handle = try FileHandle(forWritingTo: target)
+                try handle.seekToEnd()
+                try handle.write(contentsOf: chunk)
+                try handle.close()
+            }
+            usleep(200_000)
+        }
+        first.waitForOutputs(3, in: output)
+        usleep(300_000)
+        first.process.terminate()
+        let one = first.finish()
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(items(one.stdout) == ["astronaut.png done", "coffee.png done", "rocket.jpg done"], "\(one.stdout)")
+        #expect(files(in: output) == ["astronaut.png", "coffee.png", "rocket.png"])
+        // A photo arrives while it is stopped; started again, it processes that one alone.
+        try FileManager.default.copyItem(
+            at: repository.appendingPathComponent("Examples/chelsea.png"),
+            to: input.appendingPathComponent("chelsea.png"))
+        let second = try ProgramRun(deltaflow: arguments)
+        second.waitForOutputs(4, in: output)
+        usleep(300_000)
+        second.process.terminate()
+        let two = second.finish()
+        #expect(two.status == 0, "\(two.stderr)")
+        #expect(
+            items(two.stdout) == [
+                "astronaut.png already_done", "chelsea.png done", "coffee.png already_done", "rocket.jpg already_done",
+            ], "\(two.stdout)")
+        // The graded astronaut is the whole photo's: the same bytes as a run over the folder writes.
+        let batch = root.appendingPathComponent("batch")
+        let run = try deltaflow([
+            "run", repository.appendingPathComponent("Workflows/color-grade.yaml").path, "--set", "input=\(input.path)",
+            "--set", "output=\(batch.path)", "--quiet",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            try Data(contentsOf: batch.appendingPathComponent("astronaut.png"))
+                == Data(contentsOf: output.appendingPathComponent("astronaut.png")))
+    }
+}

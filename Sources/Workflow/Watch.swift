@@ -1,0 +1,132 @@
+import Foundation
+import ImageCodecs
+import NodeKit
+import Synchronization
+
+/// A workflow kept ready for files that arrive one by one (a hot folder): the nodes that run once
+/// — the exemplar's delta — ran when the session began, and each file is then run through the
+/// per-item nodes as it is handed in, with the run's manifest, cache and options.
+public final class WatchSession: Sendable {
+    private let executors: [Executor]
+    private let prepared: [Executor.Prepared]
+    /// The folder the iterating node reads (its `each:`), absolute.
+    public let directory: String
+    private let iteration: WorkflowNode.Iteration
+    private let perItem: [WorkflowNode]
+    private let arrived = Atomic<Int>(0)
+    /// Files this session wrote: never taken for arrivals, even when written into the folder.
+    private let written = Mutex<Set<String>>([])
+
+    /// Runs the nodes that run once (for every combination of a sweep); fails when the workflow
+    /// iterates over nothing, or over a glob or a file rather than a folder.
+    public init(executor: Executor, onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) {
+        guard let iterator = executor.workflow.iterator, let iteration = iterator.iteration else {
+            throw RunError(
+                message: "the workflow iterates over no folder ('each:'), so there is nothing to watch",
+                location: nil)
+        }
+        executors = executor.variants()
+        let swept = executor.sweptNodes()
+        let reused = Set(executor.workflow.nodes.filter { $0.scope == .once && !swept.contains($0.name) }.map(\.name))
+        var prepared: [Executor.Prepared] = []
+        for (index, variant) in executors.enumerated() {
+            prepared.append(
+                try variant.prepare(
+                    onEvent: onEvent, reusing: prepared.first, reused: index == 0 ? [] : reused, announce: false,
+                    listing: false))
+        }
+        self.prepared = prepared
+        let folder: String
+        do {
+            folder = try iteration.directory.evaluate(
+                { try executor.resolve($0, shared: prepared[0].shared, local: [:]) }, item: nil
+            ).text
+        } catch {
+            throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunError(
+                message: "\(folder) is not a folder: watch mode waits for files arriving in one",
+                location: iteration.directory.location)
+        }
+        directory = URL(fileURLWithPath: folder).standardizedFileURL.path
+        self.iteration = iteration
+        perItem = executor.workflow.nodes.filter { $0.scope == .perItem }
+    }
+
+    /// Whether iterating nests into subfolders (which are then watched too).
+    public var recursive: Bool { iteration.recursive }
+
+    /// The folder's matching files now, relative, sorted.
+    public func existingFiles() -> [String] {
+        let found =
+            (try? ItemEnumerator.items(in: directory, patterns: iteration.patterns, recursive: iteration.recursive))
+            ?? []
+        return found.map(\.relativePath).filter { !isOwnOutput(directory + "/" + $0) }
+    }
+
+    /// Whether a file at `relativePath` is one the workflow would process: it matches the
+    /// node's patterns, is not hidden, and is not one this session wrote.
+    public func accepts(_ relativePath: String) -> Bool {
+        let parts = relativePath.split(separator: "/")
+        guard let name = parts.last, !parts.contains(where: { $0.hasPrefix(".") }),
+            iteration.recursive || parts.count == 1
+        else { return false }
+        return ItemEnumerator.matches(String(name), relativePath, iteration.patterns)
+            && !isOwnOutput(directory + "/" + relativePath)
+    }
+
+    private func isOwnOutput(_ path: String) -> Bool { written.withLock { $0.contains(path) } }
+
+    /// Runs the file at `relativePath` through the per-item nodes, once per sweep combination;
+    /// `threads` for the nodes that use several. A file an earlier session finished (the same
+    /// manifest) is reported already done.
+    public func process(
+        _ relativePath: String, threads: Int, onEvent: @Sendable (RunEvent) -> Void = { _ in }
+    ) -> [ItemResult] {
+        let index = arrived.add(1, ordering: .relaxed).oldValue
+        let item = NodeContext.Item(path: directory + "/" + relativePath, relativePath: relativePath, index: index)
+        var results: [ItemResult] = []
+        for (executor, state) in zip(executors, prepared) {
+            let key = ItemResult.key(item, variant: executor.variant)
+            if let manifest = executor.options.manifest, manifest.alreadyDone(key) {
+                results.append(
+                    ItemResult(
+                        item: item, variant: executor.variant, status: .alreadyDone, failedNode: nil, message: nil,
+                        seconds: 0))
+                continue
+            }
+            var result: ItemResult
+            var outputs: [String] = []
+            do {
+                let paired = try executor.pair([item], shared: state.shared, partial: true)
+                guard !paired.items.isEmpty else { continue }  // unmatched: skip
+                var inputFiles = state.inputFiles
+                inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path)
+                let single = Executor.Prepared(
+                    shared: state.shared, skipped: state.skipped, items: [item], partners: paired.partners,
+                    inputFiles: inputFiles)
+                (result, outputs, _) = executor.process(
+                    item, nodes: perItem, prepared: single, threads: threads, onEvent: onEvent)
+            } catch {
+                result = ItemResult(
+                    item: item, variant: executor.variant, status: .failed, failedNode: nil, message: error.message,
+                    seconds: 0)
+            }
+            written.withLock { $0.formUnion(outputs) }
+            AtomicFile.removeStaleTemporaries(of: outputs)
+            do {
+                try executor.options.manifest?.append(
+                    result, seed: Seeds.itemSeed(workflow: executor.workflow.seed, relativePath: relativePath),
+                    outputs: outputs)
+            } catch {
+                result = ItemResult(
+                    item: item, variant: executor.variant, status: .failed, failedNode: nil,
+                    message: "cannot record progress in the run manifest: \(error)", seconds: result.seconds)
+            }
+            results.append(result)
+        }
+        return results
+    }
+}

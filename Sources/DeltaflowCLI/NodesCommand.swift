@@ -8,7 +8,7 @@ struct NodesCommand: ParsableCommand {
         commandName: "nodes",
         abstract: "List the node kinds, or describe one: its ports, types, defaults and an example.")
 
-    @Argument(help: "A node kind to describe.")
+    @Argument(help: "A node kind to describe, or a workflow file to describe as a node (workflow: FILE).")
     var kind: String?
 
     @OptionGroup var plugins: PluginOptions
@@ -19,6 +19,15 @@ struct NodesCommand: ParsableCommand {
             let width = registry.kinds.map(\.count).max() ?? 0
             for descriptor in registry.descriptors {
                 print(descriptor.kind.padding(toLength: width + 2, withPad: " ", startingAt: 0) + descriptor.summary)
+            }
+            return
+        }
+        if kind.hasSuffix(".yaml") || kind.hasSuffix(".yml") {
+            do {
+                print(describe(try Workflow.load(kind, registry: registry).asNode, origin: nil))
+            } catch {
+                printError("\(error)")
+                throw ExitCode.failure
             }
             return
         }
@@ -45,15 +54,19 @@ struct NodesCommand: ParsableCommand {
                 facts.append("\(formatNumber(range.lowerBound))...\(formatNumber(range.upperBound))")
             }
             if let choices = port.choices { facts.append("one of " + choices.joined(separator: ", ")) }
-            lines.append("  \(port.name) (\(facts.joined(separator: ", "))): \(port.doc)")
+            lines.append(
+                "  \(port.name) (\(facts.joined(separator: ", ")))" + (port.doc.isEmpty ? "" : ": \(port.doc)"))
         }
         if let input = d.iterationInput {
             lines.append(
-                "  with 'each: DIR' (and optional 'pattern', 'recursive') the node runs once per file, as its '\(input)'"
+                "  with 'each: DIR' (and optional 'pattern', 'recursive') the node runs once per file, as its '\(input)'; "
+                    + "with 'match: NODE' too, once per file of NODE, on the file of DIR with the same name"
             )
         }
         lines.append("outputs:")
-        for port in d.outputs { lines.append("  \(port.name) (\(port.type.rawValue)): \(port.doc)") }
+        for port in d.outputs {
+            lines.append("  \(port.name) (\(port.type.rawValue)\(port.optional ? ", may be absent" : "")): \(port.doc)")
+        }
         if let origin, origin != NodeRegistry.builtIn { lines.append("from \(origin)") }
         if !d.example.isEmpty { lines += ["example:", "  " + d.example] }
         return lines.joined(separator: "\n")

@@ -118,7 +118,7 @@ final class RunReport {
         section += rows.withLock { $0.joined() }
         for item in items.dropFirst(Self.picturedItems) {
             section +=
-                "<tr class=\"\(item.status.rawValue)\"><td>\(htmlEscaped(item.item.relativePath))</td><td></td>"
+                "<tr class=\"\(item.status.rawValue)\"><td>\(htmlEscaped(item.label))</td><td></td>"
             section += "<td>\(cells.status(item))</td></tr>\n"
         }
         section += "</tbody>\n</table>\n"
@@ -181,14 +181,14 @@ private struct Cells: Sendable {
         var cells = "<tr class=\"\(result.status.rawValue)\">\n<td>"
         if let input, let output {
             cells += comparison(
-                before: thumbnail(input), after: thumbnail(output), caption: result.item.relativePath,
+                before: thumbnail(input), after: thumbnail(output), caption: result.label,
                 width: output.width, height: output.height)
         } else if let picture = input ?? output {
             cells +=
-                "<figure class=\"single\"><img src=\"\(thumbnail(picture))\" alt=\"\(htmlEscaped(result.item.relativePath))\">"
-            cells += "<figcaption>\(htmlEscaped(result.item.relativePath))</figcaption></figure>"
+                "<figure class=\"single\"><img src=\"\(thumbnail(picture))\" alt=\"\(htmlEscaped(result.label))\">"
+            cells += "<figcaption>\(htmlEscaped(result.label))</figcaption></figure>"
         } else {
-            cells += htmlEscaped(result.item.relativePath)
+            cells += htmlEscaped(result.label)
         }
         cells += "</td>\n<td>"
         for name in result.masks.keys.sorted() {
@@ -261,4 +261,9 @@ private func htmlEscaped(_ text: String) -> String {
         }
     }
     return out
+}
+
+extension ItemResult {
+    /// The photo's path, with the sweep combination it ran under.
+    fileprivate var label: String { item.relativePath + (variant.map { " [\($0)]" } ?? "") }
 }

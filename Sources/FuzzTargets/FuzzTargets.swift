@@ -27,17 +27,34 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Node kinds as the CLI has them (weights are only read when a node runs, never here).
     private static let registry = try! NodeRegistry(Builtins.nodes + ModelNodes.nodes(modelsDirectory: "/nonexistent"))
 
+    /// The sub-workflow fuzzed workflows may use (`workflow: lib.yaml`), itself valid.
+    private static let library = """
+        version: 1
+        params:
+          image: {type: image}
+          amount: {type: number, default: 0.5, min: 0, max: 2}
+        nodes:
+          graded: {node: adjust, image: $image, exposure: $amount}
+        outputs:
+          image: {from: $graded.image, doc: the graded photo}
+
+        """
+
     private static func workflow(_ bytes: [UInt8]) -> [String] {
         let text = String(decoding: bytes, as: UTF8.self)
         do {
-            let workflow = try Workflow.parse(text, file: "fuzz.yaml", registry: registry)
+            let workflow = try Workflow.parse(
+                text, file: "fuzz.yaml", registry: registry, sources: WorkflowSources(files: ["lib.yaml": library]))
             for warning in workflow.warnings { _ = warning.rendered(source: text) }
             _ = try? workflow.bindParams([])
+            _ = try? workflow.bindSweep([], set: [])
         } catch {
             guard !error.diagnostics.isEmpty else { return ["a workflow was refused without any diagnostic"] }
-            let lineCount = text.sourceLines.count
             for diagnostic in error.diagnostics {
-                _ = diagnostic.rendered(source: text)
+                // A diagnostic in the sub-workflow points into its text.
+                let source = error.source(of: diagnostic) ?? text
+                _ = diagnostic.rendered(source: source)
+                let lineCount = source.sourceLines.count
                 if let location = diagnostic.location,
                     location.line < 1 || location.line > lineCount || location.column < 1
                 {

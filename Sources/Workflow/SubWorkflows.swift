@@ -8,12 +8,28 @@ import Synchronization
 /// in between.
 public final class WorkflowSources: Sendable {
     private let texts = Mutex<[String: String]>([:])
+    private let readsDisk: Bool
 
-    public init() {}
+    public init() { readsDisk = true }
+
+    /// Only these files, never the disk (a fuzz target's sub-workflows).
+    public init(files: [String: String]) {
+        texts.withLock { $0 = files }
+        readsDisk = false
+    }
 
     /// The text at `path` (as diagnostics name it), read on first use.
     public func text(at path: String) throws(ValidationFailure) -> String {
         if let text = texts.withLock({ $0[path] }) { return text }
+        guard readsDisk else {
+            throw ValidationFailure(
+                [
+                    Diagnostic(
+                        "unreadable_workflow", "no such workflow file",
+                        at: SourcePosition(file: path, line: 1, column: 1))
+                ],
+                source: nil)
+        }
         let text = try Workflow.source(at: path)
         texts.withLock { $0[path] = text }
         return text
@@ -40,6 +56,7 @@ struct SubWorkflowNode: Node {
     init(_ workflow: Workflow, file: String, written: String) {
         self.workflow = workflow
         self.file = file
+        let required = workflow.params.filter { $0.defaultValue == nil }.map { "\($0.name): …" }
         descriptor = NodeDescriptor(
             kind: "workflow \(written)",
             summary: workflow.description ?? "the sub-workflow \(written)",
@@ -49,13 +66,19 @@ struct SubWorkflowNode: Node {
                     range: param.range, choices: param.choices)
             },
             outputs: workflow.outputs.map { PortSpec($0.name, $0.type, doc: $0.doc ?? "", optional: $0.optional) },
-            example: "")
+            example: "\(workflow.name): {\((["workflow: \(written)"] + required).joined(separator: ", "))}")
     }
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         // Expanded into its nodes by the validator; never run as one.
         throw NodeError("the sub-workflow \(file) was not expanded")
     }
+}
+
+extension Workflow {
+    /// This workflow as a node of another (`workflow: FILE`): its params are the inputs, its
+    /// outputs the outputs; `deltaflow nodes FILE` shows it.
+    public var asNode: NodeDescriptor { SubWorkflowNode(self, file: file, written: file).descriptor }
 }
 
 /// One of a workflow's `outputs:`, what a workflow using it as a node reads.

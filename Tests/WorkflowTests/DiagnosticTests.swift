@@ -369,3 +369,78 @@ struct ParamBindingTests {
         }
     }
 }
+
+@Suite("Diagnostics of the composing syntax")
+struct ComposingDiagnosticTests {
+    @Test("match: and unmatched: say what they expected, with a suggestion")
+    func matching() {
+        expectSingle(
+            """
+            version: 1
+            nodes:
+              photo: {node: load, each: in}
+              mask: {node: load, each: masks, match: phot}
+              out: {node: composite, base: $photo.image, overlay: $mask.image}
+              save: {node: save, image: $out.image, dir: out}
+            """, code: "bad_match", message: "'match: phot' names no node that iterates with 'each'", line: 4,
+            column: 42, help: "did you mean 'photo'?")
+        expectSingle(
+            """
+            version: 1
+            nodes:
+              photo: {node: load, each: in}
+              mask: {node: load, each: masks, match: photo, unmatched: skp}
+              out: {node: composite, base: $photo.image, overlay: $mask.image}
+              save: {node: save, image: $out.image, dir: out}
+            """, code: "bad_value", message: "'unmatched' must be one of error, skip, optional, not skp", line: 4,
+            column: 60, help: "did you mean 'skip'?")
+    }
+
+    @Test("when: must be true or false; otherwise: names the node's own outputs")
+    func conditions() {
+        expectSingle(
+            """
+            version: 1
+            nodes:
+              photo: {node: load, each: in}
+              out: {node: save, image: $photo.image, dir: out, when: $photo.width}
+            """, code: "type_mismatch",
+            message: "'when' of node 'out' must be true or false, but $photo.width is integer", line: 4, column: 58,
+            help: "compare it, e.g. when: ${$photo.width >= 1000}")
+        expectSingle(
+            """
+            version: 1
+            nodes:
+              photo: {node: load, each: in}
+              small: {node: resize, image: $photo.image, scale: 0.5, when: true, otherwise: {imag: $photo.image}}
+              out: {node: save, image: $small.image, dir: out}
+            """, code: "unknown_output", message: "node 'small' (resize) has no output 'imag'", line: 4, column: 82,
+            help: "did you mean 'image'?")
+        expectSingle(
+            """
+            version: 1
+            nodes:
+              photo: {node: load, each: in}
+              out: {node: save, image: $photo.image, dir: out, name: "{stem}-${$photo.exif.iso + 1}.png"}
+            """, code: "maybe_absent",
+            message: "$photo.exif.iso may be absent (not every file has it), and 'name' needs a value", line: 4,
+            column: 68,
+            help:
+                "give one for files without it: ${$photo.exif.iso ?? 'unknown'}, or compare it: ${$photo.exif.iso == …}"
+        )
+    }
+
+    @Test("A sweep names params and holds values they take")
+    func sweeps() {
+        expectSingle(
+            """
+            version: 1
+            params: {strength: {type: number, default: 1, min: 0, max: 2}}
+            sweep: {strength: [0.5, 3]}
+            nodes:
+              photo: {node: load, each: in}
+              out: {node: save, image: $photo.image, dir: out, name: "{stem}-{strength}.png"}
+            """, code: "value_out_of_range",
+            message: "a value of the sweep of 'strength' must be between 0 and 2, not 3", line: 3, column: 25)
+    }
+}

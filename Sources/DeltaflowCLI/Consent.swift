@@ -176,13 +176,13 @@ struct Consent {
     /// set on the command line and the folders the workflow declares, never in the cache.
     func confinement(_ workflow: Workflow, overrides: [String], cacheDirectory: String) -> WriteConfinement? {
         if allowed.contains(.writes) { return nil }
-        // NAME=VALUE as given (the last of a repeated name wins, as in bindParams).
-        var given: [String: String] = [:]
+        // NAME=VALUE as given; a swept param gives several.
+        var given: [String: [String]] = [:]
         for override in overrides {
             let parts = override.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { given[String(parts[0])] = String(parts[1]) }
+            if parts.count == 2 { given[String(parts[0]), default: []].append(String(parts[1])) }
         }
-        let roots = workflow.params.filter { $0.type == .path }.compactMap { given[$0.name] }
+        let roots = workflow.params.filter { $0.type == .path }.flatMap { given[$0.name] ?? [] }
             .map { ($0 as NSString).expandingTildeInPath }
         return WriteConfinement(roots: roots + workflow.declaredWrites, excluded: [cacheDirectory])
     }

@@ -69,17 +69,11 @@ struct RunCommand: ParsableCommand {
         // A dry run shows what the workflow would do; only running it needs consent.
         if !dryRun { try consent.require(json: json) }
         let workflow = try loadWorkflow(file, registry: registry, consent: consent, json: json)
-        let params = try bindParams(workflow, overrides, json: json)
-        let sweep: [SweepAxis]
-        do {
-            sweep = try workflow.bindSweep(sweeps, set: overrides)
-        } catch {
-            report(error, json: json)
-            throw ExitCode.failure
-        }
+        let (params, sweep) = try bindParamsAndSweep(workflow, overrides, sweeps, json: json)
         let shard = try parsedShard()
         let cacheRoot = CacheDirectory.resolve(execution.cacheDir)
-        let confinement = consent.confinement(workflow, overrides: overrides, cacheDirectory: cacheRoot)
+        let confinement = consent.confinement(
+            workflow, overrides: overrides + sweepOverrides(sweep), cacheDirectory: cacheRoot)
         if dryRun {
             let cache = noCache ? nil : ResultCache(directory: cacheRoot)
             var options = RunOptions(jobs: execution.jobs, cache: cache, shard: shard)

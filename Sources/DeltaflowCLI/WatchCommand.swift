@@ -62,14 +62,7 @@ struct WatchCommand: ParsableCommand {
         let consent = try Consent(file: file, registry: registry, plugins: plugins, options: allow, json: json)
         try consent.require(json: json)
         let workflow = try loadWorkflow(file, registry: registry, consent: consent, json: json)
-        let params = try bindParams(workflow, overrides, json: json)
-        let sweep: [SweepAxis]
-        do {
-            sweep = try workflow.bindSweep(sweeps, set: overrides)
-        } catch {
-            report(error, json: json)
-            throw ExitCode.failure
-        }
+        let (params, sweep) = try bindParamsAndSweep(workflow, overrides, sweeps, json: json)
         let cacheRoot = CacheDirectory.resolve(cacheDir)
         let interrupts = Interrupts()
         var options = RunOptions(
@@ -77,7 +70,8 @@ struct WatchCommand: ParsableCommand {
             cancellation: interrupts.cancellation,
             existing: .refuseUnlessWritten(RunManifest.writtenFiles(directory: cacheRoot)))
         options.sweep = sweep
-        options.confinement = consent.confinement(workflow, overrides: overrides, cacheDirectory: cacheRoot)
+        options.confinement = consent.confinement(
+            workflow, overrides: overrides + sweepOverrides(sweep), cacheDirectory: cacheRoot)
         do {
             // Always resumed: a watch restarted goes on from what the last one finished.
             options.manifest = try RunManifest(
@@ -97,7 +91,8 @@ struct WatchCommand: ParsableCommand {
         let session: WatchSession
         do {
             session = try WatchSession(
-                executor: Executor(workflow: workflow, params: params, options: options), onEvent: { log.record($0) })
+                executor: Executor(workflow: workflow, params: params, options: options),
+                written: Set(RunManifest.writtenFiles(directory: cacheRoot).keys), onEvent: { log.record($0) })
         } catch {
             printError(error.description)
             throw ExitCode.failure
@@ -130,7 +125,8 @@ struct WatchCommand: ParsableCommand {
                     slots.signal()
                     inFlight.leave()
                 }
-                guard !interrupts.cancellation.isCancelled else {
+                // Looked at again: an output this session wrote may have been reported meanwhile.
+                guard session.accepts(relative), !interrupts.cancellation.isCancelled else {
                     // Not started: the next watch finds it in the folder.
                     seen.withLock { _ = $0.remove(relative) }
                     return
@@ -145,8 +141,8 @@ struct WatchCommand: ParsableCommand {
                 }
             }
         }
-        for relative in session.existingFiles() { submit(relative) }
-        hotFolder.start(onReady: submit)
+        // Files already there settle like arrivals: one may be mid-copy as the watch starts.
+        hotFolder.start(existing: session.existingFiles(), onReady: submit)
         while !interrupts.cancellation.isCancelled { usleep(50_000) }
         hotFolder.stop()
         inFlight.wait()
@@ -208,9 +204,10 @@ final class HotFolder: @unchecked Sendable {
         }
     }
 
-    func start(onReady: @escaping @Sendable (String) -> Void) {
+    func start(existing: [String], onReady: @escaping @Sendable (String) -> Void) {
         queue.sync {
             self.onReady = onReady
+            for relative in existing { arrived(relative) }
             let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
             source.setEventHandler { [unowned self] in self.read() }
             source.resume()
@@ -245,6 +242,11 @@ final class HotFolder: @unchecked Sendable {
                 let nameBytes = buffer[(offset + header)..<min(count, offset + header + length)]
                 let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
                 offset += header + length
+                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                    // Events were lost: every file there is looked at again (those done are skipped).
+                    rescan("")
+                    continue
+                }
                 guard let folder = folders[watch], !name.isEmpty else { continue }
                 let relative = folder.isEmpty ? name : folder + "/" + name
                 if mask & UInt32(IN_ISDIR) != 0 {
@@ -252,6 +254,22 @@ final class HotFolder: @unchecked Sendable {
                 } else if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 {
                     arrived(relative)
                 }
+            }
+        }
+    }
+
+    private func rescan(_ relative: String) {
+        let path = relative.isEmpty ? root : root + "/" + relative
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where !name.hasPrefix(".") {
+            let child = relative.isEmpty ? name : relative + "/" + name
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root + "/" + child, isDirectory: &isDirectory) else {
+                continue
+            }
+            if isDirectory.boolValue {
+                if recursive { rescan(child) }
+            } else {
+                arrived(child)
             }
         }
     }

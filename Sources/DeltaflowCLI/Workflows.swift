@@ -71,6 +71,25 @@ func bindParams(_ workflow: Workflow, _ overrides: [String], json: Bool = false)
     }
 }
 
+/// The params and the sweep of a run; a swept param needs no `--set` (each value is given).
+func bindParamsAndSweep(_ workflow: Workflow, _ overrides: [String], _ sweeps: [String], json: Bool) throws
+    -> ([String: Value], [SweepAxis])
+{
+    do {
+        let sweep = try workflow.bindSweep(sweeps, set: overrides)
+        let first = sweep.compactMap { axis in axis.values.first.map { "\(axis.name)=\($0.text)" } }
+        return (try workflow.bindParams(overrides + first), sweep)
+    } catch {
+        report(error, json: json)
+        throw ExitCode.failure
+    }
+}
+
+/// Every value of a sweep as `NAME=VALUE`: folders swept over are folders the user named.
+func sweepOverrides(_ sweep: [SweepAxis]) -> [String] {
+    sweep.flatMap { axis in axis.values.map { "\(axis.name)=\($0.text)" } }
+}
+
 func report(_ error: any Error, json: Bool) {
     guard json else { return printError("\(error)") }
     if let failure = error as? ValidationFailure {

@@ -65,12 +65,19 @@ extension Workflow {
     ) throws(ValidationFailure) -> WorkflowCapabilities {
         survey(
             try SyntaxParser.parse(text, file: file), file: file, registry: registry, plugins: plugins,
-            sources: sources, within: [WriteConfinement.resolved(file)])
+            sources: sources, within: [WriteConfinement.resolved(file)], memo: SurveyMemo())
+    }
+
+    /// Files surveyed once each, and how many node entries all uses add up to: past the limit of
+    /// expanded nodes the workflow is refused anyway, so the survey stops growing.
+    final class SurveyMemo {
+        var surveyed: [String: WorkflowCapabilities] = [:]
+        var entries = 0
     }
 
     static func survey(
         _ root: SyntaxValue, file: String, registry: NodeRegistry, plugins: (any PluginResolver)?,
-        sources: WorkflowSources = WorkflowSources(), within: [String] = []
+        sources: WorkflowSources = WorkflowSources(), within: [String] = [], memo: SurveyMemo = SurveyMemo()
     ) -> WorkflowCapabilities {
         var found = WorkflowCapabilities()
         guard case .mapping(let top, _) = root else { return found }
@@ -93,18 +100,25 @@ extension Workflow {
         }
         guard case .mapping(let nodes, _)? = top["nodes"]?.value else { return found }
         for entry in nodes {
+            memo.entries += 1
             // What a sub-workflow does, its user allows with the workflow that uses it.
             if case .mapping(let fields, _) = entry.value, let written = fields["workflow"]?.value.stringValue,
                 !written.isEmpty, within.count < SubWorkflowLimits.depth
             {
                 let path = normalisedPath(written.hasPrefix("/") || folder.isEmpty ? written : folder + "/" + written)
                 let identity = WriteConfinement.resolved(path)
-                guard !within.contains(identity), let text = try? sources.text(at: path),
-                    let parsed = try? SyntaxParser.parse(text, file: path)
+                guard !within.contains(identity), memo.entries <= SubWorkflowLimits.nodes else { continue }
+                if let known = memo.surveyed[identity] {
+                    memo.entries += known.programs.count + known.reads.count + known.writes.count
+                    found.merge(known, prefix: entry.key + "/")
+                    continue
+                }
+                guard let text = try? sources.text(at: path), let parsed = try? SyntaxParser.parse(text, file: path)
                 else { continue }
                 let inner = survey(
                     parsed, file: path, registry: registry, plugins: plugins, sources: sources,
-                    within: within + [identity])
+                    within: within + [identity], memo: memo)
+                memo.surveyed[identity] = inner
                 found.merge(inner, prefix: entry.key + "/")
                 continue
             }

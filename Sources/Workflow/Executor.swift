@@ -224,7 +224,7 @@ public struct Executor: Sendable {
     /// The nodes whose results differ between sweep combinations: those reading a swept param,
     /// and what reads them.
     func sweptNodes() -> Set<String> {
-        let swept = Set(sweep.map(\.name))
+        let swept = Set(sweep.map(\.name) + ["sweep"])
         var found = Set<String>()
         for node in workflow.nodes {
             var expressions = Array(node.inputs.values) + Array(node.otherwise.values)
@@ -509,25 +509,30 @@ public struct Executor: Sendable {
                 leaveOut.insert(port)
             }
         }
-        let expressions =
-            node.inputs.filter { !leaveOut.contains($0.key) }.map(\.value) + (node.when.map { [$0] } ?? [])
-            + Array(node.otherwise.values)
-        for reference in expressions.flatMap(\.references) where missing(reference) {
-            return .skip([:], reason: "it reads \(reference.text), which node '\(reference.name)' did not make for it")
-        }
-        guard let when = node.when else { return .run(leaveOut: leaveOut) }
         let resolve = { (reference: Reference) throws -> Value in
             try self.resolve(reference, shared: shared, local: local)
         }
+        // Left out, for either reason, a node's outputs are its `otherwise:` (those it can give).
+        func fallback() throws -> [String: Value] {
+            var values: [String: Value] = [:]
+            for (port, expression) in node.otherwise where !expression.references.contains(where: missing) {
+                values[port] = try expression.evaluate(resolve, item: item)
+            }
+            return values
+        }
+        let expressions =
+            node.inputs.filter { !leaveOut.contains($0.key) }.map(\.value) + (node.when.map { [$0] } ?? [])
+        for reference in expressions.flatMap(\.references) where missing(reference) {
+            return .skip(
+                try fallback(), reason: "it reads \(reference.text), which node '\(reference.name)' did not make for it"
+            )
+        }
+        guard let when = node.when else { return .run(leaveOut: leaveOut) }
         guard case .bool(let holds) = try when.evaluate(resolve, item: item) else {
             throw NodeError("'when' did not give true or false")
         }
         if holds { return .run(leaveOut: leaveOut) }
-        var fallback: [String: Value] = [:]
-        for (port, expression) in node.otherwise {
-            fallback[port] = try expression.evaluate(resolve, item: item)
-        }
-        return .skip(fallback, reason: "its 'when' is false")
+        return .skip(try fallback(), reason: "its 'when' is false")
     }
 
     /// What a node does with an output file that is already there, for `item`'s run.

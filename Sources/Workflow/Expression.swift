@@ -393,9 +393,9 @@ extension Expression {
         switch self {
         case .literal, .itemVariable: return []
         case .reference(let r): return optional(r) ? [r] : []
-        case .binary(let op, let a, let b, _) where op == "??":
-            if case .reference = a { return b.absentUses(optional) }
-            return a.absentUses(optional) + b.absentUses(optional)
+        case .binary(let op, _, let b, _) where op == "??":
+            // An absent value anywhere on the left gives the right.
+            return b.absentUses(optional)
         case .binary(let op, let a, let b, _) where op == "==" || op == "!=":
             return [a, b].flatMap { side -> [Reference] in
                 if case .reference = side { return [] }

@@ -156,6 +156,12 @@ extension Workflow {
                 }
                 values.append(value)
             }
+            if Set(values.map(\.text)).count < values.count {
+                diagnostics.append(
+                    Diagnostic(
+                        "bad_sweep", "--sweep \(override): a value is given twice", at: nil,
+                        help: "each value runs once; give each once"))
+            }
             axes.removeAll { $0.name == name }
             axes.append(SweepAxis(name: name, values: values, location: nil))
         }

@@ -52,7 +52,10 @@ public final class RunManifest: Sendable {
         if resume, let data = FileManager.default.contents(atPath: path) {
             for line in data.split(separator: UInt8(ascii: "\n")) {
                 guard let record = try? JSONDecoder().decode(Record.self, from: Data(line)) else { continue }
-                if record.status == ItemResult.Status.done.rawValue {
+                // A filtered item has nothing to write: it is as finished as a done one.
+                if record.status == ItemResult.Status.done.rawValue
+                    || record.status == ItemResult.Status.filtered.rawValue
+                {
                     finished[record.key] = record.outputs
                 } else {
                     finished[record.key] = nil

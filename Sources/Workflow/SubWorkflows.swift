@@ -43,6 +43,9 @@ public final class WorkflowSources: Sendable {
 /// file using itself by another name is refused quickly.
 enum SubWorkflowLimits {
     static let depth = 16
+    /// Nodes after every sub-workflow is expanded: a file using another five times, which uses
+    /// another five times, … grows as fast as YAML's "billion laughs".
+    static let nodes = 10_000
 }
 
 /// A `workflow:` file, validated, standing in the graph for a node until it is expanded: its
@@ -147,15 +150,16 @@ extension Validator {
                 (try? FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent))?
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") } ?? []
             let guess = closestMatch(to: (path as NSString).lastPathComponent, in: siblings)
+            let folder = (written as NSString).deletingLastPathComponent
             self.error(
                 "unreadable_workflow", "cannot read the sub-workflow \(path)", at: pathEntry.value.location,
-                help: guess.map { "did you mean '\((written as NSString).deletingLastPathComponent)/\($0)'?" }
-                    .map { $0.replacingOccurrences(of: "'/", with: "'") }
+                help: guess.map { "did you mean '\(folder.isEmpty ? $0 : folder + "/" + $0)'?" }
                     ?? "the path is relative to the folder of the file that uses it")
             subWorkflows.validated[identity] = .some(nil)
             return nil
         }
         var nested = Validator(file: path, registry: registry, plugins: plugins)
+        nested.expandedNodes = expandedNodes
         nested.sources = sources
         nested.subWorkflows = subWorkflows
         nested.stack = stack + [identity]
@@ -169,6 +173,7 @@ extension Validator {
         for diagnostic in nested.diagnostics {
             diagnostics.append(diagnostic.used(from: entry.keyLocation))
         }
+        expandedNodes = nested.expandedNodes
         // With errors inside, the file's params still check the use site; the run is refused anyway.
         if let iterator = workflow?.nodes.first(where: { $0.iteration != nil }) {
             error(
@@ -302,6 +307,13 @@ extension Validator {
                         Reference(name: prefix + reference.name, port: port, location: reference.location))
                 }
             }
+            // An output's `otherwise` at the use site is the otherwise of the inner node it names.
+            var fallbacks: [String: [String: Expression]] = [:]
+            for output in sub.workflow.outputs {
+                if let fallback = draft.otherwise[output.name] {
+                    fallbacks[output.reference.name, default: [:]][output.reference.port!] = fallback
+                }
+            }
             for inner in sub.workflow.nodes {
                 // A condition at the use site holds for every node inside, with the node's own.
                 let when: Expression? =
@@ -313,7 +325,8 @@ extension Validator {
                     Draft(
                         name: prefix + inner.name, kind: inner.kind, node: inner.node,
                         inputs: inner.inputs.mapValues(inside), iteration: nil, when: when,
-                        otherwise: inner.otherwise.mapValues(inside), location: inner.location
+                        otherwise: inner.otherwise.mapValues(inside).merging(fallbacks[inner.name] ?? [:]) { $1 },
+                        location: inner.location
                     ).withDependencies())
             }
             outputs[draft.name] = Dictionary(

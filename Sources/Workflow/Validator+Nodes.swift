@@ -133,6 +133,16 @@ extension Validator {
         var outputs = resolveOutputs(declared, nodes: built)
         guard let order = topologicalOrder(drafts) else { return ([], outputs) }
         let (expanded, renamed) = expandSubWorkflows(order.map { drafts[$0] })
+        expandedNodes += expanded.count - order.count
+        if expandedNodes > SubWorkflowLimits.nodes {
+            let uses = order.map { drafts[$0] }.filter { $0.node is SubWorkflowNode }
+            error(
+                "workflow_too_large",
+                "sub-workflows expand this workflow to more than \(SubWorkflowLimits.nodes) nodes",
+                at: uses.first?.location ?? SourcePosition(file: file, line: 1, column: 1),
+                help: "a sub-workflow used many times that uses others many times multiplies; use fewer")
+            return ([], outputs)
+        }
         outputs = outputs.map { output in
             guard let target = renamed[output.reference.name]?[output.reference.port!] else { return output }
             return WorkflowOutput(
@@ -492,7 +502,8 @@ extension Validator {
         for draft in ordered where draft.iteration != nil || draft.dependencies.contains(where: perItem.contains) {
             perItem.insert(draft.name)
         }
-        for draft in ordered where !perItem.contains(draft.name) {
+        // A sub-workflow's nodes are checked where it is used, once its params are known.
+        for draft in ordered where !perItem.contains(draft.name) && stack.count <= 1 {
             let expressions =
                 Array(draft.inputs.values) + (draft.when.map { [$0] } ?? []) + Array(draft.otherwise.values)
             for (name, location) in expressions.flatMap(\.itemVariables) {
@@ -506,10 +517,16 @@ extension Validator {
         var needed = Set(ordered.filter { $0.node.descriptor.hasSideEffects }.map(\.name)).union(outputRoots)
         for draft in ordered.reversed() where needed.contains(draft.name) {
             needed.formUnion(draft.dependencies)
+            // Files paired with another node's are that node's items: it runs too.
+            if let primary = draft.iteration?.match, let target = ordered.first(where: { $0.name == primary }) {
+                needed.insert(primary)
+                needed.formUnion(target.dependencies)
+            }
         }
         // With errors present, "unused" is mostly an echo of a broken reference: say nothing.
         let hasErrors = diagnostics.contains { $0.severity == .error }
-        for draft in ordered where !needed.contains(draft.name) && !hasErrors {
+        // A library's output that this file does not read is not a mistake here.
+        for draft in ordered where !needed.contains(draft.name) && !hasErrors && !draft.name.contains("/") {
             diagnostics.append(
                 Diagnostic(
                     "unused_node", "node '\(draft.name)' is never used, so it will not run",

@@ -21,6 +21,8 @@ struct Validator {
     /// (`stackNames`): a file met again is a cycle.
     var stack: [String] = []
     var stackNames: [String] = []
+    /// Nodes made by expanding sub-workflows so far in this validation (every file's).
+    var expandedNodes = 0
     /// The params' names, which `{name}` in a template reads.
     var paramNames: Set<String> = []
     /// Nodes that `outputs:` names: kept, as what a saving node reads is.
@@ -97,9 +99,11 @@ struct Validator {
         for node in nodes { origins[node.kind] = registry.origin(of: node.kind) }
         var files = sources.all
         files[file] = source
+        // What a library declares it writes (`writes:` beside it) it may write when used.
+        let writes = declaredWrites + subWorkflows.validated.values.compactMap { $0 }.flatMap(\.declaredWrites)
         return Workflow(
             file: file, source: source, name: name, description: top["description"]?.value.stringValue, seed: seed,
-            params: params, nodes: nodes, declaredWrites: declaredWrites, sweep: sweep, outputs: outputs,
+            params: params, nodes: nodes, declaredWrites: Array(Set(writes)).sorted(), sweep: sweep, outputs: outputs,
             sources: files,
             warnings: diagnostics.filter { $0.severity == .warning }, origins: origins)
     }
@@ -277,6 +281,11 @@ struct Validator {
                     value, range: param.range, choices: param.choices, subject: "a value of the sweep of '\(axis.key)'",
                     at: item.location)
                 values.append(value)
+            }
+            if Set(values.map(\.text)).count < values.count {
+                error(
+                    "bad_value", "the sweep of '\(axis.key)' gives a value twice", at: axis.value.location,
+                    help: "each value runs once; give each once")
             }
             axes.append(SweepAxis(name: axis.key, values: values, location: axis.keyLocation))
         }

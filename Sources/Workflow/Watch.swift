@@ -18,8 +18,12 @@ public final class WatchSession: Sendable {
     private let written = Mutex<Set<String>>([])
 
     /// Runs the nodes that run once (for every combination of a sweep); fails when the workflow
-    /// iterates over nothing, or over a glob or a file rather than a folder.
-    public init(executor: Executor, onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) {
+    /// iterates over nothing, or over a glob or a file rather than a folder. `written`: files
+    /// earlier runs wrote (the manifests'), never taken for arrivals.
+    public init(
+        executor: Executor, written: Set<String> = [], onEvent: @Sendable (RunEvent) -> Void = { _ in }
+    ) throws(RunError) {
+        self.written.withLock { $0 = written }
         guard let iterator = executor.workflow.iterator, let iteration = iterator.iteration else {
             throw RunError(
                 message: "the workflow iterates over no folder ('each:'), so there is nothing to watch",

@@ -79,6 +79,46 @@ struct SubWorkflowTests {
         #expect(plan.stdout.contains("grade/graded (adjust): per file"), "\(plan.stdout)")
     }
 
+    @Test("when: and otherwise: on a sub-workflow node; item placeholders inside a library")
+    func conditionalLibrary() throws {
+        let library = Self.library.replacingOccurrences(
+            of: "outputs:",
+            with: "  copy: {node: save, image: $small.image, dir: $copies, name: \"{stem}-copy.png\"}\noutputs:"
+        ).replacingOccurrences(of: "params:\n", with: "params:\n  copies: {type: dir}\n")
+        let root = try folder([
+            "lib/grade.yaml": library,
+            "shoot.yaml": """
+            version: 1
+            params: {input: {type: dir}, output: {type: dir}}
+            nodes:
+              photo: {node: load, each: $input, pattern: "*.png"}
+              grade:
+                workflow: lib/grade.yaml
+                when: ${$photo.width >= 500}
+                image: $photo.image
+                copies: $output
+                otherwise: {image: $photo.image}
+              out: {node: save, image: $grade.image, dir: $output, name: "{stem}.png"}
+
+            """,
+        ])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try deltaflow([
+            "run", root.appendingPathComponent("shoot.yaml").path, "--set", "input=\(repository.path)/Examples",
+            "--set", "output=\(root.path)/o", "--quiet",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        // chelsea (451 px) is saved as it was, and has no copy: the library's nodes did not run for it.
+        #expect(
+            files(in: root.appendingPathComponent("o")) == [
+                "astronaut-copy.png", "astronaut.png", "camera-copy.png", "camera.png", "chelsea.png",
+                "coffee-copy.png", "coffee.png",
+            ])
+        let identify = try run(
+            "identify", ["-format", "%f %w\n", root.path + "/o/chelsea.png", root.path + "/o/coffee.png"])
+        #expect(identify.contains("chelsea.png 451") && identify.contains("coffee.png 200"), "\(identify)")
+    }
+
     @Test("A problem inside a sub-workflow is reported in its own file, with where it is used")
     func diagnosticsInTheirFile() throws {
         let root = try folder([
@@ -257,7 +297,7 @@ struct ConditionTests {
                 when: ${$photo.exif.model != 'Rejected'}
                 image: $photo.image
                 dir: $output
-                name: "${$photo.exif.model ?? 'unknown'}-${$photo.exif.orientation ?? 0}-{stem}.png"
+                name: "${$photo.exif.model ?? $photo.exif.make ?? 'unknown'}-${$photo.exif.orientation ?? 0}-{stem}.png"
 
             """,
         ])
@@ -388,7 +428,7 @@ struct SweepTests {
         params:
           input: {type: dir}
           output: {type: dir}
-          amount: {type: number, default: 0.3, min: 0, max: 1}
+          amount: {type: number, min: 0, max: 1, doc: "required, but the sweep gives it"}
           exposure: {type: number, default: 0}
         sweep:
           amount: [0.2, 0.6]
@@ -471,6 +511,11 @@ struct SweepTests {
         #expect(
             range.stderr.contains("--sweep amount=0.5,3: 'amount' must be between 0 and 1, not 3"), "\(range.stderr)")
         #expect(range.stderr.contains("param 'amount' is both set (--set) and swept"))
+        let twice = try deltaflow([
+            "run", root.appendingPathComponent("same.yaml").path, "--set", "input=.", "--set", "output=o",
+            "--sweep", "exposure=1,1.0",
+        ])
+        #expect(twice.stderr.contains("--sweep exposure=1,1.0: a value is given twice"), "\(twice.stderr)")
     }
 }
 

@@ -111,33 +111,35 @@ struct WatchCommand: ParsableCommand {
         }
         let started = Date()
         let results = Mutex<[ItemResult]>([])
-        let workers = DispatchQueue(label: "deltaflow.watch.workers", attributes: .concurrent)
-        let slots = DispatchSemaphore(value: jobs)
-        let inFlight = DispatchGroup()
+        // `jobs` workers take files from one queue: a folder of thousands at start waits as a
+        // list, not as thousands of blocked threads.
+        let queue = Mutex<[String]>([])
+        let available = DispatchSemaphore(value: 0)
+        let workers = DispatchGroup()
         let seen = Mutex<Set<String>>([])
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
         let submit: @Sendable (String) -> Void = { relative in
             guard session.accepts(relative), seen.withLock({ $0.insert(relative).inserted }) else { return }
-            inFlight.enter()
-            workers.async {
-                slots.wait()
-                defer {
-                    slots.signal()
-                    inFlight.leave()
-                }
-                // Looked at again: an output this session wrote may have been reported meanwhile.
-                guard session.accepts(relative), !interrupts.cancellation.isCancelled else {
-                    // Not started: the next watch finds it in the folder.
-                    seen.withLock { _ = $0.remove(relative) }
-                    return
-                }
-                for result in session.process(relative, threads: threads, onEvent: { log.record($0) }) {
-                    let count = results.withLock { all in
-                        all.append(result)
-                        return all.count
+            queue.withLock { $0.append(relative) }
+            available.signal()
+        }
+        for _ in 0..<jobs {
+            DispatchQueue.global().async(group: workers) {
+                while !interrupts.cancellation.isCancelled {
+                    guard available.wait(timeout: .now() + 0.1) == .success,
+                        !interrupts.cancellation.isCancelled,
+                        let relative = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() })
+                    else { continue }
+                    // Looked at again: an output this session wrote may have been reported meanwhile.
+                    guard session.accepts(relative) else { continue }
+                    for result in session.process(relative, threads: threads, onEvent: { log.record($0) }) {
+                        let count = results.withLock { all in
+                            all.append(result)
+                            return all.count
+                        }
+                        log.record(.itemFinished(result, completed: count, total: count))
+                        if result.status == .failed && failFast { interrupts.cancellation.cancel() }
                     }
-                    log.record(.itemFinished(result, completed: count, total: count))
-                    if result.status == .failed && failFast { interrupts.cancellation.cancel() }
                 }
             }
         }
@@ -145,7 +147,8 @@ struct WatchCommand: ParsableCommand {
         hotFolder.start(existing: session.existingFiles(), onReady: submit)
         while !interrupts.cancellation.isCancelled { usleep(50_000) }
         hotFolder.stop()
-        inFlight.wait()
+        // Files queued but not started are left for the next watch, which finds them there.
+        workers.wait()
         let all = results.withLock { $0 }
         log.finish(
             RunSummary(

@@ -40,6 +40,29 @@ public final class WatchSession: Sendable {
                     listing: false))
         }
         self.prepared = prepared
+        // What run checks over the listed files, watch checks on a file to come: combinations
+        // whose names do not differ would write over each other for every file.
+        if executors.count > 1 {
+            let example = NodeContext.Item(path: "/example.jpg", relativePath: "example.jpg", index: 0)
+            for node in executor.workflow.nodes
+            where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
+                var seen: [String: String] = [:]
+                for (variant, state) in zip(executors, prepared) {
+                    guard let path = variant.plannedPath(of: node, item: example, shared: state.shared) else {
+                        continue
+                    }
+                    if let first = seen[path] {
+                        throw RunError(
+                            message: """
+                                node '\(node.name)' (\(node.kind)) would write the same file for \(first) and \(variant.variant ?? ""): \
+                                each combination of the sweep needs its own files; put {sweep} in the name
+                                """,
+                            location: node.inputs["name"]?.location ?? node.location)
+                    }
+                    seen[path] = variant.variant ?? ""
+                }
+            }
+        }
         let folder: String
         do {
             folder = try iteration.directory.evaluate(

@@ -599,4 +599,31 @@ struct WatchTests {
             try Data(contentsOf: batch.appendingPathComponent("astronaut.png"))
                 == Data(contentsOf: output.appendingPathComponent("astronaut.png")))
     }
+
+    @Test("A sweep whose combinations would write one file is refused as the watch starts")
+    func sweepRefused() throws {
+        let root = try folder([
+            "sweep.yaml": """
+            version: 1
+            params: {input: {type: dir}, output: {type: dir}, exposure: {type: number, default: 0}}
+            nodes:
+              photo: {node: load, each: $input}
+              graded: {node: adjust, image: $photo.image, exposure: $exposure}
+              out: {node: save, image: $graded.image, dir: $output, name: "{stem}.png"}
+
+            """
+        ])
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("in"), withIntermediateDirectories: true)
+        let result = try deltaflow([
+            "watch", root.appendingPathComponent("sweep.yaml").path, "--set", "input=\(root.path)/in",
+            "--set", "output=\(root.path)/out", "--sweep", "exposure=0,1",
+        ])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains(
+                "would write the same file for exposure-0 and exposure-1: each combination of the sweep needs its own files"
+            ), "\(result.stderr)")
+    }
 }

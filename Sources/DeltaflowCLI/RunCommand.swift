@@ -218,9 +218,7 @@ struct ExecutionOptions: ParsableArguments {
                 directory: cacheRoot,
                 runID: RunManifest.runID(
                     workflow: workflow,
-                    params: params.merging(sweep.map { ("sweep " + $0.name, .strings($0.values.map(\.text))) }) {
-                        $1
-                    },
+                    params: params, sweep: sweep,
                     engineVersion: DeltaflowCommand.configuration.version),
                 shard: shard, resume: resume)
         } catch {

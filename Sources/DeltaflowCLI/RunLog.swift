@@ -97,7 +97,7 @@ final class RunLog: Sendable {
                 if result.status == .failed {
                     if live { print("\r\u{1B}[K", terminator: "") }
                     printError(
-                        "failed \(result.item.relativePath)\(result.variant.map { " [\($0)]" } ?? ""): node '\(result.failedNode ?? "?")': \(result.message ?? "")"
+                        "failed \(result.label): node '\(result.failedNode ?? "?")': \(result.message ?? "")"
                     )
                 }
                 if live {
@@ -113,7 +113,7 @@ final class RunLog: Sendable {
                         default: String(format: "%.2f s", result.seconds)
                         }
                     print(
-                        "[\(completed)/\(total)] \(result.item.relativePath)\(result.variant.map { " [\($0)]" } ?? "") \(what) (\(String(format: "%.1f", perSecond)) files/s, ETA \(eta))"
+                        "[\(completed)/\(total)] \(result.label) \(what) (\(String(format: "%.1f", perSecond)) files/s, ETA \(eta))"
                     )
                 }
             }

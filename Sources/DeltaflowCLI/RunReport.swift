@@ -262,8 +262,3 @@ private func htmlEscaped(_ text: String) -> String {
     }
     return out
 }
-
-extension ItemResult {
-    /// The photo's path, with the sweep combination it ran under.
-    fileprivate var label: String { item.relativePath + (variant.map { " [\($0)]" } ?? "") }
-}

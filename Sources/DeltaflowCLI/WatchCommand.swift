@@ -78,9 +78,7 @@ struct WatchCommand: ParsableCommand {
                 directory: cacheRoot,
                 runID: RunManifest.runID(
                     workflow: workflow,
-                    params: params.merging(sweep.map { ("sweep " + $0.name, .strings($0.values.map(\.text))) }) {
-                        $1
-                    },
+                    params: params, sweep: sweep,
                     engineVersion: DeltaflowCommand.configuration.version),
                 resume: true)
         } catch {

@@ -105,7 +105,7 @@ extension Workflow {
             if case .mapping(let fields, _) = entry.value, let written = fields["workflow"]?.value.stringValue,
                 !written.isEmpty, within.count < SubWorkflowLimits.depth
             {
-                let path = normalisedPath(written.hasPrefix("/") || folder.isEmpty ? written : folder + "/" + written)
+                let path = subWorkflowPath(written, usedIn: file)
                 let identity = WriteConfinement.resolved(path)
                 guard !within.contains(identity), memo.entries <= SubWorkflowLimits.nodes else { continue }
                 if let known = memo.surveyed[identity] {

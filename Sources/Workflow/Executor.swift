@@ -125,6 +125,9 @@ public struct ItemResult: Sendable {
     public var inputPreview: Image?
     public var outputPreview: Image?
 
+    /// How the log and report name it: its relative path, with its sweep combination.
+    public var label: String { item.relativePath + (variant.map { " [\($0)]" } ?? "") }
+
     /// How the run manifest names an item: its relative path, under its sweep combination.
     static func key(_ item: NodeContext.Item, variant: String?) -> String {
         variant.map { "\($0)/\(item.relativePath)" } ?? item.relativePath
@@ -227,10 +230,7 @@ public struct Executor: Sendable {
         let swept = Set(sweep.map(\.name) + ["sweep"])
         var found = Set<String>()
         for node in workflow.nodes {
-            var expressions = Array(node.inputs.values) + Array(node.otherwise.values)
-            if let when = node.when { expressions.append(when) }
-            if let directory = node.iteration?.directory { expressions.append(directory) }
-            let references = expressions.flatMap(\.references)
+            let references = node.expressions.flatMap(\.references)
             if references.contains(where: { ($0.port == nil && swept.contains($0.name)) || found.contains($0.name) }) {
                 found.insert(node.name)
             }
@@ -495,6 +495,8 @@ public struct Executor: Sendable {
         _ node: WorkflowNode, item: NodeContext.Item?, shared: [String: [String: Value]],
         local: [String: [String: Value]], skipped: Set<String>
     ) throws -> Gate {
+        // Most nodes of most items: nothing left out, no condition.
+        if node.when == nil && skipped.isEmpty { return .run(leaveOut: []) }
         func missing(_ reference: Reference) -> Bool {
             guard let port = reference.port, skipped.contains(reference.name) else { return false }
             return (local[reference.name] ?? shared[reference.name])?[port] == nil
@@ -647,23 +649,53 @@ public struct Executor: Sendable {
             location: node.node.descriptor.writeInputs.compactMap { node.inputs[$0]?.location }.first ?? node.location)
     }
 
+    /// Every sweep combination's executor with its nodes that run once run (results that read
+    /// no swept param are the first combination's), refused where two combinations would write
+    /// one file. `listing` false (watch mode) lists no files, and checks the names on a file to come.
+    func prepareVariants(onEvent: @Sendable (RunEvent) -> Void, listing: Bool = true) throws(RunError)
+        -> [(executor: Executor, prepared: Prepared)]
+    {
+        let executors = variants()
+        let swept = sweptNodes()
+        let reused = Set(workflow.nodes.filter { $0.scope == .once && !swept.contains($0.name) }.map(\.name))
+        var prepared: [Prepared] = []
+        for (index, executor) in executors.enumerated() {
+            prepared.append(
+                try executor.prepare(
+                    onEvent: onEvent, reusing: prepared.first, reused: index == 0 ? [] : reused,
+                    announce: listing && executors.count == 1, listing: listing))
+        }
+        let variants = Array(zip(executors, prepared))
+        guard variants.count > 1 else { return variants }
+        let example = NodeContext.Item(path: "/example.jpg", relativePath: "example.jpg", index: 0)
+        try refuseSweepCollisions(variants) { listing ? $0.items : [example] }
+        if listing && workflow.iterator != nil { onEvent(.itemsFound(count: prepared.map(\.items.count).reduce(0, +))) }
+        return variants
+    }
+
     /// Refuses a sweep whose combinations would write the same files (a name without
     /// `{sweep}` or a swept param): each would replace the one before.
-    private func refuseSweepCollisions(_ executors: [Executor], _ prepared: [Prepared]) throws(RunError) {
+    private func refuseSweepCollisions(
+        _ variants: [(executor: Executor, prepared: Prepared)], items: (Prepared) -> [NodeContext.Item]
+    ) throws(RunError) {
         for node in workflow.nodes where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
             var writer: [String: String] = [:]
-            for (executor, state) in zip(executors, prepared) {
-                for item in state.items {
+            for (executor, state) in variants {
+                let variant = executor.variant ?? ""
+                for item in items(state) {
                     guard let path = executor.plannedPath(of: node, item: item, shared: state.shared) else { continue }
-                    if let first = writer[path], first != executor.variant {
+                    if let first = writer[path], first != variant {
+                        let which =
+                            state.items.isEmpty
+                            ? "the same file for \(first) and \(variant)" : "\(path) for both \(first) and \(variant)"
                         throw RunError(
                             message: """
-                                node '\(node.name)' (\(node.kind)) would write \(path) for both \(first) and \(executor.variant ?? ""): \
-                                each combination of the sweep needs its own files; nothing was processed
+                                node '\(node.name)' (\(node.kind)) would write \(which): each combination of the sweep \
+                                needs its own files; nothing was processed (put {sweep} in the name)
                                 """,
                             location: node.inputs["name"]?.location ?? node.location)
                     }
-                    writer[path] = executor.variant
+                    writer[path] = variant
                 }
             }
         }
@@ -683,25 +715,13 @@ public struct Executor: Sendable {
     /// Runs the whole workflow.
     public func run(onEvent: @Sendable (RunEvent) -> Void = { _ in }) throws(RunError) -> RunSummary {
         let started = Date()
-        let executors = variants()
-        let swept = sweptNodes()
-        let reused = Set(workflow.nodes.filter { $0.scope == .once && !swept.contains($0.name) }.map(\.name))
-        var preparing: [Prepared] = []
+        let variants = try prepareVariants(onEvent: onEvent)
+        let (executors, preparedAll) = (variants.map(\.executor), variants.map(\.prepared))
         // Work units: (combination, item), combinations outermost.
-        var listing: [(variant: Int, item: NodeContext.Item)] = []
-        for (index, executor) in executors.enumerated() {
-            let prepared = try executor.prepare(
-                onEvent: onEvent, reusing: preparing.first, reused: index == 0 ? [] : reused,
-                announce: executors.count == 1)
-            preparing.append(prepared)
-            listing += prepared.items.map { (index, $0) }
-        }
-        if executors.count > 1 {
-            try refuseSweepCollisions(executors, preparing)
-            if workflow.iterator != nil { onEvent(.itemsFound(count: listing.count)) }
+        let units = preparedAll.enumerated().flatMap { index, prepared in
+            prepared.items.map { (variant: index, item: $0) }
         }
         let perItem = workflow.nodes.filter { $0.scope == .perItem }
-        let (units, preparedAll) = (listing, preparing)
         let items = units.map(\.item)
         let results = Mutex<[ItemResult?]>(Array(repeating: nil, count: items.count))
         let next = Atomic<Int>(0)

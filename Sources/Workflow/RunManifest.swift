@@ -119,7 +119,9 @@ public final class RunManifest: Sendable {
 
     /// A stable identity for "this workflow with these params": the file's text, every param
     /// value and the engine version.
-    public static func runID(workflow: Workflow, params: [String: Value], engineVersion: String) -> String {
+    public static func runID(
+        workflow: Workflow, params: [String: Value], sweep: [SweepAxis] = [], engineVersion: String
+    ) -> String {
         var hasher = ContentHasher()
         hasher.add(engineVersion + "\u{0}" + workflow.source + "\u{0}")
         // A sub-workflow changed is a different run too.
@@ -133,6 +135,11 @@ public final class RunManifest: Sendable {
         for name in params.keys.sorted() {
             hasher.add(name + "\u{0}")
             hasher.add(params[name]!)
+        }
+        // The same params swept over other values is another run.
+        for axis in sweep {
+            hasher.add("sweep " + axis.name + "\u{0}")
+            hasher.add(.strings(axis.values.map(\.text)))
         }
         return hasher.hexDigest
     }

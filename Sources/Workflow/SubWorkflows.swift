@@ -95,6 +95,12 @@ public struct WorkflowOutput: Sendable {
     let reference: Reference
 }
 
+/// Where `workflow: written` in the file `user` points: relative to that file's folder.
+func subWorkflowPath(_ written: String, usedIn user: String) -> String {
+    let folder = (user as NSString).deletingLastPathComponent
+    return normalisedPath(written.hasPrefix("/") || folder.isEmpty ? written : folder + "/" + written)
+}
+
 /// Names a path the way diagnostics do: relative stays relative, `.` and `..` worked out.
 func normalisedPath(_ path: String) -> String {
     var parts: [Substring] = []
@@ -123,8 +129,7 @@ extension Validator {
                 at: pathEntry.value.location)
             return nil
         }
-        let folder = (file as NSString).deletingLastPathComponent
-        let path = normalisedPath(written.hasPrefix("/") || folder.isEmpty ? written : folder + "/" + written)
+        let path = subWorkflowPath(written, usedIn: file)
         let identity = WriteConfinement.resolved(path)
         if let start = stack.firstIndex(of: identity) {
             let files = (stackNames[start...] + [path]).joined(separator: " → ")
@@ -279,7 +284,7 @@ extension Validator {
         func rewrite(_ expression: Expression) -> Expression {
             expression.substituting { reference in
                 guard let port = reference.port, let target = outputs[reference.name]?[port] else { return nil }
-                return .reference(Reference(name: target.name, port: target.port, location: reference.location))
+                return .reference(target.at(reference.location))
             }
         }
         for var draft in ordered {
@@ -302,9 +307,7 @@ extension Validator {
             }
             func inside(_ expression: Expression) -> Expression {
                 expression.substituting { reference in
-                    guard let port = reference.port else { return given[reference.name] }
-                    return .reference(
-                        Reference(name: prefix + reference.name, port: port, location: reference.location))
+                    reference.port == nil ? given[reference.name] : .reference(reference.prefixed(prefix))
                 }
             }
             // An output's `otherwise` at the use site is the otherwise of the inner node it names.
@@ -330,14 +333,8 @@ extension Validator {
                     ).withDependencies())
             }
             outputs[draft.name] = Dictionary(
-                sub.workflow.outputs.map { output in
-                    (
-                        output.name,
-                        Reference(
-                            name: prefix + output.reference.name, port: output.reference.port,
-                            location: output.reference.location)
-                    )
-                }, uniquingKeysWith: { first, _ in first })
+                sub.workflow.outputs.map { ($0.name, $0.reference.prefixed(prefix)) },
+                uniquingKeysWith: { first, _ in first })
         }
         return (result, outputs)
     }
@@ -347,13 +344,17 @@ extension Validator.Draft {
     /// The draft with its dependencies read from its expressions (after expansion renamed them).
     func withDependencies() -> Validator.Draft {
         var copy = self
-        var expressions = Array(inputs.values)
-        if let iteration { expressions.append(iteration.directory) }
-        if let when { expressions.append(when) }
-        expressions += otherwise.values
         copy.dependencies = Array(Set(expressions.flatMap(\.references).filter { $0.port != nil }.map(\.name))).sorted()
         return copy
     }
+}
+
+extension Reference {
+    /// The same output of the node named `prefix` + its name (inside an expanded sub-workflow).
+    func prefixed(_ prefix: String) -> Reference { Reference(name: prefix + name, port: port, location: location) }
+
+    /// The same reference, written at `location`.
+    func at(_ location: SourcePosition) -> Reference { Reference(name: name, port: port, location: location) }
 }
 
 extension Expression {

@@ -17,6 +17,11 @@ extension Validator {
         var dependencies: [String] = []
         /// Where `match:` is written, for its diagnostics.
         var matchLocation: SourcePosition? = nil
+
+        /// Every expression of the node: inputs, `each:`, `when:`, `otherwise:`.
+        var expressions: [Expression] {
+            Array(inputs.values) + [iteration?.directory, when].compactMap { $0 } + Array(otherwise.values)
+        }
     }
 
     /// Keys of a node that are not its inputs.
@@ -147,7 +152,7 @@ extension Validator {
             guard let target = renamed[output.reference.name]?[output.reference.port!] else { return output }
             return WorkflowOutput(
                 name: output.name, type: output.type, doc: output.doc, optional: output.optional,
-                reference: Reference(name: target.name, port: target.port, location: output.reference.location))
+                reference: target.at(output.reference.location))
         }
         outputRoots = Set(outputs.map(\.reference.name))
         return (finish(expanded), outputs)
@@ -504,9 +509,7 @@ extension Validator {
         }
         // A sub-workflow's nodes are checked where it is used, once its params are known.
         for draft in ordered where !perItem.contains(draft.name) && stack.count <= 1 {
-            let expressions =
-                Array(draft.inputs.values) + (draft.when.map { [$0] } ?? []) + Array(draft.otherwise.values)
-            for (name, location) in expressions.flatMap(\.itemVariables) {
+            for (name, location) in draft.expressions.flatMap(\.itemVariables) {
                 error(
                     "item_variable_outside_iteration",
                     "'\(name)' describes the current file, but node '\(draft.name)' runs once, not per file",

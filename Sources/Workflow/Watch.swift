@@ -29,44 +29,12 @@ public final class WatchSession: Sendable {
                 message: "the workflow iterates over no folder ('each:'), so there is nothing to watch",
                 location: nil)
         }
-        executors = executor.variants()
-        let swept = executor.sweptNodes()
-        let reused = Set(executor.workflow.nodes.filter { $0.scope == .once && !swept.contains($0.name) }.map(\.name))
-        var prepared: [Executor.Prepared] = []
-        for (index, variant) in executors.enumerated() {
-            prepared.append(
-                try variant.prepare(
-                    onEvent: onEvent, reusing: prepared.first, reused: index == 0 ? [] : reused, announce: false,
-                    listing: false))
-        }
-        self.prepared = prepared
-        // What run checks over the listed files, watch checks on a file to come: combinations
-        // whose names do not differ would write over each other for every file.
-        if executors.count > 1 {
-            let example = NodeContext.Item(path: "/example.jpg", relativePath: "example.jpg", index: 0)
-            for node in executor.workflow.nodes
-            where node.scope == .perItem && node.node.descriptor.plannedOutput != nil {
-                var seen: [String: String] = [:]
-                for (variant, state) in zip(executors, prepared) {
-                    guard let path = variant.plannedPath(of: node, item: example, shared: state.shared) else {
-                        continue
-                    }
-                    if let first = seen[path] {
-                        throw RunError(
-                            message: """
-                                node '\(node.name)' (\(node.kind)) would write the same file for \(first) and \(variant.variant ?? ""): \
-                                each combination of the sweep needs its own files; put {sweep} in the name
-                                """,
-                            location: node.inputs["name"]?.location ?? node.location)
-                    }
-                    seen[path] = variant.variant ?? ""
-                }
-            }
-        }
+        let variants = try executor.prepareVariants(onEvent: onEvent, listing: false)
+        (executors, prepared) = (variants.map(\.executor), variants.map(\.prepared))
         let folder: String
         do {
             folder = try iteration.directory.evaluate(
-                { try executor.resolve($0, shared: prepared[0].shared, local: [:]) }, item: nil
+                { try executor.resolve($0, shared: variants[0].prepared.shared, local: [:]) }, item: nil
             ).text
         } catch {
             throw RunError(message: "'each' of node '\(iterator.name)': \(error)", location: iterator.location)

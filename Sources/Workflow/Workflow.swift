@@ -66,6 +66,11 @@ public struct WorkflowNode: Sendable {
     /// `otherwise:`: what the node's outputs are where `when` is false; an output without one
     /// skips the nodes that read it too.
     let otherwise: [String: Expression]
+
+    /// Every expression of the node: inputs, `each:`, `when:`, `otherwise:`.
+    var expressions: [Expression] {
+        Array(inputs.values) + [iteration?.directory, when].compactMap { $0 } + Array(otherwise.values)
+    }
 }
 
 /// A workflow file, parsed and validated: every reference resolved, every type checked, the

@@ -330,7 +330,22 @@ def held_out_error(before, after, predict):
     _, h, w = before.shape
     yy = (torch.arange(h) * CV_BLOCKS // h)[:, None]
     xx = (torch.arange(w) * CV_BLOCKS // w)[None, :]
-    half = ((yy + xx) % 2 == 0).reshape(-1)
+    return _held_out(before, after, ((yy + xx) % 2 == 0).reshape(-1), predict)
+
+
+def colour_held_out_error(before, after, predict):
+    """As `held_out_error` on the halves of a 3×3×3 checkerboard of the colour cube (the before's
+    colour): each half's fit judged on colours it never saw, as other photos bring. None where a
+    half holds under `COLOUR_SPLIT_MIN` of the pixels (an exemplar of few colours)."""
+    x = before.reshape(3, -1).T
+    half = (x.clamp(0, 1) * 3).long().clamp(max=2).sum(1) % 2 == 0
+    share = float(half.double().mean())
+    if min(share, 1 - share) < COLOUR_SPLIT_MIN:
+        return None
+    return _held_out(before, after, half, predict)
+
+
+def _held_out(before, after, half, predict):
     if half.all() or not half.any():
         return None
     x = before.reshape(3, -1).T.double()
@@ -446,6 +461,8 @@ HUE_MARGIN = 0.9                    # the hue shift must cut the held-out error 
 # spotlight 17.8 → 18.7, grain 25.07 → 25.13, no other family changed; 0.2–0.4 score the same
 # within 0.1 dB on the mean (0.2 gains a sharpen and loses a spotlight).
 COLOUR_GAIN = 0.3
+# The colour test's halves must each hold this share of the exemplar's pixels (`colour_held_out_error`).
+COLOUR_SPLIT_MIN = 0.05
 
 
 def _hue_corners(h, s):
@@ -668,19 +685,30 @@ def choose_colour(before, after, table_error=None):
     other photos (gamma 61.6 → 44.1 dB on one benchmark case). Tone curves (`fit_curves`, of the
     one for every channel, one each, of the luma) are tried first, each more general model used only
     where it cuts the simpler one's held-out error by `CURVE_MARGIN`, the table and hue shift last:
-    with one input per output, curves carry to colours the exemplar lacks. Whichever is chosen is kept
-    only if its held-out error is below `COLOUR_GAIN` times that of the spatial filter alone
-    (`identity_error`); else "unchanged"."""
+    with one input per output, curves carry to colours the exemplar lacks. Where the place test
+    cannot tell the curves chosen from the table or hue shift (within `CURVE_MARGIN` either way),
+    the one that predicts colours it never saw better (`colour_held_out_error`) is used: a
+    saturation or black-and-white exemplar that every model fits to 8-bit rounding chose curves of
+    the luma, which cost its queries 3–26 dB. Whichever is chosen is kept only if its held-out error
+    is below `COLOUR_GAIN` times that of the spatial filter alone (`identity_error`); else
+    "unchanged"."""
     table = table_error if table_error is not None else held_out_error(before, after, table_predictor(False))
     if table is None:
         return "table"
-    hue = held_out_error(before, after, lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T)
+    hue_predictor = lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T  # noqa: E731
+    hue = held_out_error(before, after, hue_predictor)
     curves = {source: held_out_error(before, after, curves_predictor(source)) for source in CURVE_SOURCES}
-    return colour_step(table, hue, identity_error(before, after), curves=curves)[0]
+
+    def colour(name):
+        predictor = {"table": table_predictor(False), "hue": hue_predictor}.get(name)
+        return colour_held_out_error(before, after, predictor or curves_predictor(name[len("curves-"):]))
+
+    return colour_step(table, hue, identity_error(before, after), curves=curves, colour=colour)[0]
 
 
-def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None):
-    """`choose_colour`'s rule on the held-out errors (`curves`: {"shared": e, "channel": e, "luma": e}):
+def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=None):
+    """`choose_colour`'s rule on the held-out errors (`curves`: {"shared": e, "channel": e, "luma": e};
+    `colour(name)`: that model's `colour_held_out_error`, asked only to break a tie):
     ("table" | "hue" | "curves-shared" | "curves-channel" | "curves-luma" | "unchanged", the chosen
     step's error);
     `gain` None keeps the step without testing it against "unchanged"."""
@@ -690,9 +718,15 @@ def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None):
         # From the fewest curves on, each model used only where it cuts the simpler one's held-out
         # error by `CURVE_MARGIN`.
         choice, error = "curves-shared", curves["shared"]
-        for name, e in (("curves-channel", curves["channel"]), ("curves-luma", curves["luma"]), base):
+        for name, e in (("curves-channel", curves["channel"]), ("curves-luma", curves["luma"])):
             if e < CURVE_MARGIN * error:
                 choice, error = name, e
+        if base[1] < CURVE_MARGIN * error:
+            choice, error = base
+        elif colour is not None and base[1] * CURVE_MARGIN < error:
+            mine, theirs = colour(choice), colour(base[0])
+            if mine is not None and theirs is not None and theirs < mine:
+                choice, error = base
     return (choice if gain is None or error < gain * unchanged else "unchanged"), error
 
 

@@ -1,6 +1,6 @@
 """Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, tone curves,
 hue shift, colour table and grain): Training/edit_data.py's `fit` — the specification the training
-data used — and `grain_of`, on eleven pairs made from Examples/coffee.png at 160×107.
+data used — and `grain_of`, on twelve pairs made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ExemplarFitTests/Goldens/exemplar-fit.safetensors
 """
@@ -28,6 +28,8 @@ CASES = {
     "posterize": [("posterize", {"levels": 4})],  # tone curves of each channel
     "solarize": [("solarize", {"t": 0.55})],
     "threshold": [("threshold", {"t": 0.45, "dark": [0.1, 0.05, 0.2], "light": [0.95, 0.9, 0.7]})],  # of the luma
+    # Curves of the luma tie the table by place; colours held out choose the table.
+    "grayscale": [("grayscale", {"amount": 0.9})],
 }
 CHOICES = ("table", "hue", "unchanged", "curves-shared", "curves-channel", "curves-luma")
 

@@ -208,7 +208,7 @@ extension ColourCurves: DeltaComponent {
         (name: "color.curves", shape: [3, knots]), (name: "color.luma_curves", shape: [3, knots]),
         (name: "color.luma_mix", shape: [1]),
     ]
-    package static let revision = 1
+    package static let revision = 2
     package init(values: [[Float]]) { self.init(channel: values[0], luma: values[1], mix: values[2][0]) }
     package var values: [[Float]] { [channel, luma, [mix]] }
 }

@@ -40,38 +40,58 @@ package struct ColourStep: Equatable, Sendable {
     /// On the exemplar's ``HeldOut`` checkerboard, the hue shift alone is used only if it cuts the
     /// table's held-out error (`tableError`, the affine prior's) by ``hueMargin``: a table fitted
     /// after a hue shift learns the exemplar's colours both ways, which holds out the exemplar's
-    /// own blocks but not other photos. Either is kept only if it passes ``colourGain``.
+    /// own blocks but not other photos. Curves and that model within ``curveMargin`` of each
+    /// other are told apart on colours held out (``HeldOut/colourHalves(_:)``). The choice is kept
+    /// only if it passes ``colourGain``.
     static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Choice {
         choice(x, y, halves: HeldOut.halves(width: w, height: h))
     }
 
     static func choice(_ x: [Float], _ y: [Float], halves: [[Int]], tableError: Double? = nil) -> Choice {
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
-        let hue = HeldOut.error(x, y, halves: halves) { train, before in
-            HueShift.fit(x, y, train).apply(to: before, Compute(threads: 1))
-        }
         let table = tableError ?? ColorLUT.heldOutError(x, y, halves: halves, curves: false)
+        let hue = heldOutError(.hue, x, y, halves: halves)
         let base = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
         // From the fewest curves on, each model used only where it cuts the simpler one's held-out
         // error by ``curveMargin``: curves, one input per output, carry to colours the exemplar
         // lacks, which neither the table nor the hue shift can.
         let curves = [ColourCurves.Input.shared, .channel, .luma].map { input in
-            (
-                Choice.curves(input),
-                HeldOut.error(x, y, halves: halves) { train, before in
-                    ColourCurves.fit(x, y, train, input: input).apply(to: before, Compute(threads: 1))
-                        .map(ColourCurves.clamped)
-                }
-            )
+            (Choice.curves(input), heldOutError(.curves(input), x, y, halves: halves))
         }
         var (choice, error) = curves[0]
-        for (next, e) in curves.dropFirst() + [base] where e < curveMargin * error { (choice, error) = (next, e) }
+        for (next, e) in curves.dropFirst() where e < curveMargin * error { (choice, error) = (next, e) }
+        if base.1 < curveMargin * error {
+            (choice, error) = base
+        } else if base.1 * curveMargin < error, let colours = HeldOut.colourHalves(x),
+            heldOutError(base.0, x, y, halves: colours) < heldOutError(choice, x, y, halves: colours)
+        {
+            // Where place cannot tell them apart, the colours the exemplar did not show decide: a
+            // saturation or black-and-white exemplar that every model fits to 8-bit rounding had
+            // chosen curves of the luma, which cost its queries 3–26 dB (Docs/exemplar-fit.md).
+            (choice, error) = base
+        }
         // Predicting no change, each half's own before: the squared difference over the whole pair.
         let unchanged = zip(x, y).reduce(0.0) { sum, pair in
             let d = Double(pair.1 - pair.0)
             return sum + d * d
         }
         return error < colourGain * unchanged ? choice : .unchanged
+    }
+
+    /// `model`'s held-out error on `halves`, each half's fit predicting the other.
+    private static func heldOutError(_ model: Choice, _ x: [Float], _ y: [Float], halves: [[Int]]) -> Double {
+        switch model {
+        case .table, .unchanged: return ColorLUT.heldOutError(x, y, halves: halves, curves: false)
+        case .hue:
+            return HeldOut.error(x, y, halves: halves) { train, before in
+                HueShift.fit(x, y, train).apply(to: before, Compute(threads: 1))
+            }
+        case .curves(let input):
+            return HeldOut.error(x, y, halves: halves) { train, before in
+                ColourCurves.fit(x, y, train, input: input).apply(to: before, Compute(threads: 1))
+                    .map(ColourCurves.clamped)
+            }
+        }
     }
 
     /// Fitted on an exemplar's pair (`before` already through the spatial filter; both

@@ -13,9 +13,29 @@ enum HeldOut {
     /// well as by place judges a fit on content it did not see, as other photos will bring.
     static func placeAndColour(x: Int, y: Int, width w: Int, height h: Int, colour: SIMD3<Float>) -> Int {
         let place = place(x: x, y: y, width: w, height: h)
+        return place == colourCell(colour) ? place : 2
+    }
+
+    /// Which half of a 3×3×3 checkerboard of the colour cube `colour` is in.
+    @inline(__always)
+    static func colourCell(_ colour: SIMD3<Float>) -> Int {
         var cell = 0
         for k in 0..<3 { cell += min(2, max(0, Int(colour[k] * 3))) }
-        return place == cell % 2 ? place : 2
+        return cell % 2
+    }
+
+    /// Each half of the colour checkerboard must hold this share of the pixels to be a test.
+    static let colourMinShare = 0.05
+
+    /// The pixels (of interleaved colours `x`) on each half of the colour checkerboard, so that
+    /// each half's fit is judged on colours it never saw, as other photos bring; nil where a half
+    /// holds under ``colourMinShare`` (an exemplar of few colours). Same as
+    /// `colour_held_out_error` in Training/edit_data.py.
+    static func colourHalves(_ x: [Float]) -> [[Int]]? {
+        var halves: [[Int]] = [[], []]
+        for p in 0..<(x.count / 3) { halves[colourCell(SIMD3(x[3 * p], x[3 * p + 1], x[3 * p + 2]))].append(p) }
+        let fewest = Double(min(halves[0].count, halves[1].count))
+        return fewest >= colourMinShare * Double(x.count / 3) ? halves : nil
     }
 
     /// The pixels of the checkerboard's two halves.

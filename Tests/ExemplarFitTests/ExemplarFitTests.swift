@@ -8,7 +8,7 @@ import Testing
 @testable import ExemplarFit
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — and `grain_of` on eleven pairs made from Examples/coffee.png.
+/// edit models were trained with — and `grain_of` on twelve pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(
@@ -19,7 +19,7 @@ struct ExemplarFitParityTests {
         arguments: [
             "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "hue",
             "posterize",
-            "solarize", "threshold",
+            "solarize", "threshold", "grayscale",
         ])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)

@@ -116,7 +116,7 @@ struct RunningTests {
     @Test func deltaRoundTrip() throws {
         let double = try node("test.double_delta", in: try Plugins.test())
         let delta = Delta(
-            encoder: "efficientnet-lite0/20",
+            encoder: "efficientnet-lite0/21",
             arrays: [
                 "color.affine": Delta.Array(shape: [3, 4], values: (0..<12).map { Float($0) / 10 }),
                 "pooled": Delta.Array(shape: [5], values: [1, -2, 3, -4, 5]),

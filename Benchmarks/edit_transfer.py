@@ -90,8 +90,8 @@ def ssim(a, b):
                                        data_range=1.0))
 
 
-def run_cli(before, after, inputs, output, extra=()):
-    cmd = [DELTAFLOW, "run", WORKFLOW, "--set", f"before={before}", "--set", f"after={after}",
+def run_cli(before, after, inputs, output, extra=(), workflow=WORKFLOW):
+    cmd = [DELTAFLOW, "run", workflow, "--set", f"before={before}", "--set", f"after={after}",
            "--set", f"input={inputs}", "--set", f"output={output}", "--log-format", "json", "-q", *extra]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -109,25 +109,30 @@ def score(args, work):
             edit = [(family, edits.sample(family, rng))]
             ia = int(rng.integers(len(photos)))
             a = quantised(crop(photos[ia][1], rng, args.side))
+            drawn = []
+            for q in range(args.queries):
+                ib = int(rng.integers(len(photos) - 1))
+                ib += ib >= ia
+                drawn.append(quantised(crop(photos[ib][1], rng, args.side)))
+            # The draw is the same whatever `--only` picks from it.
+            if args.only and family not in args.only:
+                continue
             a2 = quantised(edits.apply_edit(edit, a)[0])
             d = os.path.join(work, f"{family}-{case}")
             os.makedirs(os.path.join(d, "in"))
             save_png(os.path.join(d, "before.png"), a)
             save_png(os.path.join(d, "after.png"), a2)
             queries = []
-            for q in range(args.queries):
-                ib = int(rng.integers(len(photos) - 1))
-                ib += ib >= ia
-                b = quantised(crop(photos[ib][1], rng, args.side))
+            for q, b in enumerate(drawn):
                 b2, region = edits.apply_edit(edit, b)
                 save_png(os.path.join(d, "in", f"q{q}.png"), b)
                 queries.append((b, quantised(b2), region))
             # Scored against one draw of the truth's randomness (grain), PSNR rewards the expected
             # value: the workflow is asked for it (grain=mean). Grain drawn anew is scored apart.
             ex = (os.path.join(d, "before.png"), os.path.join(d, "after.png"), os.path.join(d, "in"))
-            run_cli(*ex, os.path.join(d, "out"), ("--set", "grain=mean"))
+            run_cli(*ex, os.path.join(d, "out"), ("--set", "grain=mean"), workflow=args.workflow)
             if family == "grain":
-                run_cli(*ex, os.path.join(d, "sampled"))
+                run_cli(*ex, os.path.join(d, "sampled"), workflow=args.workflow)
             lut, fitted = baseline_lut(a, a2), edit_data.fit(a, a2)
             grain = edit_data.grain_of(a, a2, fitted)
             for q, (b, truth, region) in enumerate(queries):
@@ -300,8 +305,13 @@ def main():
     p.add_argument("--json", help="also write the numbers here")
     p.add_argument("--keep", help="keep every case's images (exemplar, queries, outputs) in this folder")
     p.add_argument("--families", default=",".join(edits.ALL), help="comma-separated (default: all)")
+    p.add_argument("--workflow", default=WORKFLOW, help="the workflow deltaflow runs on each case "
+                   "(default: the bundled exemplar-transfer.yaml; it takes the same params)")
+    p.add_argument("--only", help="comma-separated: of the cases drawn for --families, run only these "
+                   "families' (the same exemplars and photos as the whole run)")
     args = p.parse_args()
     args.families = args.families.split(",")
+    args.only = set(args.only.split(",")) if args.only else None
     if not os.path.exists(DELTAFLOW):
         raise SystemExit("build first: swift build -c release --product deltaflow")
     with tempfile.TemporaryDirectory(prefix="deltaflow-bench-") as scratch:

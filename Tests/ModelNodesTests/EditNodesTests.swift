@@ -157,6 +157,32 @@ struct EditNodesTests {
         }
     }
 
+    @Test(
+        "predict_mask lets through wherever the exemplar's fit moves a pixel: a graduated filter and a vignette",
+        arguments: ["graduated", "vignette"])
+    func maskKeepsTheFit(_ name: String) throws {
+        let exemplar = try example("coffee.png")
+        let photo = try example("chelsea.png").converted(to: .rgb)
+        let graduated = { (image: Image) in
+            darkened(image) { _, y, _, h in
+                let t = min(1, max(0, (0.6 - (Float(y) + 0.5) / Float(h)) / 0.4))
+                return 1 - 0.5 * t * t * (3 - 2 * t)
+            }
+        }
+        let delta = try encode(exemplar, name == "graduated" ? graduated(exemplar) : vignetted(exemplar))
+        let fit = try ExemplarDelta(delta).fit
+        let moved = fit.bands(of: photo, Compute(threads: 2))(0..<photo.height)
+        let (original, mask) = (photo.floatSamples(), try predictMask(photo, delta).floatSamples())
+        var (visible, hidden) = (0, 0)
+        for p in mask.indices
+        where (0..<3).contains(where: { abs(moved[3 * p + $0] - original[3 * p + $0]) > 1.5 / 255 }) {
+            visible += 1
+            if mask[p] < 1 { hidden += 1 }
+        }
+        #expect(visible > mask.count / 10, "\(name): the fit moves \(visible) of \(mask.count) pixels")
+        #expect(hidden == 0, "\(name): \(hidden) of the \(visible) pixels the fit moves are masked")
+    }
+
     @Test("One correction of what the fit misses: a trusted model correction drops the operator")
     func oneCorrection() throws {
         let exemplar = try example("coffee.png")

@@ -19,6 +19,7 @@ struct PredictMaskNode: Node {
 
     let descriptor = NodeDescriptor(
         kind: "predict_mask",
+        version: 2,
         summary:
             "Predict where an exemplar's edit applies on a photo: a soft mask at the photo's resolution, 0 where it stays untouched.",
         inputs: [

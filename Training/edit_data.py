@@ -689,7 +689,7 @@ def choose_colour(before, after, table_error=None):
     cannot tell the curves chosen from the table or hue shift (within `CURVE_MARGIN` either way),
     the one that predicts colours it never saw better (`colour_held_out_error`) is used: a
     saturation or black-and-white exemplar that every model fits to 8-bit rounding chose curves of
-    the luma, which cost its queries 3–26 dB. Whichever is chosen is kept only if its held-out error
+    the luma, which cost its queries 8–26 dB on the benchmark. Whichever is chosen is kept only if its held-out error
     is below `COLOUR_GAIN` times that of the spatial filter alone (`identity_error`); else
     "unchanged"."""
     table = table_error if table_error is not None else held_out_error(before, after, table_predictor(False))

@@ -208,6 +208,8 @@ extension ColourCurves: DeltaComponent {
         (name: "color.curves", shape: [3, knots]), (name: "color.luma_curves", shape: [3, knots]),
         (name: "color.luma_mix", shape: [1]),
     ]
+    /// Revision 2: curves the place test cannot tell from the table are told apart on colours
+    /// held out (so a black-and-white exemplar keeps the table).
     package static let revision = 2
     package init(values: [[Float]]) { self.init(channel: values[0], luma: values[1], mix: values[2][0]) }
     package var values: [[Float]] { [channel, luma, [mix]] }

@@ -67,7 +67,7 @@ package struct ColourStep: Equatable, Sendable {
         {
             // Where place cannot tell them apart, the colours the exemplar did not show decide: a
             // saturation or black-and-white exemplar that every model fits to 8-bit rounding had
-            // chosen curves of the luma, which cost its queries 3–26 dB (Docs/exemplar-fit.md).
+            // chosen curves of the luma, which then cost its queries dearly (Docs/exemplar-fit.md).
             (choice, error) = base
         }
         // Predicting no change, each half's own before: the squared difference over the whole pair.

@@ -1,6 +1,7 @@
 /// The exemplar's own held-out test: a 4×4 checkerboard of the pair, each half's fit predicting
 /// the other half. Every choice the fit makes between models (curves or not, hue shift or table,
-/// a colour step or none) is decided on it.
+/// a colour step or none) is decided on it; where it cannot tell the colour step's curves from
+/// the table, a checkerboard of the colour cube does (``colourHalves(_:)``).
 enum HeldOut {
     static let blocks = 4
 
@@ -24,7 +25,9 @@ enum HeldOut {
         return cell % 2
     }
 
-    /// Each half of the colour checkerboard must hold this share of the pixels to be a test.
+    /// Each half of the colour checkerboard must hold this share of the pixels to be a test: an
+    /// exemplar of a few colours (one flat crop) leaves a half nearly empty, and a fit of a
+    /// handful of pixels predicting the rest tells nothing about the models (not tuned).
     static let colourMinShare = 0.05
 
     /// The pixels (of interleaved colours `x`) on each half of the colour checkerboard, so that

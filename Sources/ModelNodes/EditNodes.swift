@@ -14,7 +14,8 @@ struct PredictMaskNode: Node {
     static let floor: Float = 0.02
     /// The fit's change (largest channel, in 8-bit levels) from which its pixel enters the mask,
     /// wholly one level later: a change under half a level (a smooth field's leak into a
-    /// spotlight's centre) rounds away, and the ramp never takes more than half a level off.
+    /// spotlight's centre) rounds away, and the ramp never takes more than 0.56 of a level off
+    /// (at `strength` 1: the mask reads the exemplar's fit, not the scaled one).
     static let fitChangeLevels: Float = 0.5
 
     let descriptor = NodeDescriptor(
@@ -50,14 +51,19 @@ struct PredictMaskNode: Node {
         // Wherever the exemplar's fit moves a pixel, the mask lets it: each of the fit's parts was
         // kept only where it predicted held-out parts of the exemplar, while the mask network was
         // trained on fits of colour tables alone and hid frame fields and tone curves it had never
-        // seen (a graduated filter 41.7 dB unmasked, 19.6 masked; Docs/exemplar-fit.md).
-        let fitted = exemplar.exemplar.fit.bands(of: query.photo, c)
+        // seen (Docs/exemplar-fit.md, "The mask").
         let (w, h) = (query.photo.width, query.photo.height)
+        // Only bands the network leaves partly masked need the fit at full size: a global edit's
+        // mask is whole, and adapter_edit applies the fit again anyway.
+        var fitted: ((Range<Int>) -> [Float])?
         let mask = Image(width: w, height: h, colorModel: .gray, format: .float32) { rows in
             let photo = query.photo.floatSamples(rows: rows)
-            let moved = fitted(rows)
             var mask = fit.apply(to: photo, width: w, rows: rows, of: h, c)
-            for i in mask.indices {
+            for i in mask.indices { mask[i] = mask[i] < Self.floor ? 0 : mask[i] > 1 - Self.floor ? 1 : mask[i] }
+            guard mask.contains(where: { $0 < 1 }) else { return mask }
+            if fitted == nil { fitted = exemplar.exemplar.fit.bands(of: query.photo, c) }
+            let moved = fitted!(rows)
+            for i in mask.indices where mask[i] < 1 {
                 var change: Float = 0
                 for k in 0..<3 { change = max(change, abs(moved[3 * i + k] - photo[3 * i + k])) }
                 let m = max(mask[i], min(1, max(0, change * 255 - Self.fitChangeLevels)))

@@ -55,6 +55,36 @@ struct ColourCurvesTests {
             curves > max(table, untouched) + 10, "curves \(curves) dB, table \(table) dB, untouched \(untouched) dB")
     }
 
+    @Test("Black and white: curves of the luma tie the table by place, colours held out keep the table")
+    func blackAndWhite() throws {
+        func grey(_ image: Image) -> Image {
+            var s = image.floatSamples()
+            for p in 0..<(s.count / 3) {
+                let luma = 0.299 * s[3 * p] + 0.587 * s[3 * p + 1] + 0.114 * s[3 * p + 2]
+                for k in 0..<3 { s[3 * p + k] += 0.9 * (luma - s[3 * p + k]) }
+            }
+            return mapped(Image(width: image.width, height: image.height, colorModel: .rgb, samples: s)) {
+                ($0 * 255).rounded(.toNearestOrEven) / 255
+            }
+        }
+        let before = try Self.photo("coffee.png", width: 160, height: 107)
+        let pair = try ExemplarPair(before: before, after: grey(before))
+        let fit = ExemplarFit.fit(pair, Self.c)
+        #expect(fit.colour.table != .none && fit.colour.curves == .none)
+        // What place alone chose: curves of the luma. On another photo the table is the better guess.
+        var luma = fit
+        let (x, y) = (pair.before.floatSamples(), pair.after.floatSamples())
+        luma.colour = ColourStep(
+            curves: ColourCurves.fit(x, y, Array(0..<(x.count / 3)), input: .luma), hue: .none, table: .none)
+        let query = try Self.photo("chelsea.png", width: 150, height: 100)
+        let truth = grey(query)
+        let (table, curves) = (psnr(Self.edited(fit, query), truth), psnr(Self.edited(luma, query), truth))
+        #expect(table > 40 && table > curves, "table \(table) dB, curves of the luma \(curves) dB")
+        // A colour split needs colours: none for one flat colour.
+        #expect(HeldOut.colourHalves(x) != nil)
+        #expect(HeldOut.colourHalves([Float](repeating: 0.4, count: 300)) == nil)
+    }
+
     @Test("A threshold of the luma is learned as curves of the luma and carried to another photo")
     func threshold() throws {
         // Two colours split by the luma: each output channel a step of the luma alone.

@@ -3,15 +3,18 @@ benchmark's own cases (Benchmarks/edit_transfer.py's draw, so the same `--famili
 same exemplars), every colour model forced in turn and scored on the queries, beside the choice
 with and without the tie-break on colours held out, and the best model in hindsight.
 
-    python3 Training/colour_choice_probe.py FAMILIES [cases] [queries] [json]
+    python3 Training/colour_choice_probe.py [--independent] FAMILIES [cases] [queries] [json]
     # e.g. the 3 × 3 list of Benchmarks/README.md:
     python3 Training/colour_choice_probe.py exposure,contrast,gamma,saturation,hue,temperature,gain,grayscale,invert,recolor,spotlight,blur,sharpen,grain,levels,sepia,tonal 3 3
 
-Fit only (the Python mirror, no frame field, operator or models), 512 px.
+Fit only (the Python mirror, no frame field, operator or models), 512 px. `--independent` draws
+each family's cases from its own seed instead (as Training/tone_curves_probe.py), so rules tuned
+on the benchmark's cases are checked on others.
 """
 import json
 import os
 import sys
+import zlib
 
 import numpy as np
 import torch
@@ -48,14 +51,18 @@ def forced(src, tgt, sigma, k, name, table_error):
 
 
 def main():
-    families = sys.argv[1].split(",")
-    cases = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    queries = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    independent = "--independent" in sys.argv
+    argv = [a for a in sys.argv if a != "--independent"]
+    families = argv[1].split(",")
+    cases = int(argv[2]) if len(argv) > 2 else 3
+    queries = int(argv[3]) if len(argv) > 3 else 3
     rng = np.random.default_rng(2026)
     photos = E.photos("bench", short_side=1024)
     rows = []
     print("family: now / without the colour tie-break / best forced / untouched (dB) | per case: now, without")
     for family in families:
+        if independent:
+            rng = np.random.default_rng([7, zlib.crc32(family.encode())])
         scores, notes = {k: [] for k in ("now", "without", "best", "untouched")}, []
         for _ in range(cases):
             edit = [(family, edits.sample(family, rng))]
@@ -88,8 +95,8 @@ def main():
             rows.append({"family": family, "now": now, "without": without, "query": q})
         print(f"{family}: " + " / ".join(f"{np.mean(v):.2f}" for v in scores.values()) + " | " + "; ".join(notes),
               flush=True)
-    if len(sys.argv) > 4:
-        with open(sys.argv[4], "w") as f:
+    if len(argv) > 4:
+        with open(argv[4], "w") as f:
             json.dump(rows, f)
 
 

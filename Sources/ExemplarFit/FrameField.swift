@@ -48,10 +48,11 @@ package struct FrameField: Equatable, Sendable {
         return (k, s - Float(k))
     }
 
-    /// The four nodes around normalised position (u, t) in −1…1 and their bilinear weights.
+    /// The four nodes around a position, given by its ``axis(_:)`` along u and t, and their
+    /// bilinear weights.
     @inline(__always)
-    static func taps(u: Float, t: Float) -> (nodes: SIMD4<Int32>, weights: SIMD4<Float>) {
-        let ((ku, fu), (kt, ft)) = (axis(u), axis(t))
+    static func taps(u: (Int, Float), t: (Int, Float)) -> (nodes: SIMD4<Int32>, weights: SIMD4<Float>) {
+        let ((ku, fu), (kt, ft)) = (u, t)
         let base = Int32(kt * knots + ku)
         let n = Int32(knots)
         return (
@@ -60,9 +61,11 @@ package struct FrameField: Equatable, Sendable {
         )
     }
 
-    /// The gain and the offsets at (u, t), from weights `g`.
+    /// The gain and the offsets at a position (its ``axis(_:)`` along u and t), from weights `g`.
     @inline(__always)
-    static func change(_ g: UnsafeBufferPointer<Float>, u: Float, t: Float) -> (gain: Float, offset: SIMD3<Float>) {
+    static func change(_ g: UnsafeBufferPointer<Float>, u: (Int, Float), t: (Int, Float)) -> (
+        gain: Float, offset: SIMD3<Float>
+    ) {
         let plane = knots * knots
         let (nodes, hat) = taps(u: u, t: t)
         var gain: Float = 0
@@ -75,6 +78,9 @@ package struct FrameField: Equatable, Sendable {
         return (gain, offset)
     }
 
+    /// Each of `w` columns' ``axis(_:)``.
+    static func columns(_ w: Int) -> [(Int, Float)] { (0..<w).map { axis(position($0, of: w)) } }
+
     /// Normalised position of pixel column `x` of `w` (the operator's convention).
     @inline(__always)
     static func position(_ x: Int, of w: Int) -> Float { Float(2 * x + 1) / Float(w) - 1 }
@@ -86,29 +92,15 @@ extension FrameField {
     package func apply(to fitted: [Float], width w: Int, rows: Range<Int>, of h: Int) -> [Float] {
         guard !isNone else { return fitted }
         var out = fitted
-        // Each column's taps worked out once, not once per row (the same sums as ``change``, in
-        // the same order, so the same bits): the field runs on every pixel of a 12-MP photo, in
-        // adapter_edit and again in predict_mask.
-        let columns = (0..<w).map { Self.axis(Self.position($0, of: w)) }
-        let plane = Self.knots * Self.knots
+        // Each column's place on the grid worked out once, not once per pixel: the field runs on
+        // every pixel of a 12-MP photo, in adapter_edit and again in predict_mask.
+        let columns = Self.columns(w)
         weights.withUnsafeBufferPointer { g in
             out.withUnsafeMutableBufferPointer { out in
                 for (r, y) in rows.enumerated() {
-                    let (kt, ft) = Self.axis(Self.position(y, of: h))
-                    for (x, (ku, fu)) in columns.enumerated() {
-                        let base = kt * Self.knots + ku
-                        let (a, b, c, d) = (base, base + 1, base + Self.knots, base + Self.knots + 1)
-                        let (ha, hb, hc, hd) = ((1 - fu) * (1 - ft), fu * (1 - ft), (1 - fu) * ft, fu * ft)
-                        var gain: Float = 0
-                        gain += ha * g[a]
-                        gain += hb * g[b]
-                        gain += hc * g[c]
-                        gain += hd * g[d]
-                        var offset = SIMD3<Float>.zero
-                        offset += ha * SIMD3(g[plane + a], g[2 * plane + a], g[3 * plane + a])
-                        offset += hb * SIMD3(g[plane + b], g[2 * plane + b], g[3 * plane + b])
-                        offset += hc * SIMD3(g[plane + c], g[2 * plane + c], g[3 * plane + c])
-                        offset += hd * SIMD3(g[plane + d], g[2 * plane + d], g[3 * plane + d])
+                    let t = Self.axis(Self.position(y, of: h))
+                    for (x, u) in columns.enumerated() {
+                        let (gain, offset) = Self.change(g, u: u, t: t)
                         let p = 3 * (r * w + x)
                         for k in 0..<3 { out[p + k] = min(1, max(0, out[p + k] * (1 + gain) + offset[k])) }
                     }
@@ -122,11 +114,12 @@ extension FrameField {
     /// `width × height`): the field undone, where its gain leaves anything to undo.
     package func removed(from after: [Float], width w: Int, height h: Int) -> [Float] {
         var out = after
+        let columns = Self.columns(w)
         weights.withUnsafeBufferPointer { g in
             for y in 0..<h {
-                let t = Self.position(y, of: h)
-                for x in 0..<w {
-                    let (gain, offset) = Self.change(g, u: Self.position(x, of: w), t: t)
+                let t = Self.axis(Self.position(y, of: h))
+                for (x, u) in columns.enumerated() {
+                    let (gain, offset) = Self.change(g, u: u, t: t)
                     let p = 3 * (y * w + x)
                     for k in 0..<3 { out[p + k] = min(1, max(0, (after[p + k] - offset[k]) / max(0.05, 1 + gain))) }
                 }
@@ -161,11 +154,12 @@ extension FrameField {
         for (e, example) in examples.enumerated() {
             let (w, h) = (example.width, example.height)
             let groups = examples.count == 1 ? Self.groups(example, c) : [Int](repeating: e, count: w * h)
+            let columns = Self.columns(w)
             for y in 0..<h {
-                let t = position(y, of: h)
-                for x in 0..<w {
+                let t = axis(position(y, of: h))
+                for (x, u) in columns.enumerated() {
                     let group = groups[y * w + x]
-                    let (nodes, hat) = taps(u: position(x, of: w), t: t)
+                    let (nodes, hat) = taps(u: u, t: t)
                     for k in 0..<3 {
                         let p = 3 * (y * w + x) + k
                         let f = Double(example.fit[p])

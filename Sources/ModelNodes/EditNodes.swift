@@ -12,6 +12,9 @@ struct PredictMaskNode: Node {
     /// Mask values below this are 0, so `composite` leaves those pixels exactly as they were, and
     /// above 1 − this are 1, so a global edit is applied whole.
     static let floor: Float = 0.02
+
+    static func floored(_ m: Float) -> Float { m < floor ? 0 : m > 1 - floor ? 1 : m }
+
     /// The fit's change (largest channel, in 8-bit levels) from which its pixel enters the mask,
     /// wholly one level later: a change under half a level (a smooth field's leak into a
     /// spotlight's centre) rounds away, and the ramp never takes more than 0.56 of a level off
@@ -58,16 +61,14 @@ struct PredictMaskNode: Node {
         var fitted: ((Range<Int>) -> [Float])?
         let mask = Image(width: w, height: h, colorModel: .gray, format: .float32) { rows in
             let photo = query.photo.floatSamples(rows: rows)
-            var mask = fit.apply(to: photo, width: w, rows: rows, of: h, c)
-            for i in mask.indices { mask[i] = mask[i] < Self.floor ? 0 : mask[i] > 1 - Self.floor ? 1 : mask[i] }
+            var mask = fit.apply(to: photo, width: w, rows: rows, of: h, c).map(Self.floored)
             guard mask.contains(where: { $0 < 1 }) else { return mask }
             if fitted == nil { fitted = exemplar.exemplar.fit.bands(of: query.photo, c) }
             let moved = fitted!(rows)
             for i in mask.indices where mask[i] < 1 {
                 var change: Float = 0
                 for k in 0..<3 { change = max(change, abs(moved[3 * i + k] - photo[3 * i + k])) }
-                let m = max(mask[i], min(1, max(0, change * 255 - Self.fitChangeLevels)))
-                mask[i] = m < Self.floor ? 0 : m > 1 - Self.floor ? 1 : m
+                mask[i] = max(mask[i], Self.floored(min(1, max(0, change * 255 - Self.fitChangeLevels))))
             }
             return mask
         }

@@ -12,6 +12,17 @@ private func folder(_ files: [String: String]) throws -> URL {
     return root
 }
 
+/// `deltaflow run` of `file` in `root` over the bundled Examples, writing to `root/output`.
+private func runOnExamples(_ root: URL, _ file: String, output: String, _ extra: [String] = []) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
+    try deltaflow(
+        [
+            "run", root.appendingPathComponent(file).path, "--set", "input=\(repository.path)/Examples",
+            "--set", "output=\(root.path)/\(output)",
+        ] + extra)
+}
+
 private func files(in directory: URL) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { !$0.hasPrefix(".") }
         .sorted()
@@ -59,10 +70,7 @@ struct SubWorkflowTests {
         ])
         defer { try? FileManager.default.removeItem(at: root) }
         for name in ["shoot", "inline"] {
-            let result = try deltaflow([
-                "run", root.appendingPathComponent("\(name).yaml").path, "--set", "input=\(repository.path)/Examples",
-                "--set", "output=\(root.path)/\(name)", "--quiet",
-            ])
+            let result = try runOnExamples(root, "\(name).yaml", output: "\(name)", ["--quiet"])
             #expect(result.status == 0, "\(result.stderr)")
         }
         #expect(files(in: root.appendingPathComponent("shoot")).count == 4)
@@ -72,10 +80,7 @@ struct SubWorkflowTests {
             #expect(a == b, "\(name)")
         }
         // Its params are the node's inputs in the plan; the default fills what is not given.
-        let plan = try deltaflow([
-            "run", root.appendingPathComponent("shoot.yaml").path, "--set", "input=\(repository.path)/Examples",
-            "--set", "output=\(root.path)/o", "--dry-run",
-        ])
+        let plan = try runOnExamples(root, "shoot.yaml", output: "o", ["--dry-run"])
         #expect(plan.stdout.contains("grade/graded (adjust): per file"), "\(plan.stdout)")
     }
 
@@ -103,10 +108,7 @@ struct SubWorkflowTests {
             """,
         ])
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try deltaflow([
-            "run", root.appendingPathComponent("shoot.yaml").path, "--set", "input=\(repository.path)/Examples",
-            "--set", "output=\(root.path)/o", "--quiet",
-        ])
+        let result = try runOnExamples(root, "shoot.yaml", output: "o", ["--quiet"])
         #expect(result.status == 0, "\(result.stderr)")
         // chelsea (451 px) is saved as it was, and has no copy: the library's nodes did not run for it.
         #expect(
@@ -205,10 +207,7 @@ struct SubWorkflowTests {
             """,
         ])
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try deltaflow([
-            "run", root.appendingPathComponent("shoot.yaml").path, "--set", "input=\(repository.path)/Examples",
-            "--set", "output=\(root.path)/o",
-        ])
+        let result = try runOnExamples(root, "shoot.yaml", output: "o")
         #expect(result.status == 5)
         #expect(result.stderr.contains("node 'neg/neg': convert '{input}' -negate '{output}'"), "\(result.stderr)")
         #expect(files(in: root.appendingPathComponent("o")).isEmpty)
@@ -231,10 +230,7 @@ struct ConditionTests {
             """.replacingOccurrences(of: "{format}", with: "${$photo.format}")
         ])
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try deltaflow([
-            "run", root.appendingPathComponent("wide.yaml").path, "--set", "input=\(repository.path)/Examples",
-            "--set", "output=\(root.path)/o",
-        ])
+        let result = try runOnExamples(root, "wide.yaml", output: "o")
         #expect(result.status == 0, "\(result.stderr)")
         // chelsea is 451 px wide; the others 512, 600 and 640.
         #expect(
@@ -264,10 +260,7 @@ struct ConditionTests {
             """
         ])
         defer { try? FileManager.default.removeItem(at: root) }
-        let result = try deltaflow([
-            "run", root.appendingPathComponent("cap.yaml").path, "--set", "input=\(repository.path)/Examples",
-            "--set", "output=\(root.path)/o", "--quiet",
-        ])
+        let result = try runOnExamples(root, "cap.yaml", output: "o", ["--quiet"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(files(in: root.appendingPathComponent("o")).count == 5)
         // chelsea (0.135 MP) is kept as it was; coffee (0.24 MP) too; the rest are capped at 300 px.
@@ -445,10 +438,8 @@ struct SweepTests {
         let root = try folder(["sweep.yaml": Self.workflow])
         defer { try? FileManager.default.removeItem(at: root) }
         for jobs in ["1", "2"] {
-            let result = try deltaflow([
-                "run", root.appendingPathComponent("sweep.yaml").path, "--set", "input=\(repository.path)/Examples",
-                "--set", "output=\(root.path)/o\(jobs)", "--sweep", "exposure=-0.5,0,0.5", "--jobs", jobs,
-            ])
+            let result = try runOnExamples(
+                root, "sweep.yaml", output: "o\(jobs)", ["--sweep", "exposure=-0.5,0,0.5", "--jobs", jobs])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout.contains("24 files to process"), "\(result.stdout)")
         }
@@ -473,13 +464,9 @@ struct SweepTests {
     func resume() throws {
         let root = try folder(["sweep.yaml": Self.workflow])
         defer { try? FileManager.default.removeItem(at: root) }
-        let arguments = [
-            "run", root.appendingPathComponent("sweep.yaml").path, "--set", "input=\(repository.path)/Examples",
-            "--set", "output=\(root.path)/o",
-        ]
-        #expect(try deltaflow(arguments).status == 0)
+        #expect(try runOnExamples(root, "sweep.yaml", output: "o").status == 0)
         try FileManager.default.removeItem(at: root.appendingPathComponent("o/amount-0.6/camera-0.6.png"))
-        let resumed = try deltaflow(arguments + ["--resume"])
+        let resumed = try runOnExamples(root, "sweep.yaml", output: "o", ["--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("done 1, failed 0, skipped 0, already done 7 in "), "\(resumed.stdout)")
         #expect(resumed.stdout.contains("camera.png [amount-0.6] "))
@@ -493,10 +480,7 @@ struct SweepTests {
             "typo.yaml": Self.workflow.replacingOccurrences(of: "  amount: [0.2, 0.6]", with: "  amont: [0.2, 7]"),
         ])
         defer { try? FileManager.default.removeItem(at: root) }
-        let same = try deltaflow([
-            "run", root.appendingPathComponent("same.yaml").path, "--set", "input=\(repository.path)/Examples",
-            "--set", "output=\(root.path)/o",
-        ])
+        let same = try runOnExamples(root, "same.yaml", output: "o")
         #expect(same.status == 1)
         #expect(same.stderr.contains("would write \(root.path)/o/astronaut.png for both amount-0.2 and amount-0.6"))
         #expect(files(in: root.appendingPathComponent("o")).isEmpty)

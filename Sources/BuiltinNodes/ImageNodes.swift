@@ -221,12 +221,15 @@ struct ToMaskNode: Node {
         }
         let gray: Image
         if try inputs.string("channel") == "alpha" {
-            let samples = image.floatSamples()
             let channels = image.channels
-            let alpha = (0..<image.pixelCount).map {
-                image.colorModel.hasAlpha ? samples[$0 * channels + channels - 1] : 1
-            }
-            gray = Image(width: image.width, height: image.height, colorModel: .gray, samples: alpha)
+            // Band by band: a full Float32 copy of a large RGBA matte is hundreds of megabytes.
+            gray =
+                image.colorModel.hasAlpha
+                ? Image(width: image.width, height: image.height, colorModel: .gray, format: .float32) { rows in
+                    let samples = image.floatSamples(rows: rows)
+                    return Swift.stride(from: channels - 1, to: samples.count, by: channels).map { samples[$0] }
+                }
+                : Image(width: image.width, height: image.height, colorModel: .gray, value: 1)
         } else {
             gray = image.converted(to: .gray).converted(to: .float32)
         }

@@ -37,8 +37,7 @@ func loadWorkflow(_ path: String, registry: NodeRegistry, consent: Consent, json
                 printJSON(diagnostic: warning)
             } else {
                 printError(
-                    warning.rendered(source: warning.location.flatMap { workflow.sources[$0.file] } ?? workflow.source)
-                        + "\n")
+                    warning.rendered(source: warning.source(in: workflow.sources, default: workflow.source)) + "\n")
             }
         }
         return workflow

@@ -53,6 +53,12 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         "\(location.map { "\($0)" } ?? "deltaflow"): \(severity.rawValue): \(message)"
     }
 
+    /// The text of the file this points into, from `sources` (each file a run read, by name),
+    /// else `source`: what ``rendered(source:)`` needs for its caret line.
+    public func source(in sources: [String: String], default source: String?) -> String? {
+        location.flatMap { sources[$0.file] } ?? source
+    }
+
     /// The compiler-style form: the headline, the source line with a caret under the column,
     /// and the help line.
     public func rendered(source: String?) -> String {
@@ -101,7 +107,7 @@ public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
 
     /// The text of the file `diagnostic` points into, for its caret line.
     public func source(of diagnostic: Diagnostic) -> String? {
-        diagnostic.location.flatMap { sources[$0.file] } ?? source
+        diagnostic.source(in: sources, default: source)
     }
 
     public var description: String {

@@ -53,12 +53,9 @@ enum SubWorkflowLimits {
 struct SubWorkflowNode: Node {
     let descriptor: NodeDescriptor
     let workflow: Workflow
-    /// The file as diagnostics name it.
-    let file: String
 
-    init(_ workflow: Workflow, file: String, written: String) {
+    init(_ workflow: Workflow, written: String) {
         self.workflow = workflow
-        self.file = file
         let required = workflow.params.filter { $0.defaultValue == nil }.map { "\($0.name): …" }
         descriptor = NodeDescriptor(
             kind: "workflow \(written)",
@@ -74,14 +71,14 @@ struct SubWorkflowNode: Node {
 
     func run(_ inputs: NodeInputs, context: NodeContext) throws -> [String: Value] {
         // Expanded into its nodes by the validator; never run as one.
-        throw NodeError("the sub-workflow \(file) was not expanded")
+        throw NodeError("the sub-workflow \(workflow.file) was not expanded")
     }
 }
 
 extension Workflow {
     /// This workflow as a node of another (`workflow: FILE`): its params are the inputs, its
     /// outputs the outputs; `deltaflow nodes FILE` shows it.
-    public var asNode: NodeDescriptor { SubWorkflowNode(self, file: file, written: file).descriptor }
+    public var asNode: NodeDescriptor { SubWorkflowNode(self, written: file).descriptor }
 }
 
 /// One of a workflow's `outputs:`, what a workflow using it as a node reads.
@@ -145,7 +142,7 @@ extension Validator {
             return nil
         }
         if let known = subWorkflows.validated[identity] {
-            return known.map { SubWorkflowNode($0, file: path, written: written) }
+            return known.map { SubWorkflowNode($0, written: written) }
         }
         let text: String
         do {
@@ -198,7 +195,7 @@ extension Validator {
             workflow = nil
         }
         subWorkflows.validated[identity] = .some(workflow)
-        return workflow.map { SubWorkflowNode($0, file: path, written: written) }
+        return workflow.map { SubWorkflowNode($0, written: written) }
     }
 
     /// `outputs:`: each a `$node.port` of this workflow, with an optional doc. The nodes they

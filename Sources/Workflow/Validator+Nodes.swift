@@ -33,7 +33,6 @@ extension Validator {
         _ entries: [SyntaxEntry], params: [WorkflowParam],
         outputs declared: [(name: String, reference: Reference, doc: String?)]
     ) -> (nodes: [WorkflowNode], outputs: [WorkflowOutput]) {
-        let paramNames = Set(params.map(\.name))
         var drafts: [Draft] = []
         for entry in entries {
             checkName(entry, of: "node")

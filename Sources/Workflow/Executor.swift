@@ -281,11 +281,14 @@ public struct Executor: Sendable {
     {
         var partners: [String: [String: String]] = [:]
         var kept = items
+        let itemKeys = items.map { Self.matchKey($0.relativePath) }
+        let keys = Set(itemKeys)
         for node in workflow.matchedIterators {
             guard let iteration = node.iteration, let primary = iteration.match else { continue }
             let candidates = try files(of: node, shared: shared)
+            let candidateKeys = candidates.map { Self.matchKey($0.relativePath) }
             var byKey: [String: [NodeContext.Item]] = [:]
-            for candidate in candidates { byKey[Self.matchKey(candidate.relativePath), default: []].append(candidate) }
+            for (candidate, key) in zip(candidates, candidateKeys) { byKey[key, default: []].append(candidate) }
             let ambiguous = byKey.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
             if !ambiguous.isEmpty {
                 let lines = ambiguous.map { "  \($0.value.map(\.relativePath).joined(separator: ", "))" }
@@ -298,9 +301,8 @@ public struct Executor: Sendable {
                         """,
                     location: iteration.directory.location)
             }
-            let keys = Set(items.map { Self.matchKey($0.relativePath) })
-            let lonely = items.filter { byKey[Self.matchKey($0.relativePath)] == nil }
-            let extra = candidates.filter { !keys.contains(Self.matchKey($0.relativePath)) }
+            let lonely = zip(items, itemKeys).filter { byKey[$0.1] == nil }.map(\.0)
+            let extra = zip(candidates, candidateKeys).filter { !keys.contains($0.1) }.map(\.0)
             if iteration.unmatched == .error && !(lonely.isEmpty && (extra.isEmpty || partial)) {
                 var lines: [String] = []
                 if !lonely.isEmpty {
@@ -323,8 +325,8 @@ public struct Executor: Sendable {
                         """,
                     location: iteration.directory.location)
             }
-            for item in items {
-                if let partner = byKey[Self.matchKey(item.relativePath)]?.first {
+            for (item, key) in zip(items, itemKeys) {
+                if let partner = byKey[key]?.first {
                     partners[item.relativePath, default: [:]][node.name] = partner.path
                 }
             }
@@ -467,10 +469,7 @@ public struct Executor: Sendable {
         var (items, partners) = listing ? try pair(try listItems(shared: shared), shared: shared) : ([], [:])
         // Every item, not only this shard's: two shards must not write one file either.
         try refusePlannedWrites(items, shared: shared)
-        for item in items { inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path) }
-        for path in partners.values.flatMap(\.values) {
-            inputFiles.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
-        }
+        inputFiles.formUnion(Self.inputFiles(items, partners: partners))
         // Filtered after listing, so items keep their index in the whole list ({index} names agree).
         if let shard = options.shard { items = items.filter { shard.contains($0.relativePath) } }
         if let sample = options.sample, sample < items.count {
@@ -702,6 +701,14 @@ public struct Executor: Sendable {
     }
 
     /// The state after `prepare`: shared results and the items to process.
+    /// The files `items` and their `partners` read, as the protection against writing over an
+    /// input compares them (symbolic links resolved).
+    static func inputFiles(_ items: [NodeContext.Item], partners: [String: [String: String]]) -> [String] {
+        (items.map(\.path) + partners.values.flatMap(\.values)).map {
+            URL(fileURLWithPath: $0).resolvingSymlinksInPath().path
+        }
+    }
+
     struct Prepared: Sendable {
         let shared: [String: [String: Value]]
         /// Nodes that ran once and were left out by a `when:`.
@@ -736,36 +743,12 @@ public struct Executor: Sendable {
                 guard stop.withLock({ $0 }) == nil else { return }
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < items.count else { return }
-                let result: ItemResult
-                var reason: StopReason?
                 let executor = executors[units[index].variant]
-                let prepared = preparedAll[units[index].variant]
-                let key = ItemResult.key(items[index], variant: executor.variant)
-                if let manifest = options.manifest,
-                    manifest.alreadyDone(key)
-                        || executor.keepsOutputs(of: items[index], shared: prepared.shared)
-                {
-                    result = ItemResult(
-                        item: items[index], variant: executor.variant, status: .alreadyDone, failedNode: nil,
-                        message: nil, seconds: 0)
-                } else {
-                    let written: [String]
-                    (result, written, reason) = executor.process(
-                        items[index], nodes: perItem, prepared: prepared,
-                        threads: max(1, options.jobs / workers), onEvent: onEvent)
-                    writtenByRun.withLock { $0 += written }
-                    do {
-                        try options.manifest?.append(
-                            result,
-                            seed: Seeds.itemSeed(
-                                workflow: workflow.seed,
-                                relativePath: items[index].relativePath),
-                            outputs: written)
-                    } catch {
-                        // Unrecorded work would be redone by --resume, and everything after it too.
-                        reason = reason ?? .storage("cannot record progress in the run manifest: \(error)")
-                    }
-                }
+                let (result, written, unitStop) = executor.processRecorded(
+                    items[index], nodes: perItem, prepared: preparedAll[units[index].variant],
+                    threads: max(1, options.jobs / workers), onEvent: onEvent)
+                var reason = unitStop
+                writtenByRun.withLock { $0 += written }
                 if result.status == .failed && options.failFast { reason = reason ?? .failFast }
                 if let reason { stop.withLock { $0 = $0 ?? reason } }
                 results.withLock { $0[index] = result }
@@ -791,6 +774,33 @@ public struct Executor: Sendable {
 
     /// Runs one item; returns its result, the files it wrote (the path outputs of nodes with
     /// side effects), and why the whole run must stop, if its failure means that.
+    /// One item of this combination as a run takes it: already done (recorded in the manifest, or
+    /// its outputs kept), else processed and recorded; with the reason to stop the run, if any.
+    func processRecorded(
+        _ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
+        onEvent: @Sendable (RunEvent) -> Void
+    ) -> (result: ItemResult, written: [String], stop: StopReason?) {
+        if let manifest = options.manifest,
+            manifest.alreadyDone(ItemResult.key(item, variant: variant))
+                || keepsOutputs(of: item, shared: prepared.shared)
+        {
+            let done = ItemResult(
+                item: item, variant: variant, status: .alreadyDone, failedNode: nil, message: nil, seconds: 0)
+            return (done, [], nil)
+        }
+        var (result, written, reason) = process(
+            item, nodes: nodes, prepared: prepared, threads: threads, onEvent: onEvent)
+        do {
+            try options.manifest?.append(
+                result, seed: Seeds.itemSeed(workflow: workflow.seed, relativePath: item.relativePath),
+                outputs: written)
+        } catch {
+            // Unrecorded work would be redone by --resume, and everything after it too.
+            reason = reason ?? .storage("cannot record progress in the run manifest: \(error)")
+        }
+        return (result, written, reason)
+    }
+
     func process(
         _ item: NodeContext.Item, nodes: [WorkflowNode], prepared: Prepared, threads: Int,
         onEvent: @Sendable (RunEvent) -> Void

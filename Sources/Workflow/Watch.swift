@@ -84,26 +84,23 @@ public final class WatchSession: Sendable {
         let item = NodeContext.Item(path: directory + "/" + relativePath, relativePath: relativePath, index: index)
         var results: [ItemResult] = []
         for (executor, state) in zip(executors, prepared) {
-            let key = ItemResult.key(item, variant: executor.variant)
-            if let manifest = executor.options.manifest, manifest.alreadyDone(key) {
-                results.append(
-                    ItemResult(
-                        item: item, variant: executor.variant, status: .alreadyDone, failedNode: nil, message: nil,
-                        seconds: 0))
-                continue
-            }
             var result: ItemResult
             var outputs: [String] = []
             do {
                 let paired = try executor.pair([item], shared: state.shared, partial: true)
                 guard !paired.items.isEmpty else { continue }  // unmatched: skip
-                var inputFiles = state.inputFiles
-                inputFiles.insert(URL(fileURLWithPath: item.path).resolvingSymlinksInPath().path)
                 let single = Executor.Prepared(
                     shared: state.shared, skipped: state.skipped, items: [item], partners: paired.partners,
-                    inputFiles: inputFiles)
-                (result, outputs, _) = executor.process(
+                    inputFiles: state.inputFiles.union(Executor.inputFiles([item], partners: paired.partners)))
+                let stop: StopReason?
+                (result, outputs, stop) = executor.processRecorded(
                     item, nodes: perItem, prepared: single, threads: threads, onEvent: onEvent)
+                // A session goes on after a file it could not record; that file is reported failed.
+                if case .storage(let message)? = stop, result.status != .failed {
+                    result = ItemResult(
+                        item: item, variant: executor.variant, status: .failed, failedNode: nil, message: message,
+                        seconds: result.seconds)
+                }
             } catch {
                 result = ItemResult(
                     item: item, variant: executor.variant, status: .failed, failedNode: nil, message: error.message,
@@ -111,15 +108,6 @@ public final class WatchSession: Sendable {
             }
             written.withLock { $0.formUnion(outputs) }
             AtomicFile.removeStaleTemporaries(of: outputs)
-            do {
-                try executor.options.manifest?.append(
-                    result, seed: Seeds.itemSeed(workflow: executor.workflow.seed, relativePath: relativePath),
-                    outputs: outputs)
-            } catch {
-                result = ItemResult(
-                    item: item, variant: executor.variant, status: .failed, failedNode: nil,
-                    message: "cannot record progress in the run manifest: \(error)", seconds: result.seconds)
-            }
             results.append(result)
         }
         return results

@@ -173,15 +173,20 @@ struct Consent {
     }
 
     /// Where a run of this workflow may write: under the path and directory params the user
-    /// set on the command line and the folders the workflow declares, never in the cache.
-    func confinement(_ workflow: Workflow, overrides: [String], cacheDirectory: String) -> WriteConfinement? {
+    /// set on the command line (every folder swept over among them) and the folders the
+    /// workflow declares, never in the cache.
+    func confinement(
+        _ workflow: Workflow, overrides: [String], sweep: [SweepAxis] = [], cacheDirectory: String
+    ) -> WriteConfinement? {
         if allowed.contains(.writes) { return nil }
-        // NAME=VALUE as given; a swept param gives several.
+        // NAME=VALUE as given, the last of a name winning as when params are bound; a swept param
+        // gives each of its values.
         var given: [String: [String]] = [:]
         for override in overrides {
             let parts = override.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { given[String(parts[0]), default: []].append(String(parts[1])) }
+            if parts.count == 2 { given[String(parts[0])] = [String(parts[1])] }
         }
+        for axis in sweep { given[axis.name] = axis.values.map(\.text) }
         let roots = workflow.params.filter { $0.type == .path }.flatMap { given[$0.name] ?? [] }
             .map { ($0 as NSString).expandingTildeInPath }
         return WriteConfinement(roots: roots + workflow.declaredWrites, excluded: [cacheDirectory])

@@ -73,7 +73,7 @@ struct RunCommand: ParsableCommand {
         let shard = try parsedShard()
         let cacheRoot = CacheDirectory.resolve(execution.cacheDir)
         let confinement = consent.confinement(
-            workflow, overrides: overrides + sweepOverrides(sweep), cacheDirectory: cacheRoot)
+            workflow, overrides: overrides, sweep: sweep, cacheDirectory: cacheRoot)
         if dryRun {
             let cache = noCache ? nil : ResultCache(directory: cacheRoot)
             var options = RunOptions(jobs: execution.jobs, cache: cache, shard: shard)

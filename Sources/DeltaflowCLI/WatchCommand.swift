@@ -71,7 +71,7 @@ struct WatchCommand: ParsableCommand {
             existing: .refuseUnlessWritten(RunManifest.writtenFiles(directory: cacheRoot)))
         options.sweep = sweep
         options.confinement = consent.confinement(
-            workflow, overrides: overrides + sweepOverrides(sweep), cacheDirectory: cacheRoot)
+            workflow, overrides: overrides, sweep: sweep, cacheDirectory: cacheRoot)
         do {
             // Always resumed: a watch restarted goes on from what the last one finished.
             options.manifest = try RunManifest(

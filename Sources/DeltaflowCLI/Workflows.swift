@@ -84,11 +84,6 @@ func bindParamsAndSweep(_ workflow: Workflow, _ overrides: [String], _ sweeps: [
     }
 }
 
-/// Every value of a sweep as `NAME=VALUE`: folders swept over are folders the user named.
-func sweepOverrides(_ sweep: [SweepAxis]) -> [String] {
-    sweep.flatMap { axis in axis.values.map { "\(axis.name)=\($0.text)" } }
-}
-
 func report(_ error: any Error, json: Bool) {
     guard json else { return printError("\(error)") }
     if let failure = error as? ValidationFailure {

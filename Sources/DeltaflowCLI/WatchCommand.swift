@@ -195,13 +195,22 @@ final class HotFolder: @unchecked Sendable {
         guard watch >= 0 else { throw Failure(description: "\(path): \(String(cString: strerror(errno)))") }
         folders[watch] = relative
         guard recursive else { return }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where !name.hasPrefix(".") {
-            var isDirectory: ObjCBool = false
+        for (child, isDirectory) in children(of: relative) {
+            if isDirectory { try? add(child) } else if !relative.isEmpty { arrived(child) }
+        }
+    }
+
+    /// The entries of folder `relative` that are not hidden, relative to the root.
+    private func children(of relative: String) -> [(relative: String, isDirectory: Bool)] {
+        let path = relative.isEmpty ? root : root + "/" + relative
+        return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).compactMap { name in
+            guard !name.hasPrefix(".") else { return nil }
             let child = relative.isEmpty ? name : relative + "/" + name
+            var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root + "/" + child, isDirectory: &isDirectory) else {
-                continue
+                return nil
             }
-            if isDirectory.boolValue { try? add(child) } else if !relative.isEmpty { arrived(child) }
+            return (child, isDirectory.boolValue)
         }
     }
 
@@ -260,14 +269,8 @@ final class HotFolder: @unchecked Sendable {
     }
 
     private func rescan(_ relative: String) {
-        let path = relative.isEmpty ? root : root + "/" + relative
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where !name.hasPrefix(".") {
-            let child = relative.isEmpty ? name : relative + "/" + name
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root + "/" + child, isDirectory: &isDirectory) else {
-                continue
-            }
-            if isDirectory.boolValue {
+        for (child, isDirectory) in children(of: relative) {
+            if isDirectory {
                 if recursive { rescan(child) }
             } else {
                 arrived(child)

@@ -38,14 +38,13 @@ public struct WorkflowCapabilities: Sendable {
 
     /// Adds what a sub-workflow used as node `prefix` does.
     mutating func merge(_ inner: WorkflowCapabilities, prefix: String) {
+        func renamed(_ a: Access) -> Access {
+            Access(node: prefix + a.node, kind: a.kind, port: a.port, value: a.value, location: a.location)
+        }
         programs += inner.programs.map { Program(node: prefix + $0.node, command: $0.command, location: $0.location) }
         plugins += inner.plugins
-        reads += inner.reads.map {
-            Access(node: prefix + $0.node, kind: $0.kind, port: $0.port, value: $0.value, location: $0.location)
-        }
-        writes += inner.writes.map {
-            Access(node: prefix + $0.node, kind: $0.kind, port: $0.port, value: $0.value, location: $0.location)
-        }
+        reads += inner.reads.map(renamed)
+        writes += inner.writes.map(renamed)
         declaredWrites += inner.declaredWrites
     }
 

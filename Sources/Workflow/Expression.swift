@@ -149,8 +149,7 @@ extension Expression {
                 if name == "workflow_dir" {
                     // The folder of the file it is written in: a library's own files, wherever
                     // the workflow using it is run from.
-                    let folder = (location.file as NSString).deletingLastPathComponent
-                    literal += folder.isEmpty ? "." : folder
+                    literal += workflowDirectory(of: location.file)
                     i = close + 1
                     continue
                 }
@@ -417,4 +416,10 @@ struct AbsentValue: Error, CustomStringConvertible {
     var description: String {
         "\(reference.text) has no value for this file; write '\(reference.text) ?? …' to give one"
     }
+}
+
+/// What `{workflow_dir}` stands for in `file`: its folder, "." beside the working directory.
+func workflowDirectory(of file: String) -> String {
+    let folder = (file as NSString).deletingLastPathComponent
+    return folder.isEmpty ? "." : folder
 }

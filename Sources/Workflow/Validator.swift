@@ -220,9 +220,8 @@ struct Validator {
                 defaultValue = constant(entry.value, as: type)
                 // A default beside the workflow (a library's own watermark) wherever it is run from.
                 if case .path(let path)? = defaultValue, path.contains("{workflow_dir}") {
-                    let folder = (file as NSString).deletingLastPathComponent
                     defaultValue = .path(
-                        path.replacingOccurrences(of: "{workflow_dir}", with: folder.isEmpty ? "." : folder))
+                        path.replacingOccurrences(of: "{workflow_dir}", with: workflowDirectory(of: file)))
                 }
                 if defaultValue == nil {
                     error(

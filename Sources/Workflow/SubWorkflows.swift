@@ -128,8 +128,8 @@ extension Validator {
         }
         let path = subWorkflowPath(written, usedIn: file)
         let identity = WriteConfinement.resolved(path)
-        if let start = stack.firstIndex(of: identity) {
-            let files = (stackNames[start...] + [path]).joined(separator: " → ")
+        if let start = stack.firstIndex(where: { $0.identity == identity }) {
+            let files = (stack[start...].map(\.name) + [path]).joined(separator: " → ")
             error(
                 "workflow_cycle", "sub-workflows use each other in a cycle: \(files)", at: pathEntry.value.location,
                 help: "a workflow cannot use itself, directly or through another")
@@ -161,11 +161,9 @@ extension Validator {
             return nil
         }
         var nested = Validator(file: path, registry: registry, plugins: plugins)
-        nested.expandedNodes = expandedNodes
         nested.sources = sources
         nested.subWorkflows = subWorkflows
-        nested.stack = stack + [identity]
-        nested.stackNames = stackNames + [path]
+        nested.stack = stack + [(identity, path)]
         var workflow: Workflow?
         do {
             workflow = nested.validate(try SyntaxParser.parse(text, file: path), source: text)
@@ -175,7 +173,6 @@ extension Validator {
         for diagnostic in nested.diagnostics {
             diagnostics.append(diagnostic.used(from: entry.keyLocation))
         }
-        expandedNodes = nested.expandedNodes
         // With errors inside, the file's params still check the use site; the run is refused anyway.
         if let iterator = workflow?.nodes.first(where: { $0.iteration != nil }) {
             error(
@@ -375,4 +372,7 @@ extension Expression {
 /// once however often it is used.
 final class SubWorkflowCache {
     var validated: [String: Workflow?] = [:]
+    /// Nodes added by expanding sub-workflows, in every file of the validation
+    /// (``SubWorkflowLimits/nodes``).
+    var expandedNodes = 0
 }

@@ -5,7 +5,7 @@ import Spelling
 /// The `nodes:` section: each node built, its references resolved and type-checked, the graph
 /// ordered, and what runs once told from what runs per item.
 extension Validator {
-    struct Draft {
+    struct Draft: HasExpressions {
         let name: String
         let kind: String
         let node: any Node
@@ -17,11 +17,6 @@ extension Validator {
         var dependencies: [String] = []
         /// Where `match:` is written, for its diagnostics.
         var matchLocation: SourcePosition? = nil
-
-        /// Every expression of the node: inputs, `each:`, `when:`, `otherwise:`.
-        var expressions: [Expression] {
-            Array(inputs.values) + [iteration?.directory, when].compactMap { $0 } + Array(otherwise.values)
-        }
     }
 
     /// Keys of a node that are not its inputs.
@@ -137,8 +132,8 @@ extension Validator {
         var outputs = resolveOutputs(declared, nodes: built)
         guard let order = topologicalOrder(drafts) else { return ([], outputs) }
         let (expanded, renamed) = expandSubWorkflows(order.map { drafts[$0] })
-        expandedNodes += expanded.count - order.count
-        if expandedNodes > SubWorkflowLimits.nodes {
+        subWorkflows.expandedNodes += expanded.count - order.count
+        if subWorkflows.expandedNodes > SubWorkflowLimits.nodes {
             let uses = order.map { drafts[$0] }.filter { $0.node is SubWorkflowNode }
             error(
                 "workflow_too_large",

@@ -17,12 +17,9 @@ struct Validator {
     var sources = WorkflowSources()
     /// Sub-workflows already validated in this validation, shared with nested validators.
     var subWorkflows = SubWorkflowCache()
-    /// The files being validated, outermost first, resolved (`stack`) and as named
-    /// (`stackNames`): a file met again is a cycle.
-    var stack: [String] = []
-    var stackNames: [String] = []
-    /// Nodes made by expanding sub-workflows so far in this validation (every file's).
-    var expandedNodes = 0
+    /// The files being validated, outermost first, resolved (`identity`, found once, since
+    /// resolving asks the file system) and as named: a file met again is a cycle.
+    var stack: [(identity: String, name: String)] = []
     /// The params' names, which `{name}` in a template reads.
     var paramNames: Set<String> = []
     /// Nodes that `outputs:` names: kept, as what a saving node reads is.

@@ -66,12 +66,24 @@ public struct WorkflowNode: Sendable {
     /// `otherwise:`: what the node's outputs are where `when` is false; an output without one
     /// skips the nodes that read it too.
     let otherwise: [String: Expression]
+}
 
+/// A node as written (the validator's draft) or validated: where its expressions are.
+protocol HasExpressions {
+    var inputs: [String: Expression] { get }
+    var iteration: WorkflowNode.Iteration? { get }
+    var when: Expression? { get }
+    var otherwise: [String: Expression] { get }
+}
+
+extension HasExpressions {
     /// Every expression of the node: inputs, `each:`, `when:`, `otherwise:`.
     var expressions: [Expression] {
         Array(inputs.values) + [iteration?.directory, when].compactMap { $0 } + Array(otherwise.values)
     }
 }
+
+extension WorkflowNode: HasExpressions {}
 
 /// A workflow file, parsed and validated: every reference resolved, every type checked, the
 /// nodes in an order where each comes after what it reads.
@@ -138,8 +150,7 @@ public struct Workflow: Sendable {
         let root = try SyntaxParser.parse(text, file: file)
         var validator = Validator(file: file, registry: registry, plugins: plugins)
         validator.sources = sources
-        validator.stack = [WriteConfinement.resolved(file)]
-        validator.stackNames = [file]
+        validator.stack = [(WriteConfinement.resolved(file), file)]
         let workflow = validator.validate(root, source: text)
         let errors = validator.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty, let workflow else {

@@ -36,7 +36,7 @@ def predictor(name):
     return E.curves_predictor(name[len("curves-"):])
 
 
-def forced(src, tgt, sigma, k, name, table_error):
+def forced(src, tgt, filt, name, table_error):
     zero = torch.zeros(3, E.CURVE_BINS, dtype=torch.float64)
     shift = torch.zeros(E.HUE_NODES, len(E.HUE_SATURATIONS))
     lut = torch.zeros(E.LUT_SIDE, E.LUT_SIDE, E.LUT_SIDE, 3)
@@ -47,7 +47,7 @@ def forced(src, tgt, sigma, k, name, table_error):
         lut = E.fit_lut(src, tgt, affine_error=table_error)
     elif name.startswith("curves-"):
         curves = E.fit_curves(src.reshape(3, -1).T, tgt.reshape(3, -1).T, name[len("curves-"):])
-    return (sigma, k), shift, lut, curves
+    return filt, shift, lut, curves
 
 
 def main():
@@ -74,8 +74,8 @@ def main():
                 ib += ib >= ia
                 qs.append(E.quantised(E.evaluation_crop(photos[ib][1], rng, 512)))
             a2 = E.quantised(edits.apply_edit(edit, a)[0])
-            sigma, k = E.fit_spatial(E.shrunk(a, E.SPATIAL_FIT_SIDE), E.shrunk(a2, E.SPATIAL_FIT_SIDE))
-            src = E.subsampled(E.spatial(a, sigma, k), E.COLOUR_FIT_SIDE)
+            filt = E.fit_spatial(E.shrunk(a, E.SPATIAL_FIT_SIDE), E.shrunk(a2, E.SPATIAL_FIT_SIDE))
+            src = E.subsampled(E.spatial(a, filt), E.COLOUR_FIT_SIDE)
             tgt = E.subsampled(a2, E.COLOUR_FIT_SIDE)
             place = {m: E.held_out_error(src, tgt, predictor(m)) for m in MODELS}
             curves = {m[len("curves-"):]: e for m, e in place.items() if m.startswith("curves-")}
@@ -84,7 +84,7 @@ def main():
             without = E.colour_step(place["table"], place["hue"], none, curves=curves)[0]
             q = {}
             for m in MODELS + ("unchanged",):
-                fitted = forced(src, tgt, sigma, k, m, place["table"])
+                fitted = forced(src, tgt, filt, m, place["table"])
                 q[m] = float(np.mean([psnr(E.quantised(E.apply_fit(b, fitted).clamp(0, 1)),
                                            E.quantised(edits.apply_edit(edit, b)[0])) for b in qs]))
             scores["now"].append(q[now])

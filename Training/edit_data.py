@@ -18,6 +18,7 @@ The arrays encode_delta stores, and how each is fitted: Docs/delta-format.md, Do
 import contextlib
 import glob
 import hashlib
+import math
 import os
 
 import numpy as np
@@ -373,22 +374,64 @@ def choose_prior(before, after, affine_error=None):
 
 SPATIAL_SIGMAS = tuple(0.003 * 2 ** (i / 4) for i in range(13))  # 0.003 … 0.024 of the shorter side
 SPATIAL_GAIN = 0.5    # a filter is kept only if it halves the colour fit's error
+RANK_GAIN = 0.25      # ... a rank filter only if it cuts it to a quarter (SpatialFilter.rankRequiredGain)
 SPATIAL_MIN_K = 0.15
 SPATIAL_FLOOR = 1e-3  # ... and only where the table alone leaves over this share of the change
 
 
-def spatial(img, sigma, k):
-    """`img + k·(G_σ(img) − img)` clamped to 0…1, σ relative to the shorter side: k = 1 is a gaussian
-    blur, k < 0 an unsharp mask, k = 0 nothing."""
+SPATIAL_KINDS = ("gaussian", "median", "minimum", "maximum")  # the order the delta stores them in
+RANK_RADII = tuple(range(1, 9))  # a rank filter's window radius in pixels at the fit's size
+RANK_PATIENCE = 2     # radii tried past a kind's best before giving up on larger ones
+MEDIAN_LEVELS = 1023  # the median reads values quantised to 1/1023: one histogram bin each
+
+
+def rank_radius(reach, side):
+    """A rank filter's window radius in pixels on an image of shorter side `side`, `reach` relative
+    to it (rounded half up, as Swift's `rounded()`; Python's `round` rounds half to even)."""
+    return max(1, int(math.floor(reach * side + 0.5)))
+
+
+def rank_filter(img, kind, radius):
+    """The median, minimum or maximum of each channel over the `(2r+1)²` square around each pixel,
+    edges replicated (edits.py's window). The median reads values quantised to 1/MEDIAN_LEVELS."""
+    size = 2 * radius + 1
+    padded = F.pad(img[None], (radius,) * 4, mode="replicate")
+    if kind == "maximum":
+        return F.max_pool2d(padded, size, stride=1)[0]
+    if kind == "minimum":
+        return -F.max_pool2d(-padded, size, stride=1)[0]
+    q = torch.floor(img * MEDIAN_LEVELS + 0.5).clamp(0, MEDIAN_LEVELS)
+    return torch.cat([edits._offsets(q[c:c + 1], radius).median(0).values for c in range(img.shape[0])]) / MEDIAN_LEVELS
+
+
+def filtered_copy(img, kind, reach):
+    """What `spatial` blends toward: `img` blurred by σ = reach, or its rank filter of radius reach
+    (both relative to the shorter side)."""
+    side = min(img.shape[1:])
+    if kind == "gaussian":
+        return edits.gaussian_blur(img, reach * side)
+    return rank_filter(img, kind, rank_radius(reach, side))
+
+
+def spatial(img, filt):
+    """`img + k·(F(img) − img)` clamped to 0…1 for `filt = (kind, reach, k)`: F a gaussian blur of σ
+    `reach` (k = 1 a blur, k < 0 an unsharp mask) or a rank filter (median, minimum, maximum) of
+    window radius `reach`, both relative to the shorter side; k = 0 nothing."""
+    kind, reach, k = filt
     if k == 0:
         return img
-    return (img + k * (edits.gaussian_blur(img, sigma * min(img.shape[1:])) - img)).clamp(0, 1)
+    return (img + k * (filtered_copy(img, kind, reach) - img)).clamp(0, 1)
 
 
-def fit_spatial(before, after):
-    """The spatial filter `(σ, k)` of `spatial` that, followed by a colour table, best explains
-    before → after; `(0, 0)` unless it halves the colour table's error alone. Per σ of
-    `SPATIAL_SIGMAS`, k is the least-squares gain of the filter's difference image."""
+NO_SPATIAL = ("gaussian", 0.0, 0.0)
+
+
+def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
+    """The spatial filter `(kind, reach, k)` of `spatial` that, followed by a colour table, best
+    explains before → after; `NO_SPATIAL` unless it halves the colour table's error alone. Per σ
+    of `SPATIAL_SIGMAS` and per rank filter's radius, k is the least-squares gain of the filter's
+    difference image (a rank filter's only positive). `kinds` limits the search and `report`, a
+    dict, receives each kind's best `(error / the table's alone, filter)` (for probes)."""
     y = after.reshape(3, -1).T.double()
 
     def colour_error(src):
@@ -398,31 +441,55 @@ def fit_spatial(before, after):
 
     side = min(before.shape[1:])
     plain = colour_error(before)
-    best = (plain, 0.0, 0.0)
+    best = (plain, NO_SPATIAL)
     change = (after - before).double()
-    for sigma in SPATIAL_SIGMAS:
-        d = (edits.gaussian_blur(before, sigma * side) - before).double()
+
+    def gain(d, low):
         energy = float((d * d).sum())
         if energy < 1e-12:
+            return None
+        k = min(1.5, max(low, float((change * d).sum()) / energy))
+        return None if abs(k) < SPATIAL_MIN_K else k
+
+    for sigma in SPATIAL_SIGMAS if "gaussian" in kinds else ():
+        k = gain((edits.gaussian_blur(before, sigma * side) - before).double(), -3.0)
+        if k is None:
             continue
-        k = min(1.5, max(-3.0, float((change * d).sum()) / energy))
-        if abs(k) < SPATIAL_MIN_K:
-            continue
-        e = colour_error(spatial(before, sigma, k))
+        e = colour_error(spatial(before, ("gaussian", sigma, k)))
         if e < best[0]:
-            best = (e, sigma, k)
+            best = (e, ("gaussian", sigma, k))
     # Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
     for factor in (1.15, 1.3, 1.5, 1.75):
-        if best[2] < 0:
-            k = max(-3.0, best[2] * factor)
-            e = colour_error(spatial(before, best[1], k))
+        kind, sigma, k0 = best[1]
+        if k0 < 0:
+            filt = (kind, sigma, max(-3.0, k0 * factor))
+            e = colour_error(spatial(before, filt))
             if e < best[0]:
-                best = (e, best[1], k)
+                best = (e, filt)
+    # Rank filters, radius by radius until RANK_PATIENCE radii in a row do no better than the
+    # kind's best: a median, an erosion or a dilation, which a blur explains only in part.
+    if report is not None and best[1] != NO_SPATIAL:
+        report["gaussian"] = (best[0] / plain, best[1])
+    for kind in [k for k in SPATIAL_KINDS[1:] if k in kinds]:
+        kind_best, since = math.inf, 0
+        for radius in RANK_RADII:
+            k = gain((rank_filter(before, kind, radius) - before).double(), 0.0)
+            e = math.inf if k is None else colour_error(spatial(before, (kind, radius / side, k)))
+            if e < kind_best:
+                kind_best, since = e, 0
+                if report is not None:
+                    report[kind] = (e / plain, (kind, radius / side, k))
+            else:
+                since += 1
+            if e < best[0] and e < RANK_GAIN * plain:
+                best = (e, (kind, radius / side, k))
+            if since >= RANK_PATIENCE:
+                break
     # A colour table that explains the pair all but exactly leaves no filter to identify (a flat
     # exemplar turned grey fitted a sharpen of −3 that then wrecked its queries).
     if plain < SPATIAL_FLOOR * float((change * change).mean()):
-        return 0.0, 0.0
-    return (best[1], best[2]) if best[0] < SPATIAL_GAIN * plain else (0.0, 0.0)
+        return NO_SPATIAL
+    return best[1] if best[0] < SPATIAL_GAIN * plain else NO_SPATIAL
 
 
 SPATIAL_FIT_SIDE = 512  # the filter is fitted on the exemplar at most this large: fine detail decides sharpening
@@ -736,13 +803,14 @@ def identity_error(before, after):
     return float(((after.double() - before.double()) ** 2).sum())
 
 
-def fit(before, after):
-    """The exemplar's exact part as encode_delta fits it: `(σ, k)` of the spatial filter (on the
-    pair at up to `SPATIAL_FIT_SIDE`), then on the filtered pair subsampled to `COLOUR_FIT_SIDE`
+def fit(before, after, filt=None):
+    """The exemplar's exact part as encode_delta fits it: the spatial filter (`fit_spatial` on the
+    pair at up to `SPATIAL_FIT_SIDE`, unless `filt` is given), then on the filtered pair subsampled to `COLOUR_FIT_SIDE`
     the hue shift, the colour table or the tone curves, as `choose_colour` picks (the others zero;
     all zero when "unchanged")."""
-    sigma, k = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
-    source = subsampled(spatial(before, sigma, k), COLOUR_FIT_SIDE)
+    if filt is None:
+        filt = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
+    source = subsampled(spatial(before, filt), COLOUR_FIT_SIDE)
     target = subsampled(after, COLOUR_FIT_SIDE)
     # The affine table's held-out error decides both the hue shift and the table's own prior.
     table_error = held_out_error(source, target, table_predictor(False))
@@ -757,12 +825,12 @@ def fit(before, after):
         lut = fit_lut(source, target, affine_error=table_error)
     elif choice.startswith("curves-"):
         curves = fit_curves(source.reshape(3, -1).T, target.reshape(3, -1).T, choice[len("curves-"):])
-    return (sigma, k), shift, lut, curves
+    return filt, shift, lut, curves
 
 
 def apply_fit(img, fitted):
-    (sigma, k), shift, lut, curves = fitted
-    img = spatial(img, sigma, k)
+    filt, shift, lut, curves = fitted
+    img = spatial(img, filt)
     if curves[2] != 0 or bool((curves[0] != 0).any()) or bool((curves[1] != 0).any()):
         img = apply_curves(img, curves)
     if bool((shift != 0).any()):

@@ -37,9 +37,9 @@ def family_rows(job):
         ia = int(rng.integers(len(photos)))
         a = quantised(crop(photos[ia][1], rng, 512))
         a2 = quantised(edits.apply_edit(edit, a)[0])
-        sigma, k = edit_data.fit_spatial(edit_data.shrunk(a, edit_data.SPATIAL_FIT_SIDE),
+        filt = edit_data.fit_spatial(edit_data.shrunk(a, edit_data.SPATIAL_FIT_SIDE),
                                          edit_data.shrunk(a2, edit_data.SPATIAL_FIT_SIDE))
-        source = edit_data.subsampled(edit_data.spatial(a, sigma, k), edit_data.COLOUR_FIT_SIDE)
+        source = edit_data.subsampled(edit_data.spatial(a, filt), edit_data.COLOUR_FIT_SIDE)
         target = edit_data.subsampled(a2, edit_data.COLOUR_FIT_SIDE)
         table_error = edit_data.held_out_error(source, target, edit_data.table_predictor(False))
         hue_error = edit_data.held_out_error(
@@ -47,9 +47,9 @@ def family_rows(job):
         none_lut = torch.zeros(edit_data.LUT_SIDE, edit_data.LUT_SIDE, edit_data.LUT_SIDE, 3)
         none_hue = torch.zeros(edit_data.HUE_NODES, len(edit_data.HUE_SATURATIONS))
         fits = {
-            "hue": ((sigma, k), edit_data.fit_hue(source.reshape(3, -1), target.reshape(3, -1)).float(), none_lut),
-            "table": ((sigma, k), none_hue, edit_data.fit_lut(source, target, affine_error=table_error)),
-            "unchanged": ((sigma, k), none_hue, none_lut),
+            "hue": (filt, edit_data.fit_hue(source.reshape(3, -1), target.reshape(3, -1)).float(), none_lut),
+            "table": (filt, none_hue, edit_data.fit_lut(source, target, affine_error=table_error)),
+            "unchanged": (filt, none_hue, none_lut),
         }
         scores = {name: [] for name in fits}
         for _ in range(args.queries):

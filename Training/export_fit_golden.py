@@ -1,6 +1,6 @@
 """Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, tone curves,
 hue shift, colour table and grain): Training/edit_data.py's `fit` — the specification the training
-data used — and `grain_of`, on twelve pairs made from Examples/coffee.png at 160×107.
+data used — and `grain_of`, on fourteen pairs made from Examples/coffee.png at 160×107.
 
     python3 Training/export_fit_golden.py    # writes Tests/ExemplarFitTests/Goldens/exemplar-fit.safetensors
 """
@@ -28,6 +28,8 @@ CASES = {
     "posterize": [("posterize", {"levels": 4})],  # tone curves of each channel
     "solarize": [("solarize", {"t": 0.55})],
     "threshold": [("threshold", {"t": 0.45, "dark": [0.1, 0.05, 0.2], "light": [0.95, 0.9, 0.7]})],  # of the luma
+    "median": [("median", {"radius": 0.02})],  # a rank filter: radius 2 at 107 px
+    "dilate": [("morph", {"radius": 0.012, "dilate": True})],  # the window's maximum, radius 1
     # Curves of the luma tie the table by place; colours held out choose the table.
     "grayscale": [("grayscale", {"amount": 0.9})],
 }
@@ -51,21 +53,21 @@ def main():
     out = {}
     for name, edit in CASES.items():
         after = edit_data.quantised(coarse_grain(before) if edit is None else edits.apply_edit(edit, before)[0])
-        (sigma, k), shift, lut, tone = edit_data.fit(before, after)
-        filtered = edit_data.spatial(before, sigma, k)
+        filt, shift, lut, tone = edit_data.fit(before, after)
+        filtered = edit_data.spatial(before, filt)
         choice = edit_data.choose_colour(filtered, after)
         curves = edit_data.choose_prior(filtered, after) == "curves"
         out[f"{name}.before"] = before.permute(1, 2, 0).numpy()
         out[f"{name}.after"] = after.permute(1, 2, 0).numpy()
-        out[f"{name}.spatial"] = np.array([sigma, k], dtype=np.float32)
+        out[f"{name}.spatial"] = np.array([filt[1], filt[2], edit_data.SPATIAL_KINDS.index(filt[0])], dtype=np.float32)
         out[f"{name}.curves"] = np.array([1.0 if curves else 0.0], dtype=np.float32)
         out[f"{name}.choice"] = np.array([CHOICES.index(choice)], dtype=np.float32)
         out[f"{name}.tone_curves"] = torch.stack([tone[0], tone[1]]).numpy()
         out[f"{name}.luma_mix"] = np.array([tone[2]], dtype=np.float32)
         out[f"{name}.hue"] = shift.numpy()
         out[f"{name}.lut"] = lut.numpy()
-        out[f"{name}.grain"] = edit_data.grain_of(before, after, ((sigma, k), shift, lut, tone)).numpy()
-        print(f"{name}: spatial σ {sigma:.4f} k {k:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}, "
+        out[f"{name}.grain"] = edit_data.grain_of(before, after, (filt, shift, lut, tone)).numpy()
+        print(f"{name}: spatial {filt[0]} {filt[1]:.4f} k {filt[2]:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}, "
               f"grain σ {float(out[f'{name}.grain'][0].diagonal().max()) ** 0.5:.4f}")
     path = os.path.join(ROOT, "Tests", "ExemplarFitTests", "Goldens", "exemplar-fit.safetensors")
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -22,10 +22,10 @@ from edit_transfer import baseline_lut, psnr  # noqa: E402
 
 def without_curves(before, after):
     """`edit_data.fit` choosing only among the table, the hue shift and none (the fit before curves)."""
-    (sigma, k), shift, lut, curves = edit_data.fit(before, after)
+    filt, shift, lut, curves = edit_data.fit(before, after)
     if curves[2] == 0 and not bool((curves[0] != 0).any()) and not bool((curves[1] != 0).any()):
-        return (sigma, k), shift, lut, curves
-    source = edit_data.subsampled(edit_data.spatial(before, sigma, k), edit_data.COLOUR_FIT_SIDE)
+        return filt, shift, lut, curves
+    source = edit_data.subsampled(edit_data.spatial(before, filt), edit_data.COLOUR_FIT_SIDE)
     target = edit_data.subsampled(after, edit_data.COLOUR_FIT_SIDE)
     table = edit_data.held_out_error(source, target, edit_data.table_predictor(False))
     hue = edit_data.held_out_error(source, target, lambda x, y, q: edit_data.apply_hue(q.T, edit_data.fit_hue(x.T, y.T)).T)
@@ -37,7 +37,7 @@ def without_curves(before, after):
         shift = edit_data.fit_hue(source.reshape(3, -1), target.reshape(3, -1)).float()
     elif choice == "table":
         lut = edit_data.fit_lut(source, target, affine_error=table)
-    return (sigma, k), shift, lut, zero
+    return filt, shift, lut, zero
 
 
 def main():

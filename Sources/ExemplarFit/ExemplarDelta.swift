@@ -147,11 +147,7 @@ extension ExemplarDelta {
         if spatial == .none {
             lines.append("spatial filter: none")
         } else {
-            let kind = spatial.k < 0 ? "sharpening" : "blur"
-            lines.append(
-                String(
-                    format: "spatial filter: \(kind), σ %.1f%% of the shorter side, amount %.2f", spatial.sigma * 100,
-                    spatial.k))
+            lines.append(String(format: "spatial filter: \(spatial.words), amount %.2f", spatial.k))
         }
         let colour = fit.colour
         var steps: [String] = []

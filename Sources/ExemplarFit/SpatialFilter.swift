@@ -2,24 +2,49 @@ import Foundation
 import ImageCodecs
 import TensorCore
 
-/// The spatial part of an exemplar's edit that fitting can recover exactly: `img + k·(G_σ(img) − img)`,
-/// a gaussian blur for k = 1, an unsharp mask for k < 0, nothing for k = 0. σ is relative to the
-/// image's shorter side, so one exemplar's blur means the same on a photo of any size. Same fit as
+/// The spatial part of an exemplar's edit that fitting can recover exactly: `img + k·(F(img) − img)`
+/// with F a gaussian blur (k = 1 a blur, k < 0 an unsharp mask) or a rank filter (a median, a
+/// minimum or a maximum over a square window: nonlinear filters a blur explains only in part);
+/// nothing for k = 0. Its reach (σ, or the window's radius) is relative to the image's shorter
+/// side, so one exemplar's filter means the same on a photo of any size. Same fit as
 /// `fit_spatial` in Training/edit_data.py.
 package struct SpatialFilter: Equatable, Sendable {
-    package var sigma: Double
+    /// What F is; stored as its raw value.
+    package enum Kind: Int, Sendable, CaseIterable {
+        case gaussian = 0
+        case median
+        case minimum
+        case maximum
+    }
+
+    package var kind: Kind
+    /// The gaussian's σ, or the rank filter's window radius, relative to the shorter side.
+    package var reach: Double
     package var k: Double
 
-    package init(sigma: Double, k: Double) {
-        self.sigma = sigma
+    package init(kind: Kind, reach: Double, k: Double) {
+        self.kind = kind
+        self.reach = reach
         self.k = k
     }
+
+    /// A gaussian of σ `sigma` (relative to the shorter side) blended in by `k`.
+    package init(sigma: Double, k: Double) { self.init(kind: .gaussian, reach: sigma, k: k) }
 
     package static let none = SpatialFilter(sigma: 0, k: 0)
     /// σ tried by the fit: 0.003 … 0.024 of the shorter side, four per octave.
     static let sigmas = (0..<13).map { 0.003 * Foundation.pow(2, Double($0) / 4) }
-    /// A filter is kept only if it halves the colour table's error alone.
+    /// A rank filter's window radii tried, in pixels at the fit's size, until ``rankPatience`` in a
+    /// row do no better than the kind's best.
+    static let rankRadii = 1...8
+    static let rankPatience = 2
+    /// A filter is kept only if it halves the colour table's error alone...
     static let requiredGain = 0.5
+    /// ... a rank filter only if it cuts it to a quarter: where it explains an edit only in part
+    /// (a bilateral filter, 0.42 of the table's error, `Training/spatial_probe.py`), it wrecks
+    /// other photos' fine lines; an exemplar's true median or dilation fitted at a quarter of its
+    /// size leaves 0.02–0.11.
+    static let rankRequiredGain = 0.25
     static let minimumGain = 0.15
     /// ... and only where the table alone leaves over this share of the change's energy.
     static let identifiable = 1e-3
@@ -35,7 +60,7 @@ package struct SpatialFilter: Equatable, Sendable {
     }
 
     /// The one filter that, followed by one colour table, best explains several pairs of one edit
-    /// at once: each pair blurred at its own size, their pixels pooled.
+    /// at once: each pair filtered at its own size, their pixels pooled.
     package static func fit(_ pairs: [(before: Image, after: Image)], _ c: Compute) -> SpatialFilter {
         let small = pairs.map { ($0.before.fitting(maxSide: fitSide), $0.after.fitting(maxSide: fitSide)) }
         let befores = small.map { $0.0.floatSamples() }
@@ -52,23 +77,31 @@ package struct SpatialFilter: Equatable, Sendable {
             }
             return e / Double(predicted.count)
         }
-        let plain = colourError(x)
-        var best = (error: plain, filter: SpatialFilter.none, blurred: x)
-        for sigma in sigmas {
-            let blurred = zip(small, befores).flatMap { pair, samples in
-                let (w, h) = (pair.0.width, pair.0.height)
-                return gaussian(samples, width: w, height: h, sigma: sigma * Double(min(w, h)), c)
-            }
+        /// The least-squares gain of `filtered − x` on the change, within `lowest … 1.5`; nil where
+        /// the filter changes nothing or under ``minimumGain``.
+        func gain(_ filtered: [Float], lowest: Double) -> Double? {
             var num = 0.0
             var energy = 0.0
             for i in x.indices {
-                let d = Double(blurred[i] - x[i])
+                let d = Double(filtered[i] - x[i])
                 num += Double(y[i] - x[i]) * d
                 energy += d * d
             }
-            guard energy > 1e-12 else { continue }
-            let k = min(1.5, max(-3, num / energy))
-            guard abs(k) >= minimumGain else { continue }
+            guard energy > 1e-12 else { return nil }
+            let k = min(1.5, max(lowest, num / energy))
+            return abs(k) >= minimumGain ? k : nil
+        }
+        func filtered(_ filter: SpatialFilter) -> [Float] {
+            zip(small, befores).flatMap { pair, samples in
+                let (w, h) = (pair.0.width, pair.0.height)
+                return filter.copy(of: RGBRows(samples, width: w, height: h), c)(0..<h)
+            }
+        }
+        let plain = colourError(x)
+        var best = (error: plain, filter: SpatialFilter.none, filtered: x)
+        for sigma in sigmas {
+            let blurred = filtered(SpatialFilter(sigma: sigma, k: 1))
+            guard let k = gain(blurred, lowest: -3) else { continue }
             let filter = SpatialFilter(sigma: sigma, k: k)
             let e = colourError(filter.combine(x, blurred))
             if e < best.error { best = (e, filter, blurred) }
@@ -77,12 +110,32 @@ package struct SpatialFilter: Equatable, Sendable {
         if best.filter.k < 0 {
             let found = best.filter
             for factor in [1.15, 1.3, 1.5, 1.75] {
-                let filter = SpatialFilter(sigma: found.sigma, k: max(-3, found.k * factor))
-                let e = colourError(filter.combine(x, best.blurred))
+                let filter = SpatialFilter(sigma: found.reach, k: max(-3, found.k * factor))
+                let e = colourError(filter.combine(x, best.filtered))
                 if e < best.error {
                     best.error = e
                     best.filter = filter
                 }
+            }
+        }
+        let side = Double(min(small[0].0.width, small[0].0.height))
+        for kind in Kind.allCases where kind != .gaussian {
+            var (kindBest, since) = (Double.infinity, 0)
+            for radius in rankRadii {
+                let reach = Double(radius) / side
+                let copy = filtered(SpatialFilter(kind: kind, reach: reach, k: 1))
+                var e = Double.infinity
+                if let k = gain(copy, lowest: 0) {
+                    let filter = SpatialFilter(kind: kind, reach: reach, k: k)
+                    e = colourError(filter.combine(x, copy))
+                    if e < best.error && e < rankRequiredGain * plain { best = (e, filter, copy) }
+                }
+                if e < kindBest {
+                    (kindBest, since) = (e, 0)
+                } else {
+                    since += 1
+                }
+                if since >= rankPatience { break }
             }
         }
         // A colour table that explains the pair all but exactly leaves no filter to identify (a
@@ -91,6 +144,19 @@ package struct SpatialFilter: Equatable, Sendable {
         guard plain >= identifiable * change else { return .none }
         return best.error < requiredGain * plain ? best.filter : .none
     }
+
+    /// What it does, in words: "blur, σ 0.6% of the shorter side".
+    package var words: String {
+        switch kind {
+        case .gaussian:
+            String(format: "\(k < 0 ? "sharpening" : "blur"), σ %.1f%% of the shorter side", reach * 100)
+        case .median, .minimum, .maximum:
+            String(format: "\(kind), window radius %.1f%% of the shorter side", reach * 100)
+        }
+    }
+
+    /// A rank filter's window radius in pixels on an image of shorter side `side` (at least 1).
+    func radius(side: Int) -> Int { max(1, Int((reach * Double(side) + 0.5).rounded(.down))) }
 
     /// The filter on interleaved RGB samples of a `width × height` image, clamped to 0…1.
     package func apply(to rgb: [Float], width w: Int, height h: Int, _ c: Compute) -> [Float] {
@@ -105,8 +171,17 @@ package struct SpatialFilter: Equatable, Sendable {
 
     private func bands(of source: RGBRows, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
         guard k != 0 else { return source.read }
-        let blurred = Self.gaussian(source, sigma: sigma * Double(min(source.width, source.height)), c)
-        return { rows in combine(source.read(rows), blurred(rows)) }
+        let filtered = copy(of: source, c)
+        return { rows in combine(source.read(rows), filtered(rows)) }
+    }
+
+    /// F(source) itself, as bands of rows: what the filter blends in by k.
+    private func copy(of source: RGBRows, _ c: Compute) -> (_ rows: Range<Int>) -> [Float] {
+        let side = min(source.width, source.height)
+        switch kind {
+        case .gaussian: return Self.gaussian(source, sigma: reach * Double(side), c)
+        case .median, .minimum, .maximum: return RankFilter.bands(source, kind, radius: radius(side: side), c)
+        }
     }
 
     private func combine(_ x: [Float], _ blurred: [Float]) -> [Float] {
@@ -301,24 +376,37 @@ struct RGBRows: Sendable {
 }
 
 extension SpatialFilter: DeltaComponent {
-    /// σ (relative to the shorter side) and the gain k; 0, 0 for none. Revision 2: none where a
-    /// colour table alone explains the pair.
-    package static let layout = [(name: "spatial", shape: [2])]
-    package static let revision = 2
-    package init(values: [[Float]]) { self.init(sigma: Double(values[0][0]), k: Double(values[0][1])) }
-    package var values: [[Float]] { [[Float(sigma), Float(k)]] }
+    /// The reach, the gain k and the kind (``Kind``'s raw value); 0, 0, 0 for none. Revision 2:
+    /// none where a colour table alone explains the pair; 3: rank filters.
+    package static let layout = [(name: "spatial", shape: [3])]
+    package static let revision = 3
+    package init(values: [[Float]]) {
+        self.init(
+            kind: Kind(rawValue: Int(values[0][2])) ?? .gaussian, reach: Double(values[0][0]), k: Double(values[0][1]))
+    }
+    package var values: [[Float]] { [[Float(reach), Float(k), Float(kind.rawValue)]] }
 
-    /// The gains add; σ is kept (the gain-weighted mean where the filters' σ differ): half a
-    /// blur is the same blur blended in halfway, not a blur half as wide.
+    /// The gains add; the reach is kept (the gain-weighted mean where the filters' reach differs):
+    /// half a blur is the same blur blended in halfway, not a blur half as wide. Filters of
+    /// different kinds do not add: the kind with the most gain in the sum is kept, alone.
     package static func combination(_ terms: [(part: SpatialFilter, weight: Double)]) -> SpatialFilter {
         let active = terms.filter { $0.part.k != 0 && $0.weight != 0 }
-        let k = active.reduce(0.0) { $0 + $1.weight * $1.part.k }
-        guard k != 0, let first = active.first else { return .none }
-        if active.allSatisfy({ $0.part.sigma == first.part.sigma }) {
-            return SpatialFilter(sigma: first.part.sigma, k: k)
+        let strongest = Kind.allCases.max { a, b in
+            func magnitude(_ kind: Kind) -> Double {
+                active.filter { $0.part.kind == kind }.reduce(0.0) { $0 + abs($1.weight * $1.part.k) }
+            }
+            return magnitude(a) < magnitude(b)
         }
-        let magnitude = active.reduce(0.0) { $0 + abs($1.weight * $1.part.k) }
+        let alike = active.filter { $0.part.kind == strongest }
+        let k = alike.reduce(0.0) { $0 + $1.weight * $1.part.k }
+        guard k != 0, let first = alike.first else { return .none }
+        if alike.allSatisfy({ $0.part.reach == first.part.reach }) {
+            return SpatialFilter(kind: first.part.kind, reach: first.part.reach, k: k)
+        }
+        let magnitude = alike.reduce(0.0) { $0 + abs($1.weight * $1.part.k) }
         return SpatialFilter(
-            sigma: active.reduce(0.0) { $0 + abs($1.weight * $1.part.k) * $1.part.sigma } / magnitude, k: k)
+            kind: first.part.kind,
+            reach: alike.reduce(0.0) { $0 + abs($1.weight * $1.part.k) * $1.part.reach } / magnitude,
+            k: k)
     }
 }

@@ -33,8 +33,7 @@ struct ColourLook {
     var leftOut: [String] {
         var parts: [String] = []
         if fit.spatial != .none {
-            let kind = fit.spatial.k < 0 ? "a sharpening" : "a blur"
-            parts.append(String(format: "\(kind) (σ %.1f%% of the shorter side)", fit.spatial.sigma * 100))
+            parts.append("a \(fit.spatial.words)")
         }
         if !fit.field.isNone { parts.append("a change across the frame (vignette, graduated filter)") }
         if !fit.learned.isNone { parts.append("a learned local operator (texture, neighbourhood or position)") }

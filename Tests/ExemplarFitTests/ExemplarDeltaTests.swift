@@ -29,7 +29,7 @@ struct ExemplarDeltaTests {
     func roundTrip() throws {
         let typed = Self.sample()
         let stored = typed.delta
-        #expect(stored.encoder == "efficientnet-lite0/21")
+        #expect(stored.encoder == "efficientnet-lite0/22")
         #expect(
             Set(stored.arrays.keys) == [
                 "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
@@ -74,13 +74,18 @@ struct ExemplarDeltaTests {
         #expect(typed.delta.arrays.filter { summed($0.key) } == untyped.arrays.filter { summed($0.key) })
         #expect(typed.fit.learned.low == a.fit.learned.low && typed.fit.learned.high == a.fit.learned.high)
         // The filter's gains add and its σ is kept: half a blur is the same blur, half-way.
-        #expect(typed.fit.spatial.sigma == a.fit.spatial.sigma)
+        #expect(typed.fit.spatial.reach == a.fit.spatial.reach)
         #expect(abs(typed.fit.spatial.k - 0.4 * a.fit.spatial.k) < 1e-12)
         let blur = SpatialFilter(sigma: 0.01, k: 1)
         let sharpen = SpatialFilter(sigma: 0.004, k: -1)
         let mixed = SpatialFilter.combination([(blur, 1), (sharpen, 0.5)])
-        #expect(mixed.k == 0.5 && abs(mixed.sigma - (0.01 + 0.5 * 0.004) / 1.5) < 1e-15)
+        #expect(mixed.k == 0.5 && abs(mixed.reach - (0.01 + 0.5 * 0.004) / 1.5) < 1e-15)
         #expect(SpatialFilter.combination([(blur, 1), (blur, -1)]) == .none)
+        // A median and a blur do not add: the one with more gain is kept, alone.
+        let median = SpatialFilter(kind: .median, reach: 0.01, k: 1)
+        #expect(
+            SpatialFilter.combination([(blur, 0.4), (median, 0.8)]) == SpatialFilter(kind: .median, reach: 0.01, k: 0.8)
+        )
         #expect(a.scaled(by: 1) == a)
         #expect(typed.trust?.weight == 0.7)
         #expect(ExemplarDelta.combination([(a, 1), (Self.sample(trust: nil), 1)]).trust == nil)

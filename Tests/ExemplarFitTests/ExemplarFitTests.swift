@@ -8,7 +8,7 @@ import Testing
 @testable import ExemplarFit
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — and `grain_of` on twelve pairs made from Examples/coffee.png.
+/// edit models were trained with — and `grain_of` on fourteen pairs made from Examples/coffee.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(
@@ -19,7 +19,7 @@ struct ExemplarFitParityTests {
         arguments: [
             "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "hue",
             "posterize",
-            "solarize", "threshold", "grayscale",
+            "solarize", "threshold", "grayscale", "median", "dilate",
         ])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
@@ -31,7 +31,8 @@ struct ExemplarFitParityTests {
         let expected = try io.tensor("\(name).spatial").values
         let filter = SpatialFilter.fit(before, after, Compute(threads: 2))
         #expect(
-            abs(filter.sigma - Double(expected[0])) < 1e-6 && abs(filter.k - Double(expected[1])) < 1e-3,
+            abs(filter.reach - Double(expected[0])) < 1e-6 && abs(filter.k - Double(expected[1])) < 1e-3
+                && filter.kind.rawValue == Int(expected[2]),
             "Swift \(filter), Python \(expected)")
         let filtered = Image(
             width: before.width, height: before.height, colorModel: .rgb,

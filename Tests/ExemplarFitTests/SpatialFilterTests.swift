@@ -12,15 +12,18 @@ struct SpatialFilterTests {
     static let photo: Image = try! example("coffee.png").converted(to: .rgb).resized(width: 300, height: 200)
 
     @Test(
-        "A blur and a sharpen are recovered from an exemplar; colour edits and noise get no filter",
+        "A blur, a sharpen, a median, a minimum and a maximum are recovered from an exemplar",
         arguments: [
             SpatialFilter(sigma: 0.01, k: 1), SpatialFilter(sigma: 0.006, k: -1.2),
+            SpatialFilter(kind: .median, reach: 3.0 / 200, k: 1), SpatialFilter(kind: .minimum, reach: 2.0 / 200, k: 1),
+            SpatialFilter(kind: .maximum, reach: 1.0 / 200, k: 0.7),
         ])
     func recovers(_ truth: SpatialFilter) {
         let after = filtered(Self.photo, truth)
         let found = SpatialFilter.fit(Self.photo, after, Compute(threads: 2))
         #expect(
-            abs(log(found.sigma / truth.sigma)) < 0.3 && abs(found.k - truth.k) < 0.25 * abs(truth.k), "found \(found)")
+            found.kind == truth.kind && abs(log(found.reach / truth.reach)) < 0.3
+                && abs(found.k - truth.k) < 0.25 * abs(truth.k), "found \(found)")
         // Applied to another photo at another size, it reproduces the edit there.
         let other = (try! example("chelsea.png")).converted(to: .rgb)
         let (transferred, identity) = (
@@ -40,6 +43,41 @@ struct SpatialFilterTests {
             SpatialFilter.fit(
                 Self.photo, Image(width: 300, height: 200, colorModel: .rgb, samples: noisy), Compute(threads: 2))
                 == .none)
+    }
+
+    @Test("A rank filter is a sorted window's median, minimum or maximum, band by band", arguments: [1, 3])
+    func rankFilters(_ radius: Int) {
+        let (w, h) = (37, 23)
+        var random = SeededRandom(seed: 11)
+        // 8-bit values, as a photo's: the median's 1/1023 bins then hold one value each.
+        let x = (0..<(3 * w * h)).map { _ in Float(Int(random.nextUnit() * 255)) / 255 }
+        func windows(_ p: Int, _ k: Int) -> [Float] {
+            var values: [Float] = []
+            for dy in -radius...radius {
+                for dx in -radius...radius {
+                    let (px, py) = (min(w - 1, max(0, p % w + dx)), min(h - 1, max(0, p / w + dy)))
+                    values.append(x[3 * (py * w + px) + k])
+                }
+            }
+            return values.sorted()
+        }
+        let c = Compute(threads: 2)
+        let image = Image(width: w, height: h, colorModel: .rgb, samples: x)
+        for kind in [SpatialFilter.Kind.median, .minimum, .maximum] {
+            let filter = SpatialFilter(kind: kind, reach: Double(radius) / Double(h), k: 1)
+            let bands = filter.bands(of: image, c)
+            let out = bands(0..<5) + bands(5..<17) + bands(17..<h)
+            var worst: Float = 0
+            for p in 0..<(w * h) {
+                for k in 0..<3 {
+                    let sorted = windows(p, k)
+                    let truth = kind == .median ? sorted[sorted.count / 2] : kind == .minimum ? sorted[0] : sorted.last!
+                    worst = max(worst, abs(out[3 * p + k] - truth))
+                }
+            }
+            // The median's bins are 1/1023 wide: an 8-bit value lands within 0.5/1023 of its own.
+            #expect(worst < (kind == .median ? 0.5 / 1023 : 0) + 1e-6, "\(kind): largest difference \(worst)")
+        }
     }
 
     @Test(

@@ -1,0 +1,71 @@
+"""Probe for the spatial filter's kinds (`fit_spatial` in edit_data.py, SpatialFilter.swift): on
+the benchmark's own cases (Benchmarks/edit_transfer.py's draw, so the same `--families` list gives
+the same exemplars), each kind's best filter on the exemplar — its error after a colour table as a
+share of the table's alone — and the fit's PSNR on the queries with that filter, with none, and
+with the one `fit_spatial` keeps.
+
+    python3 Training/spatial_probe.py [--independent] FAMILIES [cases] [queries]
+    # e.g. the 2 × 2 list of Benchmarks/README.md:
+    python3 Training/spatial_probe.py vignette,graduated,median,bilateral,cartoon,sketch,posterize,threshold,keep_colour,tiltshift,morph,emboss,solarize,spotlight,exposure,hue,sharpen,levels,blur,temperature 2 2
+
+Fit only (the Python mirror, no frame field, operator or models), 512 px. `--independent` draws
+each family's cases from its own seed instead, so rules tuned on the benchmark's cases are
+checked on others.
+"""
+import os
+import sys
+import zlib
+
+import numpy as np
+
+import edit_data as E
+import edits
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Benchmarks"))
+from edit_transfer import psnr  # noqa: E402
+
+
+def main():
+    independent = "--independent" in sys.argv
+    argv = [a for a in sys.argv if a != "--independent"]
+    families = argv[1].split(",")
+    cases = int(argv[2]) if len(argv) > 2 else 2
+    queries = int(argv[3]) if len(argv) > 3 else 2
+    only = set(argv[4].split(",")) if len(argv) > 4 else None
+    rng = np.random.default_rng(2026)
+    photos = E.photos("bench", short_side=1024)
+    print("family case: kind best share of the table's error (radius or σ, k) → query PSNR | none | kept")
+    for family in families:
+        if independent:
+            rng = np.random.default_rng([7, zlib.crc32(family.encode())])
+        for case in range(cases):
+            edit = [(family, edits.sample(family, rng))]
+            ia = int(rng.integers(len(photos)))
+            a = E.quantised(E.evaluation_crop(photos[ia][1], rng, 512))
+            qs = []
+            for _ in range(queries):
+                ib = int(rng.integers(len(photos) - 1))
+                ib += ib >= ia
+                qs.append(E.quantised(E.evaluation_crop(photos[ib][1], rng, 512)))
+            if only is not None and family not in only:
+                continue
+            a2 = E.quantised(edits.apply_edit(edit, a)[0])
+            truths = [E.quantised(edits.apply_edit(edit, b)[0]) for b in qs]
+            report = {}
+            kept = E.fit_spatial(E.shrunk(a, E.SPATIAL_FIT_SIDE), E.shrunk(a2, E.SPATIAL_FIT_SIDE), report=report)
+
+            def score(filt):
+                fitted = E.fit(a, a2, filt)
+                return np.mean([psnr(E.quantised(E.apply_fit(b, fitted)), t) for b, t in zip(qs, truths)])
+
+            parts = []
+            side = min(E.shrunk(a, E.SPATIAL_FIT_SIDE).shape[1:])
+            for kind, (share, filt) in sorted(report.items()):
+                reach = f"r {filt[1] * side:.0f}" if kind != "gaussian" else f"σ {filt[1]:.4f}"
+                parts.append(f"{kind} {share:.3f} ({reach}, k {filt[2]:.2f}) → {score(filt):.2f}")
+            print(f"{family} {case}: " + "; ".join(parts) + f" | none {score(E.NO_SPATIAL):.2f} | kept {kept[0]} {score(kept):.2f}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

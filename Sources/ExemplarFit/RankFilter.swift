@@ -29,50 +29,90 @@ enum RankFilter {
     }
 
     /// Huang's running histogram along each row: moving one pixel right takes one column of the
-    /// window out and one in, and the median's bin moves by what they changed below it.
+    /// window out and one in, and the median's bin moves by what they changed below it. Two rows'
+    /// windows share all but one row each, so a pair of rows is filtered at once: one histogram
+    /// of the shared rows and one of each row's own, half the updates of two passes.
     private static func median(
         _ samples: [Float], width w: Int, rows: Range<Int>, _ windowRow: (Int, Int) -> Int, radius r: Int,
         _ c: Compute
     ) -> [Float] {
         let bins = samples.map { UInt16(min(Float(levels), max(0, ($0 * Float(levels) + 0.5).rounded(.down)))) }
         let half = ((2 * r + 1) * (2 * r + 1) - 1) / 2
-        let scale = 1 / Float(levels)
+        let (size, scale) = (levels + 1, 1 / Float(levels))
+        let pairs = (rows.count + 1) / 2
         return bins.withUnsafeBufferPointer { bins in
-            c.array(rows.count * w * 3, runs: rows.count, of: 1) { range, out in
-                var histogram = [Int32](repeating: 0, count: levels + 1)
-                histogram.withUnsafeMutableBufferPointer { histogram in
-                    for i in range {
-                        let y = rows.lowerBound + i
-                        let starts = (-r...r).map { 3 * w * windowRow(y, $0) }
-                        for k in 0..<3 {
-                            for b in 0...levels { histogram[b] = 0 }
-                            for start in starts {
-                                for dx in -r...r { histogram[Int(bins[start + 3 * max(0, min(w - 1, dx)) + k])] += 1 }
+            c.array(rows.count * w * 3, runs: pairs, of: 1) { range, out in
+                // Per channel: the shared rows' histogram, then each row's own.
+                let histogram = UnsafeMutablePointer<Int32>.allocate(capacity: 9 * size)
+                defer { histogram.deallocate() }
+                for pair in range {
+                    let first = 2 * pair
+                    let y = rows.lowerBound + first
+                    let single = first + 1 == rows.count
+                    // A single row's window is all shared; a pair's shares its middle 2r rows.
+                    let shared = (single ? -r : -r + 1)...r
+                    let starts = shared.map { 3 * w * windowRow(y, $0) }
+                    let (ownA, ownB) = (3 * w * windowRow(y, -r), 3 * w * windowRow(y, r + 1))
+                    histogram.update(repeating: 0, count: 9 * size)
+                    for k in 0..<3 {
+                        let (hs, ha, hb) = (
+                            histogram + 3 * k * size, histogram + (3 * k + 1) * size, histogram + (3 * k + 2) * size
+                        )
+                        for dx in -r...r {
+                            let column = 3 * max(0, min(w - 1, dx)) + k
+                            for start in starts { hs[Int(bins[start + column])] &+= 1 }
+                            if !single {
+                                ha[Int(bins[ownA + column])] &+= 1
+                                hb[Int(bins[ownB + column])] &+= 1
                             }
-                            var (m, below) = (0, 0)
-                            while below + Int(histogram[m]) <= half {
-                                below += Int(histogram[m])
-                                m += 1
-                            }
-                            out[3 * (i * w) + k] = Float(m) * scale
-                            for x in 1..<max(1, w) {
-                                let (gone, new) = (3 * max(0, x - r - 1) + k, 3 * min(w - 1, x + r) + k)
+                        }
+                    }
+                    for k in 0..<3 {
+                        let hs = histogram + 3 * k * size
+                        let (ha, hb) = (hs + size, hs + 2 * size)
+                        var (ma, mb, belowA, belowB) = (0, 0, 0, 0)
+                        for x in 0..<w {
+                            if x > 0 {
+                                let (g, n) = (3 * max(0, x - r - 1) + k, 3 * min(w - 1, x + r) + k)
                                 for start in starts {
-                                    let (b0, b1) = (Int(bins[start + gone]), Int(bins[start + new]))
-                                    histogram[b0] -= 1
-                                    histogram[b1] += 1
-                                    below += (b1 < m ? 1 : 0) - (b0 < m ? 1 : 0)
+                                    let (b0, b1) = (Int(bins[start + g]), Int(bins[start + n]))
+                                    hs[b0] &-= 1
+                                    hs[b1] &+= 1
+                                    belowA &+= (b1 < ma ? 1 : 0) &- (b0 < ma ? 1 : 0)
+                                    belowB &+= (b1 < mb ? 1 : 0) &- (b0 < mb ? 1 : 0)
                                 }
-                                while below > half {
-                                    m -= 1
-                                    below -= Int(histogram[m])
+                                if !single {
+                                    let (a0, a1) = (Int(bins[ownA + g]), Int(bins[ownA + n]))
+                                    ha[a0] &-= 1
+                                    ha[a1] &+= 1
+                                    belowA &+= (a1 < ma ? 1 : 0) &- (a0 < ma ? 1 : 0)
+                                    let (b0, b1) = (Int(bins[ownB + g]), Int(bins[ownB + n]))
+                                    hb[b0] &-= 1
+                                    hb[b1] &+= 1
+                                    belowB &+= (b1 < mb ? 1 : 0) &- (b0 < mb ? 1 : 0)
                                 }
-                                while below + Int(histogram[m]) <= half {
-                                    below += Int(histogram[m])
-                                    m += 1
-                                }
-                                out[3 * (i * w + x) + k] = Float(m) * scale
                             }
+                            // The median's bin: the values under it at most half the window, with
+                            // it over half.
+                            while belowA > half {
+                                ma -= 1
+                                belowA -= Int(hs[ma] &+ ha[ma])
+                            }
+                            while belowA + Int(hs[ma] &+ ha[ma]) <= half {
+                                belowA += Int(hs[ma] &+ ha[ma])
+                                ma += 1
+                            }
+                            out[3 * (first * w + x) + k] = Float(ma) * scale
+                            guard !single else { continue }
+                            while belowB > half {
+                                mb -= 1
+                                belowB -= Int(hs[mb] &+ hb[mb])
+                            }
+                            while belowB + Int(hs[mb] &+ hb[mb]) <= half {
+                                belowB += Int(hs[mb] &+ hb[mb])
+                                mb += 1
+                            }
+                            out[3 * ((first + 1) * w + x) + k] = Float(mb) * scale
                         }
                     }
                 }

@@ -387,7 +387,7 @@ MEDIAN_LEVELS = 1023  # the median reads values quantised to 1/1023: one histogr
 
 def rank_radius(reach, side):
     """A rank filter's window radius in pixels on an image of shorter side `side`, `reach` relative
-    to it (rounded half up, as Swift's `rounded()`; Python's `round` rounds half to even)."""
+    to it, rounded half up as SpatialFilter.radius(side:) (Python's `round` rounds half to even)."""
     return max(1, int(math.floor(reach * side + 0.5)))
 
 
@@ -428,7 +428,8 @@ NO_SPATIAL = ("gaussian", 0.0, 0.0)
 
 def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
     """The spatial filter `(kind, reach, k)` of `spatial` that, followed by a colour table, best
-    explains before → after; `NO_SPATIAL` unless it halves the colour table's error alone. Per σ
+    explains before → after; `NO_SPATIAL` unless it halves the colour table's error alone (a rank
+    filter: cuts it to a quarter, `RANK_GAIN`). Per σ
     of `SPATIAL_SIGMAS` and per rank filter's radius, k is the least-squares gain of the filter's
     difference image (a rank filter's only positive). `kinds` limits the search and `report`, a
     dict, receives each kind's best `(error / the table's alone, filter)` (for probes)."""
@@ -458,9 +459,10 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
         e = colour_error(spatial(before, ("gaussian", sigma, k)))
         if e < best[0]:
             best = (e, ("gaussian", sigma, k))
-    # Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
+    # Clipping makes the least-squares gain of a strong sharpen too small: try larger ones (each
+    # a multiple of the gain found, as SpatialFilter.fit).
+    kind, sigma, k0 = best[1]
     for factor in (1.15, 1.3, 1.5, 1.75):
-        kind, sigma, k0 = best[1]
         if k0 < 0:
             filt = (kind, sigma, max(-3.0, k0 * factor))
             e = colour_error(spatial(before, filt))

@@ -4,8 +4,8 @@ import TensorCore
 /// edges replicated: the window photo editors' "median", "minimum" and "maximum" use, and
 /// Training/edits.py's. Same as `rank_filter` in Training/edit_data.py.
 enum RankFilter {
-    /// The median reads values quantised to 1/levels, one histogram bin each: exact for 8-bit
-    /// photos' values (to 0.12 of a level) and a 1 KB histogram that stays in L1.
+    /// The median reads values quantised to 1/levels, one histogram bin each: 8-bit photos' values
+    /// to 0.12 of a level, with histograms of a few KB.
     static let levels = 1023
     /// Up to this radius the running histogram (work ∝ r per pixel) beats the column histograms'
     /// constant work; both give the same values.
@@ -39,18 +39,20 @@ enum RankFilter {
         }
     }
 
-    /// Huang's running histogram along each row: moving one pixel right takes one column of the
-    /// window out and one in, and the median's bin moves by what they changed below it. Two rows'
-    /// windows share all but one row each, so a pair of rows is filtered at once: one histogram
-    /// of the shared rows and one of each row's own, half the updates of two passes.
+    /// Huang, Yang & Tang (1979), "A fast two-dimensional median filtering algorithm": a running
+    /// histogram along each row, two rows per pass.
     private static func median(
         _ bins: UnsafeBufferPointer<UInt16>, width w: Int, rows: Range<Int>, _ windowRow: (Int, Int) -> Int,
         radius r: Int, _ c: Compute
     ) -> [Float] {
+        // Moving one pixel right takes one column of the window out and one in; the median's bin
+        // moves by what they changed below it. Two rows' windows share all but one row each, so
+        // one histogram of the shared rows and one of each row's own serve a pair: half the
+        // updates of two passes.
         let half = ((2 * r + 1) * (2 * r + 1) - 1) / 2
-        let (size, scale) = (levels + 1, 1 / Float(levels))
+        let (size, scale) = (levels + 1, Float(levels))
         let pairs = (rows.count + 1) / 2
-        return c.array(rows.count * w * 3, runs: pairs, of: 1) { range, out in
+        return c.array(rows.count * w * 3, runs: pairs, of: 8) { range, out in
             // Per channel: the shared rows' histogram, then each row's own.
             let histogram = UnsafeMutablePointer<Int32>.allocate(capacity: 9 * size)
             defer { histogram.deallocate() }
@@ -111,7 +113,7 @@ enum RankFilter {
                             belowA += Int(hs[ma] &+ ha[ma])
                             ma += 1
                         }
-                        out[3 * (first * w + x) + k] = Float(ma) * scale
+                        out[3 * (first * w + x) + k] = Float(ma) / scale
                         guard !single else { continue }
                         while belowB > half {
                             mb -= 1
@@ -121,26 +123,27 @@ enum RankFilter {
                             belowB += Int(hs[mb] &+ hb[mb])
                             mb += 1
                         }
-                        out[3 * ((first + 1) * w + x) + k] = Float(mb) * scale
+                        out[3 * ((first + 1) * w + x) + k] = Float(mb) / scale
                     }
                 }
             }
         }
     }
 
-    /// Perreault and Hébert's constant-time median: a histogram per column of the window's rows,
-    /// moved down one row by two updates, and the window's histogram moved right by adding one
-    /// column's and taking one off — in coarse bins of ``fine`` levels, and within the coarse bin
-    /// that holds the median, caught up from where that bin was last read. Runs of rows go in
-    /// parallel, each from its own column histograms. The fine counts are stored coarse bin by
-    /// coarse bin, so the columns the window passes over lie side by side (stored column by
-    /// column, each read missed the cache).
+    /// Perreault & Hébert (2007), "Median filtering in constant time" (IEEE TIP): a histogram per
+    /// column, the window's moved right a column at a time, its work the same at any radius.
     private static func columnMedian(
         _ bins: UnsafeBufferPointer<UInt16>, width w: Int, rows: Range<Int>, _ windowRow: (Int, Int) -> Int,
         radius r: Int, _ c: Compute
     ) -> [Float] {
+        // Each column's histogram holds the window's rows and moves down by two updates a row; the
+        // window's histogram adds one column's and takes one off, in coarse bins of `fine` levels,
+        // and only the coarse bin that holds the median is read at fine resolution, caught up from
+        // where that bin was last read. The fine counts are stored coarse bin by coarse bin, so
+        // the columns the window passes over lie side by side (stored column by column, each read
+        // missed the cache). Runs of rows go in parallel, each from its own column histograms.
         let half = ((2 * r + 1) * (2 * r + 1) - 1) / 2
-        let (coarseCount, scale) = ((levels + 1) / fine, 1 / Float(levels))
+        let (coarseCount, scale) = ((levels + 1) / fine, Float(levels))
         let run = 64
         return c.array(rows.count * w * 3, runs: (rows.count + run - 1) / run, of: 1) { range, out in
             let columnFine = UnsafeMutablePointer<UInt16>.allocate(capacity: w * (levels + 1))
@@ -223,7 +226,7 @@ enum RankFilter {
                                 below += Int(segment[level])
                                 level += 1
                             }
-                            out[3 * (i * w + x) + k] = Float(bin * fine + level) * scale
+                            out[3 * (i * w + x) + k] = Float(bin * fine + level) / scale
                         }
                     }
                 }
@@ -247,7 +250,7 @@ enum RankFilter {
         }
         let stride = 3 * w
         let count = samples.count / stride
-        let across = c.array(samples.count, runs: count, of: 1) { range, out in
+        let across = c.array(samples.count, runs: count, of: 16) { range, out in
             var padded = [Float](repeating: 0, count: 3 * (w + 2 * r))
             for y in range {
                 for i in 0..<(w + 2 * r) {

@@ -42,8 +42,8 @@ package struct SpatialFilter: Equatable, Sendable {
     static let requiredGain = 0.5
     /// ... a rank filter only if it cuts it to a quarter: where it explains an edit only in part
     /// (a bilateral filter, 0.42 of the table's error, `Training/spatial_probe.py`), it wrecks
-    /// other photos' fine lines; an exemplar's true median or dilation fitted at a quarter of its
-    /// size leaves 0.02–0.11.
+    /// other photos' fine lines; an exemplar's true median or dilation fitted at half its side
+    /// leaves 0.02–0.11.
     static let rankRequiredGain = 0.25
     static let minimumGain = 0.15
     /// ... and only where the table alone leaves over this share of the change's energy.
@@ -381,8 +381,12 @@ extension SpatialFilter: DeltaComponent {
     package static let layout = [(name: "spatial", shape: [3])]
     package static let revision = 3
     package init(values: [[Float]]) {
-        self.init(
-            kind: Kind(rawValue: Int(values[0][2])) ?? .gaussian, reach: Double(values[0][0]), k: Double(values[0][1]))
+        // A kind this build does not know is no filter rather than the wrong one.
+        guard let kind = Kind(rawValue: Int(values[0][2])) else {
+            self = .none
+            return
+        }
+        self.init(kind: kind, reach: Double(values[0][0]), k: Double(values[0][1]))
     }
     package var values: [[Float]] { [[Float(reach), Float(k), Float(kind.rawValue)]] }
 

@@ -1,7 +1,8 @@
 """The learned operator's and the frame field's cost: encode_delta on 1-MP and 12-MP exemplars, and
 adapter_edit on 512-px and 12-MP photos, for a posterisation (an operator until the colour step
 learned tone curves, 2026-12-06; now the curves),
-one that keeps a frame field (a vignette) and one that keeps neither (a warm grade), in one run on
+one that keeps a frame field (a vignette), one that keeps neither (a warm grade) and a median
+(a rank filter, radius 0.008 of the shorter side: 24 px at 12 MP), in one run on
 this machine. The CLI's own times (--jobs 1: one photo at a time
 on every core); encode_delta uncached (--no-cache, the whole process timed, PNG reading included).
 
@@ -27,7 +28,12 @@ EXEMPLARS = {
     "posterize (tone curves)": [("posterize", {"levels": 4})],
     "vignette (frame field kept)": [("vignette", {"amount": 0.6, "inner": 0.35, "outer": 0.95})],
     "warm grade (neither)": [("temperature", {"temp": 0.15, "tint": 0.02})],
+    "median (rank filter)": [("median", {"radius": 0.008})],
 }
+# Training/edits.py makes a median from every shifted copy of the window: 49² copies of a 12-MP
+# photo do not fit in memory. Its 12-MP after is the 1-MP exemplar's delta applied by deltaflow,
+# a median of the same relative radius (the fit's colour step is the identity there).
+LARGE_BY_DELTAFLOW = {"median (rank filter)"}
 ENCODE = """version: 1
 params: {before: {type: path}, after: {type: path}, input: {type: dir}, output: {type: dir}}
 nodes:
@@ -70,9 +76,17 @@ def main():
         for name, edit in EXEMPLARS.items():
             for label, (h, w) in (("1 MP", (866, 1155)), ("12 MP", (3000, 4000))):
                 a = edit_data.resize(photos[0][1], h, w)
-                before, after = os.path.join(work, "before.png"), os.path.join(work, "after.png")
+                before, after = os.path.join(work, f"before-{h}.png"), os.path.join(work, f"after-{h}.png")
                 save_png(before, a)
-                save_png(after, edits.apply_edit(edit, a)[0])
+                if h > 1000 and name in LARGE_BY_DELTAFLOW:
+                    large = os.path.join(work, "large")
+                    os.makedirs(large, exist_ok=True)
+                    save_png(os.path.join(large, "after.png"), a)
+                    small = os.path.join(work, "before-866.png"), os.path.join(work, "after-866.png")
+                    run(workflow, *small, large, os.path.join(work, "made"), "--no-cache")
+                    os.replace(os.path.join(work, "made", "after.png"), after)
+                else:
+                    save_png(after, edits.apply_edit(edit, a)[0])
                 seconds, _ = run(workflow, before, after, tiny, os.path.join(work, "o"), "--no-cache")
                 print(f"{name}: encode_delta, {label} exemplar (uncached, whole process): {seconds:.2f} s", flush=True)
             cache = os.path.join(work, "cache")

@@ -57,6 +57,21 @@ def load_png(path):
 quantised, crop = edit_data.quantised, edit_data.evaluation_crop
 
 
+def draw_case(photos, rng, family, queries, side=512):
+    """One case, drawn from `rng` in the benchmark's order (the probes in Training/ draw the same
+    cases through it): an edit of `family`, the exemplar's before (a crop of one photo) and
+    `queries` crops of the other photos, quantised to 8 bits."""
+    edit = [(family, edits.sample(family, rng))]
+    ia = int(rng.integers(len(photos)))
+    a = quantised(crop(photos[ia][1], rng, side))
+    drawn = []
+    for _ in range(queries):
+        ib = int(rng.integers(len(photos) - 1))
+        ib += ib >= ia
+        drawn.append(quantised(crop(photos[ib][1], rng, side)))
+    return edit, a, drawn
+
+
 def baseline_lut(before, after, n=17):
     """The 3D-LUT baseline: 17³ nodes, each the mean after-colour of the exemplar's pixels nearest
     it, nodes without pixels from the pair's least-squares affine map; as an offset table for
@@ -106,14 +121,7 @@ def score(args, work):
     rows = []
     for family in args.families:
         for case in range(args.cases):
-            edit = [(family, edits.sample(family, rng))]
-            ia = int(rng.integers(len(photos)))
-            a = quantised(crop(photos[ia][1], rng, args.side))
-            drawn = []
-            for q in range(args.queries):
-                ib = int(rng.integers(len(photos) - 1))
-                ib += ib >= ia
-                drawn.append(quantised(crop(photos[ib][1], rng, args.side)))
+            edit, a, drawn = draw_case(photos, rng, family, args.queries, args.side)
             # The draw is the same whatever `--only` picks from it.
             if args.only and family not in args.only:
                 continue

@@ -23,7 +23,7 @@ import edit_data as E
 import edits
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Benchmarks"))
-from edit_transfer import psnr  # noqa: E402
+from edit_transfer import draw_case, psnr  # noqa: E402
 
 MODELS = ("table", "hue", "curves-shared", "curves-channel", "curves-luma")
 
@@ -65,14 +65,7 @@ def main():
             rng = np.random.default_rng([7, zlib.crc32(family.encode())])
         scores, notes = {k: [] for k in ("now", "without", "best", "untouched")}, []
         for _ in range(cases):
-            edit = [(family, edits.sample(family, rng))]
-            ia = int(rng.integers(len(photos)))
-            a = E.quantised(E.evaluation_crop(photos[ia][1], rng, 512))
-            qs = []
-            for _ in range(queries):
-                ib = int(rng.integers(len(photos) - 1))
-                ib += ib >= ia
-                qs.append(E.quantised(E.evaluation_crop(photos[ib][1], rng, 512)))
+            edit, a, qs = draw_case(photos, rng, family, queries)
             a2 = E.quantised(edits.apply_edit(edit, a)[0])
             filt = E.fit_spatial(E.shrunk(a, E.SPATIAL_FIT_SIDE), E.shrunk(a2, E.SPATIAL_FIT_SIDE))
             src = E.subsampled(E.spatial(a, filt), E.COLOUR_FIT_SIDE)

@@ -22,7 +22,7 @@ import edit_data as E
 import edits
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Benchmarks"))
-from edit_transfer import psnr  # noqa: E402
+from edit_transfer import draw_case, psnr  # noqa: E402
 
 
 def main():
@@ -39,14 +39,7 @@ def main():
         if independent:
             rng = np.random.default_rng([7, zlib.crc32(family.encode())])
         for case in range(cases):
-            edit = [(family, edits.sample(family, rng))]
-            ia = int(rng.integers(len(photos)))
-            a = E.quantised(E.evaluation_crop(photos[ia][1], rng, 512))
-            qs = []
-            for _ in range(queries):
-                ib = int(rng.integers(len(photos) - 1))
-                ib += ib >= ia
-                qs.append(E.quantised(E.evaluation_crop(photos[ib][1], rng, 512)))
+            edit, a, qs = draw_case(photos, rng, family, queries)
             if only is not None and family not in only:
                 continue
             a2 = E.quantised(edits.apply_edit(edit, a)[0])

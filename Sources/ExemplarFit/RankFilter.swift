@@ -8,8 +8,8 @@ enum RankFilter {
     /// to 0.12 of a level, with histograms of a few KB.
     static let levels = 1023
     /// Up to this radius the running histogram (work ∝ r per pixel) beats the column histograms'
-    /// constant work; both give the same values.
-    static let runningLimit = 8
+    /// constant work (Docs/exemplar-fit.md); both give the same values.
+    static let runningLimit = 12
     /// The column histograms' coarse bins: each holds `fine` consecutive levels.
     private static let fine = 32
 
@@ -82,6 +82,19 @@ enum RankFilter {
                     let hs = histogram + 3 * k * size
                     let (ha, hb) = (hs + size, hs + 2 * size)
                     var (ma, mb, belowA, belowB) = (0, 0, 0, 0)
+                    /// Moves `m` to the median's bin of the shared rows and `own`: the values under
+                    /// it at most half the window, with it over half.
+                    @inline(__always) func settle(own: UnsafeMutablePointer<Int32>, _ m: inout Int, _ below: inout Int)
+                    {
+                        while below > half {
+                            m -= 1
+                            below -= Int(hs[m] &+ own[m])
+                        }
+                        while below + Int(hs[m] &+ own[m]) <= half {
+                            below += Int(hs[m] &+ own[m])
+                            m += 1
+                        }
+                    }
                     for x in 0..<w {
                         if x > 0 {
                             let (g, n) = (3 * max(0, x - r - 1) + k, 3 * min(w - 1, x + r) + k)
@@ -103,26 +116,10 @@ enum RankFilter {
                                 belowB &+= (b1 < mb ? 1 : 0) &- (b0 < mb ? 1 : 0)
                             }
                         }
-                        // The median's bin: the values under it at most half the window, with
-                        // it over half.
-                        while belowA > half {
-                            ma -= 1
-                            belowA -= Int(hs[ma] &+ ha[ma])
-                        }
-                        while belowA + Int(hs[ma] &+ ha[ma]) <= half {
-                            belowA += Int(hs[ma] &+ ha[ma])
-                            ma += 1
-                        }
+                        settle(own: ha, &ma, &belowA)
                         out[3 * (first * w + x) + k] = Float(ma) / scale
                         guard !single else { continue }
-                        while belowB > half {
-                            mb -= 1
-                            belowB -= Int(hs[mb] &+ hb[mb])
-                        }
-                        while belowB + Int(hs[mb] &+ hb[mb]) <= half {
-                            belowB += Int(hs[mb] &+ hb[mb])
-                            mb += 1
-                        }
+                        settle(own: hb, &mb, &belowB)
                         out[3 * ((first + 1) * w + x) + k] = Float(mb) / scale
                     }
                 }
@@ -144,7 +141,9 @@ enum RankFilter {
         // missed the cache). Runs of rows go in parallel, each from its own column histograms.
         let half = ((2 * r + 1) * (2 * r + 1) - 1) / 2
         let (coarseCount, scale) = ((levels + 1) / fine, Float(levels))
-        let run = 64
+        // Short runs: a photo comes in 64-row bands, and one run per band left a core idle; a run's
+        // start costs about its window's rows once.
+        let run = 16
         return c.array(rows.count * w * 3, runs: (rows.count + run - 1) / run, of: 1) { range, out in
             let columnFine = UnsafeMutablePointer<UInt16>.allocate(capacity: w * (levels + 1))
             let columnCoarse = UnsafeMutablePointer<UInt16>.allocate(capacity: w * coarseCount)

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import numpy as np
 import torch
@@ -55,6 +56,23 @@ def load_png(path):
 
 
 quantised, crop = edit_data.quantised, edit_data.evaluation_crop
+
+
+def probe_arguments(argv, cases=2, queries=2):
+    """The Training/ probes' command line, `[--independent] FAMILIES [cases] [queries] [more…]`:
+    (families, cases, queries, more, `rng_for(family)`). The draw is the benchmark's (one seeded
+    sequence over the families in order) or, with --independent, each family's own seed, so rules
+    tuned on the benchmark's cases are checked on others."""
+    independent = "--independent" in argv
+    argv = [a for a in argv if a != "--independent"]
+    shared = np.random.default_rng(2026)
+
+    def rng_for(family):
+        return np.random.default_rng([7, zlib.crc32(family.encode())]) if independent else shared
+
+    cases = int(argv[2]) if len(argv) > 2 else cases
+    queries = int(argv[3]) if len(argv) > 3 else queries
+    return argv[1].split(","), cases, queries, argv[4:], rng_for
 
 
 def draw_case(photos, rng, family, queries, side=512):

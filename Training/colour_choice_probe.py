@@ -14,7 +14,6 @@ on the benchmark's cases are checked on others.
 import json
 import os
 import sys
-import zlib
 
 import numpy as np
 import torch
@@ -23,7 +22,7 @@ import edit_data as E
 import edits
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Benchmarks"))
-from edit_transfer import draw_case, psnr  # noqa: E402
+from edit_transfer import draw_case, probe_arguments, psnr  # noqa: E402
 
 MODELS = ("table", "hue", "curves-shared", "curves-channel", "curves-luma")
 
@@ -51,18 +50,12 @@ def forced(src, tgt, filt, name, table_error):
 
 
 def main():
-    independent = "--independent" in sys.argv
-    argv = [a for a in sys.argv if a != "--independent"]
-    families = argv[1].split(",")
-    cases = int(argv[2]) if len(argv) > 2 else 3
-    queries = int(argv[3]) if len(argv) > 3 else 3
-    rng = np.random.default_rng(2026)
+    families, cases, queries, more, rng_for = probe_arguments(sys.argv, cases=3, queries=3)
     photos = E.photos("bench", short_side=1024)
     rows = []
     print("family: now / without the colour tie-break / best forced / untouched (dB) | per case: now, without")
     for family in families:
-        if independent:
-            rng = np.random.default_rng([7, zlib.crc32(family.encode())])
+        rng = rng_for(family)
         scores, notes = {k: [] for k in ("now", "without", "best", "untouched")}, []
         for _ in range(cases):
             edit, a, qs = draw_case(photos, rng, family, queries)
@@ -88,8 +81,8 @@ def main():
             rows.append({"family": family, "now": now, "without": without, "query": q})
         print(f"{family}: " + " / ".join(f"{np.mean(v):.2f}" for v in scores.values()) + " | " + "; ".join(notes),
               flush=True)
-    if len(argv) > 4:
-        with open(argv[4], "w") as f:
+    if more:
+        with open(more[0], "w") as f:
             json.dump(rows, f)
 
 

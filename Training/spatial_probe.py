@@ -14,7 +14,6 @@ checked on others.
 """
 import os
 import sys
-import zlib
 
 import numpy as np
 
@@ -22,22 +21,16 @@ import edit_data as E
 import edits
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Benchmarks"))
-from edit_transfer import draw_case, psnr  # noqa: E402
+from edit_transfer import draw_case, probe_arguments, psnr  # noqa: E402
 
 
 def main():
-    independent = "--independent" in sys.argv
-    argv = [a for a in sys.argv if a != "--independent"]
-    families = argv[1].split(",")
-    cases = int(argv[2]) if len(argv) > 2 else 2
-    queries = int(argv[3]) if len(argv) > 3 else 2
-    only = set(argv[4].split(",")) if len(argv) > 4 else None
-    rng = np.random.default_rng(2026)
+    families, cases, queries, more, rng_for = probe_arguments(sys.argv)
+    only = set(more[0].split(",")) if more else None
     photos = E.photos("bench", short_side=1024)
     print("family case: kind best share of the table's error (radius or σ, k) → query PSNR | none | kept")
     for family in families:
-        if independent:
-            rng = np.random.default_rng([7, zlib.crc32(family.encode())])
+        rng = rng_for(family)
         for case in range(cases):
             edit, a, qs = draw_case(photos, rng, family, queries)
             if only is not None and family not in only:

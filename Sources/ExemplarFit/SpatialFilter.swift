@@ -392,25 +392,20 @@ extension SpatialFilter: DeltaComponent {
 
     /// The gains add; the reach is kept (the gain-weighted mean where the filters' reach differs):
     /// half a blur is the same blur blended in halfway, not a blur half as wide. Filters of
-    /// different kinds do not add: the kind with the most gain in the sum is kept, alone.
+    /// different kinds do not add: the kind whose terms' |weight · k| sum most is kept, alone.
     package static func combination(_ terms: [(part: SpatialFilter, weight: Double)]) -> SpatialFilter {
         let active = terms.filter { $0.part.k != 0 && $0.weight != 0 }
-        let strongest = Kind.allCases.max { a, b in
-            func magnitude(_ kind: Kind) -> Double {
-                active.filter { $0.part.kind == kind }.reduce(0.0) { $0 + abs($1.weight * $1.part.k) }
-            }
-            return magnitude(a) < magnitude(b)
+        func magnitude(_ kind: Kind) -> Double {
+            active.filter { $0.part.kind == kind }.reduce(0.0) { $0 + abs($1.weight * $1.part.k) }
         }
+        let strongest = Kind.allCases.max { magnitude($0) < magnitude($1) }!
         let alike = active.filter { $0.part.kind == strongest }
         let k = alike.reduce(0.0) { $0 + $1.weight * $1.part.k }
         guard k != 0, let first = alike.first else { return .none }
-        if alike.allSatisfy({ $0.part.reach == first.part.reach }) {
-            return SpatialFilter(kind: first.part.kind, reach: first.part.reach, k: k)
-        }
-        let magnitude = alike.reduce(0.0) { $0 + abs($1.weight * $1.part.k) }
-        return SpatialFilter(
-            kind: first.part.kind,
-            reach: alike.reduce(0.0) { $0 + abs($1.weight * $1.part.k) * $1.part.reach } / magnitude,
-            k: k)
+        let reach =
+            alike.allSatisfy { $0.part.reach == first.part.reach }
+            ? first.part.reach
+            : alike.reduce(0.0) { $0 + abs($1.weight * $1.part.k) * $1.part.reach } / magnitude(strongest)
+        return SpatialFilter(kind: strongest, reach: reach, k: k)
     }
 }

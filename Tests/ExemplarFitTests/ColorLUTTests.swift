@@ -77,6 +77,31 @@ struct ColorLUTTests {
         #expect(transferred > 48, "PSNR \(transferred) dB")
     }
 
+    @Test("Strength scales the table: 0 is the photo, 0.5 half-way to the full edit")
+    func strength() throws {
+        let before = try example("coffee.png").converted(to: .rgb).resized(width: 256, height: 171)
+        // Channels mixed (a desaturation toward a warm tint): neither curves nor a hue shift hold it.
+        let edit: (SIMD3<Float>) -> SIMD3<Float> = {
+            let y = 0.299 * $0.x + 0.587 * $0.y + 0.114 * $0.z
+            return (SIMD3(y + 0.05, y, y - 0.05) + 0.4 * ($0 - SIMD3(repeating: y))).clamped(
+                lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
+        }
+        let fit = ColourStep.fit(before, mapped(before, edit))
+        #expect(fit.table != .none && fit.hue.isNone && fit.curves == .none)
+        let x = try example("rocket.jpg").converted(to: .rgb).floatSamples()
+        func at(_ weight: Double) -> [Float] {
+            ColourStep(
+                curves: .combination([(fit.curves, weight)]), hue: .combination([(fit.hue, weight)]),
+                table: .combination([(fit.table, weight)])
+            ).apply(to: x, Compute(threads: 2), clamped: false)
+        }
+        let (none, half, full) = (at(0), at(0.5), at(1))
+        #expect(zip(none, x).map { abs($0 - $1) }.max()! < 1e-6)
+        #expect(zip(full, x).map { abs($0 - $1) }.max()! > 0.1)
+        let off = x.indices.map { abs(half[$0] - (x[$0] + full[$0]) / 2) }.max()!
+        #expect(off < 1e-5, "half the table is \(off * 255) levels from half-way")
+    }
+
     @Test("A tinted gradient with faint colour texture, made gray: the faint texture decides, and other photos go gray")
     func tintedGradient() throws {
         // Like a sky at dusk: colours on one line from dark teal to pale blue, coffee.png's own

@@ -84,17 +84,20 @@ struct HueShiftTests {
         #expect(inside < insideIdentity / 5, "in the band: squared error \(inside), unedited \(insideIdentity)")
     }
 
+    /// Every hue turned by `turn` (a fraction of the circle).
+    static func turned(_ image: Image, by turn: Double = 0.2) -> Image {
+        mapped(image) { v in
+            var hsv = HueShift.hsv(Double(v.x), Double(v.y), Double(v.z))
+            hsv.x += turn
+            let rgb = HueShift.rgb(hsv)
+            return SIMD3(Float(rgb.x), Float(rgb.y), Float(rgb.z))
+        }
+    }
+
     @Test("A turn of every hue shown on an exemplar of few hues turns the hues it lacks alike")
     func turnsEveryHue() {
         let before = example160()
-        func turned(_ image: Image) -> Image {
-            mapped(image) { v in
-                var hsv = HueShift.hsv(Double(v.x), Double(v.y), Double(v.z))
-                hsv.x += 0.2
-                let rgb = HueShift.rgb(hsv)
-                return SIMD3(Float(rgb.x), Float(rgb.y), Float(rgb.z))
-            }
-        }
+        let turned = { (image: Image) in Self.turned(image) }
         let fit = ColourStep.fit(before, turned(before))
         #expect(!fit.hue.isNone)
         let query = wheel()
@@ -104,6 +107,27 @@ struct HueShiftTests {
         // Every hue of the wheel, most of which coffee.png lacks.
         #expect(psnr(out, turned(query)) > psnr(query, turned(query)) + 20)
         #expect(psnr(out, turned(query)) > 35, "\(psnr(out, turned(query))) dB")
+    }
+
+    @Test("Strength scales the turn: none is the photo, half of a turn of 0.2 is a turn of 0.1")
+    func strength() {
+        let before = example160()
+        let fit = ColourStep.fit(before, Self.turned(before))
+        #expect(!fit.hue.isNone)
+        let query = wheel()
+        func at(_ weight: Double) -> Image {
+            let step = ColourStep(
+                curves: .combination([(fit.curves, weight)]), hue: .combination([(fit.hue, weight)]),
+                table: .combination([(fit.table, weight)]))
+            return Image(
+                width: query.width, height: query.height, colorModel: .rgb,
+                samples: step.apply(to: query.floatSamples(), Compute(threads: 2)))
+        }
+        let none = zip(at(0).floatSamples(), query.floatSamples()).map { abs($0 - $1) }.max()!
+        #expect(none < 0.5 / 255, "strength 0 moves the photo by \(none * 255) levels")
+        let (half, truth) = (at(0.5), Self.turned(query, by: 0.1))
+        #expect(psnr(half, truth) > 35, "\(psnr(half, truth)) dB")
+        #expect(psnr(half, truth) > max(psnr(query, truth), psnr(at(1), truth)) + 10)
     }
 
     @Test("A global edit keeps no hue shift: a table where channels mix, tone curves where they do not")

@@ -458,6 +458,47 @@ struct StrengthTests {
         #expect(off <= 1.01, "half the blur is \(off) levels from half-way")
     }
 
+    @Test("A median: 0.5 blends the same median in half-way (radius kept, the gain halved)")
+    func median() throws {
+        let filter = SpatialFilter(kind: .median, reach: 0.01, k: 1)
+        let delta = try encode(Self.exemplar, filtered(Self.exemplar, filter).converted(to: .uint8))
+        let spatial = try #require(delta["spatial"]?.values)
+        #expect(spatial[2] == Float(SpatialFilter.Kind.median.rawValue) && spatial[1] > 0.5, "found \(spatial)")
+        #expect(try edit(Self.photo, delta, grain: "none", strength: 0) == Self.photo.converted(to: .uint8))
+        let (half, full) = (
+            try edit(Self.photo, delta, grain: "none", strength: 0.5), try edit(Self.photo, delta, grain: "none")
+        )
+        #expect(full != Self.photo.converted(to: .uint8))
+        let off = Self.offMidpoint(half, Self.photo.converted(to: .uint8), full)
+        #expect(off <= 1.01, "half the median is \(off) levels from half-way")
+    }
+
+    @Test("The learned operator: 0 is the photo untouched, 0.5 half its correction")
+    func learnedOperator() throws {
+        // An exemplar with no edit, given the operator a vignette's pair teaches when the fit
+        // leaves all of it (the parity golden's case): its correction alone is what strength scales.
+        var exemplar = try ExemplarDelta(try encode(Self.exemplar, Self.exemplar))
+        let small = Self.exemplar.converted(to: .rgb).fitting(maxSide: LearnedOperator.workingSide)
+        let samples = small.floatSamples()
+        exemplar.fit.learned = LearnedOperator.fit(
+            before: samples, fit: samples, after: vignetted(small).floatSamples(), width: small.width,
+            height: small.height, Compute(threads: 2))
+        #expect(!exemplar.fit.learned.isNone && exemplar.fit.spatial == .none && exemplar.fit.field.isNone)
+        let delta = exemplar.delta
+        #expect(try edit(Self.photo, delta, grain: "none", strength: 0) == Self.photo.converted(to: .uint8))
+        let (half, full) = (
+            try edit(Self.photo, delta, grain: "none", strength: 0.5), try edit(Self.photo, delta, grain: "none")
+        )
+        let (x, y, z) = (half.floatSamples(), Self.photo.converted(to: .uint8).floatSamples(), full.floatSamples())
+        let moved = zip(z, y).map { abs($0 - $1) }.max()! * 255
+        #expect(moved > 5, "the operator moves the photo \(moved) levels at most")
+        // Where the full correction is clipped to 0 or 1, half of it is not half-way.
+        let unclipped = z.indices.filter { z[$0] > 0 && z[$0] < 1 }
+        #expect(unclipped.count > z.count * 9 / 10)
+        let off = unclipped.map { abs(x[$0] - (y[$0] + z[$0]) / 2) }.max()! * 255
+        #expect(off <= 1.01, "half the operator's correction is \(off) levels from half-way")
+    }
+
     @Test("Grain: 0.5 draws half the variance")
     func grain() throws {
         let delta = try encode(Self.exemplar, grained(Self.exemplar))

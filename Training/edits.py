@@ -25,10 +25,12 @@ GLOBAL_COLOUR = ("exposure", "contrast", "gamma", "saturation", "hue", "temperat
 # operator's design was tuned on OPERATOR_TUNING only, and OPERATOR_HELD_OUT stays out of all
 # tuning (Benchmarks/edit_transfer.py reports it apart). Morph was held out until the spatial
 # filter gained rank filters (2026-12-07), whose minimum and maximum were chosen knowing it: it
-# counts as tuned since, and kuwahara, added then, took its place.
+# counts as tuned since, and kuwahara, added then, took its place. Kuwahara was looked at in turn
+# (content-coverage guards, Docs/exemplar-fit.md): clarity, added then, took its place, and was
+# looked at the same day (the luma's gaussian in the spatial filter): glow took its place.
 OPERATOR_TUNING = ("vignette", "graduated", "median", "bilateral", "cartoon", "sketch", "posterize",
-                   "threshold", "keep_colour", "morph")
-OPERATOR_HELD_OUT = ("tiltshift", "emboss", "solarize", "kuwahara")
+                   "threshold", "keep_colour", "morph", "kuwahara", "clarity")
+OPERATOR_HELD_OUT = ("tiltshift", "emboss", "solarize", "glow")
 OPERATOR = OPERATOR_TUNING + OPERATOR_HELD_OUT
 ALL = SEEN + HELD_OUT + OPERATOR
 
@@ -143,6 +145,10 @@ def sample(family, rng):
         return {"radius": float(rng.uniform(0.002, 0.005)), "dilate": bool(rng.random() < 0.5)}
     if family == "kuwahara":
         return {"radius": float(rng.uniform(0.004, 0.01))}
+    if family == "clarity":
+        return {"amount": _either(rng, (-0.8, -0.3), (0.5, 1.5)), "sigma": float(rng.uniform(0.01, 0.03))}
+    if family == "glow":
+        return {"amount": float(rng.uniform(0.3, 0.7)), "sigma": float(rng.uniform(0.01, 0.03))}
     if family == "bilateral":
         return {"sigma": float(rng.uniform(0.008, 0.016)), "range": float(rng.uniform(0.1, 0.25))}
     if family == "cartoon":
@@ -296,6 +302,15 @@ def apply(family, img, p):
         return _bilateral(img, p["sigma"] * side, p["range"]), ones
     if family == "kuwahara":
         return _kuwahara(img, max(1, round(p["radius"] * side))), ones
+    if family == "clarity":
+        # Local contrast of the luma, strongest in the midtones (a raw editor's "clarity"; a
+        # negative amount softens it).
+        y = _luma(img)
+        detail = y - gaussian_blur(y, p["sigma"] * side)
+        return torch.clamp(img + p["amount"] * 4 * y * (1 - y) * detail, 0, 1), ones
+    if family == "glow":
+        # A soft glow (the "Orton" look): the photo screened with its own blur.
+        return 1 - (1 - img) * (1 - p["amount"] * gaussian_blur(img, p["sigma"] * side)), ones
     if family == "cartoon":
         smooth = _bilateral(img, 0.006 * side, 0.12)
         n = p["levels"] - 1

@@ -379,7 +379,8 @@ SPATIAL_MIN_K = 0.15
 SPATIAL_FLOOR = 1e-3  # ... and only where the table alone leaves over this share of the change
 
 
-SPATIAL_KINDS = ("gaussian", "median", "minimum", "maximum")  # the order the delta stores them in
+SPATIAL_KINDS = ("gaussian", "median", "minimum", "maximum", "luma")  # the order the delta stores them in
+LUMA_MARGIN = 0.9     # the luma's blur is kept over the channels' only where it cuts their error by 10%
 RANK_RADII = tuple(range(1, 9))  # a rank filter's window radius in pixels at the fit's size
 RANK_PATIENCE = 2     # radii tried past a kind's best before giving up on larger ones
 MEDIAN_LEVELS = 1023  # the median reads values quantised to 1/1023: one histogram bin each
@@ -405,18 +406,27 @@ def rank_filter(img, kind, radius):
 
 
 def filtered_copy(img, kind, reach):
-    """What `spatial` blends toward: `img` blurred by σ = reach, or its rank filter of radius reach
-    (both relative to the shorter side)."""
+    """What `spatial` blends toward: `img` blurred by σ = reach, `img` moved by its luma's blur
+    minus its luma ("luma"), or its rank filter of radius reach (both relative to the shorter side)."""
     side = min(img.shape[1:])
     if kind == "gaussian":
         return edits.gaussian_blur(img, reach * side)
+    if kind == "luma":
+        blurred = edits.gaussian_blur(img, reach * side)
+        return img + (_luma_of_planar(blurred) - _luma_of_planar(img))
     return rank_filter(img, kind, rank_radius(reach, side))
+
+
+def _luma_of_planar(img):
+    """`[3, H, W]` → `[1, H, W]` luma (edits.LUMA's weights)."""
+    return (img * edits.LUMA.to(img)[:, None, None]).sum(0, keepdim=True)
 
 
 def spatial(img, filt):
     """`img + k·(F(img) − img)` clamped to 0…1 for `filt = (kind, reach, k)`: F a gaussian blur of σ
-    `reach` (k = 1 a blur, k < 0 an unsharp mask) or a rank filter (median, minimum, maximum) of
-    window radius `reach`, both relative to the shorter side; k = 0 nothing."""
+    `reach` (k = 1 a blur, k < 0 an unsharp mask), the same of the luma added to every channel
+    ("luma"), or a rank filter (median, minimum, maximum) of window radius `reach`, both relative
+    to the shorter side; k = 0 nothing."""
     kind, reach, k = filt
     if k == 0:
         return img
@@ -429,7 +439,8 @@ NO_SPATIAL = ("gaussian", 0.0, 0.0)
 def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
     """The spatial filter `(kind, reach, k)` of `spatial` that, followed by a colour table, best
     explains before → after; `NO_SPATIAL` unless it halves the colour table's error alone (a rank
-    filter: cuts it to a quarter, `RANK_GAIN`). Per σ
+    filter: cuts it to a quarter, `RANK_GAIN`; the luma's gaussian is used over the channels' only
+    where it cuts their error by `LUMA_MARGIN`). Per σ
     of `SPATIAL_SIGMAS` and per rank filter's radius, k is the least-squares gain of the filter's
     difference image (a rank filter's only positive). `kinds` limits the search and `report`, a
     dict, receives each kind's best `(error / the table's alone, filter)` (for probes)."""
@@ -468,11 +479,33 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
             e = colour_error(spatial(before, filt))
             if e < best[0]:
                 best = (e, filt)
-    # Rank filters, radius by radius until RANK_PATIENCE radii in a row do no better than the
-    # kind's best: a median, an erosion or a dilation, which a blur explains only in part.
     if report is not None and best[1] != NO_SPATIAL:
         report["gaussian"] = (best[0] / plain, best[1])
-    for kind in [k for k in SPATIAL_KINDS[1:] if k in kinds]:
+    # The luma's blur or unsharp mask, every channel moved alike (a raw editor's sharpening and
+    # clarity): a sharpen of each channel in its place sharpens colour edges the edit left alone,
+    # and the colour step then undoes that by desaturating every photo.
+    if "luma" in kinds:
+        luma = (math.inf, NO_SPATIAL)
+        for sigma in SPATIAL_SIGMAS:
+            k = gain((filtered_copy(before, "luma", sigma) - before).double(), -3.0)
+            if k is not None:
+                e = colour_error(spatial(before, ("luma", sigma, k)))
+                if e < luma[0]:
+                    luma = (e, ("luma", sigma, k))
+        _, sigma, k0 = luma[1]
+        for factor in (1.15, 1.3, 1.5, 1.75):
+            if k0 < 0:
+                filt = ("luma", sigma, max(-3.0, k0 * factor))
+                e = colour_error(spatial(before, filt))
+                if e < luma[0]:
+                    luma = (e, filt)
+        if report is not None and luma[1] != NO_SPATIAL:
+            report["luma"] = (luma[0] / plain, luma[1])
+        if luma[0] < LUMA_MARGIN * best[0]:
+            best = luma
+    # Rank filters, radius by radius until RANK_PATIENCE radii in a row do no better than the
+    # kind's best: a median, an erosion or a dilation, which a blur explains only in part.
+    for kind in [k for k in SPATIAL_KINDS[1:4] if k in kinds]:
         kind_best, since = math.inf, 0
         for radius in RANK_RADII:
             k = gain((rank_filter(before, kind, radius) - before).double(), 0.0)

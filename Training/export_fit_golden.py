@@ -30,6 +30,7 @@ CASES = {
     "threshold": [("threshold", {"t": 0.45, "dark": [0.1, 0.05, 0.2], "light": [0.95, 0.9, 0.7]})],  # of the luma
     "median": [("median", {"radius": 0.02})],  # a rank filter: radius 2 at 107 px
     "dilate": [("morph", {"radius": 0.012, "dilate": True})],  # the window's maximum, radius 1
+    "clarity": [("clarity", {"amount": 1.2, "sigma": 0.02})],  # the luma's unsharp mask, in the midtones
     # Curves of the luma tie the table by place; colours held out choose the table.
     "grayscale": [("grayscale", {"amount": 0.9})],
 }

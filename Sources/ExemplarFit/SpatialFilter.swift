@@ -3,9 +3,10 @@ import ImageCodecs
 import TensorCore
 
 /// The spatial part of an exemplar's edit that fitting can recover exactly: `img + k·(F(img) − img)`
-/// with F a gaussian blur (k = 1 a blur, k < 0 an unsharp mask) or a rank filter (a median, a
-/// minimum or a maximum over a square window: nonlinear filters a blur explains only in part);
-/// nothing for k = 0. Its reach (σ, or the window's radius) is relative to the image's shorter
+/// with F a gaussian blur (k = 1 a blur, k < 0 an unsharp mask), the same on the luma alone
+/// (every channel moved by the luma's change: a raw editor's sharpening or clarity), or a rank
+/// filter (a median, a minimum or a maximum over a square window: nonlinear filters a blur
+/// explains only in part); nothing for k = 0. Its reach (σ, or the window's radius) is relative to the image's shorter
 /// side, so one exemplar's filter means the same on a photo of any size. Same fit as
 /// `fit_spatial` in Training/edit_data.py.
 package struct SpatialFilter: Equatable, Sendable {
@@ -15,6 +16,10 @@ package struct SpatialFilter: Equatable, Sendable {
         case median
         case minimum
         case maximum
+        /// A gaussian of the luma, added to each channel as the luma's change.
+        case luma
+
+        var isRank: Bool { self == .median || self == .minimum || self == .maximum }
     }
 
     package var kind: Kind
@@ -45,6 +50,9 @@ package struct SpatialFilter: Equatable, Sendable {
     /// other photos' fine lines; an exemplar's true median or dilation fitted at half its side
     /// leaves 0.02–0.11.
     static let rankRequiredGain = 0.25
+    /// The luma's gaussian is kept over the channels' only where it cuts their error by 10 %: on
+    /// a gray exemplar the two are one filter.
+    static let lumaMargin = 0.9
     static let minimumGain = 0.15
     /// ... and only where the table alone leaves over this share of the change's energy.
     static let identifiable = 1e-3
@@ -118,8 +126,28 @@ package struct SpatialFilter: Equatable, Sendable {
                 }
             }
         }
+        // The luma's blur or unsharp mask: a sharpen of each channel where the edit sharpened the
+        // luma alone sharpens colour edges too, and the colour step then undoes that by
+        // desaturating every photo (a clarity exemplar cost a flat photo 40 dB).
+        var luma = (error: Double.infinity, filter: SpatialFilter.none, filtered: x)
+        for sigma in sigmas {
+            let copy = filtered(SpatialFilter(kind: .luma, reach: sigma, k: 1))
+            guard let k = gain(copy, lowest: -3) else { continue }
+            let filter = SpatialFilter(kind: .luma, reach: sigma, k: k)
+            let e = colourError(filter.combine(x, copy))
+            if e < luma.error { luma = (e, filter, copy) }
+        }
+        if luma.filter.k < 0 {
+            let found = luma.filter
+            for factor in [1.15, 1.3, 1.5, 1.75] {
+                let filter = SpatialFilter(kind: .luma, reach: found.reach, k: max(-3, found.k * factor))
+                let e = colourError(filter.combine(x, luma.filtered))
+                if e < luma.error { (luma.error, luma.filter) = (e, filter) }
+            }
+        }
+        if luma.error < lumaMargin * best.error { best = luma }
         let side = Double(min(small[0].0.width, small[0].0.height))
-        for kind in Kind.allCases where kind != .gaussian {
+        for kind in Kind.allCases where kind.isRank {
             var (kindBest, since) = (Double.infinity, 0)
             for radius in rankRadii {
                 let reach = Double(radius) / side
@@ -150,6 +178,9 @@ package struct SpatialFilter: Equatable, Sendable {
         switch kind {
         case .gaussian:
             String(format: "\(k < 0 ? "sharpening" : "blur"), σ %.1f%% of the shorter side", reach * 100)
+        case .luma:
+            String(
+                format: "\(k < 0 ? "sharpening" : "blur") of the luminance, σ %.1f%% of the shorter side", reach * 100)
         case .median, .minimum, .maximum:
             String(format: "\(kind), window radius %.1f%% of the shorter side", reach * 100)
         }
@@ -180,6 +211,19 @@ package struct SpatialFilter: Equatable, Sendable {
         let side = min(source.width, source.height)
         switch kind {
         case .gaussian: return Self.gaussian(source, sigma: reach * Double(side), c)
+        case .luma:
+            let blurred = Self.gaussian(source, sigma: reach * Double(side), c)
+            let (wr, wg, wb) = lumaWeights
+            return { rows in
+                var out = source.read(rows)
+                let b = blurred(rows)
+                for p in stride(from: 0, to: out.count, by: 3) {
+                    let change =
+                        wr * (b[p] - out[p]) + wg * (b[p + 1] - out[p + 1]) + wb * (b[p + 2] - out[p + 2])
+                    for k in 0..<3 { out[p + k] += change }
+                }
+                return out
+            }
         case .median, .minimum, .maximum: return RankFilter.bands(source, kind, radius: radius(side: side), c)
         }
     }
@@ -377,9 +421,9 @@ struct RGBRows: Sendable {
 
 extension SpatialFilter: DeltaComponent {
     /// The reach, the gain k and the kind (``Kind``'s raw value); 0, 0, 0 for none. Revision 2:
-    /// none where a colour table alone explains the pair; 3: rank filters.
+    /// none where a colour table alone explains the pair; 3: rank filters; 4: the luma's gaussian.
     package static let layout = [(name: "spatial", shape: [3])]
-    package static let revision = 3
+    package static let revision = 4
     package init(values: [[Float]]) {
         // A kind this build does not know is no filter rather than the wrong one.
         guard let kind = Kind(rawValue: Int(values[0][2])) else {

@@ -19,7 +19,7 @@ struct ExemplarFitParityTests {
         arguments: [
             "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "hue",
             "posterize",
-            "solarize", "threshold", "grayscale", "median", "dilate",
+            "solarize", "threshold", "grayscale", "median", "dilate", "clarity",
         ])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)

@@ -12,9 +12,10 @@ struct SpatialFilterTests {
     static let photo: Image = try! example("coffee.png").converted(to: .rgb).resized(width: 300, height: 200)
 
     @Test(
-        "A blur, a sharpen, a median, a minimum and a maximum are recovered from an exemplar",
+        "A blur, a sharpen (of the channels or of the luma), a median, a minimum and a maximum are recovered",
         arguments: [
             SpatialFilter(sigma: 0.01, k: 1), SpatialFilter(sigma: 0.006, k: -1.2),
+            SpatialFilter(kind: .luma, reach: 0.012, k: -1.5),
             SpatialFilter(kind: .median, reach: 3.0 / 200, k: 1), SpatialFilter(kind: .minimum, reach: 2.0 / 200, k: 1),
             SpatialFilter(kind: .maximum, reach: 1.0 / 200, k: 0.7),
         ])

@@ -463,42 +463,35 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
         k = min(1.5, max(low, float((change * d).sum()) / energy))
         return None if abs(k) < SPATIAL_MIN_K else k
 
-    for sigma in SPATIAL_SIGMAS if "gaussian" in kinds else ():
-        k = gain((edits.gaussian_blur(before, sigma * side) - before).double(), -3.0)
-        if k is None:
-            continue
-        e = colour_error(spatial(before, ("gaussian", sigma, k)))
-        if e < best[0]:
-            best = (e, ("gaussian", sigma, k))
-    # Clipping makes the least-squares gain of a strong sharpen too small: try larger ones (each
-    # a multiple of the gain found, as SpatialFilter.fit).
-    kind, sigma, k0 = best[1]
-    for factor in (1.15, 1.3, 1.5, 1.75):
-        if k0 < 0:
-            filt = (kind, sigma, max(-3.0, k0 * factor))
-            e = colour_error(spatial(before, filt))
-            if e < best[0]:
-                best = (e, filt)
-    if report is not None and best[1] != NO_SPATIAL:
-        report["gaussian"] = (best[0] / plain, best[1])
+    def gaussians(kind, bound):
+        """`kind`'s gaussian (of the channels or of the luma) at the σ and least-squares gain that
+        leave the least error, if under `bound`; then, after a sharpen, larger gains (clipping
+        makes the least-squares gain of a strong sharpen too small), as SpatialFilter.fit."""
+        found = (bound, NO_SPATIAL)
+        for sigma in SPATIAL_SIGMAS:
+            k = gain((filtered_copy(before, kind, sigma) - before).double(), -3.0)
+            if k is not None:
+                e = colour_error(spatial(before, (kind, sigma, k)))
+                if e < found[0]:
+                    found = (e, (kind, sigma, k))
+        _, sigma, k0 = found[1]
+        for factor in (1.15, 1.3, 1.5, 1.75):
+            if k0 < 0:
+                filt = (kind, sigma, max(-3.0, k0 * factor))
+                e = colour_error(spatial(before, filt))
+                if e < found[0]:
+                    found = (e, filt)
+        return found
+
+    if "gaussian" in kinds:
+        best = gaussians("gaussian", plain)
+        if report is not None and best[1] != NO_SPATIAL:
+            report["gaussian"] = (best[0] / plain, best[1])
     # The luma's blur or unsharp mask, every channel moved alike (a raw editor's sharpening and
     # clarity): a sharpen of each channel in its place sharpens colour edges the edit left alone,
     # and the colour step then undoes that by desaturating every photo.
     if "luma" in kinds:
-        luma = (math.inf, NO_SPATIAL)
-        for sigma in SPATIAL_SIGMAS:
-            k = gain((filtered_copy(before, "luma", sigma) - before).double(), -3.0)
-            if k is not None:
-                e = colour_error(spatial(before, ("luma", sigma, k)))
-                if e < luma[0]:
-                    luma = (e, ("luma", sigma, k))
-        _, sigma, k0 = luma[1]
-        for factor in (1.15, 1.3, 1.5, 1.75):
-            if k0 < 0:
-                filt = ("luma", sigma, max(-3.0, k0 * factor))
-                e = colour_error(spatial(before, filt))
-                if e < luma[0]:
-                    luma = (e, filt)
+        luma = gaussians("luma", math.inf)
         if report is not None and luma[1] != NO_SPATIAL:
             report["luma"] = (luma[0] / plain, luma[1])
         if luma[0] < LUMA_MARGIN * best[0]:

@@ -105,46 +105,34 @@ package struct SpatialFilter: Equatable, Sendable {
                 return filter.copy(of: RGBRows(samples, width: w, height: h), c)(0..<h)
             }
         }
-        let plain = colourError(x)
-        var best = (error: plain, filter: SpatialFilter.none, filtered: x)
-        for sigma in sigmas {
-            let blurred = filtered(SpatialFilter(sigma: sigma, k: 1))
-            guard let k = gain(blurred, lowest: -3) else { continue }
-            let filter = SpatialFilter(sigma: sigma, k: k)
-            let e = colourError(filter.combine(x, blurred))
-            if e < best.error { best = (e, filter, blurred) }
-        }
-        // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
-        if best.filter.k < 0 {
-            let found = best.filter
-            for factor in [1.15, 1.3, 1.5, 1.75] {
-                let filter = SpatialFilter(sigma: found.reach, k: max(-3, found.k * factor))
-                let e = colourError(filter.combine(x, best.filtered))
-                if e < best.error {
-                    best.error = e
-                    best.filter = filter
+        /// `kind`'s gaussian (of the channels or of the luma) at the σ and least-squares gain that
+        /// leave the least error, if under `bound`.
+        func gaussians(_ kind: Kind, under bound: Double) -> (error: Double, filter: SpatialFilter, filtered: [Float]) {
+            var found = (error: bound, filter: SpatialFilter.none, filtered: x)
+            for sigma in sigmas {
+                let copy = filtered(SpatialFilter(kind: kind, reach: sigma, k: 1))
+                guard let k = gain(copy, lowest: -3) else { continue }
+                let filter = SpatialFilter(kind: kind, reach: sigma, k: k)
+                let e = colourError(filter.combine(x, copy))
+                if e < found.error { found = (e, filter, copy) }
+            }
+            // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
+            if found.filter.k < 0 {
+                let first = found.filter
+                for factor in [1.15, 1.3, 1.5, 1.75] {
+                    let filter = SpatialFilter(kind: kind, reach: first.reach, k: max(-3, first.k * factor))
+                    let e = colourError(filter.combine(x, found.filtered))
+                    if e < found.error { (found.error, found.filter) = (e, filter) }
                 }
             }
+            return found
         }
+        let plain = colourError(x)
+        var best = gaussians(.gaussian, under: plain)
         // The luma's blur or unsharp mask: a sharpen of each channel where the edit sharpened the
         // luma alone sharpens colour edges too, and the colour step then undoes that by
-        // desaturating every photo (a clarity exemplar cost a flat photo 40 dB).
-        var luma = (error: Double.infinity, filter: SpatialFilter.none, filtered: x)
-        for sigma in sigmas {
-            let copy = filtered(SpatialFilter(kind: .luma, reach: sigma, k: 1))
-            guard let k = gain(copy, lowest: -3) else { continue }
-            let filter = SpatialFilter(kind: .luma, reach: sigma, k: k)
-            let e = colourError(filter.combine(x, copy))
-            if e < luma.error { luma = (e, filter, copy) }
-        }
-        if luma.filter.k < 0 {
-            let found = luma.filter
-            for factor in [1.15, 1.3, 1.5, 1.75] {
-                let filter = SpatialFilter(kind: .luma, reach: found.reach, k: max(-3, found.k * factor))
-                let e = colourError(filter.combine(x, luma.filtered))
-                if e < luma.error { (luma.error, luma.filter) = (e, filter) }
-            }
-        }
+        // desaturating every photo (a clarity exemplar cost a flat photo 77 dB).
+        let luma = gaussians(.luma, under: .infinity)
         if luma.error < lumaMargin * best.error { best = luma }
         let side = Double(min(small[0].0.width, small[0].0.height))
         for kind in Kind.allCases where kind.isRank {

@@ -444,33 +444,20 @@ struct StrengthTests {
         #expect(try edit(Self.photo, combined) == half)
     }
 
-    @Test("A blur: 0.5 blends the same blur in half-way (σ kept, the gain halved)")
-    func blur() throws {
-        let filter = SpatialFilter(sigma: 0.01, k: 1)
-        let delta = try encode(Self.exemplar, filtered(Self.exemplar, filter).converted(to: .uint8))
-        #expect(try edit(Self.photo, delta, grain: "none", strength: 0) == Self.photo.converted(to: .uint8))
-        #expect(delta["spatial"]?.values[1] ?? 0 > 0.5, "the exemplar's blur is found")
-        let (half, full) = (
-            try edit(Self.photo, delta, grain: "none", strength: 0.5), try edit(Self.photo, delta, grain: "none")
-        )
-        #expect(full != Self.photo.converted(to: .uint8))
-        let off = Self.offMidpoint(half, Self.photo.converted(to: .uint8), full)
-        #expect(off <= 1.01, "half the blur is \(off) levels from half-way")
-    }
-
-    @Test("A median: 0.5 blends the same median in half-way (radius kept, the gain halved)")
-    func median() throws {
-        let filter = SpatialFilter(kind: .median, reach: 0.01, k: 1)
+    @Test(
+        "A blur and a median: 0.5 blends the same filter in half-way (its reach kept, the gain halved)",
+        arguments: [SpatialFilter(sigma: 0.01, k: 1), SpatialFilter(kind: .median, reach: 0.01, k: 1)])
+    func filter(_ filter: SpatialFilter) throws {
         let delta = try encode(Self.exemplar, filtered(Self.exemplar, filter).converted(to: .uint8))
         let spatial = try #require(delta["spatial"]?.values)
-        #expect(spatial[2] == Float(SpatialFilter.Kind.median.rawValue) && spatial[1] > 0.5, "found \(spatial)")
+        #expect(spatial[2] == Float(filter.kind.rawValue) && spatial[1] > 0.5, "found \(spatial)")
         #expect(try edit(Self.photo, delta, grain: "none", strength: 0) == Self.photo.converted(to: .uint8))
         let (half, full) = (
             try edit(Self.photo, delta, grain: "none", strength: 0.5), try edit(Self.photo, delta, grain: "none")
         )
         #expect(full != Self.photo.converted(to: .uint8))
         let off = Self.offMidpoint(half, Self.photo.converted(to: .uint8), full)
-        #expect(off <= 1.01, "half the median is \(off) levels from half-way")
+        #expect(off <= 1.01, "half the filter is \(off) levels from half-way")
     }
 
     @Test("The learned operator: 0 is the photo untouched, 0.5 half its correction")

@@ -453,7 +453,6 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
 
     side = min(before.shape[1:])
     plain = colour_error(before)
-    best = (plain, NO_SPATIAL)
     change = (after - before).double()
 
     def gain(d, low):
@@ -463,39 +462,33 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
         k = min(1.5, max(low, float((change * d).sum()) / energy))
         return None if abs(k) < SPATIAL_MIN_K else k
 
-    def gaussians(kind, bound):
-        """`kind`'s gaussian (of the channels or of the luma) at the σ and least-squares gain that
-        leave the least error, if under `bound`; then, after a sharpen, larger gains (clipping
-        makes the least-squares gain of a strong sharpen too small), as SpatialFilter.fit."""
-        found = (bound, NO_SPATIAL)
-        for sigma in SPATIAL_SIGMAS:
-            k = gain((filtered_copy(before, kind, sigma) - before).double(), -3.0)
+    # Per σ, the channels' gaussian and the luma's, the latter derived from the former's blur (as
+    # SpatialFilter.fit); each blended by its least-squares gain.
+    found = {"gaussian": (plain, NO_SPATIAL), "luma": (math.inf, NO_SPATIAL)}
+    for sigma in SPATIAL_SIGMAS:
+        blurred = edits.gaussian_blur(before, sigma * side)
+        copies = {"gaussian": blurred, "luma": before + (_luma_of_planar(blurred) - _luma_of_planar(before))}
+        for kind in [k for k in found if k in kinds]:
+            d = copies[kind] - before
+            k = gain(d.double(), -3.0)
             if k is not None:
-                e = colour_error(spatial(before, (kind, sigma, k)))
-                if e < found[0]:
-                    found = (e, (kind, sigma, k))
-        _, sigma, k0 = found[1]
+                e = colour_error((before + k * d).clamp(0, 1))
+                if e < found[kind][0]:
+                    found[kind] = (e, (kind, sigma, k))
+    # Clipping makes the least-squares gain of a strong sharpen too small: try larger ones (each a
+    # multiple of the gain found).
+    for kind, (_, (_, sigma, k0)) in found.items():
         for factor in (1.15, 1.3, 1.5, 1.75):
             if k0 < 0:
                 filt = (kind, sigma, max(-3.0, k0 * factor))
                 e = colour_error(spatial(before, filt))
-                if e < found[0]:
-                    found = (e, filt)
-        return found
-
-    if "gaussian" in kinds:
-        best = gaussians("gaussian", plain)
-        if report is not None and best[1] != NO_SPATIAL:
-            report["gaussian"] = (best[0] / plain, best[1])
-    # The luma's blur or unsharp mask, every channel moved alike (a raw editor's sharpening and
-    # clarity): a sharpen of each channel in its place sharpens colour edges the edit left alone,
-    # and the colour step then undoes that by desaturating every photo.
-    if "luma" in kinds:
-        luma = gaussians("luma", math.inf)
-        if report is not None and luma[1] != NO_SPATIAL:
-            report["luma"] = (luma[0] / plain, luma[1])
-        if luma[0] < LUMA_MARGIN * best[0]:
-            best = luma
+                if e < found[kind][0]:
+                    found[kind] = (e, filt)
+    if report is not None:
+        report.update({kind: (e / plain, filt) for kind, (e, filt) in found.items() if filt != NO_SPATIAL})
+    # A sharpen of each channel where the edit sharpened the luma alone sharpens colour edges too,
+    # which the colour step then undoes by desaturating every photo (Docs/exemplar-fit.md).
+    best = found["luma"] if found["luma"][0] < LUMA_MARGIN * found["gaussian"][0] else found["gaussian"]
     # Rank filters, radius by radius until RANK_PATIENCE radii in a row do no better than the
     # kind's best: a median, an erosion or a dilation, which a blur explains only in part.
     for kind in [k for k in SPATIAL_KINDS[1:4] if k in kinds]:

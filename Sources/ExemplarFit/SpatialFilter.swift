@@ -105,35 +105,35 @@ package struct SpatialFilter: Equatable, Sendable {
                 return filter.copy(of: RGBRows(samples, width: w, height: h), c)(0..<h)
             }
         }
-        /// `kind`'s gaussian (of the channels or of the luma) at the σ and least-squares gain that
-        /// leave the least error, if under `bound`.
-        func gaussians(_ kind: Kind, under bound: Double) -> (error: Double, filter: SpatialFilter, filtered: [Float]) {
-            var found = (error: bound, filter: SpatialFilter.none, filtered: x)
-            for sigma in sigmas {
-                let copy = filtered(SpatialFilter(kind: kind, reach: sigma, k: 1))
+        typealias Found = (error: Double, filter: SpatialFilter, filtered: [Float])
+        // Per σ, the channels' gaussian and the luma's, the latter derived from the former's blur.
+        let plain = colourError(x)
+        var (channels, luma): (Found, Found) = ((plain, .none, x), (.infinity, .none, x))
+        for sigma in sigmas {
+            let blurred = filtered(SpatialFilter(sigma: sigma, k: 1))
+            for (kind, copy) in [(Kind.gaussian, blurred), (.luma, Self.lumaCopy(x, blurred: blurred))] {
                 guard let k = gain(copy, lowest: -3) else { continue }
                 let filter = SpatialFilter(kind: kind, reach: sigma, k: k)
                 let e = colourError(filter.combine(x, copy))
-                if e < found.error { found = (e, filter, copy) }
+                if kind == .gaussian, e < channels.error { channels = (e, filter, copy) }
+                if kind == .luma, e < luma.error { luma = (e, filter, copy) }
             }
-            // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
-            if found.filter.k < 0 {
-                let first = found.filter
-                for factor in [1.15, 1.3, 1.5, 1.75] {
-                    let filter = SpatialFilter(kind: kind, reach: first.reach, k: max(-3, first.k * factor))
-                    let e = colourError(filter.combine(x, found.filtered))
-                    if e < found.error { (found.error, found.filter) = (e, filter) }
-                }
-            }
-            return found
         }
-        let plain = colourError(x)
-        var best = gaussians(.gaussian, under: plain)
-        // The luma's blur or unsharp mask: a sharpen of each channel where the edit sharpened the
-        // luma alone sharpens colour edges too, and the colour step then undoes that by
-        // desaturating every photo (a clarity exemplar cost a flat photo 77 dB).
-        let luma = gaussians(.luma, under: .infinity)
-        if luma.error < lumaMargin * best.error { best = luma }
+        // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
+        func stronger(_ found: inout Found) {
+            guard found.filter.k < 0 else { return }
+            let first = found.filter
+            for factor in [1.15, 1.3, 1.5, 1.75] {
+                let filter = SpatialFilter(kind: first.kind, reach: first.reach, k: max(-3, first.k * factor))
+                let e = colourError(filter.combine(x, found.filtered))
+                if e < found.error { (found.error, found.filter) = (e, filter) }
+            }
+        }
+        stronger(&channels)
+        stronger(&luma)
+        // A sharpen of each channel where the edit sharpened the luma alone sharpens colour edges
+        // too, which the colour step then undoes by desaturating every photo (Docs/exemplar-fit.md).
+        var best = luma.error < lumaMargin * channels.error ? luma : channels
         let side = Double(min(small[0].0.width, small[0].0.height))
         for kind in Kind.allCases where kind.isRank {
             var (kindBest, since) = (Double.infinity, 0)
@@ -201,19 +201,21 @@ package struct SpatialFilter: Equatable, Sendable {
         case .gaussian: return Self.gaussian(source, sigma: reach * Double(side), c)
         case .luma:
             let blurred = Self.gaussian(source, sigma: reach * Double(side), c)
-            let (wr, wg, wb) = lumaWeights
-            return { rows in
-                var out = source.read(rows)
-                let b = blurred(rows)
-                for p in stride(from: 0, to: out.count, by: 3) {
-                    let change =
-                        wr * (b[p] - out[p]) + wg * (b[p + 1] - out[p + 1]) + wb * (b[p + 2] - out[p + 2])
-                    for k in 0..<3 { out[p + k] += change }
-                }
-                return out
-            }
+            return { rows in Self.lumaCopy(source.read(rows), blurred: blurred(rows)) }
         case .median, .minimum, .maximum: return RankFilter.bands(source, kind, radius: radius(side: side), c)
         }
+    }
+
+    /// Interleaved RGB `x` with every channel moved by the luma of `blurred − x`: the luma's
+    /// gaussian, from the channels'.
+    private static func lumaCopy(_ x: [Float], blurred b: [Float]) -> [Float] {
+        let (wr, wg, wb) = lumaWeights
+        var out = x
+        for p in stride(from: 0, to: out.count, by: 3) {
+            let change = wr * (b[p] - out[p]) + wg * (b[p + 1] - out[p + 1]) + wb * (b[p + 2] - out[p + 2])
+            for k in 0..<3 { out[p + k] += change }
+        }
+        return out
     }
 
     private func combine(_ x: [Float], _ blurred: [Float]) -> [Float] {

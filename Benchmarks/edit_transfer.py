@@ -90,6 +90,20 @@ def draw_case(photos, rng, family, queries, side=512):
     return edit, a, drawn
 
 
+def probe_cases(photos, families, cases, queries, rng_for, only=None):
+    """Every case of `families` in the benchmark's order (`draw_case`; every case is drawn, so the
+    draws stay the benchmark's), with its edit applied: (family, case, edit, exemplar before, its
+    after, queries, their truths), skipping families not in `only` (when given)."""
+    for family in families:
+        rng = rng_for(family)
+        for case in range(cases):
+            edit, a, qs = draw_case(photos, rng, family, queries)
+            if only is not None and family not in only:
+                continue
+            truths = [quantised(edits.apply_edit(edit, b)[0]) for b in qs]
+            yield family, case, edit, a, quantised(edits.apply_edit(edit, a)[0]), qs, truths
+
+
 def baseline_lut(before, after, n=17):
     """The 3D-LUT baseline: 17³ nodes, each the mean after-colour of the exemplar's pixels nearest
     it, nodes without pixels from the pair's least-squares affine map; as an offset table for

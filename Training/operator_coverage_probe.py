@@ -25,7 +25,7 @@ import edits
 import operator_fit as O
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Benchmarks"))
-from edit_transfer import draw_case, probe_arguments, psnr  # noqa: E402
+from edit_transfer import probe_arguments, probe_cases, psnr  # noqa: E402
 
 DETAIL_BINS = 8
 DETAIL_FLOOR = -10.0
@@ -81,44 +81,37 @@ def main():
     chw = lambda a: E.quantised(torch.from_numpy(np.clip(a, 0, 1)).permute(2, 0, 1))  # noqa: E731
     columns = ["untouched", "fit", "operator"] + [f"covered by {g}" for g in GRIDS] + ["no curves"]
     print("family case: " + " | ".join(columns) + " (dB; share of the query covered)")
-    for family in families:
-        rng = rng_for(family)
-        for case in range(cases):
-            edit, a, qs = draw_case(photos, rng, family, queries)
-            if only is not None and family not in only:
-                continue
-            a2 = E.quantised(edits.apply_edit(edit, a)[0])
-            fitted = E.fit(a, a2)
-            before, fa, after = hwc(a), hwc(E.apply_fit(a, fitted)), hwc(a2)
-            full = O.features
-            op = O.fit(before, fa, after)
+    for family, case, _, a, a2, qs, truths in probe_cases(photos, families, cases, queries, rng_for, only):
+        fitted = E.fit(a, a2)
+        before, fa, after = hwc(a), hwc(E.apply_fit(a, fitted)), hwc(a2)
+        full = O.features
+        op = O.fit(before, fa, after)
+        O.features = without_curves
+        plain = O.fit(before, fa, after)
+        O.features = full
+        if op is None and plain is None:
+            print(f"{family} {case}: no operator kept", flush=True)
+            continue
+        grids = {g: coverage(before, n) for g, n in GRIDS.items()}
+        rows = []
+        for b, truth in zip(qs, truths):
+            fb = hwc(E.apply_fit(b, fitted))
+            corr = np.zeros_like(fb) if op is None else O.correction(op, hwc(b), fb)
+            row = [psnr(b, truth), psnr(chw(fb), truth), psnr(chw(fb + corr), truth)]
+            for g in GRIDS:
+                share = covered(grids[g], hwc(b))
+                row.append(psnr(chw(fb + share[..., None] * corr), truth))
+                row.append(float(share.mean()))
             O.features = without_curves
-            plain = O.fit(before, fa, after)
+            corr = np.zeros_like(fb) if plain is None else O.correction(plain, hwc(b), fb)
             O.features = full
-            if op is None and plain is None:
-                print(f"{family} {case}: no operator kept", flush=True)
-                continue
-            grids = {g: coverage(before, n) for g, n in GRIDS.items()}
-            rows = []
-            for b in qs:
-                truth = E.quantised(edits.apply_edit(edit, b)[0])
-                fb = hwc(E.apply_fit(b, fitted))
-                corr = np.zeros_like(fb) if op is None else O.correction(op, hwc(b), fb)
-                row = [psnr(b, truth), psnr(chw(fb), truth), psnr(chw(fb + corr), truth)]
-                for g in GRIDS:
-                    share = covered(grids[g], hwc(b))
-                    row.append(psnr(chw(fb + share[..., None] * corr), truth))
-                    row.append(float(share.mean()))
-                O.features = without_curves
-                corr = np.zeros_like(fb) if plain is None else O.correction(plain, hwc(b), fb)
-                O.features = full
-                rows.append(row + [psnr(chw(fb + corr), truth)])
-            r = np.mean(rows, 0)
-            cells = [f"{r[0]:.2f}", f"{r[1]:.2f}", f"{r[2]:.2f}"]
-            cells += [f"{r[3 + 2 * i]:.2f} ({r[4 + 2 * i]:.2f})" for i in range(len(GRIDS))]
-            cells.append(f"{r[-1]:.2f}")
-            kept = f"operator {'kept' if op is not None else 'none'}, without curves {'kept' if plain is not None else 'none'}"
-            print(f"{family} {case} ({kept}): " + " | ".join(cells), flush=True)
+            rows.append(row + [psnr(chw(fb + corr), truth)])
+        r = np.mean(rows, 0)
+        cells = [f"{r[0]:.2f}", f"{r[1]:.2f}", f"{r[2]:.2f}"]
+        cells += [f"{r[3 + 2 * i]:.2f} ({r[4 + 2 * i]:.2f})" for i in range(len(GRIDS))]
+        cells.append(f"{r[-1]:.2f}")
+        kept = f"operator {'kept' if op is not None else 'none'}, without curves {'kept' if plain is not None else 'none'}"
+        print(f"{family} {case} ({kept}): " + " | ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,9 @@ import sys
 import numpy as np
 
 import edit_data as E
-import edits
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Benchmarks"))
-from edit_transfer import draw_case, probe_arguments, psnr  # noqa: E402
+from edit_transfer import probe_arguments, probe_cases, psnr  # noqa: E402
 
 
 def main():
@@ -29,28 +28,21 @@ def main():
     only = set(more[0].split(",")) if more else None
     photos = E.photos("bench", short_side=1024)
     print("family case: kind best share of the table's error (radius or σ, k) → query PSNR | none | kept")
-    for family in families:
-        rng = rng_for(family)
-        for case in range(cases):
-            edit, a, qs = draw_case(photos, rng, family, queries)
-            if only is not None and family not in only:
-                continue
-            a2 = E.quantised(edits.apply_edit(edit, a)[0])
-            truths = [E.quantised(edits.apply_edit(edit, b)[0]) for b in qs]
-            report = {}
-            kept = E.fit_spatial(E.shrunk(a, E.SPATIAL_FIT_SIDE), E.shrunk(a2, E.SPATIAL_FIT_SIDE), report=report)
+    for family, case, edit, a, a2, qs, truths in probe_cases(photos, families, cases, queries, rng_for, only):
+        report = {}
+        kept = E.fit_spatial(E.shrunk(a, E.SPATIAL_FIT_SIDE), E.shrunk(a2, E.SPATIAL_FIT_SIDE), report=report)
 
-            def score(filt):
-                fitted = E.fit(a, a2, filt)
-                return np.mean([psnr(E.quantised(E.apply_fit(b, fitted)), t) for b, t in zip(qs, truths)])
+        def score(filt):
+            fitted = E.fit(a, a2, filt)
+            return np.mean([psnr(E.quantised(E.apply_fit(b, fitted)), t) for b, t in zip(qs, truths)])
 
-            parts = []
-            side = min(E.shrunk(a, E.SPATIAL_FIT_SIDE).shape[1:])
-            for kind, (share, filt) in sorted(report.items()):
-                reach = f"r {filt[1] * side:.0f}" if kind != "gaussian" else f"σ {filt[1]:.4f}"
-                parts.append(f"{kind} {share:.3f} ({reach}, k {filt[2]:.2f}) → {score(filt):.2f}")
-            print(f"{family} {case}: " + "; ".join(parts) + f" | none {score(E.NO_SPATIAL):.2f} | kept {kept[0]} {score(kept):.2f}",
-                  flush=True)
+        parts = []
+        side = min(E.shrunk(a, E.SPATIAL_FIT_SIDE).shape[1:])
+        for kind, (share, filt) in sorted(report.items()):
+            reach = f"σ {filt[1]:.4f}" if kind in ("gaussian", "luma") else f"r {filt[1] * side:.0f}"
+            parts.append(f"{kind} {share:.3f} ({reach}, k {filt[2]:.2f}) → {score(filt):.2f}")
+        print(f"{family} {case}: " + "; ".join(parts) + f" | none {score(E.NO_SPATIAL):.2f} | kept {kept[0]} {score(kept):.2f}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -346,6 +346,31 @@ def colour_held_out_error(before, after, predict):
     return _held_out(before, after, half, predict)
 
 
+TEXTURE_SIGMA = 0.01  # the luma's detail: the luma minus its blur of this σ (of the shorter side)
+
+
+def detail_of(img):
+    """`[3, H, W]` → `[H·W]`: the luma (of `img` clamped) minus its gaussian blur of σ `TEXTURE_SIGMA`."""
+    luma = _luma_of_planar(img.clamp(0, 1))
+    return (luma - edits.gaussian_blur(luma, TEXTURE_SIGMA * min(img.shape[1:]))).reshape(-1)
+
+
+def texture_held_out_error(before, after, predict):
+    """As `held_out_error` on halves split by texture within each tone: in each bin of the luma
+    (`CURVE_BINS`), the pixels of least |`detail_of`| predicting the rest and back. A colour
+    model says the change depends on the colour alone; where it depends on texture (clarity, a
+    sharpen the filter did not take all of), smooth pixels do not predict textured ones."""
+    d = detail_of(before).abs()
+    k = torch.round(_luma_of(before.reshape(3, -1).T.double().clamp(0, 1)) * (CURVE_BINS - 1)).long()
+    # Pixels ordered by bin, within it by |detail|, ties by index; the first half of each bin.
+    order = torch.argsort(d, stable=True)
+    order = order[torch.argsort(k[order], stable=True)]
+    counts = torch.bincount(k, minlength=CURVE_BINS)
+    rank = torch.empty_like(k)
+    rank[order] = torch.arange(len(k)) - (torch.cumsum(counts, 0) - counts)[k[order]]
+    return _held_out(before, after, 2 * rank < counts[k], predict)
+
+
 def _held_out(before, after, half, predict):
     if half.all() or not half.any():
         return None
@@ -787,16 +812,22 @@ def choose_colour(before, after, table_error=None):
     hue = held_out_error(before, after, hue_predictor)
     curves = {source: held_out_error(before, after, curves_predictor(source)) for source in CURVE_SOURCES}
 
+    def predictor(name):
+        return {"table": table_predictor(False), "hue": hue_predictor}.get(name) or curves_predictor(name[len("curves-"):])
+
     def colour(name):
-        predictor = {"table": table_predictor(False), "hue": hue_predictor}.get(name)
-        return colour_held_out_error(before, after, predictor or curves_predictor(name[len("curves-"):]))
+        return colour_held_out_error(before, after, predictor(name))
 
-    return colour_step(table, hue, identity_error(before, after), curves=curves, colour=colour)[0]
+    def texture(name):
+        return texture_held_out_error(before, after, predictor(name))
+
+    return colour_step(table, hue, identity_error(before, after), curves=curves, colour=colour, texture=texture)[0]
 
 
-def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=None):
+def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=None, texture=None):
     """`choose_colour`'s rule on the held-out errors (`curves`: {"shared": e, "channel": e, "luma": e};
-    `colour(name)`: that model's `colour_held_out_error`, asked only to break a tie):
+    `colour(name)`: that model's `colour_held_out_error`, asked only to break a tie; `texture(name)`:
+    its `texture_held_out_error`, which must pass `gain` too):
     ("table" | "hue" | "curves-shared" | "curves-channel" | "curves-luma" | "unchanged", the chosen
     step's error);
     `gain` None keeps the step without testing it against "unchanged"."""
@@ -815,7 +846,12 @@ def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=Non
             mine, theirs = colour(choice), colour(base[0])
             if mine is not None and theirs is not None and theirs < mine:
                 choice, error = base
-    return (choice if gain is None or error < gain * unchanged else "unchanged"), error
+    if gain is None:
+        return choice, error
+    if error >= gain * unchanged:
+        return "unchanged", error
+    textured = None if texture is None else texture(choice)
+    return ("unchanged" if textured is not None and textured >= gain * unchanged else choice), error
 
 
 def identity_error(before, after):

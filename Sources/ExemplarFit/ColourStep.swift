@@ -42,12 +42,18 @@ package struct ColourStep: Equatable, Sendable {
     /// after a hue shift learns the exemplar's colours both ways, which holds out the exemplar's
     /// own blocks but not other photos. Curves and that model within ``curveMargin`` of each
     /// other are told apart on colours held out (``HeldOut/colourHalves(_:)``). The choice is kept
-    /// only if it passes ``colourGain``.
+    /// only if it passes ``colourGain`` on the checkerboard and on `texture`
+    /// (``HeldOut/textureHalves(_:width:height:_:)``): a bright exemplar's clarity had been learned
+    /// as a curve darkening the tones its edges alone showed (Docs/exemplar-fit.md).
     static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Choice {
-        choice(x, y, halves: HeldOut.halves(width: w, height: h))
+        choice(
+            x, y, halves: HeldOut.halves(width: w, height: h),
+            texture: HeldOut.textureHalves(x, width: w, height: h, Compute(threads: 1)))
     }
 
-    static func choice(_ x: [Float], _ y: [Float], halves: [[Int]], tableError: Double? = nil) -> Choice {
+    static func choice(_ x: [Float], _ y: [Float], halves: [[Int]], texture: [[Int]], tableError: Double? = nil)
+        -> Choice
+    {
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
         let table = tableError ?? ColorLUT.heldOutError(x, y, halves: halves, curves: false)
         let hue = heldOutError(.hue, x, y, halves: halves)
@@ -75,7 +81,15 @@ package struct ColourStep: Equatable, Sendable {
             let d = Double(pair.1 - pair.0)
             return sum + d * d
         }
-        return error < colourGain * unchanged ? choice : .unchanged
+        guard error < colourGain * unchanged else { return .unchanged }
+        // A colour model says the change depends on the colour alone: in each tone, smooth pixels
+        // must predict textured ones as well.
+        if !texture[0].isEmpty, !texture[1].isEmpty,
+            heldOutError(choice, x, y, halves: texture) >= colourGain * unchanged
+        {
+            return .unchanged
+        }
+        return choice
     }
 
     /// `model`'s held-out error on `halves`, each half's fit predicting the other.
@@ -106,9 +120,11 @@ package struct ColourStep: Equatable, Sendable {
         let x = pairs.flatMap { $0.before.floatSamples() }
         let y = pairs.flatMap { $0.after.floatSamples() }
         let halves = HeldOut.halves(sizes: pairs.map { ($0.before.width, $0.before.height) })
+        let texture = HeldOut.textureHalves(
+            pairs.map { ($0.before.floatSamples(), $0.before.width, $0.before.height) }, Compute(threads: 1))
         // The table's held-out error decides both the hue shift and the table's own prior.
         let tableError = ColorLUT.heldOutError(x, y, halves: halves, curves: false)
-        switch choice(x, y, halves: halves, tableError: tableError) {
+        switch choice(x, y, halves: halves, texture: texture, tableError: tableError) {
         case .curves(let input):
             return ColourStep(
                 curves: ColourCurves.fit(x, y, Array(0..<(x.count / 3)), input: input), hue: .none, table: .none)

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// The exemplar's own held-out test: a 4×4 checkerboard of the pair, each half's fit predicting
 /// the other half. Every choice the fit makes between models (curves or not, hue shift or table,
 /// a colour step or none) is decided on it; where it cannot tell the colour step's curves from
@@ -39,6 +41,44 @@ enum HeldOut {
         for p in 0..<(x.count / 3) { halves[colourCell(SIMD3(x[3 * p], x[3 * p + 1], x[3 * p + 2]))].append(p) }
         let fewest = Double(min(halves[0].count, halves[1].count))
         return fewest >= colourMinShare * Double(x.count / 3) ? halves : nil
+    }
+
+    /// The luma's detail: the luma minus its gaussian blur of this σ (of the shorter side).
+    static let textureSigma = 0.01
+
+    /// The pixels of interleaved RGB `x` (`w × h`) split by texture within each tone: in each bin
+    /// of the luma (``ColourCurves/knots``), the half of least |detail| (ties by index) and the
+    /// rest. A colour model says the change depends on the colour alone; where it depends on
+    /// texture (clarity, a sharpen the filter did not take all of), smooth pixels do not predict
+    /// textured ones. Same as `texture_held_out_error` in Training/edit_data.py.
+    static func textureHalves(_ x: [Float], width w: Int, height h: Int, _ c: Compute) -> [[Int]] {
+        let clamped = x.map(ColourCurves.clamped)
+        let blurred = SpatialFilter.gaussian(clamped, width: w, height: h, sigma: textureSigma * Double(min(w, h)), c)
+        var bins = [[(detail: Float, pixel: Int)]](repeating: [], count: ColourCurves.knots)
+        for p in 0..<(w * h) {
+            let luma = ColourCurves.lumaOf(clamped[3 * p], clamped[3 * p + 1], clamped[3 * p + 2])
+            let blur = ColourCurves.lumaOf(blurred[3 * p], blurred[3 * p + 1], blurred[3 * p + 2])
+            bins[ColourCurves.bin(luma)].append((abs(luma - blur), p))
+        }
+        var halves: [[Int]] = [[], []]
+        for bin in bins {
+            let sorted = bin.sorted { ($0.detail, $0.pixel) < ($1.detail, $1.pixel) }
+            for (rank, pixel) in sorted.enumerated() { halves[2 * rank < sorted.count ? 0 : 1].append(pixel.pixel) }
+        }
+        return halves.map { $0.sorted() }
+    }
+
+    /// ``textureHalves(_:width:height:_:)`` of several pairs laid end to end, each on its own.
+    static func textureHalves(_ pairs: [(x: [Float], width: Int, height: Int)], _ c: Compute) -> [[Int]] {
+        var halves: [[Int]] = [[], []]
+        var offset = 0
+        for pair in pairs {
+            for (k, half) in textureHalves(pair.x, width: pair.width, height: pair.height, c).enumerated() {
+                halves[k] += half.map { $0 + offset }
+            }
+            offset += pair.width * pair.height
+        }
+        return halves
     }
 
     /// The pixels of the checkerboard's two halves.

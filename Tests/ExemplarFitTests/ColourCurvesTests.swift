@@ -125,6 +125,38 @@ struct ColourCurvesTests {
         #expect(psnr(out, truth) > 40, "\(psnr(out, truth)) dB, untouched \(psnr(query, truth)) dB")
     }
 
+    @Test("An edit of texture is not learned as a tone curve: a flat tone stays as it was")
+    func flatTone() throws {
+        // Clarity: the luma's detail amplified, most in the midtones. A bright exemplar's darkest
+        // pixels are its edges, darkened by the edit; a flat photo of their tone is not changed.
+        func clarity(_ image: Image) -> Image {
+            let (w, h) = (image.width, image.height)
+            let x = image.floatSamples()
+            let blurred = SpatialFilter.gaussian(x, width: w, height: h, sigma: 0.015 * Double(min(w, h)), Self.c)
+            var out = x
+            for p in 0..<(w * h) {
+                let y = ColourCurves.lumaOf(x[3 * p], x[3 * p + 1], x[3 * p + 2])
+                let detail = y - ColourCurves.lumaOf(blurred[3 * p], blurred[3 * p + 1], blurred[3 * p + 2])
+                for k in 0..<3 { out[3 * p + k] = min(1, max(0, x[3 * p + k] + 0.8 * 4 * y * (1 - y) * detail)) }
+            }
+            return mapped(Image(width: w, height: h, colorModel: .rgb, samples: out)) {
+                ($0 * 255).rounded(.toNearestOrEven) / 255
+            }
+        }
+        let bright = mapped(try Self.photo("coffee.png", width: 160, height: 160)) {
+            (($0 * 0.45 + 0.5) * 255).rounded(.toNearestOrEven) / 255
+        }
+        let fit = ExemplarFit.fit(try ExemplarPair(before: bright, after: clarity(bright)), Self.c)
+        // A tone inside the exemplar's range that it shows mostly at edges: a curve read off them
+        // moves it by over a level.
+        let flat = Image(
+            width: 64, height: 64, colorModel: .rgb,
+            samples: (0..<(64 * 64 * 3)).map { Float([160, 162, 164][$0 % 3]) / 255 })
+        let out = Self.edited(fit, flat).floatSamples()
+        let worst = zip(out, flat.floatSamples()).map { abs($0 - $1) * 255 }.max()!
+        #expect(worst < 0.75, "a flat tone moved by \(worst) levels")
+    }
+
     @Test("Strength scales the curves: half of a luma threshold is half-way from the photo")
     func strength() throws {
         let before = try Self.photo("astronaut.png", width: 96, height: 96)

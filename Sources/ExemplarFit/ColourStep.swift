@@ -117,11 +117,11 @@ package struct ColourStep: Equatable, Sendable {
     /// Fitted on several pairs of one edit at once (each as for ``fit(_:_:)``): their pixels
     /// pooled, each pair held out on its own checkerboard (``HeldOut/halves(sizes:)``).
     package static func fit(_ pairs: [(before: Image, after: Image)]) -> ColourStep {
-        let x = pairs.flatMap { $0.before.floatSamples() }
+        let befores = pairs.map { ($0.before.floatSamples(), $0.before.width, $0.before.height) }
+        let x = befores.flatMap(\.0)
         let y = pairs.flatMap { $0.after.floatSamples() }
         let halves = HeldOut.halves(sizes: pairs.map { ($0.before.width, $0.before.height) })
-        let texture = HeldOut.textureHalves(
-            pairs.map { ($0.before.floatSamples(), $0.before.width, $0.before.height) }, Compute(threads: 1))
+        let texture = HeldOut.textureHalves(befores, Compute(threads: 1))
         // The table's held-out error decides both the hue shift and the table's own prior.
         let tableError = ColorLUT.heldOutError(x, y, halves: halves, curves: false)
         switch choice(x, y, halves: halves, texture: texture, tableError: tableError) {

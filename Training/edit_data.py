@@ -405,6 +405,7 @@ SPATIAL_FLOOR = 1e-3  # ... and only where the table alone leaves over this shar
 
 
 SPATIAL_KINDS = ("gaussian", "median", "minimum", "maximum", "luma")  # the order the delta stores them in
+RANK_KINDS = ("median", "minimum", "maximum")
 LUMA_MARGIN = 0.9     # the luma's blur is kept over the channels' only where it cuts their error by 10%
 RANK_RADII = tuple(range(1, 9))  # a rank filter's window radius in pixels at the fit's size
 RANK_PATIENCE = 2     # radii tried past a kind's best before giving up on larger ones
@@ -516,7 +517,7 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
     best = found["luma"] if found["luma"][0] < LUMA_MARGIN * found["gaussian"][0] else found["gaussian"]
     # Rank filters, radius by radius until RANK_PATIENCE radii in a row do no better than the
     # kind's best: a median, an erosion or a dilation, which a blur explains only in part.
-    for kind in [k for k in SPATIAL_KINDS[1:4] if k in kinds]:
+    for kind in [k for k in RANK_KINDS if k in kinds]:
         kind_best, since = math.inf, 0
         for radius in RANK_RADII:
             k = gain((rank_filter(before, kind, radius) - before).double(), 0.0)

@@ -210,7 +210,7 @@ extension ColourCurves: DeltaComponent {
     ]
     /// Revision 2: curves the place test cannot tell from the table are told apart on colours
     /// held out (so a black-and-white exemplar keeps the table). 3: the colour step (any model)
-    /// kept only where it also passes with texture held out (``HeldOut/textureHalves(_:width:height:_:)``).
+    /// kept only where it also passes with texture held out (``HeldOut/textureHalves(_:_:)``).
     package static let revision = 3
     package init(values: [[Float]]) { self.init(channel: values[0], luma: values[1], mix: values[2][0]) }
     package var values: [[Float]] { [channel, luma, [mix]] }

@@ -43,12 +43,12 @@ package struct ColourStep: Equatable, Sendable {
     /// own blocks but not other photos. Curves and that model within ``curveMargin`` of each
     /// other are told apart on colours held out (``HeldOut/colourHalves(_:)``). The choice is kept
     /// only if it passes ``colourGain`` on the checkerboard and on `texture`
-    /// (``HeldOut/textureHalves(_:width:height:_:)``): a bright exemplar's clarity had been learned
+    /// (``HeldOut/textureHalves(_:_:)``): a bright exemplar's clarity had been learned
     /// as a curve darkening the tones its edges alone showed (Docs/exemplar-fit.md).
     static func choice(_ x: [Float], _ y: [Float], width w: Int, height h: Int) -> Choice {
         choice(
             x, y, halves: HeldOut.halves(width: w, height: h),
-            texture: HeldOut.textureHalves(x, width: w, height: h, Compute(threads: 1)))
+            texture: HeldOut.textureHalves([(x, w, h)], Compute(threads: 1)))
     }
 
     static func choice(_ x: [Float], _ y: [Float], halves: [[Int]], texture: [[Int]], tableError: Double? = nil)

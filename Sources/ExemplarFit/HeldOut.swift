@@ -46,12 +46,20 @@ enum HeldOut {
     /// The luma's detail: the luma minus its gaussian blur of this σ (of the shorter side).
     static let textureSigma = 0.01
 
-    /// The pixels of interleaved RGB `x` (`w × h`) split by texture within each tone: in each bin
-    /// of the luma (``ColourCurves/knots``), the half of least |detail| (ties by index) and the
-    /// rest. A colour model says the change depends on the colour alone; where it depends on
-    /// texture (clarity, a sharpen the filter did not take all of), smooth pixels do not predict
-    /// textured ones. Same as `texture_held_out_error` in Training/edit_data.py.
-    static func textureHalves(_ x: [Float], width w: Int, height h: Int, _ c: Compute) -> [[Int]] {
+    /// The pixels of interleaved RGB images laid end to end (each `width × height`, in order),
+    /// each split by texture within each tone: in each bin of the luma (``ColourCurves/knots``),
+    /// the half of least |detail| (ties by index) and the rest. A colour model says the change
+    /// depends on the colour alone; where it depends on texture (clarity, a sharpen the filter did
+    /// not take all of), smooth pixels do not predict textured ones. Same as
+    /// `texture_held_out_error` in Training/edit_data.py.
+    static func textureHalves(_ images: [(x: [Float], width: Int, height: Int)], _ c: Compute) -> [[Int]] {
+        laidEndToEnd(images.map { $0.width * $0.height }) { i in
+            textureSides(images[i].x, width: images[i].width, height: images[i].height, c)
+        }
+    }
+
+    /// Per pixel of `x` (`w × h`), its half of ``textureHalves(_:_:)``.
+    private static func textureSides(_ x: [Float], width w: Int, height h: Int, _ c: Compute) -> [Int] {
         let clamped = x.map(ColourCurves.clamped)
         let blurred = SpatialFilter.gaussian(clamped, width: w, height: h, sigma: textureSigma * Double(min(w, h)), c)
         var bins = [[(detail: Float, pixel: Int)]](repeating: [], count: ColourCurves.knots)
@@ -60,25 +68,12 @@ enum HeldOut {
             let blur = ColourCurves.lumaOf(blurred[3 * p], blurred[3 * p + 1], blurred[3 * p + 2])
             bins[ColourCurves.bin(luma)].append((abs(luma - blur), p))
         }
-        var halves: [[Int]] = [[], []]
+        var sides = [Int](repeating: 1, count: w * h)
         for bin in bins {
             let sorted = bin.sorted { ($0.detail, $0.pixel) < ($1.detail, $1.pixel) }
-            for (rank, pixel) in sorted.enumerated() { halves[2 * rank < sorted.count ? 0 : 1].append(pixel.pixel) }
+            for (rank, entry) in sorted.enumerated() where 2 * rank < sorted.count { sides[entry.pixel] = 0 }
         }
-        return halves.map { $0.sorted() }
-    }
-
-    /// ``textureHalves(_:width:height:_:)`` of several pairs laid end to end, each on its own.
-    static func textureHalves(_ pairs: [(x: [Float], width: Int, height: Int)], _ c: Compute) -> [[Int]] {
-        var halves: [[Int]] = [[], []]
-        var offset = 0
-        for pair in pairs {
-            for (k, half) in textureHalves(pair.x, width: pair.width, height: pair.height, c).enumerated() {
-                halves[k] += half.map { $0 + offset }
-            }
-            offset += pair.width * pair.height
-        }
-        return halves
+        return sides
     }
 
     /// The pixels of the checkerboard's two halves.
@@ -91,13 +86,20 @@ enum HeldOut {
     /// colours. (Holding out whole pairs would also judge a table by colours no pair showed,
     /// which the affine prior, not the table, decides.)
     static func halves(sizes: [(width: Int, height: Int)]) -> [[Int]] {
+        laidEndToEnd(sizes.map { $0.width * $0.height }) { i in
+            let (w, h) = sizes[i]
+            return (0..<(w * h)).map { place(x: $0 % w, y: $0 / w, width: w, height: h) }
+        }
+    }
+
+    /// The two halves' pixels of images of `counts` pixels laid end to end, `sides(i)` giving
+    /// each pixel of image i its half (0 or 1).
+    private static func laidEndToEnd(_ counts: [Int], _ sides: (Int) -> [Int]) -> [[Int]] {
         var halves: [[Int]] = [[], []]
         var offset = 0
-        for (w, h) in sizes {
-            for py in 0..<h {
-                for px in 0..<w { halves[place(x: px, y: py, width: w, height: h)].append(offset + py * w + px) }
-            }
-            offset += w * h
+        for (i, count) in counts.enumerated() {
+            for (p, side) in sides(i).enumerated() { halves[side].append(offset + p) }
+            offset += count
         }
         return halves
     }

@@ -108,29 +108,29 @@ package struct SpatialFilter: Equatable, Sendable {
         typealias Found = (error: Double, filter: SpatialFilter, filtered: [Float])
         // Per σ, the channels' gaussian and the luma's, the latter derived from the former's blur.
         let plain = colourError(x)
-        var (channels, luma): (Found, Found) = ((plain, .none, x), (.infinity, .none, x))
+        var found: [Kind: Found] = [.gaussian: (plain, .none, x), .luma: (.infinity, .none, x)]
         for sigma in sigmas {
             let blurred = filtered(SpatialFilter(sigma: sigma, k: 1))
             for (kind, copy) in [(Kind.gaussian, blurred), (.luma, Self.lumaCopy(x, blurred: blurred))] {
                 guard let k = gain(copy, lowest: -3) else { continue }
                 let filter = SpatialFilter(kind: kind, reach: sigma, k: k)
                 let e = colourError(filter.combine(x, copy))
-                if kind == .gaussian, e < channels.error { channels = (e, filter, copy) }
-                if kind == .luma, e < luma.error { luma = (e, filter, copy) }
+                if e < found[kind]!.error { found[kind] = (e, filter, copy) }
             }
         }
         // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
-        func stronger(_ found: inout Found) {
-            guard found.filter.k < 0 else { return }
-            let first = found.filter
+        func stronger(_ kind: Kind) -> Found {
+            var best = found[kind]!
+            let first = best.filter
+            guard first.k < 0 else { return best }
             for factor in [1.15, 1.3, 1.5, 1.75] {
                 let filter = SpatialFilter(kind: first.kind, reach: first.reach, k: max(-3, first.k * factor))
-                let e = colourError(filter.combine(x, found.filtered))
-                if e < found.error { (found.error, found.filter) = (e, filter) }
+                let e = colourError(filter.combine(x, best.filtered))
+                if e < best.error { (best.error, best.filter) = (e, filter) }
             }
+            return best
         }
-        stronger(&channels)
-        stronger(&luma)
+        let (channels, luma) = (stronger(.gaussian), stronger(.luma))
         // A sharpen of each channel where the edit sharpened the luma alone sharpens colour edges
         // too, which the colour step then undoes by desaturating every photo (Docs/exemplar-fit.md).
         var best = luma.error < lumaMargin * channels.error ? luma : channels
@@ -164,11 +164,9 @@ package struct SpatialFilter: Equatable, Sendable {
     /// What it does, in words: "blur, σ 0.6% of the shorter side".
     package var words: String {
         switch kind {
-        case .gaussian:
-            String(format: "\(k < 0 ? "sharpening" : "blur"), σ %.1f%% of the shorter side", reach * 100)
-        case .luma:
-            String(
-                format: "\(k < 0 ? "sharpening" : "blur") of the luminance, σ %.1f%% of the shorter side", reach * 100)
+        case .gaussian, .luma:
+            (k < 0 ? "sharpening" : "blur") + (kind == .luma ? " of the luminance" : "")
+                + String(format: ", σ %.1f%% of the shorter side", reach * 100)
         case .median, .minimum, .maximum:
             String(format: "\(kind), window radius %.1f%% of the shorter side", reach * 100)
         }

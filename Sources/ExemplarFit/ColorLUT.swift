@@ -219,7 +219,11 @@ enum ColorLUT {
             /// The colour map `m` (an offset, 3×4) gives pixel p.
             func mapped(_ m: [[Double]], _ p: Int) -> SIMD3<Double> {
                 let u = colour(x, p)
-                return u + SIMD3((0..<3).map { c in m[c][0] * u[0] + m[c][1] * u[1] + m[c][2] * u[2] + m[c][3] })
+                // Written out: an array per pixel, and its reference counting, dominated the filter search.
+                @inline(__always) func row(_ c: Int) -> Double {
+                    m[c][0] * u[0] + m[c][1] * u[1] + m[c][2] * u[2] + m[c][3]
+                }
+                return u + SIMD3(row(0), row(1), row(2))
             }
             // Each fitted on the unclipped pixels, then again with the clipped ones its map falls short of.
             let first = fits(x, y, pixels, Self.unclipped(y, pixels))
@@ -275,10 +279,11 @@ enum ColorLUT {
                 luma[3] += 1
                 lumaRHS[0] += lu[0] * lv[0]
                 lumaRHS[1] += lv[0]
-                for (row, t) in [
-                    (SIMD8(lu[1], -lu[2], lu[0], 0, 1, 0, 0, 0), lv[1]),
-                    (SIMD8(lu[2], lu[1], 0, lu[0], 0, 1, 0, 0), lv[2]),
-                ] {
+                for difference in 1...2 {
+                    let (row, t) =
+                        difference == 1
+                        ? (SIMD8(lu[1], -lu[2], lu[0], 0, 1, 0, 0, 0), lv[1])
+                        : (SIMD8(lu[2], lu[1], 0, lu[0], 0, 1, 0, 0), lv[2])
                     for i in 0..<6 {
                         for j in 0..<6 { chroma[i * 6 + j] += row[i] * row[j] }
                         chromaRHS[i] += row[i] * t

@@ -75,7 +75,7 @@ package struct SpatialFilter: Equatable, Sendable {
         let x = befores.flatMap { $0 }
         let y = small.flatMap { $0.1.floatSamples() }
         let all = Array(0..<(x.count / 3))
-        func colourError(_ source: [Float]) -> Double {
+        func colourError(_ source: [Float], _ c: Compute) -> Double {
             let lut = ColorLUT.table(source, y, all, ColorLUT.Prior(source, y, all, curves: false))
             let predicted = ColorLUT.apply(lut, to: source, c)
             var e = 0.0
@@ -84,6 +84,18 @@ package struct SpatialFilter: Equatable, Sendable {
                 e += d * d
             }
             return e / Double(predicted.count)
+        }
+        // The table's prior is fitted on one thread and dominates the search: the candidates'
+        // errors are found side by side, one per thread (each the same on any thread count).
+        func colourErrors(_ sources: [[Float]]) -> [Double] {
+            guard sources.count > 1 else { return sources.map { colourError($0, c) } }
+            var errors = [Double](repeating: 0, count: sources.count)
+            let lock = NSLock()
+            c.parallel(sources.count) { i, _ in
+                let e = colourError(sources[i], Compute(threads: 1))
+                lock.withLock { errors[i] = e }
+            }
+            return errors
         }
         /// The least-squares gain of `filtered − x` on the change, within `lowest … 1.5`; nil where
         /// the filter changes nothing or under ``minimumGain``.
@@ -107,51 +119,62 @@ package struct SpatialFilter: Equatable, Sendable {
         }
         typealias Found = (error: Double, filter: SpatialFilter, filtered: [Float])
         // Per σ, the channels' gaussian and the luma's, the latter derived from the former's blur.
-        let plain = colourError(x)
+        let plain = colourError(x, c)
         var found: [Kind: Found] = [.gaussian: (plain, .none, x), .luma: (.infinity, .none, x)]
         for sigma in sigmas {
             let blurred = filtered(SpatialFilter(sigma: sigma, k: 1))
-            for (kind, copy) in [(Kind.gaussian, blurred), (.luma, Self.lumaCopy(x, blurred: blurred))] {
-                guard let k = gain(copy, lowest: -3) else { continue }
-                let filter = SpatialFilter(kind: kind, reach: sigma, k: k)
-                let e = colourError(filter.combine(x, copy))
-                if e < found[kind]!.error { found[kind] = (e, filter, copy) }
+            let tried = [(Kind.gaussian, blurred), (.luma, Self.lumaCopy(x, blurred: blurred))].compactMap {
+                kind, copy -> (filter: SpatialFilter, copy: [Float])? in
+                gain(copy, lowest: -3).map { (SpatialFilter(kind: kind, reach: sigma, k: $0), copy) }
+            }
+            for (candidate, e) in zip(tried, colourErrors(tried.map { $0.filter.combine(x, $0.copy) }))
+            where e < found[candidate.filter.kind]!.error {
+                found[candidate.filter.kind] = (e, candidate.filter, candidate.copy)
             }
         }
         // Clipping makes the least-squares gain of a strong sharpen too small: try larger ones.
-        func stronger(_ kind: Kind) -> Found {
-            var best = found[kind]!
-            let first = best.filter
-            guard first.k < 0 else { return best }
-            for factor in [1.15, 1.3, 1.5, 1.75] {
-                let filter = SpatialFilter(kind: first.kind, reach: first.reach, k: max(-3, first.k * factor))
-                let e = colourError(filter.combine(x, best.filtered))
-                if e < best.error { (best.error, best.filter) = (e, filter) }
+        let sharpened = [Kind.gaussian, .luma].filter { found[$0]!.filter.k < 0 }
+        let stronger = sharpened.flatMap { kind in
+            [1.15, 1.3, 1.5, 1.75].map { factor in
+                let first = found[kind]!.filter
+                return SpatialFilter(kind: kind, reach: first.reach, k: max(-3, first.k * factor))
             }
-            return best
         }
-        let (channels, luma) = (stronger(.gaussian), stronger(.luma))
+        let strongerErrors = colourErrors(stronger.map { $0.combine(x, found[$0.kind]!.filtered) })
+        for (filter, e) in zip(stronger, strongerErrors) where e < found[filter.kind]!.error {
+            (found[filter.kind]!.error, found[filter.kind]!.filter) = (e, filter)
+        }
+        let (channels, luma) = (found[.gaussian]!, found[.luma]!)
         // A sharpen of each channel where the edit sharpened the luma alone sharpens colour edges
         // too, which the colour step then undoes by desaturating every photo (Docs/exemplar-fit.md).
         var best = luma.error < lumaMargin * channels.error ? luma : channels
         let side = Double(min(small[0].0.width, small[0].0.height))
         for kind in Kind.allCases where kind.isRank {
             var (kindBest, since) = (Double.infinity, 0)
-            for radius in rankRadii {
-                let reach = Double(radius) / side
-                let copy = filtered(SpatialFilter(kind: kind, reach: reach, k: 1))
-                var e = Double.infinity
-                if let k = gain(copy, lowest: 0) {
-                    let filter = SpatialFilter(kind: kind, reach: reach, k: k)
-                    e = colourError(filter.combine(x, copy))
-                    if e < best.error && e < rankRequiredGain * plain { best = (e, filter, copy) }
+            // Radii in twos, their errors side by side; one past where patience runs out is wasted.
+            radii: for pair in stride(from: rankRadii.lowerBound, through: rankRadii.upperBound, by: 2) {
+                let tried = (pair...min(pair + 1, rankRadii.upperBound)).map { radius in
+                    let reach = Double(radius) / side
+                    let copy = filtered(SpatialFilter(kind: kind, reach: reach, k: 1))
+                    return (
+                        copy: copy, filter: gain(copy, lowest: 0).map { SpatialFilter(kind: kind, reach: reach, k: $0) }
+                    )
                 }
-                if e < kindBest {
-                    (kindBest, since) = (e, 0)
-                } else {
-                    since += 1
+                let scored = tried.filter { $0.filter != nil }
+                var errors = colourErrors(scored.map { $0.filter!.combine(x, $0.copy) })[...]
+                for (copy, filter) in tried {
+                    var e = Double.infinity
+                    if let filter {
+                        e = errors.removeFirst()
+                        if e < best.error && e < rankRequiredGain * plain { best = (e, filter, copy) }
+                    }
+                    if e < kindBest {
+                        (kindBest, since) = (e, 0)
+                    } else {
+                        since += 1
+                    }
+                    if since >= rankPatience { break radii }
                 }
-                if since >= rankPatience { break }
             }
         }
         // A colour table that explains the pair all but exactly leaves no filter to identify (a

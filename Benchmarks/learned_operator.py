@@ -3,8 +3,9 @@ adapter_edit on 512-px and 12-MP photos, for a posterisation (an operator until 
 learned tone curves, 2026-12-06; now the curves),
 one that keeps a frame field (a vignette), one that keeps neither (a warm grade) and a median
 (a rank filter, radius 0.008 of the shorter side: 24 px at 12 MP), in one run on
-this machine. The CLI's own times (--jobs 1: one photo at a time
-on every core); encode_delta uncached (--no-cache, the whole process timed, PNG reading included).
+this machine. encode_delta uncached (--no-cache, the whole process timed, PNG reading included)
+on every core (the default --jobs: a node that runs once gets all of them); per photo the CLI's
+own times with --jobs 1 (one photo at a time, on one thread: the slowest a photo gets).
 
     bash .ci/install && swift build -c release --product deltaflow
     python3 Benchmarks/learned_operator.py
@@ -46,9 +47,10 @@ nodes:
 """
 
 
-def run(workflow, before, after, inputs, output, *extra):
+def run(workflow, before, after, inputs, output, *extra, jobs=None):
     cmd = [DELTAFLOW, "run", workflow, "--set", f"before={before}", "--set", f"after={after}", "--set",
-           f"input={inputs}", "--set", f"output={output}", "--log-format", "json", "-q", "--jobs", "1", *extra]
+           f"input={inputs}", "--set", f"output={output}", "--log-format", "json", "-q", *extra]
+    cmd += ["--jobs", str(jobs)] if jobs else []
     start = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return time.perf_counter() - start, p
@@ -92,7 +94,7 @@ def main():
             cache = os.path.join(work, "cache")
             for label, d in queries.items():
                 run(workflow, before, after, d, os.path.join(work, "warm"), "--cache-dir", cache)
-                _, p = run(workflow, before, after, d, os.path.join(work, "out"), "--cache-dir", cache)
+                _, p = run(workflow, before, after, d, os.path.join(work, "out"), "--cache-dir", cache, jobs=1)
                 print(f"{name}: adapter_edit + load + save per {label} photo (cached delta): {item_seconds(p):.2f} s",
                       flush=True)
 

@@ -86,13 +86,14 @@ package struct SpatialFilter: Equatable, Sendable {
             return e / Double(predicted.count)
         }
         // The table's prior is fitted on one thread and dominates the search: the candidates'
-        // errors are found side by side, one per thread (each the same on any thread count).
-        func colourErrors(_ sources: [[Float]]) -> [Double] {
-            guard sources.count > 1 else { return sources.map { colourError($0, c) } }
-            var errors = [Double](repeating: 0, count: sources.count)
+        // errors are found side by side, one per thread (each the same on any thread count), each
+        // candidate's filtered exemplar made by its thread (several pairs' pixels add up).
+        func colourErrors(_ candidates: [(filter: SpatialFilter, copy: [Float])]) -> [Double] {
+            guard candidates.count > 1 else { return candidates.map { colourError($0.filter.combine(x, $0.copy), c) } }
+            var errors = [Double](repeating: 0, count: candidates.count)
             let lock = NSLock()
-            c.parallel(sources.count) { i, _ in
-                let e = colourError(sources[i], Compute(threads: 1))
+            c.parallel(candidates.count) { i, _ in
+                let e = colourError(candidates[i].filter.combine(x, candidates[i].copy), Compute(threads: 1))
                 lock.withLock { errors[i] = e }
             }
             return errors
@@ -127,7 +128,7 @@ package struct SpatialFilter: Equatable, Sendable {
                 kind, copy -> (filter: SpatialFilter, copy: [Float])? in
                 gain(copy, lowest: -3).map { (SpatialFilter(kind: kind, reach: sigma, k: $0), copy) }
             }
-            for (candidate, e) in zip(tried, colourErrors(tried.map { $0.filter.combine(x, $0.copy) }))
+            for (candidate, e) in zip(tried, colourErrors(tried))
             where e < found[candidate.filter.kind]!.error {
                 found[candidate.filter.kind] = (e, candidate.filter, candidate.copy)
             }
@@ -140,7 +141,7 @@ package struct SpatialFilter: Equatable, Sendable {
                 return SpatialFilter(kind: kind, reach: first.reach, k: max(-3, first.k * factor))
             }
         }
-        let strongerErrors = colourErrors(stronger.map { $0.combine(x, found[$0.kind]!.filtered) })
+        let strongerErrors = colourErrors(stronger.map { ($0, found[$0.kind]!.filtered) })
         for (filter, e) in zip(stronger, strongerErrors) where e < found[filter.kind]!.error {
             (found[filter.kind]!.error, found[filter.kind]!.filter) = (e, filter)
         }
@@ -161,7 +162,7 @@ package struct SpatialFilter: Equatable, Sendable {
                     )
                 }
                 let scored = tried.filter { $0.filter != nil }
-                var errors = colourErrors(scored.map { $0.filter!.combine(x, $0.copy) })[...]
+                var errors = colourErrors(scored.map { ($0.filter!, $0.copy) })[...]
                 for (copy, filter) in tried {
                     var e = Double.infinity
                     if let filter {

@@ -284,12 +284,14 @@ enum ColorLUT {
                         difference == 1
                         ? (SIMD8(lu[1], -lu[2], lu[0], 0, 1, 0, 0, 0), lv[1])
                         : (SIMD8(lu[2], lu[1], 0, lu[0], 0, 1, 0, 0), lv[2])
+                    // The upper triangle only, mirrored below: the same products summed in the same order.
                     for i in 0..<6 {
-                        for j in 0..<6 { chroma[i * 6 + j] += row[i] * row[j] }
+                        for j in i..<6 { chroma[i * 6 + j] += row[i] * row[j] }
                         chromaRHS[i] += row[i] * t
                     }
                 }
             }
+            for i in 1..<6 { for j in 0..<i { chroma[i * 6 + j] = chroma[j * 6 + i] } }
             var perChannel = [[Double]]()
             for c in 0..<3 {
                 let ridge = flatRidge * spread

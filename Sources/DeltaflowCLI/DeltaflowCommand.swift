@@ -16,6 +16,7 @@ public enum DeltaflowCLI {
     /// - Parameter nodes: extra node kinds, available to every command beside the built-ins;
     ///   their kinds must not clash with deltaflow's (namespace them: `studio.watermark`).
     public static func main(nodes: [any Node] = [], arguments: [String]? = nil) -> Never {
+        BLASKernels.chooseFaster()
         extraNodes.withLock { $0 = nodes }
         Allocator.tuneForImages()
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())

@@ -9,6 +9,21 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// The kernels OpenBLAS chose when it loaded (its name for a CPU: "Haswell", "SkylakeX", …).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// The kernels to ask for (by `OPENBLAS_CORETYPE`) where OpenBLAS fell back to its oldest,
+    /// SSE3 ones ("Prescott") on a CPU it does not know but whose `cpuFlags` (as /proc/cpuinfo
+    /// lists them) say it runs newer ones: Debian 12's 0.3.21 on Intel's model 207 runs the
+    /// operator's GEMMs at half the speed of its AVX-512 kernels (Benchmarks/README.md). Nil
+    /// where the choice stands.
+    public static func kernels(replacing coreName: String, cpuFlags: Set<String>) -> String? {
+        guard coreName == "Prescott" else { return nil }
+        if cpuFlags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
+        if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        return nil
+    }
+
     /// C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.
     /// - Parameters:
     ///   - a: `m × k` (or `k × m` when `transposeA`), row-major.

@@ -43,4 +43,17 @@ struct BLASTests {
         BLAS.threadCount = original
         #expect(BLAS.threadCount == original)
     }
+
+    @Test("OpenBLAS's SSE3 fallback is replaced by the kernels the CPU's flags allow, and nothing else")
+    func kernelChoice() {
+        let avx512: Set = ["sse3", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+        #expect(BLAS.kernels(replacing: "Prescott", cpuFlags: avx512) == "SkylakeX")
+        #expect(BLAS.kernels(replacing: "Prescott", cpuFlags: ["sse3", "avx", "avx2", "fma"]) == "Haswell")
+        // AVX-512 without every part SkylakeX's kernels use (Knights Landing has no BW, DQ or VL).
+        #expect(BLAS.kernels(replacing: "Prescott", cpuFlags: ["avx2", "fma", "avx512f", "avx512cd"]) == "Haswell")
+        #expect(BLAS.kernels(replacing: "Prescott", cpuFlags: ["sse3", "avx"]) == nil)
+        #expect(BLAS.kernels(replacing: "Cooperlake", cpuFlags: avx512) == nil)
+        #expect(BLAS.kernels(replacing: "Haswell", cpuFlags: avx512) == nil)
+        #expect(!BLAS.coreName.isEmpty)
+    }
 }

@@ -89,11 +89,11 @@ package struct SpatialFilter: Equatable, Sendable {
         // errors are found side by side, one per thread (each the same on any thread count), each
         // candidate's filtered exemplar made by its thread (several pairs' pixels add up).
         func colourErrors(_ candidates: [(filter: SpatialFilter, copy: [Float])]) -> [Double] {
-            guard candidates.count > 1 else { return candidates.map { colourError($0.filter.combine(x, $0.copy), c) } }
+            let each = candidates.count > 1 ? Compute(threads: 1) : c
             var errors = [Double](repeating: 0, count: candidates.count)
             let lock = NSLock()
             c.parallel(candidates.count) { i, _ in
-                let e = colourError(candidates[i].filter.combine(x, candidates[i].copy), Compute(threads: 1))
+                let e = colourError(candidates[i].filter.combine(x, candidates[i].copy), each)
                 lock.withLock { errors[i] = e }
             }
             return errors
@@ -161,12 +161,11 @@ package struct SpatialFilter: Equatable, Sendable {
                         copy: copy, filter: gain(copy, lowest: 0).map { SpatialFilter(kind: kind, reach: reach, k: $0) }
                     )
                 }
-                let scored = tried.filter { $0.filter != nil }
-                var errors = colourErrors(scored.map { ($0.filter!, $0.copy) })[...]
+                var errors = colourErrors(tried.compactMap { t in t.filter.map { ($0, t.copy) } }).makeIterator()
                 for (copy, filter) in tried {
                     var e = Double.infinity
                     if let filter {
-                        e = errors.removeFirst()
+                        e = errors.next()!
                         if e < best.error && e < rankRequiredGain * plain { best = (e, filter, copy) }
                     }
                     if e < kindBest {

@@ -13,10 +13,9 @@ public enum BLAS {
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
     /// The kernels to ask for (by `OPENBLAS_CORETYPE`) where OpenBLAS fell back to its oldest,
-    /// SSE3 ones ("Prescott") on a CPU it does not know but whose `cpuFlags` (as /proc/cpuinfo
-    /// lists them) say it runs newer ones: Debian 12's 0.3.21 on Intel's model 207 runs the
-    /// operator's GEMMs at half the speed of its AVX-512 kernels (Benchmarks/README.md). Nil
-    /// where the choice stands.
+    /// SSE3 ones ("Prescott") on a CPU it does not know (Debian 12's 0.3.21 on recent Xeons) but
+    /// whose `cpuFlags` (as /proc/cpuinfo lists them) say it runs newer ones. Nil where the
+    /// choice stands.
     public static func kernels(replacing coreName: String, cpuFlags: Set<String>) -> String? {
         guard coreName == "Prescott" else { return nil }
         if cpuFlags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }

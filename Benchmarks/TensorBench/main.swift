@@ -6,10 +6,15 @@
 //   tensor-bench encoder WEIGHTS INPUTS OUTPUT THREADS RUNS EfficientNet-Lite0 forward (224², batch 1)
 //   tensor-bench edit WEIGHTS INPUTS OUTPUT THREADS RUNS    the edit models: adapter, mask, 2 denoiser steps (64²)
 //   tensor-bench forkjoin THREADS                          cost of one empty parallel region
+//
+// Like `deltaflow`, it first takes OpenBLAS's best kernels for this CPU (`BLAS.useFasterKernels`),
+// so its times are what users get.
 import Foundation
 import Models
 import Synchronization
 import TensorCore
+
+BLAS.useFasterKernels()
 
 func milliseconds(_ body: () -> Void) -> Double {
     let elapsed = ContinuousClock().measure(body)

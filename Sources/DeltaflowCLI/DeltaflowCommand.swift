@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NodeKit
 import Synchronization
+import TensorCore
 import Workflow
 
 /// deltaflow's command line as a library, so that a program of your own can add node kinds
@@ -16,7 +17,7 @@ public enum DeltaflowCLI {
     /// - Parameter nodes: extra node kinds, available to every command beside the built-ins;
     ///   their kinds must not clash with deltaflow's (namespace them: `studio.watermark`).
     public static func main(nodes: [any Node] = [], arguments: [String]? = nil) -> Never {
-        BLASKernels.chooseFaster()
+        BLAS.useFasterKernels()
         extraNodes.withLock { $0 = nodes }
         Allocator.tuneForImages()
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())

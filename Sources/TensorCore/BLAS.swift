@@ -1,4 +1,9 @@
 import CBLAS
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// OpenBLAS, the only way TensorCore reaches `CBLAS`. Matrices are row-major `Float` buffers.
 public enum BLAS {
@@ -21,6 +26,26 @@ public enum BLAS {
         if cpuFlags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
         if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         return nil
+    }
+
+    /// OpenBLAS chooses its kernels when it loads, before `main`: a program calls this first
+    /// thing, and where ``kernels(replacing:cpuFlags:)`` names better ones it runs itself again,
+    /// once, with `OPENBLAS_CORETYPE` set to them. A variable already set wins, so a user can name
+    /// any kernels, or the fallback; a failed exec goes on with the kernels it has.
+    public static func useFasterKernels() {
+        #if os(Linux) && arch(x86_64)
+            guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+                let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+                let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+                let colon = line.firstIndex(of: ":"),
+                let kernels = kernels(
+                    replacing: coreName,
+                    cpuFlags: Set(line[line.index(after: colon)...].split(separator: " ").map(String.init)))
+            else { return }
+            setenv("OPENBLAS_CORETYPE", kernels, 1)
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
+            unsetenv("OPENBLAS_CORETYPE")
+        #endif
     }
 
     /// C = alpha · op(A) · op(B) + beta · C, with op(X) = Xᵀ when the flag is set.

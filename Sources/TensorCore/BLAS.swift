@@ -92,6 +92,24 @@ public enum BLAS {
             beta, c, Int32(ldc))
     }
 
+    /// x with `a · x = b`, `a` symmetric positive definite (`n × n`, row-major, both triangles
+    /// filled), by LAPACK's Cholesky (`dposv`) on one OpenBLAS thread, so the same on any thread
+    /// count; nil where `a` is not positive definite.
+    public static func choleskySolve(_ a: [Double], _ b: [Double], size n: Int) -> [Double]? {
+        precondition(a.count == n * n && b.count == n, "a must be n × n and b n long")
+        guard n > 0 else { return [] }
+        threadCount = 1
+        // Row-major a is its own transpose, column-major: LAPACK reads it as it is.
+        var (factor, solution, info) = (a, b, Int32(0))
+        var (order, one) = (Int32(n), Int32(1))
+        factor.withUnsafeMutableBufferPointer { factor in
+            solution.withUnsafeMutableBufferPointer { solution in
+                dposv_("L", &order, &one, factor.baseAddress, &order, solution.baseAddress, &order, &info, 1)
+            }
+        }
+        return info == 0 ? solution : nil
+    }
+
     /// The same product over Swift arrays; returns C.
     public static func gemm(
         m: Int, n: Int, k: Int, _ a: [Float], transposeA: Bool = false,

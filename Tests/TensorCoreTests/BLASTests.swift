@@ -35,6 +35,25 @@ struct BLASTests {
         #expect(zip(fast, slow).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
+    @Test("LAPACK's Cholesky solve: exact on a small system, A·x = b on a wide one, nil if not positive")
+    func choleskySolve() throws {
+        #expect(BLAS.choleskySolve([4, 2, 2, 3], [2, 1], size: 2) == [0.5, 0])
+        // A = MᵀM + I, 300 wide as the frame field's normal equations are, with x known.
+        let n = 300
+        let m = (0..<(n * n)).map { Double(($0 * 7919) % 1009) / 1009 - 0.5 }
+        var a = [Double](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in 0..<n { for k in 0..<n { a[i * n + j] += m[k * n + i] * m[k * n + j] } }
+            a[i * n + i] += 1
+        }
+        let x = (0..<n).map { Double($0 % 13) - 6 }
+        let b = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + a[i * n + $1] * x[$1] } }
+        let solved = try #require(BLAS.choleskySolve(a, b, size: n))
+        #expect(zip(solved, x).map { abs($0 - $1) }.max()! < 1e-8)
+        #expect(BLAS.choleskySolve([1, 0, 0, -1], [1, 1], size: 2) == nil)
+        #expect(BLAS.choleskySolve([1, 2, 2, 1], [1, 1], size: 2) == nil)
+    }
+
     @Test("The thread count can be capped and restored")
     func threads() {
         let original = BLAS.threadCount

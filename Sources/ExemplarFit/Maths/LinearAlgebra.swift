@@ -1,6 +1,15 @@
-/// The small dense solvers the fit needs: normal equations of a few dozen unknowns and 3×3 colour
-/// matrices, too small for LAPACK's call overhead to pay.
+import TensorCore
+
+/// The dense solvers the fit needs: normal equations of a few dozen unknowns and 3×3 colour
+/// matrices here, too small for LAPACK's call overhead to pay; hundreds of unknowns by LAPACK.
 enum Cholesky {
+    /// As ``solve(_:_:size:)``, by LAPACK (OpenBLAS) for the operator's and the frame field's
+    /// hundreds of unknowns, where the scalar loops above cost a tenth of an encode; by those loops
+    /// where LAPACK finds `a` not positive definite (they floor each pivot instead of failing).
+    static func solveWide(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
+        BLAS.choleskySolve(a, b, size: n) ?? solve(a, b, size: n)
+    }
+
     /// The lower-triangular L (row-major `n`×`n`) with L·Lᵀ = `a`, column by column.
     ///
     /// `semidefinite`: a direction in which `a` is not positive contributes nothing, and no row of L

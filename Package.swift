@@ -144,7 +144,7 @@ let package = Package(
             name: "codec-bench", dependencies: ["ImageCodecs"],
             path: "Benchmarks/CodecBench"),
         .executableTarget(
-            name: "tensor-bench", dependencies: ["TensorCore", "Models"],
+            name: "tensor-bench", dependencies: ["TensorCore", "Models", "ExemplarFit"],
             path: "Benchmarks/TensorBench"),
     ],
     swiftLanguageModes: [.v6]

@@ -130,9 +130,15 @@ def solve(gram, moment, ridge):
 
 def fit(before, fitted, after):
     """(readout, low, high), or None where the operator does not beat the fit held out."""
-    h, w = before.shape[:2]
-    if min(h, w) < 16:
+    if min(before.shape[:2]) < 16:
         return None
+    return fit_samples(*samples(before, fitted, after))
+
+
+def samples(before, fitted, after):
+    """The (pixel, channel) samples the operator is fitted on: inputs `[n, INPUTS]`, targets (after
+    minus fit) and held-out groups, as `fit_samples` takes them."""
+    h, w = before.shape[:2]
     pyramid = levels(before)
     n = min(SAMPLES, 3 * w * h)
     random = SeededRandom(0x73616D706C65)
@@ -140,7 +146,7 @@ def fit(before, fitted, after):
     pixels, channels = samples // 3, samples % 3
     x = inputs(before, fitted, pixels, channels, pyramid)
     y = (after.reshape(-1, 3)[pixels, channels] - fitted.reshape(-1, 3)[pixels, channels]).astype(np.float64)
-    return fit_samples(x, y, held_out_group(pixels, pyramid[3], h, w))
+    return x, y, held_out_group(pixels, pyramid[3], h, w)
 
 
 def fit_samples(x, y, groups):

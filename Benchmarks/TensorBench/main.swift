@@ -6,9 +6,11 @@
 //   tensor-bench encoder WEIGHTS INPUTS OUTPUT THREADS RUNS EfficientNet-Lite0 forward (224², batch 1)
 //   tensor-bench edit WEIGHTS INPUTS OUTPUT THREADS RUNS    the edit models: adapter, mask, 2 denoiser steps (64²)
 //   tensor-bench forkjoin THREADS                          cost of one empty parallel region
+//   tensor-bench operator SAMPLES OUTPUT THREADS RUNS      the learned operator's closed-form fit
 //
 // Like `deltaflow`, it first takes OpenBLAS's best kernels for this CPU (`BLAS.useFasterKernels`),
 // so its times are what users get.
+import ExemplarFit
 import Foundation
 import Models
 import Synchronization
@@ -46,7 +48,7 @@ let args = CommandLine.arguments
 guard args.count >= 2 else {
     FileHandle.standardError.write(
         Data(
-            "usage: tensor-bench unet|encoder|edit WEIGHTS INPUTS OUTPUT THREADS RUNS | ops THREADS RUNS | forkjoin THREADS\n"
+            "usage: tensor-bench unet|encoder|edit WEIGHTS INPUTS OUTPUT THREADS RUNS | ops THREADS RUNS | forkjoin THREADS | operator SAMPLES OUTPUT THREADS RUNS\n"
                 .utf8))
     exit(64)
 }
@@ -197,6 +199,21 @@ case "forkjoin":
         for _ in 0..<regions { c.parallel(2) { piece, _ in _ = sink.add(piece, ordering: .relaxed) } }
     }
     print(json(["threads": c.threads, "regions": regions, "microseconds_per_region": ms * 1000 / Double(regions)]))
+
+case "operator":
+    // Features, normal equations, the ridge's choice on held-out groups and the solves, on samples
+    // Benchmarks/operator_fit.py wrote (and fits in numpy beside it).
+    let (threads, runs) = (Int(args[4])!, Int(args[5])!)
+    let samples = try SafeTensorsFile(path: args[2])
+    let (x, y) = (try samples.tensor("x").values, try samples.tensor("y").values)
+    let groups = try samples.tensor("groups").values.map { Int($0) }
+    let c = Compute(threads: threads)
+    var fitted = LearnedOperator.none
+    let fit = { fitted = c.run { LearnedOperator.fit(samples: x, targets: y, groups: groups, held: 2, c) } }
+    fit()
+    let times = (0..<runs).map { _ in milliseconds(fit) }
+    try fitted.readout.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: args[3])) }
+    print(json(["median_ms": median(times), "times_ms": times, "kept": !fitted.isNone, "kernels": BLAS.coreName]))
 
 default:
     FileHandle.standardError.write(Data("unknown mode \(args[1])\n".utf8))

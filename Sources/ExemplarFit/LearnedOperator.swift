@@ -277,16 +277,25 @@ extension LearnedOperator {
             targets += samples.map { s in after[3 * (s / 3) + s % 3] - fit[3 * (s / 3) + s % 3] }
             groups += samples.map { s in examples.count == 1 ? heldOutGroup(pixel: s / 3, inputs) : t }
         }
-        let n = targets.count
+        // One pair: two held-out groups and the mixed samples (2), which train neither. Several:
+        // one group per pair, each predicted from all the others.
+        return fit(samples: x, targets: targets, groups: groups, held: examples.count == 1 ? 2 : examples.count, c)
+    }
+
+    /// The operator on samples `x` (rows of ``inputCount``) with their targets (after minus fit):
+    /// groups `0..<held` each predicted from the others choose the ridge and decide whether it is
+    /// kept; groups from `held` on only train. Training/operator_fit.py's `fit_samples`.
+    package static func fit(samples x: [Float], targets: [Float], groups: [Int], held: Int, _ c: Compute)
+        -> LearnedOperator
+    {
+        var x = x
+        let (n, f) = (targets.count, inputCount)
         var (low, high) = ([Float](repeating: 0, count: f), [Float](repeating: 0, count: f))
         for j in 0..<f {
             let column = (0..<n).map { x[$0 * f + j] }.sorted()
             (low[j], high[j]) = (column[Int(0.001 * Double(n - 1))], column[Int(0.999 * Double(n - 1))])
         }
         for i in 0..<n { for j in 0..<f { x[i * f + j] = min(high[j], max(low[j], x[i * f + j])) } }
-        // One pair: two held-out groups and the mixed samples (2), which train neither. Several:
-        // one group per pair, each predicted from all the others.
-        let held = examples.count == 1 ? 2 : examples.count
         let sums = (0...groups.max()!).map { group in
             let members = targets.indices.filter { groups[$0] == group }
             return Sums(members.flatMap { x[($0 * f)..<(($0 + 1) * f)] }, members.map { targets[$0] }, c)
@@ -424,7 +433,7 @@ extension LearnedOperator {
         let m = weightCount
         var a = gram
         for i in 0..<m { a[i * m + i] += ridge * gram[i * m + i] + 1e-8 }
-        return Cholesky.solve(a, moment, size: m)
+        return Cholesky.solveWide(a, moment, size: m)
     }
 }
 

@@ -110,6 +110,24 @@ struct LearnedOperatorTests {
                 .isNone)
     }
 
+    @Test(
+        "Kept only where it cuts the fit's held-out error by a fifth",
+        arguments: [(explained: 0.3, kept: true), (explained: 0.16, kept: false)])
+    func keepMargin(explained: Double, kept: Bool) {
+        // Targets: a function of one input the readout draws exactly, plus noise nothing predicts,
+        // scaled so the function is `explained` of their energy; held-out error ≈ 1 − explained.
+        var random = SeededRandom(seed: 25)
+        let (n, f) = (30_000, LearnedOperator.inputCount)
+        let x = (0..<(n * f)).map { _ in 2 * random.nextUnit() - 1 }
+        let (signal, noise) = (0.05 * explained.squareRoot(), 0.05 * (1 - explained).squareRoot())
+        let targets = (0..<n).map { i in
+            Float(signal * 3.squareRoot()) * x[i * f] + Float(noise) * random.nextGaussian()
+        }
+        let groups = (0..<n).map { $0 % 3 }
+        let fitted = LearnedOperator.fit(samples: x, targets: targets, groups: groups, held: 2, Compute(threads: 2))
+        #expect(fitted.isNone == !kept)
+    }
+
     @Test("Fitted alike on one thread and on two")
     func threads() throws {
         let before = try example("coffee.png").converted(to: .rgb).resized(width: 96, height: 64)

@@ -4,8 +4,8 @@ import TensorCore
 /// matrices here, too small for LAPACK's call overhead to pay; hundreds of unknowns by LAPACK.
 enum Cholesky {
     /// As ``solve(_:_:size:)``, by LAPACK (OpenBLAS) for the operator's and the frame field's
-    /// hundreds of unknowns, where the scalar loops above cost a tenth of an encode; by those loops
-    /// where LAPACK finds `a` not positive definite (they floor each pivot instead of failing).
+    /// hundreds of unknowns, which the scalar loops below solve several times slower; by those
+    /// loops where LAPACK finds `a` not positive definite (they floor each pivot instead of failing).
     static func solveWide(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
         BLAS.choleskySolve(a, b, size: n) ?? solve(a, b, size: n)
     }

@@ -142,8 +142,8 @@ def samples(before, fitted, after):
     pyramid = levels(before)
     n = min(SAMPLES, 3 * w * h)
     random = SeededRandom(0x73616D706C65)
-    samples = np.array([random.next() % (3 * w * h) for _ in range(n)], dtype=np.int64)
-    pixels, channels = samples // 3, samples % 3
+    drawn = np.array([random.next() % (3 * w * h) for _ in range(n)], dtype=np.int64)
+    pixels, channels = drawn // 3, drawn % 3
     x = inputs(before, fitted, pixels, channels, pyramid)
     y = (after.reshape(-1, 3)[pixels, channels] - fitted.reshape(-1, 3)[pixels, channels]).astype(np.float64)
     return x, y, held_out_group(pixels, pyramid[3], h, w)

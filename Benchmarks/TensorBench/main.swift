@@ -202,7 +202,7 @@ case "forkjoin":
 
 case "operator":
     // Features, normal equations, the ridge's choice on held-out groups and the solves, on samples
-    // Benchmarks/operator_fit.py wrote (and fits in numpy beside it).
+    // Benchmarks/operator_fit_bench.py wrote (and fits in numpy beside it).
     let (threads, runs) = (Int(args[4])!, Int(args[5])!)
     let samples = try SafeTensorsFile(path: args[2])
     let (x, y) = (try samples.tensor("x").values, try samples.tensor("y").values)

@@ -238,7 +238,7 @@ extension FrameField {
         let m = weightCount
         var a = zip(sums.gram, penalty).map { $0 + share * $1 }
         for i in 0..<m { a[i * m + i] += (i < knots * knots ? ridge : ridge + offsetRidge) * a[i * m + i] + 1e-8 }
-        return Cholesky.solveWide(a, sums.moment, size: m)
+        return Cholesky.solve(a, sums.moment, size: m)
     }
 
     /// DᵀD for D the second differences of every grid along each axis (`weightCount`², row-major).

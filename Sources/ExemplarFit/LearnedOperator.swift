@@ -38,7 +38,7 @@ package struct LearnedOperator: Equatable, Sendable {
     /// Ridge weights tried, relative to each feature's own energy; the held-out test picks one.
     static let ridges: [Double] = [1e-3, 1e-2, 1e-1, 1, 10]
     /// It is kept only if it cuts the fit's held-out error by 20 % — one that cuts less gains a
-    /// photo under 1 dB where it carries and can cost one far more where it does not — and only
+    /// photo little where it carries and can cost one far more where it does not — and only
     /// where that error is over two levels of 8 bits (RMS): resampling to the working size alone
     /// leaves an exact fit about that far off, and no photo would show less (Docs/exemplar-fit.md).
     static let keepMargin = 0.8
@@ -434,7 +434,7 @@ extension LearnedOperator {
         let m = weightCount
         var a = gram
         for i in 0..<m { a[i * m + i] += ridge * gram[i * m + i] + 1e-8 }
-        return Cholesky.solveWide(a, moment, size: m)
+        return Cholesky.solve(a, moment, size: m)
     }
 }
 

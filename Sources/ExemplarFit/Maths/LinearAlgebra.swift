@@ -1,14 +1,11 @@
 import TensorCore
 
 /// The dense solvers the fit needs: normal equations of a few dozen unknowns and 3×3 colour
-/// matrices here, too small for LAPACK's call overhead to pay; hundreds of unknowns by LAPACK.
+/// matrices by the loops here, too small for LAPACK's call overhead to pay; the operator's and the
+/// frame field's hundreds of unknowns by LAPACK, several times faster than these loops there.
 enum Cholesky {
-    /// As ``solve(_:_:size:)``, by LAPACK (OpenBLAS) for the operator's and the frame field's
-    /// hundreds of unknowns, which the scalar loops below solve several times slower; by those
-    /// loops where LAPACK finds `a` not positive definite (they floor each pivot instead of failing).
-    static func solveWide(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
-        BLAS.choleskySolve(a, b, size: n) ?? solve(a, b, size: n)
-    }
+    /// From this many unknowns on, ``solve(_:_:size:)`` calls LAPACK.
+    static let lapackSize = 64
 
     /// The lower-triangular L (row-major `n`×`n`) with L·Lᵀ = `a`, column by column.
     ///
@@ -41,8 +38,10 @@ enum Cholesky {
         return l
     }
 
-    /// Solves the symmetric positive-definite `a · x = b` (`n`², row-major).
+    /// Solves the symmetric positive-definite `a · x = b` (`n`², row-major). By the loops here
+    /// also where LAPACK finds `a` not positive definite: they floor each pivot instead of failing.
     static func solve(_ a: [Double], _ b: [Double], size n: Int) -> [Double] {
+        if n >= lapackSize, let x = BLAS.choleskySolve(a, b, size: n) { return x }
         let l = factor(a, size: n)
         var z = b
         for i in 0..<n {

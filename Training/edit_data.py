@@ -660,6 +660,82 @@ def apply_hue(img, shift):
     return edits.hsv_to_rgb(hsv).reshape(shape).to(img.dtype)
 
 
+# The chroma gain: a selective saturation (one hue band kept in colour, the rest greyed; a
+# Lightroom HSL saturation slider) as a gain of each pixel's chroma about its luma per hue and
+# saturation, on the hue shift's grid. Where the table learns only the exemplar's colours, the
+# gain carries to colours of the same hue at any saturation and lightness.
+CHROMA_SMOOTHNESS = 1000.0  # the exemplar's mean pixels' worth of weight tying neighbouring nodes, ...
+CHROMA_LOCAL_SMOOTHNESS = 10.0  # ... or this where it predicts held-out runs `HUE_LOCAL_MARGIN` better, ...
+CHROMA_RIDGE = 0.1          # ... each node pulled toward no change (hues it lacks take their neighbours')
+
+
+def fit_chroma(before, after):
+    """The chroma gain before → after on `[3, P]` colours (`solve_chroma`): smooth across the grid
+    (`CHROMA_SMOOTHNESS`: hues and saturations the exemplar lacks take the gain of those it has)
+    unless a local one (`CHROMA_LOCAL_SMOOTHNESS`: a narrow band kept) predicts alternate runs of
+    `HUE_RUN` pixels from the others `HUE_LOCAL_MARGIN` better. Same as ChromaGain.fit in Swift."""
+    half = (torch.arange(before.shape[1]) // HUE_RUN) % 2 == 0
+    smooth = True
+    if bool(half.any()) and bool((~half).any()):
+        def error(smoothness):
+            e = 0.0
+            for t in (half, ~half):
+                gain = solve_chroma(before[:, t], after[:, t], smoothness)
+                e += float(((apply_chroma(before[:, ~t], gain).clamp(0, 1) - after[:, ~t]) ** 2).sum())
+            return e
+        smooth = HUE_LOCAL_MARGIN * error(CHROMA_SMOOTHNESS) <= error(CHROMA_LOCAL_SMOOTHNESS)
+    return solve_chroma(before, after, CHROMA_SMOOTHNESS if smooth else CHROMA_LOCAL_SMOOTHNESS)
+
+
+def solve_chroma(before, after, smoothness):
+    """The gain minus one, `[HUE_NODES, len(HUE_SATURATIONS)]`, on `[3, P]` colours: least squares
+    of `after − before ≈ u · (before − luma)`, each pixel weighted by its chroma's square (`u · c`
+    costs that much in RGB), neighbouring nodes along hue (circular) and saturation tied by
+    `smoothness`, each pulled toward none by `CHROMA_RIDGE`, both in units of the pixels' mean
+    weight."""
+    x = before.double()
+    c = x - (x * edits.LUMA.to(x)[:, None]).sum(0, keepdim=True)
+    w = (c * c).sum(0)
+    r = (c * (after.double() - x)).sum(0)
+    hsv = _hsv(x.clamp(0, 1))
+    index, weight = _hue_corners(hsv[0], hsv[1])
+    m = len(HUE_SATURATIONS)
+    n = HUE_NODES * m
+    a = torch.zeros(n * n, dtype=torch.float64)
+    b = torch.zeros(n, dtype=torch.float64)
+    for i in range(4):
+        b.index_add_(0, index[:, i], weight[:, i] * r)
+        for j in range(4):
+            a.index_add_(0, index[:, i] * n + index[:, j], w * weight[:, i] * weight[:, j])
+    scale = max(float(w.mean()), 1e-12)
+    # Each node is pulled toward the one gain that fits every pixel best, as the table's affine
+    # prior carries the exemplar's overall change to colours it lacks.
+    overall = float(r.sum()) / max(float(w.sum()), 1e-12)
+    a = a.reshape(n, n) + CHROMA_RIDGE * scale * torch.eye(n, dtype=torch.float64)
+    b = b + CHROMA_RIDGE * scale * overall
+    nodes = torch.arange(n)
+    smoothness = smoothness * scale
+    for nxt, valid in ((((nodes // m + 1) % HUE_NODES) * m + nodes % m, nodes >= 0), (nodes + 1, nodes % m + 1 < m)):
+        u, v = nodes[valid], nxt[valid]
+        a[u, u] += smoothness
+        a[v, v] += smoothness
+        a[u, v] -= smoothness
+        a[v, u] -= smoothness
+    return torch.linalg.solve(a, b).reshape(HUE_NODES, m)
+
+
+def apply_chroma(img, gain):
+    """`img` (`[3, ...]`, clamped to 0…1) with each pixel's chroma about its luma scaled by one plus
+    the grid `gain` at its hue and saturation."""
+    shape = img.shape
+    x = img.reshape(3, -1).double().clamp(0, 1)
+    hsv = _hsv(x)
+    index, weight = _hue_corners(hsv[0], hsv[1])
+    u = (gain.reshape(-1).double()[index] * weight).sum(1)
+    c = x - (x * edits.LUMA.to(x)[:, None]).sum(0, keepdim=True)
+    return (x + u * c).reshape(shape).to(img.dtype)
+
+
 CURVE_BINS = 256          # tone curves' knots at 0, 1/255, ..., 1: an 8-bit exemplar's values fall on them
 CURVE_SPAN = 0.1          # beyond the exemplar's range a curve goes on with its last tenth's slope ...
 CURVE_MAX_SLOPE = 4.0     # ... clamped to this, over its bins not clipped to 0 or 1 (within this)
@@ -792,9 +868,10 @@ def curves_predictor(source):
 
 
 def choose_colour(before, after, table_error=None):
-    """"curves-shared", "curves-channel", "curves-luma", "table", "hue" or "unchanged": what follows the spatial
-    filter. The hue shift alone is used only if it cuts the table's held-out error
-    (`held_out_error`; `table_error` when the caller has it) by `HUE_MARGIN`. Alone: a table fitted
+    """"curves-shared", "curves-channel", "curves-luma", "table", "hue", "chroma" or "unchanged": what
+    follows the spatial filter. The hue shift alone is used only if it cuts the table's held-out error
+    (`held_out_error`; `table_error` when the caller has it) by `HUE_MARGIN`, the chroma gain only if
+    it cuts the better of the two by as much. Alone: a table fitted
     after a hue shift learns the exemplar's colours both ways (a gamma or hue edit's shift where the
     exemplar has colours, none where it has not), which held out the exemplar's own blocks but not
     other photos (gamma 61.6 → 44.1 dB on one benchmark case). Tone curves (`fit_curves`, of the
@@ -811,11 +888,14 @@ def choose_colour(before, after, table_error=None):
     if table is None:
         return "table"
     hue_predictor = lambda x, y, query: apply_hue(query.T, fit_hue(x.T, y.T)).T  # noqa: E731
+    chroma_predictor = lambda x, y, query: apply_chroma(query.T, fit_chroma(x.T, y.T)).T  # noqa: E731
     hue = held_out_error(before, after, hue_predictor)
+    chroma = held_out_error(before, after, chroma_predictor)
     curves = {source: held_out_error(before, after, curves_predictor(source)) for source in CURVE_SOURCES}
 
     def predictor(name):
-        return {"table": table_predictor(False), "hue": hue_predictor}.get(name) or curves_predictor(name[len("curves-"):])
+        return ({"table": table_predictor(False), "hue": hue_predictor, "chroma": chroma_predictor}.get(name)
+                or curves_predictor(name[len("curves-"):]))
 
     def colour(name):
         return colour_held_out_error(before, after, predictor(name))
@@ -824,18 +904,22 @@ def choose_colour(before, after, table_error=None):
         return texture_held_out_error(before, after, predictor(name))
 
     return colour_step(table, hue, identity_error(before, after), curves=curves, colour=colour, texture=texture,
-                       exact=ROUNDING_ERROR * before.numel())[0]
+                       exact=ROUNDING_ERROR * before.numel(), chroma=chroma)[0]
 
 
-def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=None, texture=None, exact=None):
+def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=None, texture=None, exact=None,
+                chroma=None):
     """`choose_colour`'s rule on the held-out errors (`curves`: {"shared": e, "channel": e, "luma": e};
     `colour(name)`: that model's `colour_held_out_error`, asked only to break a tie; `texture(name)`:
     its `texture_held_out_error`, which must pass `gain` too; `exact`: the error of 8-bit rounding
-    alone, under which a tie that colours cannot break goes to the table or hue shift):
+    alone, under which a tie that colours cannot break goes to the table or hue shift; `chroma`: the
+    chroma gain's error, used in place of the table or hue shift where it cuts theirs by `HUE_MARGIN`):
     ("table" | "hue" | "curves-shared" | "curves-channel" | "curves-luma" | "unchanged", the chosen
     step's error);
     `gain` None keeps the step without testing it against "unchanged"."""
     base = ("hue", hue) if hue < HUE_MARGIN * table else ("table", table)
+    if chroma is not None and chroma < HUE_MARGIN * base[1]:
+        base = ("chroma", chroma)
     choice, error = base
     if curves is not None:
         # From the fewest curves on, each model used only where it cuts the simpler one's held-out
@@ -876,7 +960,7 @@ def identity_error(before, after):
 def fit(before, after, filt=None):
     """The exemplar's exact part as encode_delta fits it: the spatial filter (`fit_spatial` on the
     pair at up to `SPATIAL_FIT_SIDE`, unless `filt` is given), then on the filtered pair subsampled to `COLOUR_FIT_SIDE`
-    the hue shift, the colour table or the tone curves, as `choose_colour` picks (the others zero;
+    the hue shift, the chroma gain, the colour table or the tone curves, as `choose_colour` picks (the others zero;
     all zero when "unchanged")."""
     if filt is None:
         filt = fit_spatial(shrunk(before, SPATIAL_FIT_SIDE), shrunk(after, SPATIAL_FIT_SIDE))
@@ -889,22 +973,28 @@ def fit(before, after, filt=None):
     lut = torch.zeros(LUT_SIDE, LUT_SIDE, LUT_SIDE, 3)
     zero = torch.zeros(3, CURVE_BINS, dtype=torch.float64)
     curves = (zero, zero, 0.0)
+    chroma = torch.zeros(HUE_NODES, len(HUE_SATURATIONS))
     if choice == "hue":
         shift = fit_hue(source.reshape(3, -1), target.reshape(3, -1)).float()
+    elif choice == "chroma":
+        chroma = fit_chroma(source.reshape(3, -1), target.reshape(3, -1)).float()
     elif choice == "table":
         lut = fit_lut(source, target, affine_error=table_error)
     elif choice.startswith("curves-"):
         curves = fit_curves(source.reshape(3, -1).T, target.reshape(3, -1).T, choice[len("curves-"):])
-    return filt, shift, lut, curves
+    return filt, shift, lut, curves, chroma
 
 
 def apply_fit(img, fitted):
-    filt, shift, lut, curves = fitted
+    """`fit`'s result applied; a fit without a chroma gain (four parts, as probes build them) is taken as one with none."""
+    filt, shift, lut, curves, *rest = fitted
     img = spatial(img, filt)
     if curves[2] != 0 or bool((curves[0] != 0).any()) or bool((curves[1] != 0).any()):
         img = apply_curves(img, curves)
     if bool((shift != 0).any()):
         img = apply_hue(img, shift)
+    if rest and bool((rest[0] != 0).any()):
+        img = apply_chroma(img, rest[0])
     return apply_lut(img, lut)
 
 

@@ -1,6 +1,6 @@
 """Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, tone curves,
-hue shift, colour table and grain): Training/edit_data.py's `fit` — the specification the training
-data used — and `grain_of`, on fourteen pairs made from Examples/coffee.png at 160×107.
+hue shift, chroma gain, colour table and grain): Training/edit_data.py's `fit` — the specification
+the training data used — and `grain_of`, on fifteen pairs made from Examples/coffee.png at 160×107 and one from astronaut.png.
 
     python3 Training/export_fit_golden.py    # writes Tests/ExemplarFitTests/Goldens/exemplar-fit.safetensors
 """
@@ -33,8 +33,12 @@ CASES = {
     "clarity": [("clarity", {"amount": 1.2, "sigma": 0.02})],  # the luma's unsharp mask, in the midtones
     # Curves of the luma tie the table by place; colours held out choose the table.
     "grayscale": [("grayscale", {"amount": 0.9})],
+    # One hue band kept, the rest greyed: the chroma gain (on a photo of many hues, below).
+    "keep_colour": [("keep_colour", {"center": 0.0, "width": 0.1})],
 }
-CHOICES = ("table", "hue", "unchanged", "curves-shared", "curves-channel", "curves-luma")
+# Cases on another photo than coffee's browns: (file, height, width).
+PHOTOS = {"keep_colour": ("astronaut.png", 120, 120)}
+CHOICES = ("table", "hue", "unchanged", "curves-shared", "curves-channel", "curves-luma", "chroma")
 
 
 def coarse_grain(img, sigma=0.04, seed=7):
@@ -48,13 +52,17 @@ def coarse_grain(img, sigma=0.04, seed=7):
 
 
 def main():
-    with Image.open(os.path.join(ROOT, "Examples", "coffee.png")) as im:
-        photo = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
-    before = edit_data.quantised(edit_data.resize(photo, 107, 160))
+    def photo(file, h, w):
+        with Image.open(os.path.join(ROOT, "Examples", file)) as im:
+            rgb = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
+        return edit_data.quantised(edit_data.resize(rgb, h, w))
+
+    coffee = photo("coffee.png", 107, 160)
     out = {}
     for name, edit in CASES.items():
+        before = photo(*PHOTOS[name]) if name in PHOTOS else coffee
         after = edit_data.quantised(coarse_grain(before) if edit is None else edits.apply_edit(edit, before)[0])
-        filt, shift, lut, tone = edit_data.fit(before, after)
+        filt, shift, lut, tone, chroma = edit_data.fit(before, after)
         filtered = edit_data.spatial(before, filt)
         choice = edit_data.choose_colour(filtered, after)
         curves = edit_data.choose_prior(filtered, after) == "curves"
@@ -66,8 +74,9 @@ def main():
         out[f"{name}.tone_curves"] = torch.stack([tone[0], tone[1]]).numpy()
         out[f"{name}.luma_mix"] = np.array([tone[2]], dtype=np.float32)
         out[f"{name}.hue"] = shift.numpy()
+        out[f"{name}.chroma"] = chroma.numpy()
         out[f"{name}.lut"] = lut.numpy()
-        out[f"{name}.grain"] = edit_data.grain_of(before, after, (filt, shift, lut, tone)).numpy()
+        out[f"{name}.grain"] = edit_data.grain_of(before, after, (filt, shift, lut, tone, chroma)).numpy()
         print(f"{name}: spatial {filt[0]} {filt[1]:.4f} k {filt[2]:.3f}, prior {'curves' if curves else 'affine'}, colour {choice}, "
               f"grain σ {float(out[f'{name}.grain'][0].diagonal().max()) ** 0.5:.4f}")
     path = os.path.join(ROOT, "Tests", "ExemplarFitTests", "Goldens", "exemplar-fit.safetensors")

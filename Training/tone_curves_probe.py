@@ -22,7 +22,7 @@ from edit_transfer import baseline_lut, psnr  # noqa: E402
 
 def without_curves(before, after):
     """`edit_data.fit` choosing only among the table, the hue shift and none (the fit before curves)."""
-    filt, shift, lut, curves = edit_data.fit(before, after)
+    filt, shift, lut, curves, _ = edit_data.fit(before, after)
     if curves[2] == 0 and not bool((curves[0] != 0).any()) and not bool((curves[1] != 0).any()):
         return filt, shift, lut, curves
     source = edit_data.subsampled(edit_data.spatial(before, filt), edit_data.COLOUR_FIT_SIDE)

@@ -2,29 +2,33 @@ import ImageCodecs
 import TensorCore
 
 /// The colour part of an exemplar's fit, after its spatial filter: tone curves (of each channel,
-/// or of the luma), a hue shift (a one-colour edit), or a colour table (a global map), or none
-/// (an edit that is not about colour). Same as `choose_colour` in Training/edit_data.py.
+/// or of the luma), a hue shift (a one-colour edit), a chroma gain (a selective saturation), or a
+/// colour table (a global map), or none (an edit that is not about colour). Same as
+/// `choose_colour` in Training/edit_data.py.
 package struct ColourStep: Equatable, Sendable {
     package var curves: ColourCurves
     package var hue: HueShift
+    package var chroma: ChromaGain
     package var table: ColorTable
 
     package static let none = ColourStep(hue: .none, table: .none)
 
-    package init(curves: ColourCurves = .none, hue: HueShift, table: ColorTable) {
+    package init(curves: ColourCurves = .none, hue: HueShift, chroma: ChromaGain = .none, table: ColorTable) {
         self.curves = curves
         self.hue = hue
+        self.chroma = chroma
         self.table = table
     }
 
     /// Which model follows the spatial filter.
     enum Choice: Equatable {
-        case table, hue
+        case table, hue, chroma
         case curves(ColourCurves.Input)
         case unchanged
     }
 
-    /// The hue shift must cut the table's held-out error by 10% to be used.
+    /// The hue shift must cut the table's held-out error by 10% to be used, the chroma gain the
+    /// better of the two's.
     static let hueMargin = 0.9
     /// A model with more freedom (tone curves of each channel, of the luma, then the hue shift
     /// or table) must cut the simpler one's held-out error by 10% to be used.
@@ -61,7 +65,9 @@ package struct ColourStep: Equatable, Sendable {
         guard !halves[0].isEmpty, !halves[1].isEmpty else { return .table }
         let table = tableError ?? ColorLUT.heldOutError(x, y, halves: halves, curves: false)
         let hue = heldOutError(.hue, x, y, halves: halves)
-        let base = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
+        var base = hue < hueMargin * table ? (Choice.hue, hue) : (.table, table)
+        let chroma = heldOutError(.chroma, x, y, halves: halves)
+        if chroma < hueMargin * base.1 { base = (.chroma, chroma) }
         // From the fewest curves on, each model used only where it cuts the simpler one's held-out
         // error by ``curveMargin``: curves, one input per output, carry to colours the exemplar
         // lacks, which neither the table nor the hue shift can.
@@ -111,6 +117,10 @@ package struct ColourStep: Equatable, Sendable {
             return HeldOut.error(x, y, halves: halves) { train, before in
                 HueShift.fit(x, y, train).apply(to: before, Compute(threads: 1))
             }
+        case .chroma:
+            return HeldOut.error(x, y, halves: halves) { train, before in
+                ChromaGain.fit(x, y, train).apply(to: before, Compute(threads: 1)).map(ColourCurves.clamped)
+            }
         case .curves(let input):
             return HeldOut.error(x, y, halves: halves) { train, before in
                 ColourCurves.fit(x, y, train, input: input).apply(to: before, Compute(threads: 1))
@@ -141,6 +151,8 @@ package struct ColourStep: Equatable, Sendable {
                 curves: ColourCurves.fit(x, y, Array(0..<(x.count / 3)), input: input), hue: .none, table: .none)
         case .hue:
             return ColourStep(hue: HueShift.fit(x, y, Array(0..<(x.count / 3))), table: .none)
+        case .chroma:
+            return ColourStep(hue: .none, chroma: ChromaGain.fit(x, y, Array(0..<(x.count / 3))), table: .none)
         case .table:
             return ColourStep(
                 hue: .none, table: ColorTable(offsets: ColorLUT.fit(x, y, halves: halves, affineError: tableError)))
@@ -148,10 +160,12 @@ package struct ColourStep: Equatable, Sendable {
         }
     }
 
-    /// Interleaved RGB through the curves, the hue shift, then the table (clamped to 0…1 unless
-    /// `clamped` is false).
+    /// Interleaved RGB through the curves, the hue shift, the chroma gain, then the table
+    /// (clamped to 0…1 unless `clamped` is false).
     package func apply(to rgb: [Float], _ c: Compute, clamped: Bool = true) -> [Float] {
         let curved = curves.isNone ? rgb : curves.apply(to: rgb, c)
-        return ColorLUT.apply(table.offsets, to: hue.isNone ? curved : hue.apply(to: curved, c), c, clamped: clamped)
+        let turned = hue.isNone ? curved : hue.apply(to: curved, c)
+        return ColorLUT.apply(
+            table.offsets, to: chroma.isNone ? turned : chroma.apply(to: turned, c), c, clamped: clamped)
     }
 }

@@ -64,7 +64,8 @@ package struct ExemplarDelta: Equatable, Sendable {
 
     /// Every part, in the order the format lists them.
     static let parts: [any DeltaComponent.Type] = [
-        SemanticDelta.self, ColourAffine.self, SpatialFilter.self, ColourCurves.self, HueShift.self, ColorTable.self,
+        SemanticDelta.self, ColourAffine.self, SpatialFilter.self, ColourCurves.self, HueShift.self, ChromaGain.self,
+        ColorTable.self,
         FrameField.self, LearnedOperator.self, Grain.self, ChangeGrid.self, ModelTrust.self,
     ]
 
@@ -101,7 +102,8 @@ package struct ExemplarDelta: Equatable, Sendable {
             fit: ExemplarFit(
                 spatial: part(SpatialFilter.self),
                 colour: ColourStep(
-                    curves: part(ColourCurves.self), hue: part(HueShift.self), table: part(ColorTable.self)),
+                    curves: part(ColourCurves.self), hue: part(HueShift.self), chroma: part(ChromaGain.self),
+                    table: part(ColorTable.self)),
                 field: part(FrameField.self), learned: part(LearnedOperator.self), grain: part(Grain.self)),
             change: part(ChangeGrid.self), trust: ModelTrust(storedIn: delta))
     }
@@ -110,7 +112,9 @@ package struct ExemplarDelta: Equatable, Sendable {
     package var delta: Delta {
         var arrays = semantic.arrays
         let parts: [[String: Delta.Array]] = [
-            affine.arrays, fit.spatial.arrays, fit.colour.curves.arrays, fit.colour.hue.arrays, fit.colour.table.arrays,
+            affine.arrays, fit.spatial.arrays, fit.colour.curves.arrays, fit.colour.hue.arrays,
+            fit.colour.chroma.arrays,
+            fit.colour.table.arrays,
             fit.field.arrays, fit.learned.arrays, fit.grain.arrays, change.arrays, trust?.arrays ?? [:],
         ]
         for part in parts { arrays.merge(part) { first, _ in first } }
@@ -128,7 +132,8 @@ package struct ExemplarDelta: Equatable, Sendable {
         }
         let trusts = terms.compactMap { term in term.delta.trust.map { (part: $0, weight: term.weight) } }
         let colour = ColourStep(
-            curves: combined(\.fit.colour.curves), hue: combined(\.fit.colour.hue), table: combined(\.fit.colour.table))
+            curves: combined(\.fit.colour.curves), hue: combined(\.fit.colour.hue),
+            chroma: combined(\.fit.colour.chroma), table: combined(\.fit.colour.table))
         return ExemplarDelta(
             semantic: combined(\.semantic), affine: combined(\.affine),
             fit: ExemplarFit(
@@ -156,6 +161,7 @@ extension ExemplarDelta {
         }
         if colour.curves.channel.contains(where: { $0 != 0 }) { steps.append("tone curves per channel") }
         if !colour.hue.isNone { steps.append("hue shift") }
+        if !colour.chroma.isNone { steps.append("saturation per hue") }
         if colour.table.offsets.contains(where: { $0 != 0 }) { steps.append("3D colour table") }
         lines.append("colour step: " + (steps.isEmpty ? "none" : steps.joined(separator: " and ")))
         lines.append("frame field: " + (fit.field.isNone ? "none" : "gain and tint varying across the frame"))

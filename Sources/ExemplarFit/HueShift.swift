@@ -128,6 +128,13 @@ package struct HueShift: Equatable, Sendable {
     /// (s·v: what a hue error costs in RGB), neighbouring nodes tied by `smoothness`, every node
     /// pulled toward none by `ridge`; solved by conjugate gradients.
     static func solve(_ equations: (a: [Double], b: [Double]), smoothness: Double, ridge: Double) -> HueShift {
+        HueShift(grid: solveGrid(equations, smoothness: smoothness, ridge: ridge).map(Float.init))
+    }
+
+    /// Normal equations on the grid (as ``normalEquations(_:_:_:)`` keeps them) with neighbouring
+    /// nodes tied by `smoothness` and every node pulled toward 0 by `ridge`, solved; shared by
+    /// ``ChromaGain``.
+    static func solveGrid(_ equations: (a: [Double], b: [Double]), smoothness: Double, ridge: Double) -> [Double] {
         let n = hues * saturations.count
         let m = saturations.count
         let neighbour = (0..<(n * 9)).map { index -> Int in
@@ -181,7 +188,7 @@ package struct HueShift: Equatable, Sendable {
             for i in 0..<n { direction[i] = z[i] + next / rz * direction[i] }
             rz = next
         }
-        return HueShift(grid: shift.map(Float.init))
+        return shift
     }
 
     /// Interleaved RGB (clamped to 0…1) with each pixel's hue moved by the grid at its hue and saturation.

@@ -18,7 +18,8 @@ struct ExemplarDeltaTests {
             fit: ExemplarFit(
                 spatial: SpatialFilter(sigma: Double(Float(0.006)), k: -1.25),
                 colour: ColourStep(
-                    curves: part(ColourCurves.self), hue: part(HueShift.self), table: part(ColorTable.self)),
+                    curves: part(ColourCurves.self), hue: part(HueShift.self), chroma: part(ChromaGain.self),
+                    table: part(ColorTable.self)),
                 learned: part(LearnedOperator.self),
                 grain: Grain(
                     covariance: (0..<9).map { Double($0) / 1024 }, neighbours: (0..<9).map { Double($0) / 4096 })),
@@ -29,11 +30,12 @@ struct ExemplarDeltaTests {
     func roundTrip() throws {
         let typed = Self.sample()
         let stored = typed.delta
-        #expect(stored.encoder == "efficientnet-lite0/24")
+        #expect(stored.encoder == "efficientnet-lite0/25")
         #expect(
             Set(stored.arrays.keys) == [
                 "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",
-                "color.curves", "color.luma_curves", "color.luma_mix", "color.hue", "color.lut", "field.weights",
+                "color.curves", "color.luma_curves", "color.luma_mix", "color.hue", "color.chroma", "color.lut",
+                "field.weights",
                 "operator.readout", "operator.low", "operator.high", "grain",
                 "change",
                 "model.trust",

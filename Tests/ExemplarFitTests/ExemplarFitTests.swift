@@ -8,7 +8,8 @@ import Testing
 @testable import ExemplarFit
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — and `grain_of` on fourteen pairs made from Examples/coffee.png.
+/// edit models were trained with — and `grain_of` on fifteen pairs made from Examples/coffee.png
+/// and one from astronaut.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
     static let golden = Bundle.module.url(
@@ -19,7 +20,7 @@ struct ExemplarFitParityTests {
         arguments: [
             "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "hue",
             "posterize",
-            "solarize", "threshold", "grayscale", "median", "dilate", "clarity",
+            "solarize", "threshold", "grayscale", "median", "dilate", "clarity", "keep_colour",
         ])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
@@ -44,7 +45,7 @@ struct ExemplarFitParityTests {
         let choice = ColourStep.choice(
             filtered.floatSamples(), after.floatSamples(), width: before.width, height: before.height)
         let choices: [ColourStep.Choice] = [
-            .table, .hue, .unchanged, .curves(.shared), .curves(.channel), .curves(.luma),
+            .table, .hue, .unchanged, .curves(.shared), .curves(.channel), .curves(.luma), .chroma,
         ]
         #expect(choice == choices[Int(try io.tensor("\(name).choice").values[0])])
         let colour = ColourStep.fit(filtered, after)
@@ -54,6 +55,8 @@ struct ExemplarFitParityTests {
         #expect(abs(colour.curves.mix - (try io.tensor("\(name).luma_mix").values[0])) < 1e-4)
         let hueError = zip(colour.hue.grid, try io.tensor("\(name).hue").values).map { abs($0 - $1) }.max()!
         #expect(hueError < 1e-4, "hue shift: max |Swift − Python| \(hueError) turns")
+        let chromaError = zip(colour.chroma.grid, try io.tensor("\(name).chroma").values).map { abs($0 - $1) }.max()!
+        #expect(chromaError < 1e-4, "chroma gain: max |Swift − Python| \(chromaError)")
         let error = zip(colour.table.offsets, try io.tensor("\(name).lut").values).map { abs($0 - $1) }.max()!
         #expect(error < 2e-3, "colour table: max |Swift − Python| \(error)")
         let grain = Grain.fit(

@@ -742,7 +742,6 @@ CURVE_MAX_SLOPE = 4.0     # ... clamped to this, over its bins not clipped to 0 
 CURVE_CLIP = 0.5 / 255
 CURVE_SOURCES = ("shared", "channel", "luma")
 CURVE_MARGIN = 0.9        # a model with more freedom must cut the simpler one's held-out error by 10%
-ROUNDING_ERROR = (0.5 / 255) ** 2  # per sample, a held-out squared error below this is 8-bit rounding
 
 
 def _luma_of(x):
@@ -904,17 +903,15 @@ def choose_colour(before, after, table_error=None):
         return texture_held_out_error(before, after, predictor(name))
 
     return colour_step(table, hue, identity_error(before, after), curves=curves, colour=colour, texture=texture,
-                       exact=ROUNDING_ERROR * before.numel(), chroma=chroma)[0]
+                       chroma=chroma)[0]
 
 
-def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=None, texture=None, exact=None,
-                chroma=None):
+def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=None, texture=None, chroma=None):
     """`choose_colour`'s rule on the held-out errors (`curves`: {"shared": e, "channel": e, "luma": e};
     `colour(name)`: that model's `colour_held_out_error`, asked only to break a tie; `texture(name)`:
-    its `texture_held_out_error`, which must pass `gain` too; `exact`: the error of 8-bit rounding
-    alone, under which a tie that colours cannot break goes to the table or hue shift; `chroma`: the
-    chroma gain's error, used in place of the table or hue shift where it cuts theirs by `HUE_MARGIN`):
-    ("table" | "hue" | "curves-shared" | "curves-channel" | "curves-luma" | "unchanged", the chosen
+    its `texture_held_out_error`, which must pass `gain` too; `chroma`: the chroma gain's error,
+    used in place of the table or hue shift where it cuts theirs by `HUE_MARGIN`):
+    ("table" | "hue" | "chroma" | "curves-shared" | "curves-channel" | "curves-luma" | "unchanged", the chosen
     step's error);
     `gain` None keeps the step without testing it against "unchanged"."""
     base = ("hue", hue) if hue < HUE_MARGIN * table else ("table", table)
@@ -930,19 +927,10 @@ def colour_step(table, hue, unchanged, gain=COLOUR_GAIN, curves=None, colour=Non
                 choice, error = name, e
         if base[1] < CURVE_MARGIN * error:
             choice, error = base
-        else:
-            tied = base[1] * CURVE_MARGIN < error
-            rounding = exact is not None and max(error, base[1]) < exact
-            if colour is not None and (tied or rounding):
-                mine, theirs = colour(choice), colour(base[0])
-                if mine is not None and theirs is not None:
-                    if tied and theirs < mine:
-                        choice, error = base
-                elif rounding:
-                    # Too few colours to hold out, and each model exact to rounding, where no margin
-                    # means anything: curves would carry a slope that one colour shows only across
-                    # its channels (a saturation edit on a flat crop, as contrast) to every tone.
-                    choice, error = base
+        elif colour is not None and base[1] * CURVE_MARGIN < error:
+            mine, theirs = colour(choice), colour(base[0])
+            if mine is not None and theirs is not None and theirs < mine:
+                choice, error = base
     if gain is None:
         return choice, error
     if error >= gain * unchanged:

@@ -41,10 +41,6 @@ package struct ColourStep: Equatable, Sendable {
     /// Training/edit_data.py.
     static let colourGain = 0.3
 
-    /// Per sample, a held-out squared error below this is 8-bit rounding: half a level, squared.
-    /// Same as `ROUNDING_ERROR` in Training/edit_data.py.
-    static let roundingError = (0.5 / 255) * (0.5 / 255)
-
     /// On the exemplar's ``HeldOut`` checkerboard, the hue shift alone is used only if it cuts the
     /// table's held-out error (`tableError`, the affine prior's) by ``hueMargin``: a table fitted
     /// after a hue shift learns the exemplar's colours both ways, which holds out the exemplar's
@@ -78,19 +74,12 @@ package struct ColourStep: Equatable, Sendable {
         for (next, e) in curves.dropFirst() where e < curveMargin * error { (choice, error) = (next, e) }
         if base.1 < curveMargin * error {
             (choice, error) = base
-        } else if let colours = HeldOut.colourHalves(x) {
+        } else if base.1 * curveMargin < error, let colours = HeldOut.colourHalves(x),
+            heldOutError(base.0, x, y, halves: colours) < heldOutError(choice, x, y, halves: colours)
+        {
             // Where place cannot tell them apart, the colours the exemplar did not show decide: a
             // saturation or black-and-white exemplar that every model fits to 8-bit rounding had
             // chosen curves of the luma, which then cost its queries dearly (Docs/exemplar-fit.md).
-            if base.1 * curveMargin < error,
-                heldOutError(base.0, x, y, halves: colours) < heldOutError(choice, x, y, halves: colours)
-            {
-                (choice, error) = base
-            }
-        } else if max(error, base.1) < roundingError * Double(x.count) {
-            // Too few colours to hold out, and each model exact to rounding, where no margin
-            // means anything: curves would carry a slope that one colour shows only across its
-            // channels (a saturation edit on a flat crop, as contrast) to every tone.
             (choice, error) = base
         }
         // Predicting no change, each half's own before: the squared difference over the whole pair.

@@ -85,28 +85,6 @@ struct ColourCurvesTests {
         #expect(HeldOut.colourHalves([Float](repeating: 0.4, count: 300)) == nil)
     }
 
-    @Test("A one-colour exemplar moves other colours as it moved its own, without a slope")
-    func oneColour() throws {
-        // A saturation edit shown on one flat colour: its three channels lie on a line of slope
-        // 1.87, which a shared tone curve fits exactly and would carry to every tone as contrast.
-        let (w, h) = (48, 40)
-        let colour: [Float] = [65, 91, 105].map { $0 / 255 }
-        let edited: [Float] = [48, 96, 123].map { $0 / 255 }
-        let x = (0..<(w * h)).flatMap { _ in colour }
-        let y = (0..<(w * h)).flatMap { _ in edited }
-        #expect(ColourStep.choice(x, y, width: w, height: h) == .table)
-        let step = ColourStep.fit(
-            Image(width: w, height: h, colorModel: .rgb, samples: x),
-            Image(width: w, height: h, colorModel: .rgb, samples: y))
-        // Dark and light greys: the exemplar says nothing of their saturation or contrast.
-        let greys: [Float] = [0.15, 0.15, 0.15, 0.8, 0.8, 0.8]
-        let out = step.apply(to: greys, Compute(threads: 1))
-        let shown = zip(edited, colour).map { abs($0 - $1) }.max()!
-        let moved = zip(out, greys).map { abs($0 - $1) }.max()!
-        #expect(
-            moved <= shown + 1.0 / 255, "greys moved by \(moved * 255) levels, the exemplar's colour by \(shown * 255)")
-    }
-
     @Test("A threshold of the luma is learned as curves of the luma and carried to another photo")
     func threshold() throws {
         // Two colours split by the luma: each output channel a step of the luma alone.

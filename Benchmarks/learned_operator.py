@@ -1,14 +1,15 @@
 """The learned operator's and the frame field's cost: encode_delta on 1-MP and 12-MP exemplars, and
 adapter_edit on 512-px and 12-MP photos, for a posterisation (an operator until the colour step
 learned tone curves, 2026-12-06; now the curves),
-one that keeps a frame field (a vignette), one that keeps neither (a warm grade) and a median
-(a rank filter, radius 0.008 of the shorter side: 24 px at 12 MP), in one run on
+one that keeps a frame field (a vignette), one that keeps neither (a warm grade), a median
+(a rank filter, radius 0.008 of the shorter side: 24 px at 12 MP) and red kept with the rest greyed
+(the colour step's chroma gain, where the photo's colours choose it), in one run on
 this machine. encode_delta uncached (--no-cache, the whole process timed, PNG reading included)
 on every core (the default --jobs: a node that runs once gets all of them); per photo the CLI's
 own times with --jobs 1 (one photo at a time, on one thread: the slowest a photo gets).
 
     bash .ci/install && swift build -c release --product deltaflow
-    python3 Benchmarks/learned_operator.py
+    python3 Benchmarks/learned_operator.py [WORD]    # WORD: only the exemplars whose name has it
 """
 import os
 import subprocess
@@ -30,6 +31,7 @@ EXEMPLARS = {
     "vignette (frame field kept)": [("vignette", {"amount": 0.6, "inner": 0.35, "outer": 0.95})],
     "warm grade (neither)": [("temperature", {"temp": 0.15, "tint": 0.02})],
     "median (rank filter)": [("median", {"radius": 0.008})],
+    "keep red (chroma gain)": [("keep_colour", {"center": 0.0, "width": 0.1})],
 }
 # Training/edits.py makes a median from every shifted copy of the window: 49² copies of a 12-MP
 # photo do not fit in memory. Its 12-MP after is the 1-MP exemplar's delta applied by deltaflow,
@@ -76,6 +78,8 @@ def main():
                 save_png(os.path.join(d, f"p{i}.png"), img)
             queries[label] = d
         for name, edit in EXEMPLARS.items():
+            if len(sys.argv) > 1 and sys.argv[1] not in name:
+                continue
             for label, (h, w) in (("1 MP", (866, 1155)), ("12 MP", (3000, 4000))):
                 a = edit_data.resize(photos[0][1], h, w)
                 before, after = os.path.join(work, f"before-{h}.png"), os.path.join(work, f"after-{h}.png")

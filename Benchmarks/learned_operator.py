@@ -2,7 +2,7 @@
 adapter_edit on 512-px and 12-MP photos, for a posterisation (an operator until the colour step
 learned tone curves, 2026-12-06; now the curves),
 one that keeps a frame field (a vignette), one that keeps neither (a warm grade), a median
-(a rank filter, radius 0.008 of the shorter side: 24 px at 12 MP) and red kept with the rest greyed
+(a rank filter, radius 0.008 of the shorter side: 24 px at 12 MP) and one hue kept, the rest greyed
 (the colour step's chroma gain, where the photo's colours choose it), in one run on
 this machine. encode_delta uncached (--no-cache, the whole process timed, PNG reading included)
 on every core (the default --jobs: a node that runs once gets all of them); per photo the CLI's
@@ -31,7 +31,7 @@ EXEMPLARS = {
     "vignette (frame field kept)": [("vignette", {"amount": 0.6, "inner": 0.35, "outer": 0.95})],
     "warm grade (neither)": [("temperature", {"temp": 0.15, "tint": 0.02})],
     "median (rank filter)": [("median", {"radius": 0.008})],
-    "keep red (chroma gain)": [("keep_colour", {"center": 0.0, "width": 0.1})],
+    "keep blue (chroma gain)": [("keep_colour", {"center": 0.65, "width": 0.1})],
 }
 # Training/edits.py makes a median from every shifted copy of the window: 49² copies of a 12-MP
 # photo do not fit in memory. Its 12-MP after is the 1-MP exemplar's delta applied by deltaflow,

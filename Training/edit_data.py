@@ -632,15 +632,24 @@ def solve_hue(before, after, smoothness, ridge):
     r = (hy[0] - hx[0] + 0.5) % 1.0 - 0.5
     w = (torch.minimum(hx[1], hy[1]) * torch.minimum(hx[2], hy[2])) ** 2
     index, weight = _hue_corners(hx[0], hx[1])
+    return _solve_grid(index, weight, w, w * r, smoothness, ridge)
+
+
+def _solve_grid(index, weight, w, wr, smoothness, ridge, prior=0.0):
+    """Least squares on the hue grid: per pixel (nodes `index`, bilinear `weight`, `[P, 4]`) its
+    weight `w` and weighted target `wr`; neighbouring nodes (along hue, circular, and saturation)
+    tied by `smoothness`, each pulled toward `prior` by `ridge`. `[HUE_NODES, len(HUE_SATURATIONS)]`;
+    HueShift.solveGrid in Swift."""
     m = len(HUE_SATURATIONS)
     n = HUE_NODES * m
     a = torch.zeros(n * n, dtype=torch.float64)
     b = torch.zeros(n, dtype=torch.float64)
     for i in range(4):
-        b.index_add_(0, index[:, i], w * weight[:, i] * r)
+        b.index_add_(0, index[:, i], weight[:, i] * wr)
         for j in range(4):
             a.index_add_(0, index[:, i] * n + index[:, j], w * weight[:, i] * weight[:, j])
     a = a.reshape(n, n) + ridge * torch.eye(n, dtype=torch.float64)
+    b = b + ridge * prior
     nodes = torch.arange(n)
     for nxt, valid in ((((nodes // m + 1) % HUE_NODES) * m + nodes % m, nodes >= 0), (nodes + 1, nodes % m + 1 < m)):
         u, v = nodes[valid], nxt[valid]
@@ -699,29 +708,11 @@ def solve_chroma(before, after, smoothness):
     r = (c * (after.double() - x)).sum(0)
     hsv = _hsv(x.clamp(0, 1))
     index, weight = _hue_corners(hsv[0], hsv[1])
-    m = len(HUE_SATURATIONS)
-    n = HUE_NODES * m
-    a = torch.zeros(n * n, dtype=torch.float64)
-    b = torch.zeros(n, dtype=torch.float64)
-    for i in range(4):
-        b.index_add_(0, index[:, i], weight[:, i] * r)
-        for j in range(4):
-            a.index_add_(0, index[:, i] * n + index[:, j], w * weight[:, i] * weight[:, j])
     scale = max(float(w.mean()), 1e-12)
     # Each node is pulled toward the one gain that fits every pixel best, as the table's affine
     # prior carries the exemplar's overall change to colours it lacks.
     overall = float(r.sum()) / max(float(w.sum()), 1e-12)
-    a = a.reshape(n, n) + CHROMA_RIDGE * scale * torch.eye(n, dtype=torch.float64)
-    b = b + CHROMA_RIDGE * scale * overall
-    nodes = torch.arange(n)
-    smoothness = smoothness * scale
-    for nxt, valid in ((((nodes // m + 1) % HUE_NODES) * m + nodes % m, nodes >= 0), (nodes + 1, nodes % m + 1 < m)):
-        u, v = nodes[valid], nxt[valid]
-        a[u, u] += smoothness
-        a[v, v] += smoothness
-        a[u, v] -= smoothness
-        a[v, u] -= smoothness
-    return torch.linalg.solve(a, b).reshape(HUE_NODES, m)
+    return _solve_grid(index, weight, w, r, smoothness * scale, CHROMA_RIDGE * scale, overall)
 
 
 def apply_chroma(img, gain):

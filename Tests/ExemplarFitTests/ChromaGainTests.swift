@@ -11,11 +11,7 @@ struct ChromaGainTests {
     /// One hue band kept in colour, the rest greyed, as `keep_colour` in Training/edits.py, then
     /// rounded to 8 bits.
     static func keptColour(_ image: Image, center: Double, width: Double) -> Image {
-        func smoothstep(_ e0: Double, _ e1: Double, _ x: Double) -> Double {
-            let t = min(1, max(0, (x - e0) / (e1 - e0)))
-            return t * t * (3 - 2 * t)
-        }
-        return mapped(image) { v in
+        mapped(image) { v in
             let hsv = HueShift.hsv(Double(v.x), Double(v.y), Double(v.z))
             var d = hsv.x - center + 0.5
             d = d - d.rounded(.down) - 0.5

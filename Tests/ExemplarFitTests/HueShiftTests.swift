@@ -8,10 +8,6 @@ import Testing
 /// A one-colour edit, as `recolor` in Training/edits.py: hues within `width` of `center` (turns)
 /// rotated by `shift`, fading out over the band's outer half and at low saturation.
 private func recoloured(_ image: Image, center: Double, width: Double, shift: Double) -> Image {
-    func smoothstep(_ e0: Double, _ e1: Double, _ x: Double) -> Double {
-        let t = min(1, max(0, (x - e0) / (e1 - e0)))
-        return t * t * (3 - 2 * t)
-    }
     return mapped(image) { v in
         var hsv = HueShift.hsv(Double(v.x), Double(v.y), Double(v.z))
         var d = hsv.x - center + 0.5

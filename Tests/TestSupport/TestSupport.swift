@@ -70,3 +70,9 @@ public func grained(_ image: Image, sigma: Double = 0.04, kernel k: [Double] = [
         samples: s.indices.map { min(1, max(0, s[$0] + Float(sigma * n[$0 / 3]))) }
     ).converted(to: .uint8)
 }
+
+/// Hermite smoothstep from `e0` to `e1` (either order), as `_smoothstep` in Training/edits.py.
+public func smoothstep(_ e0: Double, _ e1: Double, _ x: Double) -> Double {
+    let t = min(1, max(0, (x - e0) / (e1 - e0)))
+    return t * t * (3 - 2 * t)
+}

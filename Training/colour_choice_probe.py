@@ -46,7 +46,7 @@ def forced(src, tgt, filt, name, table_error):
         lut = E.fit_lut(src, tgt, affine_error=table_error)
     elif name.startswith("curves-"):
         curves = E.fit_curves(src.reshape(3, -1).T, tgt.reshape(3, -1).T, name[len("curves-"):])
-    return filt, shift, lut, curves
+    return filt, shift, lut, curves, torch.zeros(E.HUE_NODES, len(E.HUE_SATURATIONS))
 
 
 def main():

@@ -611,17 +611,26 @@ def fit_hue(before, after):
     in turns (`solve_hue`), smooth across the hue circle (`HUE_SMOOTHNESS`: a turn of every hue)
     unless the local reading (`HUE_RIDGE` toward none: one band recoloured) predicts alternate runs
     of `HUE_RUN` pixels from the others `HUE_LOCAL_MARGIN` better. Same as HueShift.fit in Swift."""
+    def solve(x, y, local):
+        return solve_hue(x, y, 0.0, HUE_RIDGE) if local else solve_hue(x, y, HUE_SMOOTHNESS, HUE_SMOOTH_RIDGE)
+    return _smooth_unless_local(before, after, solve, apply_hue)
+
+
+def _smooth_unless_local(before, after, solve, apply):
+    """`solve(before, after, local)` for a grid fit, smooth (`local` False) unless the local
+    reading predicts alternate runs of `HUE_RUN` pixels from the others `HUE_LOCAL_MARGIN` better.
+    HueShift.smoothHolds in Swift."""
     half = (torch.arange(before.shape[1]) // HUE_RUN) % 2 == 0
     smooth = True
     if bool(half.any()) and bool((~half).any()):
-        def error(smoothness, ridge):
+        def error(local):
             e = 0.0
             for t in (half, ~half):
-                shift = solve_hue(before[:, t], after[:, t], smoothness, ridge)
-                e += float(((apply_hue(before[:, ~t], shift).clamp(0, 1) - after[:, ~t]) ** 2).sum())
+                fitted = solve(before[:, t], after[:, t], local)
+                e += float(((apply(before[:, ~t], fitted).clamp(0, 1) - after[:, ~t]) ** 2).sum())
             return e
-        smooth = HUE_LOCAL_MARGIN * error(HUE_SMOOTHNESS, HUE_SMOOTH_RIDGE) <= error(0.0, HUE_RIDGE)
-    return solve_hue(before, after, HUE_SMOOTHNESS, HUE_SMOOTH_RIDGE) if smooth else solve_hue(before, after, 0.0, HUE_RIDGE)
+        smooth = HUE_LOCAL_MARGIN * error(False) <= error(True)
+    return solve(before, after, not smooth)
 
 
 def solve_hue(before, after, smoothness, ridge):
@@ -675,7 +684,7 @@ def apply_hue(img, shift):
 # gain carries to colours of the same hue at any saturation and lightness.
 CHROMA_SMOOTHNESS = 1000.0  # the exemplar's mean pixels' worth of weight tying neighbouring nodes, ...
 CHROMA_LOCAL_SMOOTHNESS = 10.0  # ... or this where it predicts held-out runs `HUE_LOCAL_MARGIN` better, ...
-CHROMA_RIDGE = 0.1          # ... each node pulled toward no change (hues it lacks take their neighbours')
+CHROMA_RIDGE = 0.1          # ... each node pulled toward the gain that fits every pixel (the overall change)
 
 
 def fit_chroma(before, after):
@@ -683,25 +692,17 @@ def fit_chroma(before, after):
     (`CHROMA_SMOOTHNESS`: hues and saturations the exemplar lacks take the gain of those it has)
     unless a local one (`CHROMA_LOCAL_SMOOTHNESS`: a narrow band kept) predicts alternate runs of
     `HUE_RUN` pixels from the others `HUE_LOCAL_MARGIN` better. Same as ChromaGain.fit in Swift."""
-    half = (torch.arange(before.shape[1]) // HUE_RUN) % 2 == 0
-    smooth = True
-    if bool(half.any()) and bool((~half).any()):
-        def error(smoothness):
-            e = 0.0
-            for t in (half, ~half):
-                gain = solve_chroma(before[:, t], after[:, t], smoothness)
-                e += float(((apply_chroma(before[:, ~t], gain).clamp(0, 1) - after[:, ~t]) ** 2).sum())
-            return e
-        smooth = HUE_LOCAL_MARGIN * error(CHROMA_SMOOTHNESS) <= error(CHROMA_LOCAL_SMOOTHNESS)
-    return solve_chroma(before, after, CHROMA_SMOOTHNESS if smooth else CHROMA_LOCAL_SMOOTHNESS)
+    return _smooth_unless_local(
+        before, after, lambda x, y, local: solve_chroma(x, y, CHROMA_LOCAL_SMOOTHNESS if local else CHROMA_SMOOTHNESS),
+        apply_chroma)
 
 
 def solve_chroma(before, after, smoothness):
     """The gain minus one, `[HUE_NODES, len(HUE_SATURATIONS)]`, on `[3, P]` colours: least squares
     of `after − before ≈ u · (before − luma)`, each pixel weighted by its chroma's square (`u · c`
     costs that much in RGB), neighbouring nodes along hue (circular) and saturation tied by
-    `smoothness`, each pulled toward none by `CHROMA_RIDGE`, both in units of the pixels' mean
-    weight."""
+    `smoothness`, each pulled toward the one gain that fits every pixel by `CHROMA_RIDGE`, both in
+    units of the pixels' mean weight."""
     x = before.double()
     c = x - (x * edits.LUMA.to(x)[:, None]).sum(0, keepdim=True)
     w = (c * c).sum(0)
@@ -965,15 +966,14 @@ def fit(before, after, filt=None):
 
 
 def apply_fit(img, fitted):
-    """`fit`'s result applied; a fit without a chroma gain (four parts, as probes build them) is taken as one with none."""
-    filt, shift, lut, curves, *rest = fitted
+    filt, shift, lut, curves, chroma = fitted
     img = spatial(img, filt)
     if curves[2] != 0 or bool((curves[0] != 0).any()) or bool((curves[1] != 0).any()):
         img = apply_curves(img, curves)
     if bool((shift != 0).any()):
         img = apply_hue(img, shift)
-    if rest and bool((rest[0] != 0).any()):
-        img = apply_chroma(img, rest[0])
+    if bool((chroma != 0).any()):
+        img = apply_chroma(img, chroma)
     return apply_lut(img, lut)
 
 

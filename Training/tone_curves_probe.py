@@ -22,9 +22,10 @@ from edit_transfer import baseline_lut, psnr  # noqa: E402
 
 def without_curves(before, after):
     """`edit_data.fit` choosing only among the table, the hue shift and none (the fit before curves)."""
-    filt, shift, lut, curves, _ = edit_data.fit(before, after)
+    fitted = edit_data.fit(before, after)
+    filt, shift, lut, curves, chroma = fitted
     if curves[2] == 0 and not bool((curves[0] != 0).any()) and not bool((curves[1] != 0).any()):
-        return filt, shift, lut, curves
+        return fitted
     source = edit_data.subsampled(edit_data.spatial(before, filt), edit_data.COLOUR_FIT_SIDE)
     target = edit_data.subsampled(after, edit_data.COLOUR_FIT_SIDE)
     table = edit_data.held_out_error(source, target, edit_data.table_predictor(False))
@@ -37,7 +38,7 @@ def without_curves(before, after):
         shift = edit_data.fit_hue(source.reshape(3, -1), target.reshape(3, -1)).float()
     elif choice == "table":
         lut = edit_data.fit_lut(source, target, affine_error=table)
-    return filt, shift, lut, zero
+    return filt, shift, lut, zero, torch.zeros_like(chroma)
 
 
 def main():

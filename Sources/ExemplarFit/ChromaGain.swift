@@ -25,19 +25,13 @@ package struct ChromaGain: Equatable, Sendable {
     /// The gain from `pixels` of before `x` to after `y` (interleaved RGB), smooth or local as
     /// alternate runs of ``HueShift/run`` pixels held out decide.
     static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> ChromaGain {
-        var halves: [[Int]] = [[], []]
-        for (i, p) in pixels.enumerated() { halves[i / HueShift.run % 2].append(p) }
+        let halves = HueShift.runHalves(pixels)
         // The normal equations add over pixels: each half's are gathered once, the whole's summed.
         let parts = halves.map { equations(x, y, $0) }
-        func error(_ smoothness: Double) -> Double {
-            HeldOut.error(x, y, halves: halves) { (trained: Int, before: [Float]) in
-                solve(parts[trained], smoothness: smoothness).apply(to: before, Compute(threads: 1))
-                    .map(ColourCurves.clamped)
-            }
+        let smooth = HueShift.smoothHolds(x, y, runs: halves) { trained, local, before in
+            solve(parts[trained], smoothness: local ? localSmoothness : smoothness)
+                .apply(to: before, Compute(threads: 1)).map(ColourCurves.clamped)
         }
-        let smooth =
-            halves[0].isEmpty || halves[1].isEmpty
-            || HueShift.localMargin * error(smoothness) <= error(localSmoothness)
         return solve(parts[0] + parts[1], smoothness: smooth ? smoothness : localSmoothness)
     }
 
@@ -58,8 +52,6 @@ package struct ChromaGain: Equatable, Sendable {
     static func equations(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> Equations {
         let n = HueShift.hues * HueShift.saturations.count
         var e = Equations(a: [Double](repeating: 0, count: n * 9), b: [Double](repeating: 0, count: n))
-        // The four corners' places in the grid relative to the first, as `HueShift.corners` orders them.
-        let offsets = [(0, 0), (0, 1), (1, 0), (1, 1)]
         let luma = SIMD3(Double(lumaWeights.r), Double(lumaWeights.g), Double(lumaWeights.b))
         for p in pixels {
             let v = SIMD3(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
@@ -70,14 +62,7 @@ package struct ChromaGain: Equatable, Sendable {
             (e.weight, e.change, e.count) = (e.weight + w, e.change + r, e.count + 1)
             let clamped = v.clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
             let hsv = HueShift.hsv(clamped.x, clamped.y, clamped.z)
-            let (nodes, weights) = HueShift.corners(hue: hsv.x, saturation: hsv.y)
-            for u in 0..<4 {
-                e.b[nodes[u]] += weights[u] * r
-                for v in 0..<4 {
-                    let slot = (offsets[v].0 - offsets[u].0 + 1) * 3 + offsets[v].1 - offsets[u].1 + 1
-                    e.a[nodes[u] * 9 + slot] += w * weights[u] * weights[v]
-                }
-            }
+            HueShift.accumulate(&e.a, &e.b, hue: hsv.x, saturation: hsv.y, weight: w, weightedTarget: r)
         }
         return e
     }

@@ -79,20 +79,39 @@ package struct HueShift: Equatable, Sendable {
     /// and so is one of a single hue, as the 3D table's affine prior reads it (a hue rotation is
     /// close to a rotation about the grey axis).
     static func fit(_ x: [Float], _ y: [Float], _ pixels: [Int]) -> HueShift {
-        var halves: [[Int]] = [[], []]
-        for (i, p) in pixels.enumerated() { halves[i / run % 2].append(p) }
+        let halves = runHalves(pixels)
         // The normal equations add over pixels: each half's are gathered once, the whole's summed.
         let parts = halves.map { normalEquations(x, y, $0) }
         let whole = (a: zip(parts[0].a, parts[1].a).map(+), b: zip(parts[0].b, parts[1].b).map(+))
-        func error(_ smoothness: Double, _ ridge: Double) -> Double {
-            HeldOut.error(x, y, halves: halves) { trained, before in
-                solve(parts[trained], smoothness: smoothness, ridge: ridge).apply(to: before, Compute(threads: 1))
-            }
+        func solved(_ equations: (a: [Double], b: [Double]), local: Bool) -> HueShift {
+            local
+                ? solve(equations, smoothness: 0, ridge: ridge)
+                : solve(equations, smoothness: smoothness, ridge: smoothRidge)
         }
-        let smooth =
-            halves[0].isEmpty || halves[1].isEmpty || localMargin * error(smoothness, smoothRidge) <= error(0, ridge)
-        return smooth
-            ? solve(whole, smoothness: smoothness, ridge: smoothRidge) : solve(whole, smoothness: 0, ridge: ridge)
+        let smooth = smoothHolds(x, y, runs: halves) { trained, local, before in
+            solved(parts[trained], local: local).apply(to: before, Compute(threads: 1))
+        }
+        return solved(whole, local: !smooth)
+    }
+
+    /// `pixels` (in the order given) in alternate runs of ``run``: the halves that decide between a
+    /// grid's smooth and local readings.
+    static func runHalves(_ pixels: [Int]) -> [[Int]] {
+        var halves: [[Int]] = [[], []]
+        for (i, p) in pixels.enumerated() { halves[i / run % 2].append(p) }
+        return halves
+    }
+
+    /// Whether a grid's smooth reading holds: unless its local one, `predict(trained, true,
+    /// before)`, predicts each run half from the other ``localMargin`` better.
+    static func smoothHolds(
+        _ x: [Float], _ y: [Float], runs halves: [[Int]],
+        _ predict: (_ trained: Int, _ local: Bool, _ before: [Float]) -> [Float]
+    ) -> Bool {
+        func error(_ local: Bool) -> Double {
+            HeldOut.error(x, y, halves: halves, byIndex: { trained, before in predict(trained, local, before) })
+        }
+        return halves[0].isEmpty || halves[1].isEmpty || localMargin * error(false) <= error(true)
     }
 
     /// Each node couples only with its 3×3 neighbourhood of nodes (hue circular): the normal
@@ -102,8 +121,6 @@ package struct HueShift: Equatable, Sendable {
         let n = hues * saturations.count
         var a = [Double](repeating: 0, count: n * 9)
         var b = [Double](repeating: 0, count: n)
-        // The four corners' places in the grid relative to the first, as `corners` orders them.
-        let offsets = [(0, 0), (0, 1), (1, 0), (1, 1)]
         for p in pixels {
             let hx = hsv(Double(x[3 * p]), Double(x[3 * p + 1]), Double(x[3 * p + 2]))
             let hy = hsv(Double(y[3 * p]), Double(y[3 * p + 1]), Double(y[3 * p + 2]))
@@ -112,16 +129,27 @@ package struct HueShift: Equatable, Sendable {
             let chroma = min(hx.y, hy.y) * min(hx.z, hy.z)
             let w = chroma * chroma
             guard w > 0 else { continue }
-            let (nodes, weights) = corners(hue: hx.x, saturation: hx.y)
-            for u in 0..<4 {
-                b[nodes[u]] += w * weights[u] * r
-                for v in 0..<4 {
-                    let slot = (offsets[v].0 - offsets[u].0 + 1) * 3 + offsets[v].1 - offsets[u].1 + 1
-                    a[nodes[u] * 9 + slot] += w * weights[u] * weights[v]
-                }
-            }
+            accumulate(&a, &b, hue: hx.x, saturation: hx.y, weight: w, weightedTarget: w * r)
         }
         return (a, b)
+    }
+
+    /// Adds one pixel at `hue` and `saturation`, its weight `w` and weighted target `wr`, to
+    /// normal equations kept as ``normalEquations(_:_:_:)`` keeps them.
+    static func accumulate(
+        _ a: inout [Double], _ b: inout [Double], hue: Double, saturation: Double, weight w: Double,
+        weightedTarget wr: Double
+    ) {
+        // The four corners' places in the grid relative to the first, as `corners` orders them.
+        let offsets = [(0, 0), (0, 1), (1, 0), (1, 1)]
+        let (nodes, weights) = corners(hue: hue, saturation: saturation)
+        for u in 0..<4 {
+            b[nodes[u]] += weights[u] * wr
+            for v in 0..<4 {
+                let slot = (offsets[v].0 - offsets[u].0 + 1) * 3 + offsets[v].1 - offsets[u].1 + 1
+                a[nodes[u] * 9 + slot] += w * weights[u] * weights[v]
+            }
+        }
     }
 
     /// The least-squares shift: each pixel's hue difference weighted by the square of its chroma

@@ -3,7 +3,8 @@ adapter_edit on 512-px and 12-MP photos, for a posterisation (an operator until 
 learned tone curves, 2026-12-06; now the curves),
 one that keeps a frame field (a vignette), one that keeps neither (a warm grade), a median
 (a rank filter, radius 0.008 of the shorter side: 24 px at 12 MP) and one hue kept, the rest greyed
-(the colour step's chroma gain, where the photo's colours choose it), in one run on
+(the colour step's chroma gain, where the photo's colours choose it) and a bilateral filter
+(σ 0.012 of the shorter side: 36 px at 12 MP, run on the photo halved), in one run on
 this machine. encode_delta uncached (--no-cache, the whole process timed, PNG reading included)
 on every core (the default --jobs: a node that runs once gets all of them); per photo the CLI's
 own times with --jobs 1 (one photo at a time, on one thread: the slowest a photo gets).
@@ -32,11 +33,12 @@ EXEMPLARS = {
     "warm grade (neither)": [("temperature", {"temp": 0.15, "tint": 0.02})],
     "median (rank filter)": [("median", {"radius": 0.008})],
     "keep blue (chroma gain)": [("keep_colour", {"center": 0.65, "width": 0.1})],
+    "bilateral (edge-keeping smoothing)": [("bilateral", {"sigma": 0.012, "range": 0.15})],
 }
 # Training/edits.py makes a median from every shifted copy of the window: 49² copies of a 12-MP
-# photo do not fit in memory. Its 12-MP after is the 1-MP exemplar's delta applied by deltaflow,
+# photo do not fit in memory (a bilateral filter's 145² take hours). Its 12-MP after is the 1-MP exemplar's delta applied by deltaflow,
 # a median of the same relative radius (the fit's colour step is the identity there).
-LARGE_BY_DELTAFLOW = {"median (rank filter)"}
+LARGE_BY_DELTAFLOW = {"median (rank filter)", "bilateral (edge-keeping smoothing)"}
 ENCODE = """version: 1
 params: {before: {type: path}, after: {type: path}, input: {type: dir}, output: {type: dir}}
 nodes:

@@ -404,8 +404,10 @@ SPATIAL_MIN_K = 0.15
 SPATIAL_FLOOR = 1e-3  # ... and only where the table alone leaves over this share of the change
 
 
-SPATIAL_KINDS = ("gaussian", "median", "minimum", "maximum", "luma")  # the order the delta stores them in
+SPATIAL_KINDS = ("gaussian", "median", "minimum", "maximum", "luma", "bilateral")  # the order the delta stores them in
 RANK_KINDS = ("median", "minimum", "maximum")
+BILATERAL_REACHES = (0.004, 0.008, 0.016)  # the bilateral filter's σ, relative to the shorter side ...
+BILATERAL_SPREADS = (0.05, 0.1, 0.2)       # ... and its σ of colour distance (RGB, 0…1)
 LUMA_MARGIN = 0.9     # the luma's blur is kept over the channels' only where it cuts their error by 10%
 RANK_RADII = tuple(range(1, 9))  # a rank filter's window radius in pixels at the fit's size
 RANK_PATIENCE = 2     # radii tried past a kind's best before giving up on larger ones
@@ -431,10 +433,13 @@ def rank_filter(img, kind, radius):
     return torch.cat([edits._offsets(q[c:c + 1], radius).median(0).values for c in range(img.shape[0])]) / MEDIAN_LEVELS
 
 
-def filtered_copy(img, kind, reach):
+def filtered_copy(img, kind, reach, spread=0.0):
     """What `spatial` blends toward: `img` blurred by σ = reach, `img` moved by its luma's blur
-    minus its luma ("luma"), or its rank filter of radius reach (both relative to the shorter side)."""
+    minus its luma ("luma"), its rank filter of radius reach (both relative to the shorter side),
+    or its bilateral filter of σ reach and colour σ `spread`."""
     side = min(img.shape[1:])
+    if kind == "bilateral":
+        return edits.bilateral(img, reach * side, spread)
     if kind == "gaussian":
         return edits.gaussian_blur(img, reach * side)
     if kind == "luma":
@@ -449,14 +454,16 @@ def _luma_of_planar(img):
 
 
 def spatial(img, filt):
-    """`img + k·(F(img) − img)` clamped to 0…1 for `filt = (kind, reach, k)`: F a gaussian blur of σ
-    `reach` (k = 1 a blur, k < 0 an unsharp mask), the same of the luma added to every channel
-    ("luma"), or a rank filter (median, minimum, maximum) of window radius `reach`, both relative
-    to the shorter side; k = 0 nothing."""
-    kind, reach, k = filt
+    """`img + k·(F(img) − img)` clamped to 0…1 for `filt = (kind, reach, k[, spread])`: F a
+    gaussian blur of σ `reach` (k = 1 a blur, k < 0 an unsharp mask), the same of the luma added
+    to every channel ("luma"), a rank filter (median, minimum, maximum) of window radius `reach`,
+    both relative to the shorter side, or a bilateral filter of σ `reach` and colour σ `spread`;
+    k = 0 nothing."""
+    kind, reach, k = filt[:3]
     if k == 0:
         return img
-    return (img + k * (filtered_copy(img, kind, reach) - img)).clamp(0, 1)
+    spread = filt[3] if len(filt) > 3 else 0.0
+    return (img + k * (filtered_copy(img, kind, reach, spread) - img)).clamp(0, 1)
 
 
 NO_SPATIAL = ("gaussian", 0.0, 0.0)
@@ -470,23 +477,15 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
     of `SPATIAL_SIGMAS` and per rank filter's radius, k is the least-squares gain of the filter's
     difference image (a rank filter's only positive). `kinds` limits the search and `report`, a
     dict, receives each kind's best `(error / the table's alone, filter)` (for probes)."""
-    y = after.reshape(3, -1).T.double()
-
     def colour_error(src):
-        xs = src.reshape(3, -1).T.double()
-        lut = _table(xs, y, fit_prior(xs, y, False), LUT_SIDE)
-        return float(((apply_lut(src, lut) - after) ** 2).mean())
+        return table_error(src, after)
 
     side = min(before.shape[1:])
     plain = colour_error(before)
     change = (after - before).double()
 
     def gain(d, low):
-        energy = float((d * d).sum())
-        if energy < 1e-12:
-            return None
-        k = min(1.5, max(low, float((change * d).sum()) / energy))
-        return None if abs(k) < SPATIAL_MIN_K else k
+        return blend_gain(d, change, low)
 
     # Per σ, the channels' gaussian and the luma's, the latter derived from the former's blur (as
     # SpatialFilter.fit); each blended by its least-squares gain.
@@ -532,11 +531,70 @@ def fit_spatial(before, after, kinds=SPATIAL_KINDS, report=None):
                 best = (e, (kind, radius / side, k))
             if since >= RANK_PATIENCE:
                 break
+    # The bilateral filter, where the exemplar shows smoothing (the channels' blur blends in with
+    # a positive gain): its σ and colour σ chosen on the exemplar halved (SpatialFilter.bilateralChoice),
+    # then judged here and held to the rank filters' bar — an edge-keeping smoothing that explains
+    # an edit only in part wrecks other photos' edges too.
+    if "bilateral" in kinds and found["gaussian"][1][2] > 0:
+        chosen = bilateral_choice(before, after)
+        if chosen is not None:
+            reach, spread = chosen
+            k = gain((edits.bilateral(before, reach * side, spread) - before).double(), 0.0)
+            if k is not None:
+                filt = ("bilateral", reach, k, spread)
+                e = colour_error(spatial(before, filt))
+                if report is not None:
+                    report["bilateral"] = (e / plain, filt)
+                if e < best[0] and e < RANK_GAIN * plain:
+                    best = (e, filt)
     # A colour table that explains the pair all but exactly leaves no filter to identify (a flat
     # exemplar turned grey fitted a sharpen of −3 that then wrecked its queries).
     if plain < SPATIAL_FLOOR * float((change * change).mean()):
         return NO_SPATIAL
     return best[1] if best[0] < SPATIAL_GAIN * plain else NO_SPATIAL
+
+
+def table_error(src, after):
+    """The mean squared error left by a colour table (the affine prior) fitted from `src` to `after`."""
+    xs = src.reshape(3, -1).T.double()
+    y = after.reshape(3, -1).T.double()
+    return float(((apply_lut(src, _table(xs, y, fit_prior(xs, y, False), LUT_SIDE)) - after) ** 2).mean())
+
+
+def blend_gain(d, change, low):
+    """The least-squares gain of a filter's difference image `d` on the `change`, within `low` … 1.5;
+    None where `d` is nothing or the gain under `SPATIAL_MIN_K`."""
+    energy = float((d * d).sum())
+    if energy < 1e-12:
+        return None
+    k = min(1.5, max(low, float((change * d).sum()) / energy))
+    return None if abs(k) < SPATIAL_MIN_K else k
+
+
+def halved(img):
+    """`[3, H, W]` halved by 2 × 2 means, a last odd row or column replicated (SpatialFilter.halved)."""
+    _, h, w = img.shape
+    return F.avg_pool2d(F.pad(img[None], (0, w % 2, 0, h % 2), mode="replicate"), 2)[0]
+
+
+def bilateral_choice(before, after):
+    """The (σ, colour σ) of `BILATERAL_REACHES` × `BILATERAL_SPREADS` whose bilateral filter, blended
+    in by its gain and followed by a colour table, best explains the pair halved; None where none
+    has a gain."""
+    before, after = halved(before), halved(after)
+    side = min(before.shape[1:])
+    change = (after - before).double()
+    best = None
+    for reach in BILATERAL_REACHES:
+        for spread in BILATERAL_SPREADS:
+            d = edits.bilateral(before, reach * side, spread) - before
+            k = blend_gain(d.double(), change, 0.0)
+            if k is None:
+                continue
+            e = table_error((before + k * d).clamp(0, 1), after)
+            if best is None or e < best[0]:
+                best = (e, reach, spread)
+    return None if best is None else best[1:]
 
 
 SPATIAL_FIT_SIDE = 512  # the filter is fitted on the exemplar at most this large: fine detail decides sharpening

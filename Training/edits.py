@@ -179,7 +179,10 @@ def _offsets(img, radius):
     return torch.stack([padded[:, dy:dy + h, dx:dx + w] for dy in range(side) for dx in range(side)])
 
 
-def _bilateral(img, sigma, spread):
+def bilateral(img, sigma, spread):
+    """Each pixel the mean of the `(2⌈2σ⌉+1)²` square around it, weighted by a gaussian of σ
+    `sigma` pixels in distance and one of σ `spread` in RGB distance (edges replicated): an
+    edge-keeping smoothing (edit_data's spatial filter fits it too)."""
     radius = max(1, int(math.ceil(2 * sigma)))
     c, h, w = img.shape
     padded = F.pad(img[None], (radius,) * 4, mode="replicate")[0]
@@ -299,7 +302,7 @@ def apply(family, img, p):
         window = _offsets(img, max(1, round(p["radius"] * side)))
         return (window.max(0).values if p["dilate"] else window.min(0).values), ones
     if family == "bilateral":
-        return _bilateral(img, p["sigma"] * side, p["range"]), ones
+        return bilateral(img, p["sigma"] * side, p["range"]), ones
     if family == "kuwahara":
         return _kuwahara(img, max(1, round(p["radius"] * side))), ones
     if family == "clarity":
@@ -312,7 +315,7 @@ def apply(family, img, p):
         # A soft glow (the "Orton" look): the photo screened with its own blur.
         return 1 - (1 - img) * (1 - p["amount"] * gaussian_blur(img, p["sigma"] * side)), ones
     if family == "cartoon":
-        smooth = _bilateral(img, 0.006 * side, 0.12)
+        smooth = bilateral(img, 0.006 * side, 0.12)
         n = p["levels"] - 1
         flat = torch.round(smooth * n) / n
         y = gaussian_blur(_luma(smooth), 0.002 * side)[0]

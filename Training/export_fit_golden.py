@@ -1,6 +1,6 @@
 """Golden for the Swift parity test of the exemplar fit (`encode_delta`'s spatial filter, tone curves,
 hue shift, chroma gain, colour table and grain): Training/edit_data.py's `fit` — the specification
-the training data used — and `grain_of`, on fifteen pairs made from Examples/coffee.png at 160×107 and one from astronaut.png.
+the training data used — and `grain_of`, on sixteen pairs made from Examples/coffee.png at 160×107 and one from astronaut.png.
 
     python3 Training/export_fit_golden.py    # writes Tests/ExemplarFitTests/Goldens/exemplar-fit.safetensors
 """
@@ -35,6 +35,8 @@ CASES = {
     "grayscale": [("grayscale", {"amount": 0.9})],
     # One hue band kept, the rest greyed: the chroma gain (on a photo of many hues, below).
     "keep_colour": [("keep_colour", {"center": 0.0, "width": 0.1})],
+    # An edge-keeping smoothing: the bilateral filter (σ 1.7 px at 107 px).
+    "bilateral": [("bilateral", {"sigma": 0.016, "range": 0.15})],
 }
 # Cases on another photo than coffee's browns: (file, height, width).
 PHOTOS = {"keep_colour": ("astronaut.png", 120, 120)}
@@ -68,7 +70,9 @@ def main():
         curves = edit_data.choose_prior(filtered, after) == "curves"
         out[f"{name}.before"] = before.permute(1, 2, 0).numpy()
         out[f"{name}.after"] = after.permute(1, 2, 0).numpy()
-        out[f"{name}.spatial"] = np.array([filt[1], filt[2], edit_data.SPATIAL_KINDS.index(filt[0])], dtype=np.float32)
+        spread = filt[3] if len(filt) > 3 else 0.0
+        out[f"{name}.spatial"] = np.array([filt[1], filt[2], edit_data.SPATIAL_KINDS.index(filt[0]), spread],
+                                          dtype=np.float32)
         out[f"{name}.curves"] = np.array([1.0 if curves else 0.0], dtype=np.float32)
         out[f"{name}.choice"] = np.array([CHOICES.index(choice)], dtype=np.float32)
         out[f"{name}.tone_curves"] = torch.stack([tone[0], tone[1]]).numpy()

@@ -34,7 +34,7 @@ enum RankFilter {
                 }
             case .minimum: return extremum(samples, width: w, rows: rows, windowRow, radius: r, maximum: false, c)
             case .maximum: return extremum(samples, width: w, rows: rows, windowRow, radius: r, maximum: true, c)
-            case .gaussian, .luma: preconditionFailure("a gaussian is not a rank filter")
+            case .gaussian, .luma, .bilateral: preconditionFailure("\(kind) is not a rank filter")
             }
         }
     }

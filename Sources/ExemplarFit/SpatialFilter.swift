@@ -6,9 +6,10 @@ import TensorCore
 /// with F a gaussian blur (k = 1 a blur, k < 0 an unsharp mask), the same on the luma alone
 /// (every channel moved by the luma's change: a raw editor's sharpening or clarity), or a rank
 /// filter (a median, a minimum or a maximum over a square window: nonlinear filters a blur
-/// explains only in part); nothing for k = 0. Its reach (σ, or the window's radius) is relative to the image's shorter
-/// side, so one exemplar's filter means the same on a photo of any size. Same fit as
-/// `fit_spatial` in Training/edit_data.py.
+/// explains only in part), or a bilateral filter (an edge-keeping smoothing); nothing for k = 0.
+/// Its reach (σ, or the window's radius) is relative to the image's shorter side, so one
+/// exemplar's filter means the same on a photo of any size. Same fit as `fit_spatial` in
+/// Training/edit_data.py.
 package struct SpatialFilter: Equatable, Sendable {
     /// What F is; stored as its raw value.
     package enum Kind: Int, Sendable, CaseIterable {
@@ -18,6 +19,8 @@ package struct SpatialFilter: Equatable, Sendable {
         case maximum
         /// A gaussian of the luma, added to each channel as the luma's change.
         case luma
+        /// The ``Bilateral`` filter: a gaussian of σ `reach` whose weights fall with colour distance.
+        case bilateral
 
         var isRank: Bool { self == .median || self == .minimum || self == .maximum }
     }
@@ -26,11 +29,14 @@ package struct SpatialFilter: Equatable, Sendable {
     /// The gaussian's σ, or the rank filter's window radius, relative to the shorter side.
     package var reach: Double
     package var k: Double
+    /// The bilateral filter's σ of colour distance (RGB, 0…1); 0 for the other kinds.
+    package var spread: Double
 
-    package init(kind: Kind, reach: Double, k: Double) {
+    package init(kind: Kind, reach: Double, k: Double, spread: Double = 0) {
         self.kind = kind
         self.reach = reach
         self.k = k
+        self.spread = spread
     }
 
     /// A gaussian of σ `sigma` (relative to the shorter side) blended in by `k`.
@@ -50,6 +56,10 @@ package struct SpatialFilter: Equatable, Sendable {
     /// other photos' fine lines; an exemplar's true median or dilation fitted at half its side
     /// leaves 0.02–0.11.
     static let rankRequiredGain = 0.25
+    /// The bilateral filter's σ and σ of colour distance tried, each with each; it is held to the
+    /// rank filters' bar, and tried only where a blur explains part of the edit.
+    static let bilateralReaches = [0.004, 0.008, 0.016]
+    static let bilateralSpreads = [0.05, 0.1, 0.2]
     /// The luma's gaussian is kept over the channels' only where it cuts their error by 10 %: on
     /// a gray exemplar the two are one filter.
     static let lumaMargin = 0.9
@@ -74,17 +84,7 @@ package struct SpatialFilter: Equatable, Sendable {
         let befores = small.map { $0.0.floatSamples() }
         let x = befores.flatMap { $0 }
         let y = small.flatMap { $0.1.floatSamples() }
-        let all = Array(0..<(x.count / 3))
-        func colourError(_ source: [Float], _ c: Compute) -> Double {
-            let lut = ColorLUT.table(source, y, all, ColorLUT.Prior(source, y, all, curves: false))
-            let predicted = ColorLUT.apply(lut, to: source, c)
-            var e = 0.0
-            for i in predicted.indices {
-                let d = Double(predicted[i] - y[i])
-                e += d * d
-            }
-            return e / Double(predicted.count)
-        }
+        func colourError(_ source: [Float], _ c: Compute) -> Double { Self.colourError(source, y, c) }
         // The table's prior is fitted on one thread and dominates the search: the candidates'
         // errors are found side by side, one per thread (each the same on any thread count), each
         // candidate's filtered exemplar made by its thread (several pairs' pixels add up).
@@ -98,20 +98,7 @@ package struct SpatialFilter: Equatable, Sendable {
             }
             return errors
         }
-        /// The least-squares gain of `filtered − x` on the change, within `lowest … 1.5`; nil where
-        /// the filter changes nothing or under ``minimumGain``.
-        func gain(_ filtered: [Float], lowest: Double) -> Double? {
-            var num = 0.0
-            var energy = 0.0
-            for i in x.indices {
-                let d = Double(filtered[i] - x[i])
-                num += Double(y[i] - x[i]) * d
-                energy += d * d
-            }
-            guard energy > 1e-12 else { return nil }
-            let k = min(1.5, max(lowest, num / energy))
-            return abs(k) >= minimumGain ? k : nil
-        }
+        func gain(_ filtered: [Float], lowest: Double) -> Double? { Self.gain(filtered, x, y, lowest: lowest) }
         func filtered(_ filter: SpatialFilter) -> [Float] {
             zip(small, befores).flatMap { pair, samples in
                 let (w, h) = (pair.0.width, pair.0.height)
@@ -177,11 +164,76 @@ package struct SpatialFilter: Equatable, Sendable {
                 }
             }
         }
+        // An edge-keeping smoothing smooths where a blur does, only less across edges. Its σ and
+        // colour σ are chosen on the exemplar halved, at a sixteenth of the cost; the one chosen
+        // is then judged at the fit's size as every other filter is.
+        if found[.gaussian]!.filter.k > 0, let chosen = bilateralChoice(small, c) {
+            let copy = filtered(SpatialFilter(kind: .bilateral, reach: chosen.reach, k: 1, spread: chosen.spread))
+            if let k = gain(copy, lowest: 0) {
+                let filter = SpatialFilter(kind: .bilateral, reach: chosen.reach, k: k, spread: chosen.spread)
+                let e = colourErrors([(filter, copy)])[0]
+                if e < best.error && e < rankRequiredGain * plain { best = (e, filter, copy) }
+            }
+        }
         // A colour table that explains the pair all but exactly leaves no filter to identify (a
         // flat exemplar turned grey fitted a sharpen of −3 that then wrecked its queries).
         let change = zip(x, y).reduce(0.0) { $0 + Double($1.1 - $1.0) * Double($1.1 - $1.0) } / Double(x.count)
         guard plain >= identifiable * change else { return .none }
         return best.error < requiredGain * plain ? best.filter : .none
+    }
+
+    /// The mean squared error left by a colour table (with the affine prior) fitted from `source`
+    /// to `y`, as applied.
+    static func colourError(_ source: [Float], _ y: [Float], _ c: Compute) -> Double {
+        let all = Array(0..<(source.count / 3))
+        let lut = ColorLUT.table(source, y, all, ColorLUT.Prior(source, y, all, curves: false))
+        let predicted = ColorLUT.apply(lut, to: source, c)
+        var e = 0.0
+        for i in predicted.indices {
+            let d = Double(predicted[i] - y[i])
+            e += d * d
+        }
+        return e / Double(predicted.count)
+    }
+
+    /// The least-squares gain of `filtered − x` on the change `y − x`, within `lowest … 1.5`; nil
+    /// where the filter changes nothing or under ``minimumGain``.
+    static func gain(_ filtered: [Float], _ x: [Float], _ y: [Float], lowest: Double) -> Double? {
+        var num = 0.0
+        var energy = 0.0
+        for i in x.indices {
+            let d = Double(filtered[i] - x[i])
+            num += Double(y[i] - x[i]) * d
+            energy += d * d
+        }
+        guard energy > 1e-12 else { return nil }
+        let k = min(1.5, max(lowest, num / energy))
+        return abs(k) >= minimumGain ? k : nil
+    }
+
+    /// The bilateral filter's σ and colour σ (of ``bilateralReaches`` and ``bilateralSpreads``)
+    /// that, blended in by its gain and followed by a colour table, best explain the pairs halved;
+    /// nil where none has a gain. Each pair halved by 2 × 2 means (edges replicated).
+    static func bilateralChoice(_ pairs: [(Image, Image)], _ c: Compute) -> (reach: Double, spread: Double)? {
+        let halves = pairs.map { pair in
+            [pair.0, pair.1].map { image in
+                halved(RGBRows(image.floatSamples(), width: image.width, height: image.height), margin: 0, c)
+            }
+        }
+        let x = halves.flatMap { $0[0].0 }
+        let y = halves.flatMap { $0[1].0 }
+        let candidates = bilateralReaches.flatMap { reach in bilateralSpreads.map { (reach: reach, spread: $0) } }
+        let scored = candidates.compactMap { candidate -> (error: Double, reach: Double, spread: Double)? in
+            let filter = SpatialFilter(kind: .bilateral, reach: candidate.reach, k: 1, spread: candidate.spread)
+            let copy = halves.flatMap { half in
+                let (samples, w, h) = half[0]
+                return filter.copy(of: RGBRows(samples, width: w, height: h), c)(0..<h)
+            }
+            guard let k = gain(copy, x, y, lowest: 0) else { return nil }
+            let blended = SpatialFilter(kind: .bilateral, reach: candidate.reach, k: k, spread: candidate.spread)
+            return (colourError(blended.combine(x, copy), y, c), candidate.reach, candidate.spread)
+        }
+        return scored.min { $0.error < $1.error }.map { ($0.reach, $0.spread) }
     }
 
     /// What it does, in words: "blur, σ 0.6% of the shorter side".
@@ -192,6 +244,10 @@ package struct SpatialFilter: Equatable, Sendable {
                 + String(format: ", σ %.1f%% of the shorter side", reach * 100)
         case .median, .minimum, .maximum:
             String(format: "\(kind), window radius %.1f%% of the shorter side", reach * 100)
+        case .bilateral:
+            String(
+                format: "edge-keeping smoothing (bilateral), σ %.1f%% of the shorter side, colour σ %.2f", reach * 100,
+                spread)
         }
     }
 
@@ -224,7 +280,33 @@ package struct SpatialFilter: Equatable, Sendable {
             let blurred = Self.gaussian(source, sigma: reach * Double(side), c)
             return { rows in Self.lumaCopy(source.read(rows), blurred: blurred(rows)) }
         case .median, .minimum, .maximum: return RankFilter.bands(source, kind, radius: radius(side: side), c)
+        case .bilateral: return Self.bilateral(source, sigma: reach * Double(side), spread: spread, c)
         }
+    }
+
+    /// The ``Bilateral`` filter, exact up to σ ``exactSigmaLimit``; beyond it the image is halved
+    /// until σ is within it, filtered there and brought back by local colour transforms
+    /// (``LocalAffine``), which carry the smoothing to the photo's own detail: its window's
+    /// cost grows with σ², a halving's with nothing.
+    private static func bilateral(_ source: RGBRows, sigma: Double, spread: Double, _ c: Compute)
+        -> (_ rows: Range<Int>) -> [Float]
+    {
+        let (w, h) = (source.width, source.height)
+        guard sigma > exactSigmaLimit && min(w, h) >= 32 else {
+            return Bilateral.bands(source, sigma: sigma, spread: spread, c)
+        }
+        var (low, lw, lh) = halved(source, margin: 0, c)
+        var s = sigma / 2
+        while s > exactSigmaLimit && min(lw, lh) >= 32 {
+            (low, lw, lh) = halved(RGBRows(low, width: lw, height: lh), margin: 0, c)
+            s /= 2
+        }
+        let smoothed = Bilateral.bands(RGBRows(low, width: lw, height: lh), sigma: s, spread: spread, c)(0..<lh)
+        // A small ridge: a flat patch's noise, which the small image smooths away, is smoothed
+        // at full size too rather than kept by the image-wide transform.
+        let carry = LocalAffine.fit(
+            guide: low, target: smoothed, outputs: 3, width: lw, height: lh, radius: 1, epsilon: 1e-5)
+        return { rows in carry.apply(to: source.read(rows), width: w, rows: rows, of: h, c) }
     }
 
     /// Interleaved RGB `x` with every channel moved by the luma of `blurred − x`: the luma's
@@ -431,19 +513,20 @@ struct RGBRows: Sendable {
 }
 
 extension SpatialFilter: DeltaComponent {
-    /// The reach, the gain k and the kind (``Kind``'s raw value); 0, 0, 0 for none. Revision 2:
-    /// none where a colour table alone explains the pair; 3: rank filters; 4: the luma's gaussian.
-    package static let layout = [(name: "spatial", shape: [3])]
-    package static let revision = 4
+    /// The reach, the gain k, the kind (``Kind``'s raw value) and the bilateral filter's colour σ;
+    /// 0, 0, 0, 0 for none. Revision 2: none where a colour table alone explains the pair; 3: rank
+    /// filters; 4: the luma's gaussian; 5: the bilateral filter.
+    package static let layout = [(name: "spatial", shape: [4])]
+    package static let revision = 5
     package init(values: [[Float]]) {
         // A kind this build does not know is no filter rather than the wrong one.
         guard let kind = Kind(rawValue: Int(values[0][2])) else {
             self = .none
             return
         }
-        self.init(kind: kind, reach: Double(values[0][0]), k: Double(values[0][1]))
+        self.init(kind: kind, reach: Double(values[0][0]), k: Double(values[0][1]), spread: Double(values[0][3]))
     }
-    package var values: [[Float]] { [[Float(reach), Float(k), Float(kind.rawValue)]] }
+    package var values: [[Float]] { [[Float(reach), Float(k), Float(kind.rawValue), Float(spread)]] }
 
     /// The gains add; the reach is kept (the gain-weighted mean where the filters' reach differs):
     /// half a blur is the same blur blended in halfway, not a blur half as wide. Filters of
@@ -457,10 +540,11 @@ extension SpatialFilter: DeltaComponent {
         let alike = active.filter { $0.part.kind == strongest }
         let k = alike.reduce(0.0) { $0 + $1.weight * $1.part.k }
         guard k != 0, let first = alike.first else { return .none }
-        let reach =
-            alike.allSatisfy { $0.part.reach == first.part.reach }
-            ? first.part.reach
-            : alike.reduce(0.0) { $0 + abs($1.weight * $1.part.k) * $1.part.reach } / magnitude(strongest)
-        return SpatialFilter(kind: strongest, reach: reach, k: k)
+        func mean(_ value: KeyPath<SpatialFilter, Double>) -> Double {
+            alike.allSatisfy { $0.part[keyPath: value] == first.part[keyPath: value] }
+                ? first.part[keyPath: value]
+                : alike.reduce(0.0) { $0 + abs($1.weight * $1.part.k) * $1.part[keyPath: value] } / magnitude(strongest)
+        }
+        return SpatialFilter(kind: strongest, reach: mean(\.reach), k: k, spread: mean(\.spread))
     }
 }

@@ -8,7 +8,7 @@ import Testing
 @testable import ExemplarFit
 
 /// Golden from `python3 Training/export_fit_golden.py`: Training/edit_data.py's `fit` — what the
-/// edit models were trained with — and `grain_of` on fifteen pairs made from Examples/coffee.png
+/// edit models were trained with — and `grain_of` on sixteen pairs made from Examples/coffee.png
 /// and one from astronaut.png.
 @Suite("Exemplar fit matches the training data's")
 struct ExemplarFitParityTests {
@@ -20,7 +20,7 @@ struct ExemplarFitParityTests {
         arguments: [
             "gamma_blur", "saturation", "sharpen", "recolor", "recolor_wide", "grain", "coarse_grain", "hue",
             "posterize",
-            "solarize", "threshold", "grayscale", "median", "dilate", "clarity", "keep_colour",
+            "solarize", "threshold", "grayscale", "median", "dilate", "clarity", "keep_colour", "bilateral",
         ])
     func parity(_ name: String) throws {
         let io = try SafeTensorsFile(path: Self.golden)
@@ -33,7 +33,7 @@ struct ExemplarFitParityTests {
         let filter = SpatialFilter.fit(before, after, Compute(threads: 2))
         #expect(
             abs(filter.reach - Double(expected[0])) < 1e-6 && abs(filter.k - Double(expected[1])) < 1e-3
-                && filter.kind.rawValue == Int(expected[2]),
+                && filter.kind.rawValue == Int(expected[2]) && abs(filter.spread - Double(expected[3])) < 1e-6,
             "Swift \(filter), Python \(expected)")
         let filtered = Image(
             width: before.width, height: before.height, colorModel: .rgb,

@@ -242,7 +242,7 @@ struct EditNodesTests {
         let noise = try encode(exemplar, grain)
         #expect(noise["color.lut"]?.values.allSatisfy { $0 == 0 } == true)
         #expect(noise["color.hue"]?.values.allSatisfy { $0 == 0 } == true)
-        #expect(noise["spatial"]?.values == [0, 0, 0])
+        #expect(noise["spatial"]?.values == [0, 0, 0, 0])
         // No colour or correction transfers: without its grain the photo comes back bit for bit.
         #expect(noise["model.trust"]?.values == [0])
         #expect(try edit(photo, noise, grain: "none") == photo)
@@ -391,8 +391,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/25' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/25", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/26' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/26", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride8' [28, 28, 40]") == true)
         #expect(missing?.message.contains("'semantic.stride32' [7, 7, 320]") == true)

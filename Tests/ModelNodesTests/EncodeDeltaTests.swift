@@ -83,13 +83,13 @@ struct EncodeDeltaTests {
         // A warming grade: red up, blue down, slight lift — affine, and inside 0…1 for most pixels.
         let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
         let delta = try encode(before, after)
-        #expect(delta.encoder == "efficientnet-lite0/25")
+        #expect(delta.encoder == "efficientnet-lite0/26")
         #expect(delta["semantic.stride8"]?.shape == [28, 28, 40])
         #expect(delta["semantic.stride16"]?.shape == [14, 14, 112])
         #expect(delta["semantic.stride32"]?.shape == [7, 7, 320])
         #expect(delta["pooled"]?.shape == [1280])
         #expect(delta["change"]?.shape == [32, 32, 3])
-        #expect(delta["spatial"]?.values == [0, 0, 0], "a colour edit has no spatial filter")
+        #expect(delta["spatial"]?.values == [0, 0, 0, 0], "a colour edit has no spatial filter")
         #expect(delta["grain"]?.values == Array(repeating: 0, count: 18), "a colour edit adds no grain")
         #expect(delta["color.lut"]?.shape == [17, 17, 17, 3])
         #expect(delta["color.hue"]?.shape == [72, 8])

@@ -26,7 +26,7 @@ enum Bilateral {
         let lanes = Lanes.scalarCount
         return { rows in
             // The band and the window's reach around it, planar, r replicated pixels past every
-            // edge and the last row padded to whole vectors.
+            // edge and every row padded past its end to whole vectors.
             let pw = w + 2 * r + lanes
             let first = rows.lowerBound - r
             let reach = max(0, first)..<min(h, rows.upperBound + r)

@@ -85,18 +85,8 @@ package struct SpatialFilter: Equatable, Sendable {
         let x = befores.flatMap { $0 }
         let y = small.flatMap { $0.1.floatSamples() }
         func colourError(_ source: [Float], _ c: Compute) -> Double { Self.colourError(source, y, c) }
-        // The table's prior is fitted on one thread and dominates the search: the candidates'
-        // errors are found side by side, one per thread (each the same on any thread count), each
-        // candidate's filtered exemplar made by its thread (several pairs' pixels add up).
         func colourErrors(_ candidates: [(filter: SpatialFilter, copy: [Float])]) -> [Double] {
-            let each = candidates.count > 1 ? Compute(threads: 1) : c
-            var errors = [Double](repeating: 0, count: candidates.count)
-            let lock = NSLock()
-            c.parallel(candidates.count) { i, _ in
-                let e = colourError(candidates[i].filter.combine(x, candidates[i].copy), each)
-                lock.withLock { errors[i] = e }
-            }
-            return errors
+            Self.colourErrors(candidates, x, y, c)
         }
         func gain(_ filtered: [Float], lowest: Double) -> Double? { Self.gain(filtered, x, y, lowest: lowest) }
         func filtered(_ filter: SpatialFilter) -> [Float] {
@@ -196,6 +186,22 @@ package struct SpatialFilter: Equatable, Sendable {
         return e / Double(predicted.count)
     }
 
+    /// ``colourError(_:_:_:)`` of each candidate blended into `x`. The table's prior is fitted on
+    /// one thread and dominates the search, so the candidates are scored side by side, one per
+    /// thread (each the same on any thread count).
+    static func colourErrors(
+        _ candidates: [(filter: SpatialFilter, copy: [Float])], _ x: [Float], _ y: [Float], _ c: Compute
+    ) -> [Double] {
+        let each = candidates.count > 1 ? Compute(threads: 1) : c
+        var errors = [Double](repeating: 0, count: candidates.count)
+        let lock = NSLock()
+        c.parallel(candidates.count) { i, _ in
+            let e = colourError(candidates[i].filter.combine(x, candidates[i].copy), y, each)
+            lock.withLock { errors[i] = e }
+        }
+        return errors
+    }
+
     /// The least-squares gain of `filtered − x` on the change `y − x`, within `lowest … 1.5`; nil
     /// where the filter changes nothing or under ``minimumGain``.
     static func gain(_ filtered: [Float], _ x: [Float], _ y: [Float], lowest: Double) -> Double? {
@@ -215,25 +221,22 @@ package struct SpatialFilter: Equatable, Sendable {
     /// that, blended in by its gain and followed by a colour table, best explain the pairs halved;
     /// nil where none has a gain. Each pair halved by 2 × 2 means (edges replicated).
     static func bilateralChoice(_ pairs: [(Image, Image)], _ c: Compute) -> (reach: Double, spread: Double)? {
-        let halves = pairs.map { pair in
-            [pair.0, pair.1].map { image in
-                halved(RGBRows(image.floatSamples(), width: image.width, height: image.height), margin: 0, c)
+        let befores = pairs.map { halved(RGBRows($0.0), margin: 0, c) }
+        let x = befores.flatMap(\.0)
+        let y = pairs.flatMap { halved(RGBRows($0.1), margin: 0, c).0 }
+        let tried = bilateralReaches.flatMap { reach in
+            bilateralSpreads.compactMap { spread -> (filter: SpatialFilter, copy: [Float])? in
+                let copy = befores.flatMap { samples, w, h in
+                    SpatialFilter(kind: .bilateral, reach: reach, k: 1, spread: spread)
+                        .copy(of: RGBRows(samples, width: w, height: h), c)(0..<h)
+                }
+                return gain(copy, x, y, lowest: 0).map {
+                    (SpatialFilter(kind: .bilateral, reach: reach, k: $0, spread: spread), copy)
+                }
             }
         }
-        let x = halves.flatMap { $0[0].0 }
-        let y = halves.flatMap { $0[1].0 }
-        let candidates = bilateralReaches.flatMap { reach in bilateralSpreads.map { (reach: reach, spread: $0) } }
-        let scored = candidates.compactMap { candidate -> (error: Double, reach: Double, spread: Double)? in
-            let filter = SpatialFilter(kind: .bilateral, reach: candidate.reach, k: 1, spread: candidate.spread)
-            let copy = halves.flatMap { half in
-                let (samples, w, h) = half[0]
-                return filter.copy(of: RGBRows(samples, width: w, height: h), c)(0..<h)
-            }
-            guard let k = gain(copy, x, y, lowest: 0) else { return nil }
-            let blended = SpatialFilter(kind: .bilateral, reach: candidate.reach, k: k, spread: candidate.spread)
-            return (colourError(blended.combine(x, copy), y, c), candidate.reach, candidate.spread)
-        }
-        return scored.min { $0.error < $1.error }.map { ($0.reach, $0.spread) }
+        let errors = colourErrors(tried, x, y, c)
+        return errors.indices.min { errors[$0] < errors[$1] }.map { (tried[$0].filter.reach, tried[$0].filter.spread) }
     }
 
     /// What it does, in words: "blur, σ 0.6% of the shorter side".

@@ -790,6 +790,7 @@ CURVE_BINS = 256          # tone curves' knots at 0, 1/255, ..., 1: an 8-bit exe
 CURVE_SPAN = 0.1          # beyond the exemplar's range a curve goes on with its last tenth's slope ...
 CURVE_MAX_SLOPE = 4.0     # ... clamped to this, over its bins not clipped to 0 or 1 (within this)
 CURVE_CLIP = 0.5 / 255
+CURVE_LINE = 0.5 / 255    # knots the exemplar lacks read a line where one fits its neighbours within this (RMS)
 CURVE_SOURCES = ("shared", "channel", "luma")
 CURVE_MARGIN = 0.9        # a model with more freedom must cut the simpler one's held-out error by 10%
 
@@ -866,11 +867,21 @@ def fit_curves(x, y, source):
         if len(seen) == 0:
             continue
         curves[c] = torch.from_numpy(np.interp(np.arange(n), seen.numpy(), value.numpy()))
+        for a, b in zip(seen[:-1].tolist(), seen[1:].tolist()):
+            if b - a > 1:
+                line = _curve_line(seen, value, (seen >= a - span // 2) & (seen <= b + span // 2))
+                if line is not None:
+                    gap = torch.arange(a + 1, b, dtype=torch.float64)
+                    curves[c][a + 1:b] = line[1] + line[0] * (gap - line[2]) / (n - 1)
         for end, beyond, edge in ((0, torch.arange(int(seen[0])), int(seen[0])),
                                   (1, torch.arange(int(seen[-1]) + 1, n), int(seen[-1]))):
             if slopes[c][end] is not None:
-                at = float(value[0] if end == 0 else value[-1])
-                curves[c][beyond] = at + slopes[c][end] * (beyond - edge).double() / (n - 1)
+                at, slope = float(value[0] if end == 0 else value[-1]), slopes[c][end]
+                line = _end_line(seen, value, end, span)
+                if line is not None:
+                    slope = min(CURVE_MAX_SLOPE, max(-CURVE_MAX_SLOPE, line[0]))
+                    at = line[1] + line[0] * (edge - line[2]) / (n - 1)
+                curves[c][beyond] = at + slope * (beyond - edge).double() / (n - 1)
     own = curves.clone()
     for c, (seen, value) in enumerate(binned):
         for end in (0, 1):
@@ -883,6 +894,38 @@ def fit_curves(x, y, source):
     curves = curves - knots
     zero = torch.zeros(3, n, dtype=torch.float64)
     return (zero, curves, mix) if source == "luma" else (curves, zero, 0.0)
+
+
+def _curve_line(seen, value, chosen):
+    """The least-squares line through the chosen bins, as (slope per unit of input, value at the
+    bins' mean, their mean knot), or None where there are fewer than three, any is clipped to 0
+    or 1 (it says only "at least this far"), or their RMS residual exceeds `CURVE_LINE` (a step,
+    a fold or a bend: not a line)."""
+    clipped = (value <= CURVE_CLIP) | (value >= 1 - CURVE_CLIP)
+    if int(chosen.sum()) < 3 or bool((chosen & clipped).any()):
+        return None
+    b, v = seen[chosen].double(), value[chosen]
+    bm, vm = float(b.mean()), float(v.mean())
+    xx = float(((b - bm) ** 2).sum())
+    slope = float(((b - bm) * (v - vm)).sum()) / xx
+    rms = float(((v - vm - slope * (b - bm)) ** 2).mean()) ** 0.5
+    return None if rms > CURVE_LINE else (slope * (CURVE_BINS - 1), vm, bm)
+
+
+def _end_line(seen, value, end, span):
+    """The line of the longest stretch at one end of a curve (its last `span` bins, doubled while a
+    line still fits) that a line fits within 8-bit rounding (`_curve_line`), or None: a gain read
+    over the whole range rather than its last tenth carries far beyond it."""
+    line, width = None, span
+    while True:
+        chosen = seen <= int(seen[0]) + width if end == 0 else seen >= int(seen[-1]) - width
+        wider = _curve_line(seen, value, chosen)
+        if wider is None:
+            return line
+        line = wider
+        if bool(chosen.all()):
+            return line
+        width *= 2
 
 
 def _curve_at(curve, v):

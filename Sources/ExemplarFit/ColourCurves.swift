@@ -42,6 +42,10 @@ package struct ColourCurves: Equatable, Sendable {
     static let maxSlope = 4.0
     /// Values within this of 0 or 1 are clipped: left out of the slope.
     static let clip = 0.5 / 255
+    /// Knots the exemplar lacks read a line where one fits the seen bins around them to within
+    /// this RMS (8-bit rounding): each seen bin's mean carries its own rounding, which a line
+    /// through many of them averages away.
+    static let lineFit = 0.5 / 255
 
     @inline(__always)
     static func lumaOf(_ r: Float, _ g: Float, _ b: Float) -> Float {
@@ -136,8 +140,53 @@ package struct ColourCurves: Equatable, Sendable {
         return min(maxSlope, max(-maxSlope, xy / xx * Double(knots - 1)))
     }
 
-    /// The curves over every knot, as offsets from the input: between seen bins interpolated,
-    /// beyond each end on with that end's slope; an end clipped throughout takes the mean of the
+    /// A straight stretch of a curve: its value at knot `k` (a seen bin's mean carries its own
+    /// 8-bit rounding; the line through many averages it away).
+    struct Line {
+        var slope: Double  // per unit of input
+        var mean: (k: Double, value: Double)
+        func at(_ k: Int) -> Double { mean.value + slope * (Double(k) - mean.k) / Double(knots - 1) }
+    }
+
+    /// The least-squares line through `window`'s bins, or nil where there are fewer than three,
+    /// any is clipped (it says only "at least this far"), or their RMS residual exceeds
+    /// ``lineFit`` (a step, a fold or a bend).
+    static func line(_ window: ArraySlice<(k: Int, value: Double)>) -> Line? {
+        guard window.count > 2, window.allSatisfy({ $0.value > clip && $0.value < 1 - clip }) else { return nil }
+        let mean = window.reduce(0.0) { $0 + Double($1.k) } / Double(window.count)
+        let meanValue = window.reduce(0.0) { $0 + $1.value } / Double(window.count)
+        var (xx, xy) = (0.0, 0.0)
+        for (k, v) in window {
+            xx += (Double(k) - mean) * (Double(k) - mean)
+            xy += (Double(k) - mean) * (v - meanValue)
+        }
+        let slope = xy / xx
+        let squares = window.reduce(0.0) { sum, bin in
+            let r = bin.value - meanValue - slope * (Double(bin.k) - mean)
+            return sum + r * r
+        }
+        guard (squares / Double(window.count)).squareRoot() <= lineFit else { return nil }
+        return Line(slope: slope * Double(knots - 1), mean: (mean, meanValue))
+    }
+
+    /// The line of the longest stretch at one end of `seen` (its last `span` bins, doubled while
+    /// a line still fits them), or nil: a gain read over its whole range carries far beyond it,
+    /// where its last tenth's slope misses by up to a level.
+    static func endLine(_ seen: [(k: Int, value: Double)], atStart: Bool, span: Int) -> Line? {
+        guard let first = seen.first?.k, let last = seen.last?.k else { return nil }
+        var (found, width) = (Line?.none, span)
+        while true {
+            let window = atStart ? seen.prefix { $0.k <= first + width } : seen.drop { $0.k < last - width }
+            guard let wider = line(window) else { return found }
+            found = wider
+            if window.count == seen.count { return found }
+            width *= 2
+        }
+    }
+
+    /// The curves over every knot, as offsets from the input: between seen bins interpolated (on
+    /// a line where one fits the bins around the gap), beyond each end on with that end's slope
+    /// (``endLine`` where one fits); an end clipped throughout takes the mean of the
     /// curves beyond it of the channels with a slope there (a gain clipped in one channel is the
     /// gain of the others), or stays flat with none to borrow from.
     static func extended(_ bins: [[(k: Int, value: Double)]]) -> [Float] {
@@ -150,13 +199,24 @@ package struct ColourCurves: Equatable, Sendable {
         var own = [[Double]](repeating: (0..<n).map { Double($0) / Double(n - 1) }, count: 3)
         for (c, seen) in bins.enumerated() {
             guard let first = seen.first, let last = seen.last else { continue }
-            for (a, b) in zip(seen, seen.dropFirst()) {
-                for k in a.k..<b.k { own[c][k] = a.value + (b.value - a.value) * Double(k - a.k) / Double(b.k - a.k) }
+            for (i, (a, b)) in zip(seen, seen.dropFirst()).enumerated() {
+                own[c][a.k] = a.value
+                guard b.k - a.k > 1 else { continue }
+                let around = seen[max(0, i - span)...min(seen.count - 1, i + 1 + span)].filter {
+                    $0.k >= a.k - span / 2 && $0.k <= b.k + span / 2
+                }
+                let fitted = line(around[...])
+                for k in (a.k + 1)..<b.k {
+                    own[c][k] = fitted?.at(k) ?? a.value + (b.value - a.value) * Double(k - a.k) / Double(b.k - a.k)
+                }
             }
             own[c][last.k] = last.value
-            for k in 0..<first.k { own[c][k] = first.value + (slopes[c][0] ?? 0) * Double(k - first.k) / Double(n - 1) }
-            for k in (last.k + 1)..<n {
-                own[c][k] = last.value + (slopes[c][1] ?? 0) * Double(k - last.k) / Double(n - 1)
+            for (atStart, beyond, end) in [(true, 0..<first.k, first), (false, (last.k + 1)..<n, last)] {
+                var (from, slope) = (end.value, slopes[c][atStart ? 0 : 1] ?? 0)
+                if slopes[c][atStart ? 0 : 1] != nil, let line = endLine(seen, atStart: atStart, span: span) {
+                    (from, slope) = (line.at(end.k), min(maxSlope, max(-maxSlope, line.slope)))
+                }
+                for k in beyond { own[c][k] = from + slope * Double(k - end.k) / Double(n - 1) }
             }
         }
         var curves = [Float](repeating: 0, count: 3 * n)
@@ -211,7 +271,9 @@ extension ColourCurves: DeltaComponent {
     /// Revision 2: curves the place test cannot tell from the table are told apart on colours
     /// held out (so a black-and-white exemplar keeps the table). 3: the colour step (any model)
     /// kept only where it also passes with texture held out (``HeldOut/textureHalves(_:_:)``).
-    package static let revision = 3
+    /// 4: knots the exemplar lacks read the line of the bins around them where one fits
+    /// (``endLine(_:atStart:span:)``).
+    package static let revision = 4
     package init(values: [[Float]]) { self.init(channel: values[0], luma: values[1], mix: values[2][0]) }
     package var values: [[Float]] { [channel, luma, [mix]] }
 }

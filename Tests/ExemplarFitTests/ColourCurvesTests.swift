@@ -125,6 +125,25 @@ struct ColourCurvesTests {
         #expect(psnr(out, truth) > 40, "\(psnr(out, truth)) dB, untouched \(psnr(query, truth)) dB")
     }
 
+    @Test("A gain seen over part of the range goes on beyond it on the line of its whole range")
+    func gainBeyondRange() throws {
+        // Each channel's gain, rounded to 8 bits: every seen bin is exact, but its rounding, carried
+        // from the last bin on the slope of the last tenth, is a level off far beyond the range.
+        func gained(_ image: Image) -> Image {
+            mapped(image) { v in (v * SIMD3(1.12, 0.97, 0.88) * 255).rounded(.toNearestOrEven) / 255 }
+        }
+        let middle = mapped(try Self.photo("coffee.png", width: 120, height: 80)) {
+            ((0.3 + 0.4 * $0) * 255).rounded(.toNearestOrEven) / 255
+        }
+        let fit = ExemplarFit.fit(try ExemplarPair(before: middle, after: gained(middle)), Self.c)
+        #expect(fit.colour.curves.channel.contains { $0 != 0 })
+        let query = try Self.photo("chelsea.png", width: 150, height: 100)
+        let (out, truth) = (Self.edited(fit, query).floatSamples(), gained(query).floatSamples())
+        // The gain itself is within half a level of its rounded truth everywhere.
+        let off = zip(out, truth).filter { abs($0 - $1) > 0.55 / 255 }.count
+        #expect(Double(off) < 0.01 * Double(out.count), "\(off) of \(out.count) samples more than half a level off")
+    }
+
     @Test("An edit of texture is not learned as a tone curve: a flat tone stays as it was")
     func flatTone() throws {
         // Clarity: the luma's detail amplified, most in the midtones. A bright exemplar's darkest

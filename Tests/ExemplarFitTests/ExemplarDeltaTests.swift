@@ -30,7 +30,7 @@ struct ExemplarDeltaTests {
     func roundTrip() throws {
         let typed = Self.sample()
         let stored = typed.delta
-        #expect(stored.encoder == "efficientnet-lite0/26")
+        #expect(stored.encoder == "efficientnet-lite0/27")
         #expect(
             Set(stored.arrays.keys) == [
                 "semantic.stride8", "semantic.stride16", "semantic.stride32", "pooled", "color.affine", "spatial",

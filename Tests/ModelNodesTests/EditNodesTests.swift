@@ -391,8 +391,8 @@ struct EditNodesTests {
         let photo = try example("camera.png")
         let foreign = Delta(encoder: "clip-vit-b32/1", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let error = #expect(throws: NodeError.self) { try edit(photo, foreign) }
-        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/26' deltas") == true)
-        let partial = Delta(encoder: "efficientnet-lite0/26", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
+        #expect(error?.message.contains("the edit model reads 'efficientnet-lite0/27' deltas") == true)
+        let partial = Delta(encoder: "efficientnet-lite0/27", arrays: ["pooled": .init(shape: [2], values: [0, 1])])
         let missing = #expect(throws: NodeError.self) { try edit(photo, partial) }
         #expect(missing?.message.contains("lacks 'semantic.stride8' [28, 28, 40]") == true)
         #expect(missing?.message.contains("'semantic.stride32' [7, 7, 320]") == true)

@@ -83,7 +83,7 @@ struct EncodeDeltaTests {
         // A warming grade: red up, blue down, slight lift — affine, and inside 0…1 for most pixels.
         let after = mapped(before) { v in SIMD3(0.9 * v.x + 0.05, v.y, 0.8 * v.z) }
         let delta = try encode(before, after)
-        #expect(delta.encoder == "efficientnet-lite0/26")
+        #expect(delta.encoder == "efficientnet-lite0/27")
         #expect(delta["semantic.stride8"]?.shape == [28, 28, 40])
         #expect(delta["semantic.stride16"]?.shape == [14, 14, 112])
         #expect(delta["semantic.stride32"]?.shape == [7, 7, 320])

@@ -130,14 +130,7 @@ package struct ColourCurves: Equatable, Sendable {
     static func slope(_ window: ArraySlice<(k: Int, value: Double)>) -> Double? {
         let kept = window.filter { $0.value > clip && $0.value < 1 - clip }
         guard kept.count > 1 else { return kept.count < window.count ? nil : 1 }
-        let mean = kept.reduce(0.0) { $0 + Double($1.k) } / Double(kept.count)
-        let meanValue = kept.reduce(0.0) { $0 + $1.value } / Double(kept.count)
-        var (xx, xy) = (0.0, 0.0)
-        for (k, v) in kept {
-            xx += (Double(k) - mean) * (Double(k) - mean)
-            xy += (Double(k) - mean) * (v - meanValue)
-        }
-        return min(maxSlope, max(-maxSlope, xy / xx * Double(knots - 1)))
+        return min(maxSlope, max(-maxSlope, Line(kept).slope))
     }
 
     /// A straight stretch of a curve: its value at knot `k` (a seen bin's mean carries its own
@@ -146,6 +139,27 @@ package struct ColourCurves: Equatable, Sendable {
         var slope: Double  // per unit of input
         var mean: (k: Double, value: Double)
         func at(_ k: Int) -> Double { mean.value + slope * (Double(k) - mean.k) / Double(knots - 1) }
+
+        /// The least-squares line through `bins` (at least two knots apart).
+        init(_ bins: some Collection<(k: Int, value: Double)>) {
+            let mean = bins.reduce(0.0) { $0 + Double($1.k) } / Double(bins.count)
+            let meanValue = bins.reduce(0.0) { $0 + $1.value } / Double(bins.count)
+            var (xx, xy) = (0.0, 0.0)
+            for (k, v) in bins {
+                xx += (Double(k) - mean) * (Double(k) - mean)
+                xy += (Double(k) - mean) * (v - meanValue)
+            }
+            (slope, self.mean) = (xy / xx * Double(knots - 1), (mean, meanValue))
+        }
+
+        /// The RMS distance of `bins` from the line.
+        func residual(_ bins: some Collection<(k: Int, value: Double)>) -> Double {
+            let squares = bins.reduce(0.0) { sum, bin in
+                let r = bin.value - at(bin.k)
+                return sum + r * r
+            }
+            return (squares / Double(bins.count)).squareRoot()
+        }
     }
 
     /// The least-squares line through `window`'s bins, or nil where there are fewer than three,
@@ -153,20 +167,8 @@ package struct ColourCurves: Equatable, Sendable {
     /// ``lineFit`` (a step, a fold or a bend).
     static func line(_ window: ArraySlice<(k: Int, value: Double)>) -> Line? {
         guard window.count > 2, window.allSatisfy({ $0.value > clip && $0.value < 1 - clip }) else { return nil }
-        let mean = window.reduce(0.0) { $0 + Double($1.k) } / Double(window.count)
-        let meanValue = window.reduce(0.0) { $0 + $1.value } / Double(window.count)
-        var (xx, xy) = (0.0, 0.0)
-        for (k, v) in window {
-            xx += (Double(k) - mean) * (Double(k) - mean)
-            xy += (Double(k) - mean) * (v - meanValue)
-        }
-        let slope = xy / xx
-        let squares = window.reduce(0.0) { sum, bin in
-            let r = bin.value - meanValue - slope * (Double(bin.k) - mean)
-            return sum + r * r
-        }
-        guard (squares / Double(window.count)).squareRoot() <= lineFit else { return nil }
-        return Line(slope: slope * Double(knots - 1), mean: (mean, meanValue))
+        let line = Line(window)
+        return line.residual(window) <= lineFit ? line : nil
     }
 
     /// The line of the longest stretch at one end of `seen` (its last `span` bins, doubled while

@@ -787,7 +787,7 @@ def apply_chroma(img, gain):
 
 
 CURVE_BINS = 256          # tone curves' knots at 0, 1/255, ..., 1: an 8-bit exemplar's values fall on them
-CURVE_SPAN = 0.1          # beyond the exemplar's range a curve goes on with its last tenth's slope ...
+CURVE_SPAN = 0.1          # beyond the exemplar's range a curve goes on with its last tenth's slope (or `_end_line`'s) ...
 CURVE_MAX_SLOPE = 4.0     # ... clamped to this, over its bins not clipped to 0 or 1 (within this)
 CURVE_CLIP = 0.5 / 255
 CURVE_LINE = 0.5 / 255    # knots the exemplar lacks read a line where one fits its neighbours within this (RMS)
@@ -848,11 +848,7 @@ def fit_curves(x, y, source):
         if int((chosen & ~clipped).sum()) < 2:
             return None if bool((chosen & clipped).any()) else 1.0
         chosen = chosen & ~clipped
-        b = seen[chosen].double()
-        vb = value[chosen]
-        xx = float(((b - b.mean()) ** 2).sum())
-        xy = float(((b - b.mean()) * (vb - vb.mean())).sum())
-        return min(CURVE_MAX_SLOPE, max(-CURVE_MAX_SLOPE, xy / xx * (n - 1)))
+        return min(CURVE_MAX_SLOPE, max(-CURVE_MAX_SLOPE, _least_squares(seen[chosen], value[chosen])[0]))
 
     slopes = [(None, None) if len(seen) == 0 else
               (slope(seen, value, seen <= int(seen[0]) + span), slope(seen, value, seen >= int(seen[-1]) - span))
@@ -904,12 +900,19 @@ def _curve_line(seen, value, chosen):
     clipped = (value <= CURVE_CLIP) | (value >= 1 - CURVE_CLIP)
     if int(chosen.sum()) < 3 or bool((chosen & clipped).any()):
         return None
-    b, v = seen[chosen].double(), value[chosen]
+    line = _least_squares(seen[chosen], value[chosen])
+    return None if line[3] > CURVE_LINE else line[:3]
+
+
+def _least_squares(bins, values):
+    """The least-squares line of `values` over knots `bins`: (slope per unit of input, the values'
+    mean, the knots' mean, the RMS residual). Same as ColourCurves.Line in Swift."""
+    b, v = bins.double(), values
     bm, vm = float(b.mean()), float(v.mean())
     xx = float(((b - bm) ** 2).sum())
     slope = float(((b - bm) * (v - vm)).sum()) / xx
     rms = float(((v - vm - slope * (b - bm)) ** 2).mean()) ** 0.5
-    return None if rms > CURVE_LINE else (slope * (CURVE_BINS - 1), vm, bm)
+    return slope * (CURVE_BINS - 1), vm, bm, rms
 
 
 def _end_line(seen, value, end, span):

@@ -35,9 +35,9 @@ package struct ColourCurves: Equatable, Sendable {
     enum Input { case shared, channel, luma }
 
     /// Beyond the exemplar's range of a curve's input the curve goes on with the slope of its last
-    /// tenth of the range (its unclipped bins, clamped to ±``maxSlope``): a gain or a fold goes on
-    /// as it went, a step stays flat — where holding the last offset brings back a darkened
-    /// photo's blacks as greys.
+    /// tenth of the range (its unclipped bins, or the longer stretch ``endLine(_:atStart:span:)``
+    /// finds; clamped to ±``maxSlope``): a gain or a fold goes on as it went, a step stays flat —
+    /// where holding the last offset brings back a darkened photo's blacks as greys.
     static let extrapolationSpan = 0.1
     static let maxSlope = 4.0
     /// Values within this of 0 or 1 are clipped: left out of the slope.
@@ -173,7 +173,7 @@ package struct ColourCurves: Equatable, Sendable {
 
     /// The line of the longest stretch at one end of `seen` (its last `span` bins, doubled while
     /// a line still fits them), or nil: a gain read over its whole range carries far beyond it,
-    /// where its last tenth's slope misses by up to a level.
+    /// where a slope read from its last tenth's rounded bins drifts off.
     static func endLine(_ seen: [(k: Int, value: Double)], atStart: Bool, span: Int) -> Line? {
         guard let first = seen.first?.k, let last = seen.last?.k else { return nil }
         var (found, width) = (Line?.none, span)
@@ -201,21 +201,19 @@ package struct ColourCurves: Equatable, Sendable {
         var own = [[Double]](repeating: (0..<n).map { Double($0) / Double(n - 1) }, count: 3)
         for (c, seen) in bins.enumerated() {
             guard let first = seen.first, let last = seen.last else { continue }
-            for (i, (a, b)) in zip(seen, seen.dropFirst()).enumerated() {
+            for (a, b) in zip(seen, seen.dropFirst()) {
                 own[c][a.k] = a.value
                 guard b.k - a.k > 1 else { continue }
-                let around = seen[max(0, i - span)...min(seen.count - 1, i + 1 + span)].filter {
-                    $0.k >= a.k - span / 2 && $0.k <= b.k + span / 2
-                }
-                let fitted = line(around[...])
+                let fitted = line(seen.filter { $0.k >= a.k - span / 2 && $0.k <= b.k + span / 2 }[...])
                 for k in (a.k + 1)..<b.k {
                     own[c][k] = fitted?.at(k) ?? a.value + (b.value - a.value) * Double(k - a.k) / Double(b.k - a.k)
                 }
             }
             own[c][last.k] = last.value
             for (atStart, beyond, end) in [(true, 0..<first.k, first), (false, (last.k + 1)..<n, last)] {
-                var (from, slope) = (end.value, slopes[c][atStart ? 0 : 1] ?? 0)
-                if slopes[c][atStart ? 0 : 1] != nil, let line = endLine(seen, atStart: atStart, span: span) {
+                let endSlope = slopes[c][atStart ? 0 : 1]
+                var (from, slope) = (end.value, endSlope ?? 0)
+                if endSlope != nil, let line = endLine(seen, atStart: atStart, span: span) {
                     (from, slope) = (line.at(end.k), min(maxSlope, max(-maxSlope, line.slope)))
                 }
                 for k in beyond { own[c][k] = from + slope * Double(k - end.k) / Double(n - 1) }
